@@ -1,0 +1,3 @@
+from epaycli.cli.main import main
+
+main()

@@ -1,0 +1,177 @@
+"""Judge one received callback (notify or return): is it genuine, and may goods be credited?
+
+This is what ``epay verify`` prints and what the listener will journal: the signature, and when
+it fails the diagnosis of why, then the business checks a handler must make (amount, status,
+merchant id, V2 timestamp window).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .diagnose import SUCCESS_STATUS, diagnose_md5, diagnose_rsa
+from .errors import KeyFormatError
+from .models import CallbackReport, Expectations, Problem
+from .money import amounts_equal, format_wire, parse_received_money
+from .signing import md5_verify, rsa_verify
+
+_HEX32 = re.compile(r"^[0-9A-Fa-f]{32}$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{40,}={0,2}$")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What verification needs: the MD5 merchant key, or the platform RSA public key."""
+
+    key: str = ""
+    public_key: Any = None  # a loaded RSA public key (signing.load_public_key)
+
+
+def sign_type_of(params: Mapping[str, str], credentials: Credentials) -> str:
+    """MD5 or RSA as the callback says; when it says nothing, as the sign's shape says."""
+    declared = params.get("sign_type", "")
+    if declared:
+        return declared.upper()
+    sign = params.get("sign", "")
+    if _HEX32.match(sign):
+        return "MD5"
+    if _BASE64.match(sign) or (credentials.public_key is not None and not credentials.key):
+        return "RSA"
+    return "MD5"
+
+
+def check_callback(
+    params: Mapping[str, str], credentials: Credentials, expect: Expectations = Expectations()
+) -> CallbackReport:
+    sign_type = sign_type_of(params, credentials)
+    if sign_type not in ("MD5", "RSA"):
+        problem = Problem(
+            "unknown_sign_type",
+            f"sign_type {params.get('sign_type')!r} is not one Epay uses",
+            "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in sign_type",
+        )
+        return CallbackReport(sign_type, False, (problem,))
+    if not params.get("sign"):
+        problem = Problem(
+            "missing_sign",
+            "there is no sign parameter",
+            "paste the whole callback; a genuine Epay callback always carries sign",
+        )
+        return CallbackReport(sign_type, False, (problem,) + business_problems(params, expect))
+
+    if sign_type == "MD5":
+        if not credentials.key:
+            raise KeyFormatError(
+                "this callback is MD5-signed and no merchant key was given",
+                "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'",
+            )
+        valid = md5_verify(params, credentials.key)
+        shape = _sign_shape_problem(params["sign"], "MD5")
+    else:
+        if credentials.public_key is None:
+            raise KeyFormatError(
+                "this callback is RSA-signed (V2) and no platform public key was given",
+                "pass --public-key FILE (平台公钥), or add it to the profile",
+            )
+        valid = rsa_verify(params, credentials.public_key)
+        shape = None
+
+    problems: list[Problem] = []
+    diagnosis = None
+    if not valid:
+        if shape is not None:
+            problems.append(shape)
+        elif sign_type == "MD5":
+            diagnosis = diagnose_md5(params, credentials.key)
+        else:
+            diagnosis = diagnose_rsa(params, credentials.public_key)
+        problems.insert(0, _signature_problem(sign_type, diagnosis))
+    problems.extend(business_problems(params, expect, sign_type=sign_type))
+    return CallbackReport(sign_type, valid, tuple(problems), diagnosis)
+
+
+def _signature_problem(sign_type: str, diagnosis) -> Problem:
+    if diagnosis is None:
+        return Problem("signature_invalid", f"the {sign_type} sign does not match", "")
+    return Problem(
+        "signature_invalid", f"the {sign_type} sign does not match: {diagnosis.title}", diagnosis.fix
+    )
+
+
+def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:
+    if _HEX32.match(sign):
+        return None
+    if _BASE64.match(sign):
+        return Problem(
+            "sign_is_rsa",
+            "sign_type says MD5 but the sign looks like an RSA (V2) sign",
+            "verify it with --public-key (the platform public key)",
+        )
+    return Problem(
+        "sign_malformed",
+        f"the sign is {len(sign)} characters, not the 32 hex digits of an MD5 sign",
+        "paste the whole callback; the sign may have been cut",
+    )
+
+
+def business_problems(
+    params: Mapping[str, str], expect: Expectations, *, sign_type: str = "MD5"
+) -> tuple[Problem, ...]:
+    """Checks a handler must make even when the sign is genuine."""
+    problems = []
+    status = params.get("trade_status")
+    if status is not None and status != SUCCESS_STATUS:
+        problems.append(Problem(
+            "not_paid",
+            f"trade_status is {status!r}, not {SUCCESS_STATUS}",
+            "credit goods only for TRADE_SUCCESS",
+        ))
+    if expect.pid is not None and params.get("pid", "") != expect.pid:
+        problems.append(Problem(
+            "pid_mismatch",
+            f"pid is {params.get('pid', '')!r}, but your merchant id is {expect.pid!r}",
+            "this callback is for another merchant (or the wrong profile is selected)",
+        ))
+    if expect.amount is not None:
+        problems.extend(_amount_problems(params, expect))
+    if expect.now is not None and (sign_type == "RSA" or "timestamp" in params):
+        problems.extend(_timestamp_problems(params, expect))
+    return tuple(problems)
+
+
+def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Problem]:
+    money = params.get("money")
+    expected = format_wire(expect.amount)
+    if money is None:
+        return [Problem("amount_missing", "there is no money field", "paste the whole callback")]
+    if parse_received_money(money) is None:
+        return [Problem("amount_invalid", f"money {money!r} is not a number", "do not credit")]
+    if not amounts_equal(money, expect.amount):
+        return [Problem(
+            "amount_mismatch",
+            f"money is {money} but your order is {expected}: the amount was tampered with",
+            "do not credit; compare money with your own order amount, numerically",
+        )]
+    return []
+
+
+def _timestamp_problems(params: Mapping[str, str], expect: Expectations) -> list[Problem]:
+    stamp = params.get("timestamp", "")
+    if not stamp.isdigit():
+        return [Problem(
+            "timestamp_missing" if not stamp else "timestamp_invalid",
+            "a V2 callback needs a Unix timestamp" + (f", got {stamp!r}" if stamp else ""),
+            "V2 signs a timestamp; without one the callback can be replayed",
+        )]
+    skew = int(stamp) - expect.now
+    if abs(skew) > expect.window_seconds:
+        when = "ahead of" if skew > 0 else "behind"
+        return [Problem(
+            "timestamp_outside_window",
+            f"timestamp is {abs(skew)} s {when} your clock (allowed ±{expect.window_seconds} s)",
+            "check both clocks (NTP); a stale callback may be a replay",
+        )]
+    return []

@@ -1,0 +1,44 @@
+"""The string an Epay signature covers (PROTOCOL.md §2), with the server variants explicit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+# Whitespace-only values: the official V1 SDK and older servers sign them ("keep"); newer
+# servers and every RSA signer leave them out ("drop"), as PHP's trim() would empty them.
+Blanks = Literal["keep", "drop"]
+
+UNSIGNED_FIELDS = frozenset({"sign", "sign_type"})
+PHP_TRIM_CHARS = " \t\n\r\0\x0b"
+
+
+def is_blank(value: str) -> bool:
+    return not value.strip(PHP_TRIM_CHARS)
+
+
+def has_blank_values(params: Mapping[str, str]) -> bool:
+    """True when some value is whitespace-only, i.e. when the two variants sign differently."""
+    return any(value and is_blank(value) for value in params.values())
+
+
+def signed_fields(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list[tuple[str, str]]:
+    """The (name, value) pairs a signature covers, in signing (byte) order."""
+    keep_blanks = blanks == "keep"
+    return [
+        (name, params[name])
+        for name in sorted(params)
+        if name not in UNSIGNED_FIELDS
+        and params[name] != ""
+        and (keep_blanks or not is_blank(params[name]))
+    ]
+
+
+def join_fields(fields: list[tuple[str, str]]) -> str:
+    """``k1=v1&k2=v2`` with raw values: no URL-encoding, no escaping."""
+    return "&".join([f"{name}={value}" for name, value in fields])
+
+
+def canonical_string(params: Mapping[str, str], *, blanks: Blanks = "keep") -> str:
+    """The signed string without the key: sorted, raw, ``sign``/``sign_type``/empties left out."""
+    return join_fields(signed_fields(params, blanks=blanks))

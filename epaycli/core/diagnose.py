@@ -1,0 +1,371 @@
+"""Why a signature does not match: recompute it under each known mistake and name the one
+that reproduces the received sign.
+
+A candidate is one way of turning the received fields into signed bytes: which fields and
+values (as received, URL-encoded, HTML-escaped, one field left out …), in which order, where the
+key goes (MD5 only) and in which encoding. Candidates with fewer mistakes are tried first, so the
+simplest explanation wins; two mistakes at once are still found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .canonical import UNSIGNED_FIELDS, Blanks, is_blank, join_fields
+from .money import money_renderings
+from .params import php_urlencode
+from .signing import md5_hex, rsa_verify_message
+
+SUCCESS_STATUS = "TRADE_SUCCESS"
+COMMON_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal", "tenpay")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    title: str
+    fix: str
+
+
+MISTAKES = {
+    m.id: m
+    for m in (
+        Mistake("none", "the sign is genuine", "nothing to fix"),
+        Mistake(
+            "key_as_param",
+            "the key was appended as '&key=KEY'",
+            "Epay appends the key directly: md5('a=1&b=2' + KEY), with no '&key='",
+        ),
+        Mistake(
+            "key_prepended",
+            "the key was put in front of the string",
+            "append the key after the string: md5('a=1&b=2' + KEY)",
+        ),
+        Mistake(
+            "url_encoded_values",
+            "the values were URL-encoded before signing",
+            "sign the decoded, raw values; URL-encode only when building the URL",
+        ),
+        Mistake(
+            "sign_type_included",
+            "sign_type was included in the signed string",
+            "leave out both sign and sign_type when signing",
+        ),
+        Mistake(
+            "empty_included",
+            "empty values were included in the signed string (like 'param=')",
+            "leave out every parameter whose value is empty",
+        ),
+        Mistake(
+            "trimmed_values",
+            "the values were trimmed of spaces before signing",
+            "sign values exactly as sent (a framework's TrimStrings-style filter trims input)",
+        ),
+        Mistake(
+            "uppercase_hex",
+            "the sign is uppercase hex",
+            "Epay compares exactly and signs lowercase: use strtolower(md5(...)) / .lower()",
+        ),
+        Mistake(
+            "unsorted",
+            "the fields were not sorted by name",
+            "sort the fields by name in byte order (PHP ksort) before joining",
+        ),
+        Mistake(
+            "gbk_bytes",
+            "the string was hashed as GBK bytes instead of UTF-8",
+            "hash the UTF-8 bytes (save the code as UTF-8; no mb_convert_encoding to GBK)",
+        ),
+        Mistake(
+            "money_reformatted",
+            "money was re-formatted between signing and checking",
+            "sign and verify money exactly as sent (never cast it to a number in between); "
+            "compare amounts numerically only after the signature passes",
+        ),
+        Mistake(
+            "html_escaped",
+            "the sign covers HTML-escaped values (&amp; &quot; &#039;), but they arrived plain",
+            "verify over the values exactly as received, without escaping or unescaping them",
+        ),
+        Mistake(
+            "html_unescaped",
+            "the values arrived HTML-escaped, but the sign covers them plain",
+            "something between the gateway and you escaped them (a framework's default "
+            "htmlspecialchars filter): verify over the raw request values",
+        ),
+        Mistake(
+            "field_added_after_signing",
+            "a field that is not covered by the sign was added after signing",
+            "verify over the gateway's fields only: take them from the raw query/body, or "
+            "drop the framework's own parameter (like ThinkPHP's route 's') before verifying",
+        ),
+        Mistake(
+            "two_fields_added_after_signing",
+            "two fields that are not covered by the sign were added after signing",
+            "verify over the gateway's fields only: drop the extra ones before verifying",
+        ),
+        Mistake(
+            "field_missing",
+            "a field covered by the sign is missing from what was checked",
+            "verify over every received field, including ones your code does not use",
+        ),
+        Mistake(
+            "notify_url_query",
+            "the notify_url had its own query string: the gateway stored it HTML-escaped and "
+            "sent its fields, unsigned, in front of the signed ones",
+            "use a notify_url without '?…' (put data in the path or in 'param'); until then "
+            "drop those fields before verifying",
+        ),
+        Mistake(
+            "type0_unsigned",
+            "type=0 is not covered by the sign: the order was paid without a payment type, and "
+            "the gateway sends type=0 unsigned; every other field is genuinely signed",
+            "make sure every order is created with a type; confirm this one with the order "
+            "query API (api.php?act=order) before crediting",
+        ),
+        Mistake(
+            "wrong_key",
+            "no known mistake explains this sign: wrong key, or data changed after signing",
+            "check the merchant key (商户密钥) in the gateway's panel and that the callback was "
+            "pasted whole and unchanged",
+        ),
+        Mistake(
+            "wrong_public_key",
+            "no known mistake explains this sign: wrong public key, or data changed after "
+            "signing",
+            "check the platform public key (平台公钥) in the gateway's panel and that the "
+            "callback was pasted whole and unchanged",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What made the sign differ. ``mistakes`` lists every mistake that together reproduce it."""
+
+    mistakes: tuple[str, ...]
+    detail: str = ""
+    signed_string: str = ""  # what the sender really signed, without the key
+
+    @property
+    def mistake(self) -> str:
+        return "+".join(self.mistakes)
+
+    @property
+    def genuine(self) -> bool:
+        return self.mistakes == ("none",)
+
+    @property
+    def explained(self) -> bool:
+        return not self.genuine and self.mistakes[0] not in ("wrong_key", "wrong_public_key")
+
+    @property
+    def title(self) -> str:
+        return "; and ".join(MISTAKES[m].title for m in self.mistakes)
+
+    @property
+    def fix(self) -> str:
+        return "; and ".join(MISTAKES[m].fix for m in self.mistakes)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """One way of choosing the signed fields and values."""
+
+    mistakes: tuple[str, ...]
+    detail: str
+    fields: tuple[tuple[str, str], ...]  # in received order
+
+
+def diagnose_md5(params: Mapping[str, str], key: str) -> Diagnosis:
+    sign = params.get("sign", "")
+    lowered = sign.lower()
+    case_mistakes = ("uppercase_hex",) if lowered != sign else ()
+
+    def attempts(fields: _Fields) -> Iterator[tuple[tuple[str, ...], str, str]]:
+        for order_mistake, ordered in _orders(fields.fields):
+            string = join_fields(ordered)
+            for key_mistake, keyed in (
+                ((), string + key),
+                (("key_as_param",), f"{string}&key={key}"),
+                (("key_prepended",), key + string),
+            ):
+                for encoding_mistake, encoding in (((), "utf-8"), (("gbk_bytes",), "gbk")):
+                    mistakes = order_mistake + key_mistake + encoding_mistake + case_mistakes
+                    yield mistakes, string, _digest(keyed, encoding)
+
+    return _search(params, attempts, lambda digest: digest == lowered, "wrong_key")
+
+
+def diagnose_rsa(params: Mapping[str, str], public_key) -> Diagnosis:
+    sign = params.get("sign", "")
+
+    def attempts(fields: _Fields) -> Iterator[tuple[tuple[str, ...], str, str]]:
+        for order_mistake, ordered in _orders(fields.fields):
+            string = join_fields(ordered)
+            yield order_mistake, string, string
+
+    return _search(
+        params,
+        attempts,
+        lambda message: rsa_verify_message(message, sign, public_key),
+        "wrong_public_key",
+        blanks="drop",
+    )
+
+
+def _search(params, attempts, matches: Callable[[str], bool], no_match: str, *, blanks="keep"):
+    """Try every candidate, fewest mistakes first; the first that reproduces the sign wins."""
+    found: list[tuple[int, Diagnosis]] = []
+    for fields in _field_variants(params, blanks=blanks):
+        for other_mistakes, string, candidate in attempts(fields):
+            mistakes = fields.mistakes + other_mistakes
+            if len(mistakes) > 2 or not matches(candidate):
+                continue
+            found.append((len(mistakes), Diagnosis(mistakes or ("none",), fields.detail, string)))
+            if len(mistakes) <= 1:
+                return found[-1][1]
+    if found:
+        return min(found, key=lambda item: item[0])[1]
+    return Diagnosis((no_match,))
+
+
+def _digest(text: str, encoding: str) -> str:
+    if encoding == "utf-8":
+        return md5_hex(text)
+    try:
+        return hashlib.md5(text.encode(encoding)).hexdigest()
+    except UnicodeEncodeError:  # not representable in GBK: that cannot be the mistake
+        return ""
+
+
+def _orders(fields: tuple[tuple[str, str], ...]):
+    yield (), sorted(fields)
+    if list(fields) != sorted(fields):
+        yield ("unsorted",), list(fields)
+
+
+def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_Fields]:
+    """The received fields as the standard rule selects them, then under each known mistake."""
+    received = tuple((k, v) for k, v in params.items() if k not in UNSIGNED_FIELDS)
+
+    def standard(pairs, *, keep_blanks: bool = blanks == "keep") -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (k, v) for k, v in pairs if v != "" and (keep_blanks or not is_blank(v))
+        )
+
+    base = standard(received)
+    yield _Fields((), "", base)
+    if blanks == "keep" and any(v and is_blank(v) for _, v in received):
+        yield _Fields((), "whitespace-only values left out, as newer servers do",
+                      standard(received, keep_blanks=False))
+
+    singles = list(_single_mistakes(params, received, base, standard))
+    yield from singles
+    # Two mistakes in the values at once (e.g. URL-encoded and sign_type included).
+    value_mistakes = [f for f in singles if f.mistakes[0] in _COMBINABLE]
+    for first, second in itertools.combinations(value_mistakes, 2):
+        if first.mistakes[0] == second.mistakes[0]:
+            continue
+        combined = _combine(params, received, first, second, standard)
+        if combined is not None:
+            yield combined
+    yield from _dropped_pairs(base)
+
+
+_COMBINABLE = ("sign_type_included", "empty_included", "url_encoded_values", "html_escaped",
+               "html_unescaped", "trimmed_values")
+
+
+def _single_mistakes(params, received, base, standard) -> Iterator[_Fields]:
+    if "sign_type" in params:
+        with_type = standard(tuple(params.items()))
+        yield _Fields(("sign_type_included",), "", tuple(p for p in with_type if p[0] != "sign"))
+    if any(v == "" for _, v in received):
+        yield _Fields(("empty_included",), "", received)
+    for mistake, transform in _VALUE_TRANSFORMS:
+        changed = tuple((k, transform(v)) for k, v in base)
+        if changed != base:
+            yield _Fields((mistake,), "", changed)
+    if "money" in params:
+        for rendering in money_renderings(params["money"]):
+            changed = tuple((k, rendering if k == "money" else v) for k, v in base)
+            detail = f"the sign covers money={rendering}, but money={params['money']} arrived"
+            yield _Fields(("money_reformatted",), detail, changed)
+    yield from _dropped_fields(received, base)
+    yield from _missing_fields(params, base)
+
+
+def _dropped_fields(received, base) -> Iterator[_Fields]:
+    names = [k for k, _ in base]
+    if "pid" in names and names.index("pid") > 0:
+        # Fields in front of pid are what a notify_url's own query string turns into.
+        in_front = {k for k, _ in received[: [k for k, _ in received].index("pid")]}
+        in_front |= {k for k in names if k.startswith("amp;")}
+        kept = tuple(p for p in base if p[0] not in in_front)
+        detail = "unsigned fields in front: " + ", ".join(sorted(in_front))
+        yield _Fields(("notify_url_query",), detail, kept)
+    for name, value in base:
+        kept = tuple(p for p in base if p[0] != name)
+        if name == "type" and value == "0":
+            yield _Fields(("type0_unsigned",), "type=0 arrived but is not signed", kept)
+        else:
+            yield _Fields(("field_added_after_signing",),
+                          f"'{name}' is not covered by the sign", kept)
+
+
+def _dropped_pairs(base) -> Iterator[_Fields]:
+    for (first, _), (second, _) in itertools.combinations(base, 2):
+        kept = tuple(p for p in base if p[0] not in (first, second))
+        yield _Fields(("two_fields_added_after_signing",),
+                      f"'{first}' and '{second}' are not covered by the sign", kept)
+
+
+def _missing_fields(params, base) -> Iterator[_Fields]:
+    guesses = []
+    if "trade_status" not in params and "trade_no" in params:
+        guesses.append(("trade_status", SUCCESS_STATUS))
+    if "type" not in params and "trade_no" in params:
+        guesses.extend(("type", t) for t in COMMON_TYPES)
+    for name, value in guesses:
+        detail = f"the sign covers {name}={value}, which is missing here"
+        yield _Fields(("field_missing",), detail, base + ((name, value),))
+
+
+def _combine(params, received, first: _Fields, second: _Fields, standard) -> _Fields | None:
+    """Apply two value mistakes together, starting from the raw received fields."""
+    include_sign_type = "sign_type_included" in (first.mistakes + second.mistakes)
+    include_empty = "empty_included" in (first.mistakes + second.mistakes)
+    pairs = tuple(params.items()) if include_sign_type else received
+    pairs = tuple(p for p in pairs if p[0] != "sign")
+    for mistake, transform in _VALUE_TRANSFORMS:
+        if mistake in (first.mistakes + second.mistakes):
+            pairs = tuple((k, transform(v)) for k, v in pairs)
+    fields = pairs if include_empty else standard(pairs)
+    return _Fields(first.mistakes + second.mistakes, "", fields)
+
+
+def php_htmlspecialchars(value: str) -> str:
+    """PHP's htmlspecialchars with ENT_QUOTES, as Epay servers store name/param/URLs."""
+    return (
+        value.replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("'", "&#039;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+_VALUE_TRANSFORMS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("url_encoded_values", php_urlencode),
+    ("url_encoded_values", lambda v: quote(v, safe="")),  # rawurlencode / encodeURIComponent
+    ("html_escaped", php_htmlspecialchars),
+    ("html_unescaped", html.unescape),
+    ("trimmed_values", lambda v: v.strip()),
+)

@@ -1,0 +1,79 @@
+"""Amounts in yuan, as Decimal: never floats, never compared as strings (``1`` == ``1.00``)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from .errors import InputError
+
+# What the protocol allows in a request: digits, one optional point, at most 2 decimals.
+_STRICT = re.compile(r"^\d+(\.\d{1,2})?$")
+# What gateways have been seen to send back ("1", "1.5", "1.00", "1.", ".5").
+_LENIENT = re.compile(r"^(\d+\.?\d*|\.\d+)$")
+
+CENT = Decimal("0.01")
+
+
+def parse_amount(text: str) -> Decimal:
+    """An amount a merchant asks for: ``> 0``, digits and ``.``, at most 2 decimals."""
+    if not _STRICT.match(text):
+        raise InputError(
+            f"amount {text!r} is not valid",
+            "write yuan with digits and at most 2 decimals, e.g. 9.90",
+        )
+    amount = Decimal(text)
+    if amount <= 0:
+        raise InputError(f"amount {text!r} is not above zero", "use at least 0.01")
+    return amount
+
+
+def parse_received_money(text: str) -> Decimal | None:
+    """A ``money`` value as received; ``None`` when it is not a number at all."""
+    if not _LENIENT.match(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        return None
+
+
+def amounts_equal(received: str, expected: Decimal) -> bool:
+    """Numeric comparison to the cent: ``1`` == ``1.00``, ``1.5`` == ``1.50``."""
+    value = parse_received_money(received)
+    return value is not None and value == expected
+
+
+def format_wire(amount: Decimal) -> str:
+    """How epay writes an amount when it sends one: always 2 places."""
+    return f"{amount.quantize(CENT):f}"
+
+
+def php_float_text(text: str) -> str | None:
+    """What PHP prints for ``(float)$text``: how newer servers send ``money`` (1.00 → 1)."""
+    value = parse_received_money(text)
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value.normalize():f}"
+
+
+def money_renderings(text: str) -> list[str]:
+    """Other ways the same amount is commonly written, for the diagnoser (``1`` → ``1.00`` …)."""
+    value = parse_received_money(text)
+    if value is None:
+        return []
+    candidates = [
+        format_wire(value),
+        php_float_text(text),
+        f"{value.quantize(Decimal('0.1')):f}",
+        f"{value:f}",
+    ]
+    seen = {text}
+    found = []
+    for candidate in candidates:
+        if candidate and candidate not in seen:
+            seen.add(candidate)
+            found.append(candidate)
+    return found

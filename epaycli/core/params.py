@@ -1,0 +1,240 @@
+"""Read what people paste — a URL, a query string, a form body, JSON, ``k=v`` lines — into
+ordered parameters, and write parameters back out in each of those forms.
+
+Values come out exactly as the sender meant them (form-decoded, never trimmed or re-formatted):
+a signature is checked over them byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote_plus, unquote_to_bytes, urlsplit
+
+from .errors import InputError
+
+Params = Mapping[str, str]
+
+FORMS = ("url", "request", "query", "json", "lines")
+
+_URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REQUEST_LINE = re.compile(r"^(GET|POST|PUT|HEAD) (\S+)(?: HTTP/\d(?:\.\d)?)?$")
+
+_PASTE_HINT = (
+    "paste a full URL, a query string (a=1&b=2), a form body, a JSON object or k=v lines"
+)
+
+
+def parse_pasted(text: str) -> dict[str, str]:
+    """Parse any supported pasted form into ordered parameters."""
+    return parse_pasted_as(text)[1]
+
+
+def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
+    """Parse pasted text; also say which form it was read as (one of ``FORMS``)."""
+    body = text.strip("\r\n\ufeff")
+    probe = body.strip()
+    if not probe:
+        raise InputError("the input is empty", _PASTE_HINT)
+    if probe.startswith("{") or probe.startswith("["):
+        return "json", parse_json(probe)
+    if _URL_START.match(probe):
+        return "url", parse_url(probe)
+    first_line, _, rest = probe.partition("\n")
+    request = _REQUEST_LINE.match(first_line.strip())
+    if request:
+        return "request", parse_http_request(request.group(1), request.group(2), rest)
+    if probe.startswith("/"):
+        return "url", parse_url(probe)
+    if "\n" in probe:
+        return "lines", parse_lines(body)
+    return "query", parse_query(probe.removeprefix("?"))
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """Parameters of a full URL or of a ``/path?query`` target; the fragment is ignored."""
+    if any(ch in url for ch in "\r\n"):
+        raise InputError("the URL is broken over several lines", "join it into one line")
+    query = urlsplit(url).query
+    if not query:
+        raise InputError(
+            "the URL has no query string", "paste the whole URL, including everything after '?'"
+        )
+    return parse_query(query)
+
+
+def parse_http_request(method: str, target: str, rest: str) -> dict[str, str]:
+    """A raw HTTP request as copied from a log: query if it carries ``pid``, else the body.
+
+    That is the rule Epay servers themselves use; they never merge the two.
+    """
+    query = urlsplit(target).query
+    _, _, body = rest.replace("\r\n", "\n").partition("\n\n")
+    from_query = parse_query(query) if query else {}
+    if "pid" in from_query or not body.strip():
+        if not from_query:
+            raise InputError(f"the {method} request carries no parameters", _PASTE_HINT)
+        return from_query
+    return parse_pasted(body)
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """Decode a query string or form body the way PHP fills ``$_GET``/``$_POST``.
+
+    ``+`` is a space, ``%XX`` a byte, the bytes must be UTF-8. A piece without ``=`` is a
+    parameter with an empty value, as in PHP.
+    """
+    if "=" not in query:
+        raise InputError("no name=value pairs found in the input", _PASTE_HINT)
+    pairs = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        raw_key, _, raw_value = piece.partition("=")
+        key = _form_decode(raw_key, what="a parameter name")
+        pairs.append((key, _form_decode(raw_value, what=f"the value of '{key}'")))
+    return _collect(pairs)
+
+
+def parse_lines(text: str) -> dict[str, str]:
+    """``k=v`` lines, values taken literally (no decoding): what a log or ``print_r`` shows."""
+    pairs = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        if "=" not in line:
+            raise InputError(
+                f"line {number} has no '=': {_preview(line)}",
+                "write one name=value per line",
+            )
+        key, _, value = line.partition("=")
+        pairs.append((key.strip(), value))
+    return _collect(pairs)
+
+
+def parse_pairs(arguments: Iterable[str]) -> dict[str, str]:
+    """``k=v`` command-line arguments, values literal."""
+    pairs = []
+    for argument in arguments:
+        if "=" not in argument:
+            raise InputError(
+                f"argument {_preview(argument)} is not name=value",
+                "write each parameter as name=value, e.g. money=1.00",
+            )
+        key, _, value = argument.partition("=")
+        pairs.append((key.strip(), value))
+    return _collect(pairs)
+
+
+def parse_json(text: str) -> dict[str, str]:
+    """A flat JSON object. Numbers keep their exact text (``1.00`` stays ``1.00``)."""
+    try:
+        document = json.loads(
+            text,
+            parse_float=str,
+            parse_int=str,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_json_pairs,
+        )
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"the JSON is not valid (line {error.lineno}, column {error.colno}: {error.msg})",
+            "check for a missing quote, comma or brace",
+        ) from None
+    if not isinstance(document, _JsonObject):
+        raise InputError("the JSON is not an object", 'expected {"pid": "1001", ...}')
+    return _collect(document.pairs)
+
+
+class _JsonObject:
+    """Keeps an object's pairs in order, with repeats, so duplicates can be reported."""
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        self.pairs = [(key, _json_scalar(key, value)) for key, value in pairs]
+
+
+def _json_pairs(pairs: list[tuple[str, object]]) -> _JsonObject:
+    return _JsonObject(pairs)
+
+
+def _json_scalar(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if value is True:  # PHP casts true to "1" and false to "" when it builds a string
+        return "1"
+    if value is False:
+        return ""
+    raise InputError(
+        f"the JSON value of '{key}' is a nested object or list",
+        "callbacks are flat: paste the object that holds pid, sign, ...",
+    )
+
+
+def _reject_constant(name: str) -> str:
+    raise InputError(f"the JSON contains {name}", "use quoted strings for values")
+
+
+def _form_decode(text: str, *, what: str) -> str:
+    raw = unquote_to_bytes(text.replace("+", " "))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{what} is not UTF-8 (bytes {_hex_preview(raw)})",
+            "Epay sends UTF-8; the sender probably used GBK — make it send UTF-8",
+        ) from None
+
+
+def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if not key:
+            raise InputError("a parameter has an empty name", "write each one as name=value")
+        if key in params:
+            raise InputError(
+                f"parameter '{key}' appears more than once",
+                "paste a single callback; a gateway sends each field once",
+            )
+        params[key] = value
+    return params
+
+
+def _preview(text: str, limit: int = 40) -> str:
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return repr(shown)
+
+
+def _hex_preview(raw: bytes, limit: int = 8) -> str:
+    shown = "".join(f"%{byte:02X}" for byte in raw[:limit])
+    return shown + ("…" if len(raw) > limit else "")
+
+
+# ---- writing parameters out ----------------------------------------------------------------
+
+
+def php_urlencode(value: str) -> str:
+    """PHP ``urlencode``: like ``quote_plus`` but ``~`` is encoded too."""
+    return quote_plus(value, safe="").replace("~", "%7E")
+
+
+def format_query(params: Params) -> str:
+    """PHP ``http_build_query``: what a gateway sends and what ``parse_query`` reads back."""
+    return "&".join(f"{php_urlencode(k)}={php_urlencode(v)}" for k, v in params.items())
+
+
+def format_url(base: str, params: Params) -> str:
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}{format_query(params)}"
+
+
+def format_lines(params: Params) -> str:
+    """``k=v`` lines; only for values without line breaks (``parse_lines`` reads them back)."""
+    return "".join(f"{k}={v}\n" for k, v in params.items())
+
+
+def format_json(params: Params) -> str:
+    return json.dumps(dict(params), ensure_ascii=False)

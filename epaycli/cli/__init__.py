@@ -1,0 +1,1 @@
+"""The ``epay`` command line: thin typer commands over the library."""

@@ -1,0 +1,49 @@
+"""Reading what the user hands a command: an argument, a file, or standard input — bounded."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..core.errors import InputError
+
+MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
+
+
+def read_text(argument: str | None, *, what: str = "the callback") -> str:
+    """The argument itself, or stdin for ``-`` / no argument with something piped in."""
+    if argument is not None and argument != "-":
+        return argument
+    if argument is None and sys.stdin.isatty():
+        raise InputError(f"no input: give {what} as an argument, or pipe it in",
+                         "e.g. epay verify 'https://shop.example/notify?pid=…' or … | epay verify -")
+    return decode(sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), source="standard input")
+
+
+def read_file(path: str) -> str:
+    """``--from FILE`` (``-`` is stdin)."""
+    if path == "-":
+        return read_text("-", what="the parameters")
+    try:
+        with Path(path).expanduser().open("rb") as stream:
+            raw = stream.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"file {path!r} does not exist", "check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path!r} is a folder, not a file", "give the file inside it") from None
+    except OSError as error:
+        raise InputError(f"cannot read {path!r}: {error.strerror}", "check its permissions") from None
+    return decode(raw, source=repr(path))
+
+
+def decode(raw: bytes, *, source: str) -> str:
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{source} is larger than {MAX_INPUT_BYTES // 1024} KiB",
+                         "a callback is a few hundred bytes: paste just that")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{source} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            "save it as UTF-8 (Epay itself sends UTF-8)",
+        ) from None

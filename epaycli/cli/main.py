@@ -1,0 +1,65 @@
+"""The one error boundary: every failure becomes one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+from ..core.errors import EpayError, ExitCode
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point; never returns (always exits with an ``ExitCode``)."""
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: list[str]) -> int:
+    """Run one command line and return its exit code."""
+    from .. import render
+
+    debug = "--debug" in argv[:1] or os.environ.get("EPAY_DEBUG") == "1"
+    try:
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover - typer releases that do not vendor click
+        from click import exceptions as click_errors
+    try:
+        from .app import app
+
+        outcome = app(args=argv, prog_name="epay", standalone_mode=False)
+        return int(outcome) if isinstance(outcome, int) else ExitCode.OK
+    except EpayError as error:
+        _trace(debug)
+        render.error(error.message, error.hint)
+        return error.exit_code
+    except click_errors.NoArgsIsHelpError as error:
+        error.show()
+        return ExitCode.OK
+    except click_errors.UsageError as error:
+        _trace(debug)
+        command = error.ctx.command_path if error.ctx else "epay"
+        render.error(error.format_message(), f"see '{command} --help'")
+        return ExitCode.USAGE
+    except click_errors.ClickException as error:
+        render.error(error.format_message())
+        return error.exit_code
+    except click_errors.Abort:
+        render.error("aborted")
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        render.error("interrupted")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more can be said on stdout.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stops the flush-at-exit error
+        return ExitCode.ERROR
+    except Exception as error:  # noqa: BLE001 - the boundary: no traceback without --debug
+        _trace(debug)
+        render.error(f"internal error ({type(error).__name__})",
+                     "this is a bug in epay; rerun with 'epay --debug …' and report it")
+        return ExitCode.ERROR
+
+
+def _trace(debug: bool) -> None:
+    if debug:
+        traceback.print_exc()

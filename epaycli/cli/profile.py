@@ -1,0 +1,169 @@
+"""``epay profile``: merchant profiles in TOML (keys masked in every output)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from .. import render
+from ..core.errors import InputError
+from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..core.signing import load_private_key, load_public_key, looks_like_md5_key
+from ..profiles import (
+    config_path,
+    load_store,
+    read_key_material,
+    redacted,
+    save_store,
+    validate_profile,
+)
+from .options import JsonOption
+
+app = typer.Typer(help="Manage merchant profiles (gateway, pid, keys).", no_args_is_help=True)
+
+REQUIRED_PROMPTS = (
+    ("gateway", "Gateway base URL (e.g. https://pay.example.com/)", False),
+    ("pid", "Merchant id (商户ID)", False),
+    ("key", "Merchant key (商户密钥)", True),
+)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Profile name, e.g. shop")],
+    gateway: Annotated[str | None, typer.Option("--gateway", metavar="URL")] = None,
+    pid: Annotated[str | None, typer.Option("--pid", metavar="N")] = None,
+    key: Annotated[str | None, typer.Option("--key", metavar="KEY", help="Merchant MD5 key.")] = None,
+    dialect: Annotated[str, typer.Option("--dialect", metavar="v1|v2")] = "v1",
+    private_key: Annotated[str | None, typer.Option(
+        "--private-key", metavar="FILE", help="Merchant RSA private key (V2): path or key.")] = None,
+    public_key: Annotated[str | None, typer.Option(
+        "--public-key", metavar="FILE", help="Platform RSA public key (V2): path or key.")] = None,
+    notify_url: Annotated[str | None, typer.Option("--notify-url", metavar="URL")] = None,
+    return_url: Annotated[str | None, typer.Option("--return-url", metavar="URL")] = None,
+    payment_type: Annotated[str | None, typer.Option("--type", metavar="T",
+                                                      help="Default payment type, e.g. alipay.")] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
+) -> None:
+    """Add a profile: non-interactively with flags, or answer prompts (key hidden) on a terminal."""
+    path = config_path(os.environ)
+    store = load_store(path)
+    if name in store.profiles and not force:
+        raise InputError(f"profile {name!r} already exists", "pass --force to replace it")
+    values = {"gateway": gateway, "pid": pid, "key": key}
+    _ask_missing(values, rsa=bool(private_key))
+    profile = validate_profile(Profile(
+        name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
+        key=values["key"] or "", private_key=_absolute(private_key), public_key=_absolute(public_key),
+        notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
+    ))
+    _check_keys(profile)
+    store = store.with_profile(profile, make_default=default)
+    save_store(path, store)
+    marker = " (default)" if store.default == name else ""
+    render.status(f"saved profile {name!r}{marker} to {path}", "ok")
+
+
+def _ask_missing(values: dict[str, str | None], *, rsa: bool) -> None:
+    missing = [field for field, _, _ in REQUIRED_PROMPTS
+               if not values[field] and not (field == "key" and rsa)]
+    if not missing:
+        return
+    if not sys.stdin.isatty():
+        flags = ", ".join(f"--{field}" for field in missing)
+        raise InputError(f"missing {flags}", "give them as flags, or run this on a terminal to be asked")
+    for field, question, secret in REQUIRED_PROMPTS:
+        if field in missing:
+            values[field] = typer.prompt(question, hide_input=secret).strip()
+
+
+def _absolute(key_source: str | None) -> str:
+    """Store key files by absolute path, so the profile works from any folder."""
+    if not key_source:
+        return ""
+    candidate = os.path.expanduser(key_source)
+    return os.path.abspath(candidate) if os.path.exists(candidate) else key_source
+
+
+def _check_keys(profile: Profile) -> None:
+    """Load every key now, so a bad one is reported at add time, not at the first payment."""
+    if profile.key and not looks_like_md5_key(profile.key):
+        render.status("warning: Epay merchant keys are 32 letters and digits; check this one "
+                      "was copied whole", "warn")
+    if profile.private_key:
+        load_private_key(read_key_material(profile.private_key, what="merchant private key"),
+                         source="the merchant private key")
+    if profile.public_key:
+        load_public_key(read_key_material(profile.public_key, what="platform public key"),
+                        source="the platform public key")
+    if profile.dialect == "v2" and not profile.private_key:
+        render.status("note: a v2 profile signs with --private-key; add one to sign V2 requests",
+                      "warn")
+
+
+@app.command("list")
+def list_profiles(json_output: JsonOption = False) -> None:
+    """List profiles; * marks the default."""
+    store = load_store(config_path(os.environ))
+    rows = [{**redacted(p), "default": "*" if name == store.default else ""}
+            for name, p in store.profiles.items()]
+    if json_output:
+        render.json_object({"default": store.default, "profiles": rows})
+        return
+    if not rows:
+        render.status("no profiles yet: commands use the built-in sandbox profile. "
+                      "Add yours with 'epay profile add NAME --gateway URL --pid N --key KEY'")
+        return
+    render.table(rows, ["default", "name", "gateway", "dialect", "pid", "key"])
+
+
+@app.command("show")
+def show(
+    name: Annotated[str | None, typer.Argument(help="Profile (default: the default one)")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show the key unmasked.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Show one profile, keys masked (--reveal shows them)."""
+    store = load_store(config_path(os.environ))
+    chosen = name or os.environ.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    profile = store.get(chosen)
+    shown = profile.as_dict() if reveal else redacted(profile)
+    if profile is SANDBOX_PROFILE:
+        shown["note"] = "built-in; points at the local gateway (epay mock)"
+    if json_output:
+        render.json_object(shown)
+        return
+    render.fields([(k, v) for k, v in shown.items() if v])
+
+
+@app.command("use")
+def use(name: Annotated[str, typer.Argument(help="Profile to make the default")]) -> None:
+    """Make a profile the default."""
+    path = config_path(os.environ)
+    save_store(path, load_store(path).with_default(name))
+    render.status(f"default profile is now {name!r}", "ok")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="Profile to remove")]) -> None:
+    """Remove a profile."""
+    path = config_path(os.environ)
+    store = load_store(path)
+    if name not in store.profiles:
+        store.get(name)  # raises the "no such profile" error with the list of names
+        raise InputError(f"{name!r} is built in and cannot be removed", "nothing to do")
+    updated = store.without(name)
+    save_store(path, updated)
+    render.status(f"removed profile {name!r}", "ok")
+    if store.default == name:
+        render.status("there is no default profile now: pick one with 'epay profile use NAME'", "warn")
+
+
+@app.command("path")
+def path() -> None:
+    """Print where the profiles file is (EPAY_CONFIG overrides it)."""
+    render.data(str(config_path(os.environ)))

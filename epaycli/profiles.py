@@ -1,0 +1,274 @@
+"""Merchant profiles in TOML: find the file, load it, save it (0600), and resolve the settings a
+command runs with: flag > ``EPAY_*`` environment > selected profile > built-in ``sandbox``."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .core.errors import ConfigError, InputError
+from .core.models import (
+    DIALECTS,
+    PROFILE_FIELDS,
+    SANDBOX_NAME,
+    SANDBOX_PROFILE,
+    Profile,
+)
+
+ENV_FIELDS = {
+    "EPAY_GATEWAY": "gateway",
+    "EPAY_DIALECT": "dialect",
+    "EPAY_PID": "pid",
+    "EPAY_KEY": "key",
+    "EPAY_PRIVATE_KEY": "private_key",
+    "EPAY_PUBLIC_KEY": "public_key",
+}
+MAX_KEY_FILE_BYTES = 64 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_BARE_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]{64,}$")
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``EPAY_CONFIG``, else ``$XDG_CONFIG_HOME/epay/profiles.toml``, else ``~/.config/epay/``."""
+    if env.get("EPAY_CONFIG"):
+        return Path(env["EPAY_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "epay" / "profiles.toml"
+
+
+@dataclass(frozen=True)
+class ProfileStore:
+    """The whole file: its profiles by name and which one is the default."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default: str | None = None
+
+    def get(self, name: str) -> Profile:
+        if name in self.profiles:
+            return self.profiles[name]
+        if name == SANDBOX_NAME:
+            return SANDBOX_PROFILE
+        known = ", ".join(sorted(self.profiles)) or "none yet"
+        raise ConfigError(f"no profile named {name!r} (profiles: {known})",
+                          "see 'epay profile list', or add it with 'epay profile add'")
+
+    def with_profile(self, profile: Profile, *, make_default: bool = False) -> ProfileStore:
+        profiles = {**self.profiles, profile.name: profile}
+        default = profile.name if make_default or not self.default else self.default
+        return ProfileStore(profiles, default)
+
+    def without(self, name: str) -> ProfileStore:
+        self.get(name)
+        profiles = {k: v for k, v in self.profiles.items() if k != name}
+        return ProfileStore(profiles, None if self.default == name else self.default)
+
+    def with_default(self, name: str) -> ProfileStore:
+        self.get(name)
+        return ProfileStore(dict(self.profiles), name)
+
+
+def load_store(path: Path) -> ProfileStore:
+    """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ProfileStore()
+    except OSError as error:
+        raise ConfigError(f"cannot read the profiles file {path}: {error.strerror}",
+                          "fix its permissions, or point EPAY_CONFIG at another file") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"the profiles file {path} is not UTF-8 text",
+                          "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"the profiles file {path} is not valid TOML ({error})",
+                          "fix that line, or move the file away and add profiles again") from None
+    return _store_from_document(document, path)
+
+
+def _store_from_document(document: dict, path: Path) -> ProfileStore:
+    unknown = set(document) - {"default", "profiles"}
+    if unknown:
+        raise ConfigError(f"the profiles file {path} has unknown top-level keys: "
+                          f"{', '.join(sorted(unknown))}",
+                          "only 'default' and [profiles.NAME] tables belong there")
+    tables = document.get("profiles", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"'profiles' in {path} is not a table", "write [profiles.NAME] tables")
+    profiles = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"profile {name!r} in {path} is not a table",
+                              f"write it as [profiles.{name}]")
+        extra = set(table) - set(PROFILE_FIELDS) - {"name"}
+        if extra:
+            raise ConfigError(f"profile {name!r} in {path} has unknown fields: "
+                              f"{', '.join(sorted(extra))}",
+                              "see profiles.example.toml for the field names")
+        values = {}
+        for key, value in table.items():
+            if key == "name":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ConfigError(f"field {key!r} of profile {name!r} in {path} is not text",
+                                  f'write it in quotes: {key} = "…"')
+            values[key] = str(value)
+        profiles[name] = Profile(name=name, **values)
+    default = document.get("default")
+    if default is not None and (not isinstance(default, str) or default not in profiles):
+        raise ConfigError(f"the default profile {default!r} in {path} does not exist",
+                          "run 'epay profile use NAME' to pick one")
+    return ProfileStore(profiles, default)
+
+
+def save_store(path: Path, store: ProfileStore) -> None:
+    """Write the file atomically, readable by its owner only (it holds keys)."""
+    import tomli_w
+
+    document: dict = {}
+    if store.default:
+        document["default"] = store.default
+    document["profiles"] = {
+        name: {k: v for k, v in profile.as_dict().items() if v and k != "name"}
+        for name, profile in store.profiles.items()
+    }
+    text = tomli_w.dumps(document)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(prefix=".profiles-", dir=path.parent)
+        try:
+            os.fchmod(handle, 0o600)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise ConfigError(f"cannot write the profiles file {path}: {error.strerror}",
+                          "check the folder's permissions, or set EPAY_CONFIG") from None
+
+
+def validate_profile(profile: Profile) -> Profile:
+    """Reject what cannot work; normalise the gateway to end in '/' (the protocol's base URL)."""
+    if not _NAME.match(profile.name):
+        raise InputError(f"profile name {profile.name!r} is not valid",
+                         "use letters, digits, '.', '_' or '-' (at most 64)")
+    if profile.dialect not in DIALECTS:
+        raise InputError(f"dialect {profile.dialect!r} is not v1 or v2",
+                         "v1 signs with the MD5 key, v2 with RSA keys")
+    gateway = profile.gateway
+    if gateway:
+        parts = urlsplit(gateway)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputError(f"gateway {gateway!r} is not an http(s) URL",
+                             "give the site root, e.g. https://pay.example.com/")
+        if parts.query or parts.fragment:
+            raise InputError(f"gateway {gateway!r} has a query or fragment",
+                             "give the site root only, e.g. https://pay.example.com/")
+        if not gateway.endswith("/"):
+            gateway += "/"
+    if profile.pid and not profile.pid.isdigit():
+        raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")
+    for url_field in ("notify_url", "return_url"):
+        url = getattr(profile, url_field)
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise InputError(f"{url_field} {url!r} has no http:// or https://",
+                             "gateways need an absolute URL they can reach")
+    return profile.updated(gateway=gateway)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The settings a command runs with, and where each one came from."""
+
+    profile: Profile
+    origins: dict[str, str]
+
+    def from_sandbox(self, field_name: str) -> bool:
+        return self.origins.get(field_name) == "built-in sandbox"
+
+
+def resolve(
+    store: ProfileStore,
+    *,
+    profile_name: str | None = None,
+    flags: Mapping[str, str | None] | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Resolved:
+    """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
+    name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    base = store.get(name)
+    origin = "built-in sandbox" if base is SANDBOX_PROFILE else f"profile {name!r}"
+    origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
+    changes: dict[str, str] = {}
+    for variable, field_name in ENV_FIELDS.items():
+        if env.get(variable):
+            changes[field_name] = env[variable]
+            origins[field_name] = variable
+    for field_name, value in (flags or {}).items():
+        if value:
+            changes[field_name] = value
+            origins[field_name] = "flag"
+    if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
+        # A key of one's own never pairs with the sandbox merchant id.
+        if "pid" not in changes:
+            changes["pid"] = ""
+            origins.pop("pid", None)
+    return Resolved(base.updated(**changes), origins)
+
+
+def is_inline_key(value: str) -> bool:
+    """A key written out (PEM or bare base64), as opposed to the path of a key file."""
+    text = value.strip()
+    return text.startswith("-----BEGIN") or bool(_BARE_BASE64.match(text))
+
+
+def read_key_material(value: str, *, what: str) -> str:
+    """A key given as a file path or as the key itself (PEM or bare base64)."""
+    text = value.strip()
+    if is_inline_key(text) and not Path(text).exists():
+        return text
+    path = Path(text).expanduser()
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_KEY_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{what} file {text!r} does not exist",
+                         "give the path of the key file, or the key itself") from None
+    except OSError as error:
+        raise InputError(f"cannot read {what} file {text!r}: {error.strerror}",
+                         "check the path and its permissions") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise InputError(f"{what} file {text!r} is too large to be a key",
+                         "point at the PEM file itself")
+    return data.decode("utf-8", "replace")
+
+
+def mask(secret: str) -> str:
+    """``89un…56HN``: enough to tell keys apart, never enough to use one."""
+    if not secret:
+        return ""
+    if len(secret) < 16:
+        return "…"
+    return f"{secret[:4]}…{secret[-4:]}"
+
+
+def redacted(profile: Profile) -> dict[str, str]:
+    """A profile fit to print: secrets masked; key file paths shown (a path is not a secret)."""
+    shown = profile.as_dict()
+    if shown["key"]:
+        shown["key"] = mask(shown["key"])
+    if shown["private_key"] and is_inline_key(shown["private_key"]):
+        shown["private_key"] = "(inline key, hidden)"
+    if shown["public_key"] and is_inline_key(shown["public_key"]):
+        shown["public_key"] = "(inline public key)"
+    return shown

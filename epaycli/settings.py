@@ -1,0 +1,74 @@
+"""What a command runs with: the resolved profile, and the keys loaded from it.
+
+Glue between profiles (files, environment) and the pure core; commands call these and never
+read key files or the environment themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from .core.callback import Credentials, sign_type_of
+from .core.errors import KeyFormatError
+from .core.signing import load_private_key, load_public_key
+from .profiles import Resolved, config_path, load_store, read_key_material, resolve
+
+EXPLICIT = ("flag", "EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY", "EPAY_PID")
+
+
+def current(profile_name: str | None, flags: Mapping[str, str | None]) -> Resolved:
+    """The settings for this run (reads the profiles file once)."""
+    store = load_store(config_path(os.environ))
+    return resolve(store, profile_name=profile_name, flags=flags, env=os.environ)
+
+
+def signer_for(resolved: Resolved, params: Mapping[str, str]) -> tuple[str, object]:
+    """(MD5 key, RSA private key): the one to sign with is set, the other empty/None.
+
+    ``sign_type`` in the parameters decides; else a private key given on the command line or
+    in the environment, or a v2 profile that has one, means RSA.
+    """
+    profile = resolved.profile
+    declared = params.get("sign_type", "").upper()
+    explicit_private = resolved.origins.get("private_key") in EXPLICIT
+    explicit_key = resolved.origins.get("key") in EXPLICIT
+    wants_rsa = declared == "RSA" or (
+        declared != "MD5"
+        and bool(profile.private_key)
+        and (profile.dialect == "v2" or (explicit_private and not explicit_key))
+    )
+    if not wants_rsa:
+        return profile.key, None
+    if not profile.private_key:
+        raise KeyFormatError("sign_type is RSA but no merchant private key was given",
+                             "pass --private-key FILE (商户私钥), or add it to the profile")
+    material = read_key_material(profile.private_key, what="merchant private key")
+    return "", load_private_key(material, source="the merchant private key")
+
+
+def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Credentials:
+    """The key to check this callback with; the RSA key is loaded only for an RSA callback."""
+    profile = resolved.profile
+    probe = Credentials(key=profile.key, public_key=True if profile.public_key else None)
+    if sign_type_of(params, probe) != "RSA" or not profile.public_key:
+        return Credentials(key=profile.key)
+    material = read_key_material(profile.public_key, what="platform public key")
+    return Credentials(key=profile.key,
+                       public_key=load_public_key(material, source="the platform public key"))
+
+
+def expected_pid(resolved: Resolved) -> str | None:
+    """The merchant id to hold callbacks to: only one the user configured, never the sandbox's."""
+    if not resolved.profile.pid or resolved.from_sandbox("pid"):
+        return None
+    return resolved.profile.pid
+
+
+def sandbox_notes(resolved: Resolved, fields: tuple[str, ...]) -> list[str]:
+    """Say so when a run silently used the built-in sandbox's key."""
+    used = [name for name in fields if resolved.from_sandbox(name)]
+    if not used:
+        return []
+    return ["used the built-in sandbox profile's key (no profile configured): pass --key, set "
+            "EPAY_KEY, or run 'epay profile add' for your own merchant"]

@@ -29,8 +29,8 @@ ENV_FIELDS = {
     "EPAY_PUBLIC_KEY": "public_key",
 }
 MAX_KEY_FILE_BYTES = 64 * 1024
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_BARE_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]{64,}$")
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -159,7 +159,7 @@ def save_store(path: Path, store: ProfileStore) -> None:
 
 def validate_profile(profile: Profile) -> Profile:
     """Reject what cannot work; normalise the gateway to end in '/' (the protocol's base URL)."""
-    if not _NAME.match(profile.name):
+    if not _NAME.fullmatch(profile.name):
         raise InputError(f"profile name {profile.name!r} is not valid",
                          "use letters, digits, '.', '_' or '-' (at most 64)")
     if profile.dialect not in DIALECTS:
@@ -176,7 +176,7 @@ def validate_profile(profile: Profile) -> Profile:
                              "give the site root only, e.g. https://pay.example.com/")
         if not gateway.endswith("/"):
             gateway += "/"
-    if profile.pid and not profile.pid.isdigit():
+    if profile.pid and not (profile.pid.isascii() and profile.pid.isdigit()):
         raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")
     for url_field in ("notify_url", "return_url"):
         url = getattr(profile, url_field)
@@ -229,7 +229,7 @@ def resolve(
 def is_inline_key(value: str) -> bool:
     """A key written out (PEM or bare base64), as opposed to the path of a key file."""
     text = value.strip()
-    return text.startswith("-----BEGIN") or bool(_BARE_BASE64.match(text))
+    return text.startswith("-----BEGIN") or bool(_BARE_BASE64.fullmatch(text))
 
 
 def read_key_material(value: str, *, what: str) -> str:

@@ -20,10 +20,9 @@ def run(argv: list[str]) -> int:
 
     debug = "--debug" in argv[:1] or os.environ.get("EPAY_DEBUG") == "1"
     try:
-        from typer._click import exceptions as click_errors
-    except ImportError:  # pragma: no cover - typer releases that do not vendor click
-        from click import exceptions as click_errors
-    try:
+        from typer import Abort
+        from typer._click import exceptions as click_errors  # typer 0.26-0.28 vendor click
+
         from .app import app
 
         outcome = app(args=argv, prog_name="epay", standalone_mode=False)
@@ -43,7 +42,7 @@ def run(argv: list[str]) -> int:
     except click_errors.ClickException as error:
         render.error(error.format_message())
         return error.exit_code
-    except click_errors.Abort:
+    except Abort:
         render.error("aborted")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:

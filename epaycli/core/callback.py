@@ -18,8 +18,8 @@ from .models import CallbackReport, Expectations, Problem
 from .money import amounts_equal, format_wire, parse_received_money
 from .signing import md5_verify, rsa_verify
 
-_HEX32 = re.compile(r"^[0-9A-Fa-f]{32}$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{40,}={0,2}$")
+_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ def sign_type_of(params: Mapping[str, str], credentials: Credentials) -> str:
     if declared:
         return declared.upper()
     sign = params.get("sign", "")
-    if _HEX32.match(sign):
+    if _HEX32.fullmatch(sign):
         return "MD5"
-    if _BASE64.match(sign) or (credentials.public_key is not None and not credentials.key):
+    if _BASE64.fullmatch(sign) or (credentials.public_key is not None and not credentials.key):
         return "RSA"
     return "MD5"
 
@@ -102,9 +102,9 @@ def _signature_problem(sign_type: str, diagnosis) -> Problem:
 
 
 def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:
-    if _HEX32.match(sign):
+    if _HEX32.fullmatch(sign):
         return None
-    if _BASE64.match(sign):
+    if _BASE64.fullmatch(sign):
         return Problem(
             "sign_is_rsa",
             "sign_type says MD5 but the sign looks like an RSA (V2) sign",
@@ -160,7 +160,7 @@ def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Pr
 
 def _timestamp_problems(params: Mapping[str, str], expect: Expectations) -> list[Problem]:
     stamp = params.get("timestamp", "")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         return [Problem(
             "timestamp_missing" if not stamp else "timestamp_invalid",
             "a V2 callback needs a Unix timestamp" + (f", got {stamp!r}" if stamp else ""),

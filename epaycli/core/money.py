@@ -8,16 +8,16 @@ from decimal import Decimal, InvalidOperation
 from .errors import InputError
 
 # What the protocol allows in a request: digits, one optional point, at most 2 decimals.
-_STRICT = re.compile(r"^\d+(\.\d{1,2})?$")
+_STRICT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 # What gateways have been seen to send back ("1", "1.5", "1.00", "1.", ".5").
-_LENIENT = re.compile(r"^(\d+\.?\d*|\.\d+)$")
+_LENIENT = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
 
 CENT = Decimal("0.01")
 
 
 def parse_amount(text: str) -> Decimal:
     """An amount a merchant asks for: ``> 0``, digits and ``.``, at most 2 decimals."""
-    if not _STRICT.match(text):
+    if not _STRICT.fullmatch(text):
         raise InputError(
             f"amount {text!r} is not valid",
             "write yuan with digits and at most 2 decimals, e.g. 9.90",
@@ -30,7 +30,7 @@ def parse_amount(text: str) -> Decimal:
 
 def parse_received_money(text: str) -> Decimal | None:
     """A ``money`` value as received; ``None`` when it is not a number at all."""
-    if not _LENIENT.match(text):
+    if not _LENIENT.fullmatch(text):
         return None
     try:
         return Decimal(text)

@@ -17,7 +17,7 @@ from .errors import KeyFormatError
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-MD5_KEY_PATTERN = re.compile(r"^[0-9A-Za-z]{32}$")
+MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
 
 
 # ---- MD5 (V1) ------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def require_md5_key(key: str) -> None:
 
 def looks_like_md5_key(key: str) -> bool:
     """Epay issues 32 letters and digits; other keys work but usually mean a copy mistake."""
-    return bool(MD5_KEY_PATTERN.match(key))
+    return bool(MD5_KEY_PATTERN.fullmatch(key))
 
 
 def constant_time_equal(received: str, expected: str) -> bool:

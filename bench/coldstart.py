@@ -1,0 +1,216 @@
+"""Cold start of `epay sign`: wall time of one whole process, next to a bare Python start.
+
+Run by hand: python bench/coldstart.py [--runs N] [--epay PATH] [--inherit-bytecode-env]
+Prints figures and PASS/MISS against the targets; exits 0 unless `epay sign` itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_MEDIAN_MS = 60.0
+TARGET_RATIO = 6.0
+WARMUP_RUNS = 3
+
+SIGN_ARGS = [
+    "sign", "pid=1001", "type=alipay", "out_trade_no=20240101123456", "name=VIP", "money=1.00",
+    "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
+]
+EXPECTED_SIGN = "54c512132255861dd571ceba04eb0803"
+BARE_PYTHON_ARGS = ["-c", "import hashlib"]
+
+# Imports `epay sign` has no business paying for: network, terminal styling, tunnels, RSA, QR
+# codes, the stdlib HTTP server, and pydantic (pulled in by typer 0.29).
+HEAVY_MODULES = ("httpx", "rich", "pyngrok", "cryptography", "segno", "http.server", "pydantic")
+
+# Runs `epay sign` in-process through the CLI's own entry point, then reports sys.modules as
+# the last stdout line: the authoritative list of what the command imported.
+MODULES_PROBE = """
+import contextlib, io, json, sys
+from epaycli.cli.main import run
+with contextlib.redirect_stdout(io.StringIO()):
+    code = run(sys.argv[1:])
+print(json.dumps({"exit": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="timed runs of each command")
+    parser.add_argument("--epay", help="the epay executable (default: next to this Python)")
+    parser.add_argument(
+        "--inherit-bytecode-env", action="store_true",
+        help="run children with this environment as is (e.g. PYTHONDONTWRITEBYTECODE=1) "
+             "instead of with a private, warmed-up bytecode cache",
+    )
+    args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (a p90 needs two samples)")
+    return args
+
+
+def find_epay(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    beside_python = Path(sys.executable).parent / "epay"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("epay")
+    if not found:
+        sys.exit("coldstart: no epay executable next to this Python or on PATH; pass --epay PATH")
+    return found
+
+
+def child_environment(inherit: bool, cache_dir: str) -> dict[str, str]:
+    """A user's install has .pyc files; without them every run recompiles epaycli from source.
+
+    A private PYTHONPYCACHEPREFIX gives both commands a bytecode cache without writing
+    __pycache__ into the source tree.
+    """
+    env = dict(os.environ)
+    if not inherit:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache_dir
+    return env
+
+
+def run_once(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    return time.perf_counter() - started, result
+
+
+def require_success(result: subprocess.CompletedProcess, what: str) -> None:
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        sys.exit(f"coldstart: {what} failed with exit code {result.returncode}")
+
+
+def time_interleaved(epay_cmd, bare_cmd, runs, env) -> tuple[list[float], list[float]]:
+    """Alternate the two commands (and which goes first) so machine noise hits both alike."""
+    epay_times, bare_times = [], []
+    for i in range(runs):
+        order = [("epay", epay_cmd), ("bare", bare_cmd)]
+        if i % 2:
+            order.reverse()
+        for label, command in order:
+            elapsed, result = run_once(command, env)
+            require_success(result, " ".join(command))
+            (epay_times if label == "epay" else bare_times).append(elapsed)
+    return epay_times, bare_times
+
+
+def summary_ms(times: list[float]) -> dict[str, float]:
+    ms = [t * 1000 for t in times]
+    return {
+        "median": statistics.median(ms),
+        "p90": statistics.quantiles(ms, n=10, method="inclusive")[-1],
+        "min": min(ms),
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def slowest_imports(env: dict[str, str], count: int = 10) -> list[tuple[int, int, str]]:
+    """(cumulative µs, self µs, indented module name) from one `-X importtime` run."""
+    command = [sys.executable, "-X", "importtime", "-m", "epaycli", *SIGN_ARGS]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    require_success(result, "python -X importtime -m epaycli sign")
+    rows = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "[us]" in line:
+            continue
+        self_us, cumulative_us, name = line[len("import time:"):].split("|")
+        rows.append((int(cumulative_us), int(self_us), name.rstrip()))
+    return sorted(rows, reverse=True)[:count]
+
+
+def heavy_modules_imported(env: dict[str, str]) -> dict[str, bool]:
+    result = subprocess.run([sys.executable, "-c", MODULES_PROBE, *SIGN_ARGS],
+                            env=env, capture_output=True, text=True)
+    require_success(result, "the sys.modules probe")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    if report["exit"] != 0:
+        sys.exit(f"coldstart: epay sign (in-process) returned exit code {report['exit']}")
+    modules = report["modules"]
+    return {heavy: any(m == heavy or m.startswith(heavy + ".") for m in modules)
+            for heavy in HEAVY_MODULES}
+
+
+def print_sign_output(sign: str) -> None:
+    # A wrong sign would mean we are timing a different code path, so say so loudly.
+    note = "" if sign == EXPECTED_SIGN else f"  (UNEXPECTED: the vector's sign is {EXPECTED_SIGN})"
+    print(f"epay sign printed {sign}{note}\n")
+
+
+def print_timings(epay: dict[str, float], bare: dict[str, float], runs: int) -> None:
+    print(f"{'':28}{'median':>9}{'p90':>9}{'min':>9}   (ms, {runs} runs each, interleaved)")
+    for label, figures in (("epay sign", epay), ("python -c 'import hashlib'", bare)):
+        print(f"{label:28}" + "".join(f"{figures[k]:9.1f}" for k in ("median", "p90", "min")))
+    ratio = epay["median"] / bare["median"]
+    print()
+    print(f"epay sign median  {epay['median']:.1f} ms  target <= {TARGET_MEDIAN_MS:.0f} ms  "
+          f"{verdict(epay['median'] <= TARGET_MEDIAN_MS)}")
+    print(f"ratio to bare     {ratio:.2f}x     target <= {TARGET_RATIO:.0f}x     "
+          f"{verdict(ratio <= TARGET_RATIO)}")
+
+
+def print_imports(rows: list[tuple[int, int, str]]) -> None:
+    print("\n10 slowest cumulative imports (one `python -X importtime -m epaycli sign …` run):")
+    print(f"{'cumul ms':>9} {'self ms':>8}  module (indent = nesting)")
+    for cumulative_us, self_us, name in rows:
+        print(f"{cumulative_us / 1000:9.1f} {self_us / 1000:8.1f}  {name}")
+
+
+def print_heavy(imported: dict[str, bool]) -> None:
+    print("\nHeavy modules imported by `epay sign` (sys.modules after an in-process run):")
+    for module, present in imported.items():
+        print(f"  {module:14} {'IMPORTED' if present else 'not imported'}")
+
+
+def warm_up(commands: list[list[str]], env: dict[str, str]) -> None:
+    """Fill the bytecode cache and the OS file cache; these times are discarded."""
+    for _ in range(WARMUP_RUNS):
+        for command in commands:
+            require_success(run_once(command, env)[1], " ".join(command))
+
+
+def describe_bytecode(inherit: bool) -> str:
+    if inherit:
+        return ("inherited environment (PYTHONDONTWRITEBYTECODE="
+                f"{os.environ.get('PYTHONDONTWRITEBYTECODE', 'unset')})")
+    return "private PYTHONPYCACHEPREFIX, warmed up"
+
+
+def main() -> int:
+    args = parse_args()
+    epay = find_epay(args.epay)
+    epay_cmd = [epay, *SIGN_ARGS]
+    bare_cmd = [sys.executable, *BARE_PYTHON_ARGS]
+    print(f"python  {sys.executable} ({sys.version.split()[0]})")
+    print(f"epay    {epay}")
+    print(f"bytecode cache: {describe_bytecode(args.inherit_bytecode_env)}")
+    with tempfile.TemporaryDirectory(prefix="epay-bench-pyc-") as cache_dir:
+        env = child_environment(args.inherit_bytecode_env, cache_dir)
+        warm_up([epay_cmd, bare_cmd], env)
+        print_sign_output(run_once(epay_cmd, env)[1].stdout.strip())
+        epay_times, bare_times = time_interleaved(epay_cmd, bare_cmd, args.runs, env)
+        print_timings(summary_ms(epay_times), summary_ms(bare_times), args.runs)
+        print_imports(slowest_imports(env))
+        print_heavy(heavy_modules_imported(env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

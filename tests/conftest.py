@@ -1,0 +1,72 @@
+"""Shared fixtures: the signature vectors, an isolated environment, and a CLI runner that goes
+through epay's real error boundary (``epaycli.cli.main.run``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+VECTORS = TESTS / "vectors"
+SHARED_VECTORS = TESTS.parent.parent / "shared" / "vectors"
+
+
+def load_vectors(name: str) -> dict:
+    return json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No test reads or writes the real home directory or sees the developer's EPAY_* settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("EPAY_") or name in ("NO_COLOR", "XDG_CONFIG_HOME"):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    return home
+
+
+@pytest.fixture
+def config_file(isolated_env):
+    return isolated_env / ".config" / "epay" / "profiles.toml"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class _Stdin(io.TextIOWrapper):
+    def __init__(self, data: bytes, tty: bool) -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8")
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``epay ARGS`` in-process; stdin is ``stdin`` (bytes or str), or an empty terminal."""
+    from epaycli.cli.main import run
+
+    def invoke(*args: str, stdin: bytes | str | None = None) -> Result:
+        data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+        monkeypatch.setattr(sys, "stdin", _Stdin(data or b"", tty=data is None))
+        capsys.readouterr()
+        code = run(list(args))
+        out, err = capsys.readouterr()
+        return Result(int(code), out, err)
+
+    return invoke

@@ -1,0 +1,103 @@
+"""The layout rules of DESIGN.md, checked: arrows point one way, core is pure, rich stays in
+render, and heavy libraries stay off the start-up path of commands that do not use them."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "epaycli"
+# What core may not touch: network, files, clock, processes, printing libraries.
+IMPURE = {"os", "pathlib", "time", "datetime", "socket", "http", "urllib.request", "httpx",
+          "rich", "typer", "sqlite3", "subprocess", "shutil", "tempfile", "io", "sys", "pyngrok",
+          "segno", "tomllib", "tomli_w"}
+HEAVY = ["httpx", "rich", "pyngrok", "cryptography", "segno", "http.server", "pydantic"]
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def imports_of(path: Path) -> list[str]:
+    """Absolute names of everything a module imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            found.append(prefix)
+            found.extend(f"{prefix}.{alias.name}" for alias in node.names)
+    return found
+
+
+def layer(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "epaycli" else ""
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if "core" in p.parts],
+                         ids=lambda p: p.name)
+def test_core_imports_only_core_and_nothing_impure(path):
+    for name in imports_of(path):
+        if name.startswith("epaycli"):
+            assert name.startswith("epaycli.core"), f"{path.name} imports {name}"
+        assert name.split(".")[0] not in IMPURE and name not in IMPURE, f"{path.name}: {name}"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name)}
+    assert not calls & {"print", "open", "input"}, path.name
+
+
+def test_arrows_point_one_way():
+    """cli → (profiles, settings, render, …) → core; nothing below cli imports cli."""
+    for path in modules():
+        own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        for name in imports_of(path):
+            if own not in ("cli", "__main__") and name.startswith("epaycli.cli"):
+                pytest.fail(f"{path} imports the CLI ({name})")
+
+
+def test_only_render_imports_rich():
+    for path in modules():
+        if path.name != "render.py":
+            assert not any(n.split(".")[0] == "rich" for n in imports_of(path)), path
+
+
+def test_library_code_never_exits_through_typer():
+    for path in modules():
+        if "cli" not in path.parts:
+            assert "typer" not in {n.split(".")[0] for n in imports_of(path)}, path
+
+
+PROBE = """
+import sys, json
+from epaycli.cli.main import run
+code = run(sys.argv[1:])
+print(json.dumps({"code": int(code), "loaded": [m for m in %r if m in sys.modules]}), file=sys.stderr)
+""" % (HEAVY,)
+
+
+@pytest.mark.parametrize("args", [
+    ["sign", "pid=1001", "money=1.00", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"],
+    ["verify", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
+     "pid=1001&money=1&sign=680ee946154b218c2f3d51a2ee783add&sign_type=MD5"],
+    ["profile", "path"],
+])
+def test_heavy_libraries_stay_off_the_md5_path(args, tmp_path):
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["loaded"] == [], report

@@ -1,0 +1,352 @@
+"""The commands end to end through the real error boundary: output contract, profiles and
+precedence, and bad input on every entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import load_vectors
+
+V1 = load_vectors("v1-md5")["cases"][0]  # submit-basic
+KEY = V1["key"]
+V2 = load_vectors("v2-rsa")
+NOTIFY_CASE = load_vectors("v1-md5")["cases"][1]  # notify-float-money
+NOTIFY_QUERY = NOTIFY_CASE["query"] + "&sign=" + NOTIFY_CASE["sign"]
+
+
+def one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("epay: error: ")
+    assert " — " in lines[0], "every error says what to do"
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def pem_files(tmp_path):
+    files = {}
+    for name in ("merchant_private_key_pem", "merchant_public_key_pem",
+                 "platform_private_key_pem", "platform_public_key_pem"):
+        path = tmp_path / f"{name}.pem"
+        path.write_text(V2[name])
+        files[name] = str(path)
+    return files
+
+
+# ---- sign -----------------------------------------------------------------------------------
+
+
+def test_sign_prints_the_sign_alone(cli):
+    pairs = [f"{k}={v}" for k, v in V1["params"].items()]
+    result = cli("sign", *pairs, "--key", KEY)
+    assert (result.code, result.stdout) == (0, V1["sign"] + "\n")
+
+
+def test_sign_explain_masks_the_key(cli):
+    result = cli("sign", "--from", "-", "--key", KEY, "--explain", stdin=V1["query"])
+    assert result.code == 0
+    assert V1["canonical"] in result.stdout
+    assert "89un…UJ8i" in result.stdout
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_sign_query_and_url(cli):
+    result = cli("sign", "--from", "-", "--key", KEY, "--query", "--url",
+                 "https://pay.example.com/", stdin=V1["query"])
+    query, url = result.stdout.splitlines()
+    assert query.endswith(f"&sign={V1['sign']}&sign_type=MD5")
+    assert url == f"https://pay.example.com/submit.php?{query}"
+    endpoint = cli("sign", "a=1", "--key", KEY, "--url", "https://pay.example.com/mapi.php")
+    assert endpoint.stdout.startswith("https://pay.example.com/mapi.php?a=1&sign=")
+
+
+def test_sign_from_a_file_plus_arguments(cli, tmp_path):
+    source = tmp_path / "order.json"
+    source.write_text(json.dumps({k: v for k, v in V1["params"].items() if k != "money"}))
+    result = cli("sign", "--from", str(source), "money=1.00", "--key", KEY)
+    assert result.stdout == V1["sign"] + "\n"
+
+
+def test_sign_json_has_everything(cli):
+    result = cli("sign", "--from", "-", "--key", KEY, "--json", "--url", "https://p.example/",
+                 stdin=V1["query"])
+    document = json.loads(result.stdout)
+    assert document["sign"] == V1["sign"]
+    assert document["sign_type"] == "MD5"
+    assert document["params"]["sign"] == V1["sign"]
+    assert document["url"].startswith("https://p.example/submit.php?")
+    assert document["signed_string"].endswith("89un…UJ8i")
+
+
+def test_sign_rsa_adds_a_timestamp(cli, pem_files):
+    result = cli("sign", "pid=1001", "out_trade_no=A", "--private-key",
+                 pem_files["merchant_private_key_pem"], "--now", "1732600000", "--json")
+    document = json.loads(result.stdout)
+    assert document["sign_type"] == "RSA"
+    assert document["params"]["timestamp"] == "1732600000"
+    assert set(document["added"]) == {"timestamp", "sign_type"}
+    checked = cli("verify", "--public-key", pem_files["merchant_public_key_pem"], "--now",
+                  "1732600000", document["query"])
+    assert checked.code == 0, checked.stderr
+
+
+def test_sign_replaces_an_old_sign(cli):
+    result = cli("sign", "--from", "-", "--key", KEY, stdin=V1["query"] + "&sign=0000")
+    assert result.stdout == V1["sign"] + "\n"
+
+
+# ---- verify ---------------------------------------------------------------------------------
+
+
+def test_verify_reads_stdin(cli):
+    result = cli("verify", "--key", KEY, stdin=NOTIFY_QUERY)
+    assert (result.code, result.stdout) == (0, "valid\n")
+    dash = cli("verify", "-", "--key", KEY, stdin=NOTIFY_QUERY)
+    assert dash.code == 0
+
+
+def test_verify_says_why_on_stderr(cli):
+    broken = NOTIFY_QUERY.replace("money=1&", "money=1.00&")
+    result = cli("verify", "--key", KEY, broken)
+    assert (result.code, result.stdout) == (3, "invalid\n")
+    assert "money" in result.stderr and "fix:" in result.stderr
+
+
+def test_verify_amount(cli):
+    assert cli("verify", "--key", KEY, "--amount", "1.00", NOTIFY_QUERY).code == 0
+    tampered = cli("verify", "--key", KEY, "--amount", "9.90", NOTIFY_QUERY)
+    assert tampered.code == 3
+    assert "tampered" in tampered.stderr
+
+
+def test_verify_uses_the_profile_and_checks_its_pid(cli):
+    assert cli("profile", "add", "shop", "--gateway", "https://pay.example.com", "--pid", "1001",
+               "--key", KEY).code == 0
+    assert cli("verify", NOTIFY_QUERY).code == 0
+    other = cli("profile", "add", "other", "--gateway", "https://pay.example.com", "--pid", "2002",
+                "--key", KEY)
+    assert other.code == 0
+    result = cli("verify", "--profile", "other", "--json", NOTIFY_QUERY)
+    assert result.code == 3
+    assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["pid_mismatch"]
+
+
+def test_verify_without_any_key_says_it_used_the_sandbox(cli):
+    result = cli("verify", NOTIFY_QUERY)
+    assert result.code == 3
+    assert "sandbox" in result.stderr
+
+
+def test_verify_rsa_needs_a_public_key(cli):
+    notify = V2["platform_signed"][0]
+    query = notify["query"] + "&sign=" + notify["rsa_sign"].replace("+", "%2B").replace("/", "%2F")
+    result = cli("verify", query)
+    assert result.code == 6
+    one_error_line(result)
+
+
+# ---- profiles and precedence ----------------------------------------------------------------
+
+
+def test_profile_file_is_private_and_keys_are_masked(cli, config_file):
+    result = cli("profile", "add", "shop", "--gateway", "https://pay.example.com", "--pid", "1001",
+                 "--key", KEY, "--notify-url", "https://shop.example.com/n")
+    assert result.code == 0, result.stderr
+    assert stat.S_IMODE(os.stat(config_file).st_mode) == 0o600
+    text = config_file.read_text()
+    assert 'gateway = "https://pay.example.com/"' in text  # base URL normalised to end in '/'
+    for args in (("profile", "list"), ("profile", "list", "--json"), ("profile", "show"),
+                 ("profile", "show", "shop", "--json")):
+        shown = cli(*args)
+        assert shown.code == 0
+        assert KEY not in shown.stdout + shown.stderr
+        assert "89un…UJ8i" in shown.stdout
+    revealed = cli("profile", "show", "shop", "--reveal")
+    assert KEY in revealed.stdout
+
+
+def test_profile_lifecycle(cli, config_file):
+    assert cli("profile", "path").stdout.strip() == str(config_file)
+    assert cli("profile", "list").stdout == ""
+    for name in ("a", "b"):
+        assert cli("profile", "add", name, "--gateway", "http://127.0.0.1:9/", "--pid", "1",
+                   "--key", KEY).code == 0
+    listing = json.loads(cli("profile", "list", "--json").stdout)
+    assert listing["default"] == "a"
+    assert cli("profile", "use", "b").code == 0
+    assert json.loads(cli("profile", "show", "--json").stdout)["name"] == "b"
+    assert cli("profile", "add", "a", "--gateway", "http://x/", "--pid", "1", "--key", KEY).code == 2
+    assert cli("profile", "add", "a", "--gateway", "http://x/", "--pid", "7", "--key", KEY,
+               "--force").code == 0
+    assert json.loads(cli("profile", "show", "a", "--json").stdout)["pid"] == "7"
+    removed = cli("profile", "remove", "b")
+    assert removed.code == 0 and "no default" in removed.stderr
+    assert list(json.loads(cli("profile", "list", "--json").stdout)["profiles"][0]) 
+    assert cli("profile", "remove", "nope").code == 6
+
+
+def test_v2_profile_keys_are_checked_when_added(cli, pem_files):
+    result = cli("profile", "add", "v2", "--gateway", "https://p.example/", "--pid", "1001",
+                 "--dialect", "v2", "--private-key", pem_files["merchant_private_key_pem"],
+                 "--public-key", pem_files["platform_public_key_pem"])
+    assert result.code == 0, result.stderr
+    notify = V2["platform_signed"][0]
+    signed = {**notify["params"], "sign": notify["rsa_sign"]}
+    assert cli("verify", "--profile", "v2", "--now", signed["timestamp"],
+               json.dumps(signed)).code == 0
+    request = V2["requests"][1]
+    assert cli("sign", "--profile", "v2", "--from", "-", stdin=request["query"]).stdout == \
+        request["rsa_sign"] + "\n"
+    bad = cli("profile", "add", "v2bad", "--gateway", "https://p.example/", "--pid", "1001",
+              "--dialect", "v2", "--private-key", pem_files["platform_public_key_pem"])
+    assert bad.code == 6
+    one_error_line(bad)
+
+
+def test_precedence_flag_over_env_over_profile_over_sandbox(cli, monkeypatch):
+    wrong = "W" * 32
+    # built-in sandbox key: not the merchant's, so invalid
+    assert cli("verify", NOTIFY_QUERY).code == 3
+    cli("profile", "add", "shop", "--gateway", "https://p.example/", "--pid", "1001", "--key", wrong)
+    assert cli("verify", NOTIFY_QUERY).code == 3  # the profile's (wrong) key
+    monkeypatch.setenv("EPAY_KEY", KEY)
+    assert cli("verify", NOTIFY_QUERY).code == 0  # environment beats the profile
+    assert cli("verify", "--key", wrong, NOTIFY_QUERY).code == 3  # the flag beats the environment
+    monkeypatch.setenv("EPAY_PID", "2002")
+    assert cli("verify", NOTIFY_QUERY).code == 3  # EPAY_PID is the merchant id to hold it to
+    assert cli("verify", "--pid", "1001", NOTIFY_QUERY).code == 0
+
+
+def test_epay_profile_selects_a_profile(cli, monkeypatch):
+    cli("profile", "add", "good", "--gateway", "https://p.example/", "--pid", "1001", "--key", KEY)
+    cli("profile", "add", "bad", "--gateway", "https://p.example/", "--pid", "1001",
+        "--key", "W" * 32, "--default")
+    assert cli("verify", NOTIFY_QUERY).code == 3
+    monkeypatch.setenv("EPAY_PROFILE", "good")
+    assert cli("verify", NOTIFY_QUERY).code == 0
+    monkeypatch.setenv("EPAY_PROFILE", "missing")
+    result = cli("verify", NOTIFY_QUERY)
+    assert result.code == 6
+    assert "missing" in one_error_line(result)
+
+
+def test_epay_config_moves_the_file(cli, tmp_path, monkeypatch):
+    moved = tmp_path / "elsewhere" / "p.toml"
+    monkeypatch.setenv("EPAY_CONFIG", str(moved))
+    cli("profile", "add", "x", "--gateway", "https://p.example/", "--pid", "1", "--key", KEY)
+    assert moved.exists()
+    assert cli("profile", "path").stdout.strip() == str(moved)
+
+
+# ---- bad input on every entry point ---------------------------------------------------------
+
+BAD_INPUT = [
+    # (arguments, stdin, exit code, words the one-line error must contain)
+    (("verify", "--key", KEY, ""), None, 2, "empty"),
+    (("verify", "--key", KEY), None, 2, "no input"),
+    (("verify", "--key", KEY, "-"), "", 2, "empty"),
+    (("verify", "--key", KEY, "garbage"), None, 2, "no name=value"),
+    (("verify", "--key", KEY, "https://shop.example.com/notify.php"), None, 2, "no query string"),
+    (("verify", "--key", KEY, "pid=1&pid=2"), None, 2, "more than once"),
+    (("verify", "--key", KEY, "-"), b"pid=1&name=\xb5\xe3", 2, "not UTF-8"),
+    (("verify", "--key", KEY, "-"), b"pid=%B5%E3", 2, "not UTF-8"),
+    (("verify", "--key", KEY, '{"pid": "1"'), None, 2, "JSON"),
+    (("verify", "--key", KEY, "--amount", "abc", NOTIFY_QUERY), None, 2, "amount"),
+    (("verify", "--key", KEY, "--amount", "-1", NOTIFY_QUERY), None, 2, "amount"),
+    (("verify", "--now", "yesterday", NOTIFY_QUERY), None, 2, "now"),
+    (("verify", "--public-key", "/nonexistent.pem", "sign_type=RSA&sign=abc"), None, 2,
+     "does not exist"),
+    (("verify", "--bogus"), None, 2, "No such option"),
+    (("sign",), None, 2, "nothing to sign"),
+    (("sign", "money"), None, 2, "not name=value"),
+    (("sign", "a=1", "a=2", "--key", KEY), None, 2, "more than once"),
+    (("sign", "a=1"), None, None, None),  # the sandbox key signs: fine, exit 0
+    (("sign", "--from", "/nonexistent.txt", "--key", KEY), None, 2, "does not exist"),
+    (("sign", "--from", "/", "--key", KEY), None, 2, "folder"),
+    (("sign", "--from", "-", "--key", KEY), "   ", 2, "empty"),
+    (("sign", "--from", "-", "a=1", "--key", KEY), "a=2", 2, "both"),
+    (("sign", "a=1", "sign_type=SHA1", "--key", KEY), None, 2, "sign_type"),
+    (("sign", "a=1", "sign_type=RSA", "--key", KEY), None, 6, "private key"),
+    (("sign", "a=1", "--key", ""), None, None, None),  # empty flag: falls back like no flag
+    (("sign", "a=1", "--private-key", "/nonexistent.pem"), None, 2, "does not exist"),
+    (("sign", "a=1", "--private-key", "not-a-key-at-all"), None, 2, "does not exist"),
+    (("sign", "a=1", "--private-key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"),
+     None, 6, "PEM"),
+    (("sign", "a=1", "--private-key", "QUJD" * 40), None, 6, "could not be read"),
+    (("profile", "add", "shop"), "", 2, "missing"),
+    (("profile", "add", "bad name!", "--gateway", "https://p/", "--pid", "1", "--key", KEY),
+     None, 2, "name"),
+    (("profile", "add", "s", "--gateway", "ftp://p/", "--pid", "1", "--key", KEY), None, 2,
+     "gateway"),
+    (("profile", "add", "s", "--gateway", "https://p/", "--pid", "abc", "--key", KEY), None, 2,
+     "pid"),
+    (("profile", "add", "s", "--gateway", "https://p/", "--pid", "1", "--key", KEY,
+      "--dialect", "v3"), None, 2, "dialect"),
+    (("profile", "add", "s", "--gateway", "https://p/", "--pid", "1", "--key", KEY,
+      "--notify-url", "shop.example.com/n"), None, 2, "notify_url"),
+    (("profile", "show", "nope"), None, 6, "no profile"),
+    (("profile", "use", "nope"), None, 6, "no profile"),
+    (("profile", "remove", "sandbox"), None, 2, "built in"),
+    (("profile", "frobnicate"), None, 2, "No such command"),
+    (("frobnicate",), None, 2, "No such command"),
+]
+
+
+@pytest.mark.parametrize(("args", "stdin", "code", "words"), BAD_INPUT,
+                         ids=[" ".join(a)[:60] for a, *_ in BAD_INPUT])
+def test_bad_input_gets_one_line_and_its_exit_code(cli, args, stdin, code, words):
+    result = cli(*args, stdin=stdin)
+    if code is None:
+        assert result.code == 0, result.stderr
+        return
+    assert result.code == code, result.stderr
+    assert words in one_error_line(result)
+
+
+CONFIG_DAMAGE = [
+    ('default = "x', "not valid TOML"),
+    (b"\xff\xfe", "not UTF-8"),
+    ('colour = "red"\n', "unknown top-level"),
+    ('profiles = "x"\n', "not a table"),
+    ('[profiles.s]\ngateway = "https://p/"\nkye = "x"\n', "unknown fields"),
+    ('[profiles.s]\npid = 1.5\n', "not text"),
+    ('default = "nope"\n[profiles.s]\npid = "1"\n', "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("content", "words"), CONFIG_DAMAGE)
+@pytest.mark.parametrize("command", [("verify", "--key", KEY, NOTIFY_QUERY), ("sign", "a=1"),
+                                     ("profile", "list")])
+def test_a_damaged_profiles_file_is_one_line_exit_6(cli, config_file, content, words, command):
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        config_file.write_text(content)
+    else:
+        config_file.write_bytes(content)
+    result = cli(*command)
+    assert result.code == 6
+    assert words in one_error_line(result)
+
+
+def test_an_unreadable_profiles_file(cli, config_file):
+    if os.geteuid() == 0:
+        config_file.parent.mkdir(parents=True)
+        config_file.mkdir()  # root reads any file; a folder in its place cannot be read either
+    else:
+        config_file.parent.mkdir(parents=True)
+        config_file.write_text("")
+        config_file.chmod(0)
+    result = cli("profile", "list")
+    assert result.code == 6
+    assert "cannot read" in one_error_line(result)
+
+
+def test_oversized_input_is_refused(cli):
+    result = cli("verify", "--key", KEY, "-", stdin=b"a=" + b"x" * (1024 * 1024 + 10))
+    assert result.code == 2
+    assert "larger" in one_error_line(result)

@@ -1,0 +1,114 @@
+"""The installed ``epay`` console script as a real process: version, a pipe, a terminal
+(the interactive profile prompts, key hidden) and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import load_vectors
+
+CASE = load_vectors("v1-md5")["cases"][1]
+KEY = CASE["key"]
+
+
+def epay_executable() -> str:
+    beside = Path(sys.executable).with_name("epay")
+    found = str(beside) if beside.exists() else shutil.which("epay")
+    if not found:
+        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
+    return found
+
+
+@pytest.fixture
+def env(isolated_env):
+    return {**os.environ, "HOME": str(isolated_env)}
+
+
+def test_console_script_signs_and_verifies(env):
+    epay = epay_executable()
+    version = subprocess.run([epay, "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("epay ")
+    signed = subprocess.run([epay, "sign", "--from", "-", "--key", KEY], input=CASE["query"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert (signed.returncode, signed.stdout) == (0, CASE["sign"] + "\n")
+    verified = subprocess.run([epay, "verify", "--key", "Z" * 32],
+                              input=CASE["query"] + "&sign=" + CASE["sign"],
+                              capture_output=True, text=True, env=env, timeout=60)
+    assert verified.returncode == 3 and verified.stdout == "invalid\n"
+    assert "Traceback" not in verified.stderr
+
+
+def test_python_dash_m(env):
+    done = subprocess.run([sys.executable, "-m", "epaycli", "--version"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("epay ")
+
+
+def test_ctrl_c_exits_130_without_a_traceback(env):
+    process = subprocess.Popen([epay_executable(), "verify", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        time.sleep(1.5)  # let it start and block reading stdin
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert b"Traceback" not in err
+
+
+def read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {marker!r} in {seen!r}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_profile_add_prompts_on_a_terminal_with_the_key_hidden(env, isolated_env):
+    # pty.fork gives the child a controlling terminal, so getpass can really turn echo off.
+    child, leader = pty.fork()
+    if child == 0:  # pragma: no cover - the child process
+        os.execve(epay_executable(), ["epay", "profile", "add", "shop"], {**env, "NO_COLOR": "1"})
+    try:
+        transcript = read_until(leader, b"Gateway")
+        os.write(leader, b"https://pay.example.com\n")
+        transcript += read_until(leader, b"Merchant id")
+        os.write(leader, b"1001\n")
+        # click prints the question, then getpass turns echo off and prints " ": wait for that
+        # space, or the typed key races the terminal flush.
+        transcript += read_until(leader, "商户密钥): ".encode())
+        os.write(leader, KEY.encode() + b"\n")
+        transcript += read_until(leader, b"saved profile")
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(leader)
+    assert KEY.encode() not in transcript  # typed, but never echoed
+    saved = (isolated_env / ".config" / "epay" / "profiles.toml").read_text()
+    assert KEY in saved and 'pid = "1001"' in saved

@@ -1,0 +1,68 @@
+"""Keys stay secret and signatures are compared in constant time."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import load_vectors
+from epaycli.core import signing
+from epaycli.profiles import mask
+
+CASE = load_vectors("v1-md5")["cases"][1]
+KEY = CASE["key"]
+QUERY = CASE["query"] + "&sign=" + CASE["sign"]
+V2 = load_vectors("v2-rsa")
+
+
+def test_signatures_are_compared_with_compare_digest(monkeypatch):
+    calls = []
+    real = signing.hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(signing.hmac, "compare_digest", spy)
+    assert signing.md5_verify({**CASE["params"], "sign": CASE["sign"]}, KEY)
+    assert calls
+
+
+def test_mask_shows_only_the_ends():
+    assert mask(KEY) == "89un…UJ8i"
+    assert mask("short") == "…"
+    assert mask("") == ""
+
+
+def test_no_output_holds_the_key(cli):
+    outputs = [
+        cli("sign", "--from", "-", "--key", KEY, "--explain", "--json", stdin=CASE["query"]),
+        cli("sign", "--from", "-", "--key", KEY, "--explain", stdin=CASE["query"]),
+        cli("verify", "--key", KEY, "--json", QUERY.replace("money=1&", "money=2&")),
+        cli("verify", "--key", KEY, QUERY.replace("money=1&", "money=2&")),
+        cli("profile", "add", "s", "--gateway", "https://p.example/", "--pid", "1001", "--key", KEY),
+        cli("profile", "list"),
+        cli("profile", "show", "s", "--json"),
+    ]
+    for result in outputs:
+        assert KEY not in result.stdout + result.stderr
+
+
+def test_key_material_never_appears_in_errors(cli, tmp_path):
+    broken = V2["merchant_private_key_pem"].replace("MII", "XXX")
+    path = tmp_path / "broken.pem"
+    path.write_text(broken)
+    result = cli("sign", "a=1", "--private-key", str(path))
+    assert result.code == 6
+    body = broken.splitlines()[2]
+    assert body not in result.stderr
+    inline = cli("sign", "a=1", "--private-key", broken)
+    assert inline.code == 6 and body not in inline.stderr
+
+
+def test_inline_private_keys_are_hidden_in_profiles(cli):
+    pem = V2["merchant_private_key_pem"]
+    result = cli("profile", "add", "v2", "--gateway", "https://p.example/", "--pid", "1",
+                 "--dialect", "v2", "--private-key", pem)
+    assert result.code == 0, result.stderr
+    shown = json.loads(cli("profile", "show", "v2", "--json").stdout)
+    assert shown["private_key"] == "(inline key, hidden)"

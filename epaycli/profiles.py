@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +73,6 @@ class ProfileStore:
 
 def load_store(path: Path) -> ProfileStore:
     """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -83,6 +80,8 @@ def load_store(path: Path) -> ProfileStore:
     except OSError as error:
         raise ConfigError(f"cannot read the profiles file {path}: {error.strerror}",
                           "fix its permissions, or point EPAY_CONFIG at another file") from None
+    import tomllib  # ~5 ms: only when there is a file to read
+
     try:
         document = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -131,6 +130,8 @@ def _store_from_document(document: dict, path: Path) -> ProfileStore:
 
 def save_store(path: Path, store: ProfileStore) -> None:
     """Write the file atomically, readable by its owner only (it holds keys)."""
+    import tempfile
+
     import tomli_w
 
     document: dict = {}

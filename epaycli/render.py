@@ -6,7 +6,6 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from functools import lru_cache
@@ -45,6 +44,7 @@ def status(text: str, style: str = "info") -> None:
 
 def json_object(value: Any) -> None:
     """One JSON object on stdout: the ``--json`` contract."""
+    import json
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 

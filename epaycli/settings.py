@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .core.callback import Credentials, sign_type_of
+from typing import TYPE_CHECKING
+
 from .core.errors import KeyFormatError
 from .core.signing import load_private_key, load_public_key
 from .profiles import Resolved, config_path, load_store, read_key_material, resolve
+
+if TYPE_CHECKING:
+    from .core.callback import Credentials
 
 EXPLICIT = ("flag", "EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY", "EPAY_PID")
 
@@ -49,6 +53,7 @@ def signer_for(resolved: Resolved, params: Mapping[str, str]) -> tuple[str, obje
 
 def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Credentials:
     """The key to check this callback with; the RSA key is loaded only for an RSA callback."""
+    from .core.callback import Credentials, sign_type_of
     profile = resolved.profile
     probe = Credentials(key=profile.key, public_key=True if profile.public_key else None)
     if sign_type_of(params, probe) != "RSA" or not profile.public_key:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 from ..core.errors import EpayError, ExitCode
 
@@ -23,9 +22,9 @@ def run(argv: list[str]) -> int:
         from typer import Abort
         from typer._click import exceptions as click_errors  # typer 0.26-0.28 vendor click
 
-        from .app import app
+        from .app import build_app
 
-        outcome = app(args=argv, prog_name="epay", standalone_mode=False)
+        outcome = build_app(argv)(args=argv, prog_name="epay", standalone_mode=False)
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         _trace(debug)
@@ -61,4 +60,6 @@ def run(argv: list[str]) -> int:
 
 def _trace(debug: bool) -> None:
     if debug:
+        import traceback
+
         traceback.print_exc()

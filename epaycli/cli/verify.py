@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 
 from .. import render, settings
-from ..core.callback import check_callback
-from ..core.canonical import canonical_string
 from ..core.errors import ExitCode
 from ..core.models import CallbackReport, Expectations
-from ..core.money import parse_amount
 from ..core.params import parse_pasted
 from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
@@ -42,6 +39,9 @@ def verify(
     When the sign does not match, the diagnoser names the mistake that explains it
     (&key=, URL-encoded values, sign_type signed, money re-formatted, extra field …).
     """
+    from ..core.callback import check_callback  # with money/decimal: only verify needs them
+    from ..core.money import parse_amount
+
     params = parse_pasted(read_text(source))
     expected_amount = parse_amount(amount) if amount is not None else None
     resolved = settings.current(profile, {"key": key, "public_key": public_key, "pid": pid})
@@ -90,6 +90,8 @@ def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -
     if diagnosis is not None and diagnosis.detail:
         render.status(f"  detail: {diagnosis.detail}", "dim")
     if diagnosis is not None and diagnosis.explained:
+        from ..core.canonical import canonical_string
+
         standard = canonical_string(params, blanks="keep" if report.sign_type == "MD5" else "drop")
         if diagnosis.signed_string != standard:
             render.status(f"  the sender signed: {diagnosis.signed_string}", "dim")

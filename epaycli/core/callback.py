@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .diagnose import SUCCESS_STATUS, diagnose_md5, diagnose_rsa
 from .errors import KeyFormatError
-from .models import CallbackReport, Expectations, Problem
+from .models import SUCCESS_STATUS, CallbackReport, Expectations, Problem
 from .money import amounts_equal, format_wire, parse_received_money
 from .signing import md5_verify, rsa_verify
 
@@ -82,6 +81,8 @@ def check_callback(
     problems: list[Problem] = []
     diagnosis = None
     if not valid:
+        from .diagnose import diagnose_md5, diagnose_rsa  # only a failed sign needs it
+
         if shape is not None:
             problems.append(shape)
         elif sign_type == "MD5":

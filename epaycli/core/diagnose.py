@@ -10,18 +10,17 @@ simplest explanation wins; two mistakes at once are still found.
 from __future__ import annotations
 
 import hashlib
-import html
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from .canonical import UNSIGNED_FIELDS, Blanks, is_blank, join_fields
+from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .params import php_urlencode
 from .signing import md5_hex, rsa_verify_message
 
-SUCCESS_STATUS = "TRADE_SUCCESS"
 COMMON_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal", "tenpay")
 
 
@@ -351,6 +350,12 @@ def _combine(params, received, first: _Fields, second: _Fields, standard) -> _Fi
     return _Fields(first.mistakes + second.mistakes, "", fields)
 
 
+def _html_unescape(value: str) -> str:
+    import html  # its entity table is large; load it only when diagnosing
+
+    return html.unescape(value)
+
+
 def php_htmlspecialchars(value: str) -> str:
     """PHP's htmlspecialchars with ENT_QUOTES, as Epay servers store name/param/URLs."""
     return (
@@ -366,6 +371,6 @@ _VALUE_TRANSFORMS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("url_encoded_values", php_urlencode),
     ("url_encoded_values", lambda v: quote(v, safe="")),  # rawurlencode / encodeURIComponent
     ("html_escaped", php_htmlspecialchars),
-    ("html_unescaped", html.unescape),
+    ("html_unescaped", lambda v: _html_unescape(v)),
     ("trimmed_values", lambda v: v.strip()),
 )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from .diagnose import Diagnosis
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from .diagnose import Diagnosis
 
 DIALECTS = ("v1", "v2")
+SUCCESS_STATUS = "TRADE_SUCCESS"
 
 # The built-in profile used when nothing is configured: the local gateway (`epay mock`).
 # Its key is public on purpose; it signs nothing but sandbox traffic.

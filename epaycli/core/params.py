@@ -7,7 +7,6 @@ a signature is checked over them byte for byte.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote_plus, unquote_to_bytes, urlsplit
@@ -130,6 +129,7 @@ def parse_pairs(arguments: Iterable[str]) -> dict[str, str]:
 
 def parse_json(text: str) -> dict[str, str]:
     """A flat JSON object. Numbers keep their exact text (``1.00`` stays ``1.00``)."""
+    import json
     try:
         document = json.loads(
             text,
@@ -237,4 +237,6 @@ def format_lines(params: Params) -> str:
 
 
 def format_json(params: Params) -> str:
+    import json
+
     return json.dumps(dict(params), ensure_ascii=False)

@@ -3,8 +3,6 @@ load the RSA keys Epay panels hand out (PEM, or bare base64 DER)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -70,6 +68,8 @@ def constant_time_equal(received: str, expected: str) -> bool:
 
 def rsa_sign(params: Mapping[str, str], private_key: RSAPrivateKey) -> str:
     """base64(RSA-PKCS#1-v1.5(SHA-256(canonical))), whitespace-only values left out."""
+    import base64
+
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -85,6 +85,9 @@ def rsa_verify(params: Mapping[str, str], public_key: RSAPublicKey, sign: str | 
 
 def rsa_verify_message(message: str, sign: str, public_key: RSAPublicKey) -> bool:
     """Whether ``sign`` signs ``message``; a malformed sign is simply not genuine."""
+    import base64
+    import binascii
+
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
@@ -136,6 +139,9 @@ def load_public_key(material: str | bytes, *, source: str = "the public key") ->
 
 def _load_key(material, *, source, pem_loader, der_loader, wanted):
     """Try PEM, then bare base64 DER (cryptography reads PKCS#8, SPKI and PKCS#1 alike)."""
+    import base64
+    import binascii
+
     text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
     text = text.strip().lstrip("\ufeff")
     if not text:

@@ -24,14 +24,12 @@ def has_blank_values(params: Mapping[str, str]) -> bool:
 
 def signed_fields(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list[tuple[str, str]]:
     """The (name, value) pairs a signature covers, in signing (byte) order."""
-    keep_blanks = blanks == "keep"
-    return [
-        (name, params[name])
-        for name in sorted(params)
-        if name not in UNSIGNED_FIELDS
-        and params[name] != ""
-        and (keep_blanks or not is_blank(params[name]))
-    ]
+    # Two tight comprehensions rather than one with a flag: this runs on every verify.
+    if blanks == "keep":
+        return [(name, value) for name in sorted(params)
+                if (value := params[name]) != "" and name not in UNSIGNED_FIELDS]
+    return [(name, value) for name in sorted(params)
+            if (value := params[name]).strip(PHP_TRIM_CHARS) and name not in UNSIGNED_FIELDS]
 
 
 def join_fields(fields: list[tuple[str, str]]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -70,12 +71,9 @@ def rsa_sign(params: Mapping[str, str], private_key: RSAPrivateKey) -> str:
     """base64(RSA-PKCS#1-v1.5(SHA-256(canonical))), whitespace-only values left out."""
     import base64
 
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+    scheme, digest, _ = _pkcs1_sha256()
     message = canonical_string(params, blanks="drop").encode("utf-8")
-    signature = private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode("ascii")
+    return base64.b64encode(private_key.sign(message, scheme, digest)).decode("ascii")
 
 
 def rsa_verify(params: Mapping[str, str], public_key: RSAPublicKey, sign: str | None = None) -> bool:
@@ -88,19 +86,27 @@ def rsa_verify_message(message: str, sign: str, public_key: RSAPublicKey) -> boo
     import base64
     import binascii
 
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+    scheme, digest, invalid_signature = _pkcs1_sha256()
     try:
         signature = base64.b64decode(sign, validate=True)
     except (binascii.Error, ValueError):
         return False
     try:
-        public_key.verify(signature, message.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
+        public_key.verify(signature, message.encode("utf-8"), scheme, digest)
+    except invalid_signature:
         return False
     return True
+
+
+@lru_cache(maxsize=1)
+def _pkcs1_sha256():
+    """(padding, hash, InvalidSignature), imported once: cryptography is slow to import and
+    the MD5 path never needs it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return padding.PKCS1v15(), hashes.SHA256(), InvalidSignature
 
 
 def load_private_key(material: str | bytes, *, source: str = "the private key") -> RSAPrivateKey:

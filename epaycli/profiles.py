@@ -211,13 +211,14 @@ def resolve(
     origin = "built-in sandbox" if base is SANDBOX_PROFILE else f"profile {name!r}"
     origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
     changes: dict[str, str] = {}
+    # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():
-        if env.get(variable):
-            changes[field_name] = env[variable]
+        if env.get(variable, "").strip():
+            changes[field_name] = env[variable].strip()
             origins[field_name] = variable
     for field_name, value in (flags or {}).items():
-        if value:
-            changes[field_name] = value
+        if value and value.strip():
+            changes[field_name] = value.strip()
             origins[field_name] = "flag"
     if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
         # A key of one's own never pairs with the sandbox merchant id.

@@ -61,7 +61,7 @@ def table(rows: list[dict[str, str]], columns: list[str]) -> None:
 
         grid = Table(box=None, pad_edge=False)
         for column in columns:
-            grid.add_column(column.upper(), style="bold" if column == columns[0] else "")
+            grid.add_column(column.upper(), style="bold" if column == "name" else "")
         for row in rows:
             grid.add_row(*(row.get(c, "") for c in columns))
         _console(False).print(grid)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .core.errors import KeyFormatError
-from .core.signing import load_private_key, load_public_key
+from .core.signing import load_private_key, load_public_key, looks_like_md5_key
 from .profiles import Resolved, config_path, load_store, read_key_material, resolve
 
 if TYPE_CHECKING:
@@ -70,10 +70,15 @@ def expected_pid(resolved: Resolved) -> str | None:
     return resolved.profile.pid
 
 
-def sandbox_notes(resolved: Resolved, fields: tuple[str, ...]) -> list[str]:
-    """Say so when a run silently used the built-in sandbox's key."""
-    used = [name for name in fields if resolved.from_sandbox(name)]
-    if not used:
+def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
+    """What to know about the MD5 key a run used: the sandbox's, or not shaped like Epay's."""
+    if not uses_md5_key:
         return []
-    return ["used the built-in sandbox profile's key (no profile configured): pass --key, set "
-            "EPAY_KEY, or run 'epay profile add' for your own merchant"]
+    if resolved.from_sandbox("key"):
+        return ["used the built-in sandbox profile's key (no profile configured): pass --key, "
+                "set EPAY_KEY, or run 'epay profile add' for your own merchant"]
+    key = resolved.profile.key
+    if key and not looks_like_md5_key(key):
+        return [f"the key ({resolved.origins.get('key')}) is {len(key)} characters; Epay merchant "
+                "keys are 32 letters and digits — check it was copied whole"]
+    return []

@@ -350,3 +350,15 @@ def test_oversized_input_is_refused(cli):
     result = cli("verify", "--key", KEY, "-", stdin=b"a=" + b"x" * (1024 * 1024 + 10))
     assert result.code == 2
     assert "larger" in one_error_line(result)
+
+
+def test_whitespace_around_a_key_is_a_copy_mistake_and_ignored(cli, monkeypatch):
+    monkeypatch.setenv("EPAY_KEY", f"  {KEY}\n")
+    assert cli("verify", NOTIFY_QUERY).code == 0
+
+
+def test_a_key_not_shaped_like_epays_is_pointed_out(cli):
+    result = cli("verify", "--key", KEY[:-1], NOTIFY_QUERY)
+    assert result.code == 3
+    assert "31 characters" in result.stderr
+    assert KEY[:-1] not in result.stderr

@@ -47,7 +47,7 @@ def sign(
     md5_key, rsa_key = settings.signer_for(resolved, params)
     signed = sign_params(params, key=md5_key, private_key=rsa_key,
                          now=int(time.time()) if now is None else now)
-    for note in settings.sandbox_notes(resolved, ("key",) if rsa_key is None else ()):
+    for note in settings.key_notes(resolved, uses_md5_key=rsa_key is None):
         render.status(note, "warn")
     _show(signed, md5_key, explain=explain, query=query, url=url, json_output=json_output)
 

@@ -49,7 +49,7 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=settings.expected_pid(resolved),
                           now=int(time.time()) if now is None else now)
     report = check_callback(params, credentials, expect)
-    notes = settings.sandbox_notes(resolved, ("key",) if report.sign_type == "MD5" else ())
+    notes = settings.key_notes(resolved, uses_md5_key=report.sign_type == "MD5")
     _show(report, params, notes, json_output)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 

@@ -98,33 +98,29 @@ def parse_query(query: str) -> dict[str, str]:
 
 def parse_lines(text: str) -> dict[str, str]:
     """``k=v`` lines, values taken literally (no decoding): what a log or ``print_r`` shows."""
-    pairs = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line.strip():
-            continue
-        if "=" not in line:
-            raise InputError(
-                f"line {number} has no '=': {_preview(line)}",
-                "write one name=value per line",
-            )
-        key, _, value = line.partition("=")
-        pairs.append((key.strip(), value))
-    return _collect(pairs)
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return _collect(
+        _literal_pair(line, where=f"line {number}", hint="write one name=value per line")
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    )
 
 
 def parse_pairs(arguments: Iterable[str]) -> dict[str, str]:
     """``k=v`` command-line arguments, values literal."""
-    pairs = []
-    for argument in arguments:
-        if "=" not in argument:
-            raise InputError(
-                f"argument {_preview(argument)} is not name=value",
-                "write each parameter as name=value, e.g. money=1.00",
-            )
-        key, _, value = argument.partition("=")
-        pairs.append((key.strip(), value))
-    return _collect(pairs)
+    return _collect(
+        _literal_pair(argument, where="an argument",
+                      hint="write each parameter as name=value, e.g. money=1.00")
+        for argument in arguments
+    )
+
+
+def _literal_pair(text: str, *, where: str, hint: str) -> tuple[str, str]:
+    """Split at the first '=': the name is trimmed, the value kept exactly."""
+    if "=" not in text:
+        raise InputError(f"{where} is not name=value: {_preview(text)}", hint)
+    key, _, value = text.partition("=")
+    return key.strip(), value
 
 
 def parse_json(text: str) -> dict[str, str]:

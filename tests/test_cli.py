@@ -362,3 +362,35 @@ def test_a_key_not_shaped_like_epays_is_pointed_out(cli):
     assert result.code == 3
     assert "31 characters" in result.stderr
     assert KEY[:-1] not in result.stderr
+
+
+# ---- callbacks that read fine but are not genuine: a verdict (exit 3), with the reason ---------
+
+VERDICTS = [
+    ("pid=1001&money=1&trade_status=TRADE_SUCCESS", "no sign parameter"),
+    ("https://shop.example.com/notify.php?pid=1001&trade_no=2024010112345678901&out_tr",
+     "no sign parameter"),
+    (NOTIFY_QUERY.replace("sign_type=MD5", "sign_type=SHA256"), "sign_type 'SHA256'"),
+    (NOTIFY_QUERY[:-10], "not the 32 hex digits"),
+]
+
+
+@pytest.mark.parametrize(("callback", "reason"), VERDICTS)
+def test_not_genuine_callbacks_say_why(cli, callback, reason):
+    result = cli("verify", "--key", KEY, callback)
+    assert result.code == 3
+    assert result.stdout == "invalid\n"
+    assert reason in result.stderr
+    assert "fix:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_public_key_file(cli, tmp_path):
+    bad = tmp_path / "platform.pem"
+    bad.write_text("-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n")
+    query = "pid=1&money=1&sign_type=RSA&sign=" + "QUJD" * 86
+    result = cli("verify", "--public-key", str(bad), query)
+    assert result.code == 6
+    one_error_line(result)
+    private_instead = cli("verify", "--public-key", V2["merchant_private_key_pem"], query)
+    assert private_instead.code == 6
+    assert "private key where a public key" in one_error_line(private_instead)

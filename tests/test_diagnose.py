@@ -144,3 +144,49 @@ def test_diagnosis_serialises_for_json():
     diagnosis = diagnose_md5({**NOTIFY, "sign": md5(canonical_string(NOTIFY) + KEY, "gbk")}, KEY)
     assert diagnosis.mistake == "gbk_bytes"
     json.dumps({"title": diagnosis.title, "fix": diagnosis.fix})
+
+
+def test_url_encoding_combines_with_another_mistake():
+    string = "&".join(f"{k}={php_urlencode(v)}" for k, v in sorted(NOTIFY.items()) if v)
+    diagnosis = diagnose_md5(signed_over(string), KEY)
+    assert set(diagnosis.mistakes) == {"sign_type_included", "url_encoded_values"}
+
+
+def test_a_huge_callback_is_not_searched_forever():
+    import time
+
+    from epaycli.core.diagnose import MAX_FIELDS
+
+    many = {f"f{i:04d}": f"v{i}" for i in range(MAX_FIELDS + 1)}
+    started = time.perf_counter()
+    diagnosis = diagnose_md5({**many, "sign": "0" * 32}, KEY)
+    assert diagnosis.mistake == "wrong_key" and "too many" in diagnosis.detail
+    assert time.perf_counter() - started < 1
+    # Just under the limit the search is bounded by its budget instead.
+    some = {f"f{i:02d}": f"v{i}" for i in range(MAX_FIELDS - 1)}
+    assert diagnose_md5({**some, "sign": "0" * 32}, KEY).mistake == "wrong_key"
+
+
+def test_the_diagnoser_compares_in_constant_time(monkeypatch):
+    from epaycli.core import diagnose
+
+    calls = []
+    monkeypatch.setattr(diagnose, "constant_time_equal", lambda a, b: calls.append(1) or a == b)
+    diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, "x" * 32)}, KEY)
+    assert len(calls) > 10
+
+
+def test_rsa_sign_whose_plus_signs_became_spaces(platform):
+    private, public = platform
+    notify = V2["platform_signed"][0]["params"]
+    sign = rsa_sign(notify, private)
+    assert "+" in sign
+    diagnosis = diagnose_rsa({**notify, "sign": sign.replace("+", " ")}, public)
+    assert diagnosis.mistake == "sign_plus_as_space"
+
+
+def test_the_diagnosis_carries_the_string_the_protocol_signs():
+    received = {**NOTIFY, "s": "/x", "sign": md5_sign(NOTIFY, KEY)}
+    diagnosis = diagnose_md5(received, KEY)
+    assert diagnosis.expected_string == canonical_string(received)
+    assert diagnosis.signed_string == canonical_string(NOTIFY)

@@ -69,6 +69,7 @@ def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -
                 "fix": diagnosis.fix,
                 "detail": diagnosis.detail,
                 "signed_string": diagnosis.signed_string,
+                "expected_string": diagnosis.expected_string,
             },
             "notes": notes,
             "params": dict(params),
@@ -90,9 +91,6 @@ def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -
     if diagnosis is not None and diagnosis.detail:
         render.status(f"  detail: {diagnosis.detail}", "dim")
     if diagnosis is not None and diagnosis.explained:
-        from ..core.canonical import canonical_string
-
-        standard = canonical_string(params, blanks="keep" if report.sign_type == "MD5" else "drop")
-        if diagnosis.signed_string != standard:
+        if diagnosis.signed_string != diagnosis.expected_string:
             render.status(f"  the sender signed: {diagnosis.signed_string}", "dim")
-            render.status(f"  the protocol signs: {standard}", "dim")
+            render.status(f"  the protocol signs: {diagnosis.expected_string}", "dim")

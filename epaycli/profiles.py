@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .core.errors import ConfigError, InputError
+from .core.params import require_text, url_parts
 from .core.models import (
     DIALECTS,
     PROFILE_FIELDS,
@@ -168,7 +168,7 @@ def validate_profile(profile: Profile) -> Profile:
                          "v1 signs with the MD5 key, v2 with RSA keys")
     gateway = profile.gateway
     if gateway:
-        parts = urlsplit(gateway)
+        parts = url_parts(gateway)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(f"gateway {gateway!r} is not an http(s) URL",
                              "give the site root, e.g. https://pay.example.com/")
@@ -181,7 +181,7 @@ def validate_profile(profile: Profile) -> Profile:
         raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")
     for url_field in ("notify_url", "return_url"):
         url = getattr(profile, url_field)
-        if url and urlsplit(url).scheme not in ("http", "https"):
+        if url and url_parts(url).scheme not in ("http", "https"):
             raise InputError(f"{url_field} {url!r} has no http:// or https://",
                              "gateways need an absolute URL they can reach")
     return profile.updated(gateway=gateway)
@@ -214,11 +214,11 @@ def resolve(
     # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():
         if env.get(variable, "").strip():
-            changes[field_name] = env[variable].strip()
+            changes[field_name] = require_text(env[variable].strip(), variable)
             origins[field_name] = variable
     for field_name, value in (flags or {}).items():
         if value and value.strip():
-            changes[field_name] = value.strip()
+            changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"
     if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
         # A key of one's own never pairs with the sandbox merchant id.

@@ -293,6 +293,17 @@ BAD_INPUT = [
     (("profile", "use", "nope"), None, 6, "no profile"),
     (("profile", "remove", "sandbox"), None, 2, "built in"),
     (("profile", "frobnicate"), None, 2, "No such command"),
+    # Crashes found in review, each now a one-line error:
+    (("verify", "--key", KEY, "http://[::1"), None, 2, "malformed"),
+    (("profile", "add", "c", "--gateway", "http://[::1/", "--pid", "1", "--key", KEY), None, 2,
+     "malformed"),
+    (("verify", "--key", KEY, "pid=1001&name=\udcff&sign=x"), None, 2, "not valid UTF-8"),
+    (("sign", "name=\udcff", "--key", KEY), None, 2, "not valid UTF-8"),
+    (("sign", "name=x", "--key", "\udcff"), None, 2, "--key is not valid UTF-8"),
+    (("verify", "--key", KEY, '{"pid": "1", "sign": "abc", "name": "\\ud800"}'), None, 2,
+     "not valid UTF-8"),
+    (("verify", "--key", KEY, "--amount", "1" * 30, NOTIFY_QUERY), None, 2, "amount"),
+    (("verify", "--key", KEY, "pid=1001&money=1&name=a\n&sign=x"), None, 2, "broken over"),
     (("frobnicate",), None, 2, "No such command"),
 ]
 
@@ -394,3 +405,30 @@ def test_bad_public_key_file(cli, tmp_path):
     private_instead = cli("verify", "--public-key", V2["merchant_private_key_pem"], query)
     assert private_instead.code == 6
     assert "private key where a public key" in one_error_line(private_instead)
+
+
+@pytest.mark.parametrize("callback", [
+    NOTIFY_QUERY.replace("money=1&", "money=" + "1" * 30 + "&"),
+    NOTIFY_QUERY + "&timestamp=" + "9" * 5000,
+])
+def test_absurd_values_are_verdicts_not_crashes(cli, callback):
+    result = cli("verify", "--key", KEY, "--amount", "1", "--now", "1700000000", callback)
+    assert result.code == 3
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    reasons = [line for line in result.stderr.splitlines() if line.startswith("✗")]
+    assert reasons and max(len(line) for line in reasons) < 400
+
+
+def test_a_url_without_its_scheme_is_still_a_url(cli):
+    result = cli("verify", "--key", KEY, "shop.example.com/notify.php?" + NOTIFY_QUERY)
+    assert result.code == 0, result.stderr
+    assert cli("verify", "--key", KEY, "notify.php?" + NOTIFY_QUERY).code == 0
+
+
+def test_a_raw_request_without_headers(cli):
+    result = cli("verify", "--key", KEY, "POST /notify HTTP/1.1\r\n\r\n" + NOTIFY_QUERY)
+    assert result.code == 0, result.stderr
+    query_without_pid = cli("verify", "--key", KEY,
+                            "POST /notify?s=/epay HTTP/1.1\nHost: x\n\n" + NOTIFY_QUERY)
+    assert query_without_pid.code == 0, query_without_pid.stderr
+

@@ -48,6 +48,16 @@ def test_console_script_signs_and_verifies(env):
     assert "Traceback" not in verified.stderr
 
 
+@pytest.mark.parametrize(("redirect", "says"), [("<&-", "standard input is closed"),
+                                                ("a=1 >&-", "standard output is closed")])
+def test_closed_standard_streams(env, redirect, says):
+    command = "verify" if redirect.startswith("<") else "sign"
+    done = subprocess.run(["sh", "-c", f'"$0" {command} --key {KEY} {redirect}', epay_executable()],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode in (1, 2) and says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_python_dash_m(env):
     done = subprocess.run([sys.executable, "-m", "epaycli", "--version"], capture_output=True,
                           text=True, env=env, timeout=60)

@@ -14,6 +14,8 @@ def read_text(argument: str | None, *, what: str = "the callback") -> str:
     """The argument itself, or stdin for ``-`` / no argument with something piped in."""
     if argument is not None and argument != "-":
         return argument
+    if sys.stdin is None:
+        raise InputError("standard input is closed", f"give {what} as an argument")
     if argument is None and sys.stdin.isatty():
         raise InputError(f"no input: give {what} as an argument, or pipe it in",
                          "e.g. epay verify 'https://shop.example/notify?pid=…' or … | epay verify -")

@@ -18,6 +18,11 @@ def run(argv: list[str]) -> int:
     from .. import render
 
     debug = "--debug" in argv[:1] or os.environ.get("EPAY_DEBUG") == "1"
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        render.error("standard output is closed", "run epay with its output open (no >&-)")
+        return ExitCode.ERROR
     try:
         from typer import Abort
         from typer._click import exceptions as click_errors  # typer 0.26-0.28 vendor click

@@ -49,7 +49,7 @@ def check_callback(
     if sign_type not in ("MD5", "RSA"):
         problem = Problem(
             "unknown_sign_type",
-            f"sign_type {params.get('sign_type')!r} is not one Epay uses",
+            f"sign_type {_short(params.get('sign_type', ''))} is not one Epay uses",
             "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in sign_type",
         )
         return CallbackReport(sign_type, False, (problem,))
@@ -80,26 +80,20 @@ def check_callback(
 
     problems: list[Problem] = []
     diagnosis = None
-    if not valid:
+    if not valid and shape is not None:
+        problems.append(shape)  # no use diagnosing a sign that cannot be an MD5 sign
+    elif not valid:
         from .diagnose import diagnose_md5, diagnose_rsa  # only a failed sign needs it
 
-        if shape is not None:
-            problems.append(shape)
-        elif sign_type == "MD5":
+        if sign_type == "MD5":
             diagnosis = diagnose_md5(params, credentials.key)
         else:
             diagnosis = diagnose_rsa(params, credentials.public_key)
-        problems.insert(0, _signature_problem(sign_type, diagnosis))
+        problems.append(Problem("signature_invalid",
+                                f"the {sign_type} sign does not match: {diagnosis.title}",
+                                diagnosis.fix))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
     return CallbackReport(sign_type, valid, tuple(problems), diagnosis)
-
-
-def _signature_problem(sign_type: str, diagnosis) -> Problem:
-    if diagnosis is None:
-        return Problem("signature_invalid", f"the {sign_type} sign does not match", "")
-    return Problem(
-        "signature_invalid", f"the {sign_type} sign does not match: {diagnosis.title}", diagnosis.fix
-    )
 
 
 def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:
@@ -113,9 +107,14 @@ def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:
         )
     return Problem(
         "sign_malformed",
-        f"the sign is {len(sign)} characters, not the 32 hex digits of an MD5 sign",
+        f"the sign {_short(sign)} is not the 32 hex digits of an MD5 sign",
         "paste the whole callback; the sign may have been cut",
     )
+
+
+def _short(text: str, limit: int = 24) -> str:
+    """A received value fit for a one-line message: quoted, and cut when long."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def business_problems(
@@ -127,13 +126,13 @@ def business_problems(
     if status is not None and status != SUCCESS_STATUS:
         problems.append(Problem(
             "not_paid",
-            f"trade_status is {status!r}, not {SUCCESS_STATUS}",
+            f"trade_status is {_short(status)}, not {SUCCESS_STATUS}",
             "credit goods only for TRADE_SUCCESS",
         ))
     if expect.pid is not None and params.get("pid", "") != expect.pid:
         problems.append(Problem(
             "pid_mismatch",
-            f"pid is {params.get('pid', '')!r}, but your merchant id is {expect.pid!r}",
+            f"pid is {_short(params.get('pid', ''))}, but your merchant id is {expect.pid!r}",
             "this callback is for another merchant (or the wrong profile is selected)",
         ))
     if expect.amount is not None:
@@ -149,7 +148,7 @@ def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Pr
     if money is None:
         return [Problem("amount_missing", "there is no money field", "paste the whole callback")]
     if parse_received_money(money) is None:
-        return [Problem("amount_invalid", f"money {money!r} is not a number", "do not credit")]
+        return [Problem("amount_invalid", f"money {_short(money)} is not a number", "do not credit")]
     if not amounts_equal(money, expect.amount):
         return [Problem(
             "amount_mismatch",
@@ -161,10 +160,10 @@ def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Pr
 
 def _timestamp_problems(params: Mapping[str, str], expect: Expectations) -> list[Problem]:
     stamp = params.get("timestamp", "")
-    if not (stamp.isascii() and stamp.isdigit()):
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
         return [Problem(
             "timestamp_missing" if not stamp else "timestamp_invalid",
-            "a V2 callback needs a Unix timestamp" + (f", got {stamp!r}" if stamp else ""),
+            "a V2 callback needs a Unix timestamp" + (f", got {_short(stamp)}" if stamp else ""),
             "V2 signs a timestamp; without one the callback can be replayed",
         )]
     skew = int(stamp) - expect.now

@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 from .errors import InputError
 
 # What the protocol allows in a request: digits, one optional point, at most 2 decimals.
-_STRICT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
-# What gateways have been seen to send back ("1", "1.5", "1.00", "1.", ".5").
-_LENIENT = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
+_STRICT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+# What gateways have been seen to send back ("1", "1.5", "1.00", "1.", ".5"). Both patterns
+# cap the digits: a trillion yuan is not an order, and Decimal's 28 digits stay far away.
+_LENIENT = re.compile(r"[0-9]{1,12}(\.[0-9]{0,8})?|\.[0-9]{1,8}")
 
 CENT = Decimal("0.01")
 

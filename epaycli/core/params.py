@@ -19,6 +19,8 @@ FORMS = ("url", "request", "query", "json", "lines")
 
 _URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _REQUEST_LINE = re.compile(r"^(GET|POST|PUT|HEAD) (\S+)(?: HTTP/\d(?:\.\d)?)?$")
+# A first line with three or more name=value pairs joined by '&': a query, not k=v lines.
+_WRAPPED_QUERY = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*){2,}&?")
 
 _PASTE_HINT = (
     "paste a full URL, a query string (a=1&b=2), a form body, a JSON object or k=v lines"
@@ -32,7 +34,7 @@ def parse_pasted(text: str) -> dict[str, str]:
 
 def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
     """Parse pasted text; also say which form it was read as (one of ``FORMS``)."""
-    body = text.strip("\r\n\ufeff")
+    body = require_text(text, "the input").strip("\r\n\ufeff")
     probe = body.strip()
     if not probe:
         raise InputError("the input is empty", _PASTE_HINT)
@@ -40,22 +42,31 @@ def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
         return "json", parse_json(probe)
     if _URL_START.match(probe):
         return "url", parse_url(probe)
-    first_line, _, rest = probe.partition("\n")
-    request = _REQUEST_LINE.match(first_line.strip())
+    first_line = probe.partition("\n")[0].strip()
+    request = _REQUEST_LINE.match(first_line)
     if request:
-        return "request", parse_http_request(request.group(1), request.group(2), rest)
-    if probe.startswith("/"):
+        return "request", parse_http_request(request.group(1), request.group(2), probe)
+    if probe.startswith("/") or _is_url_without_scheme(probe):
         return "url", parse_url(probe)
     if "\n" in probe:
+        if _WRAPPED_QUERY.fullmatch(first_line) or first_line.endswith("&"):
+            raise InputError("the query string is broken over several lines",
+                             "join it into one line")
         return "lines", parse_lines(body)
     return "query", parse_query(probe.removeprefix("?"))
+
+
+def _is_url_without_scheme(text: str) -> bool:
+    """``shop.example.com/notify.php?pid=…`` or ``notify.php?pid=…``: a '?' before any '='."""
+    mark, equals = text.find("?"), text.find("=")
+    return 0 < mark < equals and "\n" not in text and " " not in text[:mark]
 
 
 def parse_url(url: str) -> dict[str, str]:
     """Parameters of a full URL or of a ``/path?query`` target; the fragment is ignored."""
     if any(ch in url for ch in "\r\n"):
         raise InputError("the URL is broken over several lines", "join it into one line")
-    query = urlsplit(url).query
+    query = url_parts(url).query
     if not query:
         raise InputError(
             "the URL has no query string", "paste the whole URL, including everything after '?'"
@@ -63,19 +74,27 @@ def parse_url(url: str) -> dict[str, str]:
     return parse_query(query)
 
 
-def parse_http_request(method: str, target: str, rest: str) -> dict[str, str]:
+def parse_http_request(method: str, target: str, request: str) -> dict[str, str]:
     """A raw HTTP request as copied from a log: query if it carries ``pid``, else the body.
 
     That is the rule Epay servers themselves use; they never merge the two.
     """
-    query = urlsplit(target).query
-    _, _, body = rest.replace("\r\n", "\n").partition("\n\n")
+    query = url_parts(target).query
+    _, _, body = request.replace("\r\n", "\n").partition("\n\n")
     from_query = parse_query(query) if query else {}
     if "pid" in from_query or not body.strip():
         if not from_query:
             raise InputError(f"the {method} request carries no parameters", _PASTE_HINT)
         return from_query
     return parse_pasted(body)
+
+
+def url_parts(url: str):
+    """``urlsplit``, with a malformed URL (``http://[::1``) as an InputError."""
+    try:
+        return urlsplit(url)
+    except ValueError as error:
+        raise InputError(f"the URL is malformed ({error})", "paste it whole, as copied") from None
 
 
 def parse_query(query: str) -> dict[str, str]:
@@ -188,6 +207,8 @@ def _form_decode(text: str, *, what: str) -> str:
 def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in pairs:
+        require_text(key, "a parameter name")
+        require_text(value, f"the value of '{key}'")
         if not key:
             raise InputError("a parameter has an empty name", "write each one as name=value")
         if key in params:
@@ -197,6 +218,17 @@ def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
             )
         params[key] = value
     return params
+
+
+def require_text(text: str, what: str) -> str:
+    """Refuse strings that cannot be UTF-8 (lone surrogates from a JSON \\ud800 escape, or
+    bytes a terminal passed in that were not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{what} is not valid UTF-8 text",
+                         "type it again, or save the file as UTF-8") from None
+    return text
 
 
 def _preview(text: str, limit: int = 40) -> str:

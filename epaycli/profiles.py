@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core.errors import ConfigError, InputError
+from .core.errors import ConfigError, InputError, KeyFormatError
 from .core.params import require_text, url_parts
+from .files import read_limited
 from .core.models import (
     DIALECTS,
     PROFILE_FIELDS,
@@ -28,6 +29,7 @@ ENV_FIELDS = {
     "EPAY_PUBLIC_KEY": "public_key",
 }
 MAX_KEY_FILE_BYTES = 64 * 1024
+MAX_PROFILES_BYTES = 1024 * 1024
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _BARE_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
 
@@ -73,13 +75,10 @@ class ProfileStore:
 
 def load_store(path: Path) -> ProfileStore:
     """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return ProfileStore()
-    except OSError as error:
-        raise ConfigError(f"cannot read the profiles file {path}: {error.strerror}",
-                          "fix its permissions, or point EPAY_CONFIG at another file") from None
+    raw = read_limited(path, limit=MAX_PROFILES_BYTES, what=f"the profiles file {path}",
+                       error=ConfigError, too_large_hint="point EPAY_CONFIG at the right file")
     import tomllib  # ~5 ms: only when there is a file to read
 
     try:
@@ -122,9 +121,11 @@ def _store_from_document(document: dict, path: Path) -> ProfileStore:
             values[key] = str(value)
         profiles[name] = Profile(name=name, **values)
     default = document.get("default")
-    if default is not None and (not isinstance(default, str) or default not in profiles):
-        raise ConfigError(f"the default profile {default!r} in {path} does not exist",
-                          "run 'epay profile use NAME' to pick one")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"'default' in {path} is not a profile name",
+                          'write it as default = "NAME"')
+    # A default that names no profile is reported when it is used, not here: a file that
+    # cannot load could not be repaired with 'epay profile use'.
     return ProfileStore(profiles, default)
 
 
@@ -133,6 +134,8 @@ def save_store(path: Path, store: ProfileStore) -> None:
     import tempfile
 
     import tomli_w
+
+    path = path.resolve()  # a symlinked profiles file keeps its link; the target is rewritten
 
     document: dict = {}
     if store.default:
@@ -207,6 +210,9 @@ def resolve(
 ) -> Resolved:
     """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
     name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
+        raise ConfigError(f"the default profile {name!r} does not exist",
+                          "pick another with 'epay profile use NAME'")
     base = store.get(name)
     origin = "built-in sandbox" if base is SANDBOX_PROFILE else f"profile {name!r}"
     origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
@@ -234,24 +240,27 @@ def is_inline_key(value: str) -> bool:
     return text.startswith("-----BEGIN") or bool(_BARE_BASE64.fullmatch(text))
 
 
+def looks_like_key_path(value: str) -> bool:
+    """Short, one line, a path separator or a key-file suffix: safe to print. Anything else
+    may be a key pasted in an unexpected form (JSON-escaped, URL-safe base64…) and is not."""
+    text = value.strip()
+    return (len(text) <= 255 and not any(ch.isspace() for ch in text)
+            and not is_inline_key(text)
+            and ("/" in text or text.endswith((".pem", ".key", ".der", ".txt"))))
+
+
 def read_key_material(value: str, *, what: str) -> str:
     """A key given as a file path or as the key itself (PEM or bare base64)."""
     text = value.strip()
-    if is_inline_key(text) and not Path(text).exists():
-        return text
     path = Path(text).expanduser()
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{what} file {text!r} does not exist",
-                         "give the path of the key file, or the key itself") from None
-    except OSError as error:
-        raise InputError(f"cannot read {what} file {text!r}: {error.strerror}",
-                         "check the path and its permissions") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise InputError(f"{what} file {text!r} is too large to be a key",
-                         "point at the PEM file itself")
+    if is_inline_key(text) and not path.exists():
+        return text
+    if not looks_like_key_path(text) and not path.exists():
+        raise KeyFormatError(f"{what} is neither a readable file nor a PEM or base64 key "
+                             f"({len(text)} characters)",
+                             "give the path of the key file, or the PEM key itself")
+    data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
+                        error=KeyFormatError, too_large_hint="point at the PEM file itself")
     return data.decode("utf-8", "replace")
 
 
@@ -269,7 +278,7 @@ def redacted(profile: Profile) -> dict[str, str]:
     shown = profile.as_dict()
     if shown["key"]:
         shown["key"] = mask(shown["key"])
-    if shown["private_key"] and is_inline_key(shown["private_key"]):
+    if shown["private_key"] and not looks_like_key_path(shown["private_key"]):
         shown["private_key"] = "(inline key, hidden)"
     if shown["public_key"] and is_inline_key(shown["public_key"]):
         shown["public_key"] = "(inline public key)"

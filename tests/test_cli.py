@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -259,7 +260,7 @@ BAD_INPUT = [
     (("verify", "--key", KEY, "--amount", "abc", NOTIFY_QUERY), None, 2, "amount"),
     (("verify", "--key", KEY, "--amount", "-1", NOTIFY_QUERY), None, 2, "amount"),
     (("verify", "--now", "yesterday", NOTIFY_QUERY), None, 2, "now"),
-    (("verify", "--public-key", "/nonexistent.pem", "sign_type=RSA&sign=abc"), None, 2,
+    (("verify", "--public-key", "/nonexistent.pem", "sign_type=RSA&sign=abc"), None, 6,
      "does not exist"),
     (("verify", "--bogus"), None, 2, "No such option"),
     (("sign",), None, 2, "nothing to sign"),
@@ -267,14 +268,15 @@ BAD_INPUT = [
     (("sign", "a=1", "a=2", "--key", KEY), None, 2, "more than once"),
     (("sign", "a=1"), None, None, None),  # the sandbox key signs: fine, exit 0
     (("sign", "--from", "/nonexistent.txt", "--key", KEY), None, 2, "does not exist"),
-    (("sign", "--from", "/", "--key", KEY), None, 2, "folder"),
+    (("sign", "--from", "/", "--key", KEY), None, 2, "not a regular file"),
+    (("sign", "--from", "/dev/zero", "--key", KEY), None, 2, "not a regular file"),
     (("sign", "--from", "-", "--key", KEY), "   ", 2, "empty"),
     (("sign", "--from", "-", "a=1", "--key", KEY), "a=2", 2, "both"),
     (("sign", "a=1", "sign_type=SHA1", "--key", KEY), None, 2, "sign_type"),
     (("sign", "a=1", "sign_type=RSA", "--key", KEY), None, 6, "private key"),
     (("sign", "a=1", "--key", ""), None, None, None),  # empty flag: falls back like no flag
-    (("sign", "a=1", "--private-key", "/nonexistent.pem"), None, 2, "does not exist"),
-    (("sign", "a=1", "--private-key", "not-a-key-at-all"), None, 2, "does not exist"),
+    (("sign", "a=1", "--private-key", "/nonexistent.pem"), None, 6, "does not exist"),
+    (("sign", "a=1", "--private-key", "not-a-key-at-all"), None, 6, "neither a readable file"),
     (("sign", "a=1", "--private-key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"),
      None, 6, "PEM"),
     (("sign", "a=1", "--private-key", "QUJD" * 40), None, 6, "could not be read"),
@@ -326,7 +328,7 @@ CONFIG_DAMAGE = [
     ('profiles = "x"\n', "not a table"),
     ('[profiles.s]\ngateway = "https://p/"\nkye = "x"\n', "unknown fields"),
     ('[profiles.s]\npid = 1.5\n', "not text"),
-    ('default = "nope"\n[profiles.s]\npid = "1"\n', "does not exist"),
+    ("default = 7\n", "not a profile name"),
 ]
 
 
@@ -354,7 +356,38 @@ def test_an_unreadable_profiles_file(cli, config_file):
         config_file.chmod(0)
     result = cli("profile", "list")
     assert result.code == 6
-    assert "cannot read" in one_error_line(result)
+    assert re.search("cannot read|not a regular file", one_error_line(result))
+
+
+def test_a_device_or_fifo_as_profiles_file_neither_hangs_nor_fills_memory(cli, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv("EPAY_CONFIG", "/dev/zero")
+    assert "not a regular file" in one_error_line(cli("profile", "list"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("EPAY_CONFIG", str(fifo))
+    assert cli("profile", "list").code == 6
+
+
+def test_a_default_that_names_no_profile_can_be_repaired(cli, config_file):
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('default = "gone"\n[profiles.shop]\npid = "1001"\nkey = "%s"\n' % KEY)
+    result = cli("verify", NOTIFY_QUERY)
+    assert result.code == 6
+    assert "default profile 'gone' does not exist" in one_error_line(result)
+    assert cli("profile", "list").code == 0
+    assert cli("profile", "use", "shop").code == 0
+    assert cli("verify", NOTIFY_QUERY).code == 0
+
+
+def test_the_sandbox_can_be_the_default(cli):
+    cli("profile", "add", "shop", "--gateway", "https://p.example/", "--pid", "1001", "--key", KEY)
+    assert cli("profile", "use", "sandbox").code == 0
+    assert cli("profile", "list").code == 0
+    assert json.loads(cli("profile", "show", "--json").stdout)["name"] == "sandbox"
+    assert cli("verify", NOTIFY_QUERY).code == 3  # the sandbox key is not this merchant's
+    assert cli("profile", "use", "shop").code == 0
+    assert cli("verify", NOTIFY_QUERY).code == 0
 
 
 def test_oversized_input_is_refused(cli):

@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..files import read_limited
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
+_TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 
 
 def read_text(argument: str | None, *, what: str = "the callback") -> str:
@@ -26,22 +28,14 @@ def read_file(path: str) -> str:
     """``--from FILE`` (``-`` is stdin)."""
     if path == "-":
         return read_text("-", what="the parameters")
-    try:
-        with Path(path).expanduser().open("rb") as stream:
-            raw = stream.read(MAX_INPUT_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"file {path!r} does not exist", "check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path!r} is a folder, not a file", "give the file inside it") from None
-    except OSError as error:
-        raise InputError(f"cannot read {path!r}: {error.strerror}", "check its permissions") from None
+    raw = read_limited(Path(path).expanduser(), limit=MAX_INPUT_BYTES, what=f"file {path!r}",
+                       error=InputError, too_large_hint=_TOO_LARGE)
     return decode(raw, source=repr(path))
 
 
 def decode(raw: bytes, *, source: str) -> str:
     if len(raw) > MAX_INPUT_BYTES:
-        raise InputError(f"{source} is larger than {MAX_INPUT_BYTES // 1024} KiB",
-                         "a callback is a few hundred bytes: paste just that")
+        raise InputError(f"{source} is larger than {MAX_INPUT_BYTES // 1024} KiB", _TOO_LARGE)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .core.errors import ConfigError, InputError, KeyFormatError
 from .core.params import require_text, url_parts
+from .core.signing import load_private_key, load_public_key, looks_like_md5_key
 from .files import read_limited
 from .core.models import (
     DIALECTS,
@@ -188,6 +189,64 @@ def validate_profile(profile: Profile) -> Profile:
             raise InputError(f"{url_field} {url!r} has no http:// or https://",
                              "gateways need an absolute URL they can reach")
     return profile.updated(gateway=gateway)
+
+
+def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
+    """A profile ready to save, and warnings about what will likely go wrong with it.
+
+    Key files are stored by absolute path (so the profile works from any folder), and every
+    key is loaded now: a bad one is reported when added, not at the first payment.
+    """
+    profile = validate_profile(profile.updated(private_key=_absolute(profile.private_key),
+                                               public_key=_absolute(profile.public_key)))
+    if profile.private_key:
+        load_private_key(read_key_material(profile.private_key, what="merchant private key"),
+                         source="the merchant private key")
+    if profile.public_key:
+        load_public_key(read_key_material(profile.public_key, what="platform public key"),
+                        source="the platform public key")
+    warnings = []
+    if profile.key and not looks_like_md5_key(profile.key):
+        warnings.append("Epay merchant keys are 32 letters and digits; check this one was "
+                        "copied whole")
+    if profile.dialect == "v2" and not profile.private_key:
+        warnings.append("a v2 profile signs with a merchant private key; add --private-key")
+    if profile.notify_url:
+        warnings.extend(notify_url_warnings(profile.notify_url))
+    return profile, warnings
+
+
+def notify_url_warnings(url: str) -> list[str]:
+    """What makes gateways fail to deliver, or break the sign of, a notify (PROTOCOL §7)."""
+    parts = url_parts(url)
+    host = (parts.hostname or "").lower()
+    found = []
+    if parts.query:
+        found.append("notify_url has its own query string: the gateway stores it HTML-escaped "
+                     "and the notify then fails verification; put the data in the path or 'param'")
+    if host == "localhost" or host.endswith(".local") or _is_private_address(host):
+        found.append(f"notify_url points at {host}, which a gateway on the internet cannot "
+                     "reach; use a public address or a tunnel")
+    if len(url) > 255:
+        found.append("notify_url is longer than 255 characters; gateways cut it silently")
+    return found
+
+
+def _is_private_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def _absolute(key_source: str) -> str:
+    if not key_source:
+        return ""
+    candidate = Path(key_source).expanduser()
+    return str(candidate.resolve()) if candidate.is_file() else key_source
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def _colour(stream: TextIO) -> bool:
 def _console(stderr: bool):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _write(stream: TextIO, text: str, style: str) -> None:

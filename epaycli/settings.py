@@ -11,15 +11,11 @@ from collections.abc import Mapping
 
 from typing import TYPE_CHECKING
 
-from .core.errors import KeyFormatError
 from .core.signing import load_private_key, load_public_key, looks_like_md5_key
 from .profiles import Resolved, config_path, load_store, read_key_material, resolve
 
 if TYPE_CHECKING:
     from .core.callback import Credentials
-
-EXPLICIT = ("flag", "EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY", "EPAY_PID")
-
 
 def current(profile_name: str | None, flags: Mapping[str, str | None]) -> Resolved:
     """The settings for this run (reads the profiles file once)."""
@@ -28,27 +24,36 @@ def current(profile_name: str | None, flags: Mapping[str, str | None]) -> Resolv
 
 
 def signer_for(resolved: Resolved, params: Mapping[str, str]) -> tuple[str, object]:
-    """(MD5 key, RSA private key): the one to sign with is set, the other empty/None.
+    """(MD5 key, RSA private key) to sign with: one is set, the other empty/None.
 
-    ``sign_type`` in the parameters decides; else a private key given on the command line or
-    in the environment, or a v2 profile that has one, means RSA.
+    ``sign_type`` in the parameters decides. Otherwise the key given most explicitly wins
+    (flag > EPAY_* > profile > sandbox); when both come from one profile, its dialect decides.
+    A missing RSA key is left for ``sign_params`` to report.
     """
     profile = resolved.profile
     declared = params.get("sign_type", "").upper()
-    explicit_private = resolved.origins.get("private_key") in EXPLICIT
-    explicit_key = resolved.origins.get("key") in EXPLICIT
-    wants_rsa = declared == "RSA" or (
-        declared != "MD5"
-        and bool(profile.private_key)
-        and (profile.dialect == "v2" or (explicit_private and not explicit_key))
-    )
-    if not wants_rsa:
-        return profile.key, None
-    if not profile.private_key:
-        raise KeyFormatError("sign_type is RSA but no merchant private key was given",
-                             "pass --private-key FILE (商户私钥), or add it to the profile")
+    if declared in ("MD5", "RSA"):
+        wants_rsa = declared == "RSA"
+    else:
+        private_rank, key_rank = _rank(resolved, "private_key"), _rank(resolved, "key")
+        wants_rsa = private_rank > key_rank or (private_rank == key_rank > 0
+                                                and profile.dialect == "v2")
+    if not wants_rsa or not profile.private_key:
+        return ("", None) if wants_rsa else (profile.key, None)
     material = read_key_material(profile.private_key, what="merchant private key")
     return "", load_private_key(material, source="the merchant private key")
+
+
+def _rank(resolved: Resolved, field_name: str) -> int:
+    """How explicitly a setting was given: flag 4, EPAY_* 3, profile 2, sandbox 1, unset 0."""
+    origin = resolved.origins.get(field_name) if getattr(resolved.profile, field_name) else None
+    if origin is None:
+        return 0
+    if origin == "flag":
+        return 4
+    if origin.startswith("EPAY_"):
+        return 3
+    return 1 if resolved.from_sandbox(field_name) else 2
 
 
 def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Credentials:

@@ -27,7 +27,7 @@ def imports_of(path: Path) -> list[str]:
     """Absolute names of everything a module imports (relative imports resolved)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    package = parts[:-1]  # the package a relative import starts from (also for __init__)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

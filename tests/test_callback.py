@@ -9,7 +9,15 @@ import pytest
 from epaycli.core.callback import Credentials, check_callback, sign_type_of
 from epaycli.core.errors import KeyFormatError
 from epaycli.core.models import Expectations
-from epaycli.core.signing import md5_sign
+from epaycli.core.signing import load_private_key, load_public_key, md5_sign, rsa_sign
+from conftest import load_vectors
+
+
+@pytest.fixture(scope="module")
+def rsa():
+    v2 = load_vectors("v2-rsa")
+    return (load_private_key(v2["platform_private_key_pem"]),
+            load_public_key(v2["platform_public_key_pem"]))
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
 NOTIFY = {"pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "A1", "type": "alipay",
@@ -71,18 +79,32 @@ def test_money_missing_or_not_a_number():
     ("1732600200", 1732600200 - 300, None),
     ("1732600200", 1732600200 + 301, "timestamp_outside_window"),
     ("1732600200", 1732600200 - 301, "timestamp_outside_window"),
-    ("", 1732600200, "timestamp_missing"),
     ("soon", 1732600200, "timestamp_invalid"),
+    ("9" * 13, 1732600200, "timestamp_invalid"),
 ])
 def test_v2_timestamp_window(stamp, now, code):
-    params = signed(timestamp=stamp) if stamp else signed()
-    report = check_callback({**params, "sign_type": "MD5"}, Credentials(key=KEY),
-                            Expectations(now=now))
-    if stamp == "":
-        # An MD5 callback without a timestamp is V1: no window to check.
-        assert report.genuine
-    else:
-        assert codes(report) == ([code] if code else [])
+    report = check_callback(signed(timestamp=stamp), Credentials(key=KEY), Expectations(now=now))
+    assert codes(report) == ([code] if code else [])
+
+
+def test_an_md5_callback_without_timestamp_is_v1_with_no_window():
+    assert check_callback(signed(), Credentials(key=KEY), Expectations(now=1)).genuine
+
+
+def test_an_rsa_callback_without_timestamp(rsa):
+    private, public = rsa
+    params = {k: v for k, v in NOTIFY.items() if k != "sign_type"} | {"sign_type": "RSA"}
+    report = check_callback({**params, "sign": rsa_sign(params, private)},
+                            Credentials(public_key=public), Expectations(now=1732600200))
+    assert report.signature_valid and codes(report) == ["timestamp_missing"]
+
+
+def test_without_a_clock_the_rsa_window_is_said_to_be_unchecked(rsa):
+    private, public = rsa
+    params = {**NOTIFY, "sign_type": "RSA", "timestamp": "1"}
+    report = check_callback({**params, "sign": rsa_sign(params, private)},
+                            Credentials(public_key=public))
+    assert report.genuine and "not checked" in report.notes[0]
 
 
 def test_missing_sign():

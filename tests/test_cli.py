@@ -187,7 +187,8 @@ def test_profile_lifecycle(cli, config_file):
     assert json.loads(cli("profile", "show", "a", "--json").stdout)["pid"] == "7"
     removed = cli("profile", "remove", "b")
     assert removed.code == 0 and "no default" in removed.stderr
-    assert list(json.loads(cli("profile", "list", "--json").stdout)["profiles"][0]) 
+    left = json.loads(cli("profile", "list", "--json").stdout)
+    assert [p["name"] for p in left["profiles"]] == ["a"] and left["default"] is None
     assert cli("profile", "remove", "nope").code == 6
 
 
@@ -465,3 +466,63 @@ def test_a_raw_request_without_headers(cli):
                             "POST /notify?s=/epay HTTP/1.1\nHost: x\n\n" + NOTIFY_QUERY)
     assert query_without_pid.code == 0, query_without_pid.stderr
 
+
+
+# ---- which key signs, and server variants ---------------------------------------------------
+
+
+def test_the_most_explicit_key_decides_how_to_sign(cli, pem_files, monkeypatch):
+    private = pem_files["merchant_private_key_pem"]
+    sign_type = lambda *args: json.loads(  # noqa: E731
+        cli("sign", "a=1", "--now", "1", "--json", *args).stdout)["sign_type"]
+    monkeypatch.setenv("EPAY_KEY", KEY)
+    assert sign_type() == "MD5"
+    assert sign_type("--private-key", private) == "RSA"  # a flag beats the environment
+    monkeypatch.delenv("EPAY_KEY")
+    cli("profile", "add", "v2", "--gateway", "https://p.example/", "--pid", "1001",
+        "--dialect", "v2", "--private-key", private, "--key", KEY)
+    assert sign_type() == "RSA"  # both keys in a v2 profile: its dialect decides
+    assert sign_type("--key", KEY) == "MD5"  # a flag beats the profile
+    assert sign_type("sign_type=MD5") == "MD5"  # and what the parameters say beats all
+
+
+def test_whitespace_only_values_follow_the_chosen_server_variant(cli):
+    case = next(c for c in load_vectors("v1-md5")["cases"] if c["id"] == "whitespace-value")
+    kept = cli("sign", "--from", "-", "--key", case["key"], stdin=case["query"])
+    assert kept.stdout == case["sign"] + "\n"
+    assert "param: whitespace only" in kept.stderr
+    dropped = cli("sign", "--from", "-", "--key", case["key"], "--blanks", "drop",
+                  stdin=case["query"])
+    assert dropped.stdout == case["sign_trimmed"] + "\n"
+    assert cli("sign", "a=1", "--blanks", "maybe").code == 2
+
+
+@pytest.mark.parametrize(("url", "warning"), [
+    ("https://shop.example.com/n?a=1&b=2", "own query string"),
+    ("http://127.0.0.1:8000/notify", "cannot reach"),
+    ("http://localhost/notify", "cannot reach"),
+    ("http://192.168.1.5/notify", "cannot reach"),
+    ("https://shop.example.com/" + "n" * 250, "255 characters"),
+])
+def test_profile_add_warns_about_notify_urls_that_will_fail(cli, url, warning):
+    result = cli("profile", "add", "s", "--gateway", "https://p.example/", "--pid", "1",
+                 "--key", KEY, "--notify-url", url)
+    assert result.code == 0
+    assert warning in result.stderr
+
+
+def test_profile_path_json(cli, config_file):
+    document = json.loads(cli("profile", "path", "--json").stdout)
+    assert document == {"path": str(config_file), "exists": False}
+
+
+def test_verify_json_never_echoes_a_key_parameter(cli):
+    result = cli("verify", "--key", KEY, "--json", NOTIFY_QUERY + "&key=" + KEY)
+    assert KEY not in result.stdout
+    assert json.loads(result.stdout)["params"]["key"] == "89un…UJ8i"
+
+
+def test_verify_text_never_echoes_a_key_parameter(cli):
+    result = cli("verify", "--key", KEY, NOTIFY_QUERY + "&key=" + KEY)
+    assert result.code == 3
+    assert KEY not in result.stdout + result.stderr

@@ -25,7 +25,9 @@ def test_every_command_in_help_is_in_the_readme(cli):
     assert {"sign", "verify", "profile"} <= commands
     for command in commands:
         assert f"## `epay {command}`" in README, command
-    for sub in re.findall(r"│ (\w+)\s{2,}", cli("profile", "--help").stdout):
+    subcommands = re.findall(r"│ (\w+)\s{2,}", cli("profile", "--help").stdout)
+    assert {"add", "list", "show", "use", "remove", "path"} <= set(subcommands)
+    for sub in subcommands:
         assert f"epay profile {sub}" in README, sub
 
 

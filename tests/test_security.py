@@ -66,3 +66,18 @@ def test_inline_private_keys_are_hidden_in_profiles(cli):
     assert result.code == 0, result.stderr
     shown = json.loads(cli("profile", "show", "v2", "--json").stdout)
     assert shown["private_key"] == "(inline key, hidden)"
+
+
+def test_keys_in_unexpected_forms_are_never_echoed(cli, config_file):
+    # A base64 key as PHP's json_encode writes it (with "\/"): not PEM, not plain base64.
+    body = "".join(V2["merchant_private_key_pem"].splitlines()[1:-1])
+    escaped = body.replace("/", "\\/")
+    result = cli("sign", "a=1", "--private-key", escaped)
+    assert result.code == 6
+    assert escaped[:40] not in result.stderr and "characters" in result.stderr
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(f'[profiles.leak]\npid = "1"\nprivate_key = "{escaped}"\n'
+                           .replace("\\", "\\\\"))
+    for args in (("profile", "show", "leak"), ("profile", "list", "--json")):
+        shown = cli(*args)
+        assert shown.code == 0 and escaped[:40] not in shown.stdout

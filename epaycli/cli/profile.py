@@ -11,15 +11,7 @@ import typer
 from .. import render
 from ..core.errors import InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from ..core.signing import load_private_key, load_public_key, looks_like_md5_key
-from ..profiles import (
-    config_path,
-    load_store,
-    read_key_material,
-    redacted,
-    save_store,
-    validate_profile,
-)
+from ..profiles import config_path, load_store, prepare_profile, redacted, save_store
 from .options import JsonOption
 
 app = typer.Typer(help="Manage merchant profiles (gateway, pid, keys).", no_args_is_help=True)
@@ -56,12 +48,13 @@ def add(
         raise InputError(f"profile {name!r} already exists", "pass --force to replace it")
     values = {"gateway": gateway, "pid": pid, "key": key}
     _ask_missing(values, rsa=bool(private_key))
-    profile = validate_profile(Profile(
+    profile, warnings = prepare_profile(Profile(
         name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
-        key=values["key"] or "", private_key=_absolute(private_key), public_key=_absolute(public_key),
+        key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
         notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
     ))
-    _check_keys(profile)
+    for warning in warnings:
+        render.status(f"warning: {warning}", "warn")
     store = store.with_profile(profile, make_default=default)
     save_store(path, store)
     marker = " (default)" if store.default == name else ""
@@ -79,30 +72,6 @@ def _ask_missing(values: dict[str, str | None], *, rsa: bool) -> None:
     for field, question, secret in REQUIRED_PROMPTS:
         if field in missing:
             values[field] = typer.prompt(question, hide_input=secret).strip()
-
-
-def _absolute(key_source: str | None) -> str:
-    """Store key files by absolute path, so the profile works from any folder."""
-    if not key_source:
-        return ""
-    candidate = os.path.expanduser(key_source)
-    return os.path.abspath(candidate) if os.path.exists(candidate) else key_source
-
-
-def _check_keys(profile: Profile) -> None:
-    """Load every key now, so a bad one is reported at add time, not at the first payment."""
-    if profile.key and not looks_like_md5_key(profile.key):
-        render.status("warning: Epay merchant keys are 32 letters and digits; check this one "
-                      "was copied whole", "warn")
-    if profile.private_key:
-        load_private_key(read_key_material(profile.private_key, what="merchant private key"),
-                         source="the merchant private key")
-    if profile.public_key:
-        load_public_key(read_key_material(profile.public_key, what="platform public key"),
-                        source="the platform public key")
-    if profile.dialect == "v2" and not profile.private_key:
-        render.status("note: a v2 profile signs with --private-key; add one to sign V2 requests",
-                      "warn")
 
 
 @app.command("list")
@@ -164,6 +133,10 @@ def remove(name: Annotated[str, typer.Argument(help="Profile to remove")]) -> No
 
 
 @app.command("path")
-def path() -> None:
+def path(json_output: JsonOption = False) -> None:
     """Print where the profiles file is (EPAY_CONFIG overrides it)."""
-    render.data(str(config_path(os.environ)))
+    where = config_path(os.environ)
+    if json_output:
+        render.json_object({"path": str(where), "exists": where.exists()})
+    else:
+        render.data(str(where))

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from .. import render, settings
+from ..core.canonical import is_blank
 from ..core.params import parse_pairs, parse_pasted
 from ..core.errors import InputError
 from ..core.signed import SignedParams, sign_params
 from ..profiles import mask
 from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
+
+
+class BlankValues(str, Enum):
+    keep = "keep"
+    drop = "drop"
 
 
 def sign(
@@ -33,6 +40,10 @@ def sign(
     url: Annotated[str | None, typer.Option(
         "--url", metavar="BASE", help="Print the full submit URL on BASE (a site root or endpoint)."
     )] = None,
+    blanks: Annotated[BlankValues, typer.Option(
+        "--blanks", help="Whitespace-only values: keep (older servers, official SDK) or drop "
+                         "(newer servers). MD5 only; RSA always drops them.",
+    )] = BlankValues.keep,
     json_output: JsonOption = False,
     profile: ProfileOption = None,
     now: NowOption = None,
@@ -45,9 +56,14 @@ def sign(
     params = _collect(pairs or [], from_)
     resolved = settings.current(profile, {"key": key, "private_key": private_key})
     md5_key, rsa_key = settings.signer_for(resolved, params)
-    signed = sign_params(params, key=md5_key, private_key=rsa_key,
+    signed = sign_params(params, key=md5_key, private_key=rsa_key, blanks=blanks.value,
                          now=int(time.time()) if now is None else now)
-    for note in settings.key_notes(resolved, uses_md5_key=rsa_key is None):
+    notes = settings.key_notes(resolved, uses_md5_key=rsa_key is None)
+    blank = [name for name, value in params.items() if value and is_blank(value)]
+    if blank and signed.sign_type == "MD5":
+        notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
+                     "older servers keep such values, newer ones drop them")
+    for note in notes:
         render.status(note, "warn")
     _show(signed, md5_key, explain=explain, query=query, url=url, json_output=json_output)
 

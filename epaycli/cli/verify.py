@@ -11,6 +11,7 @@ from .. import render, settings
 from ..core.errors import ExitCode
 from ..core.models import CallbackReport, Expectations
 from ..core.params import parse_pasted
+from ..profiles import mask
 from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 
@@ -49,48 +50,73 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=settings.expected_pid(resolved),
                           now=int(time.time()) if now is None else now)
     report = check_callback(params, credentials, expect)
-    notes = settings.key_notes(resolved, uses_md5_key=report.sign_type == "MD5")
+    notes = [*settings.key_notes(resolved, uses_md5_key=report.sign_type == "MD5"), *report.notes]
     _show(report, params, notes, json_output)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 
 
 def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
-    diagnosis = report.diagnosis
+    scrub = _scrubber(params.get("key", ""))
     if json_output:
-        render.json_object({
-            "valid": report.genuine,
-            "sign_type": report.sign_type,
-            "signature_valid": report.signature_valid,
-            "problems": [vars(p) for p in report.problems],
-            "diagnosis": None if diagnosis is None else {
-                "mistake": diagnosis.mistake,
-                "mistakes": list(diagnosis.mistakes),
-                "title": diagnosis.title,
-                "fix": diagnosis.fix,
-                "detail": diagnosis.detail,
-                "signed_string": diagnosis.signed_string,
-                "expected_string": diagnosis.expected_string,
-            },
-            "notes": notes,
-            "params": dict(params),
-        })
+        render.json_object(scrub(_document(report, params, notes)))
         return
-    for note in notes:
-        render.status(note, "warn")
+    for text, style, is_data in _lines(report, params, notes):
+        (render.data if is_data else render.status)(scrub(text), style)
+
+
+def _document(report: CallbackReport, params, notes: list[str]) -> dict:
+    diagnosis = report.diagnosis
+    return {
+        "valid": report.genuine,
+        "sign_type": report.sign_type,
+        "signature_valid": report.signature_valid,
+        "problems": [vars(p) for p in report.problems],
+        "diagnosis": None if diagnosis is None else {
+            "mistake": diagnosis.mistake,
+            "mistakes": list(diagnosis.mistakes),
+            "title": diagnosis.title,
+            "fix": diagnosis.fix,
+            "detail": diagnosis.detail,
+            "signed_string": diagnosis.signed_string,
+            "expected_string": diagnosis.expected_string,
+        },
+        "notes": notes,
+        "params": dict(params),
+    }
+
+
+def _lines(report: CallbackReport, params, notes: list[str]):
+    """(text, style, is_data): the verdict is data (stdout); reasons and hints are not."""
+    yield from ((note, "warn", False) for note in notes)
     if report.genuine:
-        render.data("valid", "ok")
-        render.status(f"genuine {report.sign_type} callback: pid {params.get('pid', '?')}, "
-                      f"out_trade_no {params.get('out_trade_no', '?')}, "
-                      f"money {params.get('money', '?')}", "ok")
+        yield "valid", "ok", True
+        yield (f"genuine {report.sign_type} callback: pid {params.get('pid', '?')}, "
+               f"out_trade_no {params.get('out_trade_no', '?')}, money {params.get('money', '?')}",
+               "ok", False)
         return
-    render.data("invalid", "bad")
+    yield "invalid", "bad", True
     for problem in report.problems:
-        render.status(f"✗ {problem.message}", "bad")
+        yield f"✗ {problem.message}", "bad", False
         if problem.fix:
-            render.status(f"  fix: {problem.fix}")
+            yield f"  fix: {problem.fix}", "", False
+    diagnosis = report.diagnosis
     if diagnosis is not None and diagnosis.detail:
-        render.status(f"  detail: {diagnosis.detail}", "dim")
-    if diagnosis is not None and diagnosis.explained:
-        if diagnosis.signed_string != diagnosis.expected_string:
-            render.status(f"  the sender signed: {diagnosis.signed_string}", "dim")
-            render.status(f"  the protocol signs: {diagnosis.expected_string}", "dim")
+        yield f"  detail: {diagnosis.detail}", "dim", False
+    if diagnosis is not None and diagnosis.explained and \
+            diagnosis.signed_string != diagnosis.expected_string:
+        yield f"  the sender signed: {diagnosis.signed_string}", "dim", False
+        yield f"  the protocol signs: {diagnosis.expected_string}", "dim", False
+
+
+def _scrubber(secret: str):
+    """A pasted api.php URL carries the merchant key in plain text: mask it wherever it shows."""
+    def scrub(value):
+        if isinstance(value, str):
+            return value.replace(secret, mask(secret)) if len(secret) >= 8 else value
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub

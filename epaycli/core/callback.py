@@ -15,7 +15,7 @@ from typing import Any
 from .errors import KeyFormatError
 from .models import SUCCESS_STATUS, CallbackReport, Expectations, Problem
 from .money import amounts_equal, format_wire, parse_received_money
-from .signing import md5_verify, rsa_verify
+from .signing import MISSING_KEY_HINT, md5_verify, rsa_verify
 
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
@@ -63,10 +63,8 @@ def check_callback(
 
     if sign_type == "MD5":
         if not credentials.key:
-            raise KeyFormatError(
-                "this callback is MD5-signed and no merchant key was given",
-                "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'",
-            )
+            raise KeyFormatError("this callback is MD5-signed and no merchant key was given",
+                                 MISSING_KEY_HINT)
         valid = md5_verify(params, credentials.key)
         shape = _sign_shape_problem(params["sign"], "MD5")
     else:
@@ -93,7 +91,10 @@ def check_callback(
                                 f"the {sign_type} sign does not match: {diagnosis.title}",
                                 diagnosis.fix))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
-    return CallbackReport(sign_type, valid, tuple(problems), diagnosis)
+    notes = ()
+    if sign_type == "RSA" and expect.now is None:
+        notes = ("the V2 timestamp window was not checked: pass Expectations(now=<unix time>)",)
+    return CallbackReport(sign_type, valid, tuple(problems), diagnosis, notes)
 
 
 def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:

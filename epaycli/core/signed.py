@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .canonical import canonical_string
-from .errors import InputError
+from .canonical import Blanks, canonical_string
+from .errors import InputError, KeyFormatError
 from .params import format_query
 from .signing import md5_sign, rsa_sign
 
@@ -39,10 +39,12 @@ def sign_params(
     key: str = "",
     private_key=None,
     now: int | None = None,
+    blanks: Blanks = "keep",
 ) -> SignedParams:
     """MD5 with ``key``, or RSA with ``private_key`` (a V2 request also gets a timestamp).
 
     An existing ``sign`` in the input is replaced; ``sign_type`` is added when missing.
+    ``blanks`` picks the MD5 server variant for whitespace-only values (RSA always drops them).
     """
     declared = params.get("sign_type", "").upper()
     use_rsa = declared == "RSA" or (private_key is not None and declared != "MD5")
@@ -50,8 +52,8 @@ def sign_params(
         raise InputError(f"sign_type {params['sign_type']!r} is not MD5 or RSA",
                          "leave sign_type out and epay adds the right one")
     if use_rsa and private_key is None:
-        raise InputError("sign_type is RSA but no merchant private key was given",
-                         "pass --private-key FILE (商户私钥), or add it to the profile")
+        raise KeyFormatError("sign_type is RSA but no merchant private key was given",
+                             "pass --private-key FILE (商户私钥), or add it to the profile")
     fields = {k: v for k, v in params.items() if k != "sign"}
     added = []
     if use_rsa and "timestamp" not in fields and now is not None:
@@ -62,8 +64,8 @@ def sign_params(
         sign = rsa_sign(fields, private_key)
         canonical = canonical_string(fields, blanks="drop")
     else:
-        sign = md5_sign(fields, key)
-        canonical = canonical_string(fields)
+        sign = md5_sign(fields, key, blanks=blanks)
+        canonical = canonical_string(fields, blanks=blanks)
     sent = dict(fields)
     sent["sign"] = sign
     if "sign_type" in sent:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really use
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
+MISSING_KEY_HINT = "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'"
 
 
 # ---- MD5 (V1) ------------------------------------------------------------------------------
@@ -47,10 +48,7 @@ def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> 
 
 def require_md5_key(key: str) -> None:
     if not key:
-        raise KeyFormatError(
-            "no merchant key was given",
-            "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'",
-        )
+        raise KeyFormatError("no merchant key was given", MISSING_KEY_HINT)
 
 
 def looks_like_md5_key(key: str) -> bool:

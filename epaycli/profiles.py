@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.errors import ConfigError, InputError, KeyFormatError
-from .core.params import require_text, url_parts
-from .core.signing import load_private_key, load_public_key, looks_like_md5_key
-from .files import read_limited
 from .core.models import (
     DIALECTS,
     PROFILE_FIELDS,
@@ -20,6 +17,9 @@ from .core.models import (
     SANDBOX_PROFILE,
     Profile,
 )
+from .core.params import require_text, url_parts
+from .core.signing import load_private_key, load_public_key, looks_like_md5_key
+from .files import read_limited
 
 ENV_FIELDS = {
     "EPAY_GATEWAY": "gateway",

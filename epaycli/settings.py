@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-
 from typing import TYPE_CHECKING
 
 from .core.signing import load_private_key, load_public_key, looks_like_md5_key

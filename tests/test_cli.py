@@ -9,7 +9,6 @@ import re
 import stat
 
 import pytest
-
 from conftest import load_vectors
 
 V1 = load_vectors("v1-md5")["cases"][0]  # submit-basic

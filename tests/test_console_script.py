@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import load_vectors
 
 CASE = load_vectors("v1-md5")["cases"][1]

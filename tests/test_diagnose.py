@@ -6,10 +6,15 @@ import hashlib
 import json
 
 import pytest
-
 from conftest import load_vectors
+
 from epaycli.core.canonical import canonical_string
-from epaycli.core.diagnose import MISTAKES, diagnose_md5, diagnose_rsa, php_htmlspecialchars
+from epaycli.core.diagnose import (
+    MISTAKES,
+    diagnose_md5,
+    diagnose_rsa,
+    php_htmlspecialchars,
+)
 from epaycli.core.params import php_urlencode
 from epaycli.core.signing import load_private_key, load_public_key, md5_sign, rsa_sign
 
@@ -119,9 +124,10 @@ def platform():
 
 def test_rsa_sign_with_sign_type_included(platform):
     private, public = platform
+    import base64
+
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
-    import base64
 
     notify = V2["platform_signed"][0]["params"]
     string = canonical_string({**notify, "sign_type_": notify["sign_type"]}, blanks="drop")

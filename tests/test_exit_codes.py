@@ -4,8 +4,8 @@ and grade handlers; until those exist they are checked at the boundary that maps
 from __future__ import annotations
 
 import pytest
-
 from conftest import load_vectors
+
 from epaycli import settings
 from epaycli.core.errors import (
     CheckFailed,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import string
 
+from conftest import load_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import load_vectors
 from epaycli.core.params import (
     format_json,
     format_lines,
@@ -20,7 +20,14 @@ from epaycli.core.params import (
     parse_pasted,
     parse_query,
 )
-from epaycli.core.signing import load_private_key, load_public_key, md5_sign, md5_verify, rsa_sign, rsa_verify
+from epaycli.core.signing import (
+    load_private_key,
+    load_public_key,
+    md5_sign,
+    md5_verify,
+    rsa_sign,
+    rsa_verify,
+)
 
 # Names as gateways use them; values: any Unicode text a JSON/UTF-8 channel can carry.
 names = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=12)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import load_vectors
+
 from epaycli.core import signing
 from epaycli.profiles import mask
 

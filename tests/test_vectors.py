@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import SHARED_VECTORS, VECTORS, load_vectors
+
 from epaycli.core.callback import Credentials, check_callback
 from epaycli.core.canonical import canonical_string
 from epaycli.core.diagnose import diagnose_md5

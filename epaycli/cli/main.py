@@ -25,7 +25,9 @@ def run(argv: list[str]) -> int:
         return ExitCode.ERROR
     try:
         from typer import Abort
-        from typer._click import exceptions as click_errors  # typer 0.26-0.28 vendor click
+        from typer._click import (
+            exceptions as click_errors,  # typer 0.26-0.28 vendor click
+        )
 
         from .app import build_app
 

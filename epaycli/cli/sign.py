@@ -10,8 +10,8 @@ import typer
 
 from .. import render, settings
 from ..core.canonical import is_blank
-from ..core.params import parse_pairs, parse_pasted
 from ..core.errors import InputError
+from ..core.params import parse_pairs, parse_pasted
 from ..core.signed import SignedParams, sign_params
 from ..profiles import mask
 from .inputs import read_file

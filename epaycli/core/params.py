@@ -116,7 +116,7 @@ def parse_query(query: str) -> dict[str, str]:
 
 
 def parse_lines(text: str) -> dict[str, str]:
-    """``k=v`` lines, values taken literally (no decoding): what a log or ``print_r`` shows."""
+    """``k=v`` lines, values taken literally (no decoding), as a log line per field shows them."""
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     return _collect(
         _literal_pair(line, where=f"line {number}", hint="write one name=value per line")

@@ -6,15 +6,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .canonical import Blanks, canonical_string, has_blank_values
 from .errors import KeyFormatError
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import (
+        RSAPrivateKey,
+        RSAPublicKey,
+    )
 
 MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
 MISSING_KEY_HINT = "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'"

@@ -25,9 +25,8 @@ def run(argv: list[str]) -> int:
         return ExitCode.ERROR
     try:
         from typer import Abort
-        from typer._click import (
-            exceptions as click_errors,  # typer 0.26-0.28 vendor click
-        )
+        # typer 0.26-0.28 vendor click as typer._click (pinned in pyproject.toml)
+        from typer._click import exceptions as click_errors
 
         from .app import build_app
 

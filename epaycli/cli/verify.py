@@ -40,9 +40,8 @@ def verify(
     When the sign does not match, the diagnoser names the mistake that explains it
     (&key=, URL-encoded values, sign_type signed, money re-formatted, extra field …).
     """
-    from ..core.callback import (
-        check_callback,  # with money/decimal: only verify needs them
-    )
+    # Imported here: with money and decimal, only verify needs them (cold start of `sign`).
+    from ..core.callback import check_callback
     from ..core.money import parse_amount
 
     params = parse_pasted(read_text(source))

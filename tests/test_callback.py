@@ -7,9 +7,13 @@ from decimal import Decimal
 import pytest
 from conftest import load_vectors
 
-from epaycli.core.callback import Credentials, check_callback, sign_type_of
+from epaycli.core.callback import (
+    Credentials,
+    Expectations,
+    check_callback,
+    sign_type_of,
+)
 from epaycli.core.errors import KeyFormatError
-from epaycli.core.models import Expectations
 from epaycli.core.signing import load_private_key, load_public_key, md5_sign, rsa_sign
 
 

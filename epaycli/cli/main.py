@@ -25,6 +25,7 @@ def run(argv: list[str]) -> int:
         return ExitCode.ERROR
     try:
         from typer import Abort
+
         # typer 0.26-0.28 vendor click as typer._click (pinned in pyproject.toml)
         from typer._click import exceptions as click_errors
 

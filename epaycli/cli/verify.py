@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import render, settings
 from ..core.errors import ExitCode
-from ..core.models import CallbackReport, Expectations
 from ..core.params import parse_pasted
 from ..profiles import mask
+
+if TYPE_CHECKING:
+    from ..core.callback import CallbackReport
 from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 
@@ -41,7 +43,7 @@ def verify(
     (&key=, URL-encoded values, sign_type signed, money re-formatted, extra field …).
     """
     # Imported here: with money and decimal, only verify needs them (cold start of `sign`).
-    from ..core.callback import check_callback
+    from ..core.callback import Expectations, check_callback
     from ..core.money import parse_amount
 
     params = parse_pasted(read_text(source))

@@ -9,16 +9,55 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .errors import KeyFormatError
-from .models import SUCCESS_STATUS, CallbackReport, Expectations, Problem
+from .models import SUCCESS_STATUS
 from .money import amounts_equal, format_wire, parse_received_money
 from .signing import MISSING_KEY_HINT, md5_verify, rsa_verify
 
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from .diagnose import Diagnosis
+
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the merchant knows independently of the callback, to check it against."""
+
+    amount: Decimal | None = None
+    pid: str | None = None
+    now: int | None = None  # Unix seconds; the V2 timestamp window is checked against it
+    window_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a callback must not be trusted."""
+
+    code: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class CallbackReport:
+    """The verdict on one callback: genuine only with a valid sign and no problem at all."""
+
+    sign_type: str
+    signature_valid: bool
+    problems: tuple[Problem, ...] = ()
+    diagnosis: Diagnosis | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def genuine(self) -> bool:
+        return self.signature_valid and not self.problems
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from .diagnose import Diagnosis
+from dataclasses import dataclass, fields, replace
 
 DIALECTS = ("v1", "v2")
 SUCCESS_STATUS = "TRADE_SUCCESS"
@@ -50,37 +44,3 @@ SANDBOX_PROFILE = Profile(
     name=SANDBOX_NAME, gateway=SANDBOX_GATEWAY, dialect="v1", pid=SANDBOX_PID, key=SANDBOX_KEY,
     type="alipay",
 )
-
-
-@dataclass(frozen=True)
-class Expectations:
-    """What the merchant knows independently of the callback, to check it against."""
-
-    amount: Decimal | None = None
-    pid: str | None = None
-    now: int | None = None  # Unix seconds; the V2 timestamp window is checked against it
-    window_seconds: int = 300
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a callback must not be trusted."""
-
-    code: str
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class CallbackReport:
-    """The verdict on one callback: genuine only with a valid sign and no problem at all."""
-
-    sign_type: str
-    signature_valid: bool
-    problems: tuple[Problem, ...] = ()
-    diagnosis: Diagnosis | None = None
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def genuine(self) -> bool:
-        return self.signature_valid and not self.problems

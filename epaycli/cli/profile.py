@@ -66,7 +66,7 @@ def _ask_missing(values: dict[str, str | None], *, rsa: bool) -> None:
                if not values[field] and not (field == "key" and rsa)]
     if not missing:
         return
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         flags = ", ".join(f"--{field}" for field in missing)
         raise InputError(f"missing {flags}", "give them as flags, or run this on a terminal to be asked")
     for field, question, secret in REQUIRED_PROMPTS:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import render, settings
-from ..core.canonical import is_blank
+from ..core.canonical import blank_fields
 from ..core.errors import InputError
 from ..core.params import parse_pairs, parse_pasted
 from ..core.signed import SignedParams, sign_params
@@ -59,7 +59,7 @@ def sign(
     signed = sign_params(params, key=md5_key, private_key=rsa_key, blanks=blanks.value,
                          now=int(time.time()) if now is None else now)
     notes = settings.key_notes(resolved, uses_md5_key=rsa_key is None)
-    blank = [name for name, value in params.items() if value and is_blank(value)]
+    blank = blank_fields(params)
     if blank and signed.sign_type == "MD5":
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
                      "older servers keep such values, newer ones drop them")

@@ -17,8 +17,12 @@ def is_blank(value: str) -> bool:
     return not value.strip(PHP_TRIM_CHARS)
 
 
+def blank_fields(params: Mapping[str, str]) -> list[str]:
+    """Names whose value is whitespace-only: where the two server variants sign differently."""
+    return [name for name, value in params.items() if value and is_blank(value)]
+
+
 def has_blank_values(params: Mapping[str, str]) -> bool:
-    """True when some value is whitespace-only, i.e. when the two variants sign differently."""
     return any(value and is_blank(value) for value in params.values())
 
 

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from .canonical import UNSIGNED_FIELDS, Blanks, canonical_string, is_blank, join_fields
+from .canonical import (
+    UNSIGNED_FIELDS,
+    Blanks,
+    canonical_string,
+    has_blank_values,
+    is_blank,
+    join_fields,
+)
 from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .params import php_urlencode
@@ -305,7 +312,7 @@ def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_F
 
     base = select()
     yield _Fields((), "", base)
-    if keep_blanks and any(v and is_blank(v) for v in params.values()):
+    if keep_blanks and has_blank_values(params):
         trimmed = tuple((k, v) for k, v in base if not is_blank(v))
         yield _Fields((), "whitespace-only values left out, as newer servers do", trimmed)
 

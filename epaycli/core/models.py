@@ -37,7 +37,6 @@ class Profile:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-SECRET_FIELDS = ("key", "private_key")
 PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
 
 SANDBOX_PROFILE = Profile(

@@ -15,8 +15,6 @@ from .errors import InputError
 
 Params = Mapping[str, str]
 
-FORMS = ("url", "request", "query", "json", "lines")
-
 _URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _REQUEST_LINE = re.compile(r"^(GET|POST|PUT|HEAD) (\S+)(?: HTTP/\d(?:\.\d)?)?$")
 # A first line with three or more name=value pairs joined by '&': a query, not k=v lines.
@@ -33,7 +31,8 @@ def parse_pasted(text: str) -> dict[str, str]:
 
 
 def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
-    """Parse pasted text; also say which form it was read as (one of ``FORMS``)."""
+    """Parse pasted text; also say which form it was read as: url, request, query, json or
+    lines."""
     body = require_text(text, "the input").strip("\r\n\ufeff")
     probe = body.strip()
     if not probe:

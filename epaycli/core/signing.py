@@ -173,6 +173,3 @@ def _load_key(material, *, source, pem_loader, der_loader, wanted):
             f"{source} could not be read as {wanted}", "check you copied it whole"
         ) from None
 
-
-def key_bits(key: RSAPrivateKey | RSAPublicKey) -> int:
-    return key.key_size

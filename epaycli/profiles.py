@@ -18,6 +18,7 @@ from .core.models import (
     Profile,
 )
 from .core.params import require_text, url_parts
+from .core.redact import mask
 from .core.signing import load_private_key, load_public_key, looks_like_md5_key
 from .files import read_limited
 
@@ -321,15 +322,6 @@ def read_key_material(value: str, *, what: str) -> str:
     data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
                         error=KeyFormatError, too_large_hint="point at the PEM file itself")
     return data.decode("utf-8", "replace")
-
-
-def mask(secret: str) -> str:
-    """``89un…56HN``: enough to tell keys apart, never enough to use one."""
-    if not secret:
-        return ""
-    if len(secret) < 16:
-        return "…"
-    return f"{secret[:4]}…{secret[-4:]}"
 
 
 def redacted(profile: Profile) -> dict[str, str]:

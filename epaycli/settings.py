@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from .core.signing import load_private_key, load_public_key, looks_like_md5_key
+from .core.signing import (
+    Keys,
+    Md5Key,
+    RsaKeys,
+    Signer,
+    SignType,
+    UnknownSignType,
+    load_private_key,
+    load_public_key,
+    looks_like_md5_key,
+    pick_sign_type,
+)
 from .profiles import Resolved, config_path, load_store, read_key_material, resolve
-
-if TYPE_CHECKING:
-    from .core.callback import Credentials
 
 def current(profile_name: str | None, flags: Mapping[str, str | None]) -> Resolved:
     """The settings for this run (reads the profiles file once)."""
@@ -22,25 +29,19 @@ def current(profile_name: str | None, flags: Mapping[str, str | None]) -> Resolv
     return resolve(store, profile_name=profile_name, flags=flags, env=os.environ)
 
 
-def signer_for(resolved: Resolved, params: Mapping[str, str]) -> tuple[str, object]:
-    """(MD5 key, RSA private key) to sign with: one is set, the other empty/None.
-
-    ``sign_type`` in the parameters decides. Otherwise the key given most explicitly wins
-    (flag > EPAY_* > profile > sandbox); when both come from one profile, its dialect decides.
-    A missing RSA key is left for ``sign_params`` to report.
-    """
+def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
+    """What signs these parameters: ``sign_type`` in them decides; otherwise the key given most
+    explicitly (flag > EPAY_* > profile > sandbox), and when both come from one profile, its
+    dialect. Only the key that signs is loaded."""
     profile = resolved.profile
-    declared = params.get("sign_type", "").upper()
-    if declared in ("MD5", "RSA"):
-        wants_rsa = declared == "RSA"
-    else:
-        private_rank, key_rank = _rank(resolved, "private_key"), _rank(resolved, "key")
-        wants_rsa = private_rank > key_rank or (private_rank == key_rank > 0
-                                                and profile.dialect == "v2")
-    if not wants_rsa or not profile.private_key:
-        return ("", None) if wants_rsa else (profile.key, None)
-    material = read_key_material(profile.private_key, what="merchant private key")
-    return "", load_private_key(material, source="the merchant private key")
+    private_rank, key_rank = _rank(resolved, "private_key"), _rank(resolved, "key")
+    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == "v2")
+    wanted = pick_sign_type({k: v for k, v in params.items() if k != "sign"},
+                            preferred=SignType.RSA if rsa_first else SignType.MD5)
+    if wanted is SignType.RSA:
+        private = load_key(profile.private_key, "private") if profile.private_key else None
+        return Keys(rsa=RsaKeys(private=private) if private else None).to_sign(wanted)
+    return Keys(md5=Md5Key(profile.key) if profile.key else None).to_sign(wanted)
 
 
 def _rank(resolved: Resolved, field_name: str) -> int:
@@ -55,16 +56,27 @@ def _rank(resolved: Resolved, field_name: str) -> int:
     return 1 if resolved.from_sandbox(field_name) else 2
 
 
-def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Credentials:
-    """The key to check this callback with; the RSA key is loaded only for an RSA callback."""
-    from .core.callback import Credentials, sign_type_of
+def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
+    """The keys to check this callback with; the RSA key is loaded only for an RSA callback."""
     profile = resolved.profile
-    probe = Credentials(key=profile.key, public_key=True if profile.public_key else None)
-    if sign_type_of(params, probe) != "RSA" or not profile.public_key:
-        return Credentials(key=profile.key)
-    material = read_key_material(profile.public_key, what="platform public key")
-    return Credentials(key=profile.key,
-                       public_key=load_public_key(material, source="the platform public key"))
+    md5 = Md5Key(profile.key) if profile.key else None
+    preferred = SignType.RSA if profile.public_key and not profile.key else SignType.MD5
+    try:
+        rsa_callback = pick_sign_type(params, preferred=preferred) is SignType.RSA
+    except UnknownSignType:
+        rsa_callback = False  # check_callback reports it
+    if not rsa_callback or not profile.public_key:
+        return Keys(md5=md5)
+    return Keys(md5=md5, rsa=RsaKeys(public=load_key(profile.public_key, "public")))
+
+
+def load_key(source: str, kind: str):
+    """The merchant private key or the platform public key a profile names (file or inline)."""
+    if kind == "private":
+        material = read_key_material(source, what="merchant private key")
+        return load_private_key(material, source="the merchant private key")
+    material = read_key_material(source, what="platform public key")
+    return load_public_key(material, source="the platform public key")
 
 
 def expected_pid(resolved: Resolved) -> str | None:

@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..core.errors import EpayError, ExitCode
+from .hints import hint_for
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +36,7 @@ def run(argv: list[str]) -> int:
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         _trace(debug)
-        render.error(error.message, error.hint)
+        render.error(error.message, hint_for(error))
         return error.exit_code
     except click_errors.NoArgsIsHelpError as error:
         error.show()

@@ -12,8 +12,8 @@ from .. import render, settings
 from ..core.canonical import blank_fields
 from ..core.errors import InputError
 from ..core.params import parse_pairs, parse_pasted
-from ..core.signed import SignedParams, sign_params
-from ..profiles import mask
+from ..core.request import SignedRequest, sign_request
+from ..core.signing import SignType
 from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 
@@ -55,17 +55,17 @@ def sign(
     """
     params = _collect(pairs or [], from_)
     resolved = settings.current(profile, {"key": key, "private_key": private_key})
-    md5_key, rsa_key = settings.signer_for(resolved, params)
-    signed = sign_params(params, key=md5_key, private_key=rsa_key, blanks=blanks.value,
-                         now=int(time.time()) if now is None else now)
-    notes = settings.key_notes(resolved, uses_md5_key=rsa_key is None)
+    signer = settings.signer_for(resolved, params)
+    signed = sign_request(params, signer, blanks=blanks.value,
+                          now=int(time.time()) if now is None else now)
+    notes = settings.key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)
     blank = blank_fields(params)
-    if blank and signed.sign_type == "MD5":
+    if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
                      "older servers keep such values, newer ones drop them")
     for note in notes:
         render.status(note, "warn")
-    _show(signed, md5_key, explain=explain, query=query, url=url, json_output=json_output)
+    _show(signed, explain=explain, query=query, url=url, json_output=json_output)
 
 
 def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
@@ -81,26 +81,17 @@ def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
     return params
 
 
-def _show(signed: SignedParams, key: str, *, explain, query, url, json_output) -> None:
-    signed_string = signed.canonical + (mask(key) if signed.sign_type == "MD5" else "")
+def _show(signed: SignedRequest, *, explain, query, url, json_output) -> None:
     if json_output:
-        render.json_object({
-            "sign": signed.sign,
-            "sign_type": signed.sign_type,
-            "canonical": signed.canonical,
-            "signed_string": signed_string,
-            "added": list(signed.added),
-            "params": signed.params,
-            "query": signed.query(),
-            **({"url": signed.url(url)} if url else {}),
-        })
+        render.json_object(signed.to_dict(url))
         return
     if explain:
         how = ("the key appended directly (no '&key='), MD5, lowercase hex"
-               if signed.sign_type == "MD5" else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
+               if signed.sign_type is SignType.MD5
+               else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
         render.fields([
             ("canonical", signed.canonical),
-            ("signed", signed_string),
+            ("signed", signed.signed_string),
             ("how", how),
             ("added", ", ".join(signed.added) or "nothing"),
             ("sign", signed.sign),

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from .models import SUCCESS_STATUS
 from .money import amounts_equal, format_wire, parse_received_money
-from .signing import RSA_SIGN_PATTERN, MD5_SIGN_PATTERN, Keys, Md5Key, SignType, UnknownSignType, pick_sign_type, verify
+from .signing import (
+    MD5_SIGN_PATTERN,
+    RSA_SIGN_PATTERN,
+    Keys,
+    Md5Key,
+    SignType,
+    UnknownSignType,
+    pick_sign_type,
+    verify,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal

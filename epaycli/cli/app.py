@@ -46,11 +46,25 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_trigger(app: typer.Typer) -> None:
+    from . import trigger
+
+    app.add_typer(trigger.app, name="trigger")
+
+
+def _add_check(app: typer.Typer) -> None:
+    from . import check
+
+    app.add_typer(check.app, name="check")
+
+
 # In --help order. Each adds one command and imports only that command's module.
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
     "profile": _add_profile,
+    "trigger": _add_trigger,
+    "check": _add_check,
 }
 
 

@@ -1,0 +1,146 @@
+"""``epay trigger notify``: send a signed notify to any handler, as a gateway would."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from ..core.errors import InputError, NetworkError
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS
+from ..core.redact import scrub
+from ..profiles.resolve import current, key_notes
+from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
+
+app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway would.",
+                  no_args_is_help=True)
+
+
+class Method(str, Enum):
+    GET = "GET"
+    POST = "POST"
+
+
+class MoneyFormat(str, Enum):
+    gateway = "gateway"
+    two_dp = "2dp"
+
+
+@app.command("notify")
+def notify(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="URL", help="The handler's notify_url.")],
+    order: Annotated[str | None, typer.Option(
+        "--order", metavar="OUT_TRADE_NO", help="The shop's order number (default: a new one).")] = None,
+    amount: Annotated[str, typer.Option("--amount", metavar="X", help="money, in yuan.")] = "1.00",
+    trade_no: Annotated[str | None, typer.Option(
+        "--trade-no", metavar="N", help="The gateway's number (default: a new 19-digit one).")] = None,
+    type_: Annotated[str | None, typer.Option(
+        "--type", metavar="TYPE", help="Payment type (default: the profile's, or alipay).")] = None,
+    name: Annotated[str, typer.Option(
+        "--name", help="Product name (a default server install sends 'product').")] = "product",
+    param: Annotated[str, typer.Option("--param", help="Echoed param (left out when empty or 0).")] = "",
+    pid: Annotated[str | None, typer.Option("--pid", metavar="N", help="Merchant id.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="K=V", help="Change or add a field (signed); repeatable.")] = None,
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="Send without sign and sign_type.")] = False,
+    bad_sign: Annotated[bool, typer.Option("--bad-sign", help="Change one character of the sign.")] = False,
+    sign_with: Annotated[str | None, typer.Option(
+        "--sign-with", metavar="KEY", help="Sign with this key instead (V2: a private key file).")] = None,
+    platform_key: Annotated[str | None, typer.Option(
+        "--platform-key", metavar="FILE",
+        help="Platform RSA private key: send a V2 (RSA) notify signed with it.")] = None,
+    method: Annotated[Method, typer.Option("--method", help="GET (as Epay) or POST (some forks).")] = Method.GET,
+    money_format: Annotated[MoneyFormat, typer.Option(
+        "--money-format", help="gateway: float-cast like newer servers (1.00 → 1); 2dp: 1.00 "
+                               "like older ones.")] = MoneyFormat.gateway,
+    count: Annotated[int, typer.Option("--count", min=1, max=1_000_000, help="Send it N times.")] = 1,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=512, help="At most C in flight.")] = 1,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.05, max=120, metavar="S",
+        help="Seconds to wait for an answer (a gateway waits 5).")] = DELIVERY_TIMEOUT_SECONDS,
+    insecure: Annotated[bool, typer.Option(
+        "--insecure", help="Do not verify the handler's TLS certificate (gateways do not).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")] = False,
+    json_output: JsonOption = False,
+    key: KeyOption = None,
+    profile: ProfileOption = None,
+    now: NowOption = None,
+) -> None:
+    """Send one signed notify (or --count N) to --to URL; print the answer and whether a
+    gateway counts it as delivered (body contains success within 5 s, no redirect followed).
+
+    Example: epay trigger notify --to http://127.0.0.1:8000/notify --order A1 --amount 9.90
+    """
+    from ..conformance import trigger as engine
+
+    run = runtime(ctx)
+    if sum((unsigned, bad_sign, sign_with is not None)) > 1:
+        raise InputError("--unsigned, --bad-sign and --sign-with exclude each other",
+                         "give one of them")
+    resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
+    request = engine.TriggerRequest(
+        to=to, order=order, amount=amount, trade_no=trade_no,
+        type=type_ or resolved.profile.type or "alipay", name=name, param=param,
+        pid=resolved.profile.pid, changes=set_ or [], method=method.value,
+        money_format=money_format.value, platform_key=platform_key, sign_with=sign_with,
+        signing="unsigned" if unsigned else "bad_sign" if bad_sign else "genuine",
+        now=run.env.now() if now is None else now)
+    outgoing = engine.prepare(request, resolved)
+    secrets = [resolved.profile.key, sign_with or ""]
+    if not platform_key:
+        for note in key_notes(resolved, uses_md5_key=True):
+            run.out.status(note, "warn")
+    if dry_run:
+        _show_dry_run(run.out, outgoing, json_output, secrets)
+        return
+    result = engine.send(outgoing, count=count, concurrency=concurrency, timeout=timeout,
+                         verify_tls=not insecure)
+    summary = result.summary
+    if summary.no_answer < summary.sent:  # nothing answered: the error line says it all
+        _show(run.out, result, json_output, secrets)
+    if summary.no_answer:
+        first = next(a for a in result.answers if not a.answered)
+        counted = "" if summary.sent == 1 else f"{summary.no_answer} of {summary.sent} notifies: "
+        raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
+                           "a gateway counts this as not delivered; check the handler runs "
+                           "and answers within the timeout")
+
+
+def _show_dry_run(out, outgoing, json_output: bool, secrets: list[str]) -> None:
+    if json_output:
+        out.json_object(scrub({"dry_run": True, **outgoing.to_dict()}, secrets))
+        return
+    out.status(f"dry run: nothing sent ({outgoing.method})")
+    out.data(scrub(outgoing.url, secrets))
+    if outgoing.body is not None:
+        out.data(scrub(outgoing.body, secrets))
+
+
+def _show(out, result, json_output: bool, secrets: list[str]) -> None:
+    if json_output:
+        out.json_object(scrub(result.to_dict(), secrets))
+        return
+    if result.summary.sent == 1:
+        answer = result.answers[0]
+        out.status(f"{result.notify.method} {scrub(result.notify.url, secrets)}", "dim")
+        rows = [("status", str(answer.status) if answer.answered else "—"),
+                ("latency", f"{answer.seconds * 1000:.1f} ms"),
+                ("body", answer.short_body() if answer.answered else answer.error)]
+        if answer.redirected:
+            rows.append(("location", f"{answer.location} (not followed)"))
+        rows.append(("delivered", result.verdict(answer)))
+        out.fields(rows)
+        return
+    summary = result.summary
+    out.fields([
+        ("sent", f"{summary.sent} in {summary.seconds:.2f} s ({summary.rate:.0f}/s)"),
+        ("delivered", f"{summary.delivered} (as a gateway counts it)"),
+        ("no answer", str(summary.no_answer)),
+        ("statuses", ", ".join(f"{k}: {v}" for k, v in summary.statuses.items())),
+        ("latency", f"p50 {summary.p50_ms} ms, p95 {summary.p95_ms} ms, max {summary.max_ms} ms"),
+        ("first body", result.answers[0].short_body() if result.answers else ""),
+    ])

@@ -1,0 +1,120 @@
+"""Servers the trigger and check tests talk to, for real, on 127.0.0.1: the two example
+handlers of examples/handlers/, and small handlers that misbehave on purpose (slow, redirect,
+HTTP 500, recording what arrived). Every server is stopped by its own handle."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parent.parent / "examples" / "handlers"
+KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
+PID = "1000"
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run ``server`` in a thread; always shut down and close it, even when the test fails."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class Shop:
+    server: object
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    @property
+    def url(self) -> str:
+        return self.base + "notify"
+
+    @property
+    def state_url(self) -> str:
+        return self.base + "state"
+
+    def credits(self, out_trade_no: str) -> int:
+        return self.server.shop.orders[out_trade_no]["credits"]
+
+
+@contextlib.contextmanager
+def example_shop(name: str, orders: dict[str, str] | None = None):
+    module = load_example(name)
+    orders = {"A1": "1.00"} if orders is None else orders
+    with serving(module.make_server(0, KEY, PID, orders)) as server:
+        yield Shop(server)
+
+
+@dataclass
+class Behaviour:
+    """What a misbehaving handler does with every request."""
+
+    status: int = 200
+    body: str = "success"
+    delay: float = 0.0
+    location: str = ""
+    seen: list = field(default_factory=list)  # (method, path, body) of every request
+
+
+@contextlib.contextmanager
+def odd_handler(behaviour: Behaviour):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self._answer(b"")
+
+        def do_POST(self):
+            self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        def _answer(self, body: bytes):
+            behaviour.seen.append((self.command, self.path, body.decode(), dict(self.headers)))
+            if behaviour.delay:
+                time.sleep(behaviour.delay)
+            data = behaviour.body.encode()
+            try:
+                self.send_response(behaviour.status)
+                if behaviour.location:
+                    self.send_header("Location", behaviour.location)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up waiting (the timeout tests)
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    with serving(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}/notify"
+
+
+def unused_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
 from .cases import CASES, CaseResult, Observed, Stage, Suite, grade_case
-from .delivery import Answer, deliver, make_client
+from .delivery import GATEWAY_HEADERS, Answer, deliver, make_transport
 
 if TYPE_CHECKING:
     import httpx
@@ -42,20 +42,27 @@ class StateProbe:
             return self.url.replace("{out_trade_no}", number)
         return f"{self.url}{'&' if '?' in self.url else '?'}out_trade_no={number}"
 
-    async def credits(self, client: httpx.AsyncClient, out_trade_no: str, timeout: float) -> int:
+    async def credits(self, transport: httpx.AsyncHTTPTransport, out_trade_no: str,
+                      timeout: float) -> int:
         import httpx
 
         url = self.url_for(out_trade_no)
         try:
             async with asyncio.timeout(timeout):
-                response = await client.get(url)
+                request = httpx.Request("GET", url, headers={**GATEWAY_HEADERS,
+                                                            "Accept": "application/json"})
+                response = await transport.handle_async_request(request)
+                try:
+                    text = (await response.aread()).decode("utf-8", "replace")
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TransportError) as error:
             detail = "no answer in time" if isinstance(error, TimeoutError) else \
                 type(error).__name__
             raise NetworkError(f"the state URL {url} could not be read ({detail})",
                                "check --state-url points at the shop's order-state endpoint"
                                ) from None
-        return parse_credits(response.status_code, response.text, url)
+        return parse_credits(response.status_code, text, url)
 
 
 def parse_credits(status: int, text: str, url: str) -> int:
@@ -104,7 +111,7 @@ class CheckReport:
 @dataclass
 class _Run:
     suite: Suite
-    client: httpx.AsyncClient
+    transport: httpx.AsyncHTTPTransport
     state: StateProbe | None
     observed: dict[str, Observed] = field(default_factory=dict)
     sent: dict[str, tuple[OutgoingNotify, ...]] = field(default_factory=dict)
@@ -113,11 +120,11 @@ class _Run:
     async def credits(self) -> int | None:
         if self.state is None:
             return None
-        return await self.state.credits(self.client, self.suite.genuine.order.out_trade_no,
+        return await self.state.credits(self.transport, self.suite.genuine.order.out_trade_no,
                                         self.suite.timeout)
 
     async def send(self, notifies: list[OutgoingNotify]) -> list[Answer]:
-        answers = await asyncio.gather(*(deliver(self.client, n, timeout=self.suite.timeout)
+        answers = await asyncio.gather(*(deliver(self.transport, n, timeout=self.suite.timeout)
                                          for n in notifies))
         if not self.reached and answers:
             if all(a.unreachable for a in answers):
@@ -146,8 +153,8 @@ async def run_suite(suite: Suite, cases: tuple[Case, ...], *, state: StateProbe 
                     verify_tls: bool = True) -> CheckReport:
     started = time.perf_counter()
     notes = []
-    async with make_client(concurrency=POOL, verify_tls=verify_tls) as client:
-        run = _Run(suite, client, state)
+    async with make_transport(concurrency=POOL, verify_tls=verify_tls) as transport:
+        run = _Run(suite, transport, state)
         credits = await run.credits()
         if credits:
             notes.append(f"the order was already credited {credits}× before the check: use a "

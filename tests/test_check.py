@@ -304,3 +304,25 @@ def test_never_prints_the_key(cli):
         text = check(cli, shop.url, "--order", "A1", "--amount", "1").stdout
         data = check(cli, shop.url, "--order", "A1", "--amount", "1", "--json").stdout
     assert KEY not in text and KEY not in data
+
+
+def test_dry_run_sends_nothing_and_shows_every_case(cli):
+    behaviour = Behaviour()
+    with odd_handler(behaviour) as url:
+        text = check(cli, url, "--order", "A1", "--amount", "1.00", "--dry-run")
+        result = check(cli, url, "--order", "A1", "--amount", "1.00", "--dry-run", "--json")
+    assert behaviour.seen == [] and result.code == ExitCode.OK
+    planned = {case["id"]: case for case in json.loads(result.stdout)["cases"]}
+    assert set(planned) == set(CASE_IDS)
+    assert planned["duplicate"]["notifies"][0]["times"] == 15
+    assert planned["post_delivery"]["notifies"][0]["method"] == "POST"
+    assert planned["slow_redirect"]["notifies"] == []
+    assert "duplicate ×15: GET " + url in text.stdout
+    assert "dry run: nothing sent" in text.stderr
+
+
+def test_dry_run_runs_no_command(cli, tmp_path):
+    marker = tmp_path / "ran"
+    result = check(cli, "http://127.0.0.1:9/", "--dry-run", "--create-order-cmd",
+                   f"touch {marker}")
+    assert result.code == ExitCode.USAGE and not marker.exists()

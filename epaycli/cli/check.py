@@ -39,22 +39,28 @@ def notify(
         help='The shop\'s order state: GET URL?out_trade_no=… (or {out_trade_no} in URL) '
              'answers {"credits": N}; turns "answered success" into "credited once".')] = None,
     only: Annotated[list[str] | None, typer.Option(
-        "--only", metavar="CASES", help=f"Run only these cases (comma-separated): {CASE_HELP}.")] = None,
+        "--only", metavar="CASES", help=f"Run only these cases (comma-separated): {CASE_HELP}.",
+    )] = None,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", metavar="CASES", help="Leave these cases out.")] = None,
     trade_no: Annotated[str | None, typer.Option("--trade-no", metavar="N")] = None,
-    type_: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="Payment type.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", metavar="TYPE",
+                                              help="Payment type.")] = None,
     name: Annotated[str, typer.Option("--name", help="Product name in the notifies.")] = "product",
     pid: Annotated[str | None, typer.Option("--pid", metavar="N", help="Your merchant id.")] = None,
     platform_key: Annotated[str | None, typer.Option(
-        "--platform-key", metavar="FILE", help="Platform RSA private key: check V2 notifies.")] = None,
+        "--platform-key", metavar="FILE", help="Platform RSA private key: check V2 notifies.",
+    )] = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", min=0.05, max=120, metavar="S",
-        help="The gateway's wait for an answer (5 s); slow is over 60 % of it.")] = DELIVERY_TIMEOUT_SECONDS,
+        help="The gateway's wait for an answer (5 s); slow is over 60 % of it.",
+    )] = DELIVERY_TIMEOUT_SECONDS,
     junit: Annotated[Path | None, typer.Option(
         "--junit", metavar="FILE", help="Also write JUnit XML for CI.")] = None,
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Do not verify the handler's TLS certificate.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print every case's notifies; send nothing, run no command.")] = False,
     json_output: JsonOption = False,
     key: KeyOption = None,
     profile: ProfileOption = None,
@@ -75,10 +81,15 @@ def notify(
         url=url, order=order, amount=amount, create_order_cmd=create_order_cmd,
         state_url=state_url, trade_no=trade_no, type=type_ or resolved.profile.type or "alipay",
         name=name, platform_key=platform_key, only=only or [], skip=skip or [],
-        timeout=timeout, now=run.env.now() if now is None else now), resolved, run.env.environ)
+        timeout=timeout, now=run.env.now() if now is None else now, dry_run=dry_run),
+        resolved, run.env.environ)
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):
             run.out.status(note, "warn")
+    if dry_run:
+        _show_dry_run(run.out, reports.planned(plan.suite, plan.cases), json_output,
+                      [resolved.profile.key])
+        return
     report = run_check(plan.suite, plan.cases, state=plan.state, verify_tls=not insecure)
     secrets = [resolved.profile.key]
     if junit is not None:
@@ -105,6 +116,19 @@ def _show(run, report, json_output: bool, secrets: list[str]) -> None:
         for line, style in reports.text_lines(report):
             out.data(scrub(line, secrets), style)
     out.data(reports.summary_line(report), "bad" if report.failed else "ok")
+
+
+def _show_dry_run(out, planned: list[dict], json_output: bool, secrets: list[str]) -> None:
+    if json_output:
+        out.json_object(scrub({"dry_run": True, "cases": planned}, secrets))
+        return
+    out.status("dry run: nothing sent")
+    for case in planned:
+        for notify in case["notifies"]:
+            times = f" ×{notify['times']}" if notify["times"] > 1 else ""
+            out.data(scrub(f"{case['id']}{times}: {notify['method']} {notify['url']}", secrets))
+            if notify["body"] is not None:
+                out.data(scrub(f"  body: {notify['body']}", secrets))
 
 
 def _write(path: Path, text: str) -> None:

@@ -18,6 +18,9 @@ app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway w
                   no_args_is_help=True)
 
 
+MAX_COUNT = 100_000  # a load test, bounded: every answer is kept to be counted
+
+
 class Method(str, Enum):
     GET = "GET"
     POST = "POST"
@@ -28,43 +31,53 @@ class MoneyFormat(str, Enum):
     two_dp = "2dp"
 
 
+Opt = typer.Option
+
+
 @app.command("notify")
 def notify(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", metavar="URL", help="The handler's notify_url.")],
-    order: Annotated[str | None, typer.Option(
-        "--order", metavar="OUT_TRADE_NO", help="The shop's order number (default: a new one).")] = None,
-    amount: Annotated[str, typer.Option("--amount", metavar="X", help="money, in yuan.")] = "1.00",
-    trade_no: Annotated[str | None, typer.Option(
-        "--trade-no", metavar="N", help="The gateway's number (default: a new 19-digit one).")] = None,
-    type_: Annotated[str | None, typer.Option(
-        "--type", metavar="TYPE", help="Payment type (default: the profile's, or alipay).")] = None,
-    name: Annotated[str, typer.Option(
+    to: Annotated[str, Opt("--to", metavar="URL", help="The handler's notify_url.")],
+    order: Annotated[str | None, Opt("--order", metavar="OUT_TRADE_NO",
+                                     help="The shop's order number (default: a new one).")] = None,
+    amount: Annotated[str, Opt("--amount", metavar="X", help="money, in yuan.")] = "1.00",
+    trade_no: Annotated[str | None, Opt(
+        "--trade-no", metavar="N", help="The gateway's number (default: a new 19-digit one).",
+    )] = None,
+    type_: Annotated[str | None, Opt(
+        "--type", metavar="TYPE", help="Payment type (default: the profile's, or alipay).",
+    )] = None,
+    name: Annotated[str, Opt(
         "--name", help="Product name (a default server install sends 'product').")] = "product",
-    param: Annotated[str, typer.Option("--param", help="Echoed param (left out when empty or 0).")] = "",
-    pid: Annotated[str | None, typer.Option("--pid", metavar="N", help="Merchant id.")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
+    param: Annotated[str, Opt("--param", help="Echoed param (left out when empty or 0).")] = "",
+    pid: Annotated[str | None, Opt("--pid", metavar="N", help="Merchant id.")] = None,
+    set_: Annotated[list[str] | None, Opt(
         "--set", metavar="K=V", help="Change or add a field (signed); repeatable.")] = None,
-    unsigned: Annotated[bool, typer.Option("--unsigned", help="Send without sign and sign_type.")] = False,
-    bad_sign: Annotated[bool, typer.Option("--bad-sign", help="Change one character of the sign.")] = False,
-    sign_with: Annotated[str | None, typer.Option(
-        "--sign-with", metavar="KEY", help="Sign with this key instead (V2: a private key file).")] = None,
-    platform_key: Annotated[str | None, typer.Option(
+    unsigned: Annotated[bool, Opt("--unsigned", help="Send without sign and sign_type.")] = False,
+    bad_sign: Annotated[bool, Opt("--bad-sign",
+                                  help="Change one character of the sign.")] = False,
+    sign_with: Annotated[str | None, Opt(
+        "--sign-with", metavar="KEY", help="Sign with this key instead (V2: a private key file).",
+    )] = None,
+    platform_key: Annotated[str | None, Opt(
         "--platform-key", metavar="FILE",
         help="Platform RSA private key: send a V2 (RSA) notify signed with it.")] = None,
-    method: Annotated[Method, typer.Option("--method", help="GET (as Epay) or POST (some forks).")] = Method.GET,
-    money_format: Annotated[MoneyFormat, typer.Option(
+    method: Annotated[Method, Opt("--method",
+                                  help="GET (as Epay) or POST (some forks).")] = Method.GET,
+    money_format: Annotated[MoneyFormat, Opt(
         "--money-format", help="gateway: float-cast like newer servers (1.00 → 1); 2dp: 1.00 "
                                "like older ones.")] = MoneyFormat.gateway,
-    count: Annotated[int, typer.Option("--count", min=1, max=1_000_000, help="Send it N times.")] = 1,
-    concurrency: Annotated[int, typer.Option(
-        "--concurrency", min=1, max=512, help="At most C in flight.")] = 1,
-    timeout: Annotated[float, typer.Option(
+    count: Annotated[int, Opt("--count", min=1, max=MAX_COUNT, help="Send it N times.")] = 1,
+    concurrency: Annotated[int, Opt("--concurrency", min=1, max=512,
+                                    help="At most C in flight.")] = 1,
+    timeout: Annotated[float, Opt(
         "--timeout", min=0.05, max=120, metavar="S",
         help="Seconds to wait for an answer (a gateway waits 5).")] = DELIVERY_TIMEOUT_SECONDS,
-    insecure: Annotated[bool, typer.Option(
-        "--insecure", help="Do not verify the handler's TLS certificate (gateways do not).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")] = False,
+    insecure: Annotated[bool, Opt(
+        "--insecure", help="Do not verify the handler's TLS certificate (gateways do not).",
+    )] = False,
+    dry_run: Annotated[bool, Opt("--dry-run",
+                                 help="Print what would be sent; send nothing.")] = False,
     json_output: JsonOption = False,
     key: KeyOption = None,
     profile: ProfileOption = None,

@@ -29,6 +29,7 @@ class CheckRequest:
     skip: list[str]
     timeout: float
     now: int
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ def prepare_check(request: CheckRequest, resolved: Resolved,
     if not pid:
         raise InputError("the notifies need your merchant id (pid)",
                          "pass --pid N, set EPAY_PID, or use a profile")
+    if request.dry_run and request.create_order_cmd:
+        raise InputError("--dry-run runs no command, so it cannot use --create-order-cmd",
+                         "give --order and --amount to see what would be sent")
     signer = notify_signer(resolved, request.platform_key)
     wrong = other_signer(signer)
     shop = shop_order(request.order, request.amount, request.create_order_cmd, environ)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .cases import Case, Suite
 from .runner import CheckReport
 
 SUITE_NAME = "epay check notify"
@@ -62,3 +63,14 @@ def junit_xml(report: CheckReport) -> str:
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") \
         + "\n"
+
+
+def planned(suite: Suite, cases: tuple[Case, ...]) -> list[dict]:
+    """What each case would send (``--dry-run``), built exactly as the run builds it."""
+    result = []
+    for case in cases:
+        notifies = case.notifies(suite)
+        distinct = list({id(n): n for n in notifies}.values())
+        result.append({"id": case.id, "stage": case.stage.name.lower(), "notifies": [
+            {**n.to_dict(), "times": sum(m is n for m in notifies)} for n in distinct]})
+    return result

@@ -199,3 +199,14 @@ def test_parse_created_order_refuses(text):
 def test_gateway_trade_no_is_beijing_time():
     number = gateway_trade_no(0)
     assert len(number) == 19 and number.startswith("19700101080000") and number.isdigit()
+
+
+def test_conformance_stands_on_core_alone():
+    """cli → conformance → core: the checker neither reads profiles nor prints."""
+    from test_architecture import PACKAGE, imports_of
+
+    for path in sorted((PACKAGE / "conformance").glob("*.py")):
+        for name in imports_of(path):
+            if name.startswith("epaycli"):
+                assert name.startswith(("epaycli.core", "epaycli.conformance")), (path, name)
+            assert name.split(".")[0] not in ("rich", "typer"), (path, name)

@@ -13,6 +13,7 @@ from ..core.redact import scrub
 from ..profiles.resolve import current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
+from .trigger import notify_signer
 
 app = typer.Typer(help="Grade a shop's notify handler (exit 7 when a case fails).",
                   no_args_is_help=True)
@@ -80,9 +81,10 @@ def notify(
     plan = prepare_check(CheckRequest(
         url=url, order=order, amount=amount, create_order_cmd=create_order_cmd,
         state_url=state_url, trade_no=trade_no, type=type_ or resolved.profile.type or "alipay",
-        name=name, platform_key=platform_key, only=only or [], skip=skip or [],
+        name=name, pid=resolved.profile.pid, signer=notify_signer(resolved, platform_key),
+        only=only or [], skip=skip or [],
         timeout=timeout, now=run.env.now() if now is None else now, dry_run=dry_run),
-        resolved, run.env.environ)
+        run.env.environ)
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):
             run.out.status(note, "warn")

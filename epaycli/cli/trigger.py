@@ -10,7 +10,9 @@ import typer
 from ..core.errors import InputError, NetworkError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
-from ..profiles.resolve import current, key_notes
+from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
+from ..profiles.keys import load_key
+from ..profiles.resolve import Resolved, current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 
@@ -95,14 +97,16 @@ def notify(
         raise InputError("--unsigned, --bad-sign and --sign-with exclude each other",
                          "give one of them")
     resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
+    signer = notify_signer(resolved, platform_key)
     request = engine.TriggerRequest(
         to=to, order=order, amount=amount, trade_no=trade_no,
         type=type_ or resolved.profile.type or "alipay", name=name, param=param,
         pid=resolved.profile.pid, changes=set_ or [], method=method.value,
-        money_format=money_format.value, platform_key=platform_key, sign_with=sign_with,
+        money_format=money_format.value, signer=signer,
+        sign_with=forger_signer(signer, sign_with) if sign_with is not None else None,
         signing="unsigned" if unsigned else "bad_sign" if bad_sign else "genuine",
         now=run.env.now() if now is None else now)
-    outgoing = engine.prepare(request, resolved)
+    outgoing = engine.prepare(request)
     secrets = [resolved.profile.key, sign_with or ""]
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):
@@ -121,6 +125,22 @@ def notify(
         raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
                            "a gateway counts this as not delivered; check the handler runs "
                            "and answers within the timeout")
+
+
+def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
+    """What signs a notify: the platform private key (V2, RSA) when given, else the merchant's
+    MD5 key (V1) from --key / EPAY_KEY / the profile."""
+    if platform_key:
+        return RsaKeys(private=load_key(platform_key, "private", what="platform private key"))
+    key = resolved.profile.key
+    return Keys(md5=Md5Key(key) if key else None).to_sign(SignType.MD5)
+
+
+def forger_signer(signer: Signer, given: str) -> Signer:
+    """``--sign-with``: an MD5 key for a V1 notify, a private key file for a V2 one."""
+    if isinstance(signer, Md5Key):
+        return Md5Key(given.strip())
+    return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
 
 
 def _show_dry_run(out, outgoing, json_output: bool, secrets: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""The order a notify is about and the key that signs it: from flags, from the shop's own
-``--create-order-cmd``, and the gateway-shaped numbers (trade_no) a notify carries."""
+"""The order a notify is about: from flags or from the shop's own ``--create-order-cmd``; the
+gateway-shaped numbers (trade_no) a notify carries; a wrong key for the forgery cases."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from decimal import Decimal
 
 from ..core.errors import EpayError, InputError
 from ..core.money import parse_amount
-from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
-from ..profiles.keys import load_key
-from ..profiles.resolve import Resolved
+from ..core.signing import Md5Key, RsaKeys, Signer
 
 BEIJING = timezone(timedelta(hours=8))  # gateways write trade_no in Beijing time
 COMMAND_SECONDS = 30
@@ -34,22 +32,10 @@ def random_md5_key() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(32))
 
 
-def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
-    """What signs the notify: the platform private key (V2, RSA) when given, else the
-    merchant's MD5 key (V1) from --key / EPAY_KEY / the profile."""
-    if platform_key:
-        return RsaKeys(private=load_key(platform_key, "private", what="platform private key"))
-    key = resolved.profile.key
-    return Keys(md5=Md5Key(key) if key else None).to_sign(SignType.MD5)
-
-
-def other_signer(signer: Signer, given: str | None = None) -> Signer:
-    """A key that is not the shop's, of the same kind: ``given`` (``--sign-with``), else a
-    fresh random one."""
+def wrong_signer(signer: Signer) -> Signer:
+    """A key that is not the shop's, of the same kind, made fresh for the run."""
     if isinstance(signer, Md5Key):
-        return Md5Key(given.strip() if given else random_md5_key())
-    if given:
-        return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
+        return Md5Key(random_md5_key())
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     return RsaKeys(private=rsa.generate_private_key(public_exponent=65537, key_size=2048))

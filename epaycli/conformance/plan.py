@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from ..core.errors import InputError
 from ..core.notify import PaidOrder
-from ..profiles.resolve import Resolved
+from ..core.signing import Signer
 from .cases import Case, Suite, select_cases
 from .notifies import NotifyPlan, check_notify_url
-from .orders import gateway_trade_no, notify_signer, other_signer, random_out_trade_no, shop_order
+from .orders import gateway_trade_no, random_out_trade_no, shop_order, wrong_signer
 from .runner import StateProbe
 
 
@@ -24,7 +24,8 @@ class CheckRequest:
     trade_no: str | None
     type: str
     name: str
-    platform_key: str | None
+    pid: str
+    signer: Signer  # the merchant MD5 key (V1) or the platform private key (V2)
     only: list[str]
     skip: list[str]
     timeout: float
@@ -39,22 +40,21 @@ class CheckPlan:
     state: StateProbe | None
 
 
-def prepare_check(request: CheckRequest, resolved: Resolved,
-                  environ: Mapping[str, str]) -> CheckPlan:
+def prepare_check(request: CheckRequest, environ: Mapping[str, str]) -> CheckPlan:
     """Everything checked before a notify is sent: URLs, cases, keys, then the shop's order
     (a --create-order-cmd runs last, so bad flags do not create orders)."""
     url = check_notify_url(request.url)
     state = StateProbe(check_notify_url(request.state_url)) if request.state_url else None
     cases = select_cases(request.only, request.skip)
-    pid = resolved.profile.pid
+    pid = request.pid
     if not pid:
         raise InputError("the notifies need your merchant id (pid)",
                          "pass --pid N, set EPAY_PID, or use a profile")
     if request.dry_run and request.create_order_cmd:
         raise InputError("--dry-run runs no command, so it cannot use --create-order-cmd",
                          "give --order and --amount to see what would be sent")
-    signer = notify_signer(resolved, request.platform_key)
-    wrong = other_signer(signer)
+    signer = request.signer
+    wrong = wrong_signer(signer)
     shop = shop_order(request.order, request.amount, request.create_order_cmd, environ)
     order = PaidOrder(pid=pid, trade_no=request.trade_no or gateway_trade_no(request.now),
                       out_trade_no=shop.out_trade_no, type=request.type, name=request.name,

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from ..core.errors import InputError
 from ..core.money import parse_amount
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
-from ..profiles.resolve import Resolved
 from .delivery import Answer, Summary, deliver_many, summarize
 from .notifies import NotifyPlan, OutgoingNotify, build_notify, check_notify_url, parse_changes
-from .orders import gateway_trade_no, notify_signer, other_signer, random_out_trade_no
+from ..core.signing import Signer
+from .orders import gateway_trade_no, random_out_trade_no
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,13 @@ class TriggerRequest:
     changes: list[str]
     method: str
     money_format: str
-    platform_key: str | None
-    sign_with: str | None
+    signer: Signer  # the merchant MD5 key (V1) or the platform private key (V2)
+    sign_with: Signer | None  # a forger's key, used instead of ``signer``
     signing: str
     now: int
 
 
-def prepare(request: TriggerRequest, resolved: Resolved) -> OutgoingNotify:
+def prepare(request: TriggerRequest) -> OutgoingNotify:
     """The notify to send, built, signed and addressed (raises ``InputError`` on bad input)."""
     url = check_notify_url(request.to)
     changes = parse_changes(request.changes)
@@ -43,16 +43,15 @@ def prepare(request: TriggerRequest, resolved: Resolved) -> OutgoingNotify:
     if not request.pid:
         raise InputError("the notify needs a merchant id (pid)",
                          "pass --pid N, set EPAY_PID, or use a profile")
-    signer = notify_signer(resolved, request.platform_key)
-    forged = other_signer(signer, request.sign_with) if request.sign_with else None
     order = PaidOrder(
         pid=request.pid,
         trade_no=request.trade_no or gateway_trade_no(request.now),
         out_trade_no=request.order or random_out_trade_no("epay-trigger"),
         type=request.type, name=request.name, money=money, param=request.param,
     )
-    plan = NotifyPlan(order, signer, money_format=request.money_format, changes=changes,
-                      signing=request.signing, sign_with=forged, method=request.method,
+    plan = NotifyPlan(order, request.signer, money_format=request.money_format,
+                      changes=changes, signing=request.signing, sign_with=request.sign_with,
+                      method=request.method,
                       now=request.now)
     return build_notify(url, plan)
 

@@ -326,3 +326,23 @@ def test_dry_run_runs_no_command(cli, tmp_path):
     result = check(cli, "http://127.0.0.1:9/", "--dry-run", "--create-order-cmd",
                    f"touch {marker}")
     assert result.code == ExitCode.USAGE and not marker.exists()
+
+
+@pytest.mark.parametrize("script, code", [("correct_handler.py", ExitCode.OK),
+                                          ("broken_handler.py", ExitCode.CHECK_FAILED)])
+def test_example_handlers_run_as_scripts(cli, script, code):
+    import subprocess
+
+    from test_check_support import EXAMPLES
+
+    process = subprocess.Popen([sys.executable, str(EXAMPLES / script), "--port", "0", "--key",
+                                KEY, "--pid", PID, "--order", "S1=5.00"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split()[-1]  # "listening on http://127.0.0.1:N/notify"
+        state = url.removesuffix("notify") + "state"
+        result = check(cli, url, "--order", "S1", "--amount", "5", "--state-url", state)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert result.code == code, result.stdout

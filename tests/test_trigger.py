@@ -305,3 +305,29 @@ def test_trigger_and_check_load_httpx_only_to_send(args, tmp_path):
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "httpx": False}
+
+
+def test_an_order_epay_created_fills_the_notify(cli, monkeypatch, tmp_path):
+    from decimal import Decimal
+
+    from epaycli.state import LocalState, RecordedOrder
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    state = LocalState(tmp_path / "state" / "epay" / "state.sqlite3")
+    state.record_order(RecordedOrder("http://127.0.0.1:8787/", PID, "R1", "2026120100000099999",
+                                     Decimal("9.90"), "月卡", "wxpay", 10))
+    document = trigger_json(cli, "http://127.0.0.1:9/", "--order", "R1", "--dry-run")
+    fields = document["fields"]
+    assert fields["money"] == "9.9" and fields["trade_no"] == "2026120100000099999"
+    assert fields["type"] == "wxpay" and fields["pid"] == PID
+    flagged = trigger_json(cli, "http://127.0.0.1:9/", "--order", "R1", "--amount", "1",
+                           "--type", "alipay", "--dry-run")["fields"]
+    assert flagged["money"] == "1" and flagged["type"] == "alipay"
+    unknown = trigger_json(cli, "http://127.0.0.1:9/", "--order", "R2", "--dry-run")["fields"]
+    assert unknown["money"] == "1" and unknown["trade_no"] != "2026120100000099999"
+
+
+def test_no_state_file_is_created_by_trigger(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    trigger_json(cli, "http://127.0.0.1:9/", "--order", "R1", "--dry-run")
+    assert not (tmp_path / "state").exists()

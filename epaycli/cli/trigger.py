@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from ..profiles.keys import load_key
 from ..profiles.resolve import Resolved, current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
+
+if TYPE_CHECKING:
+    from ..state import RecordedOrder
 
 app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway would.",
                   no_args_is_help=True)
@@ -42,7 +45,9 @@ def notify(
     to: Annotated[str, Opt("--to", metavar="URL", help="The handler's notify_url.")],
     order: Annotated[str | None, Opt("--order", metavar="OUT_TRADE_NO",
                                      help="The shop's order number (default: a new one).")] = None,
-    amount: Annotated[str, Opt("--amount", metavar="X", help="money, in yuan.")] = "1.00",
+    amount: Annotated[str | None, Opt(
+        "--amount", metavar="X",
+        help="money, in yuan (default: the order's, if epay created it; else 1.00).")] = None,
     trade_no: Annotated[str | None, Opt(
         "--trade-no", metavar="N", help="The gateway's number (default: a new 19-digit one).",
     )] = None,
@@ -98,10 +103,18 @@ def notify(
                          "give one of them")
     resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
     signer = notify_signer(resolved, platform_key)
+    recorded = recorded_order(order, resolved.profile.pid, run.env.environ) if order else None
+    if recorded is not None:
+        run.out.status(f"order {order} as 'epay order create' recorded it: money "
+                       f"{recorded.money:.2f}, trade_no {recorded.trade_no}", "dim")
     request = engine.TriggerRequest(
-        to=to, order=order, amount=amount, trade_no=trade_no,
-        type=type_ or resolved.profile.type or "alipay", name=name, param=param,
-        pid=resolved.profile.pid, changes=set_ or [], method=method.value,
+        to=to, order=order,
+        amount=amount or (f"{recorded.money:.2f}" if recorded else "1.00"),
+        trade_no=trade_no or (recorded.trade_no if recorded else None),
+        type=type_ or (recorded.type if recorded else "") or resolved.profile.type or "alipay",
+        name=name, param=param,
+        pid=resolved.profile.pid or (recorded.pid if recorded else ""),
+        changes=set_ or [], method=method.value,
         money_format=money_format.value, signer=signer,
         sign_with=forger_signer(signer, sign_with) if sign_with is not None else None,
         signing="unsigned" if unsigned else "bad_sign" if bad_sign else "genuine",
@@ -125,6 +138,17 @@ def notify(
         raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
                            "a gateway counts this as not delivered; check the handler runs "
                            "and answers within the timeout")
+
+
+def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
+    """The order as ``epay order create`` recorded it, if it did (the state file is only read,
+    never created, here)."""
+    from ..state import LocalState, state_dir  # sqlite3: only when an order is named
+
+    path = state_dir(environ) / "state.sqlite3"
+    if not path.is_file():
+        return None
+    return LocalState(path).find_order(out_trade_no, pid=pid or None)
 
 
 def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:

@@ -210,3 +210,9 @@ def test_conformance_stands_on_core_alone():
             if name.startswith("epaycli"):
                 assert name.startswith(("epaycli.core", "epaycli.conformance")), (path, name)
             assert name.split(".")[0] not in ("rich", "typer"), (path, name)
+
+
+def test_the_help_lists_every_case():
+    from epaycli.cli.check import CASE_HELP
+
+    assert CASE_HELP == ", ".join(CASE_IDS)

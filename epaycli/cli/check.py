@@ -44,7 +44,8 @@ def notify(
     )] = None,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", metavar="CASES", help="Leave these cases out.")] = None,
-    trade_no: Annotated[str | None, typer.Option("--trade-no", metavar="N")] = None,
+    trade_no: Annotated[str | None, typer.Option(
+        "--trade-no", metavar="N", help="The gateway's number (default: a new one).")] = None,
     type_: Annotated[str | None, typer.Option("--type", metavar="TYPE",
                                               help="Payment type.")] = None,
     name: Annotated[str, typer.Option("--name", help="Product name in the notifies.")] = "product",

@@ -79,7 +79,7 @@ class Behaviour:
 
 
 @contextlib.contextmanager
-def odd_handler(behaviour: Behaviour):
+def odd_handler(behaviour: Behaviour, tls=None):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -109,8 +109,11 @@ def odd_handler(behaviour: Behaviour):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:  # an ssl.SSLContext: serve https
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     with serving(server):
-        yield f"http://127.0.0.1:{server.server_address[1]}/notify"
+        scheme = "https" if tls is not None else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}/notify"
 
 
 def unused_port() -> int:

@@ -135,9 +135,10 @@ def notify(
     if summary.no_answer:
         first = next(a for a in result.answers if not a.answered)
         counted = "" if summary.sent == 1 else f"{summary.no_answer} of {summary.sent} notifies: "
+        from ..conformance.delivery import no_answer_hint
+
         raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
-                           "a gateway counts this as not delivered; check the handler runs "
-                           "and answers within the timeout")
+                           no_answer_hint(first))
 
 
 def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:

@@ -157,12 +157,26 @@ async def _read_bounded(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:BODY_LIMIT]
 
 
+UNTRUSTED_TLS_HINT = ("use a certificate the system trusts, or skip the check as a gateway does "
+                      "(--insecure)")
+
+
+def no_answer_hint(answer: Answer) -> str:
+    """What to do when a notify got no answer."""
+    if answer.error.startswith("TLS certificate"):
+        return UNTRUSTED_TLS_HINT
+    return ("a gateway counts this as not delivered; check the handler runs and answers "
+            "within the timeout")
+
+
 def _transport_text(error: Exception) -> str:
     import httpx
 
     detail = str(error) or type(error).__name__
     if isinstance(error, httpx.ConnectError):
         lowered = detail.lower()
+        if "certificate" in lowered:
+            return f"TLS certificate not trusted ({_cut(detail)})"
         if "refused" in lowered or "all connection attempts failed" in lowered:
             return "connection refused (is the handler running?)"
         return f"could not connect: {_cut(detail)}"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
 from .cases import CASES, CaseResult, Observed, Stage, Suite, grade_case
-from .delivery import GATEWAY_HEADERS, Answer, deliver, make_transport
+from .delivery import GATEWAY_HEADERS, UNTRUSTED_TLS_HINT, Answer, deliver, make_transport
 
 if TYPE_CHECKING:
     import httpx
@@ -128,8 +128,11 @@ class _Run:
                                          for n in notifies))
         if not self.reached and answers:
             if all(a.unreachable for a in answers):
+                first = answers[0]
+                hint = UNTRUSTED_TLS_HINT if first.error.startswith("TLS") else \
+                    "start it, or check the URL"
                 raise NetworkError(f"cannot reach the handler at {self.suite.notify_url}: "
-                                   f"{answers[0].error}", "start it, or check the URL")
+                                   f"{first.error}", hint)
             self.reached = True
         return answers
 

@@ -21,7 +21,9 @@ from .canonical import (
     has_blank_values,
     is_blank,
     join_fields,
+    may_look_numeric,
 )
+from .ksort import DEFAULT_VERSION, PhpVersion, ksort_names
 from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .php import htmlspecialchars, rawurlencode, urlencode
@@ -80,6 +82,13 @@ MISTAKES = {
             "unsorted",
             "the fields were not sorted by name",
             "sort the fields by name in byte order (PHP ksort) before joining",
+        ),
+        Mistake(
+            "byte_order_numeric",
+            "the fields were sorted in plain byte order, but PHP sorts names that look like "
+            "numbers as numbers (ksort: 9 before 10)",
+            "sort as PHP's ksort does (epay sign does), or give your own fields names that do "
+            "not look like numbers",
         ),
         Mistake(
             "gbk_bytes",
@@ -300,10 +309,26 @@ def _digest(text: str, encoding: str) -> str:
 
 
 def _orders(fields: Pairs):
+    """The orders a signer may have joined ``fields`` in: PHP's (each version's, for names
+    that look like numbers), then plain byte order, then arrival order."""
     ordered = sorted(fields)
-    yield (), ordered
-    if list(fields) != ordered:
-        yield ("unsorted",), list(fields)
+    if not may_look_numeric([name for name, _ in fields]):
+        yield (), ordered
+        if list(fields) != ordered:
+            yield ("unsorted",), list(fields)
+        return
+    values = dict(fields)
+    names = [name for name, _ in fields]
+    seen = []
+    for version in (DEFAULT_VERSION, *(v for v in PhpVersion if v is not DEFAULT_VERSION)):
+        php = [(name, values[name]) for name in ksort_names(names, version)]
+        if php not in seen:
+            seen.append(php)
+            yield (), php
+    for mistake, candidate in (("byte_order_numeric", ordered), ("unsorted", list(fields))):
+        if candidate not in seen:
+            seen.append(candidate)
+            yield (mistake,), candidate
 
 
 def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_Fields]:

@@ -91,7 +91,15 @@ def join_fields(fields: list[tuple[str, str]]) -> str:
 def canonical_string(params: Mapping[str, str], *, blanks: Blanks = "keep",
                      order: SortOrder = SIGNER_ORDER) -> str:
     """The signed string without the key: sorted, raw, ``sign``/``sign_type``/empties left out."""
-    return join_fields(signed_fields(params, blanks=blanks, order=order))
+    # signed_fields + join_fields in one pass: this is the MD5 verify hot path.
+    names = sorted(params)
+    if names and names[0] < ":":
+        names = php_sorted_names(params, order)
+    if blanks == "keep":
+        return "&".join([f"{name}={value}" for name in names
+                         if (value := params[name]) != "" and name not in UNSIGNED_FIELDS])
+    return "&".join([f"{name}={value}" for name in names
+                     if (value := params[name]).strip(TRIM_CHARS) and name not in UNSIGNED_FIELDS])
 
 
 def other_orders(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list[SortOrder]:
@@ -117,6 +125,6 @@ def order_notes(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list[s
     numeric = [n for n in params if n[:1] and n[:1] in NUMERIC_START and n not in UNSIGNED_FIELDS]
     shown = ", ".join(repr(n) for n in numeric[:6]) + (" …" if len(numeric) > 6 else "")
     others = "; ".join(order.description for order in differing)
-    return [f"{shown}: PHP sorts these names as numbers; signed in {SIGNER_ORDER.description}, "
-            f"but a gateway using {others} joins them differently and will reject the sign — "
-            "names that do not look like numbers avoid this"]
+    return [f"{shown}: PHP versions order names like these differently; signed in "
+            f"{SIGNER_ORDER.description}, but a gateway using {others} joins them in another "
+            "order and will reject the sign — names that do not look like numbers avoid this"]

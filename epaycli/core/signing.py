@@ -220,16 +220,24 @@ def md5_hex(text: str) -> str:
 def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> bool:
     """Whether ``sign`` (default: ``params['sign']``) is genuine under any server variant:
     whitespace-only values kept or dropped, and any PHP version's ``ksort`` order."""
-    return md5_match(params, key, sign) is not None
+    require_md5_key(key)
+    received = params.get("sign", "") if sign is None else sign
+    # The hot path, inline: the default variant, and nothing else for ordinary names.
+    if constant_time_equal(received, md5_hex(canonical_string(params) + key)):
+        return True
+    return _md5_other_variant(params, key, received) is not None
 
 
 def md5_match(params: Mapping[str, str], key: str, sign: str | None = None) -> SignMatch | None:
     """Which variant ``sign`` (default: ``params['sign']``) genuinely signs, or None."""
     require_md5_key(key)
     received = params.get("sign", "") if sign is None else sign
-    # The hot path: the default variant, and nothing else for ordinary names without blanks.
     if constant_time_equal(received, md5_hex(canonical_string(params) + key)):
         return _DEFAULT_MATCH
+    return _md5_other_variant(params, key, received)
+
+
+def _md5_other_variant(params: Mapping[str, str], key: str, received: str) -> SignMatch | None:
     blank_choices: tuple[Blanks, ...] = ("keep", "drop") if has_blank_values(params) else ("keep",)
     if len(blank_choices) == 1 and not may_look_numeric(params):
         return None

@@ -8,11 +8,12 @@ import pytest
 from conftest import SHARED_VECTORS, VECTORS, load_vectors
 
 from epaycli.core.callback import check_callback
-from epaycli.core.signing import Keys, Md5Key
 from epaycli.core.canonical import canonical_string
 from epaycli.core.diagnose import diagnose_md5
 from epaycli.core.params import format_query, parse_query, parse_url
 from epaycli.core.signing import (
+    Keys,
+    Md5Key,
     load_private_key,
     load_public_key,
     md5_sign,

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from enum import Enum
 from typing import Annotated
 
 import typer
 
-from .. import render, settings
 from ..core.canonical import blank_fields, order_notes
 from ..core.errors import InputError
 from ..core.params import parse_pairs, parse_pasted
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
+from ..env import Environment
+from ..profiles.keys import signer_for
+from ..profiles.resolve import current, key_notes
+from ..render import Output
 from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
 
 
 class BlankValues(str, Enum):
@@ -25,6 +28,7 @@ class BlankValues(str, Enum):
 
 
 def sign(
+    ctx: typer.Context,
     pairs: Annotated[list[str] | None, typer.Argument(metavar="[K=V]...",
                                                       help="Parameters, e.g. money=1.00")] = None,
     from_: Annotated[str | None, typer.Option(
@@ -54,12 +58,13 @@ def sign(
     Prints the sign alone, so S=$(epay sign …) works; sign_type (and for RSA a timestamp) is
     added when missing. Example: epay sign pid=1001 type=alipay money=1.00 … --key KEY
     """
-    params = _collect(pairs or [], from_)
-    resolved = settings.current(profile, {"key": key, "private_key": private_key})
-    signer = settings.signer_for(resolved, params)
+    run = runtime(ctx)
+    params = _collect(pairs or [], from_, run.env)
+    resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
+    signer = signer_for(resolved, params)
     signed = sign_request(params, signer, blanks=blanks.value,
-                          now=int(time.time()) if now is None else now)
-    notes = settings.key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)
+                          now=run.env.now() if now is None else now)
+    notes = key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)
     blank = blank_fields(params)
     if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
@@ -68,12 +73,12 @@ def sign(
     notes += [*order_notes(params, blanks=blanks.value if md5 else "drop"),
               *name_rewrite_notes(params)]
     for note in notes:
-        render.status(note, "warn")
-    _show(signed, explain=explain, query=query, url=url, json_output=json_output)
+        run.out.status(note, "warn")
+    _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output)
 
 
-def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
-    from_file = parse_pasted(read_file(from_)) if from_ else {}
+def _collect(pairs: list[str], from_: str | None, env: Environment) -> dict[str, str]:
+    from_file = parse_pasted(read_file(from_, env)) if from_ else {}
     from_args = parse_pairs(pairs)
     repeated = sorted(set(from_file) & set(from_args))
     if repeated:
@@ -85,15 +90,15 @@ def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
     return params
 
 
-def _show(signed: SignedRequest, *, explain, query, url, json_output) -> None:
+def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output) -> None:
     if json_output:
-        render.json_object(signed.to_dict(url))
+        out.json_object(signed.to_dict(url))
         return
     if explain:
         how = ("the key appended directly (no '&key='), MD5, lowercase hex"
                if signed.sign_type is SignType.MD5
                else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
-        render.fields([
+        out.fields([
             ("canonical", signed.canonical),
             ("signed", signed.signed_string),
             ("how", how),
@@ -101,8 +106,8 @@ def _show(signed: SignedRequest, *, explain, query, url, json_output) -> None:
             ("sign", signed.sign),
         ])
     if query:
-        render.data(signed.query())
+        out.data(signed.query())
     if url:
-        render.data(signed.url(url))
+        out.data(signed.url(url))
     if not (explain or query or url):
-        render.data(signed.sign)
+        out.data(signed.sign)

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import render, settings
 from ..core.errors import ExitCode
 from ..core.params import parse_pasted
 from ..core.redact import scrub
 from ..core.signing import SignType
+from ..profiles.keys import verifier_for
+from ..profiles.resolve import current, expected_pid, key_notes
+from ..render import Output
 
 if TYPE_CHECKING:
     from ..core.callback import CallbackReport
 from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
 
 
 def verify(
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(
         metavar="[INPUT|-]",
         help="The callback: URL, query string, form body, JSON or k=v lines; - or nothing reads stdin.",
@@ -47,27 +50,29 @@ def verify(
     from ..core.callback import Expectations, check_callback
     from ..core.money import parse_amount
 
-    params = parse_pasted(read_text(source))
+    run = runtime(ctx)
+    params = parse_pasted(read_text(source, run.env))
     expected_amount = parse_amount(amount) if amount is not None else None
-    resolved = settings.current(profile, {"key": key, "public_key": public_key, "pid": pid})
-    credentials = settings.verifier_for(resolved, params)
-    expect = Expectations(amount=expected_amount, pid=settings.expected_pid(resolved),
-                          now=int(time.time()) if now is None else now)
-    report = check_callback(params, credentials, expect)
-    notes = [*settings.key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5),
+    resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
+                       run.env.environ)
+    keys = verifier_for(resolved, params)
+    expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
+                          now=run.env.now() if now is None else now)
+    report = check_callback(params, keys, expect)
+    notes = [*key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5),
              *report.notes]
-    _show(report, params, notes, json_output)
+    _show(run.out, report, params, notes, json_output)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 
 
-def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
+def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
     secrets = [params.get("key", "")]  # a pasted api.php URL carries the merchant key
     if json_output:
         document = {**report.to_dict(), "notes": notes, "params": dict(params)}
-        render.json_object(scrub(document, secrets))
+        out.json_object(scrub(document, secrets))
         return
     for text, style, is_data in _lines(report, params, notes):
-        (render.data if is_data else render.status)(scrub(text, secrets), style)
+        (out.data if is_data else out.status)(scrub(text, secrets), style)
 
 
 def _lines(report: CallbackReport, params, notes: list[str]):

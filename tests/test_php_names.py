@@ -144,6 +144,8 @@ def test_verify_rejects_a_name_that_collides_with_money_in_php(cli, shadow):
     assert verdict["valid"] is False and verdict["verdict"] == "rejected"  # … still not valid
     assert [p["code"] for p in verdict["problems"]] == ["php_names_collide"]
     assert "to a PHP handler" in verdict["reason"] and repr(shadow) in verdict["reason"]
+    # The collision is the problem; no second "arrives in PHP as" note repeats it.
+    assert not any("arrives in PHP" in note for note in verdict["notes"])
 
 
 def test_verify_text_output_names_the_collision(cli):

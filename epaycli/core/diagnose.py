@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -236,7 +237,7 @@ def diagnose_md5(params: Mapping[str, str], key: str) -> Diagnosis:
     case_mistakes = ("uppercase_hex",) if lowered != sign else ()
 
     def attempts(fields: _Fields, allowed: int) -> Iterator[tuple[tuple[str, ...], str, str]]:
-        for order_mistake, ordered in _orders(fields.fields):
+        for order_mistake, ordered in _orders(fields.fields, every_php=not fields.mistakes):
             string = join_fields(ordered)
             for key_mistake, keyed in (
                 ((), string + key),
@@ -263,7 +264,7 @@ def diagnose_rsa(params: Mapping[str, str], public_key) -> Diagnosis:
             return Diagnosis(("sign_plus_as_space",), "", expected, expected)
 
     def attempts(fields: _Fields, allowed: int) -> Iterator[tuple[tuple[str, ...], str, str]]:
-        for order_mistake, ordered in _orders(fields.fields):
+        for order_mistake, ordered in _orders(fields.fields, every_php=not fields.mistakes):
             if len(order_mistake) <= allowed:
                 string = join_fields(ordered)
                 yield order_mistake, string, string
@@ -308,9 +309,10 @@ def _digest(text: str, encoding: str) -> str:
         return ""
 
 
-def _orders(fields: Pairs):
+def _orders(fields: Pairs, *, every_php: bool = True):
     """The orders a signer may have joined ``fields`` in: PHP's (each version's, for names
-    that look like numbers), then plain byte order, then arrival order."""
+    that look like numbers, when ``every_php``; else PHP 8.2's alone, to keep the search
+    fast), then plain byte order, then arrival order."""
     ordered = sorted(fields)
     if not may_look_numeric([name for name, _ in fields]):
         yield (), ordered
@@ -318,10 +320,11 @@ def _orders(fields: Pairs):
             yield ("unsorted",), list(fields)
         return
     values = dict(fields)
-    names = [name for name, _ in fields]
+    names = tuple(name for name, _ in fields)
     seen = []
-    for version in (DEFAULT_VERSION, *(v for v in PhpVersion if v is not DEFAULT_VERSION)):
-        php = [(name, values[name]) for name in ksort_names(names, version)]
+    versions = [DEFAULT_VERSION, *(v for v in PhpVersion if v is not DEFAULT_VERSION)]
+    for version in versions if every_php else versions[:1]:
+        php = [(name, values[name]) for name in _php_order(names, version)]
         if php not in seen:
             seen.append(php)
             yield (), php
@@ -329,6 +332,12 @@ def _orders(fields: Pairs):
         if candidate not in seen:
             seen.append(candidate)
             yield (mistake,), candidate
+
+
+@lru_cache(maxsize=256)
+def _php_order(names: tuple[str, ...], version: PhpVersion) -> list[str]:
+    """Most candidates differ in values only: sort each set of names once."""
+    return ksort_names(names, version)
 
 
 def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_Fields]:

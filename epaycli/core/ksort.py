@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = [
@@ -100,6 +101,8 @@ class Number(NamedTuple):
     overflow: int  # +1/-1: an integer too long for 64 bits, read as a float (PHP's oflow)
 
 
+# A sort compares each name many times: read each one once (bounded, for hostile inputs).
+@lru_cache(maxsize=4096)
 def numeric_string(text: str, *, trailing_whitespace: bool = True) -> Number | None:
     """PHP's ``is_numeric_string`` (no errors allowed): the value, or None if not numeric.
 
@@ -111,6 +114,7 @@ def numeric_string(text: str, *, trailing_whitespace: bool = True) -> Number | N
     return _read_number(match.group(1), match.group(2), text[match.end(2):])
 
 
+@lru_cache(maxsize=4096)
 def leading_number(text: str) -> Number | None:
     """``is_numeric_string`` with errors allowed: the number a string starts with ("1f" → 1)."""
     match = _LEADING_NUMERIC.match(text)
@@ -192,6 +196,8 @@ def _int_vs_string_legacy(integer: int, text: str) -> int:
     return _three_way(integer, number.value)
 
 
+# The diagnoser sorts many subsets of one callback's names: the same pairs again and again.
+@lru_cache(maxsize=65536)
 def compare_keys(a: int | str, b: int | str, version: PhpVersion = DEFAULT_VERSION) -> int:
     """PHP's ksort comparison of two array keys (SORT_REGULAR), without the tie-break."""
     if isinstance(a, int):

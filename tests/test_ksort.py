@@ -104,6 +104,7 @@ def test_extra_vectors_are_php_8_2_on_64_bit():
     assert len(EXTRA["cases"]) > 300
     assert max(len(c["pairs"]) for c in EXTRA["cases"]) >= 1024  # median-of-5 quicksort path
     assert sum(c["order"] != c["order_with_sign"] for c in EXTRA["cases"]) >= 20
+    assert sum(c["canonical"] != c["canonical_filtered"] for c in EXTRA["cases"]) >= 20
 
 
 @pytest.mark.parametrize("index", range(len(EXTRA["cases"])))
@@ -116,11 +117,16 @@ def test_extra_vectors_library(index):
     assert canonical_string(params) == case["canonical"]
     assert md5_sign(params, KEY) == case["sign"]
     received = {**params, "sign": case["sign"], "sign_type": "MD5"}
-    with_sign = SortOrder(with_sign=True)
+    with_sign = SortOrder(array="received")
     assert [n for n in php_sorted_names(received, with_sign)
             if n not in ("sign", "sign_type")] == case["order_with_sign"]
     assert canonical_string(received, order=with_sign) == case["canonical_with_sign"]
+    filtered = SortOrder(array="signed")
+    assert php_sorted_names(received, filtered) == case["order_filtered"]
+    assert canonical_string(received, order=filtered) == case["canonical_filtered"]
     assert md5_verify(received, KEY)
+    for other in ("canonical_with_sign", "canonical_filtered"):
+        assert md5_verify({**received, "sign": md5_hex(case[other] + KEY)}, KEY)
 
 
 def _cli_cases():
@@ -162,6 +168,15 @@ def test_verify_accepts_the_with_sign_order_and_says_so(cli):
     assert any("with sign and sign_type in the array" in note for note in report.notes)
     result = cli("verify", "--key", KEY, stdin=format_query(received))
     assert "with sign and sign_type in the array" in result.stderr
+    # Filtered before sorting (older SDKs): accepted and named too.
+    case = next(c for c in EXTRA["cases"] if c["canonical_filtered"] not in
+                (c["canonical"], c["canonical_with_sign"]) and len(c["pairs"]) < 20)
+    params = _params(case)
+    received = {**params, "sign": md5_hex(case["canonical_filtered"] + KEY), "sign_type": "MD5"}
+    match = md5_match(received, KEY)
+    assert match is not None and match.order.array == "signed" and match.name == "php8.2+filtered"
+    report = check_callback(received, Keys(md5=Md5Key(KEY)))
+    assert any("of the signed fields alone" in note for note in report.notes)
     # The SDK's own order is the default: no such note.
     plain = check_callback({**params, "sign": case["sign"], "sign_type": "MD5"},
                            Keys(md5=Md5Key(KEY)))
@@ -218,12 +233,23 @@ def test_php7_ties_are_not_stable():
 
 
 def test_sort_order_names_and_descriptions():
-    assert [o.name for o in SORT_ORDERS] == ["php8.2", "php8.2+sign", "php8.0", "php8.0+sign",
-                                             "php7", "php7+sign"]
+    assert [o.name for o in SORT_ORDERS] == [
+        "php8.2", "php8.2+sign", "php8.2+filtered", "php8.0", "php8.0+sign", "php8.0+filtered",
+        "php7", "php7+sign", "php7+filtered"]
     assert SORT_ORDERS[0] == SIGNER_ORDER
     assert SIGNER_ORDER.description == "PHP 8.2+ ksort order"
-    assert SortOrder(PhpVersion.PHP7, True).description == \
+    assert SortOrder(PhpVersion.PHP7, "received").description == \
         "PHP 7 ksort order with sign and sign_type in the array"
+    assert SortOrder(array="received").with_sign and not SortOrder(array="signed").with_sign
+
+
+def test_filtered_arrangement_leaves_out_empty_and_blank_values_before_sorting():
+    params = {"9": "a", "10": "", "1f": " ", "sign": "x", "pid": "1"}
+    signed = SortOrder(array="signed")
+    assert php_sorted_names(params, signed) == ["1f", "9", "pid"]
+    assert php_sorted_names(params, signed, blanks="drop") == ["9", "pid"]
+    assert php_sorted_names(params, SortOrder(array="received")) == ["9", "10", "1f", "pid",
+                                                                      "sign"]
 
 
 # ---- the pieces: array keys, numeric strings, the comparison ----------------------------------
@@ -426,3 +452,37 @@ def test_diagnoser_still_says_unsorted_when_arrival_order_was_signed():
     arrival = "&".join(f"{k}={v}" for k, v in params.items())
     diagnosis = diagnose_md5({**params, "sign": md5_hex(arrival + KEY)}, KEY)
     assert diagnosis.mistakes == ("unsorted",)
+
+
+def test_rsa_verify_accepts_another_php_order_and_says_which():
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from epaycli.core.signing import load_private_key, load_public_key, rsa_match, rsa_verify
+
+    v2 = load_vectors("v2-rsa")
+    private = load_private_key(v2["merchant_private_key_pem"])
+    public = load_public_key(v2["merchant_public_key_pem"])
+    legacy = SortOrder(PhpVersion.PHP80, "received")
+    params = {**LEGACY, "timestamp": "1700000000", "sign_type": "RSA"}
+    message = canonical_string(params, blanks="drop", order=legacy)
+    assert message != canonical_string(params, blanks="drop")
+    sign = base64.b64encode(private.sign(message.encode(), padding.PKCS1v15(),
+                                         hashes.SHA256())).decode()
+    match = rsa_match({**params, "sign": sign}, public)
+    assert match is not None and match.order.version is PhpVersion.PHP80
+    assert rsa_verify({**params, "sign": sign}, public)
+    assert not rsa_verify({**params, "money": "2.00", "sign": sign}, public)
+
+
+def test_a_blank_value_filtered_first_changes_the_order():
+    """10, 1f, 9 sorts as 10,1f,9 (measured on PHP 8.2) but 10, 9 as 9,10: whether the blank
+    '1f' is in the array while sorting decides where 9 goes."""
+    params = {"10": "a", "1f": " ", "9": "b"}
+    signed = SortOrder(array="signed")
+    assert signed_fields(params, blanks="drop", order=signed) == [("9", "b"), ("10", "a")]
+    assert canonical_string(params, blanks="drop", order=signed) == "9=b&10=a"
+    assert signed_fields(params, blanks="drop") == [("10", "a"), ("9", "b")]
+    assert canonical_string(params, blanks="keep", order=signed) == "10=a&1f= &9=b"

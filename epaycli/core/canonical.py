@@ -25,32 +25,42 @@ def has_blank_values(params: Mapping[str, str]) -> bool:
     return any(value and is_blank(value) for value in params.values())
 
 
+# What was in the array when PHP sorted it; empty values are left out of the string either way.
+#   unsigned: everything but sign/sign_type (a signer: the merchant SDK's getSign, a gateway
+#             building a notify) — empty values still in the array
+#   received: everything, sign and sign_type included (a verifier calling getSign($_GET))
+#   signed:   only the fields that get signed (older SDKs filter first, then sort)
+SortedArray = Literal["unsigned", "received", "signed"]
+
+
 @dataclass(frozen=True)
 class SortOrder:
-    """Which PHP sorted the fields (``ksort``), and what was in the array when it did.
-
-    A signer (the merchant SDK, a gateway building a notify) sorts before ``sign`` and
-    ``sign_type`` exist; a verifier that hands ``$_GET`` to the same function sorts with them
-    present. Empty values are in the array either way and are left out afterwards. For
-    ordinary names all of these give plain byte order."""
+    """Which PHP sorted the fields (``ksort``), and what was in the array when it did. For
+    ordinary names every one of these is plain byte order."""
 
     version: PhpVersion = DEFAULT_VERSION
-    with_sign: bool = False
+    array: SortedArray = "unsigned"
+
+    @property
+    def with_sign(self) -> bool:
+        return self.array == "received"
 
     @property
     def name(self) -> str:
-        return self.version.value + ("+sign" if self.with_sign else "")
+        return self.version.value + {"unsigned": "", "received": "+sign",
+                                     "signed": "+filtered"}[self.array]
 
     @property
     def description(self) -> str:
-        where = " with sign and sign_type in the array" if self.with_sign else ""
-        return f"{self.version.label} ksort order{where}"
+        where = {"unsigned": "", "received": " with sign and sign_type in the array",
+                 "signed": " of the signed fields alone (empty values filtered out first)"}
+        return f"{self.version.label} ksort order{where[self.array]}"
 
 
 SIGNER_ORDER = SortOrder()  # what epay signs with: PHP 8.2+, sorted before sign is added
 # Every order a PHP signer or verifier may use, the default first.
-SORT_ORDERS = tuple(SortOrder(version, with_sign)
-                    for version in PhpVersion for with_sign in (False, True))
+SORT_ORDERS = tuple(SortOrder(version, array) for version in PhpVersion
+                    for array in ("unsigned", "received", "signed"))
 
 
 def may_look_numeric(names) -> bool:
@@ -60,10 +70,17 @@ def may_look_numeric(names) -> bool:
     return bool(names) and min(names) < ":"
 
 
-def php_sorted_names(params: Mapping[str, str], order: SortOrder = SIGNER_ORDER) -> list[str]:
-    """All names of ``params`` (arrival order) as ``order``'s PHP sorts them; sign and
-    sign_type are in the result only when they were in the array being sorted."""
-    names = list(params) if order.with_sign else [n for n in params if n not in UNSIGNED_FIELDS]
+def php_sorted_names(params: Mapping[str, str], order: SortOrder = SIGNER_ORDER,
+                     blanks: Blanks = "keep") -> list[str]:
+    """The names in the array ``order`` sorts (see ``SortedArray``; ``blanks`` says which
+    values count as empty for "signed"), in arrival order, sorted as its PHP sorts them."""
+    if order.array == "received":
+        names = list(params)
+    elif order.array == "unsigned":
+        names = [n for n in params if n not in UNSIGNED_FIELDS]
+    else:
+        names = [n for n, v in params.items() if n not in UNSIGNED_FIELDS and v != ""
+                 and (blanks == "keep" or v.strip(TRIM_CHARS))]
     return ksort_names(names, order.version)
 
 
@@ -74,7 +91,7 @@ def signed_fields(params: Mapping[str, str], *, blanks: Blanks = "keep",
     names = sorted(params)
     # Fast path: after a byte sort, a name PHP could read as a number would come first.
     if names and names[0] < ":":
-        names = php_sorted_names(params, order)
+        names = php_sorted_names(params, order, blanks)
     # Two tight comprehensions rather than one with a flag: this runs on every verify.
     if blanks == "keep":
         return [(name, value) for name in names
@@ -94,7 +111,7 @@ def canonical_string(params: Mapping[str, str], *, blanks: Blanks = "keep",
     # signed_fields + join_fields in one pass: this is the MD5 verify hot path.
     names = sorted(params)
     if names and names[0] < ":":
-        names = php_sorted_names(params, order)
+        names = php_sorted_names(params, order, blanks)
     if blanks == "keep":
         return "&".join([f"{name}={value}" for name in names
                          if (value := params[name]) != "" and name not in UNSIGNED_FIELDS])

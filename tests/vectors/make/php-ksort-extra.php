@@ -8,7 +8,9 @@
 //    as the merchant SDK's getSign sorts (empty values present, filtered after the sort);
 //  - "canonical"/"sign": getSign's string and md5(canonical . key);
 //  - "order_with_sign"/"canonical_with_sign": the same array with sign and sign_type added
-//    before the sort, as a verifier that calls getSign($_GET) sorts it.
+//    before the sort, as a verifier that calls getSign($_GET) sorts it;
+//  - "order_filtered"/"canonical_filtered": only the fields that get signed (empty values
+//    removed before the sort), as SDKs that filter first and sort afterwards do.
 
 $count = isset($argv[1]) ? (int)$argv[1] : 300;
 mt_srand(isset($argv[2]) ? (int)$argv[2] : 20261201);
@@ -52,10 +54,13 @@ function make_case(array $names, array $values, string $key): array {
     $received['sign'] = $sign;
     $received['sign_type'] = 'MD5';
     [$order_with_sign, $canonical_with_sign] = sign_string($received, $key);
+    [$order_filtered, $canonical_filtered] = sign_string(array_filter($array,
+        fn($v) => $v != ''), $key);
     return ['pairs' => $pairs, 'order' => $order, 'canonical' => $canonical, 'sign' => $sign,
         'order_with_sign' => array_values(array_filter($order_with_sign,
             fn($k) => $k !== 'sign' && $k !== 'sign_type')),
-        'canonical_with_sign' => $canonical_with_sign];
+        'canonical_with_sign' => $canonical_with_sign,
+        'order_filtered' => $order_filtered, 'canonical_filtered' => $canonical_filtered];
 }
 
 $cases = [];
@@ -84,8 +89,9 @@ echo json_encode([
     'about' => 'PHP ksort order of numeric-looking names, made by PHP itself with '
         . 'tests/vectors/make/php-ksort-extra.php. pairs: arrival order; order/canonical/sign: '
         . 'sorted without sign and sign_type (the signer); order_with_sign/canonical_with_sign: '
-        . 'sorted with them present (a verifier calling getSign($_GET)); empty values are in the '
-        . 'array while it is sorted and left out of the string afterwards.',
+        . 'sorted with them present (a verifier calling getSign($_GET)); in both, empty values are '
+        . 'in the array while it is sorted and left out of the string afterwards; '
+        . 'order_filtered/canonical_filtered: empty values removed before sorting.',
     'php' => PHP_VERSION,
     'int_size' => PHP_INT_SIZE,
     'key' => $key,

@@ -18,6 +18,11 @@ def _colour(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
+def styled(stream: TextIO) -> bool:
+    """Whether output to ``stream`` may be drawn by rich (``--help`` asks before it is built)."""
+    return _colour(stream)
+
+
 @lru_cache(maxsize=2)
 def _console(stderr: bool):
     from rich.console import Console

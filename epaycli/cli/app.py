@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer._click import Command, Context, HelpFormatter
 from typer._click.utils import make_default_short_help
+from typer.completion import completion_init
 from typer.core import TyperGroup
 
 from .. import __version__, render
@@ -50,11 +51,18 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_completion(app: typer.Typer) -> None:
+    from . import completion
+
+    app.command("completion")(completion.completion)
+
+
 # In --help order. Each adds one command and imports only that command's module.
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
     "profile": _add_profile,
+    "completion": _add_completion,
 }
 
 
@@ -118,12 +126,15 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         help="Sign, verify and debug 易支付 (Epay) payments: callbacks, signatures and profiles.",
         no_args_is_help=True,
         rich_markup_mode="rich" if render.styled(sys.stdout) else None,
-        add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
+        add_completion=False,  # `epay completion SHELL` prints the script instead
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         epilog=EPILOG,
     )
     app.callback()(_root)
+    # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
+    # complete_bash …); with add_completion off, typer leaves registering its shells to us.
+    completion_init()
     named = next((arg for arg in argv or [] if not arg.startswith("-")), None)
     for name, add in COMMANDS.items():
         if named not in COMMANDS or name == named:

@@ -6,79 +6,89 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 
 from __future__ import annotations
 
-import os
-import sys
-from functools import lru_cache
+import threading
 from typing import Any, TextIO
+
+from .env import Environment
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
 
 
-def _colour(stream: TextIO) -> bool:
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+class Output:
+    """Writes for one run, to the streams of its ``Environment``. Safe to share between the
+    threads of a server: each line is written whole."""
 
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self._consoles: dict[int, Any] = {}
+        self._lock = threading.Lock()
 
-def styled(stream: TextIO) -> bool:
-    """Whether output to ``stream`` may be drawn by rich (``--help`` asks before it is built)."""
-    return _colour(stream)
+    def _console(self, stream: TextIO):
+        console = self._consoles.get(id(stream))
+        if console is None:
+            from rich.console import Console
 
+            console = Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+            self._consoles[id(stream)] = console
+        return console
 
-@lru_cache(maxsize=2)
-def _console(stderr: bool):
-    from rich.console import Console
+    def _write(self, stream: TextIO | None, text: str, style: str) -> None:
+        if stream is None:
+            return
+        with self._lock:
+            if style and self.env.colour(stream):
+                self._console(stream).print(text, style=_STYLES[style], markup=False)
+            else:
+                stream.write(text + "\n")
+                stream.flush()
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+    def data(self, text: str = "", style: str = "") -> None:
+        """A line of the command's result (stdout)."""
+        self._write(self.env.stdout, text, style)
 
+    def status(self, text: str, style: str = "info") -> None:
+        """A line about what is happening, or a hint (stderr)."""
+        self._write(self.env.stderr, text, style)
 
-def _write(stream: TextIO, text: str, style: str) -> None:
-    if style and _colour(stream):
-        _console(stream is sys.stderr).print(text, style=_STYLES[style], markup=False)
-    else:
-        stream.write(text + "\n")
+    def json_object(self, value: Any) -> None:
+        """One JSON object on stdout: the ``--json`` contract."""
+        import json
 
+        self._write(self.env.stdout, json.dumps(value, ensure_ascii=False, indent=2), "")
 
-def data(text: str = "", style: str = "") -> None:
-    """A line of the command's result (stdout)."""
-    _write(sys.stdout, text, style)
+    def json_line(self, value: Any) -> None:
+        """One JSON object on one line: what servers print per event with ``--json``."""
+        import json
 
+        self._write(self.env.stdout, json.dumps(value, ensure_ascii=False), "")
 
-def status(text: str, style: str = "info") -> None:
-    """A line about what is happening, or a hint (stderr)."""
-    _write(sys.stderr, text, style)
+    def error(self, message: str, hint: str | None = None) -> None:
+        """The one-line error the CLI boundary prints for every failure."""
+        line = f"epay: error: {message}" + (f" — {hint}" if hint else "")
+        self._write(self.env.stderr, line, "bad")
 
+    def table(self, rows: list[dict[str, str]], columns: list[str]) -> None:
+        """Rows as aligned columns (a rich table on a terminal)."""
+        stdout = self.env.stdout
+        if self.env.colour(stdout):
+            from rich.table import Table
 
-def json_object(value: Any) -> None:
-    """One JSON object on stdout: the ``--json`` contract."""
-    import json
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+            grid = Table(box=None, pad_edge=False)
+            for column in columns:
+                grid.add_column(column.upper(), style="bold" if column == "name" else "")
+            for row in rows:
+                grid.add_row(*(str(row.get(c, "")) for c in columns))
+            with self._lock:
+                self._console(stdout).print(grid)
+            return
+        cells = [[c.upper() for c in columns]] + [[str(r.get(c, "")) for c in columns]
+                                                  for r in rows]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+        for line in cells:
+            self.data("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
 
-
-def error(message: str, hint: str | None = None) -> None:
-    """The one-line error the CLI boundary prints for every failure."""
-    line = f"epay: error: {message}" + (f" — {hint}" if hint else "")
-    _write(sys.stderr, line, "bad")
-
-
-def table(rows: list[dict[str, str]], columns: list[str]) -> None:
-    """Rows as aligned columns (a rich table on a terminal)."""
-    if _colour(sys.stdout):
-        from rich.table import Table
-
-        grid = Table(box=None, pad_edge=False)
-        for column in columns:
-            grid.add_column(column.upper(), style="bold" if column == "name" else "")
-        for row in rows:
-            grid.add_row(*(row.get(c, "") for c in columns))
-        _console(False).print(grid)
-        return
-    widths = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in columns}
-    lines = [[c.upper() for c in columns]] + [[r.get(c, "") for c in columns] for r in rows]
-    for cells in lines:
-        data("  ".join(cell.ljust(widths[c]) for cell, c in zip(cells, columns)).rstrip())
-
-
-def fields(pairs: list[tuple[str, str]]) -> None:
-    """``label  value`` lines, labels aligned."""
-    width = max((len(label) for label, _ in pairs), default=0)
-    for label, value in pairs:
-        data(f"{label.ljust(width)}  {value}")
+    def fields(self, pairs: list[tuple[str, str]]) -> None:
+        """``label  value`` lines, labels aligned."""
+        width = max((len(label) for label, _ in pairs), default=0)
+        for label, value in pairs:
+            self.data(f"{label.ljust(width)}  {value}")

@@ -13,9 +13,9 @@ from epaycli.core.diagnose import (
     MISTAKES,
     diagnose_md5,
     diagnose_rsa,
-    php_htmlspecialchars,
 )
-from epaycli.core.params import php_urlencode
+from epaycli.core.php import htmlspecialchars as php_htmlspecialchars
+from epaycli.core.php import urlencode as php_urlencode
 from epaycli.core.signing import load_private_key, load_public_key, md5_sign, rsa_sign
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import load_vectors
 
-from epaycli import settings
+from epaycli.cli import verify as verify_command
 from epaycli.core.errors import (
     CheckFailed,
     ConfigError,
@@ -36,7 +36,7 @@ def test_1_unexpected_error_is_one_line_without_traceback(cli, monkeypatch):
     def explode(*_args, **_kwargs):
         raise RuntimeError("boom with secret " + CASE["key"])
 
-    monkeypatch.setattr(settings, "current", explode)
+    monkeypatch.setattr(verify_command, "current", explode)
     result = cli("verify", QUERY)
     assert result.code == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -45,7 +45,7 @@ def test_1_unexpected_error_is_one_line_without_traceback(cli, monkeypatch):
 
 
 def test_1_with_debug_shows_the_traceback(cli, monkeypatch):
-    monkeypatch.setattr(settings, "current", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(verify_command, "current", lambda *a, **k: 1 / 0)
     result = cli("--debug", "verify", QUERY)
     assert result.code == 1 and "Traceback" in result.stderr
 
@@ -70,7 +70,7 @@ def test_library_errors_map_to_their_codes(cli, monkeypatch, error, code):
     def fail(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(settings, "current", fail)
+    monkeypatch.setattr(verify_command, "current", fail)
     result = cli("verify", QUERY)
     assert result.code == code
     assert result.stderr == f"epay: error: {error.message} — {error.hint}\n"
@@ -88,5 +88,5 @@ def test_130_interrupted(cli, monkeypatch):
     def interrupt(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(settings, "current", interrupt)
+    monkeypatch.setattr(verify_command, "current", interrupt)
     assert cli("verify", QUERY).code == 130

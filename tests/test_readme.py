@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 from epaycli.core.models import PROFILE_FIELDS
-from epaycli.profiles import _store_from_document
+from epaycli.profiles.store import _store_from_document
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ import json
 from conftest import load_vectors
 
 from epaycli.core import signing
-from epaycli.profiles import mask
+from epaycli.core.redact import mask
 
 CASE = load_vectors("v1-md5")["cases"][1]
 KEY = CASE["key"]

@@ -7,11 +7,13 @@ import json
 import pytest
 from conftest import SHARED_VECTORS, VECTORS, load_vectors
 
-from epaycli.core.callback import Credentials, check_callback
+from epaycli.core.callback import check_callback
 from epaycli.core.canonical import canonical_string
 from epaycli.core.diagnose import diagnose_md5
 from epaycli.core.params import format_query, parse_query, parse_url
 from epaycli.core.signing import (
+    Keys,
+    Md5Key,
     load_private_key,
     load_public_key,
     md5_sign,
@@ -135,7 +137,7 @@ def test_diagnose_library(case):
     assert received == case["received"]
     diagnosis = diagnose_md5(received, case["key"])
     assert diagnosis.mistake == case["mistake"]
-    report = check_callback(received, Credentials(key=case["key"]))
+    report = check_callback(received, Keys(md5=Md5Key(case["key"])))
     assert report.genuine is (case["mistake"] == "none")
 
 
@@ -162,7 +164,7 @@ def test_diagnose_cli(case, cli):
                                                     enumerate(REAL["cases"])])
 def test_real_notifies(case, cli):
     received = parse_url(case["path"])
-    report = check_callback(received, Credentials(key=case["key"]))
+    report = check_callback(received, Keys(md5=Md5Key(case["key"])))
     result = cli("verify", "--key", case["key"], "--json", case["path"])
     document = json.loads(result.stdout)
     if case["expect"] == "genuine":

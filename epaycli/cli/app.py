@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
@@ -12,7 +11,8 @@ from typer._click.utils import make_default_short_help
 from typer.completion import completion_init
 from typer.core import TyperGroup
 
-from .. import __version__, render
+from .. import __version__
+from ..env import Environment
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -112,7 +112,7 @@ def _whole_help(commands: Iterable[Command]) -> None:
         _whole_help(getattr(command, "commands", {}).values())
 
 
-def build_app(argv: list[str] | None = None) -> typer.Typer:
+def build_app(argv: list[str] | None = None, env: Environment | None = None) -> typer.Typer:
     """The application; with the command line known, only the command it names is built.
 
     typer inspects every command's signature when it builds the parser, and each command module
@@ -120,12 +120,13 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     Help is drawn by rich only on a terminal that allows colour; in a pipe, with NO_COLOR or
     TERM=dumb it is plain text (and rich is not imported).
     """
+    env = env or Environment.from_process()
     app = typer.Typer(
         cls=_EpayGroup,
         name="epay",
         help="Sign, verify and debug 易支付 (Epay) payments: callbacks, signatures and profiles.",
         no_args_is_help=True,
-        rich_markup_mode="rich" if render.styled(sys.stdout) else None,
+        rich_markup_mode="rich" if env.colour(env.stdout) else None,
         add_completion=False,  # `epay completion SHELL` prints the script instead
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .. import render
 from ..core.errors import InputError
+from .runtime import runtime
 
 # The variable the script sets when it asks epay for completions (typer's protocol, see app.py).
 COMPLETE_VAR = "_EPAY_COMPLETE"
@@ -19,6 +19,7 @@ def _complete_shell(incomplete: str) -> list[str]:
 
 
 def completion(
+    ctx: typer.Context,
     shell: Annotated[str | None, typer.Argument(
         metavar="SHELL", help="bash, zsh or fish.", autocompletion=_complete_shell,
     )] = None,
@@ -35,4 +36,5 @@ def completion(
                                "epay completion fish")
     from typer._completion_shared import get_completion_script
 
-    render.data(get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell))
+    script = get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell)
+    runtime(ctx).out.data(script)

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..env import Environment
 from ..files import read_limited
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
 _TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 
 
-def read_text(argument: str | None, *, what: str = "the callback") -> str:
+def read_text(argument: str | None, env: Environment, *, what: str = "the callback") -> str:
     """The argument itself, or stdin for ``-`` / no argument with something piped in."""
     if argument is not None and argument != "-":
         return argument
-    if sys.stdin is None:
+    stdin = env.stdin
+    if stdin is None:
         raise InputError("standard input is closed", f"give {what} as an argument")
-    if argument is None and sys.stdin.isatty():
+    if argument is None and env.is_terminal(stdin):
         raise InputError(f"no input: give {what} as an argument, or pipe it in",
                          "e.g. epay verify 'https://shop.example/notify?pid=…' or … | epay verify -")
-    return decode(sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), source="standard input")
+    return decode(stdin.buffer.read(MAX_INPUT_BYTES + 1), source="standard input")
 
 
-def read_file(path: str) -> str:
+def read_file(path: str, env: Environment) -> str:
     """``--from FILE`` (``-`` is stdin)."""
     if path == "-":
-        return read_text("-", what="the parameters")
+        return read_text("-", env, what="the parameters")
     raw = read_limited(Path(path).expanduser(), limit=MAX_INPUT_BYTES, what=f"file {path!r}",
                        error=InputError, too_large_hint=_TOO_LARGE)
     return decode(raw, source=repr(path))

@@ -6,6 +6,10 @@ import os
 import sys
 
 from ..core.errors import EpayError, ExitCode
+from ..env import Environment
+from ..render import Output
+from .hints import hint_for
+from .runtime import Runtime
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -13,15 +17,13 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(sys.argv[1:] if argv is None else argv))
 
 
-def run(argv: list[str]) -> int:
+def run(argv: list[str], env: Environment | None = None) -> int:
     """Run one command line and return its exit code."""
-    from .. import render
-
-    debug = "--debug" in argv[:1] or os.environ.get("EPAY_DEBUG") == "1"
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    if sys.stdout is None:
-        render.error("standard output is closed", "run epay with its output open (no >&-)")
+    env = env or Environment.from_process()
+    out = Output(env)
+    debug = "--debug" in argv[:1] or env.environ.get("EPAY_DEBUG") == "1"
+    if env.stdout is None:
+        out.error("standard output is closed", "run epay with its output open (no >&-)")
         return ExitCode.ERROR
     try:
         from typer import Abort
@@ -31,11 +33,12 @@ def run(argv: list[str]) -> int:
 
         from .app import build_app
 
-        outcome = build_app(argv)(args=argv, prog_name="epay", standalone_mode=False)
+        outcome = build_app(argv, env)(args=argv, prog_name="epay", standalone_mode=False,
+                                        obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         _trace(debug)
-        render.error(error.message, error.hint)
+        out.error(error.message, hint_for(error))
         return error.exit_code
     except click_errors.NoArgsIsHelpError as error:
         error.show()
@@ -43,16 +46,16 @@ def run(argv: list[str]) -> int:
     except click_errors.UsageError as error:
         _trace(debug)
         command = error.ctx.command_path if error.ctx else "epay"
-        render.error(error.format_message(), f"see '{command} --help'")
+        out.error(error.format_message(), f"see '{command} --help'")
         return ExitCode.USAGE
     except click_errors.ClickException as error:
-        render.error(error.format_message())
+        out.error(error.format_message())
         return error.exit_code
     except Abort:
-        render.error("aborted")
+        out.error("aborted")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        render.error("interrupted")
+        out.error("interrupted")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); nothing more can be said on stdout.
@@ -60,7 +63,7 @@ def run(argv: list[str]) -> int:
         return ExitCode.ERROR
     except Exception as error:  # noqa: BLE001 - the boundary: no traceback without --debug
         _trace(debug)
-        render.error(f"internal error ({type(error).__name__})",
+        out.error(f"internal error ({type(error).__name__})",
                      "this is a bug in epay; rerun with 'epay --debug …' and report it")
         return ExitCode.ERROR
 

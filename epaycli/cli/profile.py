@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
-from .. import render
 from ..core.errors import InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from ..profiles import config_path, load_store, prepare_profile, redacted, save_store
+from ..env import Environment
+from ..profiles.keys import redacted
+from ..profiles.store import config_path, load_store, save_store
+from ..profiles.validate import prepare_profile
 from .options import JsonOption
+from .runtime import runtime
 
 app = typer.Typer(help="Manage merchant profiles (gateway, pid, keys).", no_args_is_help=True)
 
@@ -25,6 +26,7 @@ REQUIRED_PROMPTS = (
 
 @app.command("add")
 def add(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name, e.g. shop")],
     gateway: Annotated[str | None, typer.Option("--gateway", metavar="URL")] = None,
     pid: Annotated[str | None, typer.Option("--pid", metavar="N")] = None,
@@ -42,31 +44,32 @@ def add(
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
 ) -> None:
     """Add a profile: non-interactively with flags, or answer prompts (key hidden) on a terminal."""
-    path = config_path(os.environ)
+    run = runtime(ctx)
+    path = config_path(run.env.environ)
     store = load_store(path)
     if name in store.profiles and not force:
         raise InputError(f"profile {name!r} already exists", "pass --force to replace it")
     values = {"gateway": gateway, "pid": pid, "key": key}
-    _ask_missing(values, rsa=bool(private_key))
+    _ask_missing(values, run.env, rsa=bool(private_key))
     profile, warnings = prepare_profile(Profile(
         name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
         key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
         notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
     ))
     for warning in warnings:
-        render.status(f"warning: {warning}", "warn")
+        run.out.status(f"warning: {warning}", "warn")
     store = store.with_profile(profile, make_default=default)
     save_store(path, store)
     marker = " (default)" if store.default == name else ""
-    render.status(f"saved profile {name!r}{marker} to {path}", "ok")
+    run.out.status(f"saved profile {name!r}{marker} to {path}", "ok")
 
 
-def _ask_missing(values: dict[str, str | None], *, rsa: bool) -> None:
+def _ask_missing(values: dict[str, str | None], env: Environment, *, rsa: bool) -> None:
     missing = [field for field, _, _ in REQUIRED_PROMPTS
                if not values[field] and not (field == "key" and rsa)]
     if not missing:
         return
-    if sys.stdin is None or not sys.stdin.isatty():
+    if not env.is_terminal(env.stdin):
         flags = ", ".join(f"--{field}" for field in missing)
         raise InputError(f"missing {flags}", "give them as flags, or run this on a terminal to be asked")
     for field, question, secret in REQUIRED_PROMPTS:
@@ -75,68 +78,74 @@ def _ask_missing(values: dict[str, str | None], *, rsa: bool) -> None:
 
 
 @app.command("list")
-def list_profiles(json_output: JsonOption = False) -> None:
+def list_profiles(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List profiles; * marks the default."""
-    store = load_store(config_path(os.environ))
+    run = runtime(ctx)
+    store = load_store(config_path(run.env.environ))
     rows = [{**redacted(p), "default": "*" if name == store.default else ""}
             for name, p in store.profiles.items()]
     if json_output:
-        render.json_object({"default": store.default, "profiles": rows})
+        run.out.json_object({"default": store.default, "profiles": rows})
         return
     if not rows:
-        render.status("no profiles yet: commands use the built-in sandbox profile. "
+        run.out.status("no profiles yet: commands use the built-in sandbox profile. "
                       "Add yours with 'epay profile add NAME --gateway URL --pid N --key KEY'")
         return
-    render.table(rows, ["default", "name", "gateway", "dialect", "pid", "key"])
+    run.out.table(rows, ["default", "name", "gateway", "dialect", "pid", "key"])
 
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Profile (default: the default one)")] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Show the key unmasked.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show one profile, keys masked (--reveal shows them)."""
-    store = load_store(config_path(os.environ))
-    chosen = name or os.environ.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    run = runtime(ctx)
+    store = load_store(config_path(run.env.environ))
+    chosen = name or run.env.environ.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
     profile = store.get(chosen)
     shown = profile.as_dict() if reveal else redacted(profile)
     if profile is SANDBOX_PROFILE:
         shown["note"] = "built-in; points at the local gateway (epay mock)"
     if json_output:
-        render.json_object(shown)
+        run.out.json_object(shown)
         return
-    render.fields([(k, v) for k, v in shown.items() if v])
+    run.out.fields([(k, v) for k, v in shown.items() if v])
 
 
 @app.command("use")
-def use(name: Annotated[str, typer.Argument(help="Profile to make the default")]) -> None:
+def use(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to make the default")]) -> None:
     """Make a profile the default."""
-    path = config_path(os.environ)
+    run = runtime(ctx)
+    path = config_path(run.env.environ)
     save_store(path, load_store(path).with_default(name))
-    render.status(f"default profile is now {name!r}", "ok")
+    run.out.status(f"default profile is now {name!r}", "ok")
 
 
 @app.command("remove")
-def remove(name: Annotated[str, typer.Argument(help="Profile to remove")]) -> None:
+def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to remove")]) -> None:
     """Remove a profile."""
-    path = config_path(os.environ)
+    run = runtime(ctx)
+    path = config_path(run.env.environ)
     store = load_store(path)
     if name not in store.profiles:
         store.get(name)  # raises the "no such profile" error with the list of names
         raise InputError(f"{name!r} is built in and cannot be removed", "nothing to do")
     updated = store.without(name)
     save_store(path, updated)
-    render.status(f"removed profile {name!r}", "ok")
+    run.out.status(f"removed profile {name!r}", "ok")
     if store.default == name:
-        render.status("there is no default profile now: pick one with 'epay profile use NAME'", "warn")
+        run.out.status("there is no default profile now: pick one with 'epay profile use NAME'", "warn")
 
 
 @app.command("path")
-def path(json_output: JsonOption = False) -> None:
+def path(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Print where the profiles file is (EPAY_CONFIG overrides it)."""
-    where = config_path(os.environ)
+    run = runtime(ctx)
+    where = config_path(run.env.environ)
     if json_output:
-        render.json_object({"path": str(where), "exists": where.exists()})
+        run.out.json_object({"path": str(where), "exists": where.exists()})
     else:
-        render.data(str(where))
+        run.out.data(str(where))

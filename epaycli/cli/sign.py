@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from enum import Enum
 from typing import Annotated
 
 import typer
 
-from .. import render, settings
 from ..core.canonical import blank_fields
 from ..core.errors import InputError
 from ..core.params import parse_pairs, parse_pasted
-from ..core.signed import SignedParams, sign_params
-from ..profiles import mask
+from ..core.request import SignedRequest, sign_request
+from ..core.signing import SignType
+from ..env import Environment
+from ..profiles.keys import signer_for
+from ..profiles.resolve import current, key_notes
+from ..render import Output
 from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
 
 
 class BlankValues(str, Enum):
@@ -24,6 +27,7 @@ class BlankValues(str, Enum):
 
 
 def sign(
+    ctx: typer.Context,
     pairs: Annotated[list[str] | None, typer.Argument(metavar="[K=V]...",
                                                       help="Parameters, e.g. money=1.00")] = None,
     from_: Annotated[str | None, typer.Option(
@@ -53,23 +57,24 @@ def sign(
     Prints the sign alone, so S=$(epay sign …) works; sign_type (and for RSA a timestamp) is
     added when missing. Example: epay sign pid=1001 type=alipay money=1.00 … --key KEY
     """
-    params = _collect(pairs or [], from_)
-    resolved = settings.current(profile, {"key": key, "private_key": private_key})
-    md5_key, rsa_key = settings.signer_for(resolved, params)
-    signed = sign_params(params, key=md5_key, private_key=rsa_key, blanks=blanks.value,
-                         now=int(time.time()) if now is None else now)
-    notes = settings.key_notes(resolved, uses_md5_key=rsa_key is None)
+    run = runtime(ctx)
+    params = _collect(pairs or [], from_, run.env)
+    resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
+    signer = signer_for(resolved, params)
+    signed = sign_request(params, signer, blanks=blanks.value,
+                          now=run.env.now() if now is None else now)
+    notes = key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)
     blank = blank_fields(params)
-    if blank and signed.sign_type == "MD5":
+    if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
                      "older servers keep such values, newer ones drop them")
     for note in notes:
-        render.status(note, "warn")
-    _show(signed, md5_key, explain=explain, query=query, url=url, json_output=json_output)
+        run.out.status(note, "warn")
+    _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output)
 
 
-def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
-    from_file = parse_pasted(read_file(from_)) if from_ else {}
+def _collect(pairs: list[str], from_: str | None, env: Environment) -> dict[str, str]:
+    from_file = parse_pasted(read_file(from_, env)) if from_ else {}
     from_args = parse_pairs(pairs)
     repeated = sorted(set(from_file) & set(from_args))
     if repeated:
@@ -81,33 +86,24 @@ def _collect(pairs: list[str], from_: str | None) -> dict[str, str]:
     return params
 
 
-def _show(signed: SignedParams, key: str, *, explain, query, url, json_output) -> None:
-    signed_string = signed.canonical + (mask(key) if signed.sign_type == "MD5" else "")
+def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output) -> None:
     if json_output:
-        render.json_object({
-            "sign": signed.sign,
-            "sign_type": signed.sign_type,
-            "canonical": signed.canonical,
-            "signed_string": signed_string,
-            "added": list(signed.added),
-            "params": signed.params,
-            "query": signed.query(),
-            **({"url": signed.url(url)} if url else {}),
-        })
+        out.json_object(signed.to_dict(url))
         return
     if explain:
         how = ("the key appended directly (no '&key='), MD5, lowercase hex"
-               if signed.sign_type == "MD5" else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
-        render.fields([
+               if signed.sign_type is SignType.MD5
+               else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
+        out.fields([
             ("canonical", signed.canonical),
-            ("signed", signed_string),
+            ("signed", signed.signed_string),
             ("how", how),
             ("added", ", ".join(signed.added) or "nothing"),
             ("sign", signed.sign),
         ])
     if query:
-        render.data(signed.query())
+        out.data(signed.query())
     if url:
-        render.data(signed.url(url))
+        out.data(signed.url(url))
     if not (explain or query or url):
-        render.data(signed.sign)
+        out.data(signed.sign)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import render, settings
 from ..core.errors import ExitCode
 from ..core.params import parse_pasted
-from ..profiles import mask
+from ..core.redact import scrub
+from ..core.signing import SignType
+from ..profiles.keys import verifier_for
+from ..profiles.resolve import current, expected_pid, key_notes
+from ..render import Output
 
 if TYPE_CHECKING:
     from ..core.callback import CallbackReport
 from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
 
 
 def verify(
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(
         metavar="[INPUT|-]",
         help="The callback: URL, query string, form body, JSON or k=v lines; - or nothing reads stdin.",
@@ -46,46 +50,29 @@ def verify(
     from ..core.callback import Expectations, check_callback
     from ..core.money import parse_amount
 
-    params = parse_pasted(read_text(source))
+    run = runtime(ctx)
+    params = parse_pasted(read_text(source, run.env))
     expected_amount = parse_amount(amount) if amount is not None else None
-    resolved = settings.current(profile, {"key": key, "public_key": public_key, "pid": pid})
-    credentials = settings.verifier_for(resolved, params)
-    expect = Expectations(amount=expected_amount, pid=settings.expected_pid(resolved),
-                          now=int(time.time()) if now is None else now)
-    report = check_callback(params, credentials, expect)
-    notes = [*settings.key_notes(resolved, uses_md5_key=report.sign_type == "MD5"), *report.notes]
-    _show(report, params, notes, json_output)
+    resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
+                       run.env.environ)
+    keys = verifier_for(resolved, params)
+    expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
+                          now=run.env.now() if now is None else now)
+    report = check_callback(params, keys, expect)
+    notes = [*key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5),
+             *report.notes]
+    _show(run.out, report, params, notes, json_output)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 
 
-def _show(report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
-    scrub = _scrubber(params.get("key", ""))
+def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
+    secrets = [params.get("key", "")]  # a pasted api.php URL carries the merchant key
     if json_output:
-        render.json_object(scrub(_document(report, params, notes)))
+        document = {**report.to_dict(), "notes": notes, "params": dict(params)}
+        out.json_object(scrub(document, secrets))
         return
     for text, style, is_data in _lines(report, params, notes):
-        (render.data if is_data else render.status)(scrub(text), style)
-
-
-def _document(report: CallbackReport, params, notes: list[str]) -> dict:
-    diagnosis = report.diagnosis
-    return {
-        "valid": report.genuine,
-        "sign_type": report.sign_type,
-        "signature_valid": report.signature_valid,
-        "problems": [vars(p) for p in report.problems],
-        "diagnosis": None if diagnosis is None else {
-            "mistake": diagnosis.mistake,
-            "mistakes": list(diagnosis.mistakes),
-            "title": diagnosis.title,
-            "fix": diagnosis.fix,
-            "detail": diagnosis.detail,
-            "signed_string": diagnosis.signed_string,
-            "expected_string": diagnosis.expected_string,
-        },
-        "notes": notes,
-        "params": dict(params),
-    }
+        (out.data if is_data else out.status)(scrub(text, secrets), style)
 
 
 def _lines(report: CallbackReport, params, notes: list[str]):
@@ -109,17 +96,3 @@ def _lines(report: CallbackReport, params, notes: list[str]):
             diagnosis.signed_string != diagnosis.expected_string:
         yield f"  the sender signed: {diagnosis.signed_string}", "dim", False
         yield f"  the protocol signs: {diagnosis.expected_string}", "dim", False
-
-
-def _scrubber(secret: str):
-    """A pasted api.php URL carries the merchant key in plain text: mask it wherever it shows."""
-    def scrub(value):
-        if isinstance(value, str):
-            return value.replace(secret, mask(secret)) if len(secret) >= 8 else value
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        return value
-
-    return scrub

@@ -7,24 +7,27 @@ merchant id, V2 timestamp window).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .errors import KeyFormatError
 from .models import SUCCESS_STATUS
 from .money import amounts_equal, format_wire, parse_received_money
-from .signing import MISSING_KEY_HINT, md5_verify, rsa_verify
+from .signing import (
+    MD5_SIGN_PATTERN,
+    RSA_SIGN_PATTERN,
+    Keys,
+    Md5Key,
+    SignType,
+    UnknownSignType,
+    pick_sign_type,
+    verify,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
     from .diagnose import Diagnosis
-
-_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
-_BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
-
 
 @dataclass(frozen=True)
 class Expectations:
@@ -49,7 +52,7 @@ class Problem:
 class CallbackReport:
     """The verdict on one callback: genuine only with a valid sign and no problem at all."""
 
-    sign_type: str
+    sign_type: SignType | str  # a str only when the callback declared an unknown one
     signature_valid: bool
     problems: tuple[Problem, ...] = ()
     diagnosis: Diagnosis | None = None
@@ -59,39 +62,51 @@ class CallbackReport:
     def genuine(self) -> bool:
         return self.signature_valid and not self.problems
 
+    @property
+    def verdict(self) -> str:
+        """``genuine``; ``bad_signature`` (not sent by the gateway, or signed wrongly); or
+        ``rejected`` (genuinely signed, but a business check failed: amount, status, pid …)."""
+        if self.genuine:
+            return "genuine"
+        return "rejected" if self.signature_valid else "bad_signature"
 
-@dataclass(frozen=True)
-class Credentials:
-    """What verification needs: the MD5 merchant key, or the platform RSA public key."""
+    @property
+    def reason(self) -> str:
+        """One line: why it is not genuine (empty when it is)."""
+        if self.genuine:
+            return ""
+        messages = "; ".join(p.message for p in self.problems)
+        if self.verdict == "rejected":
+            return f"signature valid, but {messages}"
+        return messages or "the sign does not match"
 
-    key: str = ""
-    public_key: Any = None  # a loaded RSA public key (signing.load_public_key)
-
-
-def sign_type_of(params: Mapping[str, str], credentials: Credentials) -> str:
-    """MD5 or RSA as the callback says; when it says nothing, as the sign's shape says."""
-    declared = params.get("sign_type", "")
-    if declared:
-        return declared.upper()
-    sign = params.get("sign", "")
-    if _HEX32.fullmatch(sign):
-        return "MD5"
-    if _BASE64.fullmatch(sign) or (credentials.public_key is not None and not credentials.key):
-        return "RSA"
-    return "MD5"
+    def to_dict(self) -> dict:
+        """The one shape of a verdict: ``verify --json``, the listener's lines and journal."""
+        diagnosis = self.diagnosis
+        return {
+            "valid": self.genuine,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "sign_type": str(self.sign_type),
+            "signature_valid": self.signature_valid,
+            "problems": [vars(p) for p in self.problems],
+            "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
+            "notes": list(self.notes),
+        }
 
 
 def check_callback(
-    params: Mapping[str, str], credentials: Credentials, expect: Expectations = Expectations()
+    params: Mapping[str, str], keys: Keys, expect: Expectations = Expectations()
 ) -> CallbackReport:
-    sign_type = sign_type_of(params, credentials)
-    if sign_type not in ("MD5", "RSA"):
-        problem = Problem(
-            "unknown_sign_type",
-            f"sign_type {_short(params.get('sign_type', ''))} is not one Epay uses",
-            "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in sign_type",
-        )
-        return CallbackReport(sign_type, False, (problem,))
+    """The verdict on one received callback. Raises ``KeyFormatError`` only when the key its
+    sign_type needs is missing; everything wrong with the callback itself is in the report."""
+    try:
+        sign_type = pick_sign_type(params, preferred=keys.preferred)
+    except UnknownSignType as error:
+        problem = Problem("unknown_sign_type", error.message,
+                          "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in "
+                          "sign_type")
+        return CallbackReport(params.get("sign_type", ""), False, (problem,))
     if not params.get("sign"):
         problem = Problem(
             "missing_sign",
@@ -100,20 +115,9 @@ def check_callback(
         )
         return CallbackReport(sign_type, False, (problem,) + business_problems(params, expect))
 
-    if sign_type == "MD5":
-        if not credentials.key:
-            raise KeyFormatError("this callback is MD5-signed and no merchant key was given",
-                                 MISSING_KEY_HINT)
-        valid = md5_verify(params, credentials.key)
-        shape = _sign_shape_problem(params["sign"], "MD5")
-    else:
-        if credentials.public_key is None:
-            raise KeyFormatError(
-                "this callback is RSA-signed (V2) and no platform public key was given",
-                "pass --public-key FILE (平台公钥), or add it to the profile",
-            )
-        valid = rsa_verify(params, credentials.public_key)
-        shape = None
+    signer = keys.to_verify(sign_type)
+    valid = verify(params, signer)
+    shape = _sign_shape_problem(params["sign"]) if sign_type is SignType.MD5 else None
 
     problems: list[Problem] = []
     diagnosis = None
@@ -122,24 +126,24 @@ def check_callback(
     elif not valid:
         from .diagnose import diagnose_md5, diagnose_rsa  # only a failed sign needs it
 
-        if sign_type == "MD5":
-            diagnosis = diagnose_md5(params, credentials.key)
+        if isinstance(signer, Md5Key):
+            diagnosis = diagnose_md5(params, signer.secret)
         else:
-            diagnosis = diagnose_rsa(params, credentials.public_key)
+            diagnosis = diagnose_rsa(params, signer.public)
         problems.append(Problem("signature_invalid",
                                 f"the {sign_type} sign does not match: {diagnosis.title}",
                                 diagnosis.fix))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
     notes = ()
-    if sign_type == "RSA" and expect.now is None:
+    if sign_type is SignType.RSA and expect.now is None:
         notes = ("the V2 timestamp window was not checked: pass Expectations(now=<unix time>)",)
     return CallbackReport(sign_type, valid, tuple(problems), diagnosis, notes)
 
 
-def _sign_shape_problem(sign: str, sign_type: str) -> Problem | None:
-    if _HEX32.fullmatch(sign):
+def _sign_shape_problem(sign: str) -> Problem | None:
+    if MD5_SIGN_PATTERN.fullmatch(sign):
         return None
-    if _BASE64.fullmatch(sign):
+    if RSA_SIGN_PATTERN.fullmatch(sign):
         return Problem(
             "sign_is_rsa",
             "sign_type says MD5 but the sign looks like an RSA (V2) sign",
@@ -158,7 +162,7 @@ def _short(text: str, limit: int = 24) -> str:
 
 
 def business_problems(
-    params: Mapping[str, str], expect: Expectations, *, sign_type: str = "MD5"
+    params: Mapping[str, str], expect: Expectations, *, sign_type: SignType = SignType.MD5
 ) -> tuple[Problem, ...]:
     """Checks a handler must make even when the sign is genuine."""
     problems = []
@@ -177,7 +181,7 @@ def business_problems(
         ))
     if expect.amount is not None:
         problems.extend(_amount_problems(params, expect))
-    if expect.now is not None and (sign_type == "RSA" or "timestamp" in params):
+    if expect.now is not None and (sign_type is SignType.RSA or "timestamp" in params):
         problems.extend(_timestamp_problems(params, expect))
     return tuple(problems)
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from .php import TRIM_CHARS, is_blank
+
 # Whitespace-only values: the official V1 SDK and older servers sign them ("keep"); newer
 # servers and every RSA signer leave them out ("drop"), as PHP's trim() would empty them.
 Blanks = Literal["keep", "drop"]
 
 UNSIGNED_FIELDS = frozenset({"sign", "sign_type"})
-PHP_TRIM_CHARS = " \t\n\r\0\x0b"
-
-
-def is_blank(value: str) -> bool:
-    return not value.strip(PHP_TRIM_CHARS)
 
 
 def blank_fields(params: Mapping[str, str]) -> list[str]:
@@ -33,7 +30,7 @@ def signed_fields(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list
         return [(name, value) for name in sorted(params)
                 if (value := params[name]) != "" and name not in UNSIGNED_FIELDS]
     return [(name, value) for name in sorted(params)
-            if (value := params[name]).strip(PHP_TRIM_CHARS) and name not in UNSIGNED_FIELDS]
+            if (value := params[name]).strip(TRIM_CHARS) and name not in UNSIGNED_FIELDS]
 
 
 def join_fields(fields: list[tuple[str, str]]) -> str:

@@ -13,7 +13,6 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from .canonical import (
     UNSIGNED_FIELDS,
@@ -25,7 +24,7 @@ from .canonical import (
 )
 from .models import SUCCESS_STATUS
 from .money import money_renderings
-from .params import php_urlencode
+from .php import htmlspecialchars, rawurlencode, urlencode
 from .signing import constant_time_equal, md5_hex, rsa_verify_message
 
 COMMON_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal", "tenpay")
@@ -193,6 +192,17 @@ class Diagnosis:
     @property
     def fix(self) -> str:
         return "; and ".join(MISTAKES[m].fix for m in self.mistakes)
+
+    def to_dict(self) -> dict:
+        return {
+            "mistake": self.mistake,
+            "mistakes": list(self.mistakes),
+            "title": self.title,
+            "fix": self.fix,
+            "detail": self.detail,
+            "signed_string": self.signed_string,
+            "expected_string": self.expected_string,
+        }
 
 
 Pairs = tuple[tuple[str, str], ...]
@@ -403,21 +413,10 @@ def _html_unescape(value: str) -> str:
     return html.unescape(value)
 
 
-def php_htmlspecialchars(value: str) -> str:
-    """PHP's htmlspecialchars with ENT_QUOTES, as Epay servers store name/param/URLs."""
-    return (
-        value.replace("&", "&amp;")
-        .replace('"', "&quot;")
-        .replace("'", "&#039;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-
-
 _VALUE_TRANSFORMS: tuple[tuple[str, Callable[[str], str]], ...] = (
-    ("url_encoded_values", php_urlencode),
-    ("url_encoded_values", lambda v: quote(v, safe="")),  # rawurlencode / encodeURIComponent
-    ("html_escaped", php_htmlspecialchars),
+    ("url_encoded_values", urlencode),
+    ("url_encoded_values", rawurlencode),  # rawurlencode / encodeURIComponent
+    ("html_escaped", htmlspecialchars),
     ("html_unescaped", _html_unescape),
     ("trimmed_values", lambda v: v.strip()),
 )

@@ -1,4 +1,9 @@
-"""One exception tree for all of epay, and the exit codes the CLI maps it to."""
+"""One exception tree for all of epay, and the exit codes the CLI maps it to.
+
+Core speaks in codes: an error says what is wrong (``message``) and carries a stable ``code``;
+its ``hint`` never names a command-line flag. Each edge (the CLI, the listener, the local
+gateway) turns the code into advice in its own words (``epaycli/cli/hints.py`` for the CLI).
+"""
 
 from __future__ import annotations
 
@@ -22,16 +27,19 @@ class ExitCode(IntEnum):
 class EpayError(Exception):
     """Base of every error epay raises on purpose.
 
-    ``message`` says what is wrong, ``hint`` what to do about it. Neither may contain a key:
-    they are printed as they are.
+    ``message`` says what is wrong, ``hint`` what to do about it, ``code`` which error it is
+    (for edges that word the advice themselves). None of them may contain a key.
     """
 
     exit_code: ExitCode = ExitCode.ERROR
+    code: str = "error"
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if code is not None:
+            self.code = code
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -41,39 +49,58 @@ class InputError(EpayError):
     """What the user gave us cannot be read (pasted callback, argument, file)."""
 
     exit_code = ExitCode.USAGE
+    code = "bad_input"
 
 
 class KeyFormatError(EpayError):
-    """A merchant key, RSA private key or public key cannot be used."""
+    """A merchant key, RSA private key or public key is missing or cannot be used.
+
+    Codes: ``missing_md5_key``, ``missing_private_key``, ``missing_public_key``, ``bad_key``.
+    """
 
     exit_code = ExitCode.CONFIG
+    code = "bad_key"
 
 
 class ConfigError(EpayError):
     """Profiles file, profile or settings are missing or wrong."""
 
     exit_code = ExitCode.CONFIG
+    code = "bad_config"
 
 
 class SignatureError(EpayError):
     """A signature does not verify (raised only where a caller asked for an exception)."""
 
     exit_code = ExitCode.SIGNATURE_INVALID
+    code = "signature_invalid"
 
 
 class GatewayError(EpayError):
-    """The gateway answered, with an error."""
+    """The gateway answered, with an error: ``gateway_code`` and ``gateway_message`` are what it
+    said, ``explanation`` what the catalogue knows about it."""
 
     exit_code = ExitCode.GATEWAY_ERROR
+    code = "gateway_error"
+
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
+                 gateway_code: object = None, gateway_message: str = "",
+                 explanation: object = None) -> None:
+        super().__init__(message, hint, code=code)
+        self.gateway_code = gateway_code
+        self.gateway_message = gateway_message
+        self.explanation = explanation
 
 
 class NetworkError(EpayError):
-    """The gateway or handler could not be reached in time."""
+    """The gateway or handler could not be reached in time, or answered garbage."""
 
     exit_code = ExitCode.NETWORK
+    code = "network"
 
 
 class CheckFailed(EpayError):
     """A conformance or doctor check did not pass."""
 
     exit_code = ExitCode.CHECK_FAILED
+    code = "check_failed"

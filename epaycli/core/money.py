@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from .errors import InputError
+from .php import float_text
 
 # What the protocol allows in a request: digits, one optional point, at most 2 decimals.
 _STRICT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
@@ -53,11 +54,7 @@ def format_wire(amount: Decimal) -> str:
 def php_float_text(text: str) -> str | None:
     """What PHP prints for ``(float)$text``: how newer servers send ``money`` (1.00 → 1)."""
     value = parse_received_money(text)
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return str(int(value))
-    return f"{value.normalize():f}"
+    return None if value is None else float_text(value)
 
 
 def money_renderings(text: str) -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote_plus, unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from .errors import InputError
+from .php import http_build_query
 
 Params = Mapping[str, str]
 
@@ -243,14 +244,9 @@ def _hex_preview(raw: bytes, limit: int = 8) -> str:
 # ---- writing parameters out ----------------------------------------------------------------
 
 
-def php_urlencode(value: str) -> str:
-    """PHP ``urlencode``: like ``quote_plus`` but ``~`` is encoded too."""
-    return quote_plus(value, safe="").replace("~", "%7E")
-
-
 def format_query(params: Params) -> str:
-    """PHP ``http_build_query``: what a gateway sends and what ``parse_query`` reads back."""
-    return "&".join(f"{php_urlencode(k)}={php_urlencode(v)}" for k, v in params.items())
+    """What a gateway sends and what ``parse_query`` reads back (PHP ``http_build_query``)."""
+    return http_build_query(params)
 
 
 def format_url(base: str, params: Params) -> str:

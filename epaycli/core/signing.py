@@ -1,5 +1,9 @@
-"""MD5 (V1) and SHA256withRSA (V2) signatures: make them, check them in constant time, and
-load the RSA keys Epay panels hand out (PEM, or bare base64 DER)."""
+"""MD5 (V1) and SHA256withRSA (V2) signatures: what signs (``SignType``, ``Md5Key``, ``RsaKeys``),
+which one applies (``pick_sign_type``), making and checking signs in constant time, and loading
+the RSA keys Epay panels hand out (PEM, or bare base64 DER).
+
+The CLI, the gateway client, the local gateway, the listener and ``trigger`` all sign and verify
+through ``sign`` and ``verify`` here."""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Union
 
 from .canonical import Blanks, canonical_string, has_blank_values
-from .errors import KeyFormatError
+from .errors import InputError, KeyFormatError
+from .redact import mask
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
     from cryptography.hazmat.primitives.asymmetric.rsa import (
@@ -20,7 +27,127 @@ if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really use
     )
 
 MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
-MISSING_KEY_HINT = "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'"
+MD5_SIGN_PATTERN = re.compile(r"[0-9A-Fa-f]{32}")
+RSA_SIGN_PATTERN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+
+
+class SignType(StrEnum):
+    """The two signatures Epay uses; the value is what ``sign_type`` carries on the wire."""
+
+    MD5 = "MD5"  # V1: md5(canonical + merchant key)
+    RSA = "RSA"  # V2: SHA256withRSA over the canonical string, base64
+
+
+class UnknownSignType(InputError):
+    code = "unknown_sign_type"
+
+
+@dataclass(frozen=True, repr=False)
+class Md5Key:
+    """A merchant's MD5 key: the shared secret that signs both ways in V1."""
+
+    secret: str
+    sign_type: ClassVar[SignType] = SignType.MD5
+
+    def __post_init__(self) -> None:
+        if not self.secret:
+            raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+
+    def __repr__(self) -> str:  # a key must not leak through a traceback or a log line
+        return f"Md5Key({mask(self.secret)})"
+
+
+@dataclass(frozen=True)
+class RsaKeys:
+    """One side's RSA pair as epay holds it: ``private`` signs what this side sends (the
+    merchant's requests, or the platform's notifies), ``public`` checks what the other side
+    signed. Either may be absent when only one direction is needed."""
+
+    private: RSAPrivateKey | None = None
+    public: RSAPublicKey | None = None
+    sign_type: ClassVar[SignType] = SignType.RSA
+
+
+Signer = Union[Md5Key, RsaKeys]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every key a run has, so the callback's own sign_type can choose among them."""
+
+    md5: Md5Key | None = None
+    rsa: RsaKeys | None = None
+
+    @property
+    def preferred(self) -> SignType:
+        return SignType.RSA if self.rsa is not None and self.md5 is None else SignType.MD5
+
+    def to_verify(self, sign_type: SignType) -> Signer:
+        if sign_type is SignType.MD5:
+            if self.md5 is None:
+                raise KeyFormatError("this is MD5-signed and no merchant key was given",
+                                     code="missing_md5_key")
+            return self.md5
+        if self.rsa is None or self.rsa.public is None:
+            raise KeyFormatError("this is RSA-signed (V2) and no RSA public key was given",
+                                 code="missing_public_key")
+        return self.rsa
+
+    def to_sign(self, sign_type: SignType) -> Signer:
+        if sign_type is SignType.MD5:
+            if self.md5 is None:
+                raise KeyFormatError("signing MD5 needs the merchant key, and none was given",
+                                     code="missing_md5_key")
+            return self.md5
+        if self.rsa is None or self.rsa.private is None:
+            raise KeyFormatError("sign_type is RSA but no RSA private key was given",
+                                 code="missing_private_key")
+        return self.rsa
+
+
+def pick_sign_type(params: Mapping[str, str], *, preferred: SignType = SignType.MD5) -> SignType:
+    """The one rule for which signature applies: ``sign_type`` as declared; else what the shape
+    of a present ``sign`` says (32 hex digits: MD5; long base64: RSA); else ``preferred``."""
+    declared = params.get("sign_type", "")
+    if declared:
+        try:
+            return SignType(declared.upper())
+        except ValueError:
+            shown = declared if len(declared) <= 24 else declared[:24] + "…"
+            raise UnknownSignType(f"sign_type {shown!r} is not MD5 or RSA",
+                                  "Epay signs with MD5 (V1) or RSA (V2)") from None
+    sign = params.get("sign", "")
+    if MD5_SIGN_PATTERN.fullmatch(sign):
+        return SignType.MD5
+    if RSA_SIGN_PATTERN.fullmatch(sign):
+        return SignType.RSA
+    return preferred
+
+
+def sign(params: Mapping[str, str], signer: Signer, *, blanks: Blanks = "keep") -> str:
+    """The sign of ``params`` (``sign``/``sign_type`` ignored). ``blanks`` picks the MD5 server
+    variant for whitespace-only values; RSA always leaves them out."""
+    if isinstance(signer, Md5Key):
+        return md5_sign(params, signer.secret, blanks=blanks)
+    if signer.private is None:
+        raise KeyFormatError("signing RSA needs a private key, and none was given",
+                             code="missing_private_key")
+    return rsa_sign(params, signer.private)
+
+
+def verify(params: Mapping[str, str], signer: Signer, received: str | None = None) -> bool:
+    """Whether ``received`` (default ``params['sign']``) is genuine; constant time."""
+    if isinstance(signer, Md5Key):
+        return md5_verify(params, signer.secret, received)
+    if signer.public is None:
+        raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
+                             code="missing_public_key")
+    return rsa_verify(params, signer.public, received)
+
+
+def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Blanks = "keep") -> str:
+    """The string a sign of this type covers (for MD5, before the key is appended)."""
+    return canonical_string(params, blanks="drop" if sign_type is SignType.RSA else blanks)
 
 
 # ---- MD5 (V1) ------------------------------------------------------------------------------
@@ -51,7 +178,7 @@ def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> 
 
 def require_md5_key(key: str) -> None:
     if not key:
-        raise KeyFormatError("no merchant key was given", MISSING_KEY_HINT)
+        raise KeyFormatError("no merchant key was given", code="missing_md5_key")
 
 
 def looks_like_md5_key(key: str) -> bool:

@@ -1,0 +1,64 @@
+"""Where each request goes: the V1 pages (submit.php, mapi.php, api.php acts) and the V2 routes
+(api/pay/*, api/merchant/*), one table per dialect, from the gateway's base URL."""
+
+from __future__ import annotations
+
+from .errors import InputError
+from .params import url_parts
+from .signing import SignType
+
+# V1 (MD5)
+SUBMIT = "submit.php"  # browser redirect payment (GET or POST)
+MAPI = "mapi.php"  # server-to-server payment (POST on newer servers)
+API = "api.php"  # merchant queries with pid + key; ?act=…
+API_ACTS = ("query", "settle", "order", "orders", "refund")
+POST_ACTS = frozenset({"refund"})  # refund reads a POST body; every other act the query string
+
+# V2 (RSA): api/<route>, or api.php?s=<route> on servers without URL rewriting.
+V2_ROUTES = ("pay/submit", "pay/create", "pay/query", "pay/refund", "pay/refundquery",
+             "pay/close", "merchant/info", "merchant/orders")
+
+SUCCESS_CODE = {"v1": 1, "v1_refund": 0, "v2": 0}
+
+
+def normalize_base(url: str) -> str:
+    """A gateway's base URL: absolute http(s), no query or fragment, ending in '/'."""
+    parts = url_parts(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"gateway {url!r} is not an http(s) URL",
+                         "give the site root, e.g. https://pay.example.com/", code="bad_gateway_url")
+    if parts.query or parts.fragment:
+        raise InputError(f"gateway {url!r} has a query or fragment",
+                         "give the site root only, e.g. https://pay.example.com/",
+                         code="bad_gateway_url")
+    base = url.strip()
+    return base if base.endswith("/") else base + "/"
+
+
+def v1_url(base: str, page: str, act: str | None = None) -> str:
+    url = normalize_base(base) + page
+    return f"{url}?act={act}" if act else url
+
+
+def v2_url(base: str, route: str, *, rewrite: bool = True) -> str:
+    if route not in V2_ROUTES:
+        raise InputError(f"{route!r} is not a V2 route", ", ".join(V2_ROUTES))
+    base = normalize_base(base)
+    return f"{base}api/{route}" if rewrite else f"{base}api.php?s={route}"
+
+
+def submit_url(base: str, sign_type: SignType) -> str:
+    """The browser payment page for this dialect."""
+    return v2_url(base, "pay/submit") if sign_type is SignType.RSA else v1_url(base, SUBMIT)
+
+
+def route_of(path: str, query_s: str | None = None) -> str | None:
+    """The V2 route a request path names (``/api/pay/create`` or ``/api.php?s=pay/create``)."""
+    trimmed = path.lstrip("/")
+    if trimmed.startswith("api/"):
+        route = trimmed[4:].rstrip("/")
+    elif trimmed == API and query_s:
+        route = query_s.strip("/")
+    else:
+        return None
+    return route if route in V2_ROUTES else None

@@ -1,0 +1,107 @@
+"""Keys a profile names: read them (a file path or the key itself), load them as the signers
+core uses, and show a profile with its secrets hidden."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..core.errors import KeyFormatError
+from ..core.models import Profile
+from ..core.redact import mask
+from ..core.signing import (
+    Keys,
+    Md5Key,
+    RsaKeys,
+    Signer,
+    SignType,
+    UnknownSignType,
+    load_private_key,
+    load_public_key,
+    pick_sign_type,
+)
+from ..files import read_limited
+from .resolve import Resolved, rank
+
+MAX_KEY_FILE_BYTES = 64 * 1024
+_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
+
+
+def is_inline_key(value: str) -> bool:
+    """A key written out (PEM or bare base64), as opposed to the path of a key file."""
+    text = value.strip()
+    return text.startswith("-----BEGIN") or bool(_BARE_BASE64.fullmatch(text))
+
+
+def looks_like_key_path(value: str) -> bool:
+    """Short, one line, a path separator or a key-file suffix: safe to print. Anything else
+    may be a key pasted in an unexpected form (JSON-escaped, URL-safe base64…) and is not."""
+    text = value.strip()
+    return (len(text) <= 255 and not any(ch.isspace() for ch in text)
+            and not is_inline_key(text)
+            and ("/" in text or text.endswith((".pem", ".key", ".der", ".txt"))))
+
+
+def read_key_material(value: str, *, what: str) -> str:
+    """A key given as a file path or as the key itself (PEM or bare base64)."""
+    text = value.strip()
+    path = Path(text).expanduser()
+    if is_inline_key(text) and not path.exists():
+        return text
+    if not looks_like_key_path(text) and not path.exists():
+        raise KeyFormatError(f"{what} is neither a readable file nor a PEM or base64 key "
+                             f"({len(text)} characters)",
+                             "give the path of the key file, or the PEM key itself")
+    data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
+                        error=KeyFormatError, too_large_hint="point at the PEM file itself")
+    return data.decode("utf-8", "replace")
+
+
+def redacted(profile: Profile) -> dict[str, str]:
+    """A profile fit to print: secrets masked; key file paths shown (a path is not a secret)."""
+    shown = profile.as_dict()
+    if shown["key"]:
+        shown["key"] = mask(shown["key"])
+    if shown["private_key"] and not looks_like_key_path(shown["private_key"]):
+        shown["private_key"] = "(inline key, hidden)"
+    if shown["public_key"] and is_inline_key(shown["public_key"]):
+        shown["public_key"] = "(inline public key)"
+    return shown
+
+
+def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
+    """What signs these parameters: ``sign_type`` in them decides; otherwise the key given most
+    explicitly (flag > EPAY_* > profile > sandbox), and when both come from one profile, its
+    dialect. Only the key that signs is loaded."""
+    profile = resolved.profile
+    private_rank, key_rank = rank(resolved, "private_key"), rank(resolved, "key")
+    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == "v2")
+    wanted = pick_sign_type({k: v for k, v in params.items() if k != "sign"},
+                            preferred=SignType.RSA if rsa_first else SignType.MD5)
+    if wanted is SignType.RSA:
+        private = load_key(profile.private_key, "private") if profile.private_key else None
+        return Keys(rsa=RsaKeys(private=private) if private else None).to_sign(wanted)
+    return Keys(md5=Md5Key(profile.key) if profile.key else None).to_sign(wanted)
+
+
+def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
+    """The keys to check this callback with; the RSA key is loaded only for an RSA callback."""
+    profile = resolved.profile
+    md5 = Md5Key(profile.key) if profile.key else None
+    preferred = SignType.RSA if profile.public_key and not profile.key else SignType.MD5
+    try:
+        rsa_callback = pick_sign_type(params, preferred=preferred) is SignType.RSA
+    except UnknownSignType:
+        rsa_callback = False  # check_callback reports it
+    if not rsa_callback or not profile.public_key:
+        return Keys(md5=md5)
+    return Keys(md5=md5, rsa=RsaKeys(public=load_key(profile.public_key, "public")))
+
+
+def load_key(source: str, kind: str):
+    """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
+    a profile names: a file path, or the key itself."""
+    what = "merchant private key" if kind == "private" else "platform public key"
+    loader = load_private_key if kind == "private" else load_public_key
+    return loader(read_key_material(source, what=what), source=f"the {what}")

@@ -1,0 +1,109 @@
+"""Which settings a command runs with: flag > ``EPAY_*`` environment > selected profile >
+built-in ``sandbox``, field by field — and what they mean for the run (the expected pid, notes
+about the key used)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..core.errors import ConfigError
+from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..core.params import require_text
+from ..core.signing import looks_like_md5_key
+from .store import ProfileStore, config_path, load_store
+
+ENV_FIELDS = {
+    "EPAY_GATEWAY": "gateway",
+    "EPAY_DIALECT": "dialect",
+    "EPAY_PID": "pid",
+    "EPAY_KEY": "key",
+    "EPAY_PRIVATE_KEY": "private_key",
+    "EPAY_PUBLIC_KEY": "public_key",
+}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The settings a command runs with, and where each one came from."""
+
+    profile: Profile
+    origins: dict[str, str]
+
+    def from_sandbox(self, field_name: str) -> bool:
+        return self.origins.get(field_name) == "built-in sandbox"
+
+
+def resolve(
+    store: ProfileStore,
+    *,
+    profile_name: str | None = None,
+    flags: Mapping[str, str | None] | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Resolved:
+    """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
+    name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
+        raise ConfigError(f"the default profile {name!r} does not exist",
+                          "pick another with 'epay profile use NAME'")
+    base = store.get(name)
+    origin = "built-in sandbox" if base is SANDBOX_PROFILE else f"profile {name!r}"
+    origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
+    changes: dict[str, str] = {}
+    # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
+    for variable, field_name in ENV_FIELDS.items():
+        if env.get(variable, "").strip():
+            changes[field_name] = require_text(env[variable].strip(), variable)
+            origins[field_name] = variable
+    for field_name, value in (flags or {}).items():
+        if value and value.strip():
+            changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
+            origins[field_name] = "flag"
+    if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
+        # A key of one's own never pairs with the sandbox merchant id.
+        if "pid" not in changes:
+            changes["pid"] = ""
+            origins.pop("pid", None)
+    return Resolved(base.updated(**changes), origins)
+
+
+
+
+def current(profile_name: str | None, flags: Mapping[str, str | None],
+            env: Mapping[str, str] = os.environ) -> Resolved:
+    """The settings for this run (reads the profiles file once)."""
+    return resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags, env=env)
+
+
+def rank(resolved: Resolved, field_name: str) -> int:
+    """How explicitly a setting was given: flag 4, EPAY_* 3, profile 2, sandbox 1, unset 0."""
+    origin = resolved.origins.get(field_name) if getattr(resolved.profile, field_name) else None
+    if origin is None:
+        return 0
+    if origin == "flag":
+        return 4
+    if origin.startswith("EPAY_"):
+        return 3
+    return 1 if resolved.from_sandbox(field_name) else 2
+
+
+def expected_pid(resolved: Resolved) -> str | None:
+    """The merchant id to hold callbacks to: only one the user configured, never the sandbox's."""
+    if not resolved.profile.pid or resolved.from_sandbox("pid"):
+        return None
+    return resolved.profile.pid
+
+
+def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
+    """What to know about the MD5 key a run used: the sandbox's, or not shaped like Epay's."""
+    if not uses_md5_key:
+        return []
+    if resolved.from_sandbox("key"):
+        return ["used the built-in sandbox profile's key (no profile configured): pass --key, "
+                "set EPAY_KEY, or run 'epay profile add' for your own merchant"]
+    key = resolved.profile.key
+    if key and not looks_like_md5_key(key):
+        return [f"the key ({resolved.origins.get('key')}) is {len(key)} characters; Epay merchant "
+                "keys are 32 letters and digits — check it was copied whole"]
+    return []

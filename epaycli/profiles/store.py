@@ -1,0 +1,143 @@
+"""The profiles file: where it is, reading it, writing it (atomically, 0600)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..files import read_limited
+
+MAX_PROFILES_BYTES = 1024 * 1024
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``EPAY_CONFIG``, else ``$XDG_CONFIG_HOME/epay/profiles.toml``, else ``~/.config/epay/``."""
+    if env.get("EPAY_CONFIG"):
+        return Path(env["EPAY_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "epay" / "profiles.toml"
+
+
+@dataclass(frozen=True)
+class ProfileStore:
+    """The whole file: its profiles by name and which one is the default."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default: str | None = None
+
+    def get(self, name: str) -> Profile:
+        if name in self.profiles:
+            return self.profiles[name]
+        if name == SANDBOX_NAME:
+            return SANDBOX_PROFILE
+        known = ", ".join(sorted(self.profiles)) or "none yet"
+        raise ConfigError(f"no profile named {name!r} (profiles: {known})",
+                          "see 'epay profile list', or add it with 'epay profile add'")
+
+    def with_profile(self, profile: Profile, *, make_default: bool = False) -> ProfileStore:
+        profiles = {**self.profiles, profile.name: profile}
+        default = profile.name if make_default or not self.default else self.default
+        return ProfileStore(profiles, default)
+
+    def without(self, name: str) -> ProfileStore:
+        self.get(name)
+        profiles = {k: v for k, v in self.profiles.items() if k != name}
+        return ProfileStore(profiles, None if self.default == name else self.default)
+
+    def with_default(self, name: str) -> ProfileStore:
+        self.get(name)
+        return ProfileStore(dict(self.profiles), name)
+
+
+def load_store(path: Path) -> ProfileStore:
+    """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
+    if not path.exists() and not path.is_symlink():
+        return ProfileStore()
+    raw = read_limited(path, limit=MAX_PROFILES_BYTES, what=f"the profiles file {path}",
+                       error=ConfigError, too_large_hint="point EPAY_CONFIG at the right file")
+    import tomllib  # ~5 ms: only when there is a file to read
+
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"the profiles file {path} is not UTF-8 text",
+                          "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"the profiles file {path} is not valid TOML ({error})",
+                          "fix that line, or move the file away and add profiles again") from None
+    return _store_from_document(document, path)
+
+
+def _store_from_document(document: dict, path: Path) -> ProfileStore:
+    unknown = set(document) - {"default", "profiles"}
+    if unknown:
+        raise ConfigError(f"the profiles file {path} has unknown top-level keys: "
+                          f"{', '.join(sorted(unknown))}",
+                          "only 'default' and [profiles.NAME] tables belong there")
+    tables = document.get("profiles", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"'profiles' in {path} is not a table", "write [profiles.NAME] tables")
+    profiles = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"profile {name!r} in {path} is not a table",
+                              f"write it as [profiles.{name}]")
+        extra = set(table) - set(PROFILE_FIELDS) - {"name"}
+        if extra:
+            raise ConfigError(f"profile {name!r} in {path} has unknown fields: "
+                              f"{', '.join(sorted(extra))}",
+                              "see profiles.example.toml for the field names")
+        values = {}
+        for key, value in table.items():
+            if key == "name":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ConfigError(f"field {key!r} of profile {name!r} in {path} is not text",
+                                  f'write it in quotes: {key} = "…"')
+            values[key] = str(value)
+        profiles[name] = Profile(name=name, **values)
+    default = document.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"'default' in {path} is not a profile name",
+                          'write it as default = "NAME"')
+    # A default that names no profile is reported when it is used, not here: a file that
+    # cannot load could not be repaired with 'epay profile use'.
+    return ProfileStore(profiles, default)
+
+
+def save_store(path: Path, store: ProfileStore) -> None:
+    """Write the file atomically, readable by its owner only (it holds keys)."""
+    import tempfile
+
+    import tomli_w
+
+    path = path.resolve()  # a symlinked profiles file keeps its link; the target is rewritten
+
+    document: dict = {}
+    if store.default:
+        document["default"] = store.default
+    document["profiles"] = {
+        name: {k: v for k, v in profile.as_dict().items() if v and k != "name"}
+        for name, profile in store.profiles.items()
+    }
+    text = tomli_w.dumps(document)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(prefix=".profiles-", dir=path.parent)
+        try:
+            os.fchmod(handle, 0o600)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise ConfigError(f"cannot write the profiles file {path}: {error.strerror}",
+                          "check the folder's permissions, or set EPAY_CONFIG") from None
+
+

@@ -1,0 +1,92 @@
+"""What a profile must be before it is saved, and warnings about what will likely go wrong."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..core.endpoints import normalize_base
+from ..core.errors import InputError
+from ..core.models import DIALECTS, Profile
+from ..core.params import url_parts
+from ..core.signing import looks_like_md5_key
+from .keys import load_key
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def validate_profile(profile: Profile) -> Profile:
+    """Reject what cannot work; normalise the gateway to end in '/' (the protocol's base URL)."""
+    if not _NAME.fullmatch(profile.name):
+        raise InputError(f"profile name {profile.name!r} is not valid",
+                         "use letters, digits, '.', '_' or '-' (at most 64)")
+    if profile.dialect not in DIALECTS:
+        raise InputError(f"dialect {profile.dialect!r} is not v1 or v2",
+                         "v1 signs with the MD5 key, v2 with RSA keys")
+    gateway = normalize_base(profile.gateway) if profile.gateway else ""
+    if profile.pid and not (profile.pid.isascii() and profile.pid.isdigit()):
+        raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")
+    for url_field in ("notify_url", "return_url"):
+        url = getattr(profile, url_field)
+        if url and url_parts(url).scheme not in ("http", "https"):
+            raise InputError(f"{url_field} {url!r} has no http:// or https://",
+                             "gateways need an absolute URL they can reach")
+    return profile.updated(gateway=gateway)
+
+
+def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
+    """A profile ready to save, and warnings about what will likely go wrong with it.
+
+    Key files are stored by absolute path (so the profile works from any folder), and every
+    key is loaded now: a bad one is reported when added, not at the first payment.
+    """
+    profile = validate_profile(profile.updated(private_key=_absolute(profile.private_key),
+                                               public_key=_absolute(profile.public_key)))
+    if profile.private_key:
+        load_key(profile.private_key, "private")
+    if profile.public_key:
+        load_key(profile.public_key, "public")
+    warnings = []
+    if profile.key and not looks_like_md5_key(profile.key):
+        warnings.append("Epay merchant keys are 32 letters and digits; check this one was "
+                        "copied whole")
+    if profile.dialect == "v2" and not profile.private_key:
+        warnings.append("a v2 profile signs with a merchant private key; add --private-key")
+    if profile.notify_url:
+        warnings.extend(notify_url_warnings(profile.notify_url))
+    return profile, warnings
+
+
+def notify_url_warnings(url: str) -> list[str]:
+    """What makes gateways fail to deliver, or break the sign of, a notify ."""
+    parts = url_parts(url)
+    host = (parts.hostname or "").lower()
+    found = []
+    if parts.query:
+        found.append("notify_url has its own query string: the gateway stores it HTML-escaped "
+                     "and the notify then fails verification; put the data in the path or 'param'")
+    if host == "localhost" or host.endswith(".local") or _is_private_address(host):
+        found.append(f"notify_url points at {host}, which a gateway on the internet cannot "
+                     "reach; use a public address or a tunnel")
+    if len(url) > 255:
+        found.append("notify_url is longer than 255 characters; gateways cut it silently")
+    return found
+
+
+def _is_private_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def _absolute(key_source: str) -> str:
+    if not key_source:
+        return ""
+    candidate = Path(key_source).expanduser()
+    return str(candidate.resolve()) if candidate.is_file() else key_source
+
+

@@ -1,0 +1,111 @@
+"""epay's own memory of the orders it sent, so that a notify's amount can be checked against
+what was really ordered (``epay order``, ``epay listen``). One SQLite file under
+``$XDG_STATE_HOME/epay/``; this module is the only one that touches it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .core.errors import ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    gateway TEXT NOT NULL,
+    pid TEXT NOT NULL,
+    out_trade_no TEXT NOT NULL,
+    trade_no TEXT NOT NULL DEFAULT '',
+    money TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (gateway, pid, out_trade_no)
+);
+CREATE INDEX IF NOT EXISTS orders_by_number ON orders (out_trade_no);
+"""
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    gateway: str
+    pid: str
+    out_trade_no: str
+    trade_no: str
+    money: Decimal
+    name: str
+    type: str
+    created_at: int
+
+    def to_dict(self) -> dict:
+        return {"gateway": self.gateway, "pid": self.pid, "out_trade_no": self.out_trade_no,
+                "trade_no": self.trade_no, "money": f"{self.money:f}", "name": self.name,
+                "type": self.type, "created_at": self.created_at}
+
+
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_STATE_HOME/epay``, else ``~/.local/state/epay``."""
+    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME") or Path.home())
+                                                 / ".local" / "state")
+    return Path(base).expanduser() / "epay"
+
+
+class LocalState:
+    """The orders file. Safe to use from several threads: each call opens its own connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._connect() as connection:
+                connection.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise ConfigError(f"cannot open epay's state file {path} ({error})",
+                              "check the folder's permissions, or set XDG_STATE_HOME") from None
+
+    @classmethod
+    def default(cls, environ: Mapping[str, str]) -> LocalState:
+        return cls(state_dir(environ) / "state.sqlite3")
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=5)
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    def record_order(self, order: RecordedOrder) -> None:
+        """Remember an order sent (a re-sent out_trade_no keeps its newest trade_no and amount)."""
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (gateway, pid, out_trade_no) DO UPDATE SET "
+                "trade_no = excluded.trade_no, money = excluded.money, name = excluded.name, "
+                "type = excluded.type, created_at = excluded.created_at",
+                (order.gateway, order.pid, order.out_trade_no, order.trade_no,
+                 f"{order.money:f}", order.name, order.type, order.created_at),
+            )
+
+    def find_order(self, out_trade_no: str, *, pid: str | None = None) -> RecordedOrder | None:
+        """The newest recorded order with this number (for this pid, when given)."""
+        query = "SELECT * FROM orders WHERE out_trade_no = ?"
+        args: list[str] = [out_trade_no]
+        if pid:
+            query += " AND pid = ?"
+            args.append(pid)
+        with self._connect() as connection:
+            row = connection.execute(query + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
+        return _order(row) if row else None
+
+    def list_orders(self, limit: int = 50) -> list[RecordedOrder]:
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT * FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_order(row) for row in rows]
+
+
+def _order(row) -> RecordedOrder:
+    gateway, pid, out_trade_no, trade_no, money, name, type_, created_at = row
+    return RecordedOrder(gateway, pid, out_trade_no, trade_no, Decimal(money), name, type_,
+                         created_at)

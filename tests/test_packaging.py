@@ -107,7 +107,14 @@ def test_wheel_metadata_is_what_an_installer_looks_for(dists):
     # With an SPDX expression, a licence classifier is redundant (and rejected by setuptools).
     assert not [c for c in classifiers if c.startswith("License ::")]
     assert metadata["Description-Content-Type"] == "text/markdown"
-    assert metadata.get_payload().strip() == (ROOT / "README.md").read_text(encoding="utf-8").strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert metadata.get_payload().strip() == readme.strip()
+
+
+def test_classifiers_are_ones_pypi_accepts(dists):
+    trove = pytest.importorskip("trove_classifiers", reason="comes with the test extra")
+    classifiers = wheel_metadata(dists).get_all("Classifier")
+    assert classifiers and not set(classifiers) - trove.classifiers
 
 
 def test_wheel_installs_the_epay_command(dists):
@@ -156,7 +163,8 @@ def complete(shell: str, words: list[str], env: dict[str, str]) -> str:
     if shell == "bash":
         protocol = {"COMP_WORDS": " ".join(words), "COMP_CWORD": str(len(words) - 1)}
     else:
-        protocol = {"_TYPER_COMPLETE_ARGS": " ".join(words), "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
+        protocol = {"_TYPER_COMPLETE_ARGS": " ".join(words),
+                    "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
     done = subprocess.run([epay_executable()], capture_output=True, text=True, timeout=60,
                           env={**env, "_EPAY_COMPLETE": f"complete_{shell}", **protocol})
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
@@ -400,7 +408,8 @@ def install_section() -> str:
 def test_readme_install_section_leads_with_pipx_and_uv():
     section = install_section()
     first_block = section.split("```sh\n", 1)[1].split("```", 1)[0]
-    assert first_block.startswith("pipx install epaycli") and "uv tool install epaycli" in first_block
+    assert first_block.startswith("pipx install epaycli")
+    assert "uv tool install epaycli" in first_block
     assert "`epay` on PyPI is" in section  # the name someone else's project has
     assert "uv tool install --compile-bytecode epaycli" in section
     assert "PYTHONDONTWRITEBYTECODE" in section

@@ -1,4 +1,4 @@
-"""``epay completion SHELL``: the script that makes the shell complete epay's commands and options."""
+"""``epay completion SHELL``: the script that has the shell complete epay's commands."""
 
 from __future__ import annotations
 

@@ -46,11 +46,18 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
 # In --help order. Each adds one command and imports only that command's module.
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
     "profile": _add_profile,
+    "mock": _add_mock,
 }
 
 

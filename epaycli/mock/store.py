@@ -1,0 +1,379 @@
+"""The local gateway's state: merchants, orders, refunds and notify deliveries, in SQLite.
+
+One connection behind one lock: SQLite serialises writers anyway, and a single connection keeps
+the in-memory mode (``data_dir=None``) identical to the on-disk one. On disk the database runs
+in WAL mode with ``synchronous=NORMAL``: every order is committed before the gateway answers, so
+a killed gateway loses nothing it acknowledged (a power cut may lose the last commits; see
+bench/README.md for why this durability was chosen).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+DB_NAME = "gateway.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS merchants (
+    pid INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    username TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1,
+    rsa_only INTEGER NOT NULL DEFAULT 0,
+    refund_api INTEGER NOT NULL DEFAULT 0,
+    public_key TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    trade_no TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    out_trade_no TEXT NOT NULL,
+    sent_out_trade_no TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL,
+    money TEXT NOT NULL,
+    notify_url TEXT NOT NULL,
+    return_url TEXT NOT NULL DEFAULT '',
+    param TEXT NOT NULL DEFAULT '',
+    clientip TEXT NOT NULL DEFAULT '',
+    device TEXT NOT NULL DEFAULT '',
+    dialect TEXT NOT NULL DEFAULT 'v1',
+    status INTEGER NOT NULL DEFAULT 0,
+    closed INTEGER NOT NULL DEFAULT 0,
+    addtime TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    endtime TEXT,
+    paid_at REAL,
+    api_trade_no TEXT,
+    buyer TEXT,
+    refundmoney TEXT,
+    faults TEXT NOT NULL DEFAULT '',
+    notify_state TEXT NOT NULL DEFAULT '',
+    notify_attempts INTEGER NOT NULL DEFAULT 0,
+    notify_next_at REAL
+);
+CREATE INDEX IF NOT EXISTS orders_by_merchant_number ON orders (pid, out_trade_no);
+CREATE INDEX IF NOT EXISTS orders_pending_notify ON orders (notify_state);
+CREATE TABLE IF NOT EXISTS refunds (
+    refund_no TEXT PRIMARY KEY,
+    out_refund_no TEXT NOT NULL DEFAULT '',
+    trade_no TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    money TEXT NOT NULL,
+    addtime TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trade_no TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    copy INTEGER NOT NULL DEFAULT 1,
+    at REAL NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    body TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    delivered INTEGER NOT NULL,
+    faults TEXT NOT NULL DEFAULT '',
+    elapsed_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_order ON deliveries (trade_no);
+"""
+
+ORDER_FIELDS = ("trade_no", "pid", "out_trade_no", "sent_out_trade_no", "type", "name", "money",
+                "notify_url", "return_url", "param", "clientip", "device", "dialect", "status",
+                "closed", "addtime", "created_at", "endtime", "paid_at", "api_trade_no", "buyer",
+                "refundmoney", "faults", "notify_state", "notify_attempts", "notify_next_at")
+
+
+@dataclass(frozen=True, repr=False)
+class Merchant:
+    pid: int
+    key: str
+    username: str
+    active: bool
+    rsa_only: bool
+    refund_api: bool
+    public_key: str  # the merchant's RSA public key (PEM), '' when it has none
+
+    def __repr__(self) -> str:  # the key stays out of tracebacks
+        return f"Merchant(pid={self.pid}, rsa_only={self.rsa_only}, refund_api={self.refund_api})"
+
+
+@dataclass(frozen=True)
+class Order:
+    trade_no: str
+    pid: int
+    out_trade_no: str  # as stored (cut to 150 under real quirks)
+    sent_out_trade_no: str  # as the merchant sent it: what reuse is looked up by
+    type: str
+    name: str
+    money: Decimal
+    notify_url: str
+    return_url: str
+    param: str
+    clientip: str
+    device: str
+    dialect: str
+    status: int
+    closed: bool
+    addtime: str
+    created_at: float
+    endtime: str | None
+    paid_at: float | None
+    api_trade_no: str | None
+    buyer: str | None
+    refundmoney: str | None
+    faults: str
+    notify_state: str
+    notify_attempts: int
+    notify_next_at: float | None
+
+
+def _order(row: sqlite3.Row | tuple) -> Order:
+    values = dict(zip(ORDER_FIELDS, row))
+    values["money"] = Decimal(values["money"])
+    values["closed"] = bool(values["closed"])
+    return Order(**values)
+
+
+class GatewayStore:
+    """All state of one local gateway. Thread-safe: every call takes the one lock."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.path = None if data_dir is None else Path(data_dir) / DB_NAME
+        self._lock = threading.Lock()
+        if self.path is None:
+            self._db = sqlite3.connect(":memory:", check_same_thread=False,
+                                       isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                       timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self.path.chmod(0o600)
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ---- merchants ---------------------------------------------------------------------
+
+    def merchant(self, pid: str | int) -> Merchant | None:
+        try:
+            number = int(str(pid).strip())
+        except ValueError:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pid, key, username, active, rsa_only, refund_api, public_key "
+                "FROM merchants WHERE pid = ?", (number,)).fetchone()
+        if row is None:
+            return None
+        return Merchant(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6])
+
+    def ensure_merchant(self, pid: int, key: str, *, rsa_only: bool = False,
+                        refund_api: bool = True, public_key: str = "", now: int) -> Merchant:
+        """The merchant ``pid``, created with these settings when it does not exist yet."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO merchants (pid, key, username, rsa_only, refund_api, "
+                "public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pid, key, f"sandbox{pid}", int(rsa_only), int(refund_api), public_key, now))
+        found = self.merchant(pid)
+        assert found is not None
+        return found
+
+    def create_merchant(self, *, refund_api: bool, now: int) -> Merchant:
+        """A new merchant with the next free pid and a fresh 32-character key."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        key = "".join(secrets.choice(alphabet) for _ in range(32))
+        with self._lock:
+            (highest,) = self._db.execute("SELECT COALESCE(MAX(pid), 999) FROM merchants").fetchone()
+            pid = highest + 1
+            self._db.execute(
+                "INSERT INTO merchants (pid, key, username, refund_api, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (pid, key, f"merchant{pid}", int(refund_api), now))
+        found = self.merchant(pid)
+        assert found is not None
+        return found
+
+    def update_merchant(self, pid: int, *, refund_api: bool | None = None,
+                        rsa_only: bool | None = None, active: bool | None = None) -> None:
+        changes = {"refund_api": refund_api, "rsa_only": rsa_only, "active": active}
+        with self._lock:
+            for column, value in changes.items():
+                if value is not None:
+                    self._db.execute(f"UPDATE merchants SET {column} = ? WHERE pid = ?",
+                                     (int(value), pid))
+
+    # ---- orders ------------------------------------------------------------------------
+
+    def insert_order(self, values: dict) -> bool:
+        """Store a new order; False when its trade_no is already taken (the caller draws again)."""
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._lock:
+            try:
+                self._db.execute(f"INSERT INTO orders ({columns}) VALUES ({marks})",
+                                 tuple(values.values()))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def order(self, pid: int, *, trade_no: str = "", out_trade_no: str = "") -> Order | None:
+        """An order of this merchant by trade_no (which wins) or by out_trade_no (the latest)."""
+        select = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
+        with self._lock:
+            if trade_no:
+                row = self._db.execute(select + "trade_no = ?", (pid, trade_no)).fetchone()
+            else:
+                row = self._db.execute(
+                    select + "out_trade_no = ? ORDER BY created_at DESC LIMIT 1",
+                    (pid, out_trade_no)).fetchone()
+        return None if row is None else _order(row)
+
+    def order_by_trade_no(self, trade_no: str) -> Order | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                   "WHERE trade_no = ?", (trade_no,)).fetchone()
+        return None if row is None else _order(row)
+
+    def order_for_reuse(self, pid: int, sent_out_trade_no: str, since: float) -> Order | None:
+        """The latest order stored under the out_trade_no as sent, since ``since`` (the 10-day
+        window). Looked up by the number as *sent*: a real server that cut a 151-character
+        number finds nothing and creates a second order under the same stored number."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
+                "out_trade_no = ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+                (pid, sent_out_trade_no, since)).fetchone()
+        return None if row is None else _order(row)
+
+    def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
+        query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
+        args: list = [pid]
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status)
+        query += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [_order(row) for row in rows]
+
+    def counts(self, pid: int, today_start: float) -> dict:
+        day = 86400
+        with self._lock:
+            total, = self._db.execute("SELECT COUNT(*) FROM orders WHERE pid = ?",
+                                      (pid,)).fetchone()
+            rows = self._db.execute(
+                "SELECT SUM(created_at >= ?), SUM(created_at >= ? AND created_at < ?), "
+                "SUM(CASE WHEN status IN (1, 2) THEN CAST(money AS REAL) ELSE 0 END) "
+                "FROM orders WHERE pid = ?",
+                (today_start, today_start - day, today_start, pid)).fetchone()
+        return {"orders": total, "orders_today": int(rows[0] or 0),
+                "orders_lastday": int(rows[1] or 0), "paid_money": Decimal(str(rows[2] or 0))}
+
+    def mark_paid(self, trade_no: str, *, type: str, endtime: str, paid_at: float,
+                  api_trade_no: str, buyer: str, faults: str) -> bool:
+        """Unpaid → paid, once: False when the order was not unpaid (or was closed)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE orders SET status = 1, type = ?, endtime = ?, paid_at = ?, "
+                "api_trade_no = ?, buyer = ?, faults = ?, notify_state = 'pending' "
+                "WHERE trade_no = ? AND status = 0 AND closed = 0",
+                (type, endtime, paid_at, api_trade_no, buyer, faults, trade_no))
+        return cursor.rowcount == 1
+
+    def close_order(self, trade_no: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE orders SET closed = 1 WHERE trade_no = ? AND status = 0", (trade_no,))
+        return cursor.rowcount == 1
+
+    def refund(self, trade_no: str, *, money: str, refund_no: str, out_refund_no: str,
+               pid: int, addtime: str) -> bool:
+        """Paid → refunded, once (any refund, also a partial one, ends the order's life)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "UPDATE orders SET status = 2, refundmoney = ? WHERE trade_no = ? "
+                    "AND status = 1", (money, trade_no))
+                if cursor.rowcount != 1:
+                    self._db.execute("ROLLBACK")
+                    return False
+                self._db.execute(
+                    "INSERT INTO refunds (refund_no, out_refund_no, trade_no, pid, money, "
+                    "addtime) VALUES (?, ?, ?, ?, ?, ?)",
+                    (refund_no, out_refund_no, trade_no, pid, money, addtime))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return True
+
+    def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = "") -> dict | None:
+        column, value = ("refund_no", refund_no) if refund_no else ("out_refund_no", out_refund_no)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT refund_no, out_refund_no, trade_no, money, addtime FROM refunds "
+                f"WHERE pid = ? AND {column} = ?", (pid, value)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("refund_no", "out_refund_no", "trade_no", "money", "addtime"), row))
+
+    # ---- notify bookkeeping ------------------------------------------------------------
+
+    def set_notify_state(self, trade_no: str, *, state: str, attempts: int,
+                         next_at: float | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE orders SET notify_state = ?, notify_attempts = ?, notify_next_at = ? "
+                "WHERE trade_no = ?", (state, attempts, next_at, trade_no))
+
+    def pending_notifies(self) -> list[Order]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                    "WHERE notify_state = 'pending'").fetchall()
+        return [_order(row) for row in rows]
+
+    def record_delivery(self, values: dict) -> None:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._lock:
+            self._db.execute(f"INSERT INTO deliveries ({columns}) VALUES ({marks})",
+                             tuple(values.values()))
+
+    def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict]:
+        columns = ("id", "trade_no", "attempt", "copy", "at", "method", "url", "status", "body",
+                   "error", "delivered", "faults", "elapsed_ms")
+        query = f"SELECT {', '.join(columns)} FROM deliveries"
+        args: tuple = ()
+        if trade_nos is not None:
+            wanted = tuple(trade_nos)
+            query += f" WHERE trade_no IN ({', '.join('?' for _ in wanted)})"
+            args = wanted
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        found = []
+        for row in rows:
+            item = dict(zip(columns, row))
+            item["delivered"] = bool(item["delivered"])
+            found.append(item)
+        return found
+
+    def orders_with_number(self, out_trade_no: str) -> list[Order]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                    "WHERE out_trade_no = ?", (out_trade_no,)).fetchall()
+        return [_order(row) for row in rows]

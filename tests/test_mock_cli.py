@@ -171,3 +171,21 @@ def test_notifies_are_reported_on_stderr(mock_process, tmp_path):
 def test_mock_is_listed_in_help(cli):
     result = cli("mock", "--help")
     assert result.code == 0 and "--time-scale" in result.stdout and "--fault" in result.stdout
+
+
+PROBE = """
+import sys, json
+from epaycli.cli.main import run
+code = run(sys.argv[1:])
+heavy = ["http.server", "sqlite3", "httpx", "cryptography", "epaycli.mock.server"]
+print(json.dumps({"code": int(code), "loaded": [m for m in heavy if m in sys.modules]}),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["mock", "--help"], ["sign", "--help"]])
+def test_the_gateway_engine_stays_off_other_commands_start_up(args, tmp_path):
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "loaded": []}

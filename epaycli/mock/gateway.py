@@ -257,9 +257,8 @@ class Gateway:
         }
         for _ in range(20):
             trade_no = _trade_no(now)
-            if self.store.insert_order({"trade_no": trade_no, **values}):
-                order = self.store.order_by_trade_no(trade_no)
-                assert order is not None
+            order = self.store.insert_order({"trade_no": trade_no, **values})
+            if order is not None:
                 return order, False
         raise Refused(-1, "创建订单失败，请返回重试！")
 

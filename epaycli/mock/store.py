@@ -92,6 +92,13 @@ ORDER_FIELDS = ("trade_no", "pid", "out_trade_no", "sent_out_trade_no", "type", 
                 "refundmoney", "faults", "notify_state", "notify_attempts", "notify_next_at")
 
 
+# What a new order row holds besides what the gateway gives it (the schema's defaults).
+_ORDER_DEFAULTS = {"type": "", "return_url": "", "param": "", "clientip": "", "device": "",
+                   "dialect": "v1", "status": 0, "closed": 0, "endtime": None, "paid_at": None,
+                   "api_trade_no": None, "buyer": None, "refundmoney": None, "faults": "",
+                   "notify_state": "", "notify_attempts": 0, "notify_next_at": None}
+
+
 @dataclass(frozen=True, repr=False)
 class Merchant:
     pid: int
@@ -160,6 +167,7 @@ class GatewayStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self.path.chmod(0o600)
         self._db.executescript(_SCHEMA)
+        self._merchants: dict[int, Merchant] = {}  # read on every request, changed rarely
 
     def close(self) -> None:
         with self._lock:
@@ -172,13 +180,19 @@ class GatewayStore:
             number = int(str(pid).strip())
         except ValueError:
             return None
+        cached = self._merchants.get(number)
+        if cached is not None:
+            return cached
         with self._lock:
             row = self._db.execute(
                 "SELECT pid, key, username, active, rsa_only, refund_api, public_key "
                 "FROM merchants WHERE pid = ?", (number,)).fetchone()
         if row is None:
             return None
-        return Merchant(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6])
+        found = Merchant(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6])
+        with self._lock:
+            self._merchants[number] = found
+        return found
 
     def ensure_merchant(self, pid: int, key: str, *, rsa_only: bool = False,
                         refund_api: bool = True, public_key: str = "", now: int) -> Merchant:
@@ -214,20 +228,23 @@ class GatewayStore:
                 if value is not None:
                     self._db.execute(f"UPDATE merchants SET {column} = ? WHERE pid = ?",
                                      (int(value), pid))
+            self._merchants.pop(pid, None)
 
     # ---- orders ------------------------------------------------------------------------
 
-    def insert_order(self, values: dict) -> bool:
-        """Store a new order; False when its trade_no is already taken (the caller draws again)."""
-        columns = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
+    def insert_order(self, values: dict) -> Order | None:
+        """Store a new order (committed when this returns); None when its trade_no is already
+        taken (the caller draws another)."""
+        row = {**_ORDER_DEFAULTS, **values}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
         with self._lock:
             try:
                 self._db.execute(f"INSERT INTO orders ({columns}) VALUES ({marks})",
-                                 tuple(values.values()))
+                                 tuple(row.values()))
             except sqlite3.IntegrityError:
-                return False
-        return True
+                return None
+        return _order(tuple(row[name] for name in ORDER_FIELDS))
 
     def order(self, pid: int, *, trade_no: str = "", out_trade_no: str = "") -> Order | None:
         """An order of this merchant by trade_no (which wins) or by out_trade_no (the latest)."""

@@ -189,3 +189,23 @@ def test_the_gateway_engine_stays_off_other_commands_start_up(args, tmp_path):
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "loaded": []}
+
+
+def test_orders_survive_the_gateway_being_killed(mock_process, tmp_path):
+    from mockkit import create
+
+    data = tmp_path / "data"
+    process = mock_process("--port", "0", "--data", str(data), "--no-profiles")
+    url = process.first_line().split()[1]
+
+    class Handle:
+        pass
+
+    gw = Handle()
+    gw.url, gw.pid, gw.key = url, "1000", SANDBOX_KEY
+    with httpx.Client(timeout=10) as client:
+        numbers = [create(gw, client, out_trade_no=f"K{n}")["trade_no"] for n in range(30)]
+    process.process.kill()  # SIGKILL: no clean shutdown, no last flush
+    process.process.wait(timeout=10)
+    with start_gateway(data_dir=data) as restarted:
+        assert all(restarted.store.order_by_trade_no(n) is not None for n in numbers)

@@ -62,7 +62,7 @@ def test_a_non_utf8_form_is_a_400_with_a_json_error(gw, client):
 
 def test_garbage_is_refused_without_killing_the_server(gw, client):
     answer = raw_exchange(gw, b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
-    assert b"400" in answer  # no HTTP version was given: the stdlib answers HTTP/0.9-style
+    assert answer.startswith(b"HTTP/1.1 400")
     assert b"HTTP/1.1 400" in raw_exchange(gw, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
     assert b"HTTP/1.1 411" in raw_exchange(
         gw, b"POST /mapi.php HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
@@ -200,3 +200,24 @@ def test_pending_retries_are_taken_up_after_a_restart(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_fsync_durability_group_commits_concurrent_orders(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = tmp_path / "gateway"
+    with start_gateway(data_dir=data, durability="fsync") as gw:
+        def make(n):
+            with httpx.Client(timeout=20) as session:
+                return create(gw, session, out_trade_no=f"G{n}")["trade_no"]
+
+        with ThreadPoolExecutor(8) as pool:
+            numbers = list(pool.map(make, range(40)))
+        assert len(set(numbers)) == 40
+    with start_gateway(data_dir=data) as again:
+        assert all(again.store.order_by_trade_no(n) is not None for n in numbers)
+
+
+def test_an_unknown_durability_is_refused():
+    with pytest.raises(InputError, match="durability"):
+        start_gateway(durability="maybe")

@@ -47,6 +47,10 @@ def mock(
         "--fault", metavar="NAME",
         help="Notify fault for every order: duplicate, delayed[=S], dropped, tampered-money, "
              "bad-signature, post (repeat or comma-separate).")] = None,
+    durability: Annotated[str, typer.Option(
+        "--durability", metavar="commit|fsync",
+        help="commit: each order committed before the answer (survives kill -9); fsync: "
+             "synced to disk too (survives a power cut; slower).")] = "commit",
     no_profiles: Annotated[bool, typer.Option(
         "--no-profiles", help="Do not write the sandbox / sandbox-v2 profiles.")] = False,
     json_output: JsonOption = False,
@@ -74,7 +78,7 @@ def mock(
     try:
         gw = start_gateway(port=port, data_dir=folder, time_scale=time_scale,
                            latency_ms=latency, quirks=quirks, faults=fault or (), host=host,
-                           on_event=report)
+                           on_event=report, durability=durability)
         try:
             notes = [] if no_profiles else write_profiles(gw, run.env.environ)
             _announce(run, gw, notes, json_output)

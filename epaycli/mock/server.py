@@ -24,7 +24,7 @@ from .gateway import V2_PID, Gateway, Reply, Request
 from .keys import MERCHANT_PRIVATE, PLATFORM_PUBLIC, V2Merchant, key_material
 from .notifier import Faults, Notifier, notify_params, parse_faults
 from .quirks import MODES, Quirks
-from .store import GatewayStore
+from .store import DURABILITIES, GatewayStore
 
 MAX_BODY_BYTES = 1024 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -331,7 +331,8 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                   body_limit: int = MAX_BODY_BYTES,
                   on_event: Callable[[dict], None] | None = None,
                   clock: Callable[[], float] = time.time,
-                  notify_timeout: float = DELIVERY_TIMEOUT_SECONDS) -> RunningGateway:
+                  notify_timeout: float = DELIVERY_TIMEOUT_SECONDS,
+                  durability: str = "commit") -> RunningGateway:
     """Start a local Epay gateway on ``host:port`` (0: a free port) in background threads.
 
     ``data_dir=None`` keeps everything in memory (keys included); a directory keeps the
@@ -339,7 +340,10 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     notify retry schedule; ``latency_ms`` delays every answer; ``quirks`` is ``real`` or
     ``clean``; ``faults`` apply to every notify (see ``notifier``). ``on_event`` receives plain
     dicts (``{"event": "notify", …}``) from the notifier's threads. ``read_timeout``,
-    ``body_limit`` and ``notify_timeout`` (5 s, as real servers) exist for tests."""
+    ``body_limit`` and ``notify_timeout`` (5 s, as real servers) exist for tests.
+    ``durability`` (on disk): ``commit`` (every order committed before the answer; survives
+    the gateway being killed) or ``fsync`` (synced to disk before the answer; survives a power
+    cut; concurrent orders share an fsync) — see ``store``."""
     if quirks not in MODES:
         raise InputError(f"quirks must be real or clean, not {quirks!r}", code="bad_quirks")
     if not 0 < time_scale <= 1000:
@@ -348,6 +352,9 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     if not 0 <= latency_ms <= MAX_LATENCY_MS:
         raise InputError(f"latency {latency_ms:g} ms is not between 0 and {MAX_LATENCY_MS}",
                          code="bad_latency")
+    if durability not in DURABILITIES:
+        raise InputError(f"durability must be commit or fsync, not {durability!r}",
+                         code="bad_durability")
     if not 0 <= port <= 65535:
         raise InputError(f"port {port} is not between 0 and 65535", code="bad_port")
     chosen_faults = parse_faults(faults) if not isinstance(faults, Faults) else faults
@@ -374,7 +381,7 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
         url = f"http://{shown_host}:{bound_port}/"
         folder = None if data_dir is None else Path(data_dir).expanduser()
         material = key_material(folder)
-        store = GatewayStore(folder)
+        store = GatewayStore(folder, durability=durability)
     except BaseException:
         server.server_close()
         raise

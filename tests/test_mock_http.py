@@ -221,3 +221,18 @@ def test_fsync_durability_group_commits_concurrent_orders(tmp_path):
 def test_an_unknown_durability_is_refused():
     with pytest.raises(InputError, match="durability"):
         start_gateway(durability="maybe")
+
+
+def test_v2_keys_made_anew_replace_the_merchants_stored_public_key(tmp_path):
+    data = tmp_path / "gateway"
+    with start_gateway(data_dir=data) as first:
+        old = first.v2.merchant_public_pem
+    (data / "v2-merchant-private.pem").unlink()
+    with start_gateway(data_dir=data) as second, httpx.Client() as session:
+        assert second.keys_created and second.v2.merchant_public_pem != old
+        from epaycli.core.request import sign_request
+
+        params = sign_request({"pid": second.v2.pid}, second.v2.client_keys(),
+                              now=int(time.time())).params
+        answer = session.post(second.url + "api/merchant/info", data=params).json()
+        assert answer["code"] == 0

@@ -355,7 +355,7 @@ def test_sandbox_pay_errors(gateways, client):
     order = create(gw, client)
     url = gw.url + "sandbox/pay"
     assert client.post(url, data={"pid": gw.pid, "key": "bad", "trade_no": order["trade_no"]}
-                       ).json() == {"code": -3, "msg": "商户密钥错误"}
+                       ).json() == {"code": -1, "msg": "商户密钥错误"}
     assert client.post(url, data={"pid": gw.pid, "key": gw.key}).json()["msg"] == "订单号不能为空"
     assert client.post(url, data={"pid": gw.pid, "key": gw.key, "trade_no": "1"}
                        ).json()["msg"] == "当前订单不存在！"

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from .options import JsonOption
 from .runtime import runtime
 
 V2_PROFILE = "sandbox-v2"
@@ -53,7 +52,8 @@ def mock(
              "synced to disk too (survives a power cut; slower).")] = "commit",
     no_profiles: Annotated[bool, typer.Option(
         "--no-profiles", help="Do not write the sandbox / sandbox-v2 profiles.")] = False,
-    json_output: JsonOption = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per line: 'started', then one per notify sent.")] = False,
 ) -> None:
     """Run a local Epay gateway (V1 + V2, cashier, notifies) until Ctrl+C or SIGTERM."""
     from ..mock.server import start_gateway

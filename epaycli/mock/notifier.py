@@ -335,8 +335,11 @@ class Notifier:
                  "faults": faults.text(), "elapsed_ms": elapsed}
         self._store.record_delivery(entry)
         if self._on_event is not None:
-            self._on_event({"event": "notify", "out_trade_no": order.out_trade_no,
-                            **entry, "delivered": delivered})
+            try:
+                self._on_event({"event": "notify", "out_trade_no": order.out_trade_no,
+                                **entry, "delivered": delivered})
+            except Exception:  # noqa: BLE001 - a broken observer must not stop deliveries
+                pass
 
 
 def _stored_faults(text: str) -> Faults:

@@ -237,13 +237,16 @@ class GatewayStore:
         return found
 
     def update_merchant(self, pid: int, *, refund_api: bool | None = None,
-                        rsa_only: bool | None = None, active: bool | None = None) -> None:
-        changes = {"refund_api": refund_api, "rsa_only": rsa_only, "active": active}
+                        rsa_only: bool | None = None, active: bool | None = None,
+                        public_key: str | None = None) -> None:
+        changes = {"refund_api": refund_api, "rsa_only": rsa_only, "active": active,
+                   "public_key": public_key}
         with self._lock:
             for column, value in changes.items():
                 if value is not None:
+                    stored = value if isinstance(value, str) else int(value)
                     self._db.execute(f"UPDATE merchants SET {column} = ? WHERE pid = ?",
-                                     (int(value), pid))
+                                     (stored, pid))
             self._merchants.pop(pid, None)
 
     # ---- orders ------------------------------------------------------------------------

@@ -63,6 +63,12 @@ def _add_check(app: typer.Typer) -> None:
     app.add_typer(check.app, name="check")
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -76,6 +82,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "profile": _add_profile,
     "trigger": _add_trigger,
     "check": _add_check,
+    "mock": _add_mock,
     "completion": _add_completion,
 }
 

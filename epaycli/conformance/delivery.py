@@ -88,24 +88,10 @@ def make_transport(*, concurrency: int = 16, verify_tls: bool | ssl.SSLContext =
     saves a sixth of the time of a local notify. Time per notify is bounded in ``deliver``."""
     import httpx
 
-    _skip_missing_sniffio()
     return httpx.AsyncHTTPTransport(
         verify=verify_tls, trust_env=False,
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
     )
-
-
-def _skip_missing_sniffio() -> None:
-    """httpcore tries ``import sniffio`` on every request and falls back to asyncio when it is
-    missing; a failed import searches sys.path each time (a quarter of a millisecond, more than
-    the rest of a local request). Remember the miss once, as Python's import system allows."""
-    import sys
-
-    if "sniffio" not in sys.modules:
-        try:
-            import sniffio  # noqa: F401
-        except ImportError:
-            sys.modules["sniffio"] = None  # type: ignore[assignment] - "import" now fails fast
 
 
 def build_request(notify: OutgoingNotify, *, timeout: float = DELIVERY_TIMEOUT_SECONDS

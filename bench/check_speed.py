@@ -81,7 +81,8 @@ def main() -> int:
     print(f"  wall (whole process): median {median:.2f} s, min {min(walls):.2f} s, "
           f"max {max(walls):.2f} s")
     print(f"  suite (send + grade): median {statistics.median(suites):.2f} s")
-    print(f"  target ≤ {TARGET_SECONDS:.0f} s wall: {'PASS' if median <= TARGET_SECONDS else 'MISS'}")
+    verdict = "PASS" if median <= TARGET_SECONDS else "MISS"
+    print(f"  target ≤ {TARGET_SECONDS:.0f} s wall: {verdict}")
     print(f"  load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"on {os.cpu_count()} CPUs")
     return 0

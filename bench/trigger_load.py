@@ -1,6 +1,7 @@
 """Notifies per second from `epay trigger notify --count N --concurrency C` to a local receiver.
 
-Run by hand: python bench/trigger_load.py [--count 10000] [--concurrency 64] [--receiver auto|listen|example]
+Run by hand:
+    python bench/trigger_load.py [--count 10000] [--concurrency 64] [--receiver auto|listen|example]
 The receiver is `epay listen` when this epay has it (auto), else the correct example handler
 (examples/handlers/correct_handler.py); the output says which. It runs on a free 127.0.0.1 port
 and is stopped by its PID at the end. Prints the rate trigger measured, the wall time of the

@@ -28,7 +28,8 @@ ORDER = PaidOrder(pid="1000", trade_no="2026120107000012345", out_trade_no="A-1"
                   name="product", money=Decimal("1.00"))
 
 
-@pytest.mark.parametrize("sign", ["680ee946154b218c2f3d51a2ee783add", "680EE946154B218C2F3D51A2EE783ADD",
+@pytest.mark.parametrize("sign", ["680ee946154b218c2f3d51a2ee783add",
+                                  "680EE946154B218C2F3D51A2EE783ADD",
                                   "fffffffffffffffffffffffffffffff" + "f", "a", "ab"])
 def test_altered_sign_changes_exactly_one_character_and_keeps_hex(sign):
     altered = altered_sign(sign)

@@ -75,7 +75,8 @@ class Answer:
         return shown
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "body": self.short_body(200), "ms": round(self.seconds * 1000, 1),
+        return {"status": self.status, "body": self.short_body(200),
+                "ms": round(self.seconds * 1000, 1),
                 "location": self.location or None, "error": self.error or None,
                 "delivered": self.delivered}
 

@@ -3,7 +3,6 @@ user or a conformance case changes in it — a field, the money text, the signat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit

@@ -13,7 +13,13 @@ from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
 from .cases import CASES, CaseResult, Observed, Stage, Suite, grade_case
-from .delivery import GATEWAY_HEADERS, UNTRUSTED_TLS_HINT, Answer, deliver, make_transport
+from .delivery import (
+    GATEWAY_HEADERS,
+    UNTRUSTED_TLS_HINT,
+    Answer,
+    deliver,
+    make_transport,
+)
 
 if TYPE_CHECKING:
     import httpx

@@ -10,9 +10,15 @@ from dataclasses import dataclass
 from ..core.errors import InputError
 from ..core.money import parse_amount
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
-from .delivery import Answer, Summary, deliver_many, summarize
-from .notifies import NotifyPlan, OutgoingNotify, build_notify, check_notify_url, parse_changes
 from ..core.signing import Signer
+from .delivery import Answer, Summary, deliver_many, summarize
+from .notifies import (
+    NotifyPlan,
+    OutgoingNotify,
+    build_notify,
+    check_notify_url,
+    parse_changes,
+)
 from .orders import gateway_trade_no, random_out_trade_no
 
 

@@ -76,12 +76,14 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         shop = self.server.shop
         if url.path == "/notify":  # Epay reads the query when it has pid, else the form body
-            fields = query if "pid" in query else dict(parse_qsl(body.decode(), keep_blank_values=True))
+            form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+            fields = query if "pid" in query else form
             self.answer(200, shop.notify(fields), "text/plain")
         elif url.path == "/state" and shop.state(query.get("out_trade_no")):
             self.answer(200, json.dumps(shop.state(query["out_trade_no"])), "application/json")
         elif url.path == "/orders" and self.command == "POST":
-            self.answer(200, json.dumps(shop.new_order(query.get("money", "1.00"))), "application/json")
+            created = shop.new_order(query.get("money", "1.00"))
+            self.answer(200, json.dumps(created), "application/json")
         else:
             self.answer(404, "not found", "text/plain")
 

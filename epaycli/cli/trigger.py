@@ -127,16 +127,23 @@ def notify(
     if dry_run:
         _show_dry_run(run.out, outgoing, json_output, secrets)
         return
+    _send(run.out, outgoing, count=count, concurrency=concurrency, timeout=timeout,
+          verify_tls=not insecure, json_output=json_output, secrets=secrets)
+
+
+def _send(out, outgoing, *, count, concurrency, timeout, verify_tls, json_output, secrets):
+    """Send, print what came back, and end with exit 5 when a notify got no answer."""
+    from ..conformance import trigger as engine
+    from ..conformance.delivery import no_answer_hint
+
     result = engine.send(outgoing, count=count, concurrency=concurrency, timeout=timeout,
-                         verify_tls=not insecure)
+                         verify_tls=verify_tls)
     summary = result.summary
     if summary.no_answer < summary.sent:  # nothing answered: the error line says it all
-        _show(run.out, result, json_output, secrets)
+        _show(out, result, json_output, secrets)
     if summary.no_answer:
         first = next(a for a in result.answers if not a.answered)
         counted = "" if summary.sent == 1 else f"{summary.no_answer} of {summary.sent} notifies: "
-        from ..conformance.delivery import no_answer_hint
-
         raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
                            no_answer_hint(first))
 

@@ -347,3 +347,21 @@ def test_example_handlers_run_as_scripts(cli, script, code):
         process.terminate()
         process.wait(timeout=10)
     assert result.code == code, result.stdout
+
+
+def test_junit_into_a_missing_folder_is_refused_before_sending(cli, tmp_path):
+    behaviour = Behaviour()
+    with odd_handler(behaviour) as url:
+        result = check(cli, url, "--order", "A1", "--amount", "1", "--junit",
+                       str(tmp_path / "no" / "such" / "j.xml"))
+    assert result.code == ExitCode.USAGE and "folder does not exist" in result.stderr
+    assert behaviour.seen == []
+
+
+def test_unwritable_junit_is_one_line_after_the_report(cli, tmp_path):
+    target = tmp_path / "dir.xml"
+    target.mkdir()  # a directory where the file should go
+    with example_shop("correct_handler") as shop:
+        result = check(cli, shop.url, "--order", "A1", "--amount", "1", "--junit", str(target))
+    assert result.code == ExitCode.USAGE and "cannot write --junit" in result.stderr
+    assert "passed: 14 pass" in result.stdout

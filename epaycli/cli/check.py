@@ -78,6 +78,9 @@ def notify(
     from ..conformance.runner import run_check
 
     run = runtime(ctx)
+    if junit is not None and not junit.expanduser().parent.is_dir():  # before anything is sent
+        raise InputError(f"--junit {str(junit)!r}: the folder does not exist",
+                         "create it first, or write the report elsewhere")
     resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
     plan = prepare_check(CheckRequest(
         url=url, order=order, amount=amount, create_order_cmd=create_order_cmd,
@@ -95,9 +98,9 @@ def notify(
         return
     report = run_check(plan.suite, plan.cases, state=plan.state, verify_tls=not insecure)
     secrets = [resolved.profile.key]
+    _show(run, report, json_output, secrets)
     if junit is not None:
         _write(junit, scrub(reports.junit_xml(report), secrets))
-    _show(run, report, json_output, secrets)
     if report.failed:
         names = ", ".join(r.case.id for r in report.failed)
         raise CheckFailed(f"{len(report.failed)} of {len(report.results)} cases failed: {names}",

@@ -365,3 +365,22 @@ def test_unwritable_junit_is_one_line_after_the_report(cli, tmp_path):
         result = check(cli, shop.url, "--order", "A1", "--amount", "1", "--junit", str(target))
     assert result.code == ExitCode.USAGE and "cannot write --junit" in result.stderr
     assert "passed: 14 pass" in result.stdout
+
+
+def test_a_handler_that_drops_the_connection_is_reached_but_never_accepts(cli):
+    with odd_handler(Behaviour(drop=True)) as url:
+        result, cases = check_json(cli, url, "--order", "A1", "--amount", "1.00")
+    assert result.code == ExitCode.CHECK_FAILED  # not "unreachable" (exit 5)
+    assert cases["bad_signature"]["grade"] == "PASS"  # dropping a forgery refuses it
+    assert cases["genuine"]["grade"] == "FAIL"
+    assert "broke the connection" in cases["genuine"]["reason"]
+
+
+def test_huge_answers_are_read_bounded(cli):
+    from epaycli.conformance.delivery import BODY_LIMIT
+
+    with odd_handler(Behaviour(body="x" * (BODY_LIMIT * 3) + "success")) as url:
+        result = cli("trigger", "notify", "--to", url, "--key", KEY, "--pid", PID, "--json")
+    answer = json.loads(result.stdout)["answer"]
+    assert result.code == ExitCode.OK and answer["delivered"] is False
+    assert len(answer["body"]) <= 201

@@ -94,7 +94,8 @@ def test_accept_passes_only_when_every_answer_is_delivered():
 
 
 def test_unreachable_fails_every_case():
-    down = Answer(None, "", 0.0, error="connection refused (is the handler running?)")
+    down = Answer(None, "", 0.0, error="connection refused (is the handler running?)",
+                  connected=False)
     for case_id in ("bad_signature", "unknown_order", "genuine", "not_paid"):
         result, reason, fix = grade(case_id, down)
         assert result == "FAIL" and "connection refused" in reason and "running" in fix

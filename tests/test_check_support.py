@@ -75,6 +75,7 @@ class Behaviour:
     body: str = "success"
     delay: float = 0.0
     location: str = ""
+    drop: bool = False  # close the connection without answering
     seen: list = field(default_factory=list)  # (method, path, body) of every request
 
 
@@ -93,6 +94,10 @@ def odd_handler(behaviour: Behaviour, tls=None):
             behaviour.seen.append((self.command, self.path, body.decode(), dict(self.headers)))
             if behaviour.delay:
                 time.sleep(behaviour.delay)
+            if behaviour.drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             data = behaviour.body.encode()
             try:
                 self.send_response(behaviour.status)

@@ -160,7 +160,8 @@ def test_answer_delivered_as_a_gateway_counts_it():
     redirect = Answer(302, "", 0.01, location="https://x/")
     assert redirect.redirected and not redirect.delivered
     assert "not followed" in redirect.describe()
-    assert Answer(None, "", 0.0, error="refused").unreachable
+    assert Answer(None, "", 0.0, error="refused", connected=False).unreachable
+    assert not Answer(None, "", 0.0, error="the handler broke the connection").unreachable
     assert not Answer(None, "", 5.0, error="t", timed_out=True).unreachable
 
 

@@ -40,6 +40,7 @@ class Answer:
     location: str = ""
     error: str = ""  # no answer: why (refused, timed out …)
     timed_out: bool = False
+    connected: bool = True  # False: no connection was made at all (refused, DNS, TLS)
 
     @property
     def answered(self) -> bool:
@@ -47,8 +48,9 @@ class Answer:
 
     @property
     def unreachable(self) -> bool:
-        """No connection at all (as opposed to a handler that was reached and too slow)."""
-        return bool(self.error) and not self.timed_out
+        """No connection at all — as opposed to a handler that was reached and then was too
+        slow or dropped the connection (which some handlers do to forged notifies)."""
+        return bool(self.error) and not self.connected
 
     @property
     def redirected(self) -> bool:
@@ -131,7 +133,8 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
         return Answer(None, "", time.perf_counter() - started, timed_out=True,
                       error=f"no answer within {timeout:g} s")
     except httpx.TransportError as error:
-        return Answer(None, "", time.perf_counter() - started, error=_transport_text(error))
+        return Answer(None, "", time.perf_counter() - started, error=_transport_text(error),
+                      connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
 
 
 async def _read_bounded(response: httpx.Response) -> bytes:

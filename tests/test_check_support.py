@@ -76,6 +76,7 @@ class Behaviour:
     delay: float = 0.0
     location: str = ""
     drop: bool = False  # close the connection without answering
+    close: bool = False  # answer, then close the connection (Connection: close)
     seen: list = field(default_factory=list)  # (method, path, body) of every request
 
 
@@ -91,7 +92,8 @@ def odd_handler(behaviour: Behaviour, tls=None):
             self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
         def _answer(self, body: bytes):
-            behaviour.seen.append((self.command, self.path, body.decode(), dict(self.headers)))
+            headers = {**dict(self.headers), "_peer": self.client_address[1]}  # the client port
+            behaviour.seen.append((self.command, self.path, body.decode(), headers))
             if behaviour.delay:
                 time.sleep(behaviour.delay)
             if behaviour.drop:
@@ -103,6 +105,9 @@ def odd_handler(behaviour: Behaviour, tls=None):
                 self.send_response(behaviour.status)
                 if behaviour.location:
                     self.send_header("Location", behaviour.location)
+                if behaviour.close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -331,3 +331,25 @@ def test_no_state_file_is_created_by_trigger(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     trigger_json(cli, "http://127.0.0.1:9/", "--order", "R1", "--dry-run")
     assert not (tmp_path / "state").exists()
+
+
+def test_a_handler_that_closes_every_connection_gets_every_notify(cli):
+    behaviour = Behaviour(close=True)
+    with odd_handler(behaviour) as url:
+        document = trigger_json(cli, url, "--count", "12", "--concurrency", "3")
+    assert document["summary"]["delivered"] == 12 and len(behaviour.seen) == 12
+    assert len({headers["_peer"] for *_, headers in behaviour.seen}) == 12  # a new one each
+
+
+def test_a_handler_that_drops_the_connection_is_no_answer(cli):
+    with odd_handler(Behaviour(drop=True)) as url:
+        result = trigger(cli, url)
+    assert result.code == ExitCode.NETWORK and "broke the connection" in result.stderr
+
+
+def test_keep_alive_is_used_for_many_notifies(cli):
+    behaviour = Behaviour()
+    with odd_handler(behaviour) as url:
+        trigger_json(cli, url, "--count", "20", "--concurrency", "2")
+    ports = {headers["_peer"] for *_, headers in behaviour.seen}
+    assert len(behaviour.seen) == 20 and len(ports) <= 2  # two connections, kept alive

@@ -86,13 +86,17 @@ class LocalState:
                  f"{order.money:f}", order.name, order.type, order.created_at),
             )
 
-    def find_order(self, out_trade_no: str, *, pid: str | None = None) -> RecordedOrder | None:
-        """The newest recorded order with this number (for this pid, when given)."""
+    def find_order(self, out_trade_no: str, *, pid: str | None = None,
+                   gateway: str | None = None) -> RecordedOrder | None:
+        """The newest recorded order with this number (for this pid / gateway, when given)."""
         query = "SELECT * FROM orders WHERE out_trade_no = ?"
         args: list[str] = [out_trade_no]
         if pid:
             query += " AND pid = ?"
             args.append(pid)
+        if gateway:
+            query += " AND gateway = ?"
+            args.append(gateway)
         with self._connect() as connection:
             row = connection.execute(query + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None

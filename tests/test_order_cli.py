@@ -218,3 +218,32 @@ def test_help_lists_the_commands(cli):
     result = cli("--help")
     for name in ("order", "merchant", "errors"):
         assert name in result.stdout
+
+
+def test_qr_code_only_on_a_terminal():
+    import io
+
+    from epaycli.env import Environment
+    from epaycli.render import Output
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen, pipe = Terminal(), io.StringIO()
+    assert Output(Environment(None, screen, io.StringIO(), {})).qr_code("weixin://wxpay/x")
+    assert len(screen.getvalue().splitlines()) > 10
+    assert not Output(Environment(None, pipe, io.StringIO(), {})).qr_code("weixin://wxpay/x")
+    assert pipe.getvalue() == ""
+
+
+def test_local_list_is_newest_first_and_limited(cli):
+    for number in ("L1", "L2", "L3"):
+        assert cli("order", "create", "-a", "1", "-n", "x", "--mode", "page",
+                   "--out-trade-no", number).code == 0
+    orders = json.loads(cli("order", "list", "--local", "--limit", "2", "--json").stdout)["orders"]
+    assert [o["out_trade_no"] for o in orders] == ["L3", "L2"]
+    everything = json.loads(cli("order", "list", "--local", "--all", "--json").stdout)["orders"]
+    assert len(everything) == 3
+    text = cli("order", "list", "--local")
+    assert "L1" in text.stdout and "3 orders remembered" in text.stderr

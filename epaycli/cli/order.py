@@ -302,7 +302,7 @@ def _compare_with_local(run: Runtime, merchant: Merchant, order: dict) -> None:
         return
     try:
         state = _state(run)
-        recorded = state.find_order(number, pid=merchant.pid)
+        recorded = state.find_order(number, pid=merchant.pid, gateway=merchant.gateway)
     except ConfigError:
         return
     if recorded is None:
@@ -347,7 +347,7 @@ def list_orders(
     """List orders at the gateway (api.php?act=orders / api/merchant/orders), or --local."""
     run = runtime(ctx)
     if local:
-        _list_local(run, limit if limit != 20 or not all_pages else 100_000, json_output)
+        _list_local(run, 1_000_000 if all_pages else limit, json_output)
         return
     merchant, _ = resolve_merchant(run, conn)
     now = run.env.now()

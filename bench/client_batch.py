@@ -10,7 +10,10 @@ once every query came back right.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -22,6 +25,37 @@ from epaycli.gateway.client import GatewayClient, Settings, send_all
 from epaycli.mock.server import start_gateway
 
 TARGET_SPEEDUP = 10.0
+# The gateway runs in a child process, as a distant gateway would: in this process it would
+# share the GIL (and its CPU) with the client being measured. It stops when stdin closes.
+CHILD = """
+import json, sys
+from epaycli.mock.server import start_gateway
+with start_gateway(port=0, latency_ms=float(sys.argv[1])) as gateway:
+    print(json.dumps({"url": gateway.url, "pid": gateway.pid, "key": gateway.key}), flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def gateway_process(latency: float, in_process: bool):
+    if in_process:
+        with start_gateway(port=0, latency_ms=latency) as gateway:
+            yield {"url": gateway.url, "pid": gateway.pid, "key": gateway.key}
+        return
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(latency)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline()
+        if not line:
+            sys.exit("the local gateway did not start")
+        yield json.loads(line)
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def create_orders(merchant: Merchant, count: int, settings: Settings) -> list[str]:
@@ -80,12 +114,17 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=20.0, help="ms added to every answer")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the gateway in this process (shares the GIL with the client)")
     args = parser.parse_args()
     settings = Settings(timeout=30, retries=0)
-    with start_gateway(port=0, latency_ms=args.latency) as gateway:
-        merchant = Merchant(gateway.url, gateway.pid, "v1", Md5Key(gateway.key), Md5Key(gateway.key))
+    with gateway_process(args.latency, args.in_process) as gateway:
+        merchant = Merchant(gateway["url"], gateway["pid"], "v1", Md5Key(gateway["key"]),
+                            Md5Key(gateway["key"]))
         numbers = create_orders(merchant, args.orders, settings)
-        print(f"local gateway {gateway.url}, latency {args.latency:g} ms, {len(numbers)} orders")
+        where = "in this process" if args.in_process else "in a child process"
+        print(f"local gateway {gateway['url']} ({where}), latency {args.latency:g} ms, "
+              f"{len(numbers)} orders")
         sequential = one_by_one(merchant, numbers, settings)
         print(f"one by one      {sequential:7.2f} s  {len(numbers) / sequential:8.0f} queries/s")
         best = None

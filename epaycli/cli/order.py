@@ -211,7 +211,7 @@ def query(
         "--from", metavar="FILE|-", help="Query every out_trade_no in FILE (one a line), "
                                          "concurrently.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
-                                             help="Queries in flight with --from.")] = 16,
+                                             help="Queries in flight with --from.")] = 32,
     dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,

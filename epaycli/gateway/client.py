@@ -120,7 +120,9 @@ class GatewayClient:
 
 
 class AsyncGatewayClient:
-    """Many calls at once, at most ``concurrency`` in flight (the connection pool is as large)."""
+    """Many calls at once, at most ``concurrency`` in flight: one worker per lane, each lane
+    its own keep-alive connection. (One pool of N connections costs O(N) per request in
+    httpcore's pool bookkeeping; N pools of one do not.)"""
 
     def __init__(self, settings: Settings = Settings(), *, concurrency: int = 16,
                  clock: Callable[[], float] = time.time,
@@ -128,21 +130,32 @@ class AsyncGatewayClient:
         self.settings = settings
         self.concurrency = max(1, concurrency)
         self._clock = clock
-        limits = httpx.Limits(max_connections=self.concurrency,
-                              max_keepalive_connections=self.concurrency)
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout),
-                                       verify=settings.verify_tls, follow_redirects=False,
-                                       headers=_headers(), limits=limits, transport=transport,
-                                       trust_env=False)
+        self._transport = transport
+        # One TLS context for every lane: building one loads the CA bundle (~20 ms).
+        self._verify = httpx.create_ssl_context() if settings.verify_tls else False
+        self._lanes: list[httpx.AsyncClient] = []
+
+    def _lane(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=httpx.Timeout(self.settings.timeout),
+                                 verify=self._verify, follow_redirects=False, headers=_headers(),
+                                 limits=httpx.Limits(max_connections=1,
+                                                     max_keepalive_connections=1),
+                                 transport=self._transport, trust_env=False)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for lane in self._lanes:
+            await lane.aclose()
+        self._lanes.clear()
 
-    async def send(self, call: Call) -> Reply:
+    async def send(self, call: Call, lane: httpx.AsyncClient | None = None) -> Reply:
+        if lane is None:
+            if not self._lanes:
+                self._lanes.append(self._lane())
+            lane = self._lanes[0]
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._http.request(**_request_args(call))
+                response = await lane.request(**_request_args(call))
             except httpx.HTTPError as error:
                 if attempt < attempts and _retryable(error):
                     await asyncio.sleep(self.settings.backoff * 2 ** (attempt - 1))
@@ -158,16 +171,22 @@ class AsyncGatewayClient:
 
     async def send_all(self, calls: Iterable[Call]) -> list[Reply | EpayError]:
         """Every call's reply, or the error it ended in, in the order given."""
-        gate = asyncio.Semaphore(self.concurrency)
+        pending = list(enumerate(calls))
+        results: list[Reply | EpayError | None] = [None] * len(pending)
+        work = iter(pending)  # shared by the workers: each call is taken once
 
-        async def one(call: Call) -> Reply | EpayError:
-            async with gate:
+        async def worker(lane: httpx.AsyncClient) -> None:
+            for index, call in work:
                 try:
-                    return await self.send(call)
+                    results[index] = await self.send(call, lane)
                 except EpayError as error:
-                    return error
+                    results[index] = error
 
-        return list(await asyncio.gather(*(one(call) for call in calls)))
+        lanes = min(self.concurrency, len(pending))
+        while len(self._lanes) < lanes:
+            self._lanes.append(self._lane())
+        await asyncio.gather(*(worker(lane) for lane in self._lanes[:lanes]))
+        return results  # type: ignore[return-value]
 
 
 def send_all(calls: list[Call], settings: Settings = Settings(), *, concurrency: int = 16,

@@ -88,36 +88,58 @@ def list_page(client, merchant: Merchant, now: int, *, limit: int, offset: int =
 
 def list_all(client, merchant: Merchant, now: int, *, status: int | None = None,
              settings=None, concurrency: int = 8, max_orders: int = 100_000) -> Listing:
-    """Every order, paging through offset 50 at a time. When the first page says how many
-    there are, the other pages are fetched concurrently; otherwise one after another until a
-    short or empty page (PHP 8 gateways answer an empty page with HTTP 500)."""
+    """Every order, paging through offset 50 at a time until a short or empty page (PHP 8
+    gateways answer an empty page with HTTP 500). With ``settings``, the pages after the first
+    are fetched ``concurrency`` at a time (a page or two past the end may be asked for);
+    without, one after another. ``count`` is not trusted as a total: real servers send the
+    number of rows in the page. Orders seen twice (the list moved while paging) are kept once."""
     page = calls.LIST_PAGE_MAX
     first = list_page(client, merchant, now, limit=page, status=status)
-    orders, notes, pages = list(first.orders), [], 1
-    if len(first.orders) < page:
-        return Listing(orders, first.count, pages, first.notes)
-    if first.count is not None and settings is not None:
-        from .client import send_all
+    listing = Listing([], first.count, 1, list(first.notes))
+    seen: set[str] = set()
 
-        total = min(first.count, max_orders)
-        offsets = list(range(page, total, page))
-        batch = [calls.list_orders(merchant, now, limit=page, offset=o, status=status)
-                 for o in offsets]
-        for outcome in send_all(batch, settings, concurrency=concurrency):
-            if isinstance(outcome, EpayError):
-                raise outcome
-            orders.extend(order_fields(row) for row in rows_of(outcome.data))
-            pages += 1
-        return Listing(orders, first.count, pages, notes)
-    offset = page
-    while offset < max_orders:
-        more = list_page(client, merchant, now, limit=page, offset=offset, status=status)
-        pages += 1
-        orders.extend(more.orders)
-        if len(more.orders) < page:
-            break
-        offset += page
-    return Listing(orders, first.count, pages, notes)
+    def take(rows: list[dict]) -> None:
+        for row in rows:
+            key = row.get("trade_no") or json_key(row)
+            if key not in seen:
+                seen.add(key)
+                listing.orders.append(row)
+
+    take(first.orders)
+    offset, done = page, len(first.orders) < page
+    width = max(1, concurrency) if settings is not None else 1
+    while not done and offset < max_orders:
+        offsets = [offset + i * page for i in range(width) if offset + i * page < max_orders]
+        pages = _fetch_pages(client, merchant, now, offsets, status, settings, width)
+        for rows in pages:
+            listing.pages += 1
+            take(rows)
+            if len(rows) < page:
+                done = True
+                break
+        offset = offsets[-1] + page
+    return listing
+
+
+def json_key(row: dict) -> str:
+    import json
+
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _fetch_pages(client, merchant, now, offsets, status, settings, width) -> list[list[dict]]:
+    batch = [calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX, offset=o, status=status)
+             for o in offsets]
+    if len(batch) == 1 or settings is None:
+        return [[order_fields(row) for row in rows_of(_send(client, call).data)] for call in batch]
+    from .client import send_all
+
+    pages = []
+    for outcome in send_all(batch, settings, concurrency=width):
+        if isinstance(outcome, EpayError):
+            raise outcome
+        pages.append([order_fields(row) for row in rows_of(outcome.data)])
+    return pages
 
 
 def refund(client, merchant: Merchant, now: int, *, money: Decimal,
@@ -133,7 +155,8 @@ def refund(client, merchant: Merchant, now: int, *, money: Decimal,
 
 def merchant_info(client, merchant: Merchant, now: int) -> dict:
     reply = _send(client, calls.merchant_info(merchant, now))
-    info = {k: v for k, v in reply.data.items() if k not in ("code", "sign", "sign_type")}
+    info = {k: v for k, v in reply.data.items()
+            if k not in ("code", "sign", "sign_type", "timestamp")}
     if "key" in info:  # api.php echoes the key back: never show it whole
         from ..core.redact import mask
 

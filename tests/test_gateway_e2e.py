@@ -186,6 +186,20 @@ def test_page_mode_url_is_accepted_by_the_gateway(cli, gateway):
     assert queried(cli, no, *v1(gateway))["money"] == "3.00"
 
 
+def test_v2_page_mode_url_is_accepted_by_the_gateway(cli, gateway, v2_keys, tmp_path):
+    no = number("PG2")
+    form = tmp_path / "pay.html"
+    result = cli("order", "create", "-a", "4", "-n", "x", "--mode", "page", "--out-trade-no", no,
+                 "--html", str(form), *v2(gateway, v2_keys))
+    assert result.code == 0, result.stderr
+    url = result.stdout.strip()
+    assert url.startswith(gateway.url + "api/pay/submit?") and "sign_type=RSA" in url
+    answer = httpx.get(url, follow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and "/cashier/" in answer.headers["location"]
+    assert 'action="' + gateway.url + 'api/pay/submit"' in form.read_text()
+    assert queried(cli, no, *v2(gateway, v2_keys))["money"] == "4.00"
+
+
 def test_sandbox_pay_fail_leaves_the_order_unpaid(cli, gateway):
     no = number("FAIL")
     created(cli, "-a", "1", "-n", "x", "--out-trade-no", no, *v1(gateway))

@@ -455,3 +455,16 @@ def test_insecure_skips_the_certificate_check_and_says_so(cli, scripted, self_si
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["status"] == 1
     assert "--insecure" in result.stderr
+
+
+def test_an_endless_answer_is_cut_off(scripted):
+    from epaycli.gateway.client import MAX_ANSWER_BYTES
+
+    server = scripted((200, "text/html", b"x" * (MAX_ANSWER_BYTES + 10)))
+    with GatewayClient(Settings(timeout=5, retries=0)) as client:
+        with pytest.raises(NetworkError) as caught:
+            client.send(calls.query_order(merchant(server.url), 0, out_trade_no="A1"))
+    assert caught.value.code == "network_too_large"
+    results = send_all([calls.query_order(merchant(server.url), 0, out_trade_no="A1")],
+                       Settings(timeout=5, retries=0))
+    assert isinstance(results[0], NetworkError)

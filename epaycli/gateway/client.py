@@ -21,6 +21,37 @@ from .calls import Call
 from .replies import Reply, parse_reply
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # a proxy in front of the gateway hiccuped
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a listing of 50 orders is ~30 KiB; more is not an answer
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_sync(client: httpx.Client, call: Call) -> tuple[httpx.Response, bytes]:
+    with client.stream(**_request_args(call)) as response:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise _TooLarge
+        return response, bytes(body)
+
+
+async def _read_async(client: httpx.AsyncClient, call: Call) -> tuple[httpx.Response, bytes]:
+    async with client.stream(**_request_args(call)) as response:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise _TooLarge
+        return response, bytes(body)
+
+
+def _too_large(call: Call) -> NetworkError:
+    return NetworkError(f"{call.shown_url} answered more than {MAX_ANSWER_BYTES // 1024 // 1024} "
+                        "MiB: not an Epay answer", "check the gateway URL",
+                        code="network_too_large")
 
 
 @dataclass(frozen=True)
@@ -104,7 +135,9 @@ class GatewayClient:
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
         for attempt in range(1, attempts + 1):
             try:
-                response = self._http.request(**_request_args(call))
+                response, body = _read_sync(self._http, call)
+            except _TooLarge:
+                raise _too_large(call) from None
             except httpx.HTTPError as error:
                 if attempt < attempts and _retryable(error):
                     self._sleep(self.settings.backoff * 2 ** (attempt - 1))
@@ -114,7 +147,7 @@ class GatewayClient:
                 self._sleep(self.settings.backoff * 2 ** (attempt - 1))
                 continue
             return parse_reply(call, response.status_code,
-                               response.headers.get("content-type", ""), response.content,
+                               response.headers.get("content-type", ""), body,
                                now=int(self._clock()))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -155,7 +188,9 @@ class AsyncGatewayClient:
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
         for attempt in range(1, attempts + 1):
             try:
-                response = await lane.request(**_request_args(call))
+                response, body = await _read_async(lane, call)
+            except _TooLarge:
+                raise _too_large(call) from None
             except httpx.HTTPError as error:
                 if attempt < attempts and _retryable(error):
                     await asyncio.sleep(self.settings.backoff * 2 ** (attempt - 1))
@@ -165,7 +200,7 @@ class AsyncGatewayClient:
                 await asyncio.sleep(self.settings.backoff * 2 ** (attempt - 1))
                 continue
             return parse_reply(call, response.status_code,
-                               response.headers.get("content-type", ""), response.content,
+                               response.headers.get("content-type", ""), body,
                                now=int(self._clock()))
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -139,7 +139,7 @@ class Catalogue:
 
     def _match_entry(self, entry: Entry, wanted: str, raw: str) -> Match | None:
         best: Match | None = None
-        for pattern, template in zip(entry.patterns, entry.messages):
+        for pattern, template in zip(entry.patterns, entry.messages, strict=True):
             literal = normalize(PLACEHOLDER.sub("", template))
             full = pattern.fullmatch(wanted)
             if full:

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from ..gateway import calls
-from .connect import Connection, DryRunOption, connection_options, open_client, resolve_merchant, show_notes
+from .connect import (
+    Connection,
+    DryRunOption,
+    connection_options,
+    open_client,
+    resolve_merchant,
+    show_notes,
+)
 from .options import JsonOption
 from .runtime import runtime
 

@@ -46,7 +46,8 @@ def query_many(merchant: Merchant, numbers: list[str], now: int, *, settings,
 
     batch = [calls.query_order(merchant, now, out_trade_no=number) for number in numbers]
     results = []
-    for number, outcome in zip(numbers, send_all(batch, settings, concurrency=concurrency)):
+    outcomes = send_all(batch, settings, concurrency=concurrency)
+    for number, outcome in zip(numbers, outcomes, strict=True):
         if isinstance(outcome, EpayError):
             results.append({"out_trade_no": number, "ok": False, "error": _error_dict(outcome)})
         else:

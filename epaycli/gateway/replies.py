@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
-from ..core.signing import RsaKeys, verify
+from ..core.signing import verify
 from .calls import Call
 
 TIMESTAMP_WINDOW_SECONDS = 300  # V2: requests and responses within ±300 s of the clock

@@ -194,3 +194,27 @@ def test_errors_command_bad_input(cli, args):
     assert result.code == 2
     assert result.stderr.startswith("epay: error: ") and " — " in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(index=st.integers(min_value=0, max_value=len(PROTOCOL_MESSAGES) - 1),
+       noise=st.lists(st.sampled_from(list(" ，,。.！!（）()：:、")), max_size=6),
+       seed=st.randoms())
+def test_punctuation_anywhere_does_not_break_a_match(index, noise, seed):
+    message, entry_id = list(PROTOCOL_MESSAGES.items())[index]
+    chars = list(message)
+    for mark in noise:
+        chars.insert(seed.randint(0, len(chars)), mark)
+    assert lookup("".join(chars)).matches[0].entry.id == entry_id
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=200))
+def test_any_text_gets_an_answer(text):
+    found = lookup(text)
+    assert len(found.matches) <= 9 or found.code is not None
+    json.dumps(found.to_dict(), ensure_ascii=False)

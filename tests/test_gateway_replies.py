@@ -415,3 +415,38 @@ def test_limits_of_listing_calls():
 def test_generated_out_trade_no_is_valid_and_dated():
     number = calls.new_out_trade_no(NOW, "ab12cd")
     assert calls.validate_out_trade_no(number) == "epay20251201000000ab12cd"
+
+
+# ---- properties -------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from epaycli.core.errors import EpayError  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=400), status=st.sampled_from([200, 404, 500, 502]),
+       content_type=st.sampled_from(["application/json", "text/html", ""]))
+def test_any_answer_is_data_or_an_epay_error(body, status, content_type):
+    for call in (QUERY, ORDERS, REFUND, CREATE, V2_QUERY):
+        try:
+            parse_reply(call, status, content_type, body, now=NOW)
+        except EpayError:
+            pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=st.dictionaries(st.text(max_size=8), st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
+    st.lists(st.integers(), max_size=3)), max_size=8))
+def test_any_json_object_is_data_or_an_epay_error(document):
+    for call in (QUERY, ORDERS, REFUND, V2_QUERY):
+        try:
+            answer = parse_reply(call, 200, "application/json", json.dumps(document).encode(),
+                                 now=NOW)
+        except EpayError:
+            continue
+        order = order_fields(answer.data)
+        assert order["status"] is None or isinstance(order["status"], int)
+        rows_of(answer.data)

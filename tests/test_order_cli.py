@@ -83,6 +83,11 @@ def test_query_list_refund_info_dry_runs(cli, v2_files):
     assert refund["url"].endswith("api.php?act=refund") and refund["form"]["money"] == "0.50"
     (info,) = dry(cli, "merchant", "info")
     assert "act=query" in info["url"]
+    (pay,) = dry(cli, "order", "pay", "A1", "--fail")
+    assert pay["url"] == "http://127.0.0.1:8787/sandbox/pay" and pay["form"]["result"] == "failed"
+    assert pay["form"]["key"] == "Sand…0000"
+    (poll,) = dry(cli, "order", "wait", "A1")
+    assert "act=order" in poll["url"]
     (settles,) = dry(cli, "merchant", "settles", "--limit", "3")
     assert "act=settle" in settles["url"] and "limit=3" in settles["url"]
     (v2_query,) = dry(cli, "order", "query", "A1", *v2_files)

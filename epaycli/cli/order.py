@@ -438,6 +438,7 @@ def wait(
     interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05, max=60,
                                             help="First pause between polls (grows ×1.5 to "
                                                  "10 s).")] = 1.0,
+    dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,
     conn: Connection,
@@ -448,7 +449,10 @@ def wait(
     """
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
-    calls.validate_out_trade_no(out_trade_no)
+    if dry_run:  # each poll sends this query
+        _show_dry_run(run, [calls.query_order(merchant, run.env.now(), out_trade_no=out_trade_no)],
+                      json_output)
+        return ExitCode.OK
     from ..gateway import operations
 
     def on_poll(number: int, order: dict | None) -> None:
@@ -478,6 +482,7 @@ def pay(
     out_trade_no: OutTradeNoArgument = None,
     trade_no: TradeNoOption = None,
     fail: Annotated[bool, typer.Option("--fail", help="Make the payment fail instead.")] = False,
+    dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,
     conn: Connection,
@@ -485,7 +490,10 @@ def pay(
     """Pay a sandbox order as a buyer would (local gateway only) and trigger its notify."""
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
-    calls.require_loopback(merchant.gateway)
+    call = calls.sandbox_pay(merchant, out_trade_no=out_trade_no, trade_no=trade_no, failed=fail)
+    if dry_run:
+        _show_dry_run(run, [call], json_output)
+        return
     from ..gateway import operations
 
     with open_client(run, conn) as client:

@@ -69,6 +69,12 @@ def _add_errors(app: typer.Typer) -> None:
     app.command("errors", context_settings={"ignore_unknown_options": True})(catalogue.errors)
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -83,6 +89,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "order": _add_order,
     "merchant": _add_merchant,
     "profile": _add_profile,
+    "mock": _add_mock,
     "completion": _add_completion,
 }
 

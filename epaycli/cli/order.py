@@ -509,6 +509,7 @@ def pay(
     if notify:
         delivered = "delivered" if notify.get("delivered") else (
             f"not delivered ({notify.get('error') or 'HTTP ' + str(notify.get('status'))})")
-        rows.append(("notify", f"{notify.get('url', '')}: {delivered}"))
+        where = str(notify.get("url") or "").split("?")[0]  # the signed fields: see --json
+        rows.append(("notify", f"{where}: {delivered}"))
     run.out.fields(rows)
 

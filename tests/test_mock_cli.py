@@ -131,7 +131,7 @@ def test_a_taken_port_is_one_line_and_exit_6(mock_process):
         assert code == 6
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("epay: error: port ")
-        assert "already in use" in lines[0] and out == ""
+        assert "already in use" in lines[0] and "--port N" in lines[0] and out == ""
         assert httpx.get(first.url + "api.php").json()["code"] == -5  # the first one is fine
 
 

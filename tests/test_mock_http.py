@@ -236,3 +236,17 @@ def test_v2_keys_made_anew_replace_the_merchants_stored_public_key(tmp_path):
                               now=int(time.time())).params
         answer = session.post(second.url + "api/merchant/info", data=params).json()
         assert answer["code"] == 0
+
+
+def test_connections_beyond_the_limit_are_refused_with_503():
+    with start_gateway(max_connections=2, read_timeout=5) as gw:
+        held = [socket.create_connection((gw.host, gw.port), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.2)
+            assert raw_exchange(gw, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 503")
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.3)
+        with httpx.Client() as session:
+            assert session.get(gw.url + "api.php").json()["code"] == -5

@@ -4,6 +4,7 @@ quirk it relies on."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,6 +12,7 @@ from ..core.money import CENT, parse_amount, parse_received_money
 from ..core.php import is_empty, stored_form
 
 MODES = ("real", "clean")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Quirks:
         if not self.stored_forms:
             return value
         # utf8mb3 columns hold no 4-byte characters (emoji): MySQL writes '?'
-        return stored_form("".join("?" if ord(ch) > 0xFFFF else ch for ch in value))
+        return stored_form(_ASTRAL.sub("?", value))
 
     def store_name(self, name: str) -> str:
         stored = self.store_text(name)

@@ -209,3 +209,25 @@ def test_orders_survive_the_gateway_being_killed(mock_process, tmp_path):
     process.process.wait(timeout=10)
     with start_gateway(data_dir=data) as restarted:
         assert all(restarted.store.order_by_trade_no(n) is not None for n in numbers)
+
+
+def test_on_the_default_port_the_built_in_sandbox_profile_needs_no_writing(tmp_path):
+    from types import SimpleNamespace
+
+    from epaycli.cli.mock import write_profiles
+    from epaycli.core.models import SANDBOX_GATEWAY
+    from epaycli.profiles.store import config_path, load_store
+
+    environ = {"EPAY_CONFIG": str(tmp_path / "profiles.toml")}
+    v2 = SimpleNamespace(pid="1001", key="k" * 32, merchant_private_path=None,
+                         platform_public_path=None)
+    default = SimpleNamespace(url=SANDBOX_GATEWAY, pid="1000", key=SANDBOX_KEY, v2=v2)
+    assert write_profiles(default, environ) == []
+    assert not config_path(environ).exists()
+    elsewhere = SimpleNamespace(url="http://127.0.0.1:9999/", pid="1000", key=SANDBOX_KEY, v2=v2)
+    assert len(write_profiles(elsewhere, environ)) == 1
+    assert load_store(config_path(environ)).profiles["sandbox"].gateway == elsewhere.url
+    notes = write_profiles(default, environ)  # back on 8787: the stored one follows
+    assert len(notes) == 1 and SANDBOX_GATEWAY in notes[0]
+    store = load_store(config_path(environ))
+    assert store.profiles["sandbox"].gateway == SANDBOX_GATEWAY and store.default is None

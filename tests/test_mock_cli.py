@@ -11,6 +11,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -154,11 +155,7 @@ def test_notifies_are_reported_on_stderr(mock_process, tmp_path):
     url = process.first_line().split()[1]
     from mockkit import create, pay
 
-    class Handle:
-        pass
-
-    gw = Handle()
-    gw.url, gw.pid, gw.key = url, "1000", SANDBOX_KEY
+    gw = SimpleNamespace(url=url, pid="1000", key=SANDBOX_KEY)  # what mockkit needs of a gateway
     with httpx.Client(timeout=10) as client:
         order = create(gw, client, "http://127.0.0.1:9/none")
         pay(gw, client, order["sent"]["out_trade_no"])
@@ -198,11 +195,7 @@ def test_orders_survive_the_gateway_being_killed(mock_process, tmp_path):
     process = mock_process("--port", "0", "--data", str(data), "--no-profiles")
     url = process.first_line().split()[1]
 
-    class Handle:
-        pass
-
-    gw = Handle()
-    gw.url, gw.pid, gw.key = url, "1000", SANDBOX_KEY
+    gw = SimpleNamespace(url=url, pid="1000", key=SANDBOX_KEY)  # what mockkit needs of a gateway
     with httpx.Client(timeout=10) as client:
         numbers = [create(gw, client, out_trade_no=f"K{n}")["trade_no"] for n in range(30)]
     process.process.kill()  # SIGKILL: no clean shutdown, no last flush
@@ -212,8 +205,6 @@ def test_orders_survive_the_gateway_being_killed(mock_process, tmp_path):
 
 
 def test_on_the_default_port_the_built_in_sandbox_profile_needs_no_writing(tmp_path):
-    from types import SimpleNamespace
-
     from epaycli.cli.mock import write_profiles
     from epaycli.core.models import SANDBOX_GATEWAY
     from epaycli.profiles.store import config_path, load_store

@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from mockkit import create, pay, start_receiver
+from mockkit import create, pay, signed, start_receiver
 
 from epaycli.core.errors import ConfigError, InputError
 from epaycli.mock.server import start_gateway
@@ -176,7 +176,7 @@ def test_a_restart_with_a_data_dir_loses_nothing(tmp_path):
         assert order(paid["trade_no"])["status"] == 1
         assert len(second.deliveries(trade_no=paid["trade_no"])) == 1
         # the reuse rule still knows the paid one
-        again = session.post(second.url + "mapi.php", data=__import__("mockkit").signed(
+        again = session.post(second.url + "mapi.php", data=signed(
             paid["sent"], second.key)).json()
         assert "已完成支付" in again["msg"]
 

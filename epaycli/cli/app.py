@@ -46,10 +46,24 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_listen(app: typer.Typer) -> None:
+    from . import listen
+
+    app.command("listen")(listen.listen)
+
+
+def _add_events(app: typer.Typer) -> None:
+    from . import events
+
+    app.add_typer(events.app, name="events")
+
+
 # In --help order. Each adds one command and imports only that command's module.
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
+    "listen": _add_listen,
+    "events": _add_events,
     "profile": _add_profile,
 }
 

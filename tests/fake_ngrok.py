@@ -18,7 +18,7 @@ Faults, for the error paths:
 - ``FAKE_NGROK_MODE=crash`` → exits 1 at once without a word;
 - ``POST /fake/break`` on the API makes every relay answer 404 ``ERR_NGROK_3200`` (the
   tunnel is gone at ngrok's edge while the agent still runs).
-``FAKE_NGROK_LOG`` (a file) gets one JSON line per start with the arguments and the PID.
+``FAKE_NGROK_LOG`` (a file) gets one JSON line per start: the arguments, the PID, the API URL.
 """
 
 from __future__ import annotations
@@ -170,18 +170,17 @@ def start(arguments: list[str]) -> int:
     options = dict(zip(arguments[::1], arguments[1::1]))
     token = options.get("--authtoken", "")
     mode = os.environ.get("FAKE_NGROK_MODE", "")
-    record = os.environ.get("FAKE_NGROK_LOG")
-    if record:
-        with open(record, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps({"pid": os.getpid(), "args": arguments}) + "\n")
     if mode == "crash":
+        _record(arguments, None)
         return 1
     if mode == "hang":
+        _record(arguments, None)
         time.sleep(3600)
         return 0
     api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()
+    _record(arguments, f"http://127.0.0.1:{api.server_address[1]}")
     log("info", "no configuration paths supplied", obj="config")
     log("info", "starting web service", obj="web", addr=f"127.0.0.1:{api.server_address[1]}",
         allow_hosts="[]")
@@ -206,6 +205,13 @@ def start(arguments: list[str]) -> int:
     for relay in list(RELAYS.values()):
         relay.close()
     return 0
+
+
+def _record(arguments: list[str], api: str | None) -> None:
+    record = os.environ.get("FAKE_NGROK_LOG")
+    if record:
+        with open(record, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps({"pid": os.getpid(), "args": arguments, "api": api}) + "\n")
 
 
 def main(arguments: list[str]) -> int:

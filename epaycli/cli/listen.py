@@ -28,6 +28,8 @@ HINTS = {
                           "(free at dashboard.ngrok.com); or use --public-url URL",
     "ngrok_unreachable": "check the network, or run another tunnel and pass --public-url URL",
     "ngrok_timeout": "check the network, or run another tunnel and pass --public-url URL",
+    "ngrok_failed": "run 'ngrok start --none --log stdout' by hand to see why, or run another "
+                    "tunnel and pass --public-url URL",
     "tunnel_lost": "a supervisor can restart 'epay listen'; without --exit-on-tunnel-loss it "
                    "reopens the tunnel itself",
 }

@@ -167,7 +167,7 @@ def _classify(message: str) -> Exception:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
+    line = " ".join(str(text).replace("\\n", " ").split())  # logfmt escapes its newlines
     return line if len(line) <= limit else line[:limit] + "…"
 
 

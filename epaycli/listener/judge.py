@@ -31,20 +31,22 @@ _JSON_SECRET = re.compile(
     r'("(?:' + "|".join(sorted(SECRET_NAMES)) + r')"\s*:\s*")([^"]*)(")', re.IGNORECASE)
 
 
-def read_params(method: str, query: bytes, body: bytes, content_type: str) -> dict[str, str]:
+def read_params(method: str, query: bytes, body: bytes,
+                content_type: str) -> tuple[dict[str, str], str]:
     """The parameters of a notify, the way an Epay server's notify handler reads them: the
     query string when it carries ``pid`` (or there is no body), else the body — a form, or a
-    JSON object (tolerated). Raises ``InputError`` saying what is wrong."""
+    JSON object (tolerated). Returns them and where they came from (``query`` or ``body``).
+    Raises ``InputError`` saying what is wrong."""
     from_query = _form(query, "the query string") if query else {}
     if "pid" in from_query or not body.strip():
         if not from_query:
             raise InputError(f"the {method} request carries no parameters",
                              "a notify carries pid, trade_no, … in its query or form body")
-        return from_query
+        return from_query, "query"
     text = _utf8(body, "the body")
     if text.lstrip().startswith("{") or "json" in content_type.lower():
-        return parse_json(text)
-    return _form(body, "the body")
+        return parse_json(text), "body"
+    return _form(body, "the body"), "body"
 
 
 def _utf8(raw: bytes, what: str) -> str:
@@ -67,7 +69,20 @@ class Masker:
     secrets: tuple[str, ...] = ()
 
     def params(self, params: Mapping[str, str]) -> dict[str, str]:
-        return {name: self._value(name, value) for name, value in params.items()}
+        return {name: value if self._plain(name, value) else self._value(name, value)
+                for name, value in params.items()}
+
+    def _plain(self, name: str, value: str) -> bool:
+        """A protocol field holding no known secret: kept as it is (the common case)."""
+        return name in PROTOCOL_FIELDS and not any(s in value for s in self.secrets)
+
+    def raw(self, raw: bytes, params: Mapping[str, str] | None) -> bytes:
+        """The raw query or body: unchanged when its parameters were read and are all plain
+        protocol fields; else masked piece by piece."""
+        if params is not None and all(self._plain(k, v) for k, v in params.items()) and \
+                not any(s.encode() in raw for s in self.secrets):
+            return raw
+        return self.form_bytes(raw)
 
     def _value(self, name: str, value: str) -> str:
         if name.lower() in SECRET_NAMES:

@@ -305,14 +305,14 @@ class _Engine:
             return
         content_type = request.headers.get("Content-Type", "")
         try:
-            params = read_params(request.command, query, body, content_type)
+            params, source = read_params(request.command, query, body, content_type)
         except InputError as error:
             self.refuse(request, 400, error.message, kind="bad_request", path=path, query=query,
                         body=body)
             return
-        self.notify(request, path, query, body, params, started)
+        self.notify(request, path, query, body, params, source, started)
 
-    def notify(self, request, path: str, query: bytes, body: bytes, params: dict,
+    def notify(self, request, path: str, query: bytes, body: bytes, params: dict, source: str,
                started: float) -> None:
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)
@@ -329,7 +329,7 @@ class _Engine:
         masked = self.masker.params(params)
         timings = {"judge_ms": _ms(judged_at), "forward_ms": round(forward_ms, 2)}
         record = {
-            **self._raw(request, path, query, body), "kind": "notify",
+            **self._raw(request, path, query, body, params, source), "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
             "type": masked.get("type", ""), "pid": masked.get("pid", ""), "params": masked,
@@ -360,11 +360,16 @@ class _Engine:
         request.close_connection = request.close_connection or status >= 400 and kind != "not_found"
         self._journal_and_answer(request, record, answer, request.started, "bad_request")
 
-    def _raw(self, request, path: str, query: bytes, body: bytes) -> dict:
+    def _raw(self, request, path: str, query: bytes, body: bytes, params=None,
+             source: str = "") -> dict:
+        """The request as it came, masked; ``params`` (read from ``source``) spare the
+        masking of that part when it holds nothing to mask."""
         headers = request.headers.items() if request.headers is not None else []
+        masker = self.masker
         return {"received_at": request.received_at, "method": request.command or "",
-                "path": path, "query": self.masker.form_bytes(query),
-                "headers": self.masker.headers(headers), "body": self.masker.form_bytes(body),
+                "path": path, "query": masker.raw(query, params if source == "query" else None),
+                "headers": masker.headers(headers),
+                "body": masker.raw(body, params if source == "body" else None),
                 "body_size": len(body), "client": request.client_address[0]}
 
     def _answer(self, valid: bool, forwarded) -> _Answer:
@@ -436,6 +441,29 @@ def secrets_token() -> str:
     return secrets.token_hex(8)
 
 
+class _Headers:
+    """Request headers in arrival order; names looked up without regard to case."""
+
+    __slots__ = ("_pairs", "_index")
+
+    def __init__(self) -> None:
+        self._pairs: list[tuple[str, str]] = []
+        self._index: dict[str, str] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._pairs.append((name, value))
+        self._index.setdefault(name.lower(), value)
+
+    def get(self, name: str, default=None):
+        return self._index.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+
 class _BodyProblem(Exception):
     def __init__(self, status: int, kind: str, message: str, size: int) -> None:
         super().__init__(message)
@@ -491,16 +519,67 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self.parse_request():
             return
-        if self.cut or self.headers is None:
+        if self.cut or not self.headers_complete:
             self._incomplete("the headers")
-            return
-        if self.request_version == "HTTP/0.9":
-            self.send_error(400, "HTTP/0.9 requests are not accepted")
             return
         if self.command not in ("GET", "POST"):
             self.send_error(405, f"method {self.command} is not used for notifies (GET or POST)")
             return
         engine.handle(self)
+
+    def parse_request(self) -> bool:
+        """The request line and headers (the stdlib's rules, without its email parser, which
+        costs more than judging the notify). False once an error was answered."""
+        self.command, self.request_version = None, "HTTP/0.9"
+        self.close_connection = True
+        self.headers_complete = False
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) != 3:
+            self.send_error(400, "HTTP/0.9 requests are not accepted" if len(words) == 2
+                            else f"bad request line {self.requestline[:80]!r}")
+            return False
+        command, path, version = words
+        number = version[5:].split(".") if version.startswith("HTTP/") else []
+        if len(number) != 2 or not all(p.isdigit() and len(p) <= 10 for p in number):
+            self.send_error(400, f"bad request version {version[:20]!r}")
+            return False
+        if int(number[0]) >= 2:
+            self.send_error(505, f"HTTP version {version[5:]} is not supported")
+            return False
+        self.close_connection = (int(number[0]), int(number[1])) < (1, 1)
+        self.command, self.path, self.request_version = command, path, version
+        headers = _Headers()
+        self.headers = headers
+        while True:
+            line = self.rfile.readline(65537)
+            if len(line) > 65536:
+                self.send_error(431, "a header line is longer than 64 KiB")
+                return False
+            if line in (b"\r\n", b"\n"):
+                self.headers_complete = True
+                break
+            if not line:
+                return True  # cut off: the caller answers (408, or 400 for a closed sender)
+            if len(headers) >= 100:
+                self.send_error(431, "more than 100 headers")
+                return False
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip():
+                self.send_error(400, f"malformed header line {text[:40]!r}")
+                return False
+            headers.add(name, value.strip())
+        connection = headers.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if headers.get("Expect", "").lower() == "100-continue" and \
+                self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def _incomplete(self, what: str) -> None:
         self.close_connection = True

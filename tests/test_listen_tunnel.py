@@ -171,6 +171,24 @@ def test_an_authtoken_in_ngroks_own_config_is_used(tunnel_env, tmp_path, monkeyp
     assert wait_gone([tunnel.agent_pid]) == []
 
 
+def test_the_profiles_ngrok_authtoken_is_used_and_shown_masked(epay, tunnel_env, tmp_path):
+    config = Path(tunnel_env["XDG_CONFIG_HOME"]) / "epay" / "profiles.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('default = "shop"\n[profiles.shop]\npid = "1001"\n'
+                      'key = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"\n'
+                      'ngrok_authtoken = "2AbCdEfGhIjKlMnOpQrStUvWxYz_profiletoken"\n')
+    environment = {k: v for k, v in tunnel_env.items() if k not in ("NGROK_AUTHTOKEN", "EPAY_KEY")}
+    listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
+                    str(tmp_path / "j.sqlite3"), extra_env=environment)
+    listener.event("ready", timeout=30)
+    args = json.loads(Path(tunnel_env["FAKE_NGROK_LOG"]).read_text().splitlines()[0])["args"]
+    assert args[args.index("--authtoken") + 1] == "2AbCdEfGhIjKlMnOpQrStUvWxYz_profiletoken"
+    listener.proc.send_signal(signal.SIGTERM)
+    assert listener.finish()[0] == 0
+    shown = run_epay(environment, "profile", "show", "shop", "--json")
+    assert json.loads(shown.stdout)["ngrok_authtoken"] == "2AbC…oken"
+
+
 def test_a_rejected_authtoken_is_one_line_and_no_agent_is_left(tunnel_env, tmp_path):
     environment = {**tunnel_env, "NGROK_AUTHTOKEN": "bad-token"}
     done = run_epay(environment, "listen", "--port", "0", "--tunnel", "--journal",

@@ -24,8 +24,9 @@ HINTS = {
     "journal_unwritable": "choose a writable file with --journal FILE",
     "ngrok_missing": "install ngrok and set PYNGROK_NGROK_PATH (or --ngrok-path), "
                      "or run another tunnel and pass --public-url URL",
-    "ngrok_no_authtoken": "set NGROK_AUTHTOKEN, or run 'ngrok config add-authtoken TOKEN' "
-                          "(free at dashboard.ngrok.com); or use --public-url URL",
+    "ngrok_no_authtoken": "set NGROK_AUTHTOKEN, the profile's ngrok_authtoken, or run 'ngrok "
+                          "config add-authtoken TOKEN' (free at dashboard.ngrok.com); or use "
+                          "--public-url URL",
     "ngrok_unreachable": "check the network, or run another tunnel and pass --public-url URL",
     "ngrok_timeout": "check the network, or run another tunnel and pass --public-url URL",
     "ngrok_failed": "run 'ngrok start --none --log stdout' by hand to see why, or run another "
@@ -45,7 +46,8 @@ def listen(
     path: Annotated[str | None, typer.Option(
         "--path", metavar="/PATH", help="Accept notifies only on this path (default: any).")] = None,
     tunnel: Annotated[bool, typer.Option(
-        "--tunnel", help="Open an ngrok tunnel (pyngrok; NGROK_AUTHTOKEN) to get a public URL.")] = False,
+        "--tunnel", help="Open an ngrok tunnel to get a public URL (authtoken: NGROK_AUTHTOKEN, "
+                         "the profile's ngrok_authtoken, or ngrok's own config).")] = False,
     public_url: Annotated[str | None, typer.Option(
         "--public-url", metavar="URL",
         help="The public URL of another tunnel (frp, 花生壳, cloudflared): shown and checked.")] = None,
@@ -106,6 +108,8 @@ def listen(
         pid=expected_pid(resolved), forward_to=forward_to, reply=reply,
         state=LocalState.default(run.env.environ), tunnel=tunnel, public_url=public_url,
         region=region, ngrok_path=ngrok_path, tunnel_timeout=tunnel_timeout,
+        authtoken=run.env.environ.get("NGROK_AUTHTOKEN") or resolved.profile.ngrok_authtoken
+        or None,
         health_interval=health_interval,
         exit_on_tunnel_loss=exit_on_tunnel_loss,
         store_url=_profile_writer(resolved, run.env.environ) if set_profile else None)

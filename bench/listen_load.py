@@ -24,10 +24,6 @@ from pathlib import Path
 
 import httpx
 
-# httpcore looks for the optional sniffio on every request, and a missing module is searched
-# for on disk each time (~0.2 ms): mark it absent once, so the client measures the listener.
-sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 from epaycli.core.models import SANDBOX_KEY
 from epaycli.core.notify import PaidOrder, notify_fields, signed_notify
 from epaycli.core.php import http_build_query

@@ -63,6 +63,12 @@ def _add_events(app: typer.Typer) -> None:
     app.add_typer(events.app, name="events")
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -76,6 +82,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "listen": _add_listen,
     "events": _add_events,
     "profile": _add_profile,
+    "mock": _add_mock,
     "completion": _add_completion,
 }
 

@@ -133,6 +133,12 @@ async def load_raw(url: str, queries: list[str], concurrency: int
     return latencies, answered, time.perf_counter() - began
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
@@ -152,7 +158,10 @@ def main() -> None:
         process, url, first_ms, journal = start_listener(workdir)
         try:
             run = load if options.client == "httpx" else load_raw
+            cpu_before, own_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
             latencies, answered, elapsed = asyncio.run(run(url, queries, options.concurrency))
+            listener_cpu = cpu_seconds(process.pid) - cpu_before
+            client_cpu = cpu_seconds(os.getpid()) - own_before
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(30)
@@ -169,6 +178,8 @@ def main() -> None:
         "p99_ms": round(percentile(latencies, .99), 2),
         "max_ms": round(max(latencies), 2), "concurrency": options.concurrency,
         "client": options.client,
+        "listener_cpu_us_per_notify": round(listener_cpu / count * 1e6),
+        "client_cpu_us_per_notify": round(client_cpu / count * 1e6),
         "start_to_first_answer_ms": round(first_ms, 1), "listener_exit": code,
         "load_average": os.getloadavg(),
     }

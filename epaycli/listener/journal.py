@@ -149,10 +149,15 @@ class Journal:
                     break
                 batch.append(item)
             try:
+                # One call for the whole batch: each sqlite3 call gives the GIL up, and getting
+                # it back among dozens of request threads is what a commit would wait for.
                 connection.execute("BEGIN IMMEDIATE")
-                for item in batch:
-                    item.id = connection.execute(_INSERT, item.values).lastrowid
+                connection.executemany(_INSERT, [item.values for item in batch])
+                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
                 connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
+                # The write lock was held throughout: the batch got consecutive ids.
+                for offset, item in enumerate(batch):
+                    item.id = last - len(batch) + 1 + offset
             except sqlite3.Error as error:
                 try:
                     connection.execute("ROLLBACK")

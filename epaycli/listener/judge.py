@@ -191,11 +191,12 @@ def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
     try:
         report = check_callback(params, keys, Expectations(amount=amount, pid=pid, now=now))
     except EpayError as error:  # the key this sign_type needs is not configured
-        message = error.message
-        return Judgement("bad_signature", False, f"cannot verify: {message}",
-                         {"valid": False, "verdict": "bad_signature",
-                          "reason": f"cannot verify: {message}", "problems": [
-                              {"code": error.code, "message": message, "fix": error.hint or ""}]},
-                         None)
+        reason = f"cannot verify: {error.message}"
+        report = {"valid": False, "verdict": "bad_signature", "reason": reason,
+                  "sign_type": params.get("sign_type", ""), "signature_valid": False,
+                  "problems": [{"code": error.code, "message": error.message,
+                                "fix": error.hint or ""}],
+                  "diagnosis": None, "notes": []}  # the shape of CallbackReport.to_dict()
+        return Judgement("bad_signature", False, reason, report, None)
     return Judgement(report.verdict, report.genuine, report.reason, report.to_dict(),
                      None if amount is None else f"{amount:f}")

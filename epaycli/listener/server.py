@@ -9,7 +9,7 @@ dict) goes to ``on_event``. The engine never prints.
 from __future__ import annotations
 
 import errno
-import secrets
+from secrets import token_hex
 import socket
 import threading
 import time
@@ -231,7 +231,7 @@ class _Engine:
         self.duplicates = Duplicates()
         self.duplicates.load(journal.fingerprints())
         self.forwarder = None
-        self.health_token = secrets_token()
+        self.health_token = token_hex(8)  # tells this listener apart from any other
         self.answered = 0
         self._count_lock = threading.Lock()
         self._watched: dict[_Handler, float] = {}
@@ -357,7 +357,9 @@ class _Engine:
         }
         if body_size is not None:
             record["body_size"] = body_size
-        request.close_connection = request.close_connection or status >= 400 and kind != "not_found"
+        # After a refusal the rest of the connection cannot be trusted (an unread body, a cut
+        # request); a 404 was read whole.
+        request.close_connection = request.close_connection or kind != "not_found"
         self._journal_and_answer(request, record, answer, request.started, "bad_request")
 
     def _raw(self, request, path: str, query: bytes, body: bytes, params=None,
@@ -435,10 +437,6 @@ def _event(name: str, record_id: int, record: dict) -> Event:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
-
-
-def secrets_token() -> str:
-    return secrets.token_hex(8)
 
 
 class _Headers:

@@ -2,9 +2,10 @@
 notifies from this process (async httpx, bounded concurrency) to a real `epay listen`
 subprocess on 127.0.0.1 that verifies and journals each one durably before answering.
 
-    .venv/bin/python bench/listen_load.py [--count 20000] [--concurrency 32]
+    .venv/bin/python bench/listen_load.py [--count 20000] [--concurrency 32] [--client httpx|raw]
 
-Prints notifies/s, latency percentiles, and journaled == answered == sent.
+Prints notifies/s, latency percentiles, journaled == answered == sent, the CPU the listener and
+the client spent per notify, and PASS/MISS against the targets (bench/README.md).
 """
 
 from __future__ import annotations
@@ -184,6 +185,12 @@ def main() -> None:
         "load_average": os.getloadavg(),
     }
     print(json.dumps(report, indent=2))
+    for name, passed in (
+            ("≥ 3000 notifies/s", report["notifies_per_s"] >= 3000),
+            ("p99 answer ≤ 20 ms", report["p99_ms"] <= 20),
+            ("journaled == answered == sent", report["equal"]),
+            ("start to first answer ≤ 300 ms", report["start_to_first_answer_ms"] <= 300)):
+        print(f"{'PASS' if passed else 'MISS'}  {name}")
 
 
 if __name__ == "__main__":

@@ -92,3 +92,17 @@ class Output:
         width = max((len(label) for label, _ in pairs), default=0)
         for label, value in pairs:
             self.data(f"{label.ljust(width)}  {value}")
+
+    def qr_code(self, text: str) -> bool:
+        """``text`` as a QR code on stdout, only when stdout is a terminal (segno is imported
+        only then). Says whether one was drawn."""
+        stdout = self.env.stdout
+        if not self.env.is_terminal(stdout) or not text:
+            return False
+        import segno
+
+        code = segno.make(text, error="l")
+        with self._lock:
+            code.terminal(out=stdout, compact=True, border=2)
+            stdout.flush()
+        return True

@@ -95,6 +95,11 @@ print(json.dumps({"code": int(code), "loaded": [m for m in %r if m in sys.module
     ["verify", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
      "pid=1001&money=1&sign=680ee946154b218c2f3d51a2ee783add&sign_type=MD5"],
     ["profile", "path"],
+    ["errors", "-1"],
+    ["errors", "该订单(A1)支付参数有变化，请更换订单号重新发起支付"],
+    ["errors", "--list"],
+    ["order", "create", "--amount", "1.00", "--name", "x", "--dry-run"],
+    ["order", "query", "A1", "--dry-run", "--json"],
 ])
 def test_heavy_libraries_stay_off_the_md5_path(args, tmp_path):
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,

@@ -63,6 +63,24 @@ def _add_events(app: typer.Typer) -> None:
     app.add_typer(events.app, name="events")
 
 
+def _add_order(app: typer.Typer) -> None:
+    from . import order
+
+    app.add_typer(order.app, name="order")
+
+
+def _add_merchant(app: typer.Typer) -> None:
+    from . import merchant
+
+    app.add_typer(merchant.app, name="merchant")
+
+
+def _add_errors(app: typer.Typer) -> None:
+    from . import catalogue
+
+    app.command("errors", context_settings={"ignore_unknown_options": True})(catalogue.errors)
+
+
 def _add_mock(app: typer.Typer) -> None:
     from . import mock
 
@@ -79,6 +97,9 @@ def _add_completion(app: typer.Typer) -> None:
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
+    "errors": _add_errors,
+    "order": _add_order,
+    "merchant": _add_merchant,
     "listen": _add_listen,
     "events": _add_events,
     "profile": _add_profile,

@@ -107,3 +107,28 @@ def test_a_post_notify_is_read_from_the_form_and_judged_genuine(stack):
     events.wait(1)
     assert events[0]["method"] == "POST" and events[0]["valid"]
     assert rows(listener.journal.path)[0]["query"] == b""  # all of it came in the body
+
+
+def test_a_v2_notify_is_checked_with_the_platform_public_key(tmp_path):
+    from epaycli.core.signing import RsaKeys, load_public_key
+
+    events = Events()
+    with start_gateway() as gateway:
+        v2 = gateway.v2
+        keys = Keys(rsa=RsaKeys(public=load_public_key(v2.platform_public_pem)))
+        with start_listener(keys=keys, pid=v2.pid, journal=tmp_path / "v2.sqlite3",
+                            on_event=events.append) as listener, httpx.Client(timeout=15) as client:
+            number = f"LG2{time.time_ns()}"
+            fields = {"pid": v2.pid, "type": "alipay", "out_trade_no": number,
+                      "notify_url": listener.url, "return_url": "http://127.0.0.1:9/r",
+                      "name": "VIP", "money": "8.00", "clientip": "192.0.2.1"}
+            created = client.post(gateway.url + "api/pay/create", data=sign_request(
+                fields, v2.client_keys(), now=int(time.time())).params).json()
+            assert created["code"] == 0, created
+            paid = client.post(gateway.url + "sandbox/pay", data={
+                "pid": v2.pid, "key": v2.key, "out_trade_no": number}).json()
+            assert paid["notify"]["delivered"] is True, paid
+            events.wait(1)
+    event = events[0]
+    assert event["valid"] and event["sign_type"] == "RSA" and event["out_trade_no"] == number
+    assert "timestamp" in event["params"]

@@ -540,3 +540,33 @@ def test_an_unwritable_journal_is_a_config_error(tmp_path):
     garbage.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ConfigError):
         start_listener(keys=Keys(md5=Md5Key(KEY)), journal=garbage)
+
+
+def test_a_notify_that_cannot_be_journaled_is_not_acknowledged(listen, events, monkeypatch):
+    from epaycli.listener.journal import Journal, JournalError
+
+    listener = listen()
+
+    def full_disk(self, record):
+        raise JournalError("cannot write the journal (database or disk is full)")
+
+    monkeypatch.setattr(Journal, "append", full_disk)
+    got = httpx.get(listener.url, params=notify())
+    assert got.status_code == 503 and "success" not in got.text
+    events.wait(1)
+    assert events[0]["event"] == "journal_error" and "disk is full" in events[0]["message"]
+
+
+def test_a_bug_while_judging_is_one_event_not_a_traceback(listen, events, monkeypatch, capsys):
+    from epaycli.listener import server
+
+    listener = listen()
+    real_judge = server.judge
+    monkeypatch.setattr(server, "judge", lambda *a, **k: 1 / 0)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(listener.url, params=notify())
+    events.wait(1)
+    assert events[0]["event"] == "internal_error" and "ZeroDivisionError" in events[0]["message"]
+    monkeypatch.setattr(server, "judge", real_judge)
+    assert httpx.get(listener.url, params=notify()).text == "success"
+    assert "Traceback" not in capsys.readouterr().err

@@ -185,6 +185,9 @@ def _human_renderer(out: Output):
         elif kind == "profile_updated":
             out.status(f"stored notify_url {event['notify_url']} in profile "
                        f"{event['profile']!r}", "ok")
+        elif kind == "internal_error":
+            out.status(f"!!! internal error: {event['message']} — a bug in epay; please report it",
+                       "bad")
         elif kind == "journal_error":
             out.status(f"!!! JOURNAL: {event['message']} — answered 503", "bad")
         elif kind == "warning":

@@ -287,8 +287,11 @@ class _Engine:
         query = query.partition(b"#")[0]
         path = raw_path.decode("utf-8", "replace")
         if path == HEALTH_PATH:
+            try:
+                request.read_body(self.max_body)  # a body on a health check is dropped
+            except _BodyProblem:
+                request.close_connection = True
             self.disarm(request)
-            request.read_body(self.max_body)  # a body on a health check is read and dropped
             request.answer(200, f"epay-listen {self.health_token}")
             return
         try:
@@ -337,7 +340,8 @@ class _Engine:
             "report": self.masker.anything(verdict.report, params), "fingerprint": print_,
             "duplicate_count": seen, "content_changed": changed,
             "order_amount": verdict.order_amount, "answer_status": answer.status,
-            "answer": answer.body, "delivered": counts_as_delivered(answer.body),
+            "answer": self.masker.anything(answer.body, params),  # a handler may echo anything
+            "delivered": counts_as_delivered(answer.body),
             "answered_by": answer.by,
             "forward": None if forwarded is None else self.masker.anything(forwarded.to_dict(),
                                                                              params),
@@ -395,7 +399,6 @@ class _Engine:
                             event_name: str) -> None:
         committing = time.perf_counter()
         try:
-            record["timings"]["journal_ms"] = 0.0
             record_id = self.journal.append(record)
         except JournalError as error:
             request.close_connection = True
@@ -493,10 +496,12 @@ class _Handler(BaseHTTPRequestHandler):
         engine.arm(self)
         try:
             self._one_request(engine)
-        except (ConnectionError, TimeoutError):
+        except OSError:  # the client went away, or the read timed out
             self.close_connection = True
-        except OSError:
+        except Exception as error:  # noqa: BLE001 - a bug: said once, not a traceback
             self.close_connection = True
+            engine.emit({"event": "internal_error", "time": iso_time(engine.clock()),
+                         "message": f"{type(error).__name__}: {error}"[:300]})
         finally:
             engine.disarm(self)
 

@@ -63,6 +63,10 @@ def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
                   "path": listener.path, "forward_to": settings.forward_to,
                   "reply": settings.reply, "pid": settings.pid,
                   "agent_pid": watch.tunnel.agent_pid if watch.tunnel else None})
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            on_event({"event": "warning", "time": iso_time(clock()),
+                      "message": f"listening on {settings.host}: other machines can reach this "
+                                 "listener (and forge notifies to it)"})
         watch.store(watch.public_notify_url() or listener.url)
         if watch.public_base:
             watch.check()

@@ -547,7 +547,7 @@ def test_a_notify_that_cannot_be_journaled_is_not_acknowledged(listen, events, m
 
     listener = listen()
 
-    def full_disk(self, record):
+    def full_disk(self, record, **options):
         raise JournalError("cannot write the journal (database or disk is full)")
 
     monkeypatch.setattr(Journal, "append", full_disk)

@@ -3,7 +3,8 @@ request is answered.
 
 Durability: WAL with ``synchronous=FULL`` — every commit fsyncs the write-ahead log — and
 **group commit**: one writer thread takes every record waiting at that moment, writes them in one
-transaction and commits once, then releases the requests, which only then answer. So a notify that
+transaction and commits once, then answers them (each request hands in its answer; the writer
+sends it right after the commit, so no answer waits for its thread to be scheduled again). So a notify that
 was answered is on disk: it survives the listener being killed (SIGKILL) and a power cut (as far
 as the disk honours fsync). A request that was not yet committed was not answered either: the
 gateway sends it again.
@@ -15,7 +16,7 @@ import json
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,10 +81,11 @@ class _Pending:
     """One record waiting for its commit. ``done`` is a plain lock held until then: cheaper
     than an Event, and the request thread waits on it."""
 
-    __slots__ = ("values", "done", "id", "error")
+    __slots__ = ("values", "done", "id", "error", "then")
 
-    def __init__(self, values: tuple) -> None:
+    def __init__(self, values: tuple, then) -> None:
         self.values = values
+        self.then = then
         self.done = threading.Lock()
         self.done.acquire()
         self.id: int | None = None
@@ -117,11 +119,14 @@ class Journal:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def append(self, record: dict) -> int:
-        """Journal one request (a dict of ``COLUMNS``); returns its id once it is committed."""
+    def append(self, record: dict, *, then: Callable[[], object] | None = None) -> int:
+        """Journal one request (a dict of ``COLUMNS``); returns its id once it is committed.
+        ``then`` runs on the writer thread right after the commit (before this returns): the
+        listener answers from there, without waiting for its request thread to be scheduled."""
         if self._writer is None or self._closed:
             raise JournalError("the journal is closed", "start the listener again")
-        pending = _Pending(tuple(_column_value(name, record.get(name)) for name in COLUMNS))
+        pending = _Pending(tuple(_column_value(name, record.get(name)) for name in COLUMNS),
+                           then)
         self._queue.put(pending)
         if not pending.done.acquire(timeout=_COMMIT_WAIT_SECONDS):
             raise JournalError(f"the journal {self.path} did not commit in "
@@ -166,6 +171,11 @@ class Journal:
                 for item in batch:
                     item.error, item.id = error, None
             for item in batch:
+                if item.then is not None and item.error is None:
+                    try:
+                        item.then()
+                    except Exception:  # noqa: BLE001 - its request thread sees what became of it
+                        pass
                 item.done.release()
 
     def close(self) -> None:

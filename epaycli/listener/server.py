@@ -398,8 +398,14 @@ class _Engine:
     def _journal_and_answer(self, request, record: dict, answer: _Answer, started: float,
                             event_name: str) -> None:
         committing = time.perf_counter()
+        sent = []
+
+        def answer_now() -> None:  # on the journal's writer, right after the commit
+            request.answer(answer.status, answer.body)
+            sent.append(True)
+
         try:
-            record_id = self.journal.append(record)
+            record_id = self.journal.append(record, then=None if answer.delay else answer_now)
         except JournalError as error:
             request.close_connection = True
             request.answer(503, "fail: the listener cannot journal this request")
@@ -409,7 +415,8 @@ class _Engine:
         journal_ms = _ms(committing)
         if answer.delay:
             time.sleep(answer.delay)
-        request.answer(answer.status, answer.body)
+        if not sent:
+            request.answer(answer.status, answer.body)
         with self._count_lock:
             self.answered += 1
         event = _event(event_name, record_id, record)

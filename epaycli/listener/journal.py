@@ -4,8 +4,8 @@ request is answered.
 Durability: WAL with ``synchronous=FULL`` — every commit fsyncs the write-ahead log — and
 **group commit**: one writer thread takes every record waiting at that moment, writes them in one
 transaction and commits once, then answers them (each request hands in its answer; the writer
-sends it right after the commit, so no answer waits for its thread to be scheduled again). So a notify that
-was answered is on disk: it survives the listener being killed (SIGKILL) and a power cut (as far
+sends it right after the commit, so no answer waits for its thread to be scheduled again). So a
+notify that was answered is on disk: it survives the listener being killed (SIGKILL) and a power cut (as far
 as the disk honours fsync). A request that was not yet committed was not answered either: the
 gateway sends it again.
 """

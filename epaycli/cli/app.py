@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .usage import plain_required_arguments
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -70,6 +71,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         epilog=EPILOG,
     )
     app.callback()(_root)
+    plain_required_arguments()
     named = next((arg for arg in argv or [] if not arg.startswith("-")), None)
     for name, add in COMMANDS.items():
         if named not in COMMANDS or name == named:

@@ -33,7 +33,8 @@ def sign(
                                                       help="Parameters, e.g. money=1.00")] = None,
     from_: Annotated[str | None, typer.Option(
         "--from", metavar="FILE|-",
-        help="Read parameters from a file or stdin: URL, query, form body, JSON or k=v lines.",
+        help="Read parameters from a file, a pipe or stdin (-): URL, query, form body, JSON or "
+             "k=v lines.",
     )] = None,
     key: KeyOption = None,
     private_key: Annotated[str | None, typer.Option(

@@ -29,7 +29,8 @@ def verify(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(
         metavar="[INPUT|-]",
-        help="The callback: URL, query string, form body, JSON or k=v lines; - or nothing reads stdin.",
+        help="The callback: URL, query string, form body, JSON or k=v lines, or a file holding "
+             "it; - or nothing reads stdin.",
     )] = None,
     key: KeyOption = None,
     public_key: Annotated[str | None, typer.Option(
@@ -93,11 +94,10 @@ def _lines(report: CallbackReport, params, notes: list[str]):
         return
     yield "invalid", "bad", True
     if report.verdict == "rejected":
-        yield ("rejected: the sign is genuine, but the callback must not be credited "
+        yield ("rejected: the sign is genuine, but a check failed — do not credit "
                f"({', '.join(p.code for p in report.problems)})", "bad", False)
     else:
-        yield "bad signature: this was not signed with the key you have, or was signed wrongly", \
-            "bad", False
+        yield "bad signature: the sign does not match — do not credit", "bad", False
     for problem in report.problems:
         yield f"✗ {problem.message}", "bad", False
         if problem.fix:

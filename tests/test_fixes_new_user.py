@@ -521,3 +521,9 @@ def test_exit_3_summary_tells_a_bad_sign_from_a_rejected_callback(cli):
     assert rejected.code == 3
     assert rejected.stderr.splitlines()[0].startswith("rejected: the sign is genuine")
     assert "amount_mismatch" in rejected.stderr.splitlines()[0]
+
+
+def test_a_debug_traceback_masks_keys_too(cli):
+    result = cli("sign", "pid=1", KEY, "--debug")
+    assert result.code == 2 and "Traceback" in result.stderr
+    assert KEY not in result.stderr and "89un…UJ8i" in result.stderr

@@ -48,13 +48,13 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
-        _trace(debug)
+        _trace(debug, out)
         out.error(error.message, hint_for(error))
         return error.exit_code
     except click_errors.NoArgsIsHelpError as error:
         return _output_guarded(out, debug, error.show)
     except click_errors.UsageError as error:
-        _trace(debug)
+        _trace(debug, out)
         command = error.ctx.command_path if error.ctx else "epay"
         out.error(error.format_message(), f"see '{command} --help'")
         return ExitCode.USAGE
@@ -68,12 +68,12 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         out.error("interrupted")
         return ExitCode.INTERRUPTED
     except UnicodeEncodeError as error:  # click writing help or a prompt to an ASCII terminal
-        _trace(debug)
+        _trace(debug, out)
         failure = cannot_encode(error, env.stdout)
         out.error(failure.message, failure.hint)
         return failure.exit_code
     except OSError as error:  # click writing help into a full disk or a closed pipe
-        _trace(debug)
+        _trace(debug, out)
         failure = cannot_write(error, is_stdout=True)
         out.error(failure.message, failure.hint)
         return failure.exit_code
@@ -84,12 +84,12 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         out.error(failure.message, failure.hint)
         return failure.exit_code
     except RecursionError:  # nesting deep enough to exhaust the parser (JSON, TOML…)
-        _trace(debug)
+        _trace(debug, out)
         out.error("the input is nested too deeply to read",
                   "callbacks and profiles are flat: check what was pasted or loaded")
         return ExitCode.USAGE
     except Exception as error:  # noqa: BLE001 - the boundary: no traceback without --debug
-        _trace(debug)
+        _trace(debug, out)
         out.error(f"internal error ({type(error).__name__})",
                   "this is a bug in epay; rerun with 'epay --debug …' and report it")
         return ExitCode.ERROR
@@ -104,20 +104,29 @@ class _BoundaryOutput(Output):
         super().__init__(env)
         self._secrets = secrets
 
+    def clean(self, text: str) -> str:
+        return mask_key_shaped(scrub(text, self._secrets)) if text else text
+
     def error(self, message: str, hint: str | None = None) -> None:
-        clean = [mask_key_shaped(scrub(text, self._secrets)) if text else text
-                 for text in (message, hint)]
-        super().error(clean[0], clean[1])
+        super().error(self.clean(message), hint and self.clean(hint))
+
+    def trace(self, text: str) -> None:
+        """A --debug traceback: the frames as they are, any key in them masked."""
+        try:
+            self.env.stderr.write(self.clean(text))
+            self.env.stderr.flush()
+        except (OSError, UnicodeEncodeError):
+            pass
 
 
-def _output_guarded(out: Output, debug: bool, show) -> int:
+def _output_guarded(out: _BoundaryOutput, debug: bool, show) -> int:
     try:
         show()
     except UnicodeEncodeError as error:
-        _trace(debug)
+        _trace(debug, out)
         failure = cannot_encode(error, out.env.stdout)
     except OSError as error:
-        _trace(debug)
+        _trace(debug, out)
         failure = cannot_write(error, is_stdout=True)
     else:
         return ExitCode.OK
@@ -159,8 +168,8 @@ def _release_stdout() -> None:
             pass
 
 
-def _trace(debug: bool) -> None:
+def _trace(debug: bool, out: _BoundaryOutput) -> None:
     if debug:
         import traceback
 
-        traceback.print_exc()
+        out.trace(traceback.format_exc())

@@ -354,8 +354,14 @@ def test_verify_reads_the_file_its_argument_names(cli, tmp_path):
     assert (result.code, result.stdout) == (0, "valid\n")
 
 
-def test_verify_of_a_missing_file_is_not_read_as_a_file(cli):
-    result = cli("verify", "--key", KEY, "cb-that-does-not-exist.txt")
+@pytest.mark.parametrize("name", ["cb-that-does-not-exist.txt", "./missing", "/tmp/none/cb"])
+def test_verify_of_a_missing_file_says_so(cli, name):
+    result = cli("verify", "--key", KEY, name)
+    assert result.code == 2 and f"file {name!r} does not exist" in one_error_line(result)
+
+
+def test_verify_text_without_pairs_is_still_read_as_text(cli):
+    result = cli("verify", "--key", KEY, "just some words")
     assert result.code == 2 and "no name=value pairs" in one_error_line(result)
 
 

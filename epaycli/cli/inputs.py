@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..core.errors import InputError
@@ -9,6 +10,8 @@ from ..env import Environment
 from ..files import path_exists, read_limited, user_path
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
+# An argument with no '=' that reads as a file name (a suffix, or a path): a missing file.
+_FILE_NAME = re.compile(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
 FIFO_WAIT_SECONDS = 30.0  # a FIFO's writer may be a slow command; past this, say so
 _TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 
@@ -19,6 +22,10 @@ def read_text(argument: str | None, env: Environment, *, what: str = "the callba
     if argument is not None and argument != "-":
         if "=" not in argument and _names_a_file(argument):
             return read_file(argument, env)
+        if "=" not in argument and "://" not in argument \
+                and not argument.strip().endswith(".php") and _FILE_NAME.fullmatch(argument.strip()):
+            raise InputError(f"file {argument.strip()!r} does not exist",
+                             f"check the path, or give {what} itself")
         return argument
     stdin = env.stdin
     if stdin is None:

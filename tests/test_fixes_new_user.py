@@ -533,3 +533,10 @@ def test_a_debug_traceback_masks_keys_too(cli):
     result = cli("sign", "pid=1", KEY, "--debug")
     assert result.code == 2 and "Traceback" in result.stderr
     assert KEY not in result.stderr and "89un…UJ8i" in result.stderr
+
+
+def test_an_epay_gateway_that_is_not_a_url_says_where_it_came_from(cli, monkeypatch):
+    monkeypatch.setenv("EPAY_GATEWAY", "not a url")
+    result = cli("sign", "pid=1", "--key", KEY, "--json")
+    assert result.code == 6 and "EPAY_GATEWAY" in one_error_line(result)
+    assert cli("sign", "pid=1", "--key", KEY).code == 0  # only a JSON url needs it

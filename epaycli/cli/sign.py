@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ..core.canonical import blank_fields
-from ..core.errors import InputError
+from ..core.endpoints import normalize_base
+from ..core.errors import ConfigError, InputError
 from ..core.params import parse_pairs, parse_pasted, unescape_separators
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
@@ -89,7 +90,7 @@ def sign(
     for note in notes:
         run.out.status(note, "warn")
     _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output,
-          gateway=resolved.profile.gateway)
+          gateway=_checked_gateway(resolved) if json_output and not url else "")
 
 
 # An amount every gateway takes as it is (digits, at most 2 decimals, not zero) needs no
@@ -121,6 +122,18 @@ def _collect(pairs: list[str], from_: str | None, env: Environment,
     if not params:
         raise InputError("nothing to sign", "give parameters as k=v arguments or with --from FILE")
     return params
+
+
+def _checked_gateway(resolved) -> str:
+    """The gateway the JSON url is built on; one that is not a URL says where it came from."""
+    gateway = resolved.profile.gateway
+    if gateway:
+        try:
+            normalize_base(gateway)
+        except InputError as error:
+            raise ConfigError(f"{error.message} (from {resolved.origins.get('gateway')})",
+                              "set it to the site root, e.g. https://pay.example.com/") from None
+    return gateway
 
 
 def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output,

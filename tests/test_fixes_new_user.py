@@ -113,14 +113,21 @@ def test_a_closed_pipe_is_one_line_and_exit_1(process_env, args):
     assert "internal error" not in err and "Traceback" not in err and "Exception" not in err
 
 
-@pytest.mark.parametrize("args", [["sign", "name=会员", "--key", KEY, "--explain"],
-                                  ["sign", "--help"], ["--help"]])
-def test_an_ascii_terminal_gets_one_line_not_a_bug_report(process_env, args):
-    done = run_epay(args, {**process_env, "PYTHONIOENCODING": "ascii"})
+def test_an_ascii_terminal_gets_one_line_not_a_bug_report(process_env):
+    done = run_epay(["sign", "name=会员", "--key", KEY, "--explain"],
+                    {**process_env, "PYTHONIOENCODING": "ascii"})
     err = done.stderr.decode("ascii")  # the error itself is ASCII
     assert done.returncode == 1, err
     assert err.count("\n") == 1 and "encoding" in err and "UTF-8" in err
     assert "internal error" not in err and "bug" not in err
+
+
+@pytest.mark.parametrize("args", [["sign", "--help"], ["--help"], ["profile", "add", "--help"]])
+def test_help_on_an_ascii_terminal_is_shown_not_a_bug_report(process_env, args):
+    done = run_epay(args, {**process_env, "PYTHONIOENCODING": "ascii"})
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, err
+    assert done.stdout.startswith(b"Usage: epay") and "internal error" not in err
 
 
 def test_a_utf8_terminal_still_gets_chinese(process_env):

@@ -32,10 +32,11 @@ def test_no_help_points_outside_the_repository(cli, args):
     assert not [marker for marker in OUTSIDE if marker in result.stdout + result.stderr]
 
 
-def test_the_readme_links_the_protocol_and_exit_code_docs():
+def test_the_readme_names_the_protocol_and_exit_code_docs():
+    # named as paths, not linked: PyPI shows the README without the repository beside it
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for doc in ("docs/protocol.md", "docs/exit-codes.md"):
-        assert f"]({doc})" in readme and (ROOT / doc).is_file(), doc
+        assert f"`{doc}`" in readme and (ROOT / doc).is_file(), doc
 
 
 def test_the_protocol_doc_covers_what_it_promises():

@@ -42,10 +42,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
         from .app import build_app
 
-        app = build_app(argv)
-        if debug:
-            argv = ["--debug", *argv]
-        outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
+        outcome = build_app(argv, env)(args=argv, prog_name="epay", standalone_mode=False,
+                                        obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         _trace(debug, out)

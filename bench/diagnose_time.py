@@ -31,7 +31,7 @@ def shapes(rng: random.Random):
     fields in front of pid (the notify_url quirk), wrong order — each a path of the search."""
     for size in SIZES:
         for count in FIELD_COUNTS:
-            for layout in ("even", "one-huge", "blanks"):
+            for layout in ("even", "one-huge", "blanks", "numeric"):
                 per = max(1, size // count)
                 values = ["".join(rng.choices(ALPHABET, k=per)) for _ in range(count)]
                 if layout == "one-huge":
@@ -39,7 +39,11 @@ def shapes(rng: random.Random):
                     values[0] = "".join(rng.choices(ALPHABET, k=size))
                 if layout == "blanks":
                     values = [v if i % 3 else " " for i, v in enumerate(values)]
-                params = {"z_front": "1"} | {f"f{i:02d}": v for i, v in enumerate(values)}
+                names = [f"f{i:02d}" for i in range(count)]
+                if layout == "numeric":  # names PHP sorts by number (and not transitively)
+                    names = [rng.choice(["9", "10", "1e1", "1f", "-1", " 5", "08", "1.0"]) + str(i)
+                             for i in range(count)]
+                params = {"z_front": "1"} | dict(zip(names, values))
                 params.update(pid="1001", trade_no="2024010112345678901", money="1.00",
                               trade_status="TRADE_SUCCESS", param="", sign_type="MD5")
                 yield f"{size:>6} B {count:>2} fields {layout:<8}", params

@@ -43,7 +43,7 @@ def shapes(rng: random.Random):
                 if layout == "numeric":  # names PHP sorts by number (and not transitively)
                     names = [rng.choice(["9", "10", "1e1", "1f", "-1", " 5", "08", "1.0"]) + str(i)
                              for i in range(count)]
-                params = {"z_front": "1"} | dict(zip(names, values))
+                params = {"z_front": "1"} | dict(zip(names, values, strict=True))
                 params.update(pid="1001", trade_no="2024010112345678901", money="1.00",
                               trade_status="TRADE_SUCCESS", param="", sign_type="MD5")
                 yield f"{size:>6} B {count:>2} fields {layout:<8}", params

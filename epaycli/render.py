@@ -63,7 +63,8 @@ class Output:
         """One JSON object on stdout: the ``--json`` contract."""
         import json
 
-        self._write(self.env.stdout, _json_text(json.dumps(value, ensure_ascii=False, indent=2)), "")
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+        self._write(self.env.stdout, _json_text(text), "")
 
     def json_line(self, value: Any) -> None:
         """One JSON object on one line: what servers print per event with ``--json``."""

@@ -229,9 +229,8 @@ def test_money_the_gateway_accepts_signs_without_a_word(cli, money):
     ("NaN", "✗ money 'NaN' is not a number"),
 ])
 def test_verify_words_bad_money_exactly(cli, money, words):
-    from epaycli.core.signing import md5_sign
-
     from epaycli.core.params import format_query, parse_query
+    from epaycli.core.signing import md5_sign
 
     params = {k: v for k, v in parse_query(CASE["query"]).items() if k not in ("sign", "sign_type")}
     params["money"] = money

@@ -12,8 +12,8 @@ from typer.completion import completion_init
 from typer.core import TyperGroup
 
 from .. import __version__
-from .usage import plain_required_arguments
 from ..env import Environment
+from .usage import plain_required_arguments
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")

@@ -22,8 +22,7 @@ def read_text(argument: str | None, env: Environment, *, what: str = "the callba
     if argument is not None and argument != "-":
         if "=" not in argument and _names_a_file(argument):
             return read_file(argument, env)
-        if "=" not in argument and "://" not in argument \
-                and not argument.strip().endswith(".php") and _FILE_NAME.fullmatch(argument.strip()):
+        if "=" not in argument and _reads_as_a_file_name(argument.strip()):
             raise InputError(f"file {argument.strip()!r} does not exist",
                              f"check the path, or give {what} itself")
         return argument
@@ -44,6 +43,10 @@ def read_file(path: str, env: Environment) -> str:
     raw = read_limited(where, limit=MAX_INPUT_BYTES, what=f"file {path!r}",
                        error=InputError, too_large_hint=_TOO_LARGE, fifo_wait=FIFO_WAIT_SECONDS)
     return decode(raw, source=repr(path))
+
+
+def _reads_as_a_file_name(text: str) -> bool:
+    return "://" not in text and not text.endswith(".php") and bool(_FILE_NAME.fullmatch(text))
 
 
 def _names_a_file(argument: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..core.errors import EpayError, ExitCode, OutputError
+from ..core.errors import EpayError, ExitCode
 from ..core.redact import mask_key_shaped, scrub
 from ..env import Environment
 from ..render import Output, cannot_encode, cannot_write

@@ -29,19 +29,24 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Profile name, e.g. shop")],
     gateway: Annotated[str | None, typer.Option(
-        "--gateway", metavar="URL", help="Gateway site root (网关地址), e.g. https://pay.example.com/")] = None,
-    pid: Annotated[str | None, typer.Option("--pid", metavar="N", help="Merchant id (商户ID).")] = None,
+        "--gateway", metavar="URL",
+        help="Gateway site root (网关地址), e.g. https://pay.example.com/")] = None,
+    pid: Annotated[str | None, typer.Option(
+        "--pid", metavar="N", help="Merchant id (商户ID).")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="KEY", help="Merchant MD5 key.")] = None,
     dialect: Annotated[str, typer.Option(
-        "--dialect", metavar="v1|v2", help="v1 signs MD5 with the key; v2 RSA with the keys below.")] = "v1",
+        "--dialect", metavar="v1|v2",
+        help="v1 signs MD5 with the key; v2 RSA with the keys below.")] = "v1",
     private_key: Annotated[str | None, typer.Option(
         "--private-key", metavar="FILE", help="Merchant RSA private key (V2): path or key.")] = None,
     public_key: Annotated[str | None, typer.Option(
         "--public-key", metavar="FILE", help="Platform RSA public key (V2): path or key.")] = None,
     notify_url: Annotated[str | None, typer.Option(
-        "--notify-url", metavar="URL", help="Default notify_url for 'epay sign' (异步通知地址).")] = None,
+        "--notify-url", metavar="URL",
+        help="Default notify_url for 'epay sign' (异步通知地址).")] = None,
     return_url: Annotated[str | None, typer.Option(
-        "--return-url", metavar="URL", help="Default return_url for 'epay sign' (跳转地址).")] = None,
+        "--return-url", metavar="URL",
+        help="Default return_url for 'epay sign' (跳转地址).")] = None,
     payment_type: Annotated[str | None, typer.Option("--type", metavar="T",
                                                       help="Default type for 'epay sign', e.g. alipay.")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,

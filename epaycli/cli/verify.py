@@ -20,7 +20,6 @@ from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 
-
 AMP_NOTE = ("the pairs were separated by '&amp;' (HTML-escaped, as copied from a web page or a "
             "log): read them with '&' and verified what that decodes to")
 
@@ -65,8 +64,8 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
                           now=run.env.now() if now is None else now)
     report = check_callback(params, keys, expect)
-    notes = [*(AMP_NOTE,) * unescaped, *resolved.notes, *key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5),
-             *report.notes]
+    notes = [*(AMP_NOTE,) * unescaped, *resolved.notes,
+             *key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5), *report.notes]
     if keys.rsa is not None and keys.rsa.public is not None:
         notes += rsa_key_notes(keys.rsa.public, "the platform public key")
     _show(run.out, report, params, notes, json_output)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .canonical import (
     UNSIGNED_FIELDS,

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from ..core.endpoints import normalize_base
 from ..core.errors import InputError
-from ..core.models import DIALECTS, Profile
+from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
 from ..core.signing import looks_like_md5_key
-from ..core.models import SANDBOX_NAME
 from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")

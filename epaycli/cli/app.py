@@ -52,6 +52,12 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -63,6 +69,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
     "profile": _add_profile,
+    "mock": _add_mock,
     "completion": _add_completion,
 }
 

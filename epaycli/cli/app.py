@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..env import Environment
+from .usage import plain_required_arguments
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -49,6 +50,18 @@ def _add_profile(app: typer.Typer) -> None:
     from . import profile
 
     app.add_typer(profile.app, name="profile")
+
+
+def _add_listen(app: typer.Typer) -> None:
+    from . import listen
+
+    app.command("listen")(listen.listen)
+
+
+def _add_events(app: typer.Typer) -> None:
+    from . import events
+
+    app.add_typer(events.app, name="events")
 
 
 def _add_order(app: typer.Typer) -> None:
@@ -100,6 +113,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "errors": _add_errors,
     "order": _add_order,
     "merchant": _add_merchant,
+    "listen": _add_listen,
+    "events": _add_events,
     "profile": _add_profile,
     "trigger": _add_trigger,
     "check": _add_check,
@@ -175,6 +190,7 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
         epilog=EPILOG,
     )
     app.callback()(_root)
+    plain_required_arguments()
     # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()

@@ -82,6 +82,18 @@ def _add_errors(app: typer.Typer) -> None:
     app.command("errors", context_settings={"ignore_unknown_options": True})(catalogue.errors)
 
 
+def _add_trigger(app: typer.Typer) -> None:
+    from . import trigger
+
+    app.add_typer(trigger.app, name="trigger")
+
+
+def _add_check(app: typer.Typer) -> None:
+    from . import check
+
+    app.add_typer(check.app, name="check")
+
+
 def _add_mock(app: typer.Typer) -> None:
     from . import mock
 
@@ -104,6 +116,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "listen": _add_listen,
     "events": _add_events,
     "profile": _add_profile,
+    "trigger": _add_trigger,
+    "check": _add_check,
     "mock": _add_mock,
     "completion": _add_completion,
 }

@@ -1,5 +1,6 @@
-"""Shared fixtures: the signature vectors, an isolated environment, and a CLI runner that goes
-through epay's real error boundary (``epaycli.cli.main.run``)."""
+"""Shared fixtures: the signature vectors, an isolated environment, a CLI runner that goes
+through epay's real error boundary (``epaycli.cli.main.run``), and for the local-gateway tests
+an HTTP client and a merchant receiver on 127.0.0.1 (stopped even when the test fails)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,25 @@ def cli(capsys, monkeypatch):
         return Result(int(code), out, err)
 
     return invoke
+
+
+@pytest.fixture
+def client():
+    """An httpx client for talking to servers the test started (httpx imported only here)."""
+    import httpx
+
+    with httpx.Client(timeout=10) as session:
+        yield session
+
+
+@pytest.fixture
+def receiver():
+    """A merchant's notify URL on a free 127.0.0.1 port that records every hit (tests/mockkit.py)."""
+    from mockkit import start_receiver
+
+    merchant, server = start_receiver()
+    try:
+        yield merchant
+    finally:
+        server.shutdown()
+        server.server_close()

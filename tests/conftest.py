@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,15 @@ SHARED_VECTORS = TESTS.parent.parent / "shared" / "vectors"
 
 def load_vectors(name: str) -> dict:
     return json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def epay_executable() -> str:
+    """The installed `epay` console script: beside this Python, else on PATH."""
+    beside = Path(sys.executable).with_name("epay")
+    found = str(beside) if beside.exists() else shutil.which("epay")
+    if not found:
+        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
+    return found
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +94,7 @@ def client():
 
 @pytest.fixture
 def receiver():
-    """A merchant's notify URL on a free 127.0.0.1 port that records every hit (tests/mockkit.py)."""
+    """A merchant's notify URL on a free 127.0.0.1 port, recording every hit (mockkit.py)."""
     from mockkit import start_receiver
 
     merchant, server = start_receiver()

@@ -100,6 +100,7 @@ print(json.dumps({"code": int(code), "loaded": [m for m in %r if m in sys.module
     ["errors", "--list"],
     ["order", "create", "--amount", "1.00", "--name", "x", "--dry-run"],
     ["order", "query", "A1", "--dry-run", "--json"],
+    ["demo", "--help"],
 ])
 def test_heavy_libraries_stay_off_the_md5_path(args, tmp_path):
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,

@@ -178,8 +178,10 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_the_timeline_is_styled(tmp_path):
+def test_on_a_terminal_the_timeline_is_styled(tmp_path, monkeypatch):
     from epaycli.cli.main import run
+
+    monkeypatch.setenv("TERM", "xterm-256color")  # rich reads the process's own TERM
     from epaycli.env import Environment
 
     stdout, stderr = _Terminal(), io.StringIO()

@@ -17,7 +17,7 @@ def demo(
     fault: Annotated[str, typer.Option(
         "--fault", metavar="NAME",
         help="Have the gateway spoil the notify — tampered-money, bad-signature, dropped, "
-             "duplicate, post — and see which step catches it.")] = "",
+             "delayed[=S], duplicate, post — and see which step catches it.")] = "",
     timeout: Annotated[float, typer.Option(
         "--timeout", metavar="SECONDS",
         help="The bound on every wait (each HTTP answer, the notify).")] = 10.0,

@@ -11,6 +11,9 @@ HINTS = {
     "unknown_sign_type": "leave sign_type out (epay adds it) or write MD5 or RSA",
     "sign_type_conflict": "leave sign_type out and epay adds the one its key signs",
     "bad_gateway_url": "give the site root, e.g. --url https://pay.example.com/",
+    "port_in_use": "stop the other one, or pick another with 'epay mock --port N' (0: any free one)",
+    "unknown_fault": "faults are duplicate, delayed[=S], dropped, tampered-money, "
+                     "bad-signature, post",
 }
 
 

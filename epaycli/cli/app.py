@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..env import Environment
+from .usage import plain_required_arguments
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -168,6 +169,7 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
         epilog=EPILOG,
     )
     app.callback()(_root)
+    plain_required_arguments()
     # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()

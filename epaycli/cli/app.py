@@ -52,6 +52,18 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_listen(app: typer.Typer) -> None:
+    from . import listen
+
+    app.command("listen")(listen.listen)
+
+
+def _add_events(app: typer.Typer) -> None:
+    from . import events
+
+    app.add_typer(events.app, name="events")
+
+
 def _add_order(app: typer.Typer) -> None:
     from . import order
 
@@ -95,6 +107,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "errors": _add_errors,
     "order": _add_order,
     "merchant": _add_merchant,
+    "listen": _add_listen,
+    "events": _add_events,
     "profile": _add_profile,
     "mock": _add_mock,
     "demo": _add_demo,

@@ -64,8 +64,9 @@ def read_key_material(value: str, *, what: str) -> str:
 def redacted(profile: Profile) -> dict[str, str]:
     """A profile fit to print: secrets masked; key file paths shown (a path is not a secret)."""
     shown = profile.as_dict()
-    if shown["key"]:
-        shown["key"] = mask(shown["key"])
+    for secret in ("key", "ngrok_authtoken"):
+        if shown[secret]:
+            shown[secret] = mask(shown[secret])
     if shown["private_key"] and not looks_like_key_path(shown["private_key"]):
         shown["private_key"] = "(inline key, hidden)"
     if shown["public_key"] and is_inline_key(shown["public_key"]):

@@ -13,33 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HANDLER = ROOT / "examples" / "handlers" / "correct_handler.py"
-KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
+from benchkit import HANDLER, KEY, free_port, wait_for
+
 TARGET_SECONDS = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, deadline: float = 10.0) -> None:
-    stop = time.monotonic() + deadline
-    while time.monotonic() < stop:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"the handler did not start on port {port}")
 
 
 def main() -> int:
@@ -53,7 +35,7 @@ def main() -> int:
                                 "--pid", "1000", *orders], stdout=subprocess.DEVNULL)
     walls, suites = [], []
     try:
-        wait_for(port)
+        wait_for(port, "handler")
         base = f"http://127.0.0.1:{port}/"
         for run in range(options.runs):
             command = [sys.executable, "-m", "epaycli", "check", "notify", base + "notify",

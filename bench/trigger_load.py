@@ -16,32 +16,14 @@ import importlib.util
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HANDLER = ROOT / "examples" / "handlers" / "correct_handler.py"
-KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
+from benchkit import HANDLER, KEY, free_port, wait_for
+
 TARGET_PER_SECOND = 2000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, deadline: float = 15.0) -> None:
-    stop = time.monotonic() + deadline
-    while time.monotonic() < stop:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"the receiver did not start on port {port}")
 
 
 def has_listener() -> bool:
@@ -86,7 +68,7 @@ def main() -> int:
         port = free_port()
         receiver, url, described = start_receiver(kind, port, Path(state_dir))
         try:
-            wait_for(port)
+            wait_for(port, "receiver", deadline=15.0)
             receiver_cpu = cpu_seconds(receiver.pid)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()

@@ -96,31 +96,20 @@ class LocalState:
     def find_order(self, out_trade_no: str, *, pid: str | None = None,
                    gateway: str | None = None) -> RecordedOrder | None:
         """The newest recorded order with this number (for this pid / gateway, when given)."""
-        query = "SELECT * FROM orders WHERE out_trade_no = ?"
-        args: list[str] = [out_trade_no]
-        if pid:
-            query += " AND pid = ?"
-            args.append(pid)
-        if gateway:
-            query += " AND gateway = ?"
-            args.append(gateway)
+        where, args = _narrowed("out_trade_no = ?", [out_trade_no], pid=pid, gateway=gateway)
         with self._connect() as connection:
-            row = connection.execute(query + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
+            row = connection.execute(f"SELECT * FROM orders WHERE {where} "
+                                     "ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
     def list_orders(self, limit: int = 50, *, gateway: str | None = None,
                     pid: str | None = None) -> list[RecordedOrder]:
         """The newest orders first; only those sent to ``gateway`` / for ``pid`` when given."""
-        query, args = "SELECT * FROM orders WHERE 1=1", []
-        if gateway:
-            query += " AND gateway = ?"
-            args.append(gateway)
-        if pid:
-            query += " AND pid = ?"
-            args.append(pid)
+        where, args = _narrowed("1=1", [], pid=pid, gateway=gateway)
         with self._connect() as connection:
             rows = connection.execute(
-                query + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)
+                f"SELECT * FROM orders WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         return [_order(row) for row in rows]
 
@@ -130,6 +119,17 @@ class LocalState:
             connection.execute(
                 "UPDATE orders SET trade_no = ? WHERE gateway = ? AND pid = ? AND out_trade_no = ? "
                 "AND trade_no = ''", (trade_no, gateway, pid, out_trade_no))
+
+
+def _narrowed(where: str, args: list[str], *, pid: str | None,
+              gateway: str | None) -> tuple[str, list[str]]:
+    """``where`` and its ``args``, narrowed to this pid / gateway when given (placeholders only:
+    the values never enter the SQL text)."""
+    for column, value in (("pid", pid), ("gateway", gateway)):
+        if value:
+            where += f" AND {column} = ?"
+            args = [*args, value]
+    return where, args
 
 
 def _order(row) -> RecordedOrder:

@@ -1,10 +1,12 @@
-"""Shared fixtures: the signature vectors, an isolated environment, and a CLI runner that goes
-through epay's real error boundary (``epaycli.cli.main.run``)."""
+"""Shared fixtures: the signature vectors, an isolated environment, a CLI runner that goes
+through epay's real error boundary (``epaycli.cli.main.run``), and for the local-gateway tests
+an HTTP client and a merchant receiver on 127.0.0.1 (stopped even when the test fails)."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,15 @@ SHARED_VECTORS = TESTS.parent.parent / "shared" / "vectors"
 
 def load_vectors(name: str) -> dict:
     return json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def epay_executable() -> str:
+    """The installed `epay` console script: beside this Python, else on PATH."""
+    beside = Path(sys.executable).with_name("epay")
+    found = str(beside) if beside.exists() else shutil.which("epay")
+    if not found:
+        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
+    return found
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +81,25 @@ def cli(capsys, monkeypatch):
         return Result(int(code), out, err)
 
     return invoke
+
+
+@pytest.fixture
+def client():
+    """An httpx client for talking to servers the test started (httpx imported only here)."""
+    import httpx
+
+    with httpx.Client(timeout=10) as session:
+        yield session
+
+
+@pytest.fixture
+def receiver():
+    """A merchant's notify URL on a free 127.0.0.1 port, recording every hit (mockkit.py)."""
+    from mockkit import start_receiver
+
+    merchant, server = start_receiver()
+    try:
+        yield merchant
+    finally:
+        server.shutdown()
+        server.server_close()

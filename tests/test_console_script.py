@@ -6,26 +6,16 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from conftest import load_vectors
+from conftest import epay_executable, load_vectors
 
 CASE = load_vectors("v1-md5")["cases"][1]
 KEY = CASE["key"]
-
-
-def epay_executable() -> str:
-    beside = Path(sys.executable).with_name("epay")
-    found = str(beside) if beside.exists() else shutil.which("epay")
-    if not found:
-        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
-    return found
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
-from conftest import load_vectors
+from conftest import epay_executable, load_vectors
 
 CASE = load_vectors("v1-md5")["cases"][1]  # notify-float-money: pid 1001, money 1
 KEY = CASE["key"]
@@ -28,14 +25,6 @@ def one_error_line(result) -> str:
     assert lines[0].startswith("epay: error: ") and " — " in lines[0], lines[0]
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     return lines[0]
-
-
-def epay_executable() -> str:
-    beside = Path(sys.executable).with_name("epay")
-    found = str(beside) if beside.exists() else shutil.which("epay")
-    if not found:
-        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
-    return found
 
 
 @pytest.fixture

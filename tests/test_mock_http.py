@@ -18,17 +18,8 @@ from epaycli.mock.server import start_gateway
 
 @pytest.fixture
 def gw():
-    gateway = start_gateway(read_timeout=0.5, body_limit=4096)
-    try:
+    with start_gateway(read_timeout=0.5, body_limit=4096) as gateway:
         yield gateway
-    finally:
-        gateway.close()
-
-
-@pytest.fixture
-def client():
-    with httpx.Client(timeout=10) as session:
-        yield session
 
 
 def raw_exchange(gw, data: bytes, *, timeout: float = 5.0) -> bytes:

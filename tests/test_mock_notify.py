@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from mockkit import create, order_fields, pay, signed, start_receiver
+from mockkit import create, order_fields, pay, signed
 
 from epaycli.core.callback import Expectations, check_callback
 from epaycli.core.notify import RETRY_SCHEDULE_MINUTES
@@ -18,16 +18,6 @@ from epaycli.mock.notifier import NOTIFY_HEADERS, parse_faults
 from epaycli.mock.server import start_gateway
 
 SCALE = 0.0005  # 1 minute → 30 ms; the whole schedule (55 min) → 1.65 s
-
-
-@pytest.fixture
-def receiver():
-    merchant, server = start_receiver()
-    try:
-        yield merchant
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 
-import httpx
 import pytest
 from mockkit import create, order_fields, pay, signed
 
@@ -16,26 +15,14 @@ from epaycli.mock.server import start_gateway
 
 @pytest.fixture
 def gw():
-    gateway = start_gateway()
-    try:
+    with start_gateway() as gateway:
         yield gateway
-    finally:
-        gateway.close()
 
 
 @pytest.fixture
 def clean():
-    gateway = start_gateway(quirks="clean")
-    try:
+    with start_gateway(quirks="clean") as gateway:
         yield gateway
-    finally:
-        gateway.close()
-
-
-@pytest.fixture
-def client():
-    with httpx.Client(timeout=10) as session:
-        yield session
 
 
 def mapi(gw, client, fields, key=SANDBOX_KEY):

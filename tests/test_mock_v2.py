@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-import httpx
 import pytest
-from mockkit import order_fields, signed, start_receiver
+from mockkit import order_fields, signed
 
 from epaycli.core.callback import Expectations, check_callback
 from epaycli.core.request import sign_request
@@ -19,27 +18,8 @@ from epaycli.mock.server import start_gateway
 
 @pytest.fixture(scope="module")
 def gw():
-    gateway = start_gateway()
-    try:
+    with start_gateway() as gateway:
         yield gateway
-    finally:
-        gateway.close()
-
-
-@pytest.fixture
-def client():
-    with httpx.Client(timeout=10) as session:
-        yield session
-
-
-@pytest.fixture
-def receiver():
-    merchant, server = start_receiver()
-    try:
-        yield merchant
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def v2_post(gw, client, route, fields, *, rewrite=True, keys=None, now=None):

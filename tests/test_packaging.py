@@ -18,18 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import epay_executable
 
 ROOT = Path(__file__).parent.parent
 BOX_DRAWING = re.compile("[\u2500-\u259f]")
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis"}
-
-
-def epay_executable() -> str:
-    beside = Path(sys.executable).with_name("epay")
-    found = str(beside) if beside.exists() else shutil.which("epay")
-    if not found:
-        pytest.fail("the epay console script is not installed: pip install -e '.[test]'")
-    return found
 
 
 def source_files(folder: str) -> set[str]:

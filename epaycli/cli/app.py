@@ -31,7 +31,8 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug",
                                         help="Show the full traceback of an error.")] = False,
 ) -> None:
-    """Sign, verify and debug 易支付 (Epay) payments: callbacks, signatures and profiles."""
+    """易支付 (Epay) payments from the terminal: sign and verify callbacks, talk to a gateway,
+    run a local one, receive and test notifies."""
 
 
 def _add_sign(app: typer.Typer) -> None:
@@ -188,7 +189,8 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
     app = typer.Typer(
         cls=_EpayGroup,
         name="epay",
-        help="Sign, verify and debug 易支付 (Epay) payments: callbacks, signatures and profiles.",
+        help="易支付 (Epay) payments from the terminal: sign and verify callbacks, talk to a "
+             "gateway, run a local one, receive and test notifies.",
         no_args_is_help=True,
         rich_markup_mode="rich" if env.colour(env.stdout) else None,
         add_completion=False,  # `epay completion SHELL` prints the script instead

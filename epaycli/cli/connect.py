@@ -155,3 +155,18 @@ def open_client(run: Runtime, options: Connection) -> GatewayClient:
 def show_notes(run: Runtime, notes: list[str]) -> None:
     for note in notes:
         run.out.status(note, "warn")
+
+
+def show_dry_run(run: Runtime, planned, json_output: bool) -> None:
+    """What --dry-run prints: each request that would be sent (method, URL, form, signature)."""
+    documents = [call.to_dict() for call in planned]
+    if json_output:
+        run.out.json_object({"dry_run": True, "requests": documents})
+        return
+    for document in documents:
+        run.out.data(f"{document['method']} {document['url']}")
+        for key, value in (document["form"] or {}).items():
+            run.out.data(f"  {key}={value}")
+        if "signed" in document:
+            run.out.data(f"  # signed string: {document['signed']['signed_string']}")
+    run.out.status("dry run: nothing was sent")

@@ -102,6 +102,11 @@ def show(
     if record["body"]:
         out.data(record["body"])
         out.data("")
+    out.fields(_shown_fields(record))
+
+
+def _shown_fields(record: dict) -> list[tuple[str, str]]:
+    """The verdict half of `epay events show`: one labelled line per fact about the request."""
     pairs = [("id", str(record["id"])), ("time", record["time"]), ("kind", record["kind"]),
              ("client", record["client"]),
              ("verdict", ("✓ genuine" if record["valid"] else f"✗ {record['reason']}")),
@@ -124,7 +129,7 @@ def show(
         pairs.append(("forwarded", f"{forward['url']} → "
                       + (f"{forward['status']} {forward['body'][:60]!r} {forward['ms']} ms"
                          if forward["status"] is not None else f"✗ {forward['error']}")))
-    out.fields(pairs)
+    return pairs
 
 
 @app.command("replay")

@@ -13,6 +13,7 @@ from .connect import (
     connection_options,
     open_client,
     resolve_merchant,
+    show_dry_run,
     show_notes,
 )
 from .options import JsonOption
@@ -31,9 +32,7 @@ def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOpt
     merchant, _ = resolve_merchant(run, conn)
     now = run.env.now()
     if dry_run:
-        from .order import _show_dry_run
-
-        _show_dry_run(run, [calls.merchant_info(merchant, now)], json_output)
+        show_dry_run(run, [calls.merchant_info(merchant, now)], json_output)
         return
     from ..gateway import operations
 
@@ -61,9 +60,7 @@ def settles(
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
     if dry_run:
-        from .order import _show_dry_run
-
-        _show_dry_run(run, [calls.settles(merchant, limit=limit, offset=offset)], json_output)
+        show_dry_run(run, [calls.settles(merchant, limit=limit, offset=offset)], json_output)
         return
     from ..gateway import operations
 

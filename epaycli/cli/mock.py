@@ -62,23 +62,12 @@ def mock(
     out = run.out
     folder = None if in_memory else (data or default_data_dir(run.env.environ))
 
-    def report(event: dict) -> None:
-        if json_output:
-            out.json_line(event)
-        elif event.get("event") == "notify":
-            outcome = "delivered" if event["delivered"] else (event.get("error") or
-                                                              f"HTTP {event.get('status')}, no success")
-            out.status(f"notify {event['out_trade_no']} attempt {event['attempt']}"
-                       f"{' (copy 2)' if event.get('copy') == 2 else ''}: {outcome}")
-        else:
-            out.status(f"gateway {event.get('event')}: {event.get('error', '')}", "warn")
-
     stop = threading.Event()
     restore = _stop_on_sigterm(stop)  # before the URL is printed: a script may stop us at once
     try:
         gw = start_gateway(port=port, data_dir=folder, time_scale=time_scale,
                            latency_ms=latency, quirks=quirks, faults=fault or (), host=host,
-                           on_event=report, durability=durability)
+                           on_event=_reporter(out, json_output), durability=durability)
         try:
             notes = [] if no_profiles else write_profiles(gw, run.env.environ)
             _announce(run, gw, notes, json_output)
@@ -90,6 +79,23 @@ def mock(
     finally:
         restore()
     out.status("epay mock stopped", "ok")
+
+
+def _reporter(out, json_output: bool):
+    """What the gateway's events print: one JSON line each, or one status line per notify."""
+
+    def report(event: dict) -> None:
+        if json_output:
+            out.json_line(event)
+        elif event.get("event") == "notify":
+            outcome = "delivered" if event["delivered"] else (event.get("error") or
+                                                              f"HTTP {event.get('status')}, no success")
+            out.status(f"notify {event['out_trade_no']} attempt {event['attempt']}"
+                       f"{' (copy 2)' if event.get('copy') == 2 else ''}: {outcome}")
+        else:
+            out.status(f"gateway {event.get('event')}: {event.get('error', '')}", "warn")
+
+    return report
 
 
 def _announce(run, gw, notes: list[str], json_output: bool) -> None:

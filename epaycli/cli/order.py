@@ -17,6 +17,7 @@ from .connect import (
     connection_options,
     open_client,
     resolve_merchant,
+    show_dry_run,
     settings_of,
     show_notes,
 )
@@ -101,7 +102,7 @@ def create(
         return
     call = calls.create_order(merchant, order, now)
     if dry_run:
-        _show_dry_run(run, [call], json_output)
+        show_dry_run(run, [call], json_output)
         return
     state = _state(run)  # opened first: a broken state folder fails before an order exists
     from ..gateway import operations
@@ -171,20 +172,6 @@ def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, j
         run.out.status(f"out_trade_no {order.out_trade_no}: open the URL in a browser to pay")
 
 
-def _show_dry_run(run: Runtime, planned, json_output: bool) -> None:
-    documents = [call.to_dict() for call in planned]
-    if json_output:
-        run.out.json_object({"dry_run": True, "requests": documents})
-        return
-    for document in documents:
-        run.out.data(f"{document['method']} {document['url']}")
-        for key, value in (document["form"] or {}).items():
-            run.out.data(f"  {key}={value}")
-        if "signed" in document:
-            run.out.data(f"  # signed string: {document['signed']['signed_string']}")
-    run.out.status("dry run: nothing was sent")
-
-
 def _show_created(run: Runtime, created: dict, json_output: bool) -> None:
     from ..gateway.replies import pay_field
 
@@ -228,7 +215,7 @@ def query(
                             dry_run, json_output)
     call = calls.query_order(merchant, now, out_trade_no=out_trade_no, trade_no=trade_no)
     if dry_run:
-        _show_dry_run(run, [call], json_output)
+        show_dry_run(run, [call], json_output)
         return ExitCode.OK
     from ..gateway import operations
 
@@ -267,7 +254,7 @@ def _numbers(source: str, run: Runtime) -> list[str]:
 def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_output) -> int:
     if dry_run:
         planned = [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
-        _show_dry_run(run, planned, json_output)
+        show_dry_run(run, planned, json_output)
         return ExitCode.OK
     from ..gateway import operations
 
@@ -352,9 +339,9 @@ def list_orders(
     merchant, _ = resolve_merchant(run, conn)
     now = run.env.now()
     if dry_run:
-        _show_dry_run(run, [calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX if all_pages
-                                              else limit, offset=0 if all_pages else offset,
-                                              status=status)], json_output)
+        show_dry_run(run, [calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX if all_pages
+                                             else limit, offset=0 if all_pages else offset,
+                                             status=status)], json_output)
         return
     from ..gateway import operations
 
@@ -411,7 +398,7 @@ def refund(
     call = calls.refund_order(merchant, now, money=money, out_trade_no=out_trade_no,
                               trade_no=trade_no, out_refund_no=out_refund_no)
     if dry_run:
-        _show_dry_run(run, [call], json_output)
+        show_dry_run(run, [call], json_output)
         return
     from ..gateway import operations
 
@@ -450,8 +437,8 @@ def wait(
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
     if dry_run:  # each poll sends this query
-        _show_dry_run(run, [calls.query_order(merchant, run.env.now(), out_trade_no=out_trade_no)],
-                      json_output)
+        show_dry_run(run, [calls.query_order(merchant, run.env.now(), out_trade_no=out_trade_no)],
+                     json_output)
         return ExitCode.OK
     from ..gateway import operations
 
@@ -492,7 +479,7 @@ def pay(
     merchant, _ = resolve_merchant(run, conn)
     call = calls.sandbox_pay(merchant, out_trade_no=out_trade_no, trade_no=trade_no, failed=fail)
     if dry_run:
-        _show_dry_run(run, [call], json_output)
+        show_dry_run(run, [call], json_output)
         return
     from ..gateway import operations
 

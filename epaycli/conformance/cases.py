@@ -89,42 +89,46 @@ class Case:
         return [notify] * (self.sequential + self.concurrent)
 
 
+def _rejected(id: str, title: str, sent: str, fix: str, *, risk: str,
+              build: Callable[[Suite], NotifyPlan]) -> Case:
+    """A forged or wrong notify: a correct handler does not answer success, before crediting."""
+    return Case(id, title, sent, "does not answer success", Stage.BEFORE_CREDIT, "reject", fix,
+                risk=risk, build=build)
+
+
 VERIFY_FIX = ("verify the sign over every received field except sign and sign_type (sorted, "
               "k=v joined by &, raw values, key appended, MD5, lowercase hex), compare in "
               "constant time, and answer 'fail' when it does not match")
 
 CASES: tuple[Case, ...] = (
-    Case("bad_signature", "bad signature", "the genuine notify with one character of sign changed",
-         "does not answer success", Stage.BEFORE_CREDIT, "reject", VERIFY_FIX,
-         risk="anyone can forge a paid notify",
-         build=lambda s: s.genuine.but(signing="bad_sign")),
-    Case("missing_signature", "missing signature", "the genuine notify without sign",
-         "does not answer success", Stage.BEFORE_CREDIT, "reject",
-         "treat a notify without sign as forged: answer 'fail' (then verify as for "
-         "bad_signature)",
-         risk="a notify with no sign at all is taken as paid",
-         build=lambda s: s.genuine.but(signing="missing_sign")),
-    Case("unsigned", "unsigned", "the genuine notify without sign and sign_type",
-         "does not answer success", Stage.BEFORE_CREDIT, "reject",
-         "treat a notify without sign or sign_type as forged: answer 'fail' (then verify as "
-         "for bad_signature)",
-         risk="an unsigned notify is taken as paid",
-         build=lambda s: s.genuine.but(signing="unsigned")),
-    Case("tampered_amount", "tampered amount", "money changed, re-signed with a wrong key",
-         "does not answer success", Stage.BEFORE_CREDIT, "reject", VERIFY_FIX,
-         risk="a buyer can change the price and sign it himself",
-         build=lambda s: s.with_order(money=s.other_amount()).but(sign_with=s.wrong_signer)),
-    Case("amount_mismatch", "amount mismatch",
-         "validly signed, but money is not the order's amount", "does not answer success",
-         Stage.BEFORE_CREDIT, "reject",
-         "compare money with your own order's amount, as numbers (Decimal), before crediting",
-         risk="an order is credited for a payment of another amount",
-         build=lambda s: s.with_order(money=s.other_amount())),
-    Case("wrong_pid", "wrong pid", "validly signed, for another merchant id",
-         "does not answer success", Stage.BEFORE_CREDIT, "reject",
-         "check that pid equals your own merchant id",
-         risk="a notify meant for another merchant is credited",
-         build=lambda s: s.with_order(pid=s.other_pid())),
+    _rejected("bad_signature", "bad signature",
+              "the genuine notify with one character of sign changed", VERIFY_FIX,
+              risk="anyone can forge a paid notify",
+              build=lambda s: s.genuine.but(signing="bad_sign")),
+    _rejected("missing_signature", "missing signature", "the genuine notify without sign",
+              "treat a notify without sign as forged: answer 'fail' (then verify as for "
+              "bad_signature)",
+              risk="a notify with no sign at all is taken as paid",
+              build=lambda s: s.genuine.but(signing="missing_sign")),
+    _rejected("unsigned", "unsigned", "the genuine notify without sign and sign_type",
+              "treat a notify without sign or sign_type as forged: answer 'fail' (then verify "
+              "as for bad_signature)",
+              risk="an unsigned notify is taken as paid",
+              build=lambda s: s.genuine.but(signing="unsigned")),
+    _rejected("tampered_amount", "tampered amount", "money changed, re-signed with a wrong key",
+              VERIFY_FIX, risk="a buyer can change the price and sign it himself",
+              build=lambda s: s.with_order(money=s.other_amount()).but(
+                  sign_with=s.wrong_signer)),
+    _rejected("amount_mismatch", "amount mismatch",
+              "validly signed, but money is not the order's amount",
+              "compare money with your own order's amount, as numbers (Decimal), before "
+              "crediting",
+              risk="an order is credited for a payment of another amount",
+              build=lambda s: s.with_order(money=s.other_amount())),
+    _rejected("wrong_pid", "wrong pid", "validly signed, for another merchant id",
+              "check that pid equals your own merchant id",
+              risk="a notify meant for another merchant is credited",
+              build=lambda s: s.with_order(pid=s.other_pid())),
     Case("unknown_order", "unknown order", "validly signed, for an out_trade_no the shop lacks",
          "does not answer success (WARN only)", Stage.BEFORE_CREDIT, "reject_warn",
          "look the order up by out_trade_no and answer 'fail' when you do not have it",

@@ -339,14 +339,17 @@ class Gateway:
                               "data": data})
         raise Refused(-5, "No Act!")
 
-    def _find_order(self, merchant: Merchant, params: Mapping[str, str]) -> Order:
+    def _find_order(self, merchant: Merchant, params: Mapping[str, str], *,
+                    missing: str = "订单号不存在") -> Order:
+        """The order named by trade_no or out_trade_no; `missing` is the server's message when
+        there is none (the refund action words it differently)."""
         trade_no = params.get("trade_no", "")
         out_trade_no = params.get("out_trade_no", "")
         if not trade_no and not out_trade_no:
             raise Refused(-1, "订单号不能为空")
         order = self.store.order(merchant.pid, trade_no=trade_no, out_trade_no=out_trade_no)
         if order is None:
-            raise Refused(-1, "订单号不存在")
+            raise Refused(-1, missing)
         return order
 
     def _order_fields(self, order: Order) -> dict:
@@ -368,10 +371,10 @@ class Gateway:
                           "money": money})
 
     def _refund(self, merchant: Merchant, params: Mapping[str, str], *,
-                out_refund_no: str) -> tuple[Order, str]:
+                out_refund_no: str) -> tuple[Order, str, str]:
         if not merchant.refund_api:
             raise Refused(-2, "商户未开启订单退款API接口")
-        order = self._find_order_for_refund(merchant, params)
+        order = self._find_order(merchant, params, missing="当前订单不存在！")
         money = params.get("money", "")
         if not REFUND_MONEY.fullmatch(money) or Decimal(money) <= 0:
             raise Refused(-1, "金额输入错误")
@@ -385,16 +388,6 @@ class Gateway:
                                  addtime=_beijing(self.clock())):
             raise Refused(-1, "只支持退款已支付状态的订单")  # a concurrent refund won
         return order, money, refund_no
-
-    def _find_order_for_refund(self, merchant: Merchant, params: Mapping[str, str]) -> Order:
-        trade_no = params.get("trade_no", "")
-        out_trade_no = params.get("out_trade_no", "")
-        if not trade_no and not out_trade_no:
-            raise Refused(-1, "订单号不能为空")
-        order = self.store.order(merchant.pid, trade_no=trade_no, out_trade_no=out_trade_no)
-        if order is None:
-            raise Refused(-1, "当前订单不存在！")
-        return order
 
     # ---- V2 ---------------------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""A new user's bad input on the server commands: every failure is one line
+``epay: error: … — fix`` with a documented exit code (found by trying epay from a fresh HOME)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+ERROR_PREFIX = "epay: error: "
+
+
+@pytest.fixture(autouse=True)
+def fresh_state_dirs(tmp_path, monkeypatch):
+    """The servers write state and data under XDG_STATE_HOME / XDG_DATA_HOME: keep them in tmp."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def one_error_line(result, *, notes_allowed: bool = False) -> str:
+    """The error line; with ``notes_allowed``, status notes printed before it are fine."""
+    lines = result.stderr.splitlines()
+    assert lines and (notes_allowed or len(lines) == 1), result.stderr
+    assert sum(line.startswith(ERROR_PREFIX) for line in lines) == 1, result.stderr
+    line = lines[-1]
+    assert line.startswith(ERROR_PREFIX), line
+    assert " — " in line, f"no fix after the error: {line}"
+    assert "Traceback" not in result.stderr
+    return line
+
+
+@pytest.fixture
+def busy_port():
+    """A port some other program already listens on."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        yield taken.getsockname()[1]
+    finally:
+        taken.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["--port", "-1"],
+    ["--port", "99999"],
+    ["--latency", "-5"],
+    ["--quirks", "foo"],
+    ["--durability", "x"],
+])
+def test_mock_bad_option_value_says_how_to_fix_it(cli, tmp_path, args):
+    result = cli("mock", "--in-memory", "--no-profiles", *args)
+    assert result.code == 2
+    one_error_line(result)
+
+
+def test_mock_data_folder_that_is_a_file_is_a_config_error_not_a_stdout_one(cli, tmp_path):
+    not_a_folder = tmp_path / "plain-file"
+    not_a_folder.write_text("x", encoding="utf-8")
+    result = cli("mock", "--port", "0", "--no-profiles", "--data", str(not_a_folder))
+    line = one_error_line(result)
+    assert result.code == 6
+    assert "standard output" not in line
+    assert "plain-file" in line
+
+
+def test_listen_port_in_use_advises_listen_not_mock(cli, tmp_path, busy_port):
+    result = cli("listen", "--port", str(busy_port), "--journal", str(tmp_path / "j.sqlite3"))
+    line = one_error_line(result, notes_allowed=True)
+    assert result.code == 1
+    assert "already in use" in line
+    assert "epay mock" not in line
+
+
+def test_mock_port_in_use_advises_another_port(cli, busy_port):
+    result = cli("mock", "--port", str(busy_port), "--in-memory", "--no-profiles")
+    line = one_error_line(result)
+    assert result.code == 6
+    assert "--port" in line

@@ -77,3 +77,13 @@ def test_mock_port_in_use_advises_another_port(cli, busy_port):
     line = one_error_line(result)
     assert result.code == 6
     assert "--port" in line
+
+
+def test_verify_given_a_folder_says_it_is_a_folder_not_missing(cli, tmp_path):
+    folder = tmp_path / "callbacks"
+    folder.mkdir()
+    result = cli("verify", str(folder))
+    line = one_error_line(result)
+    assert result.code == 2
+    assert "is a folder" in line
+    assert "does not exist" not in line

@@ -87,3 +87,41 @@ def test_verify_given_a_folder_says_it_is_a_folder_not_missing(cli, tmp_path):
     assert result.code == 2
     assert "is a folder" in line
     assert "does not exist" not in line
+
+
+@pytest.fixture
+def empty_404_site():
+    """A real HTTP server on 127.0.0.1 that is no Epay gateway: every path is an empty 404."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotAGateway(BaseHTTPRequestHandler):
+        def _empty_404(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _empty_404
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotAGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_gateway_url_answering_empty_404_is_not_explained_as_a_500(cli, empty_404_site):
+    result = cli("order", "list", "--gateway", empty_404_site, "--pid", "1000",
+                 "--key", "SandboxKey0nlyForLocalTests00000")
+    line = one_error_line(result, notes_allowed=True)
+    assert result.code == 4
+    assert "404" in line
+    assert "500" not in line
+    assert "SandboxKey0nlyForLocalTests00000" not in result.stderr

@@ -125,3 +125,41 @@ def test_gateway_url_answering_empty_404_is_not_explained_as_a_500(cli, empty_40
     assert "404" in line
     assert "500" not in line
     assert "SandboxKey0nlyForLocalTests00000" not in result.stderr
+
+
+def _raw_http(url: str, request: bytes, timeout: float = 10) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_listener_survives_a_content_length_too_big_for_the_journal(tmp_path):
+    """A Content-Length beyond 64 bits was journaled as an int SQLite cannot hold: the journal's
+    writer thread died and every later notify hung. It must be refused and the next one answered."""
+    import httpx
+
+    from epaycli.core.signing import Keys, Md5Key, sign
+    from epaycli.listener.journal import Journal
+    from epaycli.listener.server import start_listener
+
+    key = "SandboxKey0nlyForLocalTests00000"
+    journal = tmp_path / "journal.sqlite3"
+    with start_listener(keys=Keys(md5=Md5Key(key)), journal=journal, pid="1000") as listener:
+        path = "/" + listener.url.split("/", 3)[3]
+        huge = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n"
+                "Connection: close\r\n\r\nx").encode()
+        assert _raw_http(listener.url, huge).split(b" ")[1] == b"413"
+        params = {"pid": "1000", "trade_no": "T1", "out_trade_no": "O1", "type": "alipay",
+                  "name": "n", "money": "1.00", "trade_status": "TRADE_SUCCESS"}
+        params["sign"] = sign(params, Md5Key(key))
+        params["sign_type"] = "MD5"
+        answer = httpx.get(listener.url, params=params, timeout=10)
+        assert answer.text == "success"
+    with Journal(journal) as readback:
+        assert readback.count() >= 2

@@ -163,3 +163,15 @@ def test_listener_survives_a_content_length_too_big_for_the_journal(tmp_path):
         assert answer.text == "success"
     with Journal(journal) as readback:
         assert readback.count() >= 2
+
+
+@pytest.mark.parametrize("args, command", [
+    (["sign", "pid=1", "--key"], "epay sign"),
+    (["order", "list", "--limit"], "epay order list"),
+    (["events", "replay", "1", "--to"], "epay events replay"),
+])
+def test_option_missing_its_value_points_at_that_commands_help(cli, args, command):
+    result = cli(*args)
+    line = one_error_line(result)
+    assert result.code == 2
+    assert line.endswith(f"see '{command} --help'"), line

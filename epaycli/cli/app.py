@@ -100,6 +100,12 @@ def _add_mock(app: typer.Typer) -> None:
     app.command("mock")(mock.mock)
 
 
+def _add_demo(app: typer.Typer) -> None:
+    from . import demo
+
+    app.command("demo")(demo.demo)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -119,6 +125,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "trigger": _add_trigger,
     "check": _add_check,
     "mock": _add_mock,
+    "demo": _add_demo,
     "completion": _add_completion,
 }
 

@@ -10,7 +10,13 @@ HINTS = {
     "missing_public_key": "pass --public-key FILE (平台公钥), or add it to the profile",
     "unknown_sign_type": "leave sign_type out (epay adds it) or write MD5 or RSA",
     "sign_type_conflict": "leave sign_type out and epay adds the one its key signs",
-    "port_in_use": "stop the other one, or pick another with 'epay mock --port N' (0: any free one)",
+    # shared by epay mock and epay listen: name only the flag both have
+    "port_in_use": "stop the other one, or pick another with --port N (0: any free one)",
+    "bad_port": "give a port from 1 to 65535, or 0 for any free one",
+    "bad_latency": "give --latency in milliseconds, from 0 to 60000",
+    "bad_quirks": "use --quirks real or --quirks clean",
+    "bad_durability": "use --durability commit or --durability fsync",
+    "bad_data_dir": "give --data a folder epay can write to, or use --in-memory",
     "unknown_fault": "faults are duplicate, delayed[=S], dropped, tampered-money, "
                      "bad-signature, post",
     "bad_gateway_url": "give the site root, e.g. https://pay.example.com/ (--gateway, "

@@ -56,7 +56,7 @@ def _names_a_file(argument: str) -> bool:
         path = Path(argument).expanduser()
     except RuntimeError:  # ~nosuchuser: not a file, so the argument is read as text
         return False
-    return path_exists(path) and not path.is_dir()
+    return path_exists(path)  # a folder too: reading it says 'is a folder', not 'missing'
 
 
 def decode(raw: bytes, *, source: str) -> str:

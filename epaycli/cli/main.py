@@ -34,6 +34,7 @@ def run(argv: list[str], env: Environment | None = None) -> int:
     if env.stdout is None:
         out.error("standard output is closed", "run epay with its output open (no >&-)")
         return ExitCode.ERROR
+    app = None
     try:
         from typer import Abort
 
@@ -42,8 +43,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
         from .app import build_app
 
-        outcome = build_app(argv, env)(args=argv, prog_name="epay", standalone_mode=False,
-                                        obj=Runtime(env, out))
+        app = build_app(argv, env)
+        outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         _trace(debug, out)
@@ -53,7 +54,7 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         return _output_guarded(out, debug, error.show)
     except click_errors.UsageError as error:
         _trace(debug, out)
-        command = error.ctx.command_path if error.ctx else "epay"
+        command = error.ctx.command_path if error.ctx else _command_path(app, argv)
         out.error(error.format_message(), f"see '{command} --help'")
         return ExitCode.USAGE
     except click_errors.ClickException as error:
@@ -130,6 +131,22 @@ def _output_guarded(out: _BoundaryOutput, debug: bool, show) -> int:
         return ExitCode.OK
     out.error(failure.message, failure.hint)
     return failure.exit_code
+
+
+def _command_path(app, argv: list[str]) -> str:
+    """``epay order list`` for ``order list --limit``: click's parser names no context when an
+    option lacks its value, and the help to see is still the command's own."""
+    if app is None:
+        return "epay"
+    from typer.main import get_command
+
+    command, path = get_command(app), ["epay"]
+    for word in argv:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command, path = sub, [*path, word]
+    return " ".join(path)
 
 
 def _options_part(argv: list[str]) -> list[str]:

@@ -45,6 +45,10 @@ def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now:
             # api.php?act=orders on PHP 8: an empty page (or offset past the end) is a 500.
             return Reply(call, {"code": 1, "data": [], "count": None}, None,
                          ["the gateway answered HTTP 500 with an empty body: an empty page"], status)
+        if 400 <= status < 500:  # no Epay page there: the catalogue's 500 entry would mislead
+            raise GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
+                               "check the gateway URL: the site root where submit.php and "
+                               "api.php are", code="gateway_empty_answer", gateway_code=status)
         raise _error(call, None, f"HTTP {status} with an empty body", status=status,
                      entry_id="http_500_empty" if status >= 500 else None)
     if 300 <= status < 400:

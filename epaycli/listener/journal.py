@@ -163,7 +163,8 @@ class Journal:
                 # The write lock was held throughout: the batch got consecutive ids.
                 for offset, item in enumerate(batch):
                     item.id = last - len(batch) + 1 + offset
-            except sqlite3.Error as error:
+            except (sqlite3.Error, OverflowError, ValueError, TypeError) as error:
+                # a value SQLite cannot hold fails this batch only: the writer must live on
                 try:
                     connection.execute("ROLLBACK")
                 except sqlite3.Error:
@@ -245,6 +246,8 @@ def _column_value(name: str, value):
         return None if value is None else json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not -2**63 <= value < 2**63:  # a size a client claimed
+        return min(max(value, -2**63), 2**63 - 1)
     if name in ("query", "body"):
         return bytes(value or b"")
     return "" if value is None and name not in ("order_amount",) else value

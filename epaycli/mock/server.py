@@ -395,8 +395,12 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
             shown_host = "127.0.0.1"
         url = f"http://{shown_host}:{bound_port}/"
         folder = None if data_dir is None else Path(data_dir).expanduser()
-        material = key_material(folder)
-        store = GatewayStore(folder, durability=durability)
+        try:
+            material = key_material(folder)
+            store = GatewayStore(folder, durability=durability)
+        except OSError as error:  # a file where the folder should be, no permission, …
+            raise ConfigError(f"cannot keep the gateway's data in {folder} "
+                              f"({error.strerror or error})", code="bad_data_dir") from None
     except BaseException:
         server.server_close()
         raise

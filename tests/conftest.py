@@ -37,12 +37,16 @@ def isolated_env(tmp_path, monkeypatch):
     import os
 
     for name in list(os.environ):
-        if name.startswith("EPAY_") or name in ("NO_COLOR", "XDG_CONFIG_HOME"):
+        if name.startswith("EPAY_") or name in ("NO_COLOR", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+                                                 "XDG_DATA_HOME"):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    # epay's order memory, the listener's journal and the local gateway's data stay here too.
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     return home
 
 

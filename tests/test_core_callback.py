@@ -256,3 +256,89 @@ def test_a_report_without_a_valid_sign_is_never_genuine_even_without_problems():
     rejected = CallbackReport("MD5", True, (Problem("a", "one", "f"), Problem("b", "two", "f")))
     assert rejected.verdict == "rejected" and rejected.reason == "signature valid, but one; two"
     assert CallbackReport("MD5", True).verdict == "genuine"
+
+
+# ---- what the merchant is told --------------------------------------------------------------------
+# The message and the fix of each problem are the product's words: `epay verify` prints them and
+# the listener journals them. Pinned here whole, so a reworded message is a deliberate change.
+
+WORDING = {
+    "unknown_sign_type": ("sign_type 'HMAC' is not MD5 or RSA",
+                          "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in "
+                          "sign_type"),
+    "missing_sign": ("there is no sign parameter",
+                     "paste the whole callback; a genuine Epay callback always carries sign"),
+    "sign_is_rsa": ("sign_type says MD5 but the sign looks like an RSA (V2) sign",
+                    "verify it with --public-key (the platform public key)"),
+    "sign_malformed": ("the sign 'abc' is not the 32 hex digits of an MD5 sign",
+                       "paste the whole callback; the sign may have been cut"),
+    "not_paid": ("trade_status is 'WAIT_BUYER_PAY', not TRADE_SUCCESS",
+                 "credit goods only for TRADE_SUCCESS"),
+    "pid_mismatch": ("pid is '', but your merchant id is '1001'",
+                     "this callback is for another merchant (or the wrong profile is selected)"),
+    "amount_missing": ("there is no money field", "paste the whole callback"),
+    "amount_invalid": ("money 'ten' is not a number", "do not credit"),
+    "amount_mismatch": ("money is 2 but your order is 1.00: the amount was tampered with",
+                        "do not credit; compare money with your own order amount, numerically"),
+    "timestamp_missing": ("a V2 callback needs a Unix timestamp",
+                          "V2 signs a timestamp; without one the callback can be replayed"),
+    "timestamp_invalid": ("a V2 callback needs a Unix timestamp, got 'soon'",
+                          "V2 signs a timestamp; without one the callback can be replayed"),
+    "timestamp_outside_window": ("timestamp is 1 s ahead of your clock (allowed ±0 s)",
+                                 "check both clocks (NTP); a stale callback may be a replay"),
+}
+
+
+def _scenario(code: str):
+    without = lambda *names: {k: v for k, v in NOTIFY.items() if k not in names}  # noqa: E731
+    resign = lambda params: {**params, "sign": md5_sign(params, KEY)}  # noqa: E731
+    return {
+        "unknown_sign_type": ({**md5_signed(), "sign_type": "HMAC"}, Expectations()),
+        "missing_sign": (NOTIFY, Expectations()),
+        "sign_is_rsa": ({**NOTIFY, "sign": "A" * 342 + "=="}, Expectations()),
+        "sign_malformed": ({**NOTIFY, "sign": "abc"}, Expectations()),
+        "not_paid": (md5_signed(trade_status="WAIT_BUYER_PAY"), Expectations()),
+        "pid_mismatch": (resign(without("pid")), Expectations(pid="1001")),
+        "amount_missing": (resign(without("money")), Expectations(amount=Decimal("1"))),
+        "amount_invalid": (md5_signed(money="ten"), Expectations(amount=Decimal("1"))),
+        "amount_mismatch": (md5_signed(money="2"), Expectations(amount=Decimal("1"))),
+        "timestamp_missing": (None, None),
+        "timestamp_invalid": (md5_signed(timestamp="soon"), Expectations(now=NOW)),
+        "timestamp_outside_window": (md5_signed(timestamp=str(NOW + 1)),
+                                     Expectations(now=NOW, window_seconds=0)),
+    }[code]
+
+
+@pytest.mark.parametrize("code", sorted(WORDING))
+def test_each_problem_in_the_words_the_merchant_reads(code, platform):
+    params, expect = _scenario(code)
+    keys = MD5_KEYS
+    if params is None:  # an RSA callback signed without a timestamp
+        private, public = platform
+        params = {**NOTIFY, "sign_type": "RSA"}
+        params = {**params, "sign": rsa_sign(params, private)}
+        keys, expect = Keys(rsa=RsaKeys(public=public)), Expectations(now=NOW)
+    report = check_callback(params, keys, expect)
+    problem = next(p for p in report.problems if p.code == code)
+    assert (problem.message, problem.fix) == WORDING[code]
+
+
+def test_a_missing_pid_is_quoted_as_empty():
+    no_pid = {k: v for k, v in NOTIFY.items() if k != "pid"}
+    report = check_callback({**no_pid, "sign": md5_sign(no_pid, KEY)}, MD5_KEYS,
+                            Expectations(pid="1001"))
+    assert report.problems[0].message == "pid is '', but your merchant id is '1001'"
+
+
+def test_with_only_a_public_key_an_unlabelled_callback_is_judged_as_rsa_whatever_its_sign(platform):
+    _, public = platform
+    keys = Keys(rsa=RsaKeys(public=public))
+    unlabelled = {k: v for k, v in NOTIFY.items() if k != "sign_type"}
+    cut = check_callback({**unlabelled, "sign": "short"}, keys)
+    assert cut.sign_type == "RSA" and codes(cut) == ["signature_invalid"]
+    assert cut.notes and cut.to_dict()["sign_type"] == "RSA"
+    unsigned = check_callback(unlabelled, keys)
+    assert unsigned.sign_type == "RSA" and codes(unsigned) == ["missing_sign"]
+    assert unsigned.to_dict()["sign_type"] == "RSA"
+    md5_unsigned = check_callback(unlabelled, MD5_KEYS)
+    assert md5_unsigned.sign_type == "MD5"

@@ -80,7 +80,7 @@ def test_a_wrong_key_says_nothing_explains_it_and_shows_what_should_be_signed():
     received = {**NOTIFY, "sign": md5_sign(NOTIFY, "Z" * 32)}
     diagnosis = diagnose_md5(received, KEY)
     assert diagnosis.mistakes == ("wrong_key",) and diagnosis.signed_string == ""
-    assert diagnosis.expected_string == canonical_string(NOTIFY)
+    assert diagnosis.expected_string == canonical_string(NOTIFY) and diagnosis.detail == ""
     assert "商户密钥" in diagnosis.fix
 
 
@@ -108,6 +108,7 @@ def test_sign_type_and_empty_values_both_included():
     string = joined(sorted((k, v) for k, v in received.items()))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert set(diagnosis.mistakes) == {"sign_type_included", "empty_included"}
+    assert diagnosis.detail == "" and diagnosis.signed_string == string
 
 
 def test_empty_values_included_with_url_encoding():
@@ -121,7 +122,7 @@ def test_html_escaping_covers_angle_brackets():
     received = {**NOTIFY, "name": "<b>VIP</b>"}
     string = joined(signed_pairs(received, htmlspecialchars))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
-    assert diagnosis.mistake == "html_escaped"
+    assert diagnosis.mistake == "html_escaped" and diagnosis.detail == ""
     assert "name=&lt;b&gt;VIP&lt;/b&gt;" in diagnosis.signed_string
 
 
@@ -167,10 +168,18 @@ def test_text_gbk_cannot_hold_is_not_taken_for_a_gbk_mistake():
     assert diagnosis.mistakes == ("wrong_key",)
 
 
+def test_a_sign_no_text_encoding_can_hold_does_not_crash_the_diagnoser():
+    # A lone surrogate cannot come through epay's parsers, but a library caller can pass one.
+    assert diagnose_md5({**NOTIFY, "sign": "\ud800" * 32}, KEY).mistakes == ("wrong_key",)
+
+
 def test_three_mistakes_are_not_claimed():
-    string = joined(signed_pairs(NOTIFY, urlencode, ordered=False))
-    received = {**NOTIFY, "name": "a b", "sign": md5(f"{string}&key={KEY}")}
-    assert diagnose_md5(received, KEY).mistakes == ("wrong_key",)
+    received = {**NOTIFY, "name": "a b"}
+    string = joined(signed_pairs(received, urlencode, ordered=False))
+    assert diagnose_md5({**received, "sign": md5(string + KEY)}, KEY).mistakes == (
+        "url_encoded_values", "unsorted")  # two: found
+    three = {**received, "sign": md5(f"{string}&key={KEY}")}
+    assert diagnose_md5(three, KEY).mistakes == ("wrong_key",)
 
 
 # ---- RSA --------------------------------------------------------------------------------------------
@@ -216,6 +225,21 @@ def test_rsa_drops_blank_values_in_what_it_expects(platform):
     diagnosis = diagnose_rsa({**notify, "s": "/n", "sign": rsa_sign(notify, private)}, public)
     assert diagnosis.mistakes == ("field_added_after_signing",)
     assert "param=" not in diagnosis.signed_string
+    assert "param=" not in diagnosis.expected_string
+
+
+def test_an_rsa_sign_whose_plus_became_spaces_over_blank_values(platform):
+    private, public = platform
+    notify = {**V2["platform_signed"][0]["params"], "param": " "}
+    sign = rsa_sign(notify, private)
+    diagnosis = diagnose_rsa({**notify, "sign": sign.replace("+", " ")}, public)
+    assert diagnosis.mistakes == ("sign_plus_as_space",) and diagnosis.detail == ""
+    assert "param" not in diagnosis.expected_string
+
+
+def test_an_rsa_callback_without_a_sign_is_not_explained(platform):
+    _, public = platform
+    assert diagnose_rsa(V2["platform_signed"][0]["params"], public).mistakes == ("wrong_public_key",)
 
 
 # ---- guesses about fields -------------------------------------------------------------------------
@@ -261,11 +285,12 @@ def test_a_notify_url_query_also_drops_its_amp_prefixed_fields():
     assert diagnosis.detail == "unsigned fields in front: a, amp;b, amp;c"
 
 
-def test_fields_in_front_of_pid_are_not_suspected_when_pid_comes_first():
-    received = {**NOTIFY, "x": "1"}
+@pytest.mark.parametrize("extra", ["x", "amp;x"])
+def test_fields_in_front_of_pid_are_not_suspected_when_pid_comes_first(extra):
+    received = {**NOTIFY, extra: "1"}
     diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("field_added_after_signing",)
-    assert diagnosis.detail == "'x' is not covered by the sign"
+    assert diagnosis.detail == f"'{extra}' is not covered by the sign"
 
 
 def test_type_zero_is_named_but_another_field_of_zero_is_just_an_extra_field():
@@ -300,7 +325,24 @@ def test_the_base_keeps_blank_values_and_a_trimming_server_is_still_genuine():
 def test_an_empty_value_included_is_named_only_when_there_is_one():
     received = {**NOTIFY, "param": ""}
     string = joined(sorted((k, v) for k, v in received.items() if k != "sign_type"))
-    assert diagnose_md5({**received, "sign": md5(string + KEY)}, KEY).mistakes == ("empty_included",)
+    diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
+    assert diagnosis.mistakes == ("empty_included",) and diagnosis.detail == ""
+
+
+def test_a_callback_of_nothing_but_empty_values_signed_with_them():
+    received = {"param": "", "attach": ""}
+    diagnosis = diagnose_md5({**received, "sign": md5("attach=&param=" + KEY)}, KEY)
+    assert diagnosis.mistakes == ("empty_included",)
+
+
+def test_sign_type_included_has_no_detail():
+    string = joined(sorted((k, v) for k, v in NOTIFY.items()))
+    diagnosis = diagnose_md5({**NOTIFY, "sign": md5(string + KEY)}, KEY)
+    assert diagnosis.mistakes == ("sign_type_included",) and diagnosis.detail == ""
+
+
+def test_without_a_sign_nothing_crashes():
+    assert diagnose_md5(NOTIFY, KEY).mistakes == ("wrong_key",)
 
 
 # ---- the search's limits --------------------------------------------------------------------------
@@ -311,17 +353,25 @@ def test_the_search_stops_at_its_budget_and_says_so(monkeypatch):
     wrong = diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, "Z" * 32)}, KEY)
     assert wrong.mistakes == ("wrong_key",)
     assert wrong.detail == "search stopped after 1 candidates"
-    assert wrong.expected_string == canonical_string(NOTIFY)
+    assert wrong.expected_string == canonical_string(NOTIFY) and wrong.signed_string == ""
     # The first candidate is the genuine sign itself: a budget of one still finds it.
     assert diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, KEY)}, KEY).genuine
 
 
 def test_at_its_budget_the_search_keeps_the_best_explanation_found_so_far(monkeypatch):
+    # A two-mistake explanation does not end the search (a simpler one may follow); when the
+    # budget runs out after it was found, it is still the answer.
     string = joined(signed_pairs(NOTIFY, ordered=False))
     received = {**NOTIFY, "sign": md5(string + KEY).upper()}
     assert set(diagnose_md5(received, KEY).mistakes) == {"unsorted", "uppercase_hex"}
-    monkeypatch.setattr(diagnose, "MAX_MD5_ATTEMPTS", 40)
-    assert set(diagnose_md5(received, KEY).mistakes) == {"unsorted", "uppercase_hex"}
+    for budget in range(1, 30):
+        monkeypatch.setattr(diagnose, "MAX_MD5_ATTEMPTS", budget)
+        diagnosis = diagnose_md5(received, KEY)
+        if diagnosis.mistakes != ("wrong_key",):
+            break
+        assert diagnosis.detail == f"search stopped after {budget} candidates"
+    assert set(diagnosis.mistakes) == {"unsorted", "uppercase_hex"}
+    assert budget < 29  # found early: the budget ran out after it, not before
 
 
 def test_the_rsa_search_has_its_own_budget(platform, monkeypatch):
@@ -340,6 +390,7 @@ def test_too_many_fields_are_not_searched():
     diagnosis = diagnose_md5(received, KEY)
     assert diagnosis.mistakes == ("wrong_key",)
     assert diagnosis.detail == f"{diagnose.MAX_FIELDS + 1} fields: too many to search"
+    assert diagnosis.signed_string == ""
     assert diagnosis.expected_string == canonical_string(many)
     fewer = {f"f{i:03d}": "v" for i in range(diagnose.MAX_FIELDS - 1)}
     assert diagnose_md5({**fewer, "sign": md5_sign(fewer, KEY)}, KEY).genuine

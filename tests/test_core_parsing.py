@@ -55,7 +55,7 @@ def test_a_query_without_any_equals_is_refused():
 def test_bytes_that_are_not_utf8_are_named_with_where_they_are():
     error = refused(parse_query, "name=%B5%E3")
     assert "the value of 'name' is not UTF-8 (bytes %B5%E3)" == error.message
-    assert "GBK" in error.hint
+    assert error.hint == "Epay sends UTF-8; the sender probably used GBK — make it send UTF-8"
     error = refused(parse_query, "%FF=1")
     assert error.message.startswith("a parameter name is not UTF-8")
     long = refused(parse_query, "n=" + "%B5" * 9)
@@ -83,12 +83,15 @@ def test_a_url_gives_its_query_and_ignores_its_fragment():
 
 @pytest.mark.parametrize("url", ["https://x.example/n.php?a=1\n&b=2", "https://x/n?a=1\r&b=2"])
 def test_a_url_broken_over_lines_is_refused(url):
-    assert refused(parse_url, url).message == "the URL is broken over several lines"
+    error = refused(parse_url, url)
+    assert (error.message, error.hint) == ("the URL is broken over several lines",
+                                           "join it into one line")
 
 
 def test_a_url_without_query_is_refused():
     error = refused(parse_url, "https://x.example/n.php#a=1")
     assert error.message == "the URL has no query string"
+    assert error.hint == "paste the whole URL, including everything after '?'"
 
 
 def test_a_malformed_url_is_an_input_error():
@@ -101,6 +104,16 @@ def test_a_malformed_url_is_an_input_error():
                                   "n?pid=1&a=2"])
 def test_a_url_without_a_scheme_is_read_as_a_url(text):
     assert parse_pasted_as(text) == ("url", {"pid": "1", "a": "2"})
+
+
+def test_a_url_without_a_scheme_may_carry_question_marks_in_its_values():
+    assert parse_pasted_as("notify.php?pid=1&q=a?b") == ("url", {"pid": "1", "q": "a?b"})
+
+
+@pytest.mark.parametrize("text", ["notify.php?pid=1\n&money=1", "shop.example/n.php?pid=1\nmoney=1"])
+def test_a_url_without_a_scheme_broken_over_lines_is_refused(text):
+    error = refused(parse_pasted, text)
+    assert error.message == "the URL is broken over several lines"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -217,15 +230,21 @@ def test_json_numbers_are_never_reformatted():
 def test_json_constants_are_refused(constant):
     error = refused(parse_json, '{"m": %s}' % constant)
     assert error.message == f"the JSON contains {constant}"
+    assert error.hint == "use quoted strings for values"
 
 
 def test_invalid_json_says_where():
     error = refused(parse_json, '{\n "a": 1,\n}')
     assert error.message.startswith("the JSON is not valid (line 3, column 1: ")
+    assert error.hint == "check for a missing quote, comma or brace"
 
 
 def test_json_that_is_not_a_flat_object_is_refused():
-    assert refused(parse_json, '"x"').message == "the JSON is not an object"
+    not_object = refused(parse_json, '"x"')
+    assert not_object.message == "the JSON is not an object"
+    assert not_object.hint == 'expected {"pid": "1001", ...}'
+    nested = refused(parse_json, '{"a": ["b"]}')
+    assert nested.hint == "callbacks are flat: paste the object that holds pid, sign, ..."
     assert refused(parse_json, "[1]").message == "the JSON is not an object"
     assert refused(parse_json, '{"a": {"b": "1"}}').message == \
         "the JSON value of 'a' is a nested object or list"

@@ -56,6 +56,7 @@ def test_a_sign_type_that_contradicts_the_key_is_refused(declared):
         sign_request({**ORDER, "sign_type": declared}, Md5Key(KEY))
     assert raised.value.code == "sign_type_conflict"
     assert raised.value.message == f"sign_type says {declared} but the key given signs MD5"
+    assert raised.value.hint == "leave sign_type out and epay adds the right one"
 
 
 def test_an_empty_sign_type_is_filled_in():
@@ -90,6 +91,13 @@ def test_an_rsa_request_keeps_its_own_timestamp_and_gets_none_without_a_clock(me
     without = sign_request(ORDER, RsaKeys(private=private))
     assert "timestamp" not in without.params
     assert without.sign == rsa_sign(ORDER, private)
+
+
+def test_an_rsa_request_leaves_blank_values_out_whatever_is_asked(merchant):
+    private, public = merchant
+    signed = sign_request({**ORDER, "param": " "}, RsaKeys(private=private), blanks="keep")
+    assert signed.canonical == CANONICAL and signed.signed_string == CANONICAL
+    assert verify(signed.params, RsaKeys(public=public))
 
 
 def test_an_md5_request_gets_no_timestamp():

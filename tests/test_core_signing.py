@@ -130,18 +130,25 @@ def test_keys_hand_out_the_key_each_direction_needs(platform):
     assert keys.to_verify(SignType.RSA) is pair and keys.to_sign(SignType.RSA) is pair
 
 
-@pytest.mark.parametrize("keys, direction, sign_type, code", [
-    (Keys(), "to_verify", SignType.MD5, "missing_md5_key"),
-    (Keys(), "to_sign", SignType.MD5, "missing_md5_key"),
-    (Keys(md5=Md5Key(KEY)), "to_verify", SignType.RSA, "missing_public_key"),
-    (Keys(md5=Md5Key(KEY)), "to_sign", SignType.RSA, "missing_private_key"),
-    (Keys(rsa=RsaKeys()), "to_verify", SignType.RSA, "missing_public_key"),
-    (Keys(rsa=RsaKeys()), "to_sign", SignType.RSA, "missing_private_key"),
+VERIFY_MD5 = "this is MD5-signed and no merchant key was given"
+SIGN_MD5 = "signing MD5 needs the merchant key, and none was given"
+VERIFY_RSA = "this is RSA-signed (V2) and no RSA public key was given"
+SIGN_RSA = "sign_type is RSA but no RSA private key was given"
+
+
+@pytest.mark.parametrize("keys, direction, sign_type, code, message", [
+    (Keys(), "to_verify", SignType.MD5, "missing_md5_key", VERIFY_MD5),
+    (Keys(), "to_sign", SignType.MD5, "missing_md5_key", SIGN_MD5),
+    (Keys(md5=Md5Key(KEY)), "to_verify", SignType.RSA, "missing_public_key", VERIFY_RSA),
+    (Keys(md5=Md5Key(KEY)), "to_sign", SignType.RSA, "missing_private_key", SIGN_RSA),
+    (Keys(rsa=RsaKeys()), "to_verify", SignType.RSA, "missing_public_key", VERIFY_RSA),
+    (Keys(rsa=RsaKeys()), "to_sign", SignType.RSA, "missing_private_key", SIGN_RSA),
 ])
-def test_a_missing_key_is_a_key_error_with_its_code(keys, direction, sign_type, code):
+def test_a_missing_key_is_a_key_error_with_its_code(keys, direction, sign_type, code, message):
     with pytest.raises(KeyFormatError) as raised:
         getattr(keys, direction)(sign_type)
     assert raised.value.code == code
+    assert raised.value.message == message
 
 
 def test_a_public_key_alone_cannot_sign_and_a_private_key_alone_cannot_verify(platform):
@@ -155,19 +162,23 @@ def test_a_public_key_alone_cannot_sign_and_a_private_key_alone_cannot_verify(pl
     with pytest.raises(KeyFormatError) as raised:
         sign(ORDER, RsaKeys(public=public))
     assert raised.value.code == "missing_private_key"
+    assert raised.value.message == "signing RSA needs a private key, and none was given"
     with pytest.raises(KeyFormatError) as raised:
         verify({**ORDER, "sign": "x"}, RsaKeys(private=private))
     assert raised.value.code == "missing_public_key"
+    assert raised.value.message == "checking an RSA sign needs a public key, and none was given"
 
 
 def test_an_empty_merchant_key_is_refused_everywhere():
     with pytest.raises(KeyFormatError) as raised:
         Md5Key("")
     assert raised.value.code == "missing_md5_key"
+    assert raised.value.message == "no merchant key was given"
     for call in (lambda: md5_sign(ORDER, ""), lambda: md5_verify({**ORDER, "sign": "0" * 32}, "")):
         with pytest.raises(KeyFormatError) as raised:
             call()
         assert raised.value.code == "missing_md5_key"
+        assert raised.value.message == "no merchant key was given"
 
 
 def test_a_merchant_key_never_shows_whole_in_its_repr():
@@ -242,6 +253,7 @@ def test_the_signed_string_is_sorted_by_byte_and_leaves_out_sign_sign_type_and_e
     assert canonical_string(params) == "B=3&_=u&a=1&b=2"
     assert signed_fields(params) == [("B", "3"), ("_", "u"), ("a", "1"), ("b", "2")]
     assert signed_fields(params, blanks="drop") == signed_fields(params)
+    assert signed_fields({"a": " ", "b": "1"}) == [("a", " "), ("b", "1")]  # keeps by default
 
 
 def test_blank_values_are_kept_or_dropped_as_asked_and_zero_is_never_dropped():
@@ -315,6 +327,12 @@ def test_a_malformed_rsa_sign_is_simply_not_genuine(platform, forged):
     assert rsa_verify_message(NOTIFY_V2["canonical"], forged, public) is False
 
 
+def test_an_rsa_callback_without_a_sign_is_not_genuine(platform):
+    _, public = platform
+    assert rsa_verify(NOTIFY_V2["params"], public) is False
+    assert verify(NOTIFY_V2["params"], RsaKeys(public=public)) is False
+
+
 @pytest.mark.parametrize("noise", ["*", "!", "\n", " ", "-", "."])
 def test_a_genuine_rsa_sign_with_foreign_characters_is_refused(platform, noise):
     """A lenient base64 decoder would drop the stray characters and accept the sign; the
@@ -369,8 +387,14 @@ def test_an_empty_key_is_refused(material):
     with pytest.raises(KeyFormatError) as raised:
         load_public_key(material, source="KEYFILE")
     assert raised.value.message == "KEYFILE is empty"
-    with pytest.raises(KeyFormatError):
+    assert raised.value.hint == "expected an RSA public key (SPKI, PEM or bare base64)"
+    with pytest.raises(KeyFormatError) as raised:
+        load_public_key(material)
+    assert raised.value.message == "the public key is empty"
+    with pytest.raises(KeyFormatError) as raised:
         load_private_key(material)
+    assert raised.value.message == "the private key is empty"
+    assert raised.value.hint == "expected an RSA private key (PKCS#8 or PKCS#1, PEM or bare base64)"
 
 
 @pytest.mark.parametrize("material", [
@@ -407,6 +431,8 @@ def test_a_key_that_is_not_rsa_is_named():
     with pytest.raises(KeyFormatError) as raised:
         load_private_key(private_pem, source="KEYFILE")
     assert raised.value.message == "KEYFILE is not an RSA key"
+    assert raised.value.hint == "Epay V2 uses 2048-bit RSA keys"
     with pytest.raises(KeyFormatError) as raised:
         load_public_key(base64.b64encode(public_der).decode(), source="KEYFILE")
     assert raised.value.message == "KEYFILE is not an RSA key"
+    assert raised.value.hint == "Epay V2 uses 2048-bit RSA keys"

@@ -97,6 +97,7 @@ def test_a_url_without_query_is_refused():
 def test_a_malformed_url_is_an_input_error():
     error = refused(url_parts, "http://[::1/n?a=1")
     assert error.message.startswith("the URL is malformed (")
+    assert error.hint == "paste it whole, as copied"
     assert refused(parse_pasted, "http://[::1/n?a=1").message.startswith("the URL is malformed")
 
 
@@ -123,6 +124,11 @@ def test_a_url_without_a_scheme_broken_over_lines_is_refused(text):
 ])
 def test_what_is_not_a_url_without_a_scheme_is_a_query(text, expected):
     assert parse_pasted_as(text) == ("query", expected)
+
+
+def test_a_path_without_a_query_is_a_url_missing_its_query():
+    assert refused(parse_pasted, "/notify.php").message == "the URL has no query string"
+    assert refused(parse_pasted, "/notify.php=x").message == "the URL has no query string"
 
 
 def test_a_path_is_a_url_and_a_scheme_is_a_url():
@@ -155,6 +161,12 @@ def test_a_request_without_body_uses_its_query_even_without_pid():
 def test_a_request_with_neither_query_nor_body_is_refused():
     error = refused(parse_http_request, "POST", "/n.php", "POST /n.php HTTP/1.1\nHost: x\n\n")
     assert error.message == "the POST request carries no parameters"
+
+
+def test_a_pasted_request_without_parameters_is_named_by_its_method():
+    error = refused(parse_pasted, "POST /n.php HTTP/1.1\nHost: x\n\n")
+    assert error.message == "the POST request carries no parameters"
+    assert refused(parse_pasted, "GET /n.php").message == "the GET request carries no parameters"
 
 
 def test_a_request_line_needs_a_known_method_and_one_target():
@@ -261,6 +273,7 @@ def test_a_lone_surrogate_is_refused_not_passed_on():
     assert refused(parse_json, '{"\\udfff": "1"}').message == "a parameter name is not valid UTF-8 text"
     assert refused(require_text, "x\udcff", "the input").message == "the input is not valid UTF-8 text"
     assert require_text("会员", "x") == "会员"
+    assert refused(parse_pasted, "a=\udcff").message == "the input is not valid UTF-8 text"
 
 
 @pytest.mark.parametrize("text", ["", " ", "\r\n", "\ufeff", "\n\t\n"])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any
 
 import typer
+from typer._click import Command, Context, HelpFormatter
+from typer._click.utils import make_default_short_help
+from typer.completion import completion_init
+from typer.core import TyperGroup
 
 from .. import __version__
+from ..env import Environment
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -46,30 +51,98 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_mock(app: typer.Typer) -> None:
+    from . import mock
+
+    app.command("mock")(mock.mock)
+
+
+def _add_completion(app: typer.Typer) -> None:
+    from . import completion
+
+    app.command("completion")(completion.completion)
+
+
 # In --help order. Each adds one command and imports only that command's module.
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
     "profile": _add_profile,
+    "mock": _add_mock,
+    "completion": _add_completion,
 }
 
 
-def build_app(argv: list[str] | None = None) -> typer.Typer:
+# Plain help wraps with textwrap, which breaks "--private-key" after its hyphen. The help text
+# goes in with U+2011 (a hyphen textwrap does not break at) and comes out with "-" again.
+_UNBROKEN_HYPHEN = "\u2011"
+
+
+class _HelpFormatter(HelpFormatter):
+    def write_text(self, text: str) -> None:
+        start = len(self.buffer)
+        super().write_text(text.replace("-", _UNBROKEN_HYPHEN))
+        self._restore_hyphens(start)
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], *args: int, **kwargs: int) -> None:
+        start = len(self.buffer)
+        super().write_dl([(first, second.replace("-", _UNBROKEN_HYPHEN)) for first, second in rows],
+                         *args, **kwargs)
+        self._restore_hyphens(start)
+
+    def _restore_hyphens(self, start: int) -> None:
+        self.buffer[start:] = [part.replace(_UNBROKEN_HYPHEN, "-") for part in self.buffer[start:]]
+
+
+class _HelpContext(Context):
+    formatter_class = _HelpFormatter
+
+
+class _EpayGroup(TyperGroup):
+    """The root group. Made once the whole tree is built, it gives every command under it (those
+    added to COMMANDS later too) help that lists a command by its whole first sentence — click
+    cuts it to fit the line ("…, or RSA with...") — and never breaks a word at a hyphen.
+    A command that states its own short help keeps it."""
+
+    context_class = _HelpContext
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _whole_help(self.commands.values())
+
+
+def _whole_help(commands: Iterable[Command]) -> None:
+    for command in commands:
+        command.context_class = _HelpContext
+        if not command.short_help and command.help:
+            command.short_help = make_default_short_help(command.help, max_length=1_000)
+        _whole_help(getattr(command, "commands", {}).values())
+
+
+def build_app(argv: list[str] | None = None, env: Environment | None = None) -> typer.Typer:
     """The application; with the command line known, only the command it names is built.
 
     typer inspects every command's signature when it builds the parser, and each command module
     has imports of its own: a run of `epay sign` need not pay for `epay profile`.
+    Help is drawn by rich only on a terminal that allows colour; in a pipe, with NO_COLOR or
+    TERM=dumb it is plain text (and rich is not imported).
     """
+    env = env or Environment.from_process()
     app = typer.Typer(
+        cls=_EpayGroup,
         name="epay",
         help="Sign, verify and debug 易支付 (Epay) payments: callbacks, signatures and profiles.",
         no_args_is_help=True,
-        add_completion=False,
+        rich_markup_mode="rich" if env.colour(env.stdout) else None,
+        add_completion=False,  # `epay completion SHELL` prints the script instead
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         epilog=EPILOG,
     )
     app.callback()(_root)
+    # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
+    # complete_bash …); with add_completion off, typer leaves registering its shells to us.
+    completion_init()
     named = next((arg for arg in argv or [] if not arg.startswith("-")), None)
     for name, add in COMMANDS.items():
         if named not in COMMANDS or name == named:

@@ -33,7 +33,7 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
         from .app import build_app
 
-        outcome = build_app(argv)(args=argv, prog_name="epay", standalone_mode=False,
+        outcome = build_app(argv, env)(args=argv, prog_name="epay", standalone_mode=False,
                                         obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..core.canonical import blank_fields
+from ..core.canonical import blank_fields, order_notes
 from ..core.errors import InputError
 from ..core.params import parse_pairs, parse_pasted
+from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
 from ..env import Environment
@@ -68,6 +69,9 @@ def sign(
     if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
                      "older servers keep such values, newer ones drop them")
+    md5 = signed.sign_type is SignType.MD5
+    notes += [*order_notes(params, blanks=blanks.value if md5 else "drop"),
+              *name_rewrite_notes(params)]
     for note in notes:
         run.out.status(note, "warn")
     _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output)

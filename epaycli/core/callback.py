@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING
 
 from .models import SUCCESS_STATUS
 from .money import amounts_equal, format_wire, parse_received_money
+from .php import colliding_names, describe_php_name, rewritten_names
 from .signing import (
     MD5_SIGN_PATTERN,
     RSA_SIGN_PATTERN,
     Keys,
     Md5Key,
+    SignMatch,
     SignType,
     UnknownSignType,
     pick_sign_type,
-    verify,
+    verify_match,
 )
 
 if TYPE_CHECKING:
@@ -116,7 +118,8 @@ def check_callback(
         return CallbackReport(sign_type, False, (problem,) + business_problems(params, expect))
 
     signer = keys.to_verify(sign_type)
-    valid = verify(params, signer)
+    match = verify_match(params, signer)
+    valid = match is not None
     shape = _sign_shape_problem(params["sign"]) if sign_type is SignType.MD5 else None
 
     problems: list[Problem] = []
@@ -133,11 +136,42 @@ def check_callback(
         problems.append(Problem("signature_invalid",
                                 f"the {sign_type} sign does not match: {diagnosis.title}",
                                 diagnosis.fix))
+    problems.extend(php_name_problems(params))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
-    notes = ()
+    notes = [*_order_notes(match), *php_name_notes(params)]
     if sign_type is SignType.RSA and expect.now is None:
-        notes = ("the V2 timestamp window was not checked: pass Expectations(now=<unix time>)",)
-    return CallbackReport(sign_type, valid, tuple(problems), diagnosis, notes)
+        notes.append("the V2 timestamp window was not checked: pass Expectations(now=<unix time>)")
+    return CallbackReport(sign_type, valid, tuple(problems), diagnosis, tuple(notes))
+
+
+def _order_notes(match: SignMatch | None) -> list[str]:
+    if match is None or match.default_order:
+        return []
+    return [f"the sign holds in {match.order.description}, not in the PHP 8.2+ order epay signs "
+            "with: the sender runs another PHP version (or sorted with sign present); names "
+            "that look like numbers are ordered differently there"]
+
+
+def php_name_problems(params: Mapping[str, str]) -> list[Problem]:
+    """Names that a PHP handler would merge into one: it would see other fields and values
+    than were checked here, so the callback cannot be judged genuine."""
+    problems = []
+    for name, raws in colliding_names(params).items():
+        shown = ", ".join(repr(raw) for raw in raws)
+        problems.append(Problem(
+            "php_names_collide",
+            f"{shown} are all {name!r} to a PHP handler, which keeps only one of them",
+            "a gateway sends each field once under a plain name: treat this as forged, or "
+            "parse the raw query yourself",
+        ))
+    return problems
+
+
+def php_name_notes(params: Mapping[str, str]) -> list[str]:
+    """Names a PHP handler would read differently (without a collision): worth knowing."""
+    collided = {raw for raws in colliding_names(params).values() for raw in raws}
+    return [f"{describe_php_name(raw, seen)}; a PHP handler would check the sign over that"
+            for raw, seen in rewritten_names(params) if raw not in collided]
 
 
 def _sign_shape_problem(sign: str) -> Problem | None:

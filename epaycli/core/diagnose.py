@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ from .canonical import (
     has_blank_values,
     is_blank,
     join_fields,
+    may_look_numeric,
 )
+from .ksort import DEFAULT_VERSION, PhpVersion, ksort_names
 from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .php import htmlspecialchars, rawurlencode, urlencode
@@ -80,6 +83,13 @@ MISTAKES = {
             "unsorted",
             "the fields were not sorted by name",
             "sort the fields by name in byte order (PHP ksort) before joining",
+        ),
+        Mistake(
+            "byte_order_numeric",
+            "the fields were sorted in plain byte order, but PHP sorts names that look like "
+            "numbers as numbers (ksort: 9 before 10)",
+            "sort as PHP's ksort does (epay sign does), or give your own fields names that do "
+            "not look like numbers",
         ),
         Mistake(
             "gbk_bytes",
@@ -227,7 +237,7 @@ def diagnose_md5(params: Mapping[str, str], key: str) -> Diagnosis:
     case_mistakes = ("uppercase_hex",) if lowered != sign else ()
 
     def attempts(fields: _Fields, allowed: int) -> Iterator[tuple[tuple[str, ...], str, str]]:
-        for order_mistake, ordered in _orders(fields.fields):
+        for order_mistake, ordered in _orders(fields.fields, every_php=not fields.mistakes):
             string = join_fields(ordered)
             for key_mistake, keyed in (
                 ((), string + key),
@@ -254,7 +264,7 @@ def diagnose_rsa(params: Mapping[str, str], public_key) -> Diagnosis:
             return Diagnosis(("sign_plus_as_space",), "", expected, expected)
 
     def attempts(fields: _Fields, allowed: int) -> Iterator[tuple[tuple[str, ...], str, str]]:
-        for order_mistake, ordered in _orders(fields.fields):
+        for order_mistake, ordered in _orders(fields.fields, every_php=not fields.mistakes):
             if len(order_mistake) <= allowed:
                 string = join_fields(ordered)
                 yield order_mistake, string, string
@@ -299,11 +309,35 @@ def _digest(text: str, encoding: str) -> str:
         return ""
 
 
-def _orders(fields: Pairs):
+def _orders(fields: Pairs, *, every_php: bool = True):
+    """The orders a signer may have joined ``fields`` in: PHP's (each version's, for names
+    that look like numbers, when ``every_php``; else PHP 8.2's alone, to keep the search
+    fast), then plain byte order, then arrival order."""
     ordered = sorted(fields)
-    yield (), ordered
-    if list(fields) != ordered:
-        yield ("unsorted",), list(fields)
+    if not may_look_numeric([name for name, _ in fields]):
+        yield (), ordered
+        if list(fields) != ordered:
+            yield ("unsorted",), list(fields)
+        return
+    values = dict(fields)
+    names = tuple(name for name, _ in fields)
+    seen = []
+    versions = [DEFAULT_VERSION, *(v for v in PhpVersion if v is not DEFAULT_VERSION)]
+    for version in versions if every_php else versions[:1]:
+        php = [(name, values[name]) for name in _php_order(names, version)]
+        if php not in seen:
+            seen.append(php)
+            yield (), php
+    for mistake, candidate in (("byte_order_numeric", ordered), ("unsorted", list(fields))):
+        if candidate not in seen:
+            seen.append(candidate)
+            yield (mistake,), candidate
+
+
+@lru_cache(maxsize=256)
+def _php_order(names: tuple[str, ...], version: PhpVersion) -> list[str]:
+    """Most candidates differ in values only: sort each set of names once."""
+    return ksort_names(names, version)
 
 
 def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_Fields]:

@@ -6,7 +6,9 @@ string before it is signed, stored or sent is the protocol: these rules live her
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
 # PHP's trim() strips exactly these: space, tab, LF, CR, NUL and vertical tab (not \f).
@@ -70,3 +72,103 @@ def float_text(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(int(value))
     return f"{value.normalize():f}"
+
+
+# ---- parameter names as PHP's request parser files them ($_GET, $_POST, parse_str) -----------
+
+
+class PhpName(NamedTuple):
+    """Where PHP files a received parameter: under ``name`` in ``$_GET``/``$_POST``, as a plain
+    value or, for ``a[]``/``a[x]``, inside an array. ``name`` is empty when PHP drops it."""
+
+    name: str
+    is_array: bool
+
+
+def php_name(raw: str) -> PhpName:
+    """The top-level name PHP's query parser gives a decoded parameter name.
+
+    PHP cuts the name at a NUL, strips leading spaces, turns ' ' and '.' into '_', and reads
+    a '[' as the start of an array index when a ']' follows somewhere; an unmatched '['
+    becomes '_' too (and so do ' ', '.', '[' after it)."""
+    name = raw.partition("\0")[0].lstrip(" ")
+    bracket = name.find("[")
+    head = name if bracket < 0 else name[:bracket]
+    head = head.replace(" ", "_").replace(".", "_")
+    if bracket < 0:
+        return PhpName(head, False)
+    if not head:
+        return PhpName("", False)  # "[x]=1": no variable name at all, PHP drops it
+    if "]" in name[bracket + 1:]:
+        return PhpName(head, True)
+    tail = name[bracket + 1:]
+    for char in " .[":
+        tail = tail.replace(char, "_")
+    return PhpName(head + "_" + tail, False)
+
+
+def php_fields(pairs) -> dict[str, str | list[str]]:
+    """The top level of ``$_GET``/``$_POST`` that PHP builds from decoded (name, value) pairs,
+    in its order: a repeated name keeps its first place and takes the last value; an array
+    (``a[]``, ``a[x]``) replaces a plain value, a plain value replaces an array. Arrays are
+    shown as the list of values put into them (nesting is not modelled)."""
+    fields: dict[str, str | list[str]] = {}
+    for raw, value in pairs:
+        seen = php_name(raw)
+        if not seen.name:
+            continue
+        if not seen.is_array:
+            fields[seen.name] = value
+            continue
+        current = fields.get(seen.name)
+        if isinstance(current, list):
+            current.append(value)
+        else:
+            fields[seen.name] = [value]
+    return fields
+
+
+# Only these characters make PHP file a name elsewhere: a cheap test before the real one,
+# since the listener asks for every callback.
+_REWRITTEN_CHARS = re.compile(r"[ .\[\0]")
+
+
+def rewritten_names(names) -> list[tuple[str, PhpName]]:
+    """The names PHP would not file under themselves, with where it files them."""
+    return [(raw, seen) for raw in names if _REWRITTEN_CHARS.search(raw)
+            if (seen := php_name(raw)).is_array or seen.name != raw]
+
+
+def colliding_names(names) -> dict[str, list[str]]:
+    """PHP names that several distinct received names end up as: PHP keeps only one value
+    for each (the last one; an array replaces a plain value)."""
+    names = list(names)
+    if not any(_REWRITTEN_CHARS.search(raw) for raw in names):
+        return {}  # distinct names PHP keeps as they are cannot collide
+    groups: dict[str, list[str]] = {}
+    for raw in names:
+        seen = php_name(raw)
+        if seen.name:
+            groups.setdefault(seen.name, []).append(raw)
+    return {name: raws for name, raws in groups.items() if len(raws) > 1}
+
+
+def describe_php_name(raw: str, seen: PhpName) -> str:
+    """One phrase: what a PHP gateway or handler makes of ``raw``."""
+    if not seen.name:
+        return f"{raw!r} is dropped by PHP (no name is left of it)"
+    if seen.is_array:
+        return f"{raw!r} arrives in PHP as an array {seen.name!r} (its sign covers 'Array')"
+    return f"{raw!r} arrives in PHP as {seen.name!r}"
+
+
+def name_rewrite_notes(names) -> list[str]:
+    """For a signer: warnings about names a PHP gateway reads differently than they were
+    signed, so that it computes another string and rejects the sign."""
+    notes = [f"{describe_php_name(raw, seen)}: a PHP gateway signs what it sees, so it will "
+             "reject this sign — use letters, digits and '_' in names"
+             for raw, seen in rewritten_names(names)]
+    for name, raws in colliding_names(names).items():
+        shown = ", ".join(repr(r) for r in raws)
+        notes.append(f"{shown} are all {name!r} to PHP: it keeps only the last one")
+    return notes

@@ -16,7 +16,15 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from .canonical import Blanks, canonical_string, has_blank_values
+from .canonical import (
+    SIGNER_ORDER,
+    SORT_ORDERS,
+    Blanks,
+    SortOrder,
+    canonical_string,
+    has_blank_values,
+    may_look_numeric,
+)
 from .errors import InputError, KeyFormatError
 from .redact import mask
 
@@ -135,19 +143,65 @@ def sign(params: Mapping[str, str], signer: Signer, *, blanks: Blanks = "keep") 
     return rsa_sign(params, signer.private)
 
 
+@dataclass(frozen=True)
+class SignMatch:
+    """Which variant of the signed string a genuine sign covers: the PHP sort order, and for
+    MD5 whether whitespace-only values were kept (older servers) or dropped (newer ones)."""
+
+    order: SortOrder = SIGNER_ORDER
+    blanks: Blanks = "keep"
+
+    @property
+    def name(self) -> str:
+        return self.order.name + ("" if self.blanks == "keep" else ",blanks-dropped")
+
+    @property
+    def default_order(self) -> bool:
+        return self.order == SIGNER_ORDER
+
+
+_DEFAULT_MATCH = SignMatch()
+
+
 def verify(params: Mapping[str, str], signer: Signer, received: str | None = None) -> bool:
     """Whether ``received`` (default ``params['sign']``) is genuine; constant time."""
+    return verify_match(params, signer, received) is not None
+
+
+def verify_match(params: Mapping[str, str], signer: Signer,
+                 received: str | None = None) -> SignMatch | None:
+    """Which variant ``received`` (default ``params['sign']``) genuinely signs, or None."""
     if isinstance(signer, Md5Key):
-        return md5_verify(params, signer.secret, received)
+        return md5_match(params, signer.secret, received)
     if signer.public is None:
         raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
                              code="missing_public_key")
-    return rsa_verify(params, signer.public, received)
+    return rsa_match(params, signer.public, received)
 
 
-def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Blanks = "keep") -> str:
+def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Blanks = "keep",
+                  order: SortOrder = SIGNER_ORDER) -> str:
     """The string a sign of this type covers (for MD5, before the key is appended)."""
-    return canonical_string(params, blanks="drop" if sign_type is SignType.RSA else blanks)
+    return canonical_string(params, blanks="drop" if sign_type is SignType.RSA else blanks,
+                            order=order)
+
+
+def _variants(params: Mapping[str, str], blank_choices: tuple[Blanks, ...],
+              skip: SignMatch | None):
+    """(match, signed string) for every variant worth trying, each distinct string once.
+
+    Ordinary names have one PHP order, so only the blanks choices remain."""
+    orders = SORT_ORDERS if may_look_numeric(params) else (SIGNER_ORDER,)
+    seen = set()
+    for blanks in blank_choices:
+        for order in orders:
+            match = SignMatch(order, blanks)
+            if match == skip:
+                continue
+            string = canonical_string(params, blanks=blanks, order=order)
+            if string not in seen:
+                seen.add(string)
+                yield match, string
 
 
 # ---- MD5 (V1) ------------------------------------------------------------------------------
@@ -164,16 +218,34 @@ def md5_hex(text: str) -> str:
 
 
 def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> bool:
-    """Whether ``sign`` (default: ``params['sign']``) is genuine under either server variant."""
+    """Whether ``sign`` (default: ``params['sign']``) is genuine under any server variant:
+    whitespace-only values kept or dropped, and any PHP version's ``ksort`` order."""
     require_md5_key(key)
     received = params.get("sign", "") if sign is None else sign
-    expected = md5_hex(canonical_string(params, blanks="keep") + key)
-    if constant_time_equal(received, expected):
+    # The hot path, inline: the default variant, and nothing else for ordinary names.
+    if constant_time_equal(received, md5_hex(canonical_string(params) + key)):
         return True
-    if has_blank_values(params):
-        trimmed = md5_hex(canonical_string(params, blanks="drop") + key)
-        return constant_time_equal(received, trimmed)
-    return False
+    return _md5_other_variant(params, key, received) is not None
+
+
+def md5_match(params: Mapping[str, str], key: str, sign: str | None = None) -> SignMatch | None:
+    """Which variant ``sign`` (default: ``params['sign']``) genuinely signs, or None."""
+    require_md5_key(key)
+    received = params.get("sign", "") if sign is None else sign
+    if constant_time_equal(received, md5_hex(canonical_string(params) + key)):
+        return _DEFAULT_MATCH
+    return _md5_other_variant(params, key, received)
+
+
+def _md5_other_variant(params: Mapping[str, str], key: str, received: str) -> SignMatch | None:
+    blank_choices: tuple[Blanks, ...] = ("keep", "drop") if has_blank_values(params) else ("keep",)
+    if len(blank_choices) == 1 and not may_look_numeric(params):
+        return None
+    for match, string in _variants(params, blank_choices, skip=_DEFAULT_MATCH):
+        # Each comparison is constant time; which variant matched is no secret.
+        if constant_time_equal(received, md5_hex(string + key)):
+            return match
+    return None
 
 
 def require_md5_key(key: str) -> None:
@@ -205,8 +277,18 @@ def rsa_sign(params: Mapping[str, str], private_key: RSAPrivateKey) -> str:
 
 
 def rsa_verify(params: Mapping[str, str], public_key: RSAPublicKey, sign: str | None = None) -> bool:
+    """Whether ``sign`` (default: ``params['sign']``) is genuine in any PHP ``ksort`` order."""
+    return rsa_match(params, public_key, sign) is not None
+
+
+def rsa_match(params: Mapping[str, str], public_key: RSAPublicKey,
+              sign: str | None = None) -> SignMatch | None:
+    """Which PHP order ``sign`` genuinely signs (RSA always drops blanks), or None."""
     received = params.get("sign", "") if sign is None else sign
-    return rsa_verify_message(canonical_string(params, blanks="drop"), received, public_key)
+    for match, string in _variants(params, ("drop",), skip=None):
+        if rsa_verify_message(string, received, public_key):
+            return match
+    return None
 
 
 def rsa_verify_message(message: str, sign: str, public_key: RSAPublicKey) -> bool:

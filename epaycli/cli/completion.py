@@ -1,0 +1,40 @@
+"""``epay completion SHELL``: the script that has the shell complete epay's commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..core.errors import InputError
+from .runtime import runtime
+
+# The variable the script sets when it asks epay for completions (typer's protocol, see app.py).
+COMPLETE_VAR = "_EPAY_COMPLETE"
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _complete_shell(incomplete: str) -> list[str]:
+    return [shell for shell in SHELLS if shell.startswith(incomplete)]
+
+
+def completion(
+    ctx: typer.Context,
+    shell: Annotated[str | None, typer.Argument(
+        metavar="SHELL", help="bash, zsh or fish.", autocompletion=_complete_shell,
+    )] = None,
+) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    Load it at start-up: eval "$(epay completion bash)" in ~/.bashrc, eval "$(epay completion
+    zsh)" in ~/.zshrc after compinit, or save it: epay completion fish >
+    ~/.config/fish/completions/epay.fish
+    """
+    if shell not in SHELLS:
+        what = "which shell?" if shell is None else f"no completion for the shell {shell!r}"
+        raise InputError(what, "name one: epay completion bash, epay completion zsh or "
+                               "epay completion fish")
+    from typer._completion_shared import get_completion_script
+
+    script = get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell)
+    runtime(ctx).out.data(script)

@@ -1,0 +1,491 @@
+"""The local gateway's state: merchants, orders, refunds and notify deliveries, in SQLite.
+
+One connection behind one lock serves every read and most writes. In memory
+(``data_dir=None``) there is nothing more to it. On disk the database runs in WAL mode, with one
+of two durabilities:
+
+- ``commit`` (the default): ``synchronous=NORMAL``. Every order is committed before the gateway
+  answers, so a gateway that is stopped, crashes or is killed (``kill -9``) loses nothing it
+  acknowledged; an OS crash or power cut may lose the last commits (the WAL is synced at
+  checkpoints). Right for a sandbox, and fast: ~40 µs a commit here.
+- ``fsync``: ``synchronous=FULL``. A commit returns only once it is on the disk, so nothing
+  acknowledged is lost even to a power cut. An fsync costs milliseconds, so new orders (the one
+  write that comes in bulk) go through a group commit: the orders of concurrent requests are
+  written by one writer thread in one transaction and one fsync, and each request answers once
+  its order is durable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+DB_NAME = "gateway.db"
+DURABILITIES = ("commit", "fsync")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS merchants (
+    pid INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    username TEXT NOT NULL DEFAULT '',
+    active INTEGER NOT NULL DEFAULT 1,
+    rsa_only INTEGER NOT NULL DEFAULT 0,
+    refund_api INTEGER NOT NULL DEFAULT 0,
+    public_key TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    trade_no TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    out_trade_no TEXT NOT NULL,
+    sent_out_trade_no TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL,
+    money TEXT NOT NULL,
+    notify_url TEXT NOT NULL,
+    return_url TEXT NOT NULL DEFAULT '',
+    param TEXT NOT NULL DEFAULT '',
+    clientip TEXT NOT NULL DEFAULT '',
+    device TEXT NOT NULL DEFAULT '',
+    dialect TEXT NOT NULL DEFAULT 'v1',
+    status INTEGER NOT NULL DEFAULT 0,
+    closed INTEGER NOT NULL DEFAULT 0,
+    addtime TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    endtime TEXT,
+    paid_at REAL,
+    api_trade_no TEXT,
+    buyer TEXT,
+    refundmoney TEXT,
+    faults TEXT NOT NULL DEFAULT '',
+    notify_state TEXT NOT NULL DEFAULT '',
+    notify_attempts INTEGER NOT NULL DEFAULT 0,
+    notify_next_at REAL
+);
+CREATE INDEX IF NOT EXISTS orders_by_merchant_number ON orders (pid, out_trade_no);
+CREATE INDEX IF NOT EXISTS orders_pending_notify ON orders (notify_state);
+CREATE TABLE IF NOT EXISTS refunds (
+    refund_no TEXT PRIMARY KEY,
+    out_refund_no TEXT NOT NULL DEFAULT '',
+    trade_no TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    money TEXT NOT NULL,
+    addtime TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trade_no TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    copy INTEGER NOT NULL DEFAULT 1,
+    at REAL NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    body TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    delivered INTEGER NOT NULL,
+    faults TEXT NOT NULL DEFAULT '',
+    elapsed_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_order ON deliveries (trade_no);
+"""
+
+ORDER_FIELDS = ("trade_no", "pid", "out_trade_no", "sent_out_trade_no", "type", "name", "money",
+                "notify_url", "return_url", "param", "clientip", "device", "dialect", "status",
+                "closed", "addtime", "created_at", "endtime", "paid_at", "api_trade_no", "buyer",
+                "refundmoney", "faults", "notify_state", "notify_attempts", "notify_next_at")
+
+
+# What a new order row holds besides what the gateway gives it (the schema's defaults).
+_ORDER_DEFAULTS = {"type": "", "return_url": "", "param": "", "clientip": "", "device": "",
+                   "dialect": "v1", "status": 0, "closed": 0, "endtime": None, "paid_at": None,
+                   "api_trade_no": None, "buyer": None, "refundmoney": None, "faults": "",
+                   "notify_state": "", "notify_attempts": 0, "notify_next_at": None}
+
+
+@dataclass(frozen=True, repr=False)
+class Merchant:
+    pid: int
+    key: str
+    username: str
+    active: bool
+    rsa_only: bool
+    refund_api: bool
+    public_key: str  # the merchant's RSA public key (PEM), '' when it has none
+
+    def __repr__(self) -> str:  # the key stays out of tracebacks
+        return f"Merchant(pid={self.pid}, rsa_only={self.rsa_only}, refund_api={self.refund_api})"
+
+
+@dataclass(frozen=True)
+class Order:
+    trade_no: str
+    pid: int
+    out_trade_no: str  # as stored (cut to 150 under real quirks)
+    sent_out_trade_no: str  # as the merchant sent it: what reuse is looked up by
+    type: str
+    name: str
+    money: Decimal
+    notify_url: str
+    return_url: str
+    param: str
+    clientip: str
+    device: str
+    dialect: str
+    status: int
+    closed: bool
+    addtime: str
+    created_at: float
+    endtime: str | None
+    paid_at: float | None
+    api_trade_no: str | None
+    buyer: str | None
+    refundmoney: str | None
+    faults: str
+    notify_state: str
+    notify_attempts: int
+    notify_next_at: float | None
+
+
+def _order(row: sqlite3.Row | tuple) -> Order:
+    values = dict(zip(ORDER_FIELDS, row))
+    values["money"] = Decimal(values["money"])
+    values["closed"] = bool(values["closed"])
+    return Order(**values)
+
+
+class GatewayStore:
+    """All state of one local gateway. Thread-safe: every call takes the one lock."""
+
+    def __init__(self, data_dir: Path | None, *, durability: str = "commit") -> None:
+        if durability not in DURABILITIES:
+            raise ValueError(f"durability must be one of {DURABILITIES}, not {durability!r}")
+        self.path = None if data_dir is None else Path(data_dir) / DB_NAME
+        self._lock = threading.Lock()
+        if self.path is None:
+            self._db = sqlite3.connect(":memory:", check_same_thread=False,
+                                       isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                       timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=" + ("FULL" if durability == "fsync"
+                                                        else "NORMAL"))
+            self.path.chmod(0o600)
+        self._db.executescript(_SCHEMA)
+        self._merchants: dict[int, Merchant] = {}  # read on every request, changed rarely
+        fsync = self.path is not None and durability == "fsync"
+        self._group = _GroupCommit(self.path) if fsync else None
+
+    def close(self) -> None:
+        if self._group is not None:
+            self._group.close()
+        with self._lock:
+            self._db.close()
+
+    # ---- merchants ---------------------------------------------------------------------
+
+    def merchant(self, pid: str | int) -> Merchant | None:
+        try:
+            number = int(str(pid).strip())
+        except ValueError:
+            return None
+        cached = self._merchants.get(number)
+        if cached is not None:
+            return cached
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pid, key, username, active, rsa_only, refund_api, public_key "
+                "FROM merchants WHERE pid = ?", (number,)).fetchone()
+        if row is None:
+            return None
+        found = Merchant(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6])
+        with self._lock:
+            self._merchants[number] = found
+        return found
+
+    def ensure_merchant(self, pid: int, key: str, *, rsa_only: bool = False,
+                        refund_api: bool = True, public_key: str = "", now: int) -> Merchant:
+        """The merchant ``pid``, created with these settings when it does not exist yet."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO merchants (pid, key, username, rsa_only, refund_api, "
+                "public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pid, key, f"sandbox{pid}", int(rsa_only), int(refund_api), public_key, now))
+        found = self.merchant(pid)
+        assert found is not None
+        return found
+
+    def create_merchant(self, *, refund_api: bool, now: int) -> Merchant:
+        """A new merchant with the next free pid and a fresh 32-character key."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        key = "".join(secrets.choice(alphabet) for _ in range(32))
+        with self._lock:
+            (highest,) = self._db.execute("SELECT COALESCE(MAX(pid), 999) FROM merchants").fetchone()
+            pid = highest + 1
+            self._db.execute(
+                "INSERT INTO merchants (pid, key, username, refund_api, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (pid, key, f"merchant{pid}", int(refund_api), now))
+        found = self.merchant(pid)
+        assert found is not None
+        return found
+
+    def update_merchant(self, pid: int, *, refund_api: bool | None = None,
+                        rsa_only: bool | None = None, active: bool | None = None,
+                        public_key: str | None = None) -> None:
+        changes = {"refund_api": refund_api, "rsa_only": rsa_only, "active": active,
+                   "public_key": public_key}
+        with self._lock:
+            for column, value in changes.items():
+                if value is not None:
+                    stored = value if isinstance(value, str) else int(value)
+                    self._db.execute(f"UPDATE merchants SET {column} = ? WHERE pid = ?",
+                                     (stored, pid))
+            self._merchants.pop(pid, None)
+
+    # ---- orders ------------------------------------------------------------------------
+
+    def insert_order(self, values: dict) -> Order | None:
+        """Store a new order (committed when this returns); None when its trade_no is already
+        taken (the caller draws another)."""
+        row = {**_ORDER_DEFAULTS, **values}
+        statement = (f"INSERT INTO orders ({', '.join(row)}) "
+                     f"VALUES ({', '.join('?' for _ in row)})")
+        if self._group is not None:
+            inserted = self._group.execute(statement, tuple(row.values()))
+        else:
+            with self._lock:
+                try:
+                    self._db.execute(statement, tuple(row.values()))
+                    inserted = True
+                except sqlite3.IntegrityError:
+                    inserted = False
+        return _order(tuple(row[name] for name in ORDER_FIELDS)) if inserted else None
+
+    def order(self, pid: int, *, trade_no: str = "", out_trade_no: str = "") -> Order | None:
+        """An order of this merchant by trade_no (which wins) or by out_trade_no (the latest)."""
+        select = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
+        with self._lock:
+            if trade_no:
+                row = self._db.execute(select + "trade_no = ?", (pid, trade_no)).fetchone()
+            else:
+                row = self._db.execute(
+                    select + "out_trade_no = ? ORDER BY created_at DESC LIMIT 1",
+                    (pid, out_trade_no)).fetchone()
+        return None if row is None else _order(row)
+
+    def order_by_trade_no(self, trade_no: str) -> Order | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                   "WHERE trade_no = ?", (trade_no,)).fetchone()
+        return None if row is None else _order(row)
+
+    def order_for_reuse(self, pid: int, sent_out_trade_no: str, since: float) -> Order | None:
+        """The latest order stored under the out_trade_no as sent, since ``since`` (the 10-day
+        window). Looked up by the number as *sent*: a real server that cut a 151-character
+        number finds nothing and creates a second order under the same stored number."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
+                "out_trade_no = ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+                (pid, sent_out_trade_no, since)).fetchone()
+        return None if row is None else _order(row)
+
+    def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
+        query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
+        args: list = [pid]
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status)
+        query += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [_order(row) for row in rows]
+
+    def counts(self, pid: int, today_start: float) -> dict:
+        day = 86400
+        with self._lock:
+            total, = self._db.execute("SELECT COUNT(*) FROM orders WHERE pid = ?",
+                                      (pid,)).fetchone()
+            rows = self._db.execute(
+                "SELECT SUM(created_at >= ?), SUM(created_at >= ? AND created_at < ?), "
+                "SUM(CASE WHEN status IN (1, 2) THEN CAST(money AS REAL) ELSE 0 END) "
+                "FROM orders WHERE pid = ?",
+                (today_start, today_start - day, today_start, pid)).fetchone()
+        return {"orders": total, "orders_today": int(rows[0] or 0),
+                "orders_lastday": int(rows[1] or 0), "paid_money": Decimal(str(rows[2] or 0))}
+
+    def mark_paid(self, trade_no: str, *, type: str, endtime: str, paid_at: float,
+                  api_trade_no: str, buyer: str, faults: str) -> bool:
+        """Unpaid → paid, once: False when the order was not unpaid (or was closed)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE orders SET status = 1, type = ?, endtime = ?, paid_at = ?, "
+                "api_trade_no = ?, buyer = ?, faults = ?, notify_state = 'pending' "
+                "WHERE trade_no = ? AND status = 0 AND closed = 0",
+                (type, endtime, paid_at, api_trade_no, buyer, faults, trade_no))
+        return cursor.rowcount == 1
+
+    def close_order(self, trade_no: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE orders SET closed = 1 WHERE trade_no = ? AND status = 0", (trade_no,))
+        return cursor.rowcount == 1
+
+    def refund(self, trade_no: str, *, money: str, refund_no: str, out_refund_no: str,
+               pid: int, addtime: str) -> bool:
+        """Paid → refunded, once (any refund, also a partial one, ends the order's life)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "UPDATE orders SET status = 2, refundmoney = ? WHERE trade_no = ? "
+                    "AND status = 1", (money, trade_no))
+                if cursor.rowcount != 1:
+                    self._db.execute("ROLLBACK")
+                    return False
+                self._db.execute(
+                    "INSERT INTO refunds (refund_no, out_refund_no, trade_no, pid, money, "
+                    "addtime) VALUES (?, ?, ?, ?, ?, ?)",
+                    (refund_no, out_refund_no, trade_no, pid, money, addtime))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return True
+
+    def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = "") -> dict | None:
+        column, value = ("refund_no", refund_no) if refund_no else ("out_refund_no", out_refund_no)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT refund_no, out_refund_no, trade_no, money, addtime FROM refunds "
+                f"WHERE pid = ? AND {column} = ?", (pid, value)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("refund_no", "out_refund_no", "trade_no", "money", "addtime"), row))
+
+    # ---- notify bookkeeping ------------------------------------------------------------
+
+    def set_notify_state(self, trade_no: str, *, state: str, attempts: int,
+                         next_at: float | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE orders SET notify_state = ?, notify_attempts = ?, notify_next_at = ? "
+                "WHERE trade_no = ?", (state, attempts, next_at, trade_no))
+
+    def pending_notifies(self) -> list[Order]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                    "WHERE notify_state = 'pending'").fetchall()
+        return [_order(row) for row in rows]
+
+    def record_delivery(self, values: dict) -> None:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._lock:
+            self._db.execute(f"INSERT INTO deliveries ({columns}) VALUES ({marks})",
+                             tuple(values.values()))
+
+    def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict]:
+        columns = ("id", "trade_no", "attempt", "copy", "at", "method", "url", "status", "body",
+                   "error", "delivered", "faults", "elapsed_ms")
+        query = f"SELECT {', '.join(columns)} FROM deliveries"
+        args: tuple = ()
+        if trade_nos is not None:
+            wanted = tuple(trade_nos)
+            query += f" WHERE trade_no IN ({', '.join('?' for _ in wanted)})"
+            args = wanted
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        found = []
+        for row in rows:
+            item = dict(zip(columns, row))
+            item["delivered"] = bool(item["delivered"])
+            found.append(item)
+        return found
+
+    def orders_with_number(self, out_trade_no: str) -> list[Order]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
+                                    "WHERE out_trade_no = ?", (out_trade_no,)).fetchall()
+        return [_order(row) for row in rows]
+
+
+class _Slot:
+    __slots__ = ("done", "inserted", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.inserted = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """One writer thread with its own connection: it takes every insert waiting, runs them in
+    one transaction and commits once (one fsync), then wakes their requests. Readers on the
+    main connection are not blocked meanwhile (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=10)
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._waiting: list[tuple[str, tuple, _Slot]] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="epay-mock-group-commit",
+                                        daemon=True)
+        self._thread.start()
+
+    def execute(self, statement: str, args: tuple) -> bool:
+        """Run ``statement`` durably; False when it broke a uniqueness rule."""
+        slot = _Slot()
+        with self._wake:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the gateway's store is closed")
+            self._waiting.append((statement, args, slot))
+            self._wake.notify()
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        return slot.inserted
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._waiting and not self._closed:
+                    self._wake.wait()
+                if not self._waiting:
+                    return
+                batch, self._waiting = self._waiting, []
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement, args, slot in batch:
+                    try:
+                        self._db.execute(statement, args)
+                        slot.inserted = True
+                    except sqlite3.IntegrityError:  # only this statement is undone
+                        slot.inserted = False
+                self._db.execute("COMMIT")
+            except Exception as error:  # noqa: BLE001 - every waiting request hears of it
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                for _, _, slot in batch:
+                    slot.error = error
+            for _, _, slot in batch:
+                slot.done.set()
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        self._thread.join(timeout=10)
+        self._db.close()

@@ -405,3 +405,44 @@ def test_two_added_fields_are_searched_only_in_a_callback_of_ordinary_size():
     received = {**fields, "w": "0", "x": "1", "y": "2"}  # one more: not
     signed = {**fields, "w": "0"}
     assert diagnose_md5({**received, "sign": md5_sign(signed, KEY)}, KEY).mistakes == ("wrong_key",)
+
+
+# ---- names that look like numbers -------------------------------------------------------------
+
+
+def test_a_sign_in_an_older_php_order_is_genuine_and_shows_that_order():
+    from epaycli.core.canonical import SortOrder
+    from epaycli.core.ksort import PhpVersion
+
+    received = {"pid": "1001", "10": "a", "money": "1.00", "name": "VIP"}
+    older = canonical_string(received, order=SortOrder(version=PhpVersion.PHP80))
+    assert older == "money=1.00&name=VIP&pid=1001&10=a" != canonical_string(received)
+    diagnosis = diagnose_md5({**received, "sign": md5(older + KEY)}, KEY)
+    assert diagnosis.genuine and diagnosis.signed_string == older
+    # ... and with a mistake on top, still found in that order.
+    prepended = diagnose_md5({**received, "sign": md5(KEY + older)}, KEY)
+    assert prepended.mistakes == ("key_prepended",) and prepended.signed_string == older
+
+
+def test_numeric_names_sorted_as_bytes_are_named(platform):
+    received = {"pid": "1001", "9": "a", "10": "b", "money": "1"}
+    byte_order = joined(sorted((k, v) for k, v in received.items()))
+    assert byte_order.startswith("10=b&9=a")
+    diagnosis = diagnose_md5({**received, "sign": md5(byte_order + KEY)}, KEY)
+    assert diagnosis.mistakes == ("byte_order_numeric",)
+    private, public = platform
+    rsa = diagnose_rsa({**received, "sign": rsa_over(private, byte_order)}, public)
+    assert rsa.mistakes == ("byte_order_numeric",)
+    assert diagnose_rsa({**received, "sign": rsa_over(private, canonical_string(received))},
+                        public).genuine
+
+
+def test_an_rsa_sign_in_an_older_php_order_is_genuine(platform):
+    from epaycli.core.canonical import SortOrder
+    from epaycli.core.ksort import PhpVersion
+
+    private, public = platform
+    received = {"pid": "1001", "10": "a", "money": "1.00", "name": "VIP"}
+    older = canonical_string(received, order=SortOrder(version=PhpVersion.PHP80))
+    diagnosis = diagnose_rsa({**received, "sign": rsa_over(private, older)}, public)
+    assert diagnosis.genuine and diagnosis.signed_string == older

@@ -264,6 +264,28 @@ def test_blank_values_are_kept_or_dropped_as_asked_and_zero_is_never_dropped():
     assert has_blank_values(params) and not has_blank_values({"b": "0", "e": "", "d": "\f"})
 
 
+def test_signed_fields_of_the_smallest_callbacks():
+    assert signed_fields({}) == [] and canonical_string({}) == ""
+    assert signed_fields({"a": "1"}) == [("a", "1")]
+    assert signed_fields({"sign": "x"}) == []
+
+
+def test_signed_fields_drop_only_what_php_trim_empties():
+    params = {"a": "\f", "b": "\u3000", "c": " \t", "d": "1"}
+    assert signed_fields(params, blanks="drop") == [("a", "\f"), ("b", "\u3000"), ("d", "1")]
+    assert [name for name, _ in signed_fields(params)] == ["a", "b", "c", "d"]
+
+
+def test_signed_fields_in_phps_order_keep_blank_values_when_asked():
+    from epaycli.core.canonical import SortOrder
+
+    params = {"10": "a", "9": " ", "x": "1"}
+    for array in ("unsigned", "received", "signed"):
+        order = SortOrder(array=array)
+        assert signed_fields(params, order=order) == [("9", " "), ("10", "a"), ("x", "1")]
+        assert signed_fields(params, blanks="drop", order=order) == [("10", "a"), ("x", "1")]
+
+
 def test_values_are_joined_raw():
     assert join_fields([("url", "https://x/?a=1&b=2"), ("n", "会员 +")]) == \
         "url=https://x/?a=1&b=2&n=会员 +"

@@ -419,6 +419,8 @@ def test_a_sign_in_an_older_php_order_is_genuine_and_shows_that_order():
     assert older == "money=1.00&name=VIP&pid=1001&10=a" != canonical_string(received)
     diagnosis = diagnose_md5({**received, "sign": md5(older + KEY)}, KEY)
     assert diagnosis.genuine and diagnosis.signed_string == older
+    current = diagnose_md5({**received, "sign": md5(canonical_string(received) + KEY)}, KEY)
+    assert current.genuine and current.signed_string == canonical_string(received)
     # ... and with a mistake on top, still found in that order.
     prepended = diagnose_md5({**received, "sign": md5(KEY + older)}, KEY)
     assert prepended.mistakes == ("key_prepended",) and prepended.signed_string == older

@@ -458,3 +458,33 @@ def test_a_key_that_is_not_rsa_is_named():
         load_public_key(base64.b64encode(public_der).decode(), source="KEYFILE")
     assert raised.value.message == "KEYFILE is not an RSA key"
     assert raised.value.hint == "Epay V2 uses 2048-bit RSA keys"
+
+
+def test_which_variant_a_genuine_sign_covers(platform):
+    from epaycli.core.canonical import SIGNER_ORDER, SortOrder
+    from epaycli.core.ksort import PhpVersion
+    from epaycli.core.signing import SignMatch, md5_match, rsa_match, verify_match
+
+    private, public = platform
+    params = {**NOTIFY_V2["params"], "sign": NOTIFY_V2["rsa_sign"]}
+    assert rsa_match(params, public) == SignMatch(SIGNER_ORDER, "drop")
+    assert verify_match(params, RsaKeys(public=public)).default_order
+    assert rsa_match({**params, "money": "2"}, public) is None
+    assert md5_match({**ORDER, "sign": md5_sign(ORDER, KEY)}, KEY) == SignMatch()
+    blank = {**ORDER, "param": " "}
+    dropped = md5_match({**blank, "sign": md5_sign(blank, KEY, blanks="drop")}, KEY)
+    assert dropped == SignMatch(SIGNER_ORDER, "drop") and dropped.name == "php8.2,blanks-dropped"
+    numeric = {**ORDER, "10": "a"}
+    older = canonical_string(numeric, order=SortOrder(version=PhpVersion.PHP80))
+    match = md5_match({**numeric, "sign": md5(older + KEY)}, KEY)
+    assert match.order.version is PhpVersion.PHP80 and not match.default_order
+    rsa_older = rsa_match({**numeric, "sign": rsa_sign_over(private, older)}, public)
+    assert rsa_older.order.version is PhpVersion.PHP80 and rsa_older.blanks == "drop"
+
+
+def rsa_sign_over(private, string: str) -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return base64.b64encode(private.sign(string.encode(), padding.PKCS1v15(),
+                                         hashes.SHA256())).decode()

@@ -2,28 +2,79 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 from .core.errors import EpayError
 
 
-def read_limited(path: Path, *, limit: int, what: str, error: type[EpayError],
-                 too_large_hint: str) -> bytes:
-    """At most ``limit`` bytes of a regular file; anything else is an ``error`` saying why.
-
-    Regular files only: a FIFO or a device (``/dev/zero``) would block or never end.
-    """
+def user_path(text: str, *, what: str, error: type[EpayError]) -> Path:
+    """``text`` as a path, ``~`` expanded; a NUL in it, or ``~nosuchuser``, is an ``error``."""
+    if "\0" in text:
+        raise error(f"{what} contains a NUL character", "check the path: it was cut or garbled")
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise error(f"{what} is not a regular file", "point at the file itself")
-        with path.open("rb") as stream:
-            data = stream.read(limit + 1)
+        return Path(text).expanduser()
+    except RuntimeError:  # ~name for a user this machine does not have
+        user = text[1:].split("/", 1)[0]
+        raise error(f"{what} starts with ~{user}, and there is no user {user!r} here",
+                    "give the path in full, or ~/… for your own home") from None
+
+
+def path_exists(path: Path) -> bool:
+    """``path.exists()`` that is simply False for a path no file can have (NUL, too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def read_limited(path: Path, *, limit: int, what: str, error: type[EpayError],
+                 too_large_hint: str, fifo_wait: float = 2.0) -> bytes:
+    """At most ``limit`` bytes of a file; anything else is an ``error`` saying why.
+
+    Regular files, pipes and FIFOs (``--from <(…)``, ``/dev/stdin``) and devices that end or
+    are cut by the bound (``/dev/null``, ``/dev/zero``). A terminal or a directory is refused: one
+    would wait for typing, the other has no bytes. A FIFO nobody writes to is an error after
+    ``fifo_wait`` seconds, never a hang.
+    """
+    if "\0" in str(path):
+        raise error(f"{what} contains a NUL character", "check the path: it was cut or garbled")
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} is a folder", "point at the file itself")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            raise error(f"{what} is not a file, a pipe or a device", "point at the file itself")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if os.isatty(descriptor):
+                raise error(f"{what} is a terminal", "pipe the input in, or name a file")
+            if stat.S_ISFIFO(mode) and not _wait_for_writer(descriptor, fifo_wait):
+                raise error(f"nothing was written to {what} within {fifo_wait:g} s",
+                            "start the program that writes to it first")
+            os.set_blocking(descriptor, True)  # opened without waiting; now read to the end
+            with os.fdopen(descriptor, "rb", closefd=False) as stream:
+                data = stream.read(limit + 1)
+        finally:
+            os.close(descriptor)
     except FileNotFoundError:
         raise error(f"{what} does not exist", "check the path") from None
     except OSError as failure:
         raise error(f"cannot read {what}: {failure.strerror}",
                     "check the path and its permissions") from None
+    except ValueError:  # a path the OS cannot even look up
+        raise error(f"{what} is not a usable path", "check the path") from None
     if len(data) > limit:
         raise error(f"{what} is larger than {limit // 1024} KiB", too_large_hint)
     return data
+
+
+def _wait_for_writer(descriptor: int, seconds: float) -> bool:
+    """Whether a FIFO has data or a writer that came and went (Linux reports neither for a FIFO
+    no writer has opened yet, so this waits for one)."""
+    import select
+
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))

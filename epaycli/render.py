@@ -6,9 +6,12 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 
 from __future__ import annotations
 
+import errno
 import threading
 from typing import Any, TextIO
 
+from .core.errors import OutputError
+from .core.redact import escape_controls
 from .env import Environment
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
@@ -35,12 +38,18 @@ class Output:
     def _write(self, stream: TextIO | None, text: str, style: str) -> None:
         if stream is None:
             return
+        text = escape_controls(text)  # pasted input never drives the terminal
         with self._lock:
-            if style and self.env.colour(stream):
-                self._console(stream).print(text, style=_STYLES[style], markup=False)
-            else:
-                stream.write(text + "\n")
-                stream.flush()
+            try:
+                if style and self.env.colour(stream):
+                    self._console(stream).print(text, style=_STYLES[style], markup=False)
+                else:
+                    stream.write(text + "\n")
+                    stream.flush()
+            except UnicodeEncodeError as error:
+                raise cannot_encode(error, stream) from None
+            except OSError as error:
+                raise cannot_write(error, stream is self.env.stdout) from None
 
     def data(self, text: str = "", style: str = "") -> None:
         """A line of the command's result (stdout)."""
@@ -54,18 +63,30 @@ class Output:
         """One JSON object on stdout: the ``--json`` contract."""
         import json
 
-        self._write(self.env.stdout, json.dumps(value, ensure_ascii=False, indent=2), "")
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+        self._write(self.env.stdout, _json_text(text), "")
 
     def json_line(self, value: Any) -> None:
         """One JSON object on one line: what servers print per event with ``--json``."""
         import json
 
-        self._write(self.env.stdout, json.dumps(value, ensure_ascii=False), "")
+        self._write(self.env.stdout, _json_text(json.dumps(value, ensure_ascii=False)), "")
 
     def error(self, message: str, hint: str | None = None) -> None:
-        """The one-line error the CLI boundary prints for every failure."""
+        """The one-line error the CLI boundary prints for every failure (never fails itself:
+        on a terminal that cannot show a character, the character is written escaped)."""
         line = f"epay: error: {message}" + (f" — {hint}" if hint else "")
-        self._write(self.env.stderr, line, "bad")
+        stream = self.env.stderr
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            line.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            line = line.replace("—", "-").replace("…", "...")
+            line = line.encode("ascii", "backslashreplace").decode("ascii")
+        try:
+            self._write(stream, line, "bad")
+        except OutputError:
+            pass  # stderr is gone too: the exit code is all that is left
 
     def table(self, rows: list[dict[str, str]], columns: list[str]) -> None:
         """Rows as aligned columns (a rich table on a terminal)."""
@@ -92,3 +113,47 @@ class Output:
         width = max((len(label) for label, _ in pairs), default=0)
         for label, value in pairs:
             self.data(f"{label.ljust(width)}  {value}")
+
+    def qr_code(self, text: str) -> bool:
+        """``text`` as a QR code on stdout, only when stdout is a terminal (segno is imported
+        only then). Says whether one was drawn."""
+        stdout = self.env.stdout
+        if not self.env.is_terminal(stdout) or not text:
+            return False
+        import segno
+
+        code = segno.make(text, error="l")
+        with self._lock:
+            code.terminal(out=stdout, compact=True, border=2)
+            stdout.flush()
+        return True
+
+def _json_text(text: str) -> str:
+    """JSON with DEL and C1 controls as \\u escapes (json.dumps escapes only C0): still valid
+    JSON, and safe on a terminal."""
+    return "".join(f"\\u{ord(ch):04x}" if "\x7f" <= ch <= "\x9f" else ch for ch in text) \
+        if any("\x7f" <= ch <= "\x9f" for ch in text) else text
+
+
+def cannot_encode(error: UnicodeEncodeError, stream: TextIO | None) -> OutputError:
+    """A terminal or pipe whose encoding cannot show the text (e.g. PYTHONIOENCODING=ascii)."""
+    encoding = getattr(stream, "encoding", None) or error.encoding
+    shown = error.object[error.start:error.end]
+    return OutputError(
+        f"the output has characters ({shown.encode('unicode_escape').decode('ascii')}) that "
+        f"the {encoding} encoding of this terminal cannot show",
+        "use a UTF-8 terminal (LANG=C.UTF-8, or PYTHONIOENCODING=utf-8)")
+
+
+def cannot_write(error: OSError, is_stdout: bool) -> OutputError:
+    """A full disk, a closed pipe, a device error: the result could not be written."""
+    where = "standard output" if is_stdout else "standard error"
+    if error.errno == errno.EPIPE or isinstance(error, BrokenPipeError):
+        return OutputError(f"{where} was closed before the output was written (a closed pipe)",
+                           "keep the reading end open, e.g. do not pipe into 'head' early",
+                           code="output_closed")
+    if error.errno == errno.ENOSPC:
+        return OutputError(f"cannot write to {where}: no space left on the device",
+                           "free some space, or write the output elsewhere", code="output_full")
+    return OutputError(f"cannot write to {where}: {error.strerror or error}",
+                       "check where the output is redirected to")

@@ -86,23 +86,43 @@ class LocalState:
                  f"{order.money:f}", order.name, order.type, order.created_at),
             )
 
-    def find_order(self, out_trade_no: str, *, pid: str | None = None) -> RecordedOrder | None:
-        """The newest recorded order with this number (for this pid, when given)."""
+    def find_order(self, out_trade_no: str, *, pid: str | None = None,
+                   gateway: str | None = None) -> RecordedOrder | None:
+        """The newest recorded order with this number (for this pid / gateway, when given)."""
         query = "SELECT * FROM orders WHERE out_trade_no = ?"
         args: list[str] = [out_trade_no]
         if pid:
             query += " AND pid = ?"
             args.append(pid)
+        if gateway:
+            query += " AND gateway = ?"
+            args.append(gateway)
         with self._connect() as connection:
             row = connection.execute(query + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
-    def list_orders(self, limit: int = 50) -> list[RecordedOrder]:
+    def list_orders(self, limit: int = 50, *, gateway: str | None = None,
+                    pid: str | None = None) -> list[RecordedOrder]:
+        """The newest orders first; only those sent to ``gateway`` / for ``pid`` when given."""
+        query, args = "SELECT * FROM orders WHERE 1=1", []
+        if gateway:
+            query += " AND gateway = ?"
+            args.append(gateway)
+        if pid:
+            query += " AND pid = ?"
+            args.append(pid)
         with self._connect() as connection:
             rows = connection.execute(
-                "SELECT * FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+                query + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)
             ).fetchall()
         return [_order(row) for row in rows]
+
+    def learn_trade_no(self, gateway: str, pid: str, out_trade_no: str, trade_no: str) -> None:
+        """Fill in the gateway's trade_no once known (a page-mode order learns it on query)."""
+        with self._connect() as connection:
+            connection.execute(
+                "UPDATE orders SET trade_no = ? WHERE gateway = ? AND pid = ? AND out_trade_no = ? "
+                "AND trade_no = ''", (trade_no, gateway, pid, out_trade_no))
 
 
 def _order(row) -> RecordedOrder:

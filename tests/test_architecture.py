@@ -82,6 +82,57 @@ def test_library_code_never_exits_through_typer():
             assert "typer" not in {n.split(".")[0] for n in imports_of(path)}, path
 
 
+# The layers below the CLI, each with what it may import of epaycli.
+LAYERS = {
+    "env.py": set(),
+    "files.py": {"core"},
+    "state.py": {"core"},
+    "render.py": {"core", "env"},
+    "profiles": {"core", "files", "profiles"},
+}
+# Modules the reshape introduced: each must exist and be held to the rules above.
+RESHAPED = ["core/php.py", "core/endpoints.py", "core/redact.py", "core/request.py",
+            "core/notify.py", "profiles/store.py", "profiles/validate.py", "profiles/resolve.py",
+            "profiles/keys.py", "env.py", "state.py"]
+# Only the boundary reads the process's streams and environment variables; everything else is
+# handed an Environment. The CLI's layers take the clock from it too (core cannot import time);
+# a server engine (mock, listener) owns its clock, injectable, defaulting to time.time.
+GLOBALS = {("sys", "stdout"), ("sys", "stdin"), ("sys", "stderr"), ("os", "environ"),
+           ("os", "getenv")}
+CLOCKLESS = {"cli", "profiles", "render.py", "state.py", "files.py"}
+BOUNDARY = {"env.py", "cli/main.py"}
+
+
+def test_the_reshaped_modules_exist():
+    assert all((PACKAGE / name).is_file() for name in RESHAPED), RESHAPED
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if p.relative_to(PACKAGE).parts[0]
+                                  in LAYERS], ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_each_layer_imports_only_what_is_below_it(path):
+    allowed = LAYERS[path.relative_to(PACKAGE).parts[0]]
+    for name in imports_of(path):
+        if name.startswith("epaycli.") and name != "epaycli.__version__":
+            assert layer(name).removesuffix(".py") in {a.removesuffix(".py") for a in allowed}, \
+                f"{path.name} imports {name}"
+        assert name.split(".")[0] not in ("typer", "httpx", "pyngrok"), f"{path.name}: {name}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_boundary_reads_process_globals(path):
+    if str(path.relative_to(PACKAGE)) in BOUNDARY:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    forbidden = GLOBALS | ({("time", "time")} if path.relative_to(PACKAGE).parts[0] in CLOCKLESS
+                           else set())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            assert (node.value.id, node.attr) not in forbidden, \
+                f"{path.relative_to(PACKAGE)}:{node.lineno} reads {node.value.id}.{node.attr}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "print", f"{path.relative_to(PACKAGE)}:{node.lineno} prints"
+
+
 PROBE = """
 import sys, json
 from epaycli.cli.main import run
@@ -95,6 +146,15 @@ print(json.dumps({"code": int(code), "loaded": [m for m in %r if m in sys.module
     ["verify", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
      "pid=1001&money=1&sign=680ee946154b218c2f3d51a2ee783add&sign_type=MD5"],
     ["profile", "path"],
+    ["errors", "-1"],
+    ["errors", "该订单(A1)支付参数有变化，请更换订单号重新发起支付"],
+    ["errors", "--list"],
+    ["order", "create", "--amount", "1.00", "--name", "x", "--dry-run"],
+    ["order", "query", "A1", "--dry-run", "--json"],
+    ["sign", "pid=1001", "money=-1", "--json", "--url", "https://pay.example.com",
+     "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"],
+    ["verify", "--json", "--amount", "1", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
+     "pid=1001&amp;money=1&amp;sign=680ee946154b218c2f3d51a2ee783add&amp;sign_type=MD5"],
 ])
 def test_heavy_libraries_stay_off_the_md5_path(args, tmp_path):
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,

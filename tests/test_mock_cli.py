@@ -11,6 +11,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -131,7 +132,7 @@ def test_a_taken_port_is_one_line_and_exit_6(mock_process):
         assert code == 6
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("epay: error: port ")
-        assert "already in use" in lines[0] and out == ""
+        assert "already in use" in lines[0] and "--port N" in lines[0] and out == ""
         assert httpx.get(first.url + "api.php").json()["code"] == -5  # the first one is fine
 
 
@@ -154,11 +155,7 @@ def test_notifies_are_reported_on_stderr(mock_process, tmp_path):
     url = process.first_line().split()[1]
     from mockkit import create, pay
 
-    class Handle:
-        pass
-
-    gw = Handle()
-    gw.url, gw.pid, gw.key = url, "1000", SANDBOX_KEY
+    gw = SimpleNamespace(url=url, pid="1000", key=SANDBOX_KEY)  # what mockkit needs of a gateway
     with httpx.Client(timeout=10) as client:
         order = create(gw, client, "http://127.0.0.1:9/none")
         pay(gw, client, order["sent"]["out_trade_no"])
@@ -198,14 +195,30 @@ def test_orders_survive_the_gateway_being_killed(mock_process, tmp_path):
     process = mock_process("--port", "0", "--data", str(data), "--no-profiles")
     url = process.first_line().split()[1]
 
-    class Handle:
-        pass
-
-    gw = Handle()
-    gw.url, gw.pid, gw.key = url, "1000", SANDBOX_KEY
+    gw = SimpleNamespace(url=url, pid="1000", key=SANDBOX_KEY)  # what mockkit needs of a gateway
     with httpx.Client(timeout=10) as client:
         numbers = [create(gw, client, out_trade_no=f"K{n}")["trade_no"] for n in range(30)]
     process.process.kill()  # SIGKILL: no clean shutdown, no last flush
     process.process.wait(timeout=10)
     with start_gateway(data_dir=data) as restarted:
         assert all(restarted.store.order_by_trade_no(n) is not None for n in numbers)
+
+
+def test_on_the_default_port_the_built_in_sandbox_profile_needs_no_writing(tmp_path):
+    from epaycli.cli.mock import write_profiles
+    from epaycli.core.models import SANDBOX_GATEWAY
+    from epaycli.profiles.store import config_path, load_store
+
+    environ = {"EPAY_CONFIG": str(tmp_path / "profiles.toml")}
+    v2 = SimpleNamespace(pid="1001", key="k" * 32, merchant_private_path=None,
+                         platform_public_path=None)
+    default = SimpleNamespace(url=SANDBOX_GATEWAY, pid="1000", key=SANDBOX_KEY, v2=v2)
+    assert write_profiles(default, environ) == []
+    assert not config_path(environ).exists()
+    elsewhere = SimpleNamespace(url="http://127.0.0.1:9999/", pid="1000", key=SANDBOX_KEY, v2=v2)
+    assert len(write_profiles(elsewhere, environ)) == 1
+    assert load_store(config_path(environ)).profiles["sandbox"].gateway == elsewhere.url
+    notes = write_profiles(default, environ)  # back on 8787: the stored one follows
+    assert len(notes) == 1 and SANDBOX_GATEWAY in notes[0]
+    store = load_store(config_path(environ))
+    assert store.profiles["sandbox"].gateway == SANDBOX_GATEWAY and store.default is None

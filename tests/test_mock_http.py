@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from mockkit import create, pay, start_receiver
+from mockkit import create, pay, signed, start_receiver
 
 from epaycli.core.errors import ConfigError, InputError
 from epaycli.mock.server import start_gateway
@@ -176,7 +176,7 @@ def test_a_restart_with_a_data_dir_loses_nothing(tmp_path):
         assert order(paid["trade_no"])["status"] == 1
         assert len(second.deliveries(trade_no=paid["trade_no"])) == 1
         # the reuse rule still knows the paid one
-        again = session.post(second.url + "mapi.php", data=__import__("mockkit").signed(
+        again = session.post(second.url + "mapi.php", data=signed(
             paid["sent"], second.key)).json()
         assert "已完成支付" in again["msg"]
 
@@ -236,3 +236,17 @@ def test_v2_keys_made_anew_replace_the_merchants_stored_public_key(tmp_path):
                               now=int(time.time())).params
         answer = session.post(second.url + "api/merchant/info", data=params).json()
         assert answer["code"] == 0
+
+
+def test_connections_beyond_the_limit_are_refused_with_503():
+    with start_gateway(max_connections=2, read_timeout=5) as gw:
+        held = [socket.create_connection((gw.host, gw.port), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.2)
+            assert raw_exchange(gw, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 503")
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.3)
+        with httpx.Client() as session:
+            assert session.get(gw.url + "api.php").json()["code"] == -5

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..env import Environment
+from .usage import plain_required_arguments
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -51,6 +52,24 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_order(app: typer.Typer) -> None:
+    from . import order
+
+    app.add_typer(order.app, name="order")
+
+
+def _add_merchant(app: typer.Typer) -> None:
+    from . import merchant
+
+    app.add_typer(merchant.app, name="merchant")
+
+
+def _add_errors(app: typer.Typer) -> None:
+    from . import catalogue
+
+    app.command("errors", context_settings={"ignore_unknown_options": True})(catalogue.errors)
+
+
 def _add_mock(app: typer.Typer) -> None:
     from . import mock
 
@@ -67,6 +86,9 @@ def _add_completion(app: typer.Typer) -> None:
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "sign": _add_sign,
     "verify": _add_verify,
+    "errors": _add_errors,
+    "order": _add_order,
+    "merchant": _add_merchant,
     "profile": _add_profile,
     "mock": _add_mock,
     "completion": _add_completion,
@@ -140,6 +162,7 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
         epilog=EPILOG,
     )
     app.callback()(_root)
+    plain_required_arguments()
     # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..core.errors import InputError
 from ..env import Environment
-from ..files import read_limited
+from ..files import path_exists, read_limited, user_path
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
+# An argument with no '=' that reads as a file name (a suffix, or a path): a missing file.
+_FILE_NAME = re.compile(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
+FIFO_WAIT_SECONDS = 30.0  # a FIFO's writer may be a slow command; past this, say so
 _TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 
 
 def read_text(argument: str | None, env: Environment, *, what: str = "the callback") -> str:
-    """The argument itself, or stdin for ``-`` / no argument with something piped in."""
+    """The argument itself, or stdin for ``-`` / no argument with something piped in; an
+    argument that is no callback (no ``=``) but names a file is that file's text."""
     if argument is not None and argument != "-":
+        if "=" not in argument and _names_a_file(argument):
+            return read_file(argument, env)
+        if "=" not in argument and _reads_as_a_file_name(argument.strip()):
+            raise InputError(f"file {argument.strip()!r} does not exist",
+                             f"check the path, or give {what} itself")
         return argument
     stdin = env.stdin
     if stdin is None:
@@ -29,9 +39,24 @@ def read_file(path: str, env: Environment) -> str:
     """``--from FILE`` (``-`` is stdin)."""
     if path == "-":
         return read_text("-", env, what="the parameters")
-    raw = read_limited(Path(path).expanduser(), limit=MAX_INPUT_BYTES, what=f"file {path!r}",
-                       error=InputError, too_large_hint=_TOO_LARGE)
+    where = user_path(path, what=f"file {path!r}", error=InputError)
+    raw = read_limited(where, limit=MAX_INPUT_BYTES, what=f"file {path!r}",
+                       error=InputError, too_large_hint=_TOO_LARGE, fifo_wait=FIFO_WAIT_SECONDS)
     return decode(raw, source=repr(path))
+
+
+def _reads_as_a_file_name(text: str) -> bool:
+    return "://" not in text and not text.endswith(".php") and bool(_FILE_NAME.fullmatch(text))
+
+
+def _names_a_file(argument: str) -> bool:
+    if not argument.strip() or "\0" in argument or "\n" in argument or len(argument) > 4096:
+        return False
+    try:
+        path = Path(argument).expanduser()
+    except RuntimeError:  # ~nosuchuser: not a file, so the argument is read as text
+        return False
+    return path_exists(path) and not path.is_dir()
 
 
 def decode(raw: bytes, *, source: str) -> str:

@@ -112,6 +112,20 @@ def _announce(run, gw, notes: list[str], json_output: bool) -> None:
             run.out.status(note)
     run.out.status(f"epay mock: listening on {gw.url} (process {os.getpid()}, quirks "
                    f"{gw.quirks.mode}); Ctrl+C or SIGTERM stops it")
+    if not _is_loopback(gw.host):
+        run.out.status(f"warning: listening on {gw.host}, beyond this machine: anyone who can "
+                       "reach it can pay orders with the public sandbox key", "warn")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _path(value) -> str | None:

@@ -27,19 +27,28 @@ REQUIRED_PROMPTS = (
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name, e.g. shop")],
-    gateway: Annotated[str | None, typer.Option("--gateway", metavar="URL")] = None,
-    pid: Annotated[str | None, typer.Option("--pid", metavar="N")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Profile name, e.g. shop")],
+    gateway: Annotated[str | None, typer.Option(
+        "--gateway", metavar="URL",
+        help="Gateway site root (网关地址), e.g. https://pay.example.com/")] = None,
+    pid: Annotated[str | None, typer.Option(
+        "--pid", metavar="N", help="Merchant id (商户ID).")] = None,
     key: Annotated[str | None, typer.Option("--key", metavar="KEY", help="Merchant MD5 key.")] = None,
-    dialect: Annotated[str, typer.Option("--dialect", metavar="v1|v2")] = "v1",
+    dialect: Annotated[str, typer.Option(
+        "--dialect", metavar="v1|v2",
+        help="v1 signs MD5 with the key; v2 RSA with the keys below.")] = "v1",
     private_key: Annotated[str | None, typer.Option(
         "--private-key", metavar="FILE", help="Merchant RSA private key (V2): path or key.")] = None,
     public_key: Annotated[str | None, typer.Option(
         "--public-key", metavar="FILE", help="Platform RSA public key (V2): path or key.")] = None,
-    notify_url: Annotated[str | None, typer.Option("--notify-url", metavar="URL")] = None,
-    return_url: Annotated[str | None, typer.Option("--return-url", metavar="URL")] = None,
+    notify_url: Annotated[str | None, typer.Option(
+        "--notify-url", metavar="URL",
+        help="Default notify_url for 'epay sign' (异步通知地址).")] = None,
+    return_url: Annotated[str | None, typer.Option(
+        "--return-url", metavar="URL",
+        help="Default return_url for 'epay sign' (跳转地址).")] = None,
     payment_type: Annotated[str | None, typer.Option("--type", metavar="T",
-                                                      help="Default payment type, e.g. alipay.")] = None,
+                                                      help="Default type for 'epay sign', e.g. alipay.")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
 ) -> None:
@@ -97,7 +106,7 @@ def list_profiles(ctx: typer.Context, json_output: JsonOption = False) -> None:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Profile (default: the default one)")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="[NAME]", help="Profile (default: the default one)")] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Show the key unmasked.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -116,7 +125,7 @@ def show(
 
 
 @app.command("use")
-def use(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to make the default")]) -> None:
+def use(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Profile to make the default")]) -> None:
     """Make a profile the default."""
     run = runtime(ctx)
     path = config_path(run.env.environ)
@@ -125,7 +134,7 @@ def use(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to remove")]) -> None:
+def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Profile to remove")]) -> None:
     """Remove a profile."""
     run = runtime(ctx)
     path = config_path(run.env.environ)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ..core.canonical import blank_fields, order_notes
-from ..core.errors import InputError
-from ..core.params import parse_pairs, parse_pasted
+from ..core.endpoints import normalize_base
+from ..core.errors import ConfigError, InputError
+from ..core.params import parse_pairs, parse_pasted, unescape_separators
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
 from ..env import Environment
-from ..profiles.keys import signer_for
-from ..profiles.resolve import current, key_notes
+from ..profiles.keys import signer_for, signer_notes
+from ..profiles.resolve import current, key_notes, request_defaults
 from ..render import Output
 from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
@@ -33,7 +35,8 @@ def sign(
                                                       help="Parameters, e.g. money=1.00")] = None,
     from_: Annotated[str | None, typer.Option(
         "--from", metavar="FILE|-",
-        help="Read parameters from a file or stdin: URL, query, form body, JSON or k=v lines.",
+        help="Read parameters from a file, a pipe or stdin (-): URL, query, form body, JSON or "
+             "k=v lines.",
     )] = None,
     key: KeyOption = None,
     private_key: Annotated[str | None, typer.Option(
@@ -43,12 +46,17 @@ def sign(
         "--explain", help="Show the signed string (key masked).")] = False,
     query: Annotated[bool, typer.Option("--query", help="Print the signed query string.")] = False,
     url: Annotated[str | None, typer.Option(
-        "--url", metavar="BASE", help="Print the full submit URL on BASE (a site root or endpoint)."
+        "--url", metavar="BASE",
+        help="Print the full submit URL on BASE: a site root gets the submit page; any other "
+             "http(s) URL is used as given. --json includes it on the profile's gateway anyway.",
     )] = None,
     blanks: Annotated[BlankValues, typer.Option(
         "--blanks", help="Whitespace-only values: keep (older servers, official SDK) or drop "
                          "(newer servers). MD5 only; RSA always drops them.",
     )] = BlankValues.keep,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse what the gateway would refuse or change (money), not just warn.",
+    )] = False,
     json_output: JsonOption = False,
     profile: ProfileOption = None,
     now: NowOption = None,
@@ -59,12 +67,23 @@ def sign(
     added when missing. Example: epay sign pid=1001 type=alipay money=1.00 … --key KEY
     """
     run = runtime(ctx)
-    params = _collect(pairs or [], from_, run.env)
+    read_notes: list[str] = []
+    params = _collect(pairs or [], from_, run.env, read_notes)
     resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
+    defaults = request_defaults(resolved, params)
+    params = {**params, **defaults}
+    money_problem = _money_problem(params)
+    if money_problem and strict:
+        raise InputError(money_problem, "write yuan with digits and at most 2 decimals, e.g. 9.90")
     signer = signer_for(resolved, params)
     signed = sign_request(params, signer, blanks=blanks.value,
                           now=run.env.now() if now is None else now)
-    notes = key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)
+    notes = [*read_notes, *resolved.notes, *signer_notes(resolved, signer),
+             *key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)]
+    if defaults:
+        notes.append(f"added from {resolved.origins[next(iter(defaults))]}: {', '.join(defaults)}")
+    if money_problem:
+        notes.append(f"warning: {money_problem} (--strict refuses to sign it)")
     blank = blank_fields(params)
     if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
@@ -74,11 +93,30 @@ def sign(
               *name_rewrite_notes(params)]
     for note in notes:
         run.out.status(note, "warn")
-    _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output)
+    _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output,
+          gateway=_checked_gateway(resolved) if json_output and not url else "")
 
 
-def _collect(pairs: list[str], from_: str | None, env: Environment) -> dict[str, str]:
-    from_file = parse_pasted(read_file(from_, env)) if from_ else {}
+# An amount every gateway takes as it is (digits, at most 2 decimals, not zero) needs no
+# closer look, and `epay sign` then never imports decimal (cold start).
+_PLAIN_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{0,2})?")
+
+
+def _money_problem(params: dict[str, str]) -> str | None:
+    money = params.get("money")
+    if money is None or (_PLAIN_MONEY.fullmatch(money) and money.strip("0.")):
+        return None
+    from ..core.money import gateway_money_problem
+
+    return gateway_money_problem(money)
+
+
+def _collect(pairs: list[str], from_: str | None, env: Environment,
+             notes: list[str]) -> dict[str, str]:
+    text, unescaped = unescape_separators(read_file(from_, env)) if from_ else ("", False)
+    if unescaped:
+        notes.append("--from had '&amp;' between its pairs (HTML-escaped): read them with '&'")
+    from_file = parse_pasted(text) if from_ else {}
     from_args = parse_pairs(pairs)
     repeated = sorted(set(from_file) & set(from_args))
     if repeated:
@@ -90,9 +128,22 @@ def _collect(pairs: list[str], from_: str | None, env: Environment) -> dict[str,
     return params
 
 
-def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output) -> None:
+def _checked_gateway(resolved) -> str:
+    """The gateway the JSON url is built on; one that is not a URL says where it came from."""
+    gateway = resolved.profile.gateway
+    if gateway:
+        try:
+            normalize_base(gateway)
+        except InputError as error:
+            raise ConfigError(f"{error.message} (from {resolved.origins.get('gateway')})",
+                              "set it to the site root, e.g. https://pay.example.com/") from None
+    return gateway
+
+
+def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output,
+          gateway) -> None:
     if json_output:
-        out.json_object(signed.to_dict(url))
+        out.json_object(signed.to_dict(url or gateway or None))
         return
     if explain:
         how = ("the key appended directly (no '&key='), MD5, lowercase hex"

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import ExitCode
-from ..core.params import parse_pasted
+from ..core.params import parse_pasted, unescape_separators
 from ..core.redact import scrub
 from ..core.signing import SignType
-from ..profiles.keys import verifier_for
+from ..profiles.keys import rsa_key_notes, verifier_for
 from ..profiles.resolve import current, expected_pid, key_notes
 from ..render import Output
 
@@ -20,12 +20,16 @@ from .inputs import read_text
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 
+AMP_NOTE = ("the pairs were separated by '&amp;' (HTML-escaped, as copied from a web page or a "
+            "log): read them with '&' and verified what that decodes to")
+
 
 def verify(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(
         metavar="[INPUT|-]",
-        help="The callback: URL, query string, form body, JSON or k=v lines; - or nothing reads stdin.",
+        help="The callback: URL, query string, form body, JSON or k=v lines, or a file holding "
+             "it; - or nothing reads stdin.",
     )] = None,
     key: KeyOption = None,
     public_key: Annotated[str | None, typer.Option(
@@ -51,7 +55,8 @@ def verify(
     from ..core.money import parse_amount
 
     run = runtime(ctx)
-    params = parse_pasted(read_text(source, run.env))
+    text, unescaped = unescape_separators(read_text(source, run.env))
+    params = parse_pasted(text)
     expected_amount = parse_amount(amount) if amount is not None else None
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
@@ -59,8 +64,10 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
                           now=run.env.now() if now is None else now)
     report = check_callback(params, keys, expect)
-    notes = [*key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5),
-             *report.notes]
+    notes = [*(AMP_NOTE,) * unescaped, *resolved.notes,
+             *key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5), *report.notes]
+    if keys.rsa is not None and keys.rsa.public is not None:
+        notes += rsa_key_notes(keys.rsa.public, "the platform public key")
     _show(run.out, report, params, notes, json_output)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 
@@ -85,6 +92,11 @@ def _lines(report: CallbackReport, params, notes: list[str]):
                "ok", False)
         return
     yield "invalid", "bad", True
+    if report.verdict == "rejected":
+        yield ("rejected: the sign is genuine, but a check failed — do not credit "
+               f"({', '.join(p.code for p in report.problems)})", "bad", False)
+    else:
+        yield "bad signature: the sign does not match — do not credit", "bad", False
     for problem in report.problems:
         yield f"✗ {problem.message}", "bad", False
         if problem.fix:

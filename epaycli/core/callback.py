@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .models import SUCCESS_STATUS
-from .money import amounts_equal, format_wire, parse_received_money
+from .money import amounts_equal, format_wire, money_text_problem, parse_received_money
 from .php import colliding_names, describe_php_name, rewritten_names
 from .signing import (
     MD5_SIGN_PATTERN,
@@ -181,7 +181,7 @@ def _sign_shape_problem(sign: str) -> Problem | None:
         return Problem(
             "sign_is_rsa",
             "sign_type says MD5 but the sign looks like an RSA (V2) sign",
-            "verify it with --public-key (the platform public key)",
+            "verify it as RSA, with the platform public key (平台公钥)",
         )
     return Problem(
         "sign_malformed",
@@ -226,7 +226,8 @@ def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Pr
     if money is None:
         return [Problem("amount_missing", "there is no money field", "paste the whole callback")]
     if parse_received_money(money) is None:
-        return [Problem("amount_invalid", f"money {_short(money)} is not a number", "do not credit")]
+        wrong = money_text_problem(money) or f"money {_short(money)} has too many decimals"
+        return [Problem("amount_invalid", wrong, "do not credit")]
     if not amounts_equal(money, expect.amount):
         return [Problem(
             "amount_mismatch",

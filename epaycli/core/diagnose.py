@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .canonical import (
     UNSIGNED_FIELDS,
@@ -172,6 +172,10 @@ MAX_MD5_ATTEMPTS = 20_000
 MAX_RSA_ATTEMPTS = 2_000
 MAX_FIELDS_FOR_PAIRS = 24
 MAX_FIELDS = 64  # a real callback has about a dozen; past this, no search at all
+# ...and bounded in work, so in time: the characters joined and hashed over all candidates.
+# A callback is ~300 bytes (thousands of candidates fit); a 64 KiB one stops within ~100 ms.
+MAX_WORK_CHARS = 3_000_000
+MAX_SEARCH_CHARS = 64 * 1024  # a callback past this is not searched at all
 
 
 @dataclass(frozen=True)
@@ -280,15 +284,20 @@ def _search(params, attempts, matches: Callable[[str], bool], no_match: str, *, 
     expected = canonical_string(params, blanks=blanks)
     if len(params) > MAX_FIELDS:
         return Diagnosis((no_match,), f"{len(params)} fields: too many to search", "", expected)
+    size = sum(len(k) + len(v) for k, v in params.items())
+    if size > MAX_SEARCH_CHARS:
+        return Diagnosis((no_match,), f"{size} characters: too large to search", "", expected)
     best: tuple[int, Diagnosis] | None = None
     tried = 0
+    work = 0
     for fields in _field_variants(params, blanks=blanks):
         allowed = 2 - len(fields.mistakes)
         for other_mistakes, string, candidate in attempts(fields, allowed):
             tried += 1
-            if tried > budget:
+            work += len(string)
+            if tried > budget or work > MAX_WORK_CHARS:
                 return best[1] if best else Diagnosis(
-                    (no_match,), f"search stopped after {budget} candidates", "", expected)
+                    (no_match,), f"search stopped after {tried - 1} candidates", "", expected)
             if not matches(candidate):
                 continue
             mistakes = fields.mistakes + other_mistakes

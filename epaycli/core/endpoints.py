@@ -35,6 +35,22 @@ def normalize_base(url: str) -> str:
     return base if base.endswith("/") else base + "/"
 
 
+def request_target(url: str, sign_type: SignType) -> str:
+    """Where a signed request goes: a site root (``https://pay.example.com`` with or without its
+    '/', or a folder ending in '/') gets this dialect's submit page; a page URL is used as given.
+    Anything but an absolute http(s) URL is refused."""
+    text = url.strip()
+    parts = url_parts(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        shown = text if len(text) <= 60 else text[:60] + "…"
+        raise InputError(f"{shown!r} is not an http(s) URL",
+                         "give the gateway's site root, e.g. https://pay.example.com/",
+                         code="bad_request_url")
+    if not parts.query and not parts.fragment and (parts.path == "" or parts.path.endswith("/")):
+        return submit_url(text, sign_type)
+    return text
+
+
 def v1_url(base: str, page: str, act: str | None = None) -> str:
     url = normalize_base(base) + page
     return f"{url}?act={act}" if act else url

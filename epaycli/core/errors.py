@@ -99,6 +99,14 @@ class NetworkError(EpayError):
     code = "network"
 
 
+class OutputError(EpayError):
+    """What epay printed could not be written: a full disk, a closed pipe, or a terminal whose
+    encoding cannot show the text (Chinese on an ASCII terminal)."""
+
+    exit_code = ExitCode.ERROR
+    code = "output_failed"
+
+
 class CheckFailed(EpayError):
     """A conformance or doctor check did not pass."""
 

@@ -75,3 +75,56 @@ def money_renderings(text: str) -> list[str]:
             seen.add(candidate)
             found.append(candidate)
     return found
+
+
+_SIGNED_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+def money_text_problem(text: str) -> str | None:
+    """Why ``text`` is not an amount at all, worded exactly (``None`` when it is a plain
+    non-negative decimal): negative, exponent notation, not a number, blank."""
+    if not text.strip():
+        return f"money {_shown(text)} is empty"
+    if text != text.strip():
+        return f"money {_shown(text)} has spaces around it"
+    if text.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
+        return f"money {_shown(text)} is not a number"
+    if _EXPONENT.fullmatch(text):
+        return f"money {_shown(text)} is in exponent notation, not plain digits"
+    if _SIGNED_NUMBER.fullmatch(text):
+        if text.startswith("-") and Decimal(text) != 0:
+            return f"money {_shown(text)} is negative"
+        if text.startswith(("+", "-")):
+            return f"money {_shown(text)} has a sign"
+        if len(text.partition(".")[0]) > 12:
+            return f"money {_shown(text)} has more than 12 digits before the point"
+        return None
+    if "," in text and _SIGNED_NUMBER.fullmatch(text.replace(",", ".", 1)):
+        return f"money {_shown(text)} uses a comma, not a point"
+    return f"money {_shown(text)} is not a number"
+
+
+def gateway_money_problem(text: str) -> str | None:
+    """What an Epay gateway does with ``money`` in a payment request, when it is not simply
+    accepted: refused (``金额不合法``, ``金额(money)不能为空``) or silently rounded."""
+    problem = money_text_problem(text)
+    if not text.strip():
+        return f"money {_shown(text)} is empty: the gateway refuses it (金额(money)不能为空)"
+    if problem is not None:
+        return f"{problem}: the gateway refuses it (金额不合法)"
+    value = Decimal(text if text not in (".", "") else "0")
+    rounded = value.quantize(CENT)
+    if value == 0:
+        return f"money {_shown(text)} is zero: the gateway refuses it (金额(money)不能为空)"
+    if rounded != value:
+        if rounded == 0:
+            return (f"money {_shown(text)} has more than 2 decimals: the gateway stores it as "
+                    "0.00, a zero-yuan order")
+        return (f"money {_shown(text)} has more than 2 decimals: the gateway stores it as "
+                f"{format_wire(rounded)}, and the notify then carries that amount")
+    return None
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")

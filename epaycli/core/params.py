@@ -56,6 +56,22 @@ def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
     return "query", parse_query(probe.removeprefix("?"))
 
 
+_ESCAPED_SEPARATOR = re.compile(r"&amp;(?=[^=&\s]+=)")
+_BARE_AMPERSAND = re.compile(r"&(?!amp;)")
+
+
+def unescape_separators(text: str) -> tuple[str, bool]:
+    """A query copied from an HTML page or a log with ``&amp;`` between its pairs, read with
+    ``&``; and whether that was done. Only when *every* separator is ``&amp;``: a mix is what a
+    real gateway sends for a notify_url with its own query string, and the diagnoser names it."""
+    line = text.strip()
+    if "\n" in line or line.startswith(("{", "[")) or not _ESCAPED_SEPARATOR.search(line):
+        return text, False
+    if _BARE_AMPERSAND.search(line) or line.count("&amp;") != len(_ESCAPED_SEPARATOR.findall(line)):
+        return text, False
+    return _ESCAPED_SEPARATOR.sub("&", line), True
+
+
 def _is_url_without_scheme(text: str) -> bool:
     """``shop.example.com/notify.php?pid=…`` or ``notify.php?pid=…``: a '?' before any '='.
     (One broken over lines is still a URL, so that ``parse_url`` says it is broken.)"""
@@ -154,6 +170,9 @@ def parse_json(text: str) -> dict[str, str]:
             parse_constant=_reject_constant,
             object_pairs_hook=_json_pairs,
         )
+    except RecursionError:
+        raise InputError("the JSON is nested too deeply to read",
+                         "callbacks are flat: paste the object that holds pid, sign, ...") from None
     except json.JSONDecodeError as error:
         raise InputError(
             f"the JSON is not valid (line {error.lineno}, column {error.colno}: {error.msg})",

@@ -18,6 +18,19 @@ _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 SECRET_NAMES = frozenset({"key", "merchant_key", "private_key", "secret", "apikey", "api_key"})
 
 
+# Characters a terminal acts on instead of showing (ESC starts colour/cursor sequences, BEL
+# rings, CR overwrites the line): C0 except tab and newline, DEL, and the C1 range.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written out (``\\x1b``), so pasted input can be
+    shown without moving the cursor, changing colours or ringing the bell."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 def mask(secret: str) -> str:
     """``89un…UJ8i``: enough to tell keys apart, never enough to use one."""
     if not secret:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .canonical import Blanks
-from .endpoints import submit_url
+from .endpoints import request_target
 from .errors import InputError
 from .params import format_query, format_url
 from .redact import mask
@@ -30,9 +30,7 @@ class SignedRequest:
 
     def url(self, base: str) -> str:
         """``base`` as given, or this dialect's submit page when ``base`` is a site root."""
-        if base.endswith("/"):
-            base = submit_url(base, self.sign_type)
-        return format_url(base, self.params)
+        return format_url(request_target(base, self.sign_type), self.params)
 
     def to_dict(self, base: str | None = None) -> dict:
         """The ``--json`` shape; ``url`` is there when a base URL is known."""

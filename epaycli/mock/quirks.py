@@ -4,6 +4,7 @@ quirk it relies on."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,6 +12,7 @@ from ..core.money import CENT, parse_amount, parse_received_money
 from ..core.php import is_empty, stored_form
 
 MODES = ("real", "clean")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,18 @@ class Quirks:
         raise ValueError(f"quirks must be one of {', '.join(MODES)}, not {mode!r}")
 
     def store_text(self, value: str) -> str:
-        return stored_form(value) if self.stored_forms else value
+        """name, param and the URLs as the database row holds them."""
+        if not self.stored_forms:
+            return value
+        # utf8mb3 columns hold no 4-byte characters (emoji): MySQL writes '?'
+        return stored_form(_ASTRAL.sub("?", value))
 
     def store_name(self, name: str) -> str:
-        if not self.cut_names:
-            return name
-        # utf8mb3 tables hold no 4-byte characters; the column takes 127 bytes, then 64 chars
-        name = "".join("?" if ord(ch) > 0xFFFF else ch for ch in name)
         stored = self.store_text(name)
-        stored = stored.encode("utf-8")[:127].decode("utf-8", "ignore")
-        return stored[:64]
+        if not self.cut_names:
+            return stored
+        # the column takes 127 bytes, then the page cuts to 64 characters
+        return stored.encode("utf-8")[:127].decode("utf-8", "ignore")[:64]
 
     def parse_money(self, text: str) -> tuple[Decimal | None, str | None]:
         """The stored amount, or the gateway's own error message for ``text``."""

@@ -29,6 +29,7 @@ from .store import DURABILITIES, GatewayStore
 MAX_BODY_BYTES = 1024 * 1024
 READ_TIMEOUT_SECONDS = 10.0
 MAX_LATENCY_MS = 60_000
+MAX_CONNECTIONS = 512
 
 
 class PortInUse(ConfigError):
@@ -46,9 +47,21 @@ class _Server(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(address, handler)
 
+    max_connections = MAX_CONNECTIONS
+
     def process_request(self, request, client_address):
         with self.connections_lock:
-            self.open_connections.add(request)
+            crowded = len(self.open_connections) >= self.max_connections
+            if not crowded:
+                self.open_connections.add(request)
+        if crowded:  # a thread per connection: refuse rather than grow without bound
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Connection: close\r\nRetry-After: 1\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request):
@@ -332,7 +345,8 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                   on_event: Callable[[dict], None] | None = None,
                   clock: Callable[[], float] = time.time,
                   notify_timeout: float = DELIVERY_TIMEOUT_SECONDS,
-                  durability: str = "commit") -> RunningGateway:
+                  durability: str = "commit",
+                  max_connections: int = MAX_CONNECTIONS) -> RunningGateway:
     """Start a local Epay gateway on ``host:port`` (0: a free port) in background threads.
 
     ``data_dir=None`` keeps everything in memory (keys included); a directory keeps the
@@ -367,6 +381,7 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                                                    if on_event else None})
     try:
         server = _Server((host, port), handler, family=family)
+        server.max_connections = max_connections
     except OSError as error:
         if error.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
             raise PortInUse(f"port {port} on {host} is already in use (another epay mock?)",

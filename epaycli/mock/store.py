@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS orders (
     notify_next_at REAL
 );
 CREATE INDEX IF NOT EXISTS orders_by_merchant_number ON orders (pid, out_trade_no);
-CREATE INDEX IF NOT EXISTS orders_pending_notify ON orders (notify_state);
+DROP INDEX IF EXISTS orders_pending_notify;
 CREATE TABLE IF NOT EXISTS refunds (
     refund_no TEXT PRIMARY KEY,
     out_refund_no TEXT NOT NULL DEFAULT '',

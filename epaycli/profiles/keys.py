@@ -21,7 +21,7 @@ from ..core.signing import (
     load_public_key,
     pick_sign_type,
 )
-from ..files import read_limited
+from ..files import path_exists, read_limited, user_path
 from .resolve import Resolved, rank
 
 MAX_KEY_FILE_BYTES = 64 * 1024
@@ -46,10 +46,13 @@ def looks_like_key_path(value: str) -> bool:
 def read_key_material(value: str, *, what: str) -> str:
     """A key given as a file path or as the key itself (PEM or bare base64)."""
     text = value.strip()
-    path = Path(text).expanduser()
-    if is_inline_key(text) and not path.exists():
-        return text
-    if not looks_like_key_path(text) and not path.exists():
+    if is_inline_key(text):
+        path = Path(text)
+        if not path_exists(path):
+            return text
+    path = user_path(text, what=f"the {what} path", error=KeyFormatError) \
+        if looks_like_key_path(text) else Path(text)
+    if not looks_like_key_path(text) and not path_exists(path):
         raise KeyFormatError(f"{what} is neither a readable file nor a PEM or base64 key "
                              f"({len(text)} characters)",
                              "give the path of the key file, or the PEM key itself")
@@ -83,6 +86,33 @@ def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
         private = load_key(profile.private_key, "private") if profile.private_key else None
         return Keys(rsa=RsaKeys(private=private) if private else None).to_sign(wanted)
     return Keys(md5=Md5Key(profile.key) if profile.key else None).to_sign(wanted)
+
+
+MIN_RSA_BITS = 2048
+
+
+def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
+    """What to know about the key that signed: which one, when two were given; a weak RSA key."""
+    notes = []
+    if resolved.origins.get("key") == "flag" and resolved.origins.get("private_key") == "flag":
+        if signer.sign_type is SignType.RSA:
+            notes.append("both --key and --private-key were given: signed RSA with the private key "
+                         "(--key is not used; add sign_type=MD5 to sign with it instead)")
+        else:
+            notes.append("both --key and --private-key were given: signed MD5 with --key "
+                         "(the private key is not used; add sign_type=RSA to sign with it instead)")
+    if isinstance(signer, RsaKeys) and signer.private is not None:
+        notes.extend(rsa_key_notes(signer.private, "the merchant private key"))
+    return notes
+
+
+def rsa_key_notes(key, what: str) -> list[str]:
+    """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
+    bits = getattr(key, "key_size", MIN_RSA_BITS)
+    if bits < MIN_RSA_BITS:
+        return [f"{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
+                "short can be broken — make a new 2048-bit pair"]
+    return []
 
 
 def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:

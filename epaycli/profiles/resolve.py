@@ -4,7 +4,6 @@ about the key used)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,12 +23,21 @@ ENV_FIELDS = {
 }
 
 
+# A key variable that is set but empty is a script whose variable was never filled: signing
+# with some other key instead would be worse than stopping.
+SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY")
+# Profile fields that are defaults for the request `epay sign` builds, when it lacks them.
+REQUEST_DEFAULTS = ("type", "notify_url", "return_url")
+
+
 @dataclass(frozen=True)
 class Resolved:
     """The settings a command runs with, and where each one came from."""
 
     profile: Profile
     origins: dict[str, str]
+    chosen_by: str = "fallback"  # how the profile was picked: flag, EPAY_PROFILE, default, fallback
+    notes: tuple[str, ...] = ()  # what to tell the user about that choice
 
     def from_sandbox(self, field_name: str) -> bool:
         return self.origins.get(field_name) == "built-in sandbox"
@@ -40,10 +48,18 @@ def resolve(
     *,
     profile_name: str | None = None,
     flags: Mapping[str, str | None] | None = None,
-    env: Mapping[str, str] = os.environ,
+    env: Mapping[str, str],
 ) -> Resolved:
     """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
+    if profile_name is not None and not profile_name.strip():
+        raise ConfigError("--profile is empty", code="empty_setting")
     name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
+    chosen_by = ("flag" if profile_name else "EPAY_PROFILE" if env.get("EPAY_PROFILE")
+                 else "default" if store.default else "fallback")
+    notes = ()
+    if name == SANDBOX_NAME and SANDBOX_NAME in store.profiles:
+        notes = ("the profile 'sandbox' in your profiles file is used, not the built-in sandbox "
+                 "(rename yours to reach the built-in one)",)
     if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
         raise ConfigError(f"the default profile {name!r} does not exist",
                           "pick another with 'epay profile use NAME'")
@@ -53,10 +69,14 @@ def resolve(
     changes: dict[str, str] = {}
     # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():
+        if variable in SECRET_VARIABLES and variable in env and not env[variable].strip():
+            raise ConfigError(f"{variable} is set but empty", code="empty_setting")
         if env.get(variable, "").strip():
             changes[field_name] = require_text(env[variable].strip(), variable)
             origins[field_name] = variable
     for field_name, value in (flags or {}).items():
+        if value is not None and not value.strip():
+            raise ConfigError(f"--{field_name.replace('_', '-')} is empty", code="empty_setting")
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"
@@ -65,15 +85,24 @@ def resolve(
         if "pid" not in changes:
             changes["pid"] = ""
             origins.pop("pid", None)
-    return Resolved(base.updated(**changes), origins)
+    return Resolved(base.updated(**changes), origins, chosen_by, notes)
 
 
 
 
 def current(profile_name: str | None, flags: Mapping[str, str | None],
-            env: Mapping[str, str] = os.environ) -> Resolved:
+            env: Mapping[str, str]) -> Resolved:
     """The settings for this run (reads the profiles file once)."""
     return resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags, env=env)
+
+
+def request_defaults(resolved: Resolved, params: Mapping[str, str]) -> dict[str, str]:
+    """The profile's ``type``, ``notify_url`` and ``return_url`` for a request that lacks them
+    (only settings of the user's own; the built-in sandbox adds nothing)."""
+    profile = resolved.profile
+    return {name: getattr(profile, name) for name in REQUEST_DEFAULTS
+            if getattr(profile, name) and not params.get(name)
+            and not resolved.from_sandbox(name)}
 
 
 def rank(resolved: Resolved, field_name: str) -> int:
@@ -100,7 +129,9 @@ def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
     if not uses_md5_key:
         return []
     if resolved.from_sandbox("key"):
-        return ["used the built-in sandbox profile's key (no profile configured): pass --key, "
+        why = {"flag": "--profile sandbox", "EPAY_PROFILE": "EPAY_PROFILE=sandbox",
+               "default": "the default profile"}.get(resolved.chosen_by, "no profile configured")
+        return [f"used the built-in sandbox profile's key ({why}): pass --key, "
                 "set EPAY_KEY, or run 'epay profile add' for your own merchant"]
     key = resolved.profile.key
     if key and not looks_like_md5_key(key):

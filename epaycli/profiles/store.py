@@ -9,17 +9,17 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from ..files import read_limited
+from ..files import path_exists, read_limited, user_path
 
 MAX_PROFILES_BYTES = 1024 * 1024
 
 
-def config_path(env: Mapping[str, str] = os.environ) -> Path:
+def config_path(env: Mapping[str, str]) -> Path:
     """``EPAY_CONFIG``, else ``$XDG_CONFIG_HOME/epay/profiles.toml``, else ``~/.config/epay/``."""
     if env.get("EPAY_CONFIG"):
-        return Path(env["EPAY_CONFIG"]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser() / "epay" / "profiles.toml"
+        return user_path(env["EPAY_CONFIG"], what="EPAY_CONFIG", error=ConfigError)
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return user_path(base, what="XDG_CONFIG_HOME", error=ConfigError) / "epay" / "profiles.toml"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ProfileStore:
 
 def load_store(path: Path) -> ProfileStore:
     """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
-    if not path.exists() and not path.is_symlink():
+    if not path_exists(path) and not path.is_symlink():
         return ProfileStore()
     raw = read_limited(path, limit=MAX_PROFILES_BYTES, what=f"the profiles file {path}",
                        error=ConfigError, too_large_hint="point EPAY_CONFIG at the right file")
@@ -66,6 +66,9 @@ def load_store(path: Path) -> ProfileStore:
     except UnicodeDecodeError:
         raise ConfigError(f"the profiles file {path} is not UTF-8 text",
                           "save it as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"the profiles file {path} is nested too deeply to read",
+                          "profiles are flat tables of text: fix or move the file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"the profiles file {path} is not valid TOML ({error})",
                           "fix that line, or move the file away and add profiles again") from None

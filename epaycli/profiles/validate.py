@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ..core.endpoints import normalize_base
 from ..core.errors import InputError
-from ..core.models import DIALECTS, Profile
+from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
 from ..core.signing import looks_like_md5_key
-from .keys import load_key
+from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -42,11 +42,14 @@ def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
     """
     profile = validate_profile(profile.updated(private_key=_absolute(profile.private_key),
                                                public_key=_absolute(profile.public_key)))
-    if profile.private_key:
-        load_key(profile.private_key, "private")
-    if profile.public_key:
-        load_key(profile.public_key, "public")
     warnings = []
+    if profile.private_key:
+        warnings += rsa_key_notes(load_key(profile.private_key, "private"), "the private key")
+    if profile.public_key:
+        warnings += rsa_key_notes(load_key(profile.public_key, "public"), "the public key")
+    if profile.name == SANDBOX_NAME:
+        warnings.append("this profile is named 'sandbox': it replaces the built-in sandbox (the "
+                        "local gateway) wherever 'sandbox' is asked for")
     if profile.key and not looks_like_md5_key(profile.key):
         warnings.append("Epay merchant keys are 32 letters and digits; check this one was "
                         "copied whole")
@@ -86,7 +89,12 @@ def _is_private_address(host: str) -> bool:
 def _absolute(key_source: str) -> str:
     if not key_source:
         return ""
-    candidate = Path(key_source).expanduser()
-    return str(candidate.resolve()) if candidate.is_file() else key_source
+    if "\0" in key_source:
+        raise InputError("a key path contains a NUL character", "check the path")
+    try:
+        candidate = Path(key_source).expanduser()
+        return str(candidate.resolve()) if candidate.is_file() else key_source
+    except (RuntimeError, OSError, ValueError):  # ~nosuchuser, a name too long: not a file
+        return key_source
 
 

@@ -1,0 +1,1 @@
+"""The catalogue of errors Epay gateways answer (data in errors.toml, look-up in lookup.py)."""

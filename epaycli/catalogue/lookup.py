@@ -1,0 +1,270 @@
+"""Finding what an Epay error means: by code, by id, or by its message as a gateway sent it —
+with the order numbers and amounts it interpolated, and punctuation that differs (full-width
+or not, a missing ``！``). Unknown input gets the closest entries, not silence.
+
+The data is ``errors.toml`` beside this file; it is read once per process.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
+CLOSE_ENOUGH = 0.55  # difflib ratio from which a fuzzy match is shown as "closest"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    codes: tuple[int, ...]
+    messages: tuple[str, ...]
+    zh: str
+    en: str
+    cause: str
+    fix: str
+    source: str = "epay"
+    where: str = ""
+    patterns: tuple[re.Pattern, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def from_other_gateways(self) -> bool:
+        return self.source == "other"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
+                "zh": self.zh, "en": self.en, "cause": self.cause, "fix": self.fix,
+                "source": self.source, "where": self.where}
+
+
+@dataclass(frozen=True)
+class CodeMeaning:
+    code: int
+    zh: str
+    en: str
+    source: str = "epay"
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "zh": self.zh, "en": self.en, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    score: float  # 1.0 exact (values aside); lower: closest
+    how: str  # exact | template | contains | partial | closest | code | id
+    values: dict[str, str] = field(default_factory=dict)  # what filled the {placeholders}
+
+    def to_dict(self) -> dict:
+        return {"how": self.how, "score": round(self.score, 3), "values": self.values,
+                **self.entry.to_dict()}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    query: str
+    matches: tuple[Match, ...]
+    code: CodeMeaning | None = None
+
+    @property
+    def found(self) -> bool:
+        """Something really matched (not only the closest guesses)."""
+        return self.code is not None or any(m.how != "closest" for m in self.matches)
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "found": self.found,
+                "code": self.code.to_dict() if self.code else None,
+                "matches": [m.to_dict() for m in self.matches]}
+
+
+def normalize(text: str) -> str:
+    """Letters and digits only, width-folded and lowercased: ``该订单（A1）已完成支付！`` and
+    ``该订单(A1)已完成支付`` compare equal."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
+def _compile(template: str) -> re.Pattern:
+    """A message template as a pattern over normalized text: each {value} matches anything."""
+    pieces = PLACEHOLDER.split(template)
+    parts = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(f"(?P<{piece}>.*?)")
+        else:
+            parts.append(re.escape(normalize(piece)))
+    return re.compile("".join(parts))
+
+
+class Catalogue:
+    def __init__(self, entries: list[Entry], codes: dict[int, CodeMeaning]) -> None:
+        self.entries = entries
+        self.codes = codes
+        self.by_id = {entry.id: entry for entry in entries}
+
+    def entry(self, entry_id: str) -> Entry:
+        return self.by_id[entry_id]
+
+    def lookup(self, text: str, *, limit: int = 3) -> Lookup:
+        """What ``text`` (a code, an entry id, or a message) means; the closest entries when
+        nothing matches."""
+        query = text.strip()
+        if _INTEGER.fullmatch(query):
+            code = int(query)
+            matches = tuple(Match(e, 1.0, "code") for e in self.entries if code in e.codes)
+            return Lookup(query, matches, self.codes.get(code))
+        if query in self.by_id:
+            return Lookup(query, (Match(self.by_id[query], 1.0, "id"),))
+        return Lookup(query, tuple(self.match_message(query, limit=limit)))
+
+    def match_message(self, message: str, *, limit: int = 3) -> list[Match]:
+        """Entries for a message, best first: exact or template matches, a message found inside
+        a longer text (an HTML page, a prefix), a fragment of a message, then the closest."""
+        wanted = normalize(message)
+        if not wanted:
+            return []
+        found: list[Match] = []
+        for entry in self.entries:
+            best = self._match_entry(entry, wanted, message)
+            if best:
+                found.append(best)
+        found.sort(key=lambda m: -m.score)
+        if found and found[0].score >= 0.64:
+            return [m for m in found if m.score >= 0.64][:limit]
+        return self._closest(wanted, limit)
+
+    def _match_entry(self, entry: Entry, wanted: str, raw: str) -> Match | None:
+        best: Match | None = None
+        for pattern, template in zip(entry.patterns, entry.messages, strict=True):
+            literal = normalize(PLACEHOLDER.sub("", template))
+            full = pattern.fullmatch(wanted)
+            if full:
+                how = "template" if pattern.groupindex else "exact"
+                return Match(entry, 1.0, how, _values(template, raw, full))
+            inside = pattern.search(wanted) if len(literal) >= 4 else None
+            if inside and (best is None or best.score < 0.9):
+                best = Match(entry, 0.9, "contains", _values(template, raw, inside))
+            elif len(wanted) >= 4 and (best is None or best.score < 0.8):
+                covered = _covered(wanted, literal)
+                if covered >= 0.8:  # a fragment, perhaps with a value in it
+                    best = Match(entry, 0.8 * covered, "partial")
+        return best
+
+    def _closest(self, wanted: str, limit: int) -> list[Match]:
+        from difflib import SequenceMatcher
+
+        scored = []
+        for entry in self.entries:
+            texts = [normalize(PLACEHOLDER.sub("", m)) for m in entry.messages]
+            texts += [normalize(entry.id), normalize(entry.en)]
+            ratio = 0.0
+            for text in texts:
+                if text:
+                    matcher = SequenceMatcher(None, wanted, text, autojunk=False)
+                    ratio = max(ratio, matcher.ratio())
+            scored.append(Match(entry, ratio, "closest"))
+        scored.sort(key=lambda m: -m.score)
+        return scored[:limit]
+
+    def explain(self, code: object, message: str) -> Entry | None:
+        """The entry for an error a gateway answered: by its message, else by a code that
+        only one entry carries (1001, 2003)."""
+        if message:
+            for match in self.match_message(message, limit=1):
+                if match.how != "closest":
+                    return match.entry
+        number = _as_int(code)
+        if number is not None:
+            carriers = [e for e in self.entries if number in e.codes]
+            if len(carriers) == 1:
+                return carriers[0]
+        return None
+
+    def code_meaning(self, code: object) -> CodeMeaning | None:
+        number = _as_int(code)
+        return None if number is None else self.codes.get(number)
+
+
+def _covered(wanted: str, literal: str) -> float:
+    """How much of ``wanted`` appears, in order, in the message's fixed text."""
+    if wanted in literal:
+        return 1.0
+    from difflib import SequenceMatcher
+
+    blocks = SequenceMatcher(None, wanted, literal, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks if block.size >= 2) / len(wanted)
+
+
+def _values(template: str, raw: str, match: re.Match) -> dict[str, str]:
+    """The interpolated values as the gateway wrote them (``ABC-123``, ``1000.50``), read from
+    the raw text with the template's letters and digits as anchors; the normalized ones when
+    that fails."""
+    normalized = {k: v for k, v in match.groupdict().items() if v}
+    if not normalized:
+        return {}
+    separator = r"[\W_]*"
+    parts = []
+    for index, piece in enumerate(PLACEHOLDER.split(template)):
+        if index % 2:
+            parts.append(f"(?P<{piece}>.*?)")
+        else:
+            parts.append(separator.join(re.escape(ch) for ch in normalize(piece)))
+    pattern = separator.join(p for p in parts if p)
+    if template.endswith("}"):  # a trailing value runs to the end of the text
+        pattern += "$"
+    found = re.search(pattern, unicodedata.normalize("NFKC", raw), re.IGNORECASE)
+    if not found:
+        return normalized
+    trimmed = {k: v.strip(" \t()（）:：,，!！。.") for k, v in found.groupdict().items() if v}
+    return {k: v for k, v in trimmed.items() if v} or normalized
+
+
+def _as_int(code: object) -> int | None:
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and _INTEGER.fullmatch(code.strip()):
+        return int(code.strip())
+    return None
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The catalogue shipped with epay (``errors.toml``)."""
+    import tomllib
+
+    raw = resources.files(__package__).joinpath("errors.toml").read_text(encoding="utf-8")
+    return parse_catalogue(tomllib.loads(raw))
+
+
+def parse_catalogue(document: dict) -> Catalogue:
+    entries = []
+    for item in document.get("entry", []):
+        messages = tuple(item.get("messages", ()))
+        entries.append(Entry(
+            id=item["id"], codes=tuple(item.get("codes", ())), messages=messages,
+            zh=item["zh"], en=item["en"], cause=item["cause"], fix=item["fix"],
+            source=item.get("source", "epay"), where=item.get("where", ""),
+            patterns=tuple(_compile(m) for m in messages),
+        ))
+    codes = {item["code"]: CodeMeaning(item["code"], item["zh"], item["en"],
+                                       item.get("source", "epay"))
+             for item in document.get("code", [])}
+    return Catalogue(entries, codes)
+
+
+def lookup(text: str, *, limit: int = 3) -> Lookup:
+    return catalogue().lookup(text, limit=limit)
+
+
+def explain(code: object, message: str) -> Entry | None:
+    return catalogue().explain(code, message)
+
+
+def entry(entry_id: str) -> Entry:
+    return catalogue().entry(entry_id)

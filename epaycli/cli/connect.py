@@ -1,0 +1,157 @@
+"""What every command that talks to a gateway shares: its options (spelled once), and turning
+them — with the profile, EPAY_* and the sandbox — into the ``Merchant`` and client settings."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..core.errors import ConfigError
+from ..core.signing import Md5Key, RsaKeys
+from ..profiles.keys import load_key, signer_for
+from ..profiles.resolve import Resolved, current
+from .options import KeyOption, ProfileOption
+from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from ..gateway.calls import Merchant
+    from ..gateway.client import GatewayClient, Settings
+
+GatewayOption = Annotated[str | None, typer.Option(
+    "--gateway", "-g", metavar="URL",
+    help="Gateway base URL (default: EPAY_GATEWAY, the profile, or the sandbox).")]
+PidOption = Annotated[str | None, typer.Option("--pid", metavar="N", help="Merchant id (商户ID).")]
+PrivateKeyOption = Annotated[str | None, typer.Option(
+    "--private-key", metavar="FILE", help="Merchant RSA private key (V2): a file or the key.")]
+PublicKeyOption = Annotated[str | None, typer.Option(
+    "--public-key", metavar="FILE",
+    help="Platform RSA public key (V2), to verify the gateway's answers.")]
+DialectOption = Annotated[str | None, typer.Option(
+    "--dialect", metavar="v1|v2", help="V1 (MD5, mapi.php/api.php) or V2 (RSA, api/*).")]
+NoRewriteOption = Annotated[bool, typer.Option(
+    "--no-rewrite", help="V2 on a server without URL rewriting: api.php?s=pay/… .")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", metavar="SECONDS", min=0.1, max=600.0,
+    help="Seconds to wait for the gateway (connect and each read).")]
+InsecureOption = Annotated[bool, typer.Option(
+    "--insecure", help="Do not verify the gateway's TLS certificate (test gateways only).")]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Show the request that would be sent, and send nothing.")]
+
+
+@dataclass
+class Connection:
+    """The connection options of one command line."""
+
+    profile: str | None = None
+    gateway: str | None = None
+    pid: str | None = None
+    key: str | None = None
+    private_key: str | None = None
+    public_key: str | None = None
+    dialect: str | None = None
+    no_rewrite: bool = False
+    timeout: float = 10.0
+    insecure: bool = False
+
+
+_OPTION_TYPES = {
+    "profile": ProfileOption, "gateway": GatewayOption, "pid": PidOption, "key": KeyOption,
+    "private_key": PrivateKeyOption, "public_key": PublicKeyOption, "dialect": DialectOption,
+    "no_rewrite": NoRewriteOption, "timeout": TimeoutOption, "insecure": InsecureOption,
+}
+
+
+RequestTimeoutOption = Annotated[float, typer.Option(
+    "--request-timeout", metavar="SECONDS", min=0.1, max=600.0,
+    help="Seconds to wait for each answer of the gateway.")]
+
+
+def connection_options(command=None, *, timeout_flag: str = "--timeout"):
+    """Give ``command`` the connection options; it receives them as one ``conn: Connection``.
+
+    typer reads a command's signature: the wrapper shows the command's own parameters followed
+    by these, so each option is declared once for every command that talks to a gateway.
+    ``timeout_flag="--request-timeout"`` frees ``--timeout`` for a command's own use."""
+    if command is None:
+        return functools.partial(connection_options, timeout_flag=timeout_flag)
+    own = inspect.signature(command, eval_str=True)
+    defaults = {f.name: f.default for f in fields(Connection)}
+    types = dict(_OPTION_TYPES)
+    if timeout_flag != "--timeout":
+        types["timeout"] = RequestTimeoutOption
+    added = [inspect.Parameter(f"conn_{name}", inspect.Parameter.KEYWORD_ONLY,
+                               default=defaults[name], annotation=kind)
+             for name, kind in types.items()]
+    kept = [p for p in own.parameters.values() if p.name != "conn"]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        conn = Connection(**{name: kwargs.pop(f"conn_{name}") for name in types})
+        return command(*args, conn=conn, **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=kept + added)
+    return wrapper
+
+
+def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resolved]:
+    """The merchant to act as: flag > EPAY_* > profile > sandbox, field by field."""
+    from ..gateway.calls import Merchant
+
+    flags = {"gateway": options.gateway, "pid": options.pid, "key": options.key,
+             "private_key": options.private_key, "public_key": options.public_key,
+             "dialect": options.dialect}
+    resolved = current(options.profile, flags, run.env.environ)
+    profile = resolved.profile
+    if profile.dialect not in ("v1", "v2"):
+        raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",
+                          "use --dialect v1 (MD5) or --dialect v2 (RSA)")
+    if not profile.gateway:
+        raise ConfigError("no gateway URL is configured",
+                          "pass --gateway URL, set EPAY_GATEWAY, or add a profile")
+    if not profile.pid:
+        raise ConfigError("no merchant id (pid) is configured",
+                          "pass --pid, set EPAY_PID, or add it to the profile")
+    dialect = profile.dialect
+    # The sandbox key belongs to the sandbox merchant: never send it for a pid of one's own.
+    sandbox_key_only = resolved.from_sandbox("key") and not resolved.from_sandbox("pid")
+    md5 = Md5Key(profile.key) if profile.key and not sandbox_key_only else None
+    if dialect == "v2" and profile.private_key:
+        signer = RsaKeys(private=load_key(profile.private_key, "private"))
+    elif dialect == "v2":
+        signer = md5  # a V2 merchant with V1 enabled may sign MD5 (timestamp still sent)
+    elif md5 is not None or profile.private_key:
+        signer = signer_for(resolved, {})
+        dialect = "v2" if isinstance(signer, RsaKeys) else "v1"
+    else:
+        signer = None
+    platform = None
+    if dialect == "v2" and profile.public_key:
+        platform = RsaKeys(public=load_key(profile.public_key, "public"))
+    merchant = Merchant(gateway=profile.gateway, pid=profile.pid, dialect=dialect, signer=signer,
+                        md5=md5, platform=platform, rewrite=not options.no_rewrite)
+    return merchant, resolved
+
+
+def settings_of(options: Connection) -> Settings:
+    from ..gateway.client import Settings
+
+    return Settings(timeout=options.timeout, verify_tls=not options.insecure)
+
+
+def open_client(run: Runtime, options: Connection) -> GatewayClient:
+    """The sync client (httpx is imported here, only by commands that send)."""
+    from ..gateway.client import GatewayClient
+
+    if options.insecure:
+        run.out.status("TLS certificate checks are off (--insecure)", "warn")
+    return GatewayClient(settings_of(options), clock=run.env.clock)
+
+
+def show_notes(run: Runtime, notes: list[str]) -> None:
+    for note in notes:
+        run.out.status(note, "warn")

@@ -1,0 +1,85 @@
+"""``epay merchant``: the merchant's account at the gateway (info, settlements)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..gateway import calls
+from .connect import (
+    Connection,
+    DryRunOption,
+    connection_options,
+    open_client,
+    resolve_merchant,
+    show_notes,
+)
+from .options import JsonOption
+from .runtime import runtime
+
+app = typer.Typer(help="The merchant account at the gateway: info and settlements.",
+                  no_args_is_help=True)
+
+
+@app.command("info")
+@connection_options
+def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOption = False,
+         *, conn: Connection) -> None:
+    """Account info (api.php?act=query / api/merchant/info): balance, orders, status."""
+    run = runtime(ctx)
+    merchant, _ = resolve_merchant(run, conn)
+    now = run.env.now()
+    if dry_run:
+        from .order import _show_dry_run
+
+        _show_dry_run(run, [calls.merchant_info(merchant, now)], json_output)
+        return
+    from ..gateway import operations
+
+    with open_client(run, conn) as client:
+        result = operations.merchant_info(client, merchant, now)
+    show_notes(run, result["notes"])
+    if json_output:
+        run.out.json_object({**result["info"], "verified": result["verified"]})
+        return
+    run.out.fields([(k, _text(v)) for k, v in result["info"].items() if k != "msg"])
+
+
+@app.command("settles")
+@connection_options
+def settles(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=calls.LIST_PAGE_MAX)] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    dry_run: DryRunOption = False,
+    json_output: JsonOption = False,
+    *,
+    conn: Connection,
+) -> None:
+    """Settlement records (api.php?act=settle; needs the merchant MD5 key, also for V2)."""
+    run = runtime(ctx)
+    merchant, _ = resolve_merchant(run, conn)
+    if dry_run:
+        from .order import _show_dry_run
+
+        _show_dry_run(run, [calls.settles(merchant, limit=limit, offset=offset)], json_output)
+        return
+    from ..gateway import operations
+
+    with open_client(run, conn) as client:
+        result = operations.settles(client, merchant, limit=limit, offset=offset)
+    show_notes(run, result["notes"])
+    if json_output:
+        run.out.json_object({"settles": result["settles"]})
+        return
+    rows = [{k: _text(v) for k, v in row.items()} for row in result["settles"]]
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["id", "money", "status"]
+    run.out.table(rows, columns[:8])
+    run.out.status(f"{len(rows)} settlement records")
+
+
+def _text(value) -> str:
+    from ..gateway.replies import php_string
+
+    return php_string(value) if not isinstance(value, (dict, list)) else str(value)

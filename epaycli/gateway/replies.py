@@ -1,0 +1,304 @@
+"""Reading what a gateway answered — leniently, because real servers send numbers as strings or
+numbers, ``data: null``, Chinese as ``\\uXXXX``, refund success as code 0, HTML notice pages
+(sometimes labelled application/json), PHP warnings before the JSON, and HTTP 500 with an
+empty body. Every error answer becomes a ``GatewayError`` explained by the catalogue.
+
+Pure: bytes and headers in, data or an exception out (``client.py`` does the I/O).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+
+from ..core.errors import GatewayError, SignatureError
+from ..core.php import float_text
+from ..core.signing import verify
+from .calls import Call
+
+TIMESTAMP_WINDOW_SECONDS = 300  # V2: requests and responses within ±300 s of the clock
+_TAG = re.compile(r"<[^>]+>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+SHOWN_BODY = 160  # characters of an unexpected body carried in an error
+
+
+@dataclass
+class Reply:
+    """A successful answer: the fields as sent (``data``), whether a V2 signature was checked
+    (``verified``: True, or None when the answer was unsigned or no platform key was given)."""
+
+    call: Call
+    data: dict
+    verified: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    http_status: int = 200
+
+
+def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now: int) -> Reply:
+    """Interpret one HTTP answer to ``call``."""
+    text = body.decode("utf-8", "replace").lstrip("\ufeff")
+    if not text.strip():
+        if call.action == "orders" and status == 500:
+            # api.php?act=orders on PHP 8: an empty page (or offset past the end) is a 500.
+            return Reply(call, {"code": 1, "data": [], "count": None}, None,
+                         ["the gateway answered HTTP 500 with an empty body: an empty page"], status)
+        raise _error(call, None, f"HTTP {status} with an empty body", status=status,
+                     entry_id="http_500_empty" if status >= 500 else None)
+    if 300 <= status < 400:
+        raise GatewayError(f"{call.shown_url} answered a redirect (HTTP {status})",
+                           "use the gateway URL it redirects to (https, trailing slash)",
+                           code="gateway_redirect", gateway_code=status)
+    document = _json_object(text)
+    if document is None:
+        raise _not_json(call, status, content_type, text)
+    code = _code(document.get("code"))
+    message = _text(document.get("msg") if document.get("msg") is not None
+                    else document.get("message", ""))
+    if code is None:
+        raise _error(call, document.get("code"), message or "an answer without a code",
+                     status=status)
+    if code not in call.success:
+        raise _error(call, code, message, status=status)
+    if status >= 400:
+        raise _error(call, code, message or f"HTTP {status}", status=status)
+    verified, notes = check_signed_reply(call, document, now=now)
+    return Reply(call, document, verified, notes, status)
+
+
+def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | None, list[str]]:
+    """V2 answers carry the platform's signature: check it and the timestamp window."""
+    if call.dialect != "v2" or call.action == "pay":
+        return None, []
+    notes: list[str] = []
+    stamp = document.get("timestamp")
+    if stamp not in (None, ""):
+        seconds = _code(stamp)
+        if seconds is None:
+            raise SignatureError(f"the answer's timestamp {stamp!r} is not Unix seconds",
+                                 "the gateway or something between is mangling answers",
+                                 code="reply_timestamp")
+        if abs(now - seconds) > TIMESTAMP_WINDOW_SECONDS:
+            raise SignatureError(
+                f"the answer's timestamp is {abs(now - seconds)} s "
+                f"{'behind' if seconds < now else 'ahead of'} this clock "
+                f"(allowed: {TIMESTAMP_WINDOW_SECONDS} s)",
+                "synchronise the clock (NTP); a stale answer may be replayed",
+                code="reply_timestamp")
+    sign = document.get("sign")
+    if not sign:
+        notes.append("the answer is not signed: it could not be verified")
+        return None, notes
+    if call.platform is None or call.platform.public is None:
+        notes.append("the answer is signed but not verified: no platform public key "
+                     "(平台公钥) was given")
+        return None, notes
+    fields = signed_fields(document)
+    if not verify(fields, call.platform, received=str(sign)):
+        raise SignatureError(f"the answer from {call.shown_url} does not verify with the "
+                             "platform public key", "check the platform public key (平台公钥) "
+                             "in the profile; an answer that does not verify is not trusted",
+                             code="reply_signature")
+    return True, notes
+
+
+def signed_fields(document: dict) -> dict[str, str]:
+    """The answer's fields as the PHP gateway signed them: scalars as PHP turns them into
+    strings (``false`` and ``null`` → empty, which the canonical string leaves out)."""
+    fields = {}
+    for key, value in document.items():
+        if key in ("sign", "sign_type") or isinstance(value, (dict, list)):
+            continue
+        fields[key] = php_string(value)
+    return fields
+
+
+def php_string(value: object) -> str:
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        return float_text(Decimal(repr(value)))
+    return str(value)
+
+
+def _json_object(text: str) -> dict | None:
+    """The JSON object in ``text``; also after a PHP warning or BOM printed before it."""
+    stripped = text.strip()
+    candidates = [stripped]
+    start = stripped.find("{")
+    if start > 0:
+        candidates.append(stripped[start:])
+    for candidate in candidates:
+        try:
+            found, _ = json.JSONDecoder().raw_decode(candidate)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayError:
+    """An HTML notice page (站点提示信息), plain text or a web server's error page."""
+    from ..catalogue.lookup import explain
+
+    looks_html = "<" in text and ">" in text
+    shown = page_text(text) if looks_html else " ".join(text.split())
+    entry = explain(None, shown)
+    if entry is not None and entry.id == "http_error_page":
+        entry = explain(None, shown.replace("站点提示信息", "")) or entry
+    kind = "an HTML page" if looks_html else "text"
+    labelled = f" labelled {content_type.split(';')[0]}" if "json" in content_type else ""
+    said = _cut(shown) or "(nothing readable)"
+    if entry is None:
+        return GatewayError(
+            f"{call.shown_url} answered {kind}{labelled} (HTTP {status}), not JSON: {said}",
+            "is the gateway URL right? it must be the Epay site root",
+            code="gateway_not_json", gateway_code=status, gateway_message=said)
+    message = _message_of(entry, shown)
+    return GatewayError(
+        f"gateway answered {kind}{labelled} (HTTP {status}): {message} — {entry.en.rstrip('.')}",
+        entry.fix, gateway_code=status, gateway_message=message, explanation=entry)
+
+
+def page_text(page: str) -> str:
+    """The readable text of an HTML page: scripts and tags out, entities decoded."""
+    title = _TITLE.search(page)
+    body = _SCRIPT.sub(" ", page)
+    body = _TITLE.sub(" ", body)
+    text = " ".join(html.unescape(_TAG.sub(" ", body)).split())
+    if title:
+        heading = " ".join(html.unescape(title.group(1)).split())
+        if heading and heading not in text:
+            text = f"{heading} {text}".strip()
+    return text
+
+
+def _message_of(entry, text: str) -> str:
+    """The catalogue message as it appears in ``text`` (with its values), else the first one."""
+    from ..catalogue.lookup import normalize
+
+    for message in entry.messages:
+        literal = message.split("{")[0]
+        if literal and literal in text:
+            start = text.index(literal)
+            return text[start:start + max(len(message) + 40, 60)].split("  ")[0].strip()
+        if normalize(message) and normalize(message) in normalize(text):
+            return message
+    return entry.messages[0] if entry.messages else _cut(text)
+
+
+def _error(call: Call, code: object, message: str, *, status: int,
+           entry_id: str | None = None) -> GatewayError:
+    from ..catalogue.lookup import catalogue
+
+    book = catalogue()
+    entry = book.entry(entry_id) if entry_id else book.explain(code, message)
+    code_text = "no code" if code is None else f"code {code}"
+    said = message or "(no message)"
+    if entry is not None:
+        origin = " (a code of other gateways, quoted by tutorials)" if entry.from_other_gateways else ""
+        line = f"gateway answered {code_text}{origin}: {said} — {entry.en.rstrip('.')}"
+        return GatewayError(line, entry.fix, gateway_code=code, gateway_message=message,
+                            explanation=entry)
+    meaning = book.code_meaning(code)
+    extra = f" — {meaning.en.rstrip('.')}" if meaning else ""
+    return GatewayError(f"gateway answered {code_text}: {said}{extra}",
+                        f"look it up with 'epay errors {_cut(message, 30) or code}'",
+                        gateway_code=code, gateway_message=message)
+
+
+def _code(value: object) -> int | None:
+    """``1``, ``"1"``, ``-1``, ``"-1"``, ``1.0`` → int; anything else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,12}\s*", value):
+        return int(value)
+    return None
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value is False else str(value)
+
+
+def _cut(text: str, limit: int = SHOWN_BODY) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# ---- the fields callers use ------------------------------------------------------------------
+
+ORDER_FIELDS = ("trade_no", "out_trade_no", "api_trade_no", "type", "pid", "addtime", "endtime",
+                "name", "money", "param", "buyer", "status", "payurl", "refundmoney",
+                "bill_trade_no", "clientip")
+STATUS_NAMES = {0: "unpaid", 1: "paid", 2: "refunded", 3: "frozen", 4: "pre-authorised"}
+
+
+def order_fields(document: dict) -> dict:
+    """An order as scripts rely on it: ``status`` an int, text fields text ('' for null/false),
+    ``money`` as the gateway wrote it; unknown fields kept."""
+    order = {}
+    for key in ORDER_FIELDS:
+        if key in document:
+            order[key] = document[key]
+    for key, value in document.items():
+        if key not in order and key not in ("code", "msg", "sign", "sign_type", "timestamp"):
+            order[key] = value
+    for key, value in list(order.items()):
+        if key == "status":
+            continue
+        if not isinstance(value, (dict, list)):
+            order[key] = php_string(value)
+    status = _code(order.get("status"))
+    order["status"] = status
+    order["status_text"] = STATUS_NAMES.get(status, "unknown") if status is not None else "unknown"
+    return order
+
+
+def rows_of(document: dict) -> list[dict]:
+    """``data`` of a listing: a list, ``null``, or (some forks) an object keyed by index."""
+    data = document.get("data")
+    if data is None or data is False or data == "":
+        return []
+    if isinstance(data, dict):
+        data = list(data.values())
+    if not isinstance(data, list):
+        return []
+    return [row for row in data if isinstance(row, dict)]
+
+
+def count_of(document: dict) -> int | None:
+    return _code(document.get("count"))
+
+
+def create_fields(document: dict, *, v2: bool) -> dict:
+    """What a create answer says about paying: trade_no and exactly one pay field."""
+    result = {"trade_no": php_string(document.get("trade_no"))}
+    if v2:
+        result["pay_type"] = php_string(document.get("pay_type"))
+        result["pay_info"] = php_string(document.get("pay_info"))
+        kind = {"qrcode": "qrcode", "urlscheme": "urlscheme", "html": "html"}.get(
+            result["pay_type"], "payurl")
+        result[kind] = result["pay_info"]
+    else:
+        for kind in ("payurl", "qrcode", "urlscheme", "html"):
+            if document.get(kind):
+                result[kind] = php_string(document[kind])
+    return result
+
+
+def pay_field(created: dict) -> tuple[str, str]:
+    """(kind, value) of the pay field: payurl, qrcode, urlscheme or html."""
+    for kind in ("payurl", "qrcode", "urlscheme", "html"):
+        if created.get(kind):
+            return kind, created[kind]
+    return "", ""

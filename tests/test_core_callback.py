@@ -132,7 +132,7 @@ def test_a_missing_sign_is_a_bad_signature_and_the_business_checks_still_run():
 def test_a_sign_that_cannot_be_md5_is_named_without_a_diagnosis():
     rsa_shaped = check_callback({**NOTIFY, "sign": "A" * 342 + "=="}, MD5_KEYS)
     assert codes(rsa_shaped) == ["sign_is_rsa"] and rsa_shaped.diagnosis is None
-    assert "--public-key" in rsa_shaped.problems[0].fix
+    assert "平台公钥" in rsa_shaped.problems[0].fix  # core names no CLI flag
     cut = check_callback({**NOTIFY, "sign": "0fb66fb1963d4d59e9cea48e15107de9-cut"}, MD5_KEYS)
     assert codes(cut) == ["sign_malformed"] and cut.diagnosis is None
     assert cut.problems[0].message == (
@@ -173,7 +173,9 @@ def test_amount_wording():
     assert report.reason == ("signature valid, but money is 0.01 but your order is 9.90: "
                              "the amount was tampered with")
     invalid = check_callback(md5_signed(money="1e2"), MD5_KEYS, Expectations(amount=Decimal("1")))
-    assert invalid.problems[0].message == "money '1e2' is not a number"
+    assert invalid.problems[0].message == "money '1e2' is in exponent notation, not plain digits"
+    many = check_callback(md5_signed(money="1.123456789"), MD5_KEYS, Expectations(amount=Decimal("1")))
+    assert many.problems[0].message == "money '1.123456789' has too many decimals"
     assert check_callback(md5_signed(money="1.00"), MD5_KEYS, Expectations(amount=Decimal("1"))).genuine
 
 
@@ -269,7 +271,7 @@ WORDING = {
     "missing_sign": ("there is no sign parameter",
                      "paste the whole callback; a genuine Epay callback always carries sign"),
     "sign_is_rsa": ("sign_type says MD5 but the sign looks like an RSA (V2) sign",
-                    "verify it with --public-key (the platform public key)"),
+                    "verify it as RSA, with the platform public key (平台公钥)"),
     "sign_malformed": ("the sign 'abc' is not the 32 hex digits of an MD5 sign",
                        "paste the whole callback; the sign may have been cut"),
     "not_paid": ("trade_status is 'WAIT_BUYER_PAY', not TRADE_SUCCESS",

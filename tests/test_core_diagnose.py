@@ -448,3 +448,28 @@ def test_an_rsa_sign_in_an_older_php_order_is_genuine(platform):
     older = canonical_string(received, order=SortOrder(version=PhpVersion.PHP80))
     diagnosis = diagnose_rsa({**received, "sign": rsa_over(private, older)}, public)
     assert diagnosis.genuine and diagnosis.signed_string == older
+
+
+def test_the_work_bound_counts_the_characters_joined_exactly(monkeypatch):
+    string = canonical_string(NOTIFY)
+    received = {**NOTIFY, "sign": md5(string + KEY)}
+    monkeypatch.setattr(diagnose, "MAX_WORK_CHARS", len(string))
+    assert diagnose_md5(received, KEY).genuine  # the first candidate fits the bound exactly
+    monkeypatch.setattr(diagnose, "MAX_WORK_CHARS", len(string) - 1)
+    stopped = diagnose_md5(received, KEY)
+    assert stopped.mistakes == ("wrong_key",)
+    assert stopped.detail == "search stopped after 0 candidates" and stopped.signed_string == ""
+
+
+def test_a_callback_just_within_the_size_bound_is_searched_and_one_past_it_is_not(monkeypatch):
+    base = {k: v for k, v in NOTIFY.items() if k != "sign_type"}
+    size = sum(len(k) + len(v) for k, v in base.items())
+    received = {**base, "sign": md5_sign(base, KEY)}
+    sign_size = len("sign") + 32
+    monkeypatch.setattr(diagnose, "MAX_SEARCH_CHARS", size + sign_size)
+    assert diagnose_md5(received, KEY).genuine
+    monkeypatch.setattr(diagnose, "MAX_SEARCH_CHARS", size + sign_size - 1)
+    refused = diagnose_md5(received, KEY)
+    assert refused.mistakes == ("wrong_key",)
+    assert refused.detail == f"{size + sign_size} characters: too large to search"
+    assert refused.signed_string == "" and refused.expected_string == canonical_string(base)

@@ -5,6 +5,7 @@ what was really ordered (``epay order``, ``epay listen``). One SQLite file under
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,10 +54,11 @@ def state_dir(environ: Mapping[str, str]) -> Path:
 
 
 class LocalState:
-    """The orders file. Safe to use from several threads: each call opens its own connection."""
+    """The orders file. Safe to use from several threads: each thread has its own connection."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self._connect() as connection:
@@ -70,8 +72,13 @@ class LocalState:
         return cls(state_dir(environ) / "state.sqlite3")
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=5)
-        connection.execute("PRAGMA journal_mode=WAL")
+        # Kept per thread: opening a connection (and setting WAL) costs more than a lookup, and
+        # the listener looks an order up for every notify.
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=5)
+            connection.execute("PRAGMA journal_mode=WAL")
+            self._local.connection = connection
         return connection
 
     def record_order(self, order: RecordedOrder) -> None:

@@ -151,6 +151,7 @@ print(json.dumps({"code": int(code), "loaded": [m for m in %r if m in sys.module
     ["errors", "--list"],
     ["order", "create", "--amount", "1.00", "--name", "x", "--dry-run"],
     ["order", "query", "A1", "--dry-run", "--json"],
+    ["demo", "--help"],
     ["sign", "pid=1001", "money=-1", "--json", "--url", "https://pay.example.com",
      "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"],
     ["verify", "--json", "--amount", "1", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",

@@ -52,6 +52,18 @@ def _add_profile(app: typer.Typer) -> None:
     app.add_typer(profile.app, name="profile")
 
 
+def _add_listen(app: typer.Typer) -> None:
+    from . import listen
+
+    app.command("listen")(listen.listen)
+
+
+def _add_events(app: typer.Typer) -> None:
+    from . import events
+
+    app.add_typer(events.app, name="events")
+
+
 def _add_order(app: typer.Typer) -> None:
     from . import order
 
@@ -70,10 +82,28 @@ def _add_errors(app: typer.Typer) -> None:
     app.command("errors", context_settings={"ignore_unknown_options": True})(catalogue.errors)
 
 
+def _add_trigger(app: typer.Typer) -> None:
+    from . import trigger
+
+    app.add_typer(trigger.app, name="trigger")
+
+
+def _add_check(app: typer.Typer) -> None:
+    from . import check
+
+    app.add_typer(check.app, name="check")
+
+
 def _add_mock(app: typer.Typer) -> None:
     from . import mock
 
     app.command("mock")(mock.mock)
+
+
+def _add_demo(app: typer.Typer) -> None:
+    from . import demo
+
+    app.command("demo")(demo.demo)
 
 
 def _add_completion(app: typer.Typer) -> None:
@@ -89,8 +119,13 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "errors": _add_errors,
     "order": _add_order,
     "merchant": _add_merchant,
+    "listen": _add_listen,
+    "events": _add_events,
     "profile": _add_profile,
+    "trigger": _add_trigger,
+    "check": _add_check,
     "mock": _add_mock,
+    "demo": _add_demo,
     "completion": _add_completion,
 }
 

@@ -29,6 +29,7 @@ class Profile:
     notify_url: str = ""
     return_url: str = ""
     type: str = ""
+    ngrok_authtoken: str = ""  # for `epay listen --tunnel`; a secret, shown masked
 
     def updated(self, **changes: str) -> Profile:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -11,7 +11,7 @@ from typing import Literal
 
 from .models import SUCCESS_STATUS
 from .money import format_wire
-from .php import float_text, is_empty
+from .php import float_text, http_build_query, is_empty
 from .signing import Md5Key, Signer, SignType, sign
 
 # Newer servers send (float)$money (1.00 → 1); older ones the stored text with 2 places.
@@ -64,7 +64,7 @@ def signed_notify(fields: Mapping[str, str], signer: Signer, *, now: int | None 
     sign_type``; V2 adds ``timestamp`` and ends ``sign_type, sign``. Names in ``unsigned`` are
     sent but left out of the sign (the real ``type=0`` quirk)."""
     sent = dict(fields)
-    if signer.sign_type is SignType.RSA:
+    if signer.sign_type is SignType.RSA and "timestamp" not in sent:  # one given is kept
         if now is None:
             raise ValueError("a V2 notify needs the time it is sent")
         sent["timestamp"] = str(now)
@@ -83,3 +83,30 @@ def counts_as_delivered(body: str) -> bool:
     """A gateway marks a notify delivered when the answer's body contains one of these words
     (the HTTP status is ignored)."""
     return any(word in body for word in SUCCESS_WORDS)
+
+
+_HEX = "0123456789abcdef"
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def altered_sign(signature: str) -> str:
+    """``signature`` with one character changed and its shape kept (hex stays hex, base64 stays
+    base64): what a forger's near miss looks like. The middle character is changed, because
+    the last base64 characters may carry unused bits and decode to the same signature."""
+    if not signature:
+        return "0"
+    index = len(signature) // 2
+    alphabet = _HEX if all(ch in _HEX for ch in signature.lower()) else _BASE64
+    current = signature[index].lower() if alphabet is _HEX else signature[index]
+    position = alphabet.find(current)
+    replacement = alphabet[(position + 1) % len(alphabet)]
+    if alphabet is _HEX and signature[index].isupper():
+        replacement = replacement.upper()
+    return signature[:index] + replacement + signature[index + 1:]
+
+
+def notify_get_url(notify_url: str, sent: Mapping[str, str]) -> str:
+    """Where a GET notify goes: the notify_url with the fields appended as PHP's
+    ``http_build_query`` writes them (after ``&`` when the URL has a query of its own)."""
+    joiner = "&" if "?" in notify_url else "?"
+    return notify_url + joiner + http_build_query(sent)

@@ -64,8 +64,9 @@ def read_key_material(value: str, *, what: str) -> str:
 def redacted(profile: Profile) -> dict[str, str]:
     """A profile fit to print: secrets masked; key file paths shown (a path is not a secret)."""
     shown = profile.as_dict()
-    if shown["key"]:
-        shown["key"] = mask(shown["key"])
+    for secret in ("key", "ngrok_authtoken"):
+        if shown[secret]:
+            shown[secret] = mask(shown[secret])
     if shown["private_key"] and not looks_like_key_path(shown["private_key"]):
         shown["private_key"] = "(inline key, hidden)"
     if shown["public_key"] and is_inline_key(shown["public_key"]):
@@ -129,9 +130,10 @@ def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
     return Keys(md5=md5, rsa=RsaKeys(public=load_key(profile.public_key, "public")))
 
 
-def load_key(source: str, kind: str):
+def load_key(source: str, kind: str, *, what: str | None = None):
     """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
-    a profile names: a file path, or the key itself."""
-    what = "merchant private key" if kind == "private" else "platform public key"
+    a profile names: a file path, or the key itself. ``what`` names it in errors when it is
+    another key (the platform private key ``epay trigger`` signs notifies with)."""
+    what = what or ("merchant private key" if kind == "private" else "platform public key")
     loader = load_private_key if kind == "private" else load_public_key
     return loader(read_key_material(source, what=what), source=f"the {what}")

@@ -1,0 +1,185 @@
+"""``epay events``: what ``epay listen`` journaled — list, show, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..core.errors import EpayError
+from ..core.params import parse_pairs
+from ..profiles.keys import signer_for
+from ..profiles.resolve import current
+from .options import JsonOption, KeyOption, ProfileOption
+from .runtime import runtime
+
+app = typer.Typer(help="What epay listen journaled: list, show and replay requests.",
+                  no_args_is_help=True)
+
+JournalOption = Annotated[Path | None, typer.Option(
+    "--journal", metavar="FILE",
+    help="The listener's journal (default: $XDG_STATE_HOME/epay/listen.sqlite3).")]
+HINTS = {
+    "journal_missing": "start 'epay listen' first, or name the file with --journal FILE",
+    "no_such_event": "see the ids with 'epay events list'",
+}
+
+
+def _open(journal: Path | None, environ):
+    from ..listener.journal import Journal, default_journal_path
+
+    try:
+        return Journal(journal or default_journal_path(environ), readonly=True)
+    except EpayError as error:
+        error.hint = HINTS.get(error.code, error.hint)
+        raise
+
+
+@app.command("list")
+def list_events(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="WHEN", help="Only from then: 10m, 2h, 3d, Unix seconds or ISO time.")] = None,
+    invalid: Annotated[bool, typer.Option("--invalid", help="Only requests that were not genuine.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", min=1,
+                                              help="Only the newest N.")] = None,
+    journal: JournalOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List journaled requests, oldest first: id, time, numbers, money, verdict, answer."""
+    from ..listener.replay import parse_since
+
+    run = runtime(ctx)
+    start = parse_since(since, run.env.clock()) if since else None
+    with _open(journal, run.env.environ) as book:
+        records = book.records(since=start, invalid_only=invalid, limit=limit)
+    if json_output:
+        run.out.json_object(records)
+        return
+    if not records:
+        run.out.status("no requests journaled" + (" that match" if since or invalid else ""))
+        return
+    run.out.table([_row(r) for r in records],
+                  ["id", "time", "method", "trade_no", "out_trade_no", "money", "verdict", "dup",
+                   "answer"])
+
+
+def _row(record: dict) -> dict:
+    verdict = "✓ genuine" if record["valid"] else f"✗ {record['reason']}"
+    if len(verdict) > 60:
+        verdict = verdict[:59] + "…"
+    duplicate = str(record["duplicate_count"] + 1) if record["duplicate_count"] else ""
+    if record["content_changed"]:
+        duplicate += " CHANGED"
+    return {"id": str(record["id"]), "time": record["time"][:19].replace("T", " "),
+            "method": record["method"], "trade_no": record["trade_no"] or "-",
+            "out_trade_no": record["out_trade_no"] or "-", "money": record["money"] or "-",
+            "verdict": verdict, "dup": duplicate,
+            "answer": f"{record['answer_status']} {record['answer'][:20]}"}
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    event_id: Annotated[int, typer.Argument(metavar="ID", help="The id from 'epay events list'.")],
+    journal: JournalOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show one journaled request: the raw request and the full verdict."""
+    run = runtime(ctx)
+    with _open(journal, run.env.environ) as book:
+        record = book.record(event_id)
+    if json_output:
+        run.out.json_object(record)
+        return
+    out = run.out
+    target = record["path"] + (f"?{record['query']}" if record["query"] else "")
+    out.data(f"{record['method']} {target}")
+    for name, value in record["headers"]:
+        out.data(f"{name}: {value}")
+    out.data("")
+    if record["body"]:
+        out.data(record["body"])
+        out.data("")
+    pairs = [("id", str(record["id"])), ("time", record["time"]), ("kind", record["kind"]),
+             ("client", record["client"]),
+             ("verdict", ("✓ genuine" if record["valid"] else f"✗ {record['reason']}")),
+             ("duplicates", f"{record['duplicate_count']} before this one"
+              + (" — CONTENT CHANGED" if record["content_changed"] else "")),
+             ("order amount", record["order_amount"] or "(order not known to epay)"),
+             ("answered", f"{record['answer_status']} {record['answer']!r} "
+                          f"(by {record['answered_by']}; delivered: "
+                          f"{'yes' if record['delivered'] else 'no'})")]
+    report = record.get("report") or {}
+    for problem in report.get("problems", []):
+        pairs.append(("problem", f"{problem['message']}"
+                      + (f" — fix: {problem['fix']}" if problem.get("fix") else "")))
+    diagnosis = report.get("diagnosis")
+    if diagnosis and diagnosis.get("signed_string"):
+        pairs.append(("sender signed", diagnosis["signed_string"]))
+        pairs.append(("protocol signs", diagnosis["expected_string"]))
+    forward = record.get("forward")
+    if forward:
+        pairs.append(("forwarded", f"{forward['url']} → "
+                      + (f"{forward['status']} {forward['body'][:60]!r} {forward['ms']} ms"
+                         if forward["status"] is not None else f"✗ {forward['error']}")))
+    out.fields(pairs)
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    event_id: Annotated[int, typer.Argument(metavar="ID", help="The id from 'epay events list'.")],
+    to: Annotated[str | None, typer.Option(
+        "--to", metavar="URL", help="Where to send it (default: the profile's notify_url).")] = None,
+    set_fields: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="K=V", help="Change a field (repeatable; K= removes it).")] = None,
+    resign: Annotated[bool, typer.Option(
+        "--resign", help="Sign it again with the profile's key (after --set).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent.")] = False,
+    journal: JournalOption = None,
+    key: KeyOption = None,
+    private_key: Annotated[str | None, typer.Option(
+        "--private-key", metavar="FILE",
+        help="RSA private key to re-sign a V2 notify (as the platform would).")] = None,
+    profile: ProfileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Re-send a journaled notify to a handler, as it came or changed (--set) and re-signed
+    (--resign), to reproduce what the handler did with it. Exit 5 if it cannot be reached."""
+    from ..core.errors import InputError
+    from ..listener.replay import build_replay, send_replay
+
+    run = runtime(ctx)
+    with _open(journal, run.env.environ) as book:
+        record = book.record(event_id)
+    resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
+    target = to or resolved.profile.notify_url
+    if not target:
+        raise InputError("no target to replay to", "pass --to URL (or set the profile's notify_url)")
+    changes = parse_pairs(set_fields or [])
+    signer = signer_for(resolved, record.get("params") or {}) if resign else None
+    request = build_replay(record, target, changes=changes, signer=signer, now=run.env.now())
+    if request.masked_fields and not resign:
+        run.out.status(f"warning: {', '.join(request.masked_fields)} were masked in the journal "
+                       "and are sent masked", "warn")
+    if dry_run:
+        _show_replay(run.out, request.to_dict(), None, json_output)
+        return
+    result = send_replay(request)
+    _show_replay(run.out, request.to_dict(), result.to_dict(), json_output)
+
+
+def _show_replay(out, sent: dict, answer: dict | None, json_output: bool) -> None:
+    if json_output:
+        out.json_object({"sent": sent, "answer": answer})
+        return
+    out.status(f"{sent['method']} {sent['url']}" + (" (changed)" if sent["changed"] else ""))
+    if sent["body"]:
+        out.status(f"  body: {sent['body']}", "dim")
+    if answer is None:
+        return
+    flag = "" if answer["delivered"] else "   ✗ no 'success': a gateway would send it again"
+    out.data(f"{answer['status']} {answer['body'][:200]!r} {answer['ms']:.1f} ms{flag}",
+             "ok" if answer["delivered"] else "bad")

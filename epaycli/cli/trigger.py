@@ -1,0 +1,211 @@
+"""``epay trigger notify``: send a signed notify to any handler, as a gateway would."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..core.errors import InputError, NetworkError
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS
+from ..core.redact import scrub
+from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
+from ..profiles.keys import load_key
+from ..profiles.resolve import Resolved, current, key_notes
+from .options import JsonOption, KeyOption, NowOption, ProfileOption
+from .runtime import runtime
+
+if TYPE_CHECKING:
+    from ..state import RecordedOrder
+
+app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway would.",
+                  no_args_is_help=True)
+
+
+MAX_COUNT = 100_000  # a load test, bounded: every answer is kept to be counted
+
+
+class Method(str, Enum):
+    GET = "GET"
+    POST = "POST"
+
+
+class MoneyFormat(str, Enum):
+    gateway = "gateway"
+    two_dp = "2dp"
+
+
+Opt = typer.Option
+
+
+@app.command("notify")
+def notify(
+    ctx: typer.Context,
+    to: Annotated[str, Opt("--to", metavar="URL", help="The handler's notify_url.")],
+    order: Annotated[str | None, Opt("--order", metavar="OUT_TRADE_NO",
+                                     help="The shop's order number (default: a new one).")] = None,
+    amount: Annotated[str | None, Opt(
+        "--amount", metavar="X",
+        help="money, in yuan (default: the order's, if epay created it; else 1.00).")] = None,
+    trade_no: Annotated[str | None, Opt(
+        "--trade-no", metavar="N", help="The gateway's number (default: a new 19-digit one).",
+    )] = None,
+    type_: Annotated[str | None, Opt(
+        "--type", metavar="TYPE", help="Payment type (default: the profile's, or alipay).",
+    )] = None,
+    name: Annotated[str, Opt(
+        "--name", help="Product name (a default server install sends 'product').")] = "product",
+    param: Annotated[str, Opt("--param", help="Echoed param (left out when empty or 0).")] = "",
+    pid: Annotated[str | None, Opt("--pid", metavar="N", help="Merchant id.")] = None,
+    set_: Annotated[list[str] | None, Opt(
+        "--set", metavar="K=V", help="Change or add a field (signed); repeatable.")] = None,
+    unsigned: Annotated[bool, Opt("--unsigned", help="Send without sign and sign_type.")] = False,
+    bad_sign: Annotated[bool, Opt("--bad-sign",
+                                  help="Change one character of the sign.")] = False,
+    sign_with: Annotated[str | None, Opt(
+        "--sign-with", metavar="KEY", help="Sign with this key instead (V2: a private key file).",
+    )] = None,
+    platform_key: Annotated[str | None, Opt(
+        "--platform-key", metavar="FILE",
+        help="Platform RSA private key: send a V2 (RSA) notify signed with it.")] = None,
+    method: Annotated[Method, Opt("--method",
+                                  help="GET (as Epay) or POST (some forks).")] = Method.GET,
+    money_format: Annotated[MoneyFormat, Opt(
+        "--money-format", help="gateway: float-cast like newer servers (1.00 → 1); 2dp: 1.00 "
+                               "like older ones.")] = MoneyFormat.gateway,
+    count: Annotated[int, Opt("--count", min=1, max=MAX_COUNT, help="Send it N times.")] = 1,
+    concurrency: Annotated[int, Opt("--concurrency", min=1, max=512,
+                                    help="At most C in flight.")] = 1,
+    timeout: Annotated[float, Opt(
+        "--timeout", min=0.05, max=120, metavar="S",
+        help="Seconds to wait for an answer (a gateway waits 5).")] = DELIVERY_TIMEOUT_SECONDS,
+    insecure: Annotated[bool, Opt(
+        "--insecure", help="Do not verify the handler's TLS certificate (gateways do not).",
+    )] = False,
+    dry_run: Annotated[bool, Opt("--dry-run",
+                                 help="Print what would be sent; send nothing.")] = False,
+    json_output: JsonOption = False,
+    key: KeyOption = None,
+    profile: ProfileOption = None,
+    now: NowOption = None,
+) -> None:
+    """Send one signed notify (or --count N) to --to URL; print the answer and whether a
+    gateway counts it as delivered (body contains success within 5 s, no redirect followed).
+
+    Example: epay trigger notify --to http://127.0.0.1:8000/notify --order A1 --amount 9.90
+    """
+    from ..conformance import trigger as engine
+
+    run = runtime(ctx)
+    if sum((unsigned, bad_sign, sign_with is not None)) > 1:
+        raise InputError("--unsigned, --bad-sign and --sign-with exclude each other",
+                         "give one of them")
+    resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
+    signer = notify_signer(resolved, platform_key)
+    recorded = recorded_order(order, resolved.profile.pid, run.env.environ) if order else None
+    if recorded is not None:
+        run.out.status(f"order {order} as 'epay order create' recorded it: money "
+                       f"{recorded.money:.2f}, trade_no {recorded.trade_no}", "dim")
+    request = engine.TriggerRequest(
+        to=to, order=order,
+        amount=amount or (f"{recorded.money:.2f}" if recorded else "1.00"),
+        trade_no=trade_no or (recorded.trade_no if recorded else None),
+        type=type_ or (recorded.type if recorded else "") or resolved.profile.type or "alipay",
+        name=name, param=param,
+        pid=resolved.profile.pid or (recorded.pid if recorded else ""),
+        changes=set_ or [], method=method.value,
+        money_format=money_format.value, signer=signer,
+        sign_with=forger_signer(signer, sign_with) if sign_with is not None else None,
+        signing="unsigned" if unsigned else "bad_sign" if bad_sign else "genuine",
+        now=run.env.now() if now is None else now)
+    outgoing = engine.prepare(request)
+    secrets = [resolved.profile.key, sign_with or ""]
+    if not platform_key:
+        for note in key_notes(resolved, uses_md5_key=True):
+            run.out.status(note, "warn")
+    if dry_run:
+        _show_dry_run(run.out, outgoing, json_output, secrets)
+        return
+    _send(run.out, outgoing, count=count, concurrency=concurrency, timeout=timeout,
+          verify_tls=not insecure, json_output=json_output, secrets=secrets)
+
+
+def _send(out, outgoing, *, count, concurrency, timeout, verify_tls, json_output, secrets):
+    """Send, print what came back, and end with exit 5 when a notify got no answer."""
+    from ..conformance import trigger as engine
+    from ..conformance.delivery import no_answer_hint
+
+    result = engine.send(outgoing, count=count, concurrency=concurrency, timeout=timeout,
+                         verify_tls=verify_tls)
+    summary = result.summary
+    if summary.no_answer < summary.sent:  # nothing answered: the error line says it all
+        _show(out, result, json_output, secrets)
+    if summary.no_answer:
+        first = next(a for a in result.answers if not a.answered)
+        counted = "" if summary.sent == 1 else f"{summary.no_answer} of {summary.sent} notifies: "
+        raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
+                           no_answer_hint(first))
+
+
+def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
+    """The order as ``epay order create`` recorded it, if it did (the state file is only read,
+    never created, here)."""
+    from ..state import LocalState, state_dir  # sqlite3: only when an order is named
+
+    path = state_dir(environ) / "state.sqlite3"
+    if not path.is_file():
+        return None
+    return LocalState(path).find_order(out_trade_no, pid=pid or None)
+
+
+def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
+    """What signs a notify: the platform private key (V2, RSA) when given, else the merchant's
+    MD5 key (V1) from --key / EPAY_KEY / the profile."""
+    if platform_key:
+        return RsaKeys(private=load_key(platform_key, "private", what="platform private key"))
+    key = resolved.profile.key
+    return Keys(md5=Md5Key(key) if key else None).to_sign(SignType.MD5)
+
+
+def forger_signer(signer: Signer, given: str) -> Signer:
+    """``--sign-with``: an MD5 key for a V1 notify, a private key file for a V2 one."""
+    if isinstance(signer, Md5Key):
+        return Md5Key(given.strip())
+    return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
+
+
+def _show_dry_run(out, outgoing, json_output: bool, secrets: list[str]) -> None:
+    if json_output:
+        out.json_object(scrub({"dry_run": True, **outgoing.to_dict()}, secrets))
+        return
+    out.status(f"dry run: nothing sent ({outgoing.method})")
+    out.data(scrub(outgoing.url, secrets))
+    if outgoing.body is not None:
+        out.data(scrub(outgoing.body, secrets))
+
+
+def _show(out, result, json_output: bool, secrets: list[str]) -> None:
+    if json_output:
+        out.json_object(scrub(result.to_dict(), secrets))
+        return
+    if result.summary.sent == 1:
+        answer = result.answers[0]
+        out.status(f"{result.notify.method} {scrub(result.notify.url, secrets)}", "dim")
+        rows = [("status", str(answer.status) if answer.answered else "—"),
+                ("latency", f"{answer.seconds * 1000:.1f} ms"),
+                ("body", answer.short_body() if answer.answered else answer.error)]
+        if answer.redirected:
+            rows.append(("location", f"{answer.location} (not followed)"))
+        rows.append(("delivered", result.verdict(answer)))
+        out.fields(rows)
+        return
+    summary = result.summary
+    out.fields([
+        ("sent", f"{summary.sent} in {summary.seconds:.2f} s ({summary.rate:.0f}/s)"),
+        ("delivered", f"{summary.delivered} (as a gateway counts it)"),
+        ("no answer", str(summary.no_answer)),
+        ("statuses", ", ".join(f"{k}: {v}" for k, v in summary.statuses.items())),
+        ("latency", f"p50 {summary.p50_ms} ms, p95 {summary.p95_ms} ms, max {summary.max_ms} ms"),
+        ("first body", result.answers[0].short_body() if result.answers else ""),
+    ])

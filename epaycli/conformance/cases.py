@@ -1,0 +1,359 @@
+"""The conformance suite as data: each case says what it sends, what a correct handler does,
+when in the run it goes (before the order is credited, the crediting notify, after it), and
+how its answers are graded. ``runner`` sends; this module builds and grades, without I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import IntEnum
+from typing import Literal
+
+from ..core.errors import InputError
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS
+from ..core.signing import Signer
+from .delivery import Answer
+from .notifies import NotifyPlan, OutgoingNotify, build_notify
+
+Grade = Literal["PASS", "FAIL", "WARN"]
+# accept: must be delivered; reject: must not be accepted (FAIL); reject_warn: WARN when
+# accepted; not_credit: FAIL when credited, WARN when answered success; idempotent: every
+# repeat delivered and credited once; prompt: graded over every answer of the run.
+Expect = Literal["accept", "reject", "reject_warn", "not_credit", "idempotent", "prompt"]
+SLOW_SHARE = 0.6  # WARN above 60 % of the gateway's timeout: 3 s of 5 s
+
+
+class Stage(IntEnum):
+    """When a case runs. Cases that must be refused go first, while the order is still unpaid
+    in the shop: after it is credited, an idempotent "already paid, success" would hide
+    whether the handler checks anything at all."""
+
+    BEFORE_CREDIT = 1
+    CREDIT = 2
+    AFTER_CREDIT = 3
+    REPEAT = 4
+    OVERALL = 5
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What every case is built from: where to send, the genuine notify for the shop's real
+    order, a key that is not the shop's, and the gateway's timeout."""
+
+    notify_url: str
+    genuine: NotifyPlan
+    wrong_signer: Signer
+    timeout: float = DELIVERY_TIMEOUT_SECONDS
+    unknown_order: str = "epay-check-unknown-order"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.genuine.order.money
+
+    @property
+    def slow_seconds(self) -> float:
+        return self.timeout * SLOW_SHARE
+
+    def other_amount(self) -> Decimal:
+        """An amount that is not the order's: 0.01, the classic tampered price."""
+        return Decimal("0.02") if self.amount == Decimal("0.01") else Decimal("0.01")
+
+    def other_pid(self) -> str:
+        pid = self.genuine.order.pid
+        return str(int(pid) + 1) if pid.isdigit() else pid + "1"
+
+    def with_order(self, **changes) -> NotifyPlan:
+        return self.genuine.but(order=replace(self.genuine.order, **changes))
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    sent: str  # what is sent
+    correct: str  # what a correct handler does
+    stage: Stage
+    expect: Expect
+    fix: str
+    risk: str = ""  # what accepting it costs the shop
+    build: Callable[[Suite], NotifyPlan] | None = None
+    sequential: int = 1
+    concurrent: int = 0
+
+    def notifies(self, suite: Suite) -> list[OutgoingNotify]:
+        """What this case sends, in order (the concurrent ones after the sequential ones)."""
+        if self.build is None:
+            return []
+        notify = build_notify(suite.notify_url, self.build(suite))
+        return [notify] * (self.sequential + self.concurrent)
+
+
+VERIFY_FIX = ("verify the sign over every received field except sign and sign_type (sorted, "
+              "k=v joined by &, raw values, key appended, MD5, lowercase hex), compare in "
+              "constant time, and answer 'fail' when it does not match")
+
+CASES: tuple[Case, ...] = (
+    Case("bad_signature", "bad signature", "the genuine notify with one character of sign changed",
+         "does not answer success", Stage.BEFORE_CREDIT, "reject", VERIFY_FIX,
+         risk="anyone can forge a paid notify",
+         build=lambda s: s.genuine.but(signing="bad_sign")),
+    Case("missing_signature", "missing signature", "the genuine notify without sign",
+         "does not answer success", Stage.BEFORE_CREDIT, "reject",
+         "treat a notify without sign as forged: answer 'fail' (then verify as for "
+         "bad_signature)",
+         risk="a notify with no sign at all is taken as paid",
+         build=lambda s: s.genuine.but(signing="missing_sign")),
+    Case("unsigned", "unsigned", "the genuine notify without sign and sign_type",
+         "does not answer success", Stage.BEFORE_CREDIT, "reject",
+         "treat a notify without sign or sign_type as forged: answer 'fail' (then verify as "
+         "for bad_signature)",
+         risk="an unsigned notify is taken as paid",
+         build=lambda s: s.genuine.but(signing="unsigned")),
+    Case("tampered_amount", "tampered amount", "money changed, re-signed with a wrong key",
+         "does not answer success", Stage.BEFORE_CREDIT, "reject", VERIFY_FIX,
+         risk="a buyer can change the price and sign it himself",
+         build=lambda s: s.with_order(money=s.other_amount()).but(sign_with=s.wrong_signer)),
+    Case("amount_mismatch", "amount mismatch",
+         "validly signed, but money is not the order's amount", "does not answer success",
+         Stage.BEFORE_CREDIT, "reject",
+         "compare money with your own order's amount, as numbers (Decimal), before crediting",
+         risk="an order is credited for a payment of another amount",
+         build=lambda s: s.with_order(money=s.other_amount())),
+    Case("wrong_pid", "wrong pid", "validly signed, for another merchant id",
+         "does not answer success", Stage.BEFORE_CREDIT, "reject",
+         "check that pid equals your own merchant id",
+         risk="a notify meant for another merchant is credited",
+         build=lambda s: s.with_order(pid=s.other_pid())),
+    Case("unknown_order", "unknown order", "validly signed, for an out_trade_no the shop lacks",
+         "does not answer success (WARN only)", Stage.BEFORE_CREDIT, "reject_warn",
+         "look the order up by out_trade_no and answer 'fail' when you do not have it",
+         build=lambda s: s.with_order(out_trade_no=s.unknown_order)),
+    Case("not_paid", "not paid", "validly signed, trade_status WAIT_BUYER_PAY",
+         "does not credit (WARN when it answers success)", Stage.BEFORE_CREDIT, "not_credit",
+         "credit goods only when trade_status is TRADE_SUCCESS",
+         risk="an order that is not paid is credited",
+         build=lambda s: s.genuine.but(trade_status="WAIT_BUYER_PAY")),
+    Case("genuine", "genuine", "a valid notify for the order (money with 2 decimals)",
+         "answers success within 5 s, no redirect", Stage.CREDIT, "accept",
+         "answer a body containing 'success' (plain text) once the notify verifies and the "
+         "order is credited",
+         build=lambda s: s.genuine.but(money_format="2dp")),
+    Case("post_delivery", "POST delivery", "the genuine notify as a POST form",
+         "handled like the GET one", Stage.AFTER_CREDIT, "accept",
+         "read the fields from the form body when the query string has none (some gateways "
+         "POST)",
+         build=lambda s: s.genuine.but(money_format="2dp", method="POST")),
+    Case("extra_field", "extra field", "the genuine notify plus a new signed field",
+         "still accepted", Stage.AFTER_CREDIT, "accept",
+         "sign over every field received, not a fixed list: gateways add fields",
+         build=lambda s: s.genuine.but(money_format="2dp",
+                                       changes=(*s.genuine.changes, ("epay_extra", "1")))),
+    Case("float_money", "float-cast money", "money float-cast as newer servers send it "
+         "(1 for 1.00)", "still accepted", Stage.AFTER_CREDIT, "accept",
+         "verify the sign over money exactly as received, then compare it with your amount "
+         "as a number (1 == 1.00)",
+         build=lambda s: s.genuine.but(money_format="gateway")),
+    Case("duplicate", "duplicate", "the genuine notify again, 5× in a row then 10× at once",
+         "answers success every time, credits once", Stage.REPEAT, "idempotent",
+         "record the trade_no when you credit (in the same transaction); when it is already "
+         "recorded answer 'success' without crediting again",
+         build=lambda s: s.genuine.but(money_format="2dp"), sequential=5, concurrent=10),
+    Case("slow_redirect", "slow / redirect", "— (every answer of the run)",
+         "answers within 3 s, never redirects", Stage.OVERALL, "prompt",
+         "answer at once and do slow work after; give the gateway the final URL (https, "
+         "trailing slash) so nothing redirects"),
+)
+CASE_IDS = tuple(case.id for case in CASES)
+
+
+def select_cases(only: list[str], skip: list[str]) -> tuple[Case, ...]:
+    """The cases ``--only``/``--skip`` leave (comma-separated or repeated ids)."""
+    wanted, unwanted = _ids(only), _ids(skip)
+    unknown = [name for name in (*wanted, *unwanted) if name not in CASE_IDS]
+    if unknown:
+        raise InputError(f"unknown case {', '.join(repr(n) for n in unknown)}",
+                         f"cases are: {', '.join(CASE_IDS)}")
+    chosen = tuple(c for c in CASES if (not wanted or c.id in wanted) and c.id not in unwanted)
+    if not chosen:
+        raise InputError("no case left to run", "loosen --only/--skip")
+    return chosen
+
+
+def _ids(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+# ---- grading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one case saw: the answers, and — with a state URL — the order's credit count
+    before and after the case's notifies."""
+
+    answers: tuple[Answer, ...]
+    credits_before: int | None = None
+    credits_after: int | None = None
+    deliveries: int = 0  # notifies of the paid order sent between the two readings
+
+    @property
+    def credited(self) -> int | None:
+        if self.credits_before is None or self.credits_after is None:
+            return None
+        return self.credits_after - self.credits_before
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    grade: Grade
+    reason: str
+    fix: str = ""
+    sent: tuple[OutgoingNotify, ...] = ()
+    answers: tuple[Answer, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        distinct = list({id(n): n for n in self.sent}.values())  # a repeat is one notify
+        return {"id": self.case.id, "title": self.case.title, "grade": self.grade,
+                "reason": self.reason, "fix": self.fix, "sent": self.case.sent,
+                "correct": self.case.correct,
+                "notifies": [n.to_dict() for n in distinct],
+                "answers": [a.to_dict() for a in self.answers]}
+
+
+def grade_case(case: Case, observed: Observed, suite: Suite,
+               everything: tuple[Answer, ...] = ()) -> tuple[Grade, str, str]:
+    """(grade, reason, fix) for one case."""
+    unreachable = next((a for a in observed.answers if a.unreachable), None)
+    if unreachable is not None:  # "not accepted" proves nothing about a handler never reached
+        return "FAIL", f"no answer: {unreachable.error}", _fix_for(unreachable, case)
+    grader = _GRADERS[case.expect]
+    return grader(case, observed, suite, everything)
+
+
+def _accept(case, observed, suite, _everything):
+    answers = observed.answers
+    for number, answer in enumerate(answers, 1):
+        if not answer.delivered:
+            return "FAIL", _not_delivered(answer, number, len(answers), suite), \
+                _fix_for(answer, case)
+    if case.id == "genuine" and observed.credits_after == 0:
+        return "FAIL", (f"answered success ({answers[-1].describe()}) but the state URL says "
+                        "the order is not credited"), "credit the order before answering success"
+    return "PASS", f"accepted: {_span(answers)}", ""
+
+
+def _reject(case, observed, suite, _everything):
+    answers = observed.answers
+    accepted = [a for a in answers if a.delivered]
+    if observed.credited:
+        return "FAIL", f"credited the order ({_first(answers)}): {case.risk}", case.fix
+    if not accepted:
+        return "PASS", f"refused: {_first(answers)}", ""
+    if observed.credited == 0:
+        return "WARN", (f"answered success ({accepted[0].describe()}) but did not credit: "
+                        "a forged notify should be answered with an error"), case.fix
+    return "FAIL", f"answered success ({accepted[0].describe()}): {case.risk}", case.fix
+
+
+def _reject_warn(case, observed, suite, _everything):
+    answers = observed.answers
+    accepted = [a for a in answers if a.delivered]
+    if accepted:
+        return "WARN", (f"answered success ({accepted[0].describe()}) for an order it cannot "
+                        "have"), case.fix
+    return "PASS", f"refused: {_first(answers)}", ""
+
+
+def _not_credit(case, observed, suite, _everything):
+    answers = observed.answers
+    accepted = [a for a in answers if a.delivered]
+    if observed.credited:
+        return "FAIL", f"credited the order ({_first(answers)}): {case.risk}", case.fix
+    if accepted:
+        checked = "did not credit" if observed.credited == 0 else \
+            "pass --state-url to see whether it credited"
+        return "WARN", f"answered success ({accepted[0].describe()}); {checked}", case.fix
+    return "PASS", f"not credited: {_first(answers)}", ""
+
+
+def _idempotent(case, observed, suite, _everything):
+    answers = observed.answers
+    for number, answer in enumerate(answers, 1):
+        if not answer.delivered:
+            return "FAIL", _not_delivered(answer, number, len(answers), suite), \
+                _fix_for(answer, case)
+    before, after = observed.credits_before, observed.credits_after
+    if before is not None and after is not None:
+        expected = max(before, 1)
+        if after != expected:
+            more = after - before
+            sent = observed.deliveries or len(answers)
+            return "FAIL", (f"credited {more} more time{'s' if more != 1 else ''} while one paid "
+                            f"notify was delivered {sent}× (state: {before} → {after}): every "
+                            "gateway retry ships the goods again"), case.fix
+        return "PASS", f"answered success {len(answers)}× and credited exactly once", ""
+    return "PASS", (f"answered success {len(answers)}× (pass --state-url to check it credits "
+                    "only once)"), ""
+
+
+def _prompt(case, observed, suite, everything):
+    answered = [a for a in everything if a.answered]
+    problems = []
+    redirects = [a for a in answered if a.redirected]
+    if redirects:
+        problems.append(f"{len(redirects)} answer(s) redirected ({redirects[0].describe()}); "
+                        "a gateway does not follow redirects")
+    slowest = max(everything, key=lambda a: a.seconds, default=None)
+    if slowest is not None and slowest.seconds > suite.slow_seconds:
+        problems.append(f"slowest answer took {slowest.seconds:.1f} s (the gateway gives up at "
+                        f"{suite.timeout:g} s)")
+    errors = [a for a in answered if a.delivered and a.status is not None and a.status >= 500]
+    if errors:
+        problems.append(f"answered success with HTTP {errors[0].status}: Epay ignores the "
+                        "status, but proxies and other gateways may not — answer 200")
+    if problems:
+        return "WARN", "; ".join(problems), case.fix
+    if not everything:
+        return "PASS", "nothing was sent", ""
+    return "PASS", (f"{len(everything)} answers, slowest {slowest.seconds * 1000:.0f} ms, none "
+                    "redirected"), ""
+
+
+_GRADERS = {"accept": _accept, "reject": _reject, "reject_warn": _reject_warn,
+            "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
+
+
+def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> str:
+    which = f" (delivery {number} of {total})" if total > 1 else ""
+    if answer.timed_out:
+        return f"no answer within {suite.timeout:g} s{which}: the gateway counts it as failed"
+    if answer.error:
+        return f"no answer{which}: {answer.error}"
+    if answer.redirected:
+        return (f"redirected{which} to {answer.location or '?'} (HTTP {answer.status}): the "
+                "gateway does not follow redirects and counts it as failed")
+    return (f"answered {answer.describe()}{which}: the body does not contain 'success', so "
+            "the gateway counts it as failed and retries")
+
+
+def _fix_for(answer: Answer, case: Case) -> str:
+    if answer.timed_out:
+        return "answer within 5 s: credit quickly and do slow work (mail, shipping) after"
+    if answer.unreachable:
+        return "check the handler is running and reachable at this URL"
+    if answer.redirected:
+        return "give the gateway the final URL as notify_url (https, trailing slash)"
+    return case.fix
+
+
+def _first(answers) -> str:
+    return answers[0].describe() if answers else "nothing sent"
+
+
+def _span(answers) -> str:
+    if len(answers) == 1:
+        return answers[0].describe()
+    slowest = max(a.seconds for a in answers)
+    return f"{len(answers)} answers, slowest {slowest * 1000:.0f} ms"

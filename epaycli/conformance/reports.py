@@ -1,0 +1,76 @@
+"""A check's report in the three shapes it is read in: lines for people, a JSON document for
+scripts, JUnit XML for CI systems. Text only: the CLI prints or writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .cases import Case, Suite
+from .runner import CheckReport
+
+SUITE_NAME = "epay check notify"
+
+
+def summary_line(report: CheckReport) -> str:
+    verdict = "FAILED" if report.failed else "passed"
+    return (f"{verdict}: {report.count('PASS')} pass, {report.count('FAIL')} fail, "
+            f"{report.count('WARN')} warn — {report.notify_url} "
+            f"({report.seconds:.2f} s)")
+
+
+def table_rows(report: CheckReport) -> list[dict[str, str]]:
+    """One row a case, for a terminal table."""
+    return [{"case": r.case.id, "grade": r.grade, "reason": r.reason, "fix": r.fix}
+            for r in report.results]
+
+
+def text_lines(report: CheckReport) -> Iterator[tuple[str, str]]:
+    """(line, style) for plain output: a line a case, its fix under it when not passed."""
+    styles = {"PASS": "ok", "FAIL": "bad", "WARN": "warn"}
+    width = max((len(r.case.id) for r in report.results), default=0)
+    for result in report.results:
+        yield f"{result.grade}  {result.case.id.ljust(width)}  {result.reason}", \
+            styles[result.grade]
+        if result.fix and result.grade != "PASS":
+            yield f"      {' ' * width}  fix: {result.fix}", ""
+
+
+def junit_xml(report: CheckReport) -> str:
+    """JUnit XML: a testcase a case; FAIL is a <failure>, WARN is written to <system-out>
+    (CI shows it without failing the build), with the fix in both."""
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element("testsuites", name=SUITE_NAME)
+    suite = ET.SubElement(suites, "testsuite", {
+        "name": SUITE_NAME, "tests": str(len(report.results)),
+        "failures": str(report.count("FAIL")), "errors": "0", "skipped": "0",
+        "time": f"{report.seconds:.3f}",
+    })
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("url", report.notify_url), *report.order.items()):
+        ET.SubElement(properties, "property", name=name, value=str(value))
+    for result in report.results:
+        seconds = sum(a.seconds for a in result.answers)
+        case = ET.SubElement(suite, "testcase", {
+            "classname": "epay.check.notify", "name": result.case.id, "time": f"{seconds:.3f}",
+        })
+        detail = f"{result.reason}\nfix: {result.fix}" if result.fix else result.reason
+        if result.grade == "FAIL":
+            failure = ET.SubElement(case, "failure", message=result.reason, type="FAIL")
+            failure.text = detail
+        elif result.grade == "WARN":
+            ET.SubElement(case, "system-out").text = f"WARN: {detail}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") \
+        + "\n"
+
+
+def planned(suite: Suite, cases: tuple[Case, ...]) -> list[dict]:
+    """What each case would send (``--dry-run``), built exactly as the run builds it."""
+    result = []
+    for case in cases:
+        notifies = case.notifies(suite)
+        distinct = list({id(n): n for n in notifies}.values())
+        result.append({"id": case.id, "stage": case.stage.name.lower(), "notifies": [
+            {**n.to_dict(), "times": sum(m is n for m in notifies)} for n in distinct]})
+    return result

@@ -1,0 +1,97 @@
+"""``epay trigger notify`` without the CLI: turn what the user asked for into the one notify
+to send (the same builder for ``--dry-run`` and for sending), send it N times, count."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from ..core.errors import InputError
+from ..core.money import parse_amount
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
+from ..core.signing import Signer
+from .delivery import Answer, Summary, deliver_many, summarize
+from .notifies import (
+    NotifyPlan,
+    OutgoingNotify,
+    build_notify,
+    check_notify_url,
+    parse_changes,
+)
+from .orders import gateway_trade_no, random_out_trade_no
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    to: str
+    order: str | None
+    amount: str
+    trade_no: str | None
+    type: str
+    name: str
+    param: str
+    pid: str
+    changes: list[str]
+    method: str
+    money_format: str
+    signer: Signer  # the merchant MD5 key (V1) or the platform private key (V2)
+    sign_with: Signer | None  # a forger's key, used instead of ``signer``
+    signing: str
+    now: int
+
+
+def prepare(request: TriggerRequest) -> OutgoingNotify:
+    """The notify to send, built, signed and addressed (raises ``InputError`` on bad input)."""
+    url = check_notify_url(request.to)
+    changes = parse_changes(request.changes)
+    money = parse_amount(request.amount)
+    if not request.pid:
+        raise InputError("the notify needs a merchant id (pid)",
+                         "pass --pid N, set EPAY_PID, or use a profile")
+    order = PaidOrder(
+        pid=request.pid,
+        trade_no=request.trade_no or gateway_trade_no(request.now),
+        out_trade_no=request.order or random_out_trade_no("epay-trigger"),
+        type=request.type, name=request.name, money=money, param=request.param,
+    )
+    plan = NotifyPlan(order, request.signer, money_format=request.money_format,
+                      changes=changes, signing=request.signing, sign_with=request.sign_with,
+                      method=request.method,
+                      now=request.now)
+    return build_notify(url, plan)
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    notify: OutgoingNotify
+    answers: list[Answer]
+    summary: Summary
+
+    @staticmethod
+    def verdict(answer: Answer) -> str:
+        """Whether a gateway counts this answer as delivered, and why."""
+        if answer.timed_out or (answer.answered and answer.seconds > DELIVERY_TIMEOUT_SECONDS):
+            return f"no — no answer within {DELIVERY_TIMEOUT_SECONDS} s (the gateway gives up)"
+        if not answer.answered:
+            return f"no — {answer.error}"
+        if answer.delivered:
+            return "yes — the body contains success (a gateway ignores the status)"
+        if answer.redirected:
+            return "no — a gateway does not follow the redirect, and this body lacks success"
+        return "no — the body does not contain success/SUCCESS/Success (the gateway retries)"
+
+    def to_dict(self) -> dict:
+        document = {"notify": self.notify.to_dict(), "summary": self.summary.to_dict()}
+        if len(self.answers) == 1:
+            answer = self.answers[0]
+            document["answer"] = {**answer.to_dict(), "verdict": self.verdict(answer)}
+        return document
+
+
+def send(notify: OutgoingNotify, *, count: int = 1, concurrency: int = 1,
+         timeout: float = DELIVERY_TIMEOUT_SECONDS, verify_tls: bool = True) -> TriggerResult:
+    started = time.perf_counter()
+    answers = asyncio.run(deliver_many(notify, count=count, concurrency=concurrency,
+                                       timeout=timeout, verify_tls=verify_tls))
+    return TriggerResult(notify, answers, summarize(answers, time.perf_counter() - started))

@@ -1,0 +1,309 @@
+"""The listener's journal: every request it received, in one SQLite file, committed before the
+request is answered.
+
+Durability: WAL with ``synchronous=FULL`` — every commit fsyncs the write-ahead log — and
+**group commit**: one writer thread takes every record waiting at that moment, writes them in one
+transaction and commits once, then answers them (each request hands in its answer; the writer
+sends it right after the commit, so no answer waits for its thread to be scheduled again). So a
+notify that was answered is on disk: it survives the listener being killed (SIGKILL) and a power cut (as far
+as the disk honours fsync). A request that was not yet committed was not answered either: the
+gateway sends it again.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..core.errors import ConfigError, EpayError, InputError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at REAL NOT NULL,         -- Unix seconds
+    kind TEXT NOT NULL,                -- notify | bad_request | too_large | not_found | timeout
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query BLOB NOT NULL,               -- raw bytes, key-shaped values masked
+    headers TEXT NOT NULL,             -- JSON [[name, value], …], secrets masked
+    body BLOB NOT NULL,                -- raw bytes, key-shaped values masked
+    body_size INTEGER NOT NULL,        -- bytes announced/received (also when not kept: 413)
+    client TEXT NOT NULL,
+    trade_no TEXT NOT NULL DEFAULT '',
+    out_trade_no TEXT NOT NULL DEFAULT '',
+    money TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL DEFAULT '',
+    pid TEXT NOT NULL DEFAULT '',
+    params TEXT,                       -- JSON object as received (masked), NULL if unreadable
+    valid INTEGER NOT NULL,
+    verdict TEXT NOT NULL,             -- genuine | bad_signature | rejected | malformed
+    reason TEXT NOT NULL,
+    report TEXT,                       -- JSON: CallbackReport.to_dict()
+    fingerprint TEXT NOT NULL DEFAULT '',
+    duplicate_count INTEGER NOT NULL DEFAULT 0,
+    content_changed INTEGER NOT NULL DEFAULT 0,
+    order_amount TEXT,
+    answer_status INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    delivered INTEGER NOT NULL,        -- would a gateway count the answer as delivered?
+    answered_by TEXT NOT NULL,         -- verdict | reply | forward
+    forward TEXT,                      -- JSON: the shop handler's answer, NULL if not forwarded
+    timings TEXT NOT NULL              -- JSON: milliseconds
+);
+CREATE INDEX IF NOT EXISTS requests_by_trade_no ON requests (trade_no);
+CREATE INDEX IF NOT EXISTS requests_by_time ON requests (received_at);
+"""
+COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", "body_size",
+           "client", "trade_no", "out_trade_no", "money", "type", "pid", "params", "valid",
+           "verdict", "reason", "report", "fingerprint", "duplicate_count", "content_changed",
+           "order_amount", "answer_status", "answer", "delivered", "answered_by", "forward",
+           "timings")
+_INSERT = (f"INSERT INTO requests ({', '.join(COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in COLUMNS)})")
+_JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
+_BATCH_LIMIT = 512
+_COMMIT_WAIT_SECONDS = 30
+
+
+class JournalError(EpayError):
+    """The journal cannot be written: nothing may be acknowledged."""
+
+    code = "journal_unwritable"
+
+
+class _Pending:
+    """One record waiting for its commit. ``done`` is a plain lock held until then: cheaper
+    than an Event, and the request thread waits on it."""
+
+    __slots__ = ("values", "done", "id", "error", "then")
+
+    def __init__(self, values: tuple, then) -> None:
+        self.values = values
+        self.then = then
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.id: int | None = None
+        self.error: Exception | None = None
+
+
+def default_journal_path(environ) -> Path:
+    """``$XDG_STATE_HOME/epay/listen.sqlite3`` (``~/.local/state/epay/`` without it)."""
+    from ..state import state_dir
+
+    return state_dir(environ) / "listen.sqlite3"
+
+
+class Journal:
+    """Append (from any thread; returns once committed) and read journaled requests."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._read_lock = threading.Lock()
+        self._closed = False
+        if readonly:
+            self._connection = _open_readonly(self.path)
+            return
+        self._connection = _open_for_writing(self.path)
+        self._writer = threading.Thread(target=self._write_loop, name="epay-journal",
+                                        daemon=True)
+        self._writer.start()
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def append(self, record: dict, *, then: Callable[[], object] | None = None) -> int:
+        """Journal one request (a dict of ``COLUMNS``); returns its id once it is committed.
+        ``then`` runs on the writer thread right after the commit (before this returns): the
+        listener answers from there, without waiting for its request thread to be scheduled."""
+        if self._writer is None or self._closed:
+            raise JournalError("the journal is closed", "start the listener again")
+        pending = _Pending(tuple(_column_value(name, record.get(name)) for name in COLUMNS),
+                           then)
+        self._queue.put(pending)
+        if not pending.done.acquire(timeout=_COMMIT_WAIT_SECONDS):
+            raise JournalError(f"the journal {self.path} did not commit in "
+                               f"{_COMMIT_WAIT_SECONDS} s", "check the disk")
+        if pending.error is not None:
+            raise JournalError(f"cannot write the journal {self.path} ({pending.error})",
+                               "check the disk space and the file's permissions")
+        return pending.id  # type: ignore[return-value]
+
+    def _write_loop(self) -> None:
+        connection = self._connection
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _BATCH_LIMIT:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            try:
+                # One call for the whole batch: each sqlite3 call gives the GIL up, and getting
+                # it back among dozens of request threads is what a commit would wait for.
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany(_INSERT, [item.values for item in batch])
+                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+                connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
+                # The write lock was held throughout: the batch got consecutive ids.
+                for offset, item in enumerate(batch):
+                    item.id = last - len(batch) + 1 + offset
+            except sqlite3.Error as error:
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                for item in batch:
+                    item.error, item.id = error, None
+            for item in batch:
+                if item.then is not None and item.error is None:
+                    try:
+                        item.then()
+                    except Exception:  # noqa: BLE001 - its request thread sees what became of it
+                        pass
+                item.done.release()
+
+    def close(self) -> None:
+        """Commit what is waiting, stop the writer, close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(10)
+        with self._read_lock:
+            self._connection.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._read_lock:
+            try:
+                return self._connection.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as error:
+                raise ConfigError(f"cannot read the journal {self.path} ({error})",
+                                  "is it a journal written by epay listen?",
+                                  code="journal_unreadable") from None
+
+    def records(self, *, since: float | None = None, invalid_only: bool = False,
+                limit: int | None = None) -> list[dict]:
+        """Journaled requests, oldest first (with ``limit``, the newest ``limit`` of them)."""
+        where, args = [], []
+        if since is not None:
+            where.append("received_at >= ?")
+            args.append(since)
+        if invalid_only:
+            where.append("valid = 0")
+        sql = "SELECT * FROM requests" + (" WHERE " + " AND ".join(where) if where else "")
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) "
+            args.append(limit)
+        rows = self._rows(sql + " ORDER BY id", tuple(args))
+        return [record_dict(row) for row in rows]
+
+    def record(self, record_id: int) -> dict:
+        rows = self._rows("SELECT * FROM requests WHERE id = ?", (record_id,))
+        if not rows:
+            raise InputError(f"there is no request {record_id} in the journal {self.path}",
+                             "list them with 'epay events list'", code="no_such_event")
+        return record_dict(rows[0])
+
+    def count(self) -> int:
+        return self._rows("SELECT count(*) FROM requests")[0][0]
+
+    def fingerprints(self) -> Iterator[tuple[str, str]]:
+        """(trade_no, fingerprint) of every journaled notify, oldest first: what duplicate
+        detection starts from after a restart."""
+        rows = self._rows("SELECT trade_no, fingerprint FROM requests "
+                          "WHERE kind = 'notify' AND trade_no != '' ORDER BY id")
+        return ((row[0], row[1]) for row in rows)
+
+
+def _column_value(name: str, value):
+    if name in _JSON_COLUMNS:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    if name in ("query", "body"):
+        return bytes(value or b"")
+    return "" if value is None and name not in ("order_amount",) else value
+
+
+def record_dict(row: sqlite3.Row) -> dict:
+    """A journaled request as plain data (JSON-ready: raw bytes as text, ``\\x..`` for bytes
+    that are not UTF-8)."""
+    record = dict(row)
+    for name in _JSON_COLUMNS:
+        if record.get(name) is not None:
+            record[name] = json.loads(record[name])
+    for name in ("query", "body"):
+        record[name] = bytes(record[name]).decode("utf-8", "backslashreplace")
+    for name in ("valid", "content_changed", "delivered"):
+        record[name] = bool(record[name])
+    record["time"] = iso_time(record["received_at"])
+    return record
+
+
+def iso_time(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def _open_for_writing(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=10)
+        connection.row_factory = sqlite3.Row
+        mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise sqlite3.OperationalError(f"WAL mode refused ({mode})")
+        connection.execute("PRAGMA synchronous=FULL")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:  # a new file (an existing one opens without a write)
+            connection.executescript("BEGIN;" + _SCHEMA +
+                                     f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            path.chmod(0o600)  # raw requests: the owner's business only
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"cannot write the journal {path} ({reason})",
+                          "choose a writable journal file", code="journal_unwritable") from None
+    return connection
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise ConfigError(f"there is no journal at {path}",
+                          "epay listen writes one; name it with --journal FILE",
+                          code="journal_missing")
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     check_same_thread=False, timeout=10)
+        connection.row_factory = sqlite3.Row
+        connection.execute("SELECT 1 FROM requests LIMIT 1").fetchall()
+    except sqlite3.Error as error:
+        raise ConfigError(f"cannot read the journal {path} ({error})",
+                          "is it a journal written by epay listen?",
+                          code="journal_unreadable") from None
+    return connection

@@ -1,0 +1,202 @@
+"""What the listener makes of one request: its parameters (as an Epay server reads them), the
+verdict (``core.callback.check_callback``, amount from epay's own order records), duplicates
+by trade_no, and the masked form of everything that is stored or shown."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus, unquote_to_bytes
+
+from ..core.errors import EpayError, InputError
+from ..core.params import parse_json, parse_query
+from ..core.redact import SECRET_NAMES, mask, mask_key_shaped, scrub
+from ..core.signing import Keys
+
+# Fields of the protocol whose values are data the gateway or the merchant chose (order
+# numbers may well be 32 letters and digits): kept as received. Any other key-shaped value
+# is masked before it is stored or shown.
+PROTOCOL_FIELDS = frozenset({
+    "pid", "trade_no", "out_trade_no", "api_trade_no", "type", "name", "money", "trade_status",
+    "param", "buyer", "timestamp", "sign", "sign_type",
+})
+# Left out of a notify's fingerprint: they change between genuine re-sends (V2 re-signs with a
+# fresh timestamp), so a duplicate is "changed" only when what it says changed.
+_VOLATILE = frozenset({"sign", "sign_type", "timestamp"})
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+_JSON_SECRET = re.compile(
+    r'("(?:' + "|".join(sorted(SECRET_NAMES)) + r')"\s*:\s*")([^"]*)(")', re.IGNORECASE)
+
+
+def read_params(method: str, query: bytes, body: bytes,
+                content_type: str) -> tuple[dict[str, str], str]:
+    """The parameters of a notify, the way an Epay server's notify handler reads them: the
+    query string when it carries ``pid`` (or there is no body), else the body — a form, or a
+    JSON object (tolerated). Returns them and where they came from (``query`` or ``body``).
+    Raises ``InputError`` saying what is wrong."""
+    from_query = _form(query, "the query string") if query else {}
+    if "pid" in from_query or not body.strip():
+        if not from_query:
+            raise InputError(f"the {method} request carries no parameters",
+                             "a notify carries pid, trade_no, … in its query or form body")
+        return from_query, "query"
+    text = _utf8(body, "the body")
+    if text.lstrip().startswith("{") or "json" in content_type.lower():
+        return parse_json(text), "body"
+    return _form(body, "the body"), "body"
+
+
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8", "Epay sends UTF-8; make the sender use it") \
+            from None
+
+
+def _form(raw: bytes, what: str) -> dict[str, str]:
+    return parse_query(_utf8(raw, what))
+
+
+@dataclass
+class Masker:
+    """Masks what must never be stored or shown: the configured key wherever it appears, any
+    field named like a key, and key-shaped values outside the protocol's own fields."""
+
+    secrets: tuple[str, ...] = ()
+
+    def params(self, params: Mapping[str, str]) -> dict[str, str]:
+        return {name: value if self._plain(name, value) else self._value(name, value)
+                for name, value in params.items()}
+
+    def _plain(self, name: str, value: str) -> bool:
+        """A protocol field holding no known secret: kept as it is (the common case)."""
+        return name in PROTOCOL_FIELDS and not any(s in value for s in self.secrets)
+
+    def raw(self, raw: bytes, params: Mapping[str, str] | None) -> bytes:
+        """The raw query or body: unchanged when its parameters were read and are all plain
+        protocol fields; else masked piece by piece."""
+        if params is not None and all(self._plain(k, v) for k, v in params.items()) and \
+                not any(s.encode() in raw for s in self.secrets):
+            return raw
+        return self.form_bytes(raw)
+
+    def _value(self, name: str, value: str) -> str:
+        if name.lower() in SECRET_NAMES:
+            return mask(value) if value else value
+        value = scrub(value, self.secrets)
+        return value if name in PROTOCOL_FIELDS else mask_key_shaped(value)
+
+    def form_bytes(self, raw: bytes) -> bytes:
+        """A query string or form body, piece by piece: only pieces that must be masked are
+        rewritten, every other byte stays as it arrived."""
+        if not raw:
+            return raw
+        if raw.lstrip().startswith(b"{"):
+            return self.text_bytes(raw)
+        pieces = []
+        for piece in raw.split(b"&"):
+            name_raw, equals, value_raw = piece.partition(b"=")
+            name = _decoded(name_raw)
+            value = _decoded(value_raw)
+            masked = self._value(name, value)
+            if masked != value:
+                piece = name_raw + equals + quote_plus(masked).encode("ascii")
+            pieces.append(piece)
+        return self.text_bytes(b"&".join(pieces))
+
+    def text_bytes(self, raw: bytes) -> bytes:
+        """Anything else (JSON, garbage): known secrets and key-named JSON fields masked."""
+        text = raw.decode("utf-8", "surrogateescape")
+        masked = scrub(text, self.secrets)
+        masked = _JSON_SECRET.sub(lambda m: m.group(1) + mask(m.group(2)) + m.group(3), masked)
+        return masked.encode("utf-8", "surrogateescape") if masked != text else raw
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> list[list[str]]:
+        shown = []
+        for name, value in headers:
+            if name.lower() in _SECRET_HEADERS:
+                value = mask(value) or "…"
+            else:
+                value = mask_key_shaped(scrub(value, self.secrets))
+            shown.append([name, value])
+        return shown
+
+    def anything(self, value, params: Mapping[str, str] | None = None):
+        """Any structure (a verdict, a forward answer): known secrets, and the values of
+        key-named fields of this request (a diagnosis quotes what was signed), masked."""
+        return scrub(value, (*self.secrets, *secret_values(params or {})))
+
+
+def secret_values(params: Mapping[str, str]) -> list[str]:
+    return [v for k, v in params.items() if k.lower() in SECRET_NAMES and v]
+
+
+def _decoded(raw: bytes) -> str:
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", "replace")
+
+
+def fingerprint(params: Mapping[str, str]) -> str:
+    """What a notify says, independent of field order and of re-signing."""
+    content = "\n".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in _VOLATILE)
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class Duplicates:
+    """How often each trade_no was seen, and whether a later copy said something else."""
+
+    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self, journaled: Iterable[tuple[str, str]]) -> None:
+        for trade_no, print_ in journaled:
+            self.note(trade_no, print_)
+
+    def note(self, trade_no: str, print_: str) -> tuple[int, bool]:
+        """(times seen before, content changed against the first one)."""
+        if not trade_no:
+            return 0, False
+        with self._lock:
+            count, first = self._seen.get(trade_no, (0, print_))
+            self._seen[trade_no] = (count + 1, first)
+        return count, print_ != first
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str  # genuine | bad_signature | rejected
+    valid: bool
+    reason: str
+    report: dict
+    order_amount: str | None
+
+
+def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
+          state=None) -> Judgement:
+    """The verdict on one notify: ``check_callback`` with the merchant's pid and, when epay
+    recorded the order (``epay order create``), its amount."""
+    from ..core.callback import Expectations, check_callback
+
+    amount = None
+    if state is not None and params.get("out_trade_no"):
+        try:
+            order = state.find_order(params["out_trade_no"], pid=params.get("pid") or pid)
+        except EpayError:
+            order = None  # the orders file is unreadable: judge without the amount
+        amount = order.money if order is not None else None
+    try:
+        report = check_callback(params, keys, Expectations(amount=amount, pid=pid, now=now))
+    except EpayError as error:  # the key this sign_type needs is not configured
+        reason = f"cannot verify: {error.message}"
+        report = {"valid": False, "verdict": "bad_signature", "reason": reason,
+                  "sign_type": params.get("sign_type", ""), "signature_valid": False,
+                  "problems": [{"code": error.code, "message": error.message,
+                                "fix": error.hint or ""}],
+                  "diagnosis": None, "notes": []}  # the shape of CallbackReport.to_dict()
+        return Judgement("bad_signature", False, reason, report, None)
+    return Judgement(report.verdict, report.genuine, report.reason, report.to_dict(),
+                     None if amount is None else f"{amount:f}")

@@ -1,0 +1,189 @@
+"""A public URL for the listener: an ngrok HTTP tunnel opened with pyngrok.
+
+pyngrok, left to itself, downloads ngrok when the binary is missing (printing "Downloading
+ngrok" to stdout, then failing after a 6 s timeout here, where nothing can be downloaded),
+prints ngrok's error lines through logging, and can wait forever on an agent that starts but
+never says it is ready. So everything is checked first (binary, authtoken) and the start is
+bounded; each failure is one ``TunnelError`` with a code and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import ConfigError, NetworkError
+
+STARTUP_TIMEOUT_SECONDS = 15.0
+
+
+class TunnelError(ConfigError):
+    """The tunnel cannot be opened for a reason the user must fix (binary, authtoken)."""
+
+    code = "tunnel_failed"
+
+
+class TunnelDown(NetworkError):
+    """The tunnel cannot be opened, or was lost, for a network reason."""
+
+    code = "tunnel_down"
+
+
+@dataclass
+class Tunnel:
+    """An open tunnel; ``close()`` disconnects it and ends the agent process."""
+
+    public_url: str
+    agent_pid: int | None
+    _config: object = field(repr=False)
+    _closed: bool = False
+
+    def agent_alive(self) -> bool:
+        from pyngrok import process
+
+        return process.is_process_running(self._config.ngrok_path)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        from pyngrok import ngrok, process
+
+        try:
+            if process.is_process_running(self._config.ngrok_path):
+                ngrok.disconnect(self.public_url, pyngrok_config=self._config)
+        except Exception:  # noqa: BLE001 - the agent is ended below whatever it answered
+            pass
+        ngrok.kill(pyngrok_config=self._config)  # terminates and waits for the agent
+
+
+def agent_path(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """The ngrok binary: the given path, else ``PYNGROK_NGROK_PATH``, else pyngrok's default
+    (``conf.get_default().ngrok_path``, under ngrok's config folder)."""
+    if explicit:
+        return str(Path(explicit).expanduser())
+    if environ.get("PYNGROK_NGROK_PATH"):
+        return str(Path(environ["PYNGROK_NGROK_PATH"]).expanduser())
+    from pyngrok import conf
+
+    return conf.get_default().ngrok_path
+
+
+def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None = None,
+                authtoken: str | None = None, region: str | None = None,
+                config_path: str | None = None,
+                startup_timeout: float = STARTUP_TIMEOUT_SECONDS) -> Tunnel:
+    """Open an HTTP tunnel to ``127.0.0.1:port``. The authtoken: ``authtoken``, else
+    ``NGROK_AUTHTOKEN``, else the one in ngrok's own config file."""
+    import logging
+
+    logging.getLogger("pyngrok").addHandler(logging.NullHandler())
+    logging.getLogger("pyngrok").propagate = False  # ngrok's log lines are not ours to print
+    from pyngrok import conf, ngrok, process
+    from pyngrok.exception import PyngrokError, PyngrokNgrokError
+
+    path = agent_path(ngrok_path, environ)
+    if not os.path.isfile(path):
+        raise TunnelError(f"no ngrok agent at {path}",
+                          "install ngrok and point PYNGROK_NGROK_PATH at it, or use another "
+                          "tunnel and give its public URL", code="ngrok_missing")
+    if not os.access(path, os.X_OK):
+        raise TunnelError(f"the ngrok agent {path} is not executable",
+                          f"chmod +x {path}", code="ngrok_not_executable")
+    config_file = config_path or conf.get_default().config_path
+    token = authtoken or environ.get("NGROK_AUTHTOKEN") or _config_authtoken(
+        config_file or conf.DEFAULT_NGROK_CONFIG_PATH)
+    if not token:
+        raise TunnelError("ngrok needs an authtoken and none is set",
+                          "set NGROK_AUTHTOKEN, or run 'ngrok config add-authtoken TOKEN' "
+                          "(free at dashboard.ngrok.com)", code="ngrok_no_authtoken")
+    errors: list[str] = []
+
+    def remember(log) -> None:
+        if getattr(log, "lvl", "") in ("ERROR", "CRITICAL") and getattr(log, "err", None):
+            errors.append(str(log.err))
+
+    config = conf.PyngrokConfig(ngrok_path=path, config_path=config_file, auth_token=token,
+                                region=region, startup_timeout=max(1, int(startup_timeout)),
+                                log_event_callback=remember, request_timeout=5)
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["tunnel"] = ngrok.connect(f"http://127.0.0.1:{port}", "http",
+                                              pyngrok_config=config)
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=connect, name="epay-ngrok-start", daemon=True)
+    worker.start()
+    worker.join(startup_timeout + 6)
+    if worker.is_alive():
+        # The agent started but never said it was ready: end it ourselves (pyngrok holds its
+        # own lock while it waits, so its kill() would wait too).
+        running = getattr(process, "_current_processes", {}).get(path)
+        if running is not None:
+            running.proc.kill()
+        worker.join(5)
+        raise TunnelDown(f"the ngrok agent did not open a tunnel within {startup_timeout:g} s"
+                         + (f" ({errors[-1]})" if errors else ""),
+                         "check the network (ngrok must reach its servers), or use another "
+                         "tunnel and give its public URL", code="ngrok_timeout")
+    error = outcome.get("error")
+    if error is not None:
+        ngrok.kill(pyngrok_config=config)
+        if isinstance(error, PyngrokNgrokError):
+            raise _classify(getattr(error, "ngrok_error", None) or (errors[-1] if errors else "")
+                            or str(error)) from None
+        if isinstance(error, PyngrokError):
+            raise TunnelError(f"ngrok failed: {_one_line(str(error))}",
+                              "check ngrok's config file", code="ngrok_failed") from None
+        raise TunnelDown(f"ngrok failed ({type(error).__name__}: {_one_line(str(error))})",
+                         "run the ngrok agent by hand to see why",
+                         code="ngrok_failed") from None
+    tunnel = outcome["tunnel"]
+    running = process.get_process(config) if process.is_process_running(path) else None
+    return Tunnel(tunnel.public_url, running.proc.pid if running else None, config)
+
+
+def _classify(message: str) -> Exception:
+    text = _one_line(message)
+    lowered = text.lower()
+    if "authtoken" in lowered or "authentication" in lowered or "err_ngrok_105" in lowered \
+            or "err_ngrok_4018" in lowered:
+        return TunnelError(f"ngrok rejected the authtoken: {text}",
+                           "copy it again from dashboard.ngrok.com and set NGROK_AUTHTOKEN",
+                           code="ngrok_authtoken_rejected")
+    if any(word in lowered for word in ("dial", "lookup", "resolve", "network", "connect",
+                                        "timeout", "timed out")):
+        return TunnelDown(f"ngrok cannot reach its servers: {text}",
+                          "check the network, or use another tunnel and give its public URL",
+                          code="ngrok_unreachable")
+    return TunnelDown(f"the ngrok agent failed: {text}",
+                      "run the ngrok agent by hand to see why", code="ngrok_failed")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).replace("\\n", " ").split())  # logfmt escapes its newlines
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def _config_authtoken(path: str | None) -> str | None:
+    """The authtoken in ngrok's own config file (v2: top level; v3: under ``agent``)."""
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        import yaml
+
+        with open(path, encoding="utf-8") as stream:
+            document = yaml.safe_load(stream.read(1024 * 1024)) or {}
+    except Exception:  # noqa: BLE001 - a broken file is ngrok's to report
+        return None
+    if not isinstance(document, dict):
+        return None
+    agent = document.get("agent") if isinstance(document.get("agent"), dict) else {}
+    token = agent.get("authtoken") or document.get("authtoken")
+    return str(token) if token else None

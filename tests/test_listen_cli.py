@@ -1,0 +1,273 @@
+"""``epay listen`` as a real process: the --json interface scripts rely on, clean stops, the
+journal surviving SIGKILL mid-load, public-URL checks, and one-line start-up errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from test_listen import KEY, notify
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    """A running ``epay …`` whose stdout lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "epaycli", *args], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[dict] = []
+        self.stderr = ""
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def event(self, name: str, timeout: float = 15) -> dict:
+        """The next event called ``name`` (earlier ones of other names are kept in seen)."""
+        deadline = time.monotonic() + timeout
+        for seen in self.seen:
+            if seen["event"] == name and not seen.get("_taken"):
+                seen["_taken"] = True
+                return seen
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            found = json.loads(line)
+            self.seen.append(found)
+            if found["event"] == name:
+                found["_taken"] = True
+                return found
+        raise AssertionError(f"no {name} event; seen {self.seen}; stderr {self.finish(1)[1]}")
+
+    def finish(self, timeout: float = 15) -> tuple[int, str]:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.stderr += self.proc.stderr.read()
+        return self.proc.returncode, self.stderr
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def env(tmp_path, isolated_env) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(isolated_env),
+            "XDG_CONFIG_HOME": str(isolated_env / ".config"),
+            "XDG_STATE_HOME": str(tmp_path / "state"), "EPAY_KEY": KEY, "EPAY_PID": "1001",
+            "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture
+def epay(env):
+    started: list[Process] = []
+
+    def start(*args: str, extra_env: dict[str, str] | None = None) -> Process:
+        started.append(Process(list(args), {**env, **(extra_env or {})}))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def run_epay(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "epaycli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_json_interface_ready_then_one_object_per_notify_and_sigterm_exits_0(epay, tmp_path):
+    journal = tmp_path / "j.sqlite3"
+    listener = epay("listen", "--port", "0", "--json", "--journal", str(journal))
+    ready = listener.event("ready")
+    assert ready["public_url"] is None and ready["local_url"].endswith("/notify")
+    assert ready["journal"] == str(journal)
+    assert httpx.get(ready["local_url"], params=notify()).text == "success"
+    forged = notify(key="q" * 32)
+    assert httpx.get(ready["local_url"], params=forged).text == "fail"
+    good, bad = listener.event("notify"), listener.event("notify")
+    for event in (good, bad):
+        for field in ("trade_no", "out_trade_no", "money", "valid", "reason", "duplicate_count",
+                      "answer"):
+            assert field in event
+    assert good["valid"] is True and good["answer"] == "success" and good["money"] == "1"
+    assert bad["valid"] is False and "does not match" in bad["reason"]
+    assert bad["duplicate_count"] == 1
+    listener.proc.send_signal(signal.SIGTERM)
+    code, stderr = listener.finish()
+    assert code == 0, stderr
+    assert listener.event("stopped")["answered"] == 2
+    assert "Traceback" not in stderr
+
+
+def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
+    port = free_port()
+    listener = epay("listen", "--port", str(port), "--journal", str(tmp_path / "j.sqlite3"))
+    url = f"http://127.0.0.1:{port}/notify"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert httpx.get(url, params=notify()).text == "success"
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    time.sleep(0.2)
+    listener.proc.send_signal(signal.SIGINT)
+    code, stderr = listener.finish()
+    assert code == 0
+    assert f"listening on {url}" in stderr
+    line = next(line for line in stderr.splitlines() if "2026120112000000001" in line)
+    assert "ORD1" in line and "✓ genuine" in line and "→ 200 'success'" in line
+    assert listener.proc.stdout.read() == ""  # nothing on stdout without --json
+
+
+def test_the_journal_survives_sigkill_mid_load_with_every_answered_notify(epay, tmp_path):
+    journal = tmp_path / "j.sqlite3"
+    listener = epay("listen", "--port", "0", "--json", "--journal", str(journal))
+    url = listener.event("ready")["local_url"]
+    answered: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def send(offset: int) -> None:
+        with httpx.Client(timeout=5) as client:
+            for number in range(offset, offset + 5000):
+                if stop.is_set():
+                    return
+                sent = notify(number)
+                try:
+                    if client.get(url, params=sent).text == "success":
+                        with lock:
+                            answered.append(sent["trade_no"])
+                except httpx.HTTPError:
+                    return  # the listener is gone
+
+    threads = [threading.Thread(target=send, args=(i * 10_000,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(answered) < 150 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(listener.proc.pid, signal.SIGKILL)  # mid-load: requests are in flight
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    listener.finish()
+    assert len(answered) >= 150
+    with sqlite3.connect(journal) as db:
+        journaled = {row[0] for row in db.execute("SELECT trade_no FROM requests WHERE valid")}
+    missing = set(answered) - journaled
+    assert not missing, f"{len(missing)} answered notifies are not in the journal"
+
+
+def test_public_url_is_shown_checked_and_stored_with_set_profile(epay, env, tmp_path):
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"  # the listener itself stands in for another tunnel
+    listener = epay("listen", "--port", str(port), "--json", "--public-url", public,
+                    "--set-profile", "--journal", str(tmp_path / "j.sqlite3"))
+    ready = listener.event("ready")
+    assert ready["public_url"] == public + "/notify"
+    assert listener.event("tunnel_ok")["public_url"] == public + "/notify"
+    stored = listener.event("profile_updated")
+    assert stored["notify_url"] == public + "/notify" and stored["profile"] == "sandbox"
+    listener.proc.send_signal(signal.SIGTERM)
+    assert listener.finish()[0] == 0
+    shown = run_epay(env, "profile", "show", "sandbox", "--json")
+    assert json.loads(shown.stdout)["notify_url"] == public + "/notify"
+    assert KEY not in Path(env["XDG_CONFIG_HOME"], "epay", "profiles.toml").read_text()
+
+
+def test_a_lost_public_url_exits_5_with_exit_on_tunnel_loss(epay, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    listener = epay("listen", "--port", "0", "--json", "--public-url", dead,
+                    "--exit-on-tunnel-loss", "--journal", str(tmp_path / "j.sqlite3"))
+    lost = listener.event("tunnel_lost")
+    assert lost["action"] == "exit" and "Connect" in lost["reason"]
+    code, stderr = listener.finish()
+    assert code == 5
+    assert stderr.strip().splitlines()[-1].startswith("epay: error: the public URL")
+
+
+def test_a_lost_public_url_is_reported_and_watched_without_the_flag(epay, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    listener = epay("listen", "--port", "0", "--json", "--public-url", dead,
+                    "--health-interval", "0.3", "--journal", str(tmp_path / "j.sqlite3"))
+    assert listener.event("tunnel_lost")["action"] == "watching"
+    assert listener.event("tunnel_lost")["action"] == "watching"  # checked again, still loud
+    assert listener.proc.poll() is None
+    listener.proc.send_signal(signal.SIGTERM)
+    assert listener.finish()[0] == 0
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if not line.startswith("note:")]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("epay: error: ") and " — " in lines[0], stderr
+    return lines[0]
+
+
+def test_start_up_errors_are_one_line_with_a_documented_exit_code(env, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run_epay(env, "listen", "--port", port, "--journal", str(tmp_path / "a"))
+    assert done.returncode == 1 and "already in use" in one_error_line(done.stderr)
+    assert "--port" in done.stderr
+    done = run_epay(env, "listen", "--host", "no-such-host.invalid", "--journal",
+                    str(tmp_path / "b"))
+    assert done.returncode == 2 and "--host" in one_error_line(done.stderr)
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    done = run_epay(env, "listen", "--port", "0", "--journal", str(blocker / "j.sqlite3"))
+    assert done.returncode == 6 and "--journal" in one_error_line(done.stderr)
+    done = run_epay(env, "listen", "--port", "0", "--reply", "sometimes", "--journal",
+                    str(tmp_path / "c"))
+    assert done.returncode == 2 and "status:NNN" in one_error_line(done.stderr)
+    done = run_epay(env, "listen", "--tunnel", "--public-url", "http://x", "--journal",
+                    str(tmp_path / "d"))
+    assert done.returncode == 2
+    done = run_epay(env, "listen", "--path", "no-slash", "--journal", str(tmp_path / "e"))
+    assert done.returncode == 2
+    done = run_epay(env, "listen", "--forward-to", "localhost:8000", "--journal",
+                    str(tmp_path / "f"))
+    assert done.returncode == 2 and "forward" in one_error_line(done.stderr)
+    assert "Traceback" not in done.stderr
+
+
+def test_listen_stays_off_the_cold_start_of_other_commands(env):
+    probe = ("import sys; from epaycli.cli.main import run; run(['sign', 'pid=1', '--key', "
+             f"'{KEY}']); print(sorted(m for m in ('http.server', 'sqlite3', 'httpx', 'pyngrok', "
+             "'epaycli.listener') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -126,3 +126,49 @@ def test_what_a_gateway_counts_as_delivered(body, delivered):
 def test_the_delivery_schedule_of_a_real_gateway():
     assert DELIVERY_TIMEOUT_SECONDS == 5
     assert RETRY_SCHEDULE_MINUTES == (0, 1, 3, 19, 55)
+
+
+def test_a_v2_notify_keeps_a_timestamp_it_was_given(platform):
+    private, public = platform
+    fields = {**notify_fields(ORDER), "timestamp": "1700000000"}
+    sent = signed_notify(fields, RsaKeys(private=private), now=1_764_000_000)
+    assert sent["timestamp"] == "1700000000" and list(sent)[-2:] == ["sign_type", "sign"]
+    assert verify(sent, RsaKeys(public=public))
+
+
+@pytest.mark.parametrize("signature, altered", [
+    ("0fb66fb1963d4d59e9cea48e15107de9", "0fb66fb1963d4d59f9cea48e15107de9"),
+    ("0FB66FB1963D4D59E9CEA48E15107DE9", "0FB66FB1963D4D59F9CEA48E15107DE9"),  # case kept
+    ("abfc", "ab0c"),  # f wraps round to 0, still hex
+    ("AB+/CD==", "AB+/DD=="),  # base64 stays base64
+    ("AB//", "ABA/"),  # '/' wraps round to 'A'
+    ("x", "y"),
+    ("", "0"),
+])
+def test_an_altered_sign_is_a_near_miss_of_the_same_shape(signature, altered):
+    from epaycli.core.notify import altered_sign
+
+    assert altered_sign(signature) == altered
+
+
+def test_an_altered_sign_never_verifies(platform):
+    from epaycli.core.notify import altered_sign
+
+    private, public = platform
+    md5_sent = signed_notify(notify_fields(ORDER), Md5Key(KEY))
+    assert not verify({**md5_sent, "sign": altered_sign(md5_sent["sign"])}, Md5Key(KEY))
+    rsa_sent = signed_notify(notify_fields(ORDER), RsaKeys(private=private), now=1)
+    forged = altered_sign(rsa_sent["sign"])
+    assert forged != rsa_sent["sign"] and len(forged) == len(rsa_sent["sign"])
+    assert not verify({**rsa_sent, "sign": forged}, RsaKeys(public=public))
+
+
+def test_a_get_notify_appends_the_fields_as_php_writes_them():
+    from epaycli.core.notify import notify_get_url
+
+    sent = {"pid": "1001", "name": "VIP 会员", "param": "a&b"}
+    query = "pid=1001&name=VIP+%E4%BC%9A%E5%91%98&param=a%26b"
+    assert notify_get_url("https://shop.example/notify.php", sent) == \
+        f"https://shop.example/notify.php?{query}"
+    assert notify_get_url("https://shop.example/n.php?order=7", sent) == \
+        f"https://shop.example/n.php?order=7&{query}"

@@ -107,3 +107,21 @@ def receiver():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fresh_core_caches():
+    """Empty core's memo caches (lru_cache) when a test session starts. Mutation testing forks
+    each run from a process that already ran the suite: a warm cache would hand a mutant the
+    original code's answers and hide it."""
+    import functools
+    import importlib
+    import pkgutil
+
+    import epaycli.core
+
+    for module in pkgutil.iter_modules(epaycli.core.__path__):
+        namespace = importlib.import_module(f"epaycli.core.{module.name}")
+        for value in list(vars(namespace).values()):
+            if isinstance(value, functools._lru_cache_wrapper):
+                value.cache_clear()

@@ -387,9 +387,11 @@ def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_F
 
 
 def _compose(first, second):
+    """Both transforms, ``second`` applied first: ``_VALUE_TRANSFORMS`` lists URL-encoding (a
+    signer's last step) before trimming and unescaping (what a framework does to input)."""
     if first is None or second is None:
         return first or second
-    return lambda value: second(first(value))
+    return lambda value: first(second(value))
 
 
 def _value_habits(params, base: Pairs, select) -> Iterator[_Fields]:

@@ -73,9 +73,10 @@ def unescape_separators(text: str) -> tuple[str, bool]:
 
 
 def _is_url_without_scheme(text: str) -> bool:
-    """``shop.example.com/notify.php?pid=…`` or ``notify.php?pid=…``: a '?' before any '='."""
+    """``shop.example.com/notify.php?pid=…`` or ``notify.php?pid=…``: a '?' before any '='.
+    (One broken over lines is still a URL, so that ``parse_url`` says it is broken.)"""
     mark, equals = text.find("?"), text.find("=")
-    return 0 < mark < equals and "\n" not in text and " " not in text[:mark]
+    return 0 < mark < equals and " " not in text[:mark]
 
 
 def parse_url(url: str) -> dict[str, str]:

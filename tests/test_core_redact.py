@@ -1,0 +1,69 @@
+"""core/redact.py: a key never shows whole, wherever text that could hold one is shown or kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from epaycli.core.redact import SECRET_NAMES, mask, mask_key_shaped, redact_params, scrub
+
+KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
+RSA_BLOB = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x+/Y" * 20 + "=="
+
+
+@pytest.mark.parametrize("secret, shown", [
+    ("", ""), ("a", "…"), ("x" * 15, "…"), ("abcdefghijklmnop", "abcd…mnop"), (KEY, "89un…UJ8i"),
+])
+def test_mask_shows_at_most_the_first_and_last_four(secret, shown):
+    assert mask(secret) == shown
+
+
+def test_key_shaped_text_is_masked_in_place():
+    text = f"key={KEY} failed"
+    assert mask_key_shaped(text) == "key=89un…UJ8i failed"
+    assert mask_key_shaped(f"pem {RSA_BLOB} end") == f"pem {mask(RSA_BLOB)} end"
+    assert mask_key_shaped(f"[{KEY}]") == "[89un…UJ8i]"
+
+
+def test_a_md5_sign_and_what_is_kept_stay_readable():
+    sign = "0fb66fb1963d4d59e9cea48e15107de9"
+    assert mask_key_shaped(f"sign={sign}") == f"sign={sign}"
+    assert mask_key_shaped(f"sign={sign.upper()}") == f"sign={sign.upper()}"
+    assert mask_key_shaped(f"pid {KEY}", keep=[KEY]) == f"pid {KEY}"
+    assert mask_key_shaped(f"{KEY} {KEY[::-1]}", keep=(KEY,)) == f"{KEY} {mask(KEY[::-1])}"
+
+
+@pytest.mark.parametrize("text", [
+    "x" * 31,  # too short for a key
+    "y" * 33,  # part of a longer word: not a key on its own
+    "a" + KEY,  # the same, the key glued to a letter in front
+    KEY + "9",  # and behind
+    "Ab+/" * 24,  # 96 characters of base64: shorter than any RSA key
+])
+def test_what_is_not_key_shaped_is_left_alone(text):
+    assert mask_key_shaped(text) == text
+
+
+def test_scrub_masks_known_secrets_anywhere_in_nested_data():
+    data = {"msg": f"bad {KEY}!", "list": [KEY, 1, None], "tuple": (f"x{KEY}",),
+            "deep": {"k": KEY}, "n": 5}
+    assert scrub(data, [KEY]) == {"msg": "bad 89un…UJ8i!", "list": ["89un…UJ8i", 1, None],
+                                  "tuple": ["x89un…UJ8i"], "deep": {"k": "89un…UJ8i"}, "n": 5}
+    assert scrub(f"{KEY}{KEY}", [KEY]) == "89un…UJ8i89un…UJ8i"
+    assert scrub("ab12345678", ["", "12345678", None]) == "ab…"
+
+
+def test_scrub_ignores_secrets_too_short_to_be_keys():
+    # Masking a 7-character "secret" would garble ordinary text and hide nothing worth hiding.
+    value = {"msg": "the word abcdefg"}
+    assert scrub(value, ["abcdefg"]) is value
+    assert scrub(value, []) is value
+    assert scrub("abcdefgh!", ["abcdefgh"]) == "…!"
+
+
+def test_redact_params_masks_fields_named_like_keys_whatever_their_case():
+    params = {"pid": "1001", "Key": KEY, "merchant_key": KEY, "PRIVATE_KEY": "short",
+              "secret": "", "apikey": KEY, "api_key": KEY, "money": "1"}
+    assert redact_params(params) == {"pid": "1001", "Key": "89un…UJ8i", "merchant_key": "89un…UJ8i",
+                                     "PRIVATE_KEY": "…", "secret": "", "apikey": "89un…UJ8i",
+                                     "api_key": "89un…UJ8i", "money": "1"}
+    assert SECRET_NAMES == {"key", "merchant_key", "private_key", "secret", "apikey", "api_key"}

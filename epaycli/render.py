@@ -7,6 +7,7 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 from __future__ import annotations
 
 import errno
+import re
 import threading
 from typing import Any, TextIO
 
@@ -128,11 +129,14 @@ class Output:
             stdout.flush()
         return True
 
+_DEL_AND_C1 = re.compile("[\x7f-\x9f]")
+
+
 def _json_text(text: str) -> str:
     """JSON with DEL and C1 controls as \\u escapes (json.dumps escapes only C0): still valid
-    JSON, and safe on a terminal."""
-    return "".join(f"\\u{ord(ch):04x}" if "\x7f" <= ch <= "\x9f" else ch for ch in text) \
-        if any("\x7f" <= ch <= "\x9f" for ch in text) else text
+    JSON, and safe on a terminal. A regex, not a loop over characters: the listener writes one
+    of these per notify."""
+    return _DEL_AND_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def cannot_encode(error: UnicodeEncodeError, stream: TextIO | None) -> OutputError:

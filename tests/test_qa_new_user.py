@@ -175,3 +175,13 @@ def test_option_missing_its_value_points_at_that_commands_help(cli, args, comman
     line = one_error_line(result)
     assert result.code == 2
     assert line.endswith(f"see '{command} --help'"), line
+
+
+def test_order_create_refused_before_sending_is_one_error_line(cli):
+    """The sandbox's placeholder notify_url note waits until the order is valid."""
+    result = cli("order", "create", "--amount", "abc", "--name", "x", "--dry-run")
+    assert result.code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("epay: error: "), result.stderr
+    valid = cli("order", "create", "--amount", "1.00", "--name", "x", "--dry-run")
+    assert valid.code == 0 and "sandbox default" in valid.stderr

@@ -88,14 +88,15 @@ def create(
     run = runtime(ctx)
     merchant, resolved = resolve_merchant(run, conn)
     profile = resolved.profile
-    notify, back = _urls(run, merchant, notify_url or profile.notify_url,
-                         return_url or profile.return_url)
+    notify, back, url_notes = _urls(merchant, notify_url or profile.notify_url,
+                                    return_url or profile.return_url)
     order = calls.validate_order(
         money=amount, name=name, out_trade_no=out_trade_no or _new_number(run),
         notify_url=notify, return_url=back, type=payment_type or profile.type, param=param,
         device=device, clientip=client_ip if mode is Mode.api else "", method=method,
         api=mode is Mode.api)
-    show_notes(run, calls.order_warnings(order, merchant.gateway))
+    # Notes only once the order is valid: a refused order is one error line, nothing more.
+    show_notes(run, [*url_notes, *calls.order_warnings(order, merchant.gateway)])
     now = run.env.now()
     if mode is Mode.page:
         _page(run, merchant, order, now, html=html, dry_run=dry_run, json_output=json_output)
@@ -114,15 +115,17 @@ def create(
     _show_created(run, created, json_output)
 
 
-def _urls(run: Runtime, merchant: Merchant, notify: str, back: str) -> tuple[str, str]:
-    """The sandbox needs no configuration: a local gateway gets local placeholder URLs."""
+def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[str]]:
+    """The sandbox needs no configuration: a local gateway gets local placeholder URLs (and a
+    note saying so)."""
+    notes = []
     if calls.is_loopback_host(_host(merchant.gateway)):
         if not notify:
             notify = SANDBOX_NOTIFY_URL
-            run.out.status(f"notify_url: {notify} (sandbox default; --notify-url sets one, "
-                           "e.g. from 'epay listen')", "dim")
+            notes.append(f"notify_url: {notify} (sandbox default; --notify-url sets one, "
+                         "e.g. from 'epay listen')")
         back = back or SANDBOX_RETURN_URL
-    return notify, back
+    return notify, back, notes
 
 
 def _host(url: str) -> str:

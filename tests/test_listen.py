@@ -452,6 +452,63 @@ def test_malformed_requests_get_an_error_are_journaled_and_do_not_stop_the_serve
     assert httpx.get(listener.url, params=notify()).text == "success"
 
 
+def test_pipelined_requests_are_answered_in_order_on_one_connection(listen, events,
+                                                                   journal_path):
+    listener = listen()
+    first, second = (http_build_query(notify(n)) for n in (31, 32))
+    forged = http_build_query(notify(33, key="y" * 32))
+    requests = b"".join(f"GET /notify?{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                        for q in (first, forged))
+    last = f"\r\nGET /notify?{second} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(listener.port, requests + last.encode())  # a stray CRLF between
+    bodies = [part.split(b"\r\n\r\n", 1)[1][:7] for part in answer.split(b"HTTP/1.1 ")[1:]]
+    assert bodies == [b"success", b"fail", b"success"]
+    assert [r["trade_no"] for r in rows(journal_path)] == \
+        [order(n).trade_no for n in (31, 33, 32)]
+
+
+def test_expect_100_continue_gets_the_go_ahead_then_the_answer(listen, events):
+    listener = listen()
+    body = http_build_query(notify()).encode()
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=5) as sock:
+        sock.sendall(b"POST /notify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        assert sock.recv(4096).endswith(b"\r\n\r\nsuccess")
+
+
+def test_http_1_0_closes_after_the_answer_unless_asked_to_keep_alive(listen, events):
+    listener = listen()
+    query = http_build_query(notify()).encode()
+    answer = raw_exchange(listener.port, b"GET /notify?" + query + b" HTTP/1.0\r\n\r\n")
+    assert answer.endswith(b"success") and b"Connection: close" in answer
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=5) as sock:
+        for _ in range(2):
+            sock.sendall(b"GET /notify?" + query + b" HTTP/1.0\r\nConnection: keep-alive"
+                         b"\r\n\r\n")
+            reply = sock.recv(4096)
+            assert reply.endswith(b"success") and b"Connection: close" not in reply
+
+
+def test_a_request_cut_off_by_its_sender_is_journaled_as_incomplete(listen, events,
+                                                                     journal_path):
+    listener = listen()
+    for partial in (b"GET /notify?pid=1", b"GET /notify?pid=1 HTTP/1.1\r\nHost: x\r\n",
+                    b"POST /notify HTTP/1.1\r\nContent-Length: 50\r\n\r\npid=1",
+                    b"POST /notify HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\npi"):
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=5) as sock:
+            sock.sendall(partial)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+    reasons = [r["reason"] for r in rows(journal_path)]
+    assert reasons == ["the request line ended before it was complete",
+                       "the headers ended before it was complete",
+                       "the body ended after 5 of 50 bytes", "the chunked body ended early"]
+    assert httpx.get(listener.url, params=notify()).text == "success"
+
+
 def test_a_chunked_body_is_read(listen, events):
     listener = listen()
     body = http_build_query(notify()).encode()

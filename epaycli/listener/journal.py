@@ -3,11 +3,10 @@ request is answered.
 
 Durability: WAL with ``synchronous=FULL`` — every commit fsyncs the write-ahead log — and
 **group commit**: one writer thread takes every record waiting at that moment, writes them in one
-transaction and commits once, then answers them (each request hands in its answer; the writer
-sends it right after the commit, so no answer waits for its thread to be scheduled again). So a
-notify that was answered is on disk: it survives the listener being killed (SIGKILL) and a power cut (as far
-as the disk honours fsync). A request that was not yet committed was not answered either: the
-gateway sends it again.
+transaction and commits once, then tells each request (``done``) that it is on disk; only then is
+it answered. So a notify that was answered is on disk: it survives the listener being killed
+(SIGKILL) and a power cut (as far as the disk honours fsync). A request that was not yet
+committed was not answered either: the gateway sends it again.
 """
 
 from __future__ import annotations
@@ -77,19 +76,17 @@ class JournalError(EpayError):
     code = "journal_unwritable"
 
 
+Done = Callable[[int | None, Exception | None], object]
+
+
 class _Pending:
-    """One record waiting for its commit. ``done`` is a plain lock held until then: cheaper
-    than an Event, and the request thread waits on it."""
+    """One record waiting for its commit; ``done(id, error)`` runs on the writer after it."""
 
-    __slots__ = ("values", "done", "id", "error", "then")
+    __slots__ = ("values", "done")
 
-    def __init__(self, values: tuple, then) -> None:
+    def __init__(self, values: tuple, done: Done) -> None:
         self.values = values
-        self.then = then
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.id: int | None = None
-        self.error: Exception | None = None
+        self.done = done
 
 
 def default_journal_path(environ) -> Path:
@@ -119,22 +116,38 @@ class Journal:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def append(self, record: dict, *, then: Callable[[], object] | None = None) -> int:
-        """Journal one request (a dict of ``COLUMNS``); returns its id once it is committed.
-        ``then`` runs on the writer thread right after the commit (before this returns): the
-        listener answers from there, without waiting for its request thread to be scheduled."""
+    def append(self, record: dict, *, done: Done | None = None) -> int | None:
+        """Journal one request (a dict of ``COLUMNS``). Without ``done``: returns its id once it
+        is committed. With ``done``: returns at once, and ``done(id, None)`` — or
+        ``done(None, error)`` — runs on the writer thread right after the commit (the listener
+        answers from there, without a thread waiting per request)."""
         if self._writer is None or self._closed:
             raise JournalError("the journal is closed", "start the listener again")
-        pending = _Pending(tuple(_column_value(name, record.get(name)) for name in COLUMNS),
-                           then)
-        self._queue.put(pending)
-        if not pending.done.acquire(timeout=_COMMIT_WAIT_SECONDS):
+        values = tuple(_column_value(name, record.get(name)) for name in COLUMNS)
+        if done is not None:
+            self._queue.put(_Pending(values, done))
+            return None
+        committed = threading.Lock()
+        committed.acquire()
+        outcome: list = []
+
+        def wake(record_id, error) -> None:
+            outcome[:] = [record_id, error]
+            committed.release()
+
+        self._queue.put(_Pending(values, wake))
+        if not committed.acquire(timeout=_COMMIT_WAIT_SECONDS):
             raise JournalError(f"the journal {self.path} did not commit in "
                                f"{_COMMIT_WAIT_SECONDS} s", "check the disk")
-        if pending.error is not None:
-            raise JournalError(f"cannot write the journal {self.path} ({pending.error})",
-                               "check the disk space and the file's permissions")
-        return pending.id  # type: ignore[return-value]
+        record_id, error = outcome
+        if error is not None:
+            raise self.failure(error)
+        return record_id
+
+    def failure(self, error: Exception) -> JournalError:
+        """What a failed commit means for the request: it cannot be acknowledged."""
+        return JournalError(f"cannot write the journal {self.path} ({error})",
+                            "check the disk space and the file's permissions")
 
     def _write_loop(self) -> None:
         connection = self._connection
@@ -153,31 +166,28 @@ class Journal:
                     stopping = True
                     break
                 batch.append(item)
+            error, ids = None, ()
             try:
                 # One call for the whole batch: each sqlite3 call gives the GIL up, and getting
-                # it back among dozens of request threads is what a commit would wait for.
+                # it back is what a commit would wait for.
                 connection.execute("BEGIN IMMEDIATE")
                 connection.executemany(_INSERT, [item.values for item in batch])
                 last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
                 connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
                 # The write lock was held throughout: the batch got consecutive ids.
-                for offset, item in enumerate(batch):
-                    item.id = last - len(batch) + 1 + offset
-            except (sqlite3.Error, OverflowError, ValueError, TypeError) as error:
+                ids = range(last - len(batch) + 1, last + 1)
+            except (sqlite3.Error, OverflowError, ValueError, TypeError) as failure:
                 # a value SQLite cannot hold fails this batch only: the writer must live on
                 try:
                     connection.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
-                for item in batch:
-                    item.error, item.id = error, None
-            for item in batch:
-                if item.then is not None and item.error is None:
-                    try:
-                        item.then()
-                    except Exception:  # noqa: BLE001 - its request thread sees what became of it
-                        pass
-                item.done.release()
+                error = failure
+            for offset, item in enumerate(batch):
+                try:
+                    item.done(None if error else ids[offset], error)
+                except Exception:  # noqa: BLE001 - whoever waits sees what became of it
+                    pass
 
     def close(self) -> None:
         """Commit what is waiting, stop the writer, close the file."""

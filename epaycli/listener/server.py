@@ -1,27 +1,31 @@
-"""The notify receiver: a stdlib ``ThreadingHTTPServer`` tuned as DESIGN.md says (backlog 128,
-HTTP/1.1 keep-alive, no Nagle, daemon threads), with bounded bodies (64 KiB → 413) and a read
-deadline per request that a slowloris sender cannot stretch.
+"""The notify receiver: one asyncio event loop in a background thread serves every connection
+(HTTP/1.1 keep-alive, backlog 128, no Nagle), with bounded requests (``http.RequestReader``:
+64 KiB bodies, else 413) and a read deadline per request that a slowloris sender cannot
+stretch. One thread, not one per connection: a notify costs a few dozen microseconds of
+judging, and threads would spend more than that handing the GIL to each other.
 
-Each request is judged, journaled (committed) and only then answered; then an event (a plain
-dict) goes to ``on_event``. The engine never prints.
+Each request is judged, handed to the journal's writer thread and answered only once it is
+committed; then an event (a plain dict) goes to ``on_event``. The engine never prints.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
-from secrets import token_hex
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from secrets import token_hex
 
 from ..core.errors import EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 from ..core.signing import Keys
+from .http import Head, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
 from .judge import Duplicates, Masker, fingerprint, judge, read_params
 
@@ -30,6 +34,10 @@ READ_TIMEOUT_SECONDS = 10.0
 HEALTH_PATH = "/.epay-listen/health"
 DEFAULT_NOTIFY_PATH = "/notify"
 _WATCH_INTERVAL = 0.2
+_LINGER_SECONDS = 1.0  # after a refusal, unread bytes are drained this long before closing
+_PAUSE_READING_AT = 256 * 1024  # bytes waiting behind a request that is being answered
+_STOP_WAIT_SECONDS = 5.0
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
 
 Event = dict
@@ -76,9 +84,9 @@ class Listener:
     """A running listener. ``url`` is the notify URL to give a gateway; ``close()`` stops it
     (also as a context manager)."""
 
-    def __init__(self, server: _Server, engine: _Engine, thread: threading.Thread) -> None:
-        self._server, self._engine, self._thread = server, engine, thread
-        host, port = server.server_address[:2]
+    def __init__(self, runner: _Runner, engine: _Engine) -> None:
+        self._runner, self._engine = runner, engine
+        host, port = runner.address[:2]
         self.host, self.port = host, port
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
         self.base_url = f"http://{shown}:{port}"
@@ -87,16 +95,23 @@ class Listener:
         self.health_url = self.base_url + HEALTH_PATH
         self.health_token = engine.health_token
         self.journal = engine.journal
+        self._closed = False
 
     @property
     def answered(self) -> int:
         return self._engine.answered
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-        self._engine.close()
+        """Stop accepting, commit and answer what is waiting, then end the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        runner, engine = self._runner, self._engine
+        runner.call(runner.stop_accepting)
+        engine.journal.close()  # its last commits queue their answers on the loop …
+        runner.call(engine.end_connections)  # … which runs them before this
+        runner.stop()
+        engine.close()
 
     def __enter__(self) -> Listener:
         return self
@@ -113,7 +128,7 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
                    read_timeout: float = READ_TIMEOUT_SECONDS,
                    max_body: int = MAX_BODY_BYTES, secrets_to_mask: tuple[str, ...] = (),
                    forward_timeout: float = DELIVERY_TIMEOUT_SECONDS) -> Listener:
-    """Start a notify listener in background threads and return it once it accepts requests.
+    """Start a notify listener in a background thread and return it once it accepts requests.
 
     - ``keys``: ``epaycli.core.signing.Keys`` — the merchant MD5 key (V1) and/or the platform
       public key (``RsaKeys(public=…)``, V2) that notifies are checked with.
@@ -126,11 +141,12 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
     - ``reply``: ``auto`` (success if genuine, else fail; the handler's answer when
       forwarding), ``success``, ``fail``, ``timeout`` (answer after the gateway gave up),
       ``status:NNN``.
-    - ``on_event``: called (from request threads) with one dict per request:
+    - ``on_event``: called (from the listener's thread) with one dict per request:
       ``{"event": "notify" | "bad_request", "id", "time", "method", "path", "trade_no",
       "out_trade_no", "money", "type", "valid", "verdict", "reason", "duplicate_count",
-      "content_changed", "answer", "answer_status", "delivered", "ms", …}``, and
-      ``{"event": "journal_error", "message"}`` when a request could not be journaled.
+      "content_changed", "answer", "answer_status", "delivered", "ms", …}``,
+      ``{"event": "journal_error", "message"}`` when a request could not be journaled, and
+      ``{"event": "internal_error", "message"}`` for a bug (the connection is closed).
     - ``state``: an ``epaycli.state.LocalState`` whose recorded orders give the expected
       amount, or ``None``.
     - ``forward_timeout``: how long the handler may take (a gateway waits 5 s).
@@ -150,15 +166,11 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
             from .forwarder import Forwarder
 
             engine.forwarder = Forwarder(forward_to, timeout=forward_timeout)
-        server = _bind(host, port, engine)
+        runner = _Runner(engine, _bind(host, port))
     except BaseException:
         engine.close()
         raise
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="epay-listen", daemon=True)
-    thread.start()
-    engine.start_watchdog()
-    return Listener(server, engine, thread)
+    return Listener(runner, engine)
 
 
 def _key_secrets(keys: Keys) -> tuple[str, ...]:
@@ -174,53 +186,113 @@ def _normal_path(path: str | None) -> str | None:
     return path
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-def _bind(host: str, port: int, engine: _Engine) -> _Server:
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port``, or the error that says why not."""
     if not 0 <= port <= 65535:
         raise InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
                          code="bad_port")
-    # The per-read socket timeout is only a backstop: the deadline (watchdog) cuts first, so
-    # a slow request still gets its 408 and its journal entry.
-    handler = type("ListenHandler", (_Handler,), {"engine": engine,
-                                                  "timeout": engine.read_timeout * 2 + 1})
-    server_class = _Server6 if ":" in host else _Server
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        return server_class((host, port), handler)
-    except socket.gaierror:
-        raise InputError(f"cannot listen on {host!r}: no such address",
-                         "give an address of this machine, e.g. 127.0.0.1", code="bad_host") \
-            from None
-    except OverflowError:
-        raise InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
-                         code="bad_port") from None
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            raise ListenError(f"port {port} on {host} is already in use",
-                              "pick another port, or port 0 for a free one",
-                              code="port_in_use") from None
-        if error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EINVAL):
-            raise InputError(f"cannot listen on {host!r}: not an address of this machine",
-                             "give an address of this machine, e.g. 127.0.0.1",
-                             code="bad_host") from None
-        if error.errno == errno.EACCES:
-            raise ListenError(f"not allowed to listen on port {port}",
-                              "ports below 1024 need privileges: pick a higher one",
-                              code="port_denied") from None
-        raise ListenError(f"cannot listen on {host}:{port} ({error.strerror})",
-                          "pick another address or port") from None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        return sock
+    except BaseException as error:
+        sock.close()
+        raise _bind_error(error, host, port) from None
+
+
+def _bind_error(error: BaseException, host: str, port: int) -> BaseException:
+    if isinstance(error, socket.gaierror):
+        return InputError(f"cannot listen on {host!r}: no such address",
+                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host")
+    if isinstance(error, OverflowError):
+        return InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
+                          code="bad_port")
+    if not isinstance(error, OSError):
+        return error
+    if error.errno == errno.EADDRINUSE:
+        return ListenError(f"port {port} on {host} is already in use",
+                           "pick another port, or port 0 for a free one", code="port_in_use")
+    if error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EINVAL):
+        return InputError(f"cannot listen on {host!r}: not an address of this machine",
+                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host")
+    if error.errno == errno.EACCES:
+        return ListenError(f"not allowed to listen on port {port}",
+                           "ports below 1024 need privileges: pick a higher one",
+                           code="port_denied")
+    return ListenError(f"cannot listen on {host}:{port} ({error.strerror})",
+                       "pick another address or port")
+
+
+class _Runner:
+    """The event loop's thread: serves the socket until ``stop()``."""
+
+    def __init__(self, engine: _Engine, sock: socket.socket) -> None:
+        self.engine = engine
+        self.address = sock.getsockname()
+        self.loop = asyncio.new_event_loop()
+        self._server: asyncio.AbstractServer | None = None
+        self._failure: BaseException | None = None
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(sock, ready),
+                                        name="epay-listen", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self._failure is not None:
+            raise ListenError(f"cannot serve on {self.address[0]}:{self.address[1]} "
+                              f"({self._failure})", "pick another address or port")
+
+    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        try:
+            self._server = loop.run_until_complete(loop.create_server(
+                lambda: _Connection(self.engine), sock=sock, backlog=128))
+            self.engine.attach(loop)
+        except Exception as error:  # noqa: BLE001 - said by the thread that started us
+            self._failure = error
+            sock.close()
+            loop.close()
+            ready.set()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def call(self, function: Callable[[], object]) -> None:
+        """Run ``function`` on the loop and wait for it (bounded: a stuck loop is not waited for)."""
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                function()
+            finally:
+                finished.set()
+
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop is closed already
+            return
+        finished.wait(_STOP_WAIT_SECONDS)
+
+    def stop_accepting(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def stop(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:
+            pass
+        self._thread.join(_STOP_WAIT_SECONDS)
 
 
 class _Engine:
-    """What every request thread shares: keys, journal, duplicates, the forwarder."""
+    """Everything the connections share: keys, journal, duplicates, the forwarder. Runs on
+    the loop's thread, except ``_committed_soon`` (the journal's writer)."""
 
     def __init__(self, *, keys: Keys, journal: Journal, path, pid, reply: Reply, on_event,
                  state, clock, read_timeout: float, max_body: int, secrets) -> None:
@@ -231,47 +303,50 @@ class _Engine:
         self.duplicates = Duplicates()
         self.duplicates.load(journal.fingerprints())
         self.forwarder = None
+        self._forward_pool = None
         self.health_token = token_hex(8)  # tells this listener apart from any other
         self.answered = 0
-        self._count_lock = threading.Lock()
-        self._watched: dict[_Handler, float] = {}
-        self._stop = threading.Event()
-        self._watchdog: threading.Thread | None = None
+        self.connections: set[_Connection] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._committed: deque[tuple] = deque()  # filled by the writer, emptied by the loop
+        self._wake_pending = False
 
-    # ---- the read deadline -----------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        loop.set_exception_handler(self._loop_failure)
+        loop.call_later(_WATCH_INTERVAL, self._watch)
 
-    def start_watchdog(self) -> None:
-        self._watchdog = threading.Thread(target=self._watch, name="epay-listen-deadline",
-                                          daemon=True)
-        self._watchdog.start()
-
-    def arm(self, handler: _Handler) -> None:
-        self._watched[handler] = time.monotonic() + self.read_timeout
-
-    def disarm(self, handler: _Handler) -> None:
-        self._watched.pop(handler, None)
+    def _loop_failure(self, loop, context: dict) -> None:
+        # Whatever escaped a callback: one event, never a traceback on the user's terminal.
+        error = context.get("exception")
+        message = f"{type(error).__name__}: {error}" if error else context.get("message", "")
+        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
+                   "message": str(message)[:300]})
 
     def _watch(self) -> None:
-        # One thread for all connections: a request (or an idle keep-alive connection) that
-        # is not read whole by its deadline has its reading side shut, which ends the read.
-        while not self._stop.wait(_WATCH_INTERVAL):
-            now = time.monotonic()
-            for handler, deadline in list(self._watched.items()):
-                if now > deadline:
-                    self._watched.pop(handler, None)
-                    handler.cut = True
-                    try:
-                        handler.connection.shutdown(socket.SHUT_RD)
-                    except OSError:
-                        pass
+        # One timer for all connections: a request (or an idle keep-alive connection) that is
+        # not read whole by its deadline is refused with 408 (or, idle, closed).
+        now = time.monotonic()
+        try:
+            for connection in [c for c in self.connections if c.deadline < now]:
+                try:
+                    connection.expired()
+                except Exception as error:  # noqa: BLE001 - a bug: said once, not a traceback
+                    self.internal_error(connection, error)
+        finally:
+            self.loop.call_later(_WATCH_INTERVAL, self._watch)
+
+    def end_connections(self) -> None:
+        self._drain_committed()
+        for connection in list(self.connections):
+            connection.abort()
 
     def close(self) -> None:
-        self._stop.set()
+        if self._forward_pool is not None:
+            self._forward_pool.shutdown(wait=False, cancel_futures=True)
         if self.forwarder is not None:
             self.forwarder.close()
         self.journal.close()
-
-    # ---- one request -------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
@@ -280,59 +355,90 @@ class _Engine:
             except Exception:  # noqa: BLE001 - a broken observer must not break the listener
                 pass
 
-    def handle(self, request: _Handler) -> None:
-        started = request.started
-        raw_target = request.path.encode("latin-1", "replace")
-        raw_path, _, query = raw_target.partition(b"?")
+    def internal_error(self, connection: _Connection, error: Exception) -> None:
+        """A bug: said once as an event, the connection closed, the listener serving on."""
+        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
+                   "message": f"{type(error).__name__}: {error}"[:300]})
+        connection.abort()
+
+    # ---- one request -------------------------------------------------------------------
+
+    def handle(self, connection: _Connection, request: Request) -> None:
+        head, body = request.head, request.body
+        raw_path, _, query = head.target.encode("latin-1", "replace").partition(b"?")
         query = query.partition(b"#")[0]
         path = raw_path.decode("utf-8", "replace")
-        if path == HEALTH_PATH:
-            try:
-                request.read_body(self.max_body)  # a body on a health check is dropped
-            except _BodyProblem:
-                request.close_connection = True
-            self.disarm(request)
-            request.answer(200, f"epay-listen {self.health_token}")
+        close = not head.keep_alive
+        if path == HEALTH_PATH:  # a body on a health check is dropped
+            connection.answer(200, f"epay-listen {self.health_token}", close)
+            connection.next_request()
             return
-        try:
-            body = request.read_body(self.max_body)
-        except _BodyProblem as problem:
-            self.disarm(request)
-            self.refuse(request, problem.status, problem.message, kind=problem.kind,
-                        path=path, query=query, body_size=problem.size)
-            return
-        self.disarm(request)
         if self.path is not None and path != self.path:
-            self.refuse(request, 404, f"not found: notifies go to {self.path}", kind="not_found",
-                        path=path, query=query, body=body)
+            self.refuse(connection, 404, f"not found: notifies go to {self.path}",
+                        kind="not_found", head=head, path=path, query=query, body=body,
+                        close=close)  # read whole: the connection stays usable
             return
-        content_type = request.headers.get("Content-Type", "")
         try:
-            params, source = read_params(request.command, query, body, content_type)
+            params, source = read_params(head.method, query, body,
+                                         head.headers.get("Content-Type", ""))
         except InputError as error:
-            self.refuse(request, 400, error.message, kind="bad_request", path=path, query=query,
+            self.refuse(connection, 400, error.message, head=head, path=path, query=query,
                         body=body)
             return
-        self.notify(request, path, query, body, params, source, started)
+        self.notify(connection, head, path, query, body, params, source, close)
 
-    def notify(self, request, path: str, query: bytes, body: bytes, params: dict, source: str,
-               started: float) -> None:
+    def refused(self, connection: _Connection, refusal: Refusal) -> None:
+        """A request the reader could not read (malformed, too large, cut off)."""
+        head = refusal.head
+        path = head.path if head is not None else connection.reader.path_guess()
+        if path == HEALTH_PATH and head is not None:
+            connection.answer(200, f"epay-listen {self.health_token}", True)
+            return
+        self.refuse(connection, refusal.status, refusal.message, kind=refusal.kind, head=head,
+                    path=path, body_size=refusal.size)
+
+    def notify(self, connection: _Connection, head: Head, path: str, query: bytes, body: bytes,
+               params: dict, source: str, close: bool) -> None:
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)
-        trade_no = params.get("trade_no", "")
         print_ = fingerprint(params)
-        seen, changed = self.duplicates.note(trade_no, print_)
-        forwarded = None
-        forward_ms = 0.0
-        if self.forwarder is not None:
-            forwarded = self.forwarder.send(request.command, query, body, request.headers.items(),
-                                            request.client_address[0])
-            forward_ms = forwarded.ms
+        seen, changed = self.duplicates.note(params.get("trade_no", ""), print_)
+        judged = (connection, head, path, query, body, params, source, close, verdict, print_,
+                  seen, changed, _ms(judged_at))
+        if self.forwarder is None:
+            self._notified(*judged, None)
+            return
+        if self._forward_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._forward_pool = ThreadPoolExecutor(32, thread_name_prefix="epay-forward")
+        pending = self._forward_pool.submit(self.forwarder.send, head.method, query, body,
+                                            head.headers.items(), connection.client)
+        loop = self.loop
+
+        def forwarded(future) -> None:  # on a forwarding thread
+            try:
+                loop.call_soon_threadsafe(self._after_forward, judged, future)
+            except RuntimeError:  # the listener is stopping
+                pass
+
+        pending.add_done_callback(forwarded)
+
+    def _after_forward(self, judged: tuple, future) -> None:
+        connection = judged[0]
+        try:
+            self._notified(*judged, future.result())
+        except Exception as error:  # noqa: BLE001 - a bug, or the pool shut down
+            self.internal_error(connection, error)
+
+    def _notified(self, connection, head, path, query, body, params, source, close, verdict,
+                  print_, seen, changed, judge_ms, forwarded) -> None:
         answer = self._answer(verdict.valid, forwarded)
         masked = self.masker.params(params)
-        timings = {"judge_ms": _ms(judged_at), "forward_ms": round(forward_ms, 2)}
+        timings = {"judge_ms": judge_ms,
+                   "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
         record = {
-            **self._raw(request, path, query, body, params, source), "kind": "notify",
+            **self._raw(connection, head, path, query, body, params, source), "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
             "type": masked.get("type", ""), "pid": masked.get("pid", ""), "params": masked,
@@ -347,36 +453,36 @@ class _Engine:
                                                                              params),
             "timings": timings,
         }
-        self._journal_and_answer(request, record, answer, started, "notify")
+        self._journal_and_answer(connection, record, answer, "notify", close)
 
-    def refuse(self, request, status: int, message: str, *, kind: str, path: str = "",
-               query: bytes = b"", body: bytes = b"", body_size: int | None = None) -> None:
-        """A request that is not a readable notify: journaled, answered ``status``."""
+    def refuse(self, connection: _Connection, status: int, message: str, *, kind: str = "bad_request",
+               head: Head | None = None, path: str = "", query: bytes = b"", body: bytes = b"",
+               body_size: int | None = None, close: bool = True) -> None:
+        """A request that is not a readable notify: journaled, answered ``status``. After a
+        refusal the rest of the connection cannot be trusted (an unread body, a cut request),
+        so it is closed unless the request was read whole (``close=False``)."""
         answer = _Answer(status, f"fail: {message}", "verdict")
         record = {
-            **self._raw(request, path, query, body), "kind": kind, "params": None,
+            **self._raw(connection, head, path, query, body), "kind": kind, "params": None,
             "valid": False, "verdict": "malformed", "reason": message,
             "answer_status": status, "answer": answer.body, "delivered": False,
             "answered_by": "verdict", "timings": {},
         }
         if body_size is not None:
             record["body_size"] = body_size
-        # After a refusal the rest of the connection cannot be trusted (an unread body, a cut
-        # request); a 404 was read whole.
-        request.close_connection = request.close_connection or kind != "not_found"
-        self._journal_and_answer(request, record, answer, request.started, "bad_request")
+        self._journal_and_answer(connection, record, answer, "bad_request", close)
 
-    def _raw(self, request, path: str, query: bytes, body: bytes, params=None,
-             source: str = "") -> dict:
+    def _raw(self, connection: _Connection, head: Head | None, path: str, query: bytes,
+             body: bytes, params=None, source: str = "") -> dict:
         """The request as it came, masked; ``params`` (read from ``source``) spare the
         masking of that part when it holds nothing to mask."""
-        headers = request.headers.items() if request.headers is not None else []
         masker = self.masker
-        return {"received_at": request.received_at, "method": request.command or "",
-                "path": path, "query": masker.raw(query, params if source == "query" else None),
-                "headers": masker.headers(headers),
+        return {"received_at": connection.request_received_at,
+                "method": head.method if head is not None else "", "path": path,
+                "query": masker.raw(query, params if source == "query" else None),
+                "headers": masker.headers(head.headers.items() if head is not None else []),
                 "body": masker.raw(body, params if source == "body" else None),
-                "body_size": len(body), "client": request.client_address[0]}
+                "body_size": len(body), "client": connection.client}
 
     def _answer(self, valid: bool, forwarded) -> _Answer:
         reply = self.reply
@@ -395,34 +501,62 @@ class _Engine:
         return _Answer(reply.status if reply.mode == "status" else 200, body,
                        "reply" if reply.mode == "status" else "verdict")
 
-    def _journal_and_answer(self, request, record: dict, answer: _Answer, started: float,
-                            event_name: str) -> None:
-        committing = time.perf_counter()
-        sent = []
+    # ---- journal, then answer ----------------------------------------------------------
 
-        def answer_now() -> None:  # on the journal's writer, right after the commit
-            request.answer(answer.status, answer.body)
-            sent.append(True)
+    def _journal_and_answer(self, connection: _Connection, record: dict, answer: _Answer,
+                            event_name: str, close: bool) -> None:
+        committing = time.perf_counter()
+        waiting = (connection, record, answer, event_name, close, committing)
+
+        def done(record_id, error) -> None:  # on the journal's writer, right after the commit
+            self._committed_soon(waiting, record_id, error)
 
         try:
-            record_id = self.journal.append(record, then=None if answer.delay else answer_now)
+            self.journal.append(record, done=done)
         except JournalError as error:
-            request.close_connection = True
-            request.answer(503, "fail: the listener cannot journal this request")
-            self.emit({"event": "journal_error", "message": error.message,
-                       "time": iso_time(self.clock())})
-            return
-        journal_ms = _ms(committing)
-        if answer.delay:
-            time.sleep(answer.delay)
-        if not sent:
-            request.answer(answer.status, answer.body)
-        with self._count_lock:
-            self.answered += 1
+            self._not_journaled(connection, error)
+
+    def _committed_soon(self, waiting: tuple, record_id, error) -> None:
+        # The writer thread hands commits over in batches: one wake-up of the loop for all of
+        # them. The flag is cleared before the queue is emptied, so nothing is left behind.
+        self._committed.append((waiting, record_id, error))
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain_committed)
+            except RuntimeError:  # the loop is closed: the listener is stopping
+                pass
+
+    def _drain_committed(self) -> None:
+        self._wake_pending = False
+        committed = self._committed
+        while committed:
+            waiting, record_id, error = committed.popleft()
+            connection = waiting[0]
+            try:
+                if error is not None:
+                    self._not_journaled(connection, self.journal.failure(error))
+                elif waiting[2].delay:
+                    self.loop.call_later(waiting[2].delay, self._answered, waiting, record_id)
+                else:
+                    self._answered(waiting, record_id)
+            except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
+                self.internal_error(connection, failure)
+
+    def _answered(self, waiting: tuple, record_id: int) -> None:
+        connection, record, answer, event_name, close, committing = waiting
         event = _event(event_name, record_id, record)
-        event["timings"] = {**record["timings"], "journal_ms": journal_ms}
-        event["ms"] = _ms(started)
+        event["timings"] = {**record["timings"], "journal_ms": _ms(committing)}
+        connection.answer(answer.status, answer.body, close)
+        self.answered += 1
+        event["ms"] = _ms(connection.request_started)
         self.emit(event)
+        connection.next_request()
+
+    def _not_journaled(self, connection: _Connection, error: JournalError) -> None:
+        connection.answer(503, "fail: the listener cannot journal this request", True)
+        self.emit({"event": "journal_error", "message": error.message,
+                   "time": iso_time(self.clock())})
 
 
 def _event(name: str, record_id: int, record: dict) -> Event:
@@ -449,240 +583,142 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-class _Headers:
-    """Request headers in arrival order; names looked up without regard to case."""
+class _Connection(asyncio.Protocol):
+    """One client connection: its requests one after another (keep-alive, pipelining in
+    order). While a request waits for its commit, later bytes wait in the reader."""
 
-    __slots__ = ("_pairs", "_index")
+    def __init__(self, engine: _Engine) -> None:
+        self.engine = engine
+        self.reader = RequestReader(engine.max_body)
+        self.transport: asyncio.Transport | None = None
+        self.client = ""
+        self.busy = False  # a request is being judged, journaled or answered
+        self.closing = False  # answered for the last time: draining, then closed
+        self.eof = False
+        self.paused = False
+        self.deadline = float("inf")
+        self.started = self.request_started = time.perf_counter()  # the first byte arrived
+        self.received_at = self.request_received_at = 0.0  # (of the request being served)
 
-    def __init__(self) -> None:
-        self._pairs: list[tuple[str, str]] = []
-        self._index: dict[str, str] = {}
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.client = peer[0] if peer else ""
+        self.engine.connections.add(self)
+        self.deadline = time.monotonic() + self.engine.read_timeout
 
-    def add(self, name: str, value: str) -> None:
-        self._pairs.append((name, value))
-        self._index.setdefault(name.lower(), value)
+    def connection_lost(self, exc) -> None:
+        self.engine.connections.discard(self)
+        self.closing, self.deadline = True, float("inf")
 
-    def get(self, name: str, default=None):
-        return self._index.get(name.lower(), default)
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # drained: what follows a refusal is not read
+        reader = self.reader
+        if not reader.started:
+            self.started, self.received_at = time.perf_counter(), self.engine.clock()
+        reader.buffer += data
+        if not self.busy:
+            self._advance()
+        elif len(reader.buffer) > _PAUSE_READING_AT and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
 
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._pairs)
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.closing:
+            self.transport.close()
+        elif not self.busy:
+            self._advance()
+        return True  # the answer to a request still in hand is written before closing
 
-    def __len__(self) -> int:
-        return len(self._pairs)
-
-
-class _BodyProblem(Exception):
-    def __init__(self, status: int, kind: str, message: str, size: int) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message, self.size = status, kind, message, size
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One connection; requests on it one after another (HTTP/1.1 keep-alive)."""
-
-    engine: _Engine
-    protocol_version = "HTTP/1.1"
-    server_version = "epay-listen"
-    sys_version = ""
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        super().setup()
-        self.cut = False
-        self.started = time.perf_counter()
-        self.received_at = time.time()
-        self.headers = None
-        self.command = None
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 - the engine never prints
-        pass
-
-    def handle_one_request(self) -> None:
-        engine = self.engine
-        engine.arm(self)
+    def _advance(self) -> None:
+        """Serve the next whole request in the buffer, if there is one."""
+        if self.busy or self.closing:
+            return
         try:
-            self._one_request(engine)
-        except OSError:  # the client went away, or the read timed out
-            self.close_connection = True
+            self._serve_next()
         except Exception as error:  # noqa: BLE001 - a bug: said once, not a traceback
-            self.close_connection = True
-            engine.emit({"event": "internal_error", "time": iso_time(engine.clock()),
-                         "message": f"{type(error).__name__}: {error}"[:300]})
-        finally:
-            engine.disarm(self)
+            self.engine.internal_error(self, error)
 
-    def _one_request(self, engine: _Engine) -> None:
-        self.headers, self.command = None, None
-        line = self.rfile.readline(65537)
-        if not line:
-            self.close_connection = True
-            return
-        self.started, self.received_at = time.perf_counter(), engine.clock()
-        self.raw_requestline = line
-        self.requestline = line.decode("latin-1").rstrip("\r\n")
-        if len(line) > 65536:
-            self.send_error(414, "the request line is longer than 64 KiB")
-            return
-        if not line.endswith(b"\n"):
-            self._incomplete("the request line")
-            return
-        if not self.parse_request():
-            return
-        if self.cut or not self.headers_complete:
-            self._incomplete("the headers")
-            return
-        if self.command not in ("GET", "POST"):
-            self.send_error(405, f"method {self.command} is not used for notifies (GET or POST)")
-            return
-        engine.handle(self)
-
-    def parse_request(self) -> bool:
-        """The request line and headers (the stdlib's rules, without its email parser, which
-        costs more than judging the notify). False once an error was answered."""
-        self.command, self.request_version = None, "HTTP/0.9"
-        self.close_connection = True
-        self.headers_complete = False
-        words = self.requestline.split()
-        if not words:
-            return False
-        if len(words) != 3:
-            self.send_error(400, "HTTP/0.9 requests are not accepted" if len(words) == 2
-                            else f"bad request line {self.requestline[:80]!r}")
-            return False
-        command, path, version = words
-        number = version[5:].split(".") if version.startswith("HTTP/") else []
-        if len(number) != 2 or not all(p.isdigit() and len(p) <= 10 for p in number):
-            self.send_error(400, f"bad request version {version[:20]!r}")
-            return False
-        if int(number[0]) >= 2:
-            self.send_error(505, f"HTTP version {version[5:]} is not supported")
-            return False
-        self.close_connection = (int(number[0]), int(number[1])) < (1, 1)
-        self.command, self.path, self.request_version = command, path, version
-        headers = _Headers()
-        self.headers = headers
-        while True:
-            line = self.rfile.readline(65537)
-            if len(line) > 65536:
-                self.send_error(431, "a header line is longer than 64 KiB")
-                return False
-            if line in (b"\r\n", b"\n"):
-                self.headers_complete = True
-                break
-            if not line:
-                return True  # cut off: the caller answers (408, or 400 for a closed sender)
-            if len(headers) >= 100:
-                self.send_error(431, "more than 100 headers")
-                return False
-            text = line.decode("iso-8859-1").rstrip("\r\n")
-            name, colon, value = text.partition(":")
-            if not colon or not name or name != name.strip():
-                self.send_error(400, f"malformed header line {text[:40]!r}")
-                return False
-            headers.add(name, value.strip())
-        connection = headers.get("Connection", "").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive":
-            self.close_connection = False
-        if headers.get("Expect", "").lower() == "100-continue" and \
-                self.request_version >= "HTTP/1.1":
-            return self.handle_expect_100()
-        return True
-
-    def _incomplete(self, what: str) -> None:
-        self.close_connection = True
-        if self.cut:
-            message = f"{what} did not arrive within {self.engine.read_timeout:g} s"
-            self.engine.refuse(self, 408, message, kind="timeout", path=self._path_guess())
-        else:
-            message = f"{what} ended before it was complete"
-            self.engine.refuse(self, 400, message, kind="bad_request", path=self._path_guess())
-
-    def _path_guess(self) -> str:
-        words = getattr(self, "requestline", "").split()
-        return words[1].partition("?")[0] if len(words) >= 2 else ""
-
-    def read_body(self, limit: int) -> bytes:
-        headers = self.headers
-        encoding = headers.get("Transfer-Encoding", "").lower()
-        if "chunked" in encoding:
-            return self._read_chunked(limit)
-        length_text = headers.get("Content-Length")
-        if length_text is None:
-            return b""
-        if not length_text.strip().isdigit():
-            raise _BodyProblem(400, "bad_request", f"Content-Length {length_text!r} is not a number",
-                               0)
-        length = int(length_text)
-        if length > limit:
-            self.close_connection = True  # the body is left unread
-            raise _BodyProblem(413, "too_large", f"the body is {length} bytes; at most "
-                               f"{limit // 1024} KiB is accepted", length)
+    def _serve_next(self) -> None:
+        reader, engine = self.reader, self.engine
         try:
-            body = self.rfile.read(length) if length else b""
-        except TimeoutError:
-            body, self.cut = b"", True
-        if len(body) < length:
-            self.close_connection = True
-            kind, status = ("timeout", 408) if self.cut else ("bad_request", 400)
-            raise _BodyProblem(status, kind, f"the body ended after {len(body)} of {length} "
-                               "bytes" + (" (read deadline)" if self.cut else ""), len(body))
-        return body
+            request = reader.next()
+        except Refusal as refusal:
+            self._start()
+            engine.refused(self, refusal)
+            return
+        if request is None:
+            if self.eof:
+                if reader.started:
+                    self._start()
+                    engine.refused(self, reader.stopped(cut=False))
+                else:
+                    self._end()
+            elif reader.needs_continue():
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self.paused:
+                self.paused = False
+                self.transport.resume_reading()
+            return
+        self._start()
+        engine.handle(self, request)
 
-    def _read_chunked(self, limit: int) -> bytes:
-        parts, size = [], 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                chunk = int(line.split(b";")[0].strip() or b"x", 16)
-            except ValueError:
-                self.close_connection = True
-                raise _BodyProblem(400, "bad_request", "a chunk size is malformed", size) from None
-            if chunk == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            size += chunk
-            if size > limit:
-                self.close_connection = True
-                raise _BodyProblem(413, "too_large", f"the body is over {limit // 1024} KiB",
-                                   size)
-            data = self.rfile.read(chunk)
-            self.rfile.readline(3)
-            if len(data) < chunk:
-                self.close_connection = True
-                raise _BodyProblem(400, "bad_request", "the chunked body ended early", size)
-            parts.append(data)
+    def _start(self) -> None:
+        self.busy, self.deadline = True, float("inf")
+        self.request_started, self.request_received_at = self.started, self.received_at
 
-    def handle_expect_100(self) -> bool:
-        length = self.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.engine.max_body:
-            self.engine.disarm(self)
-            self.close_connection = True
-            self.engine.refuse(self, 413, f"the body is {length} bytes; at most "
-                               f"{self.engine.max_body // 1024} KiB is accepted",
-                               kind="too_large", path=self._path_guess(),
-                               body_size=int(length))
-            return False
-        return super().handle_expect_100()
+    def expired(self) -> None:
+        """The read deadline passed: refuse a partial request (408), close an idle one."""
+        if self.closing or self.transport is None:
+            self.abort()
+        elif not self.busy:
+            if self.reader.started:
+                self._start()
+                self.engine.refused(self, self.reader.stopped(
+                    cut=True, timeout=self.engine.read_timeout))
+            else:
+                self._end()
 
-    def send_error(self, code, message=None, explain=None) -> None:
-        """Every refusal the stdlib makes (bad request line, header too long …) is journaled."""
-        self.close_connection = True
-        self.engine.refuse(self, int(code), message or HTTPStatus(code).phrase,
-                           kind="bad_request", path=self._path_guess())
-
-    def answer(self, status: int, body: str) -> None:
+    def answer(self, status: int, body: str, close: bool) -> None:
+        """Write the answer; a connection to be closed is closed once it is written."""
+        if self.closing:
+            return
         data = body.encode("utf-8")
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Status"
-        head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                f"Content-Length: {len(data)}\r\n")
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        self.wfile.write(head.encode("latin-1") + b"\r\n" + data)
-        self.wfile.flush()
+        head = (f"HTTP/1.1 {status} {_PHRASES.get(status, 'Status')}\r\n"
+                f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(data)}\r\n"
+                + ("Connection: close\r\n\r\n" if close else "\r\n"))
+        self.transport.write(head.encode("latin-1") + data)
+        if close:
+            self._end()
+
+    def next_request(self) -> None:
+        """The request is answered: read the next one (with its own deadline)."""
+        if self.closing:
+            return
+        self.busy = False
+        self.deadline = time.monotonic() + self.engine.read_timeout
+        self._advance()
+
+    def _end(self) -> None:
+        """Close gently: our side is shut once the answer is out, and what the client still
+        sends is drained for a moment (closing over unread bytes would reset the connection,
+        and the client could lose the answer)."""
+        if self.closing:
+            return
+        self.closing, self.busy = True, True
+        self.reader.buffer.clear()
+        self.deadline = time.monotonic() + _LINGER_SECONDS
+        if self.paused:
+            self.paused = False
+            self.transport.resume_reading()
+        if self.eof or not self.transport.can_write_eof():
+            self.transport.close()
+        else:
+            self.transport.write_eof()
+
+    def abort(self) -> None:
+        self.closing, self.deadline = True, float("inf")
+        if self.transport is not None:
+            self.transport.close()

@@ -26,6 +26,7 @@ class Output:
         self.env = env
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
+        self._line_encoder = None
 
     def _console(self, stream: TextIO):
         console = self._consoles.get(id(stream))
@@ -69,9 +70,12 @@ class Output:
 
     def json_line(self, value: Any) -> None:
         """One JSON object on one line: what servers print per event with ``--json``."""
-        import json
+        encoder = self._line_encoder
+        if encoder is None:  # kept: json.dumps would build an encoder for every line
+            import json
 
-        self._write(self.env.stdout, _json_text(json.dumps(value, ensure_ascii=False)), "")
+            encoder = self._line_encoder = json.JSONEncoder(ensure_ascii=False)
+        self._write(self.env.stdout, _json_text(encoder.encode(value)), "")
 
     def error(self, message: str, hint: str | None = None) -> None:
         """The one-line error the CLI boundary prints for every failure (never fails itself:

@@ -197,20 +197,18 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
         sock.listen(128)
         return sock
-    except BaseException as error:
+    except (OSError, OverflowError) as error:
         sock.close()
         raise _bind_error(error, host, port) from None
 
 
-def _bind_error(error: BaseException, host: str, port: int) -> BaseException:
+def _bind_error(error: OSError | OverflowError, host: str, port: int) -> EpayError:
     if isinstance(error, socket.gaierror):
         return InputError(f"cannot listen on {host!r}: no such address",
                           "give an address of this machine, e.g. 127.0.0.1", code="bad_host")
     if isinstance(error, OverflowError):
         return InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
                           code="bad_port")
-    if not isinstance(error, OSError):
-        return error
     if error.errno == errno.EADDRINUSE:
         return ListenError(f"port {port} on {host} is already in use",
                            "pick another port, or port 0 for a free one", code="port_in_use")
@@ -434,11 +432,13 @@ class _Engine:
     def _notified(self, connection, head, path, query, body, params, source, close, verdict,
                   print_, seen, changed, judge_ms, forwarded) -> None:
         answer = self._answer(verdict.valid, forwarded)
-        masked = self.masker.params(params)
+        plain = self.masker.plain(params)
+        masked = params if plain else self.masker.params(params)
         timings = {"judge_ms": judge_ms,
                    "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
         record = {
-            **self._raw(connection, head, path, query, body, params, source), "kind": "notify",
+            **self._raw(connection, head, path, query, body, params, source, plain),
+            "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
             "type": masked.get("type", ""), "pid": masked.get("pid", ""), "params": masked,
@@ -473,15 +473,15 @@ class _Engine:
         self._journal_and_answer(connection, record, answer, "bad_request", close)
 
     def _raw(self, connection: _Connection, head: Head | None, path: str, query: bytes,
-             body: bytes, params=None, source: str = "") -> dict:
+             body: bytes, params=None, source: str = "", plain: bool | None = None) -> dict:
         """The request as it came, masked; ``params`` (read from ``source``) spare the
-        masking of that part when it holds nothing to mask."""
+        masking of that part when they hold nothing to mask (``plain``)."""
         masker = self.masker
         return {"received_at": connection.request_received_at,
                 "method": head.method if head is not None else "", "path": path,
-                "query": masker.raw(query, params if source == "query" else None),
+                "query": masker.raw(query, params if source == "query" else None, plain=plain),
                 "headers": masker.headers(head.headers.items() if head is not None else []),
-                "body": masker.raw(body, params if source == "body" else None),
+                "body": masker.raw(body, params if source == "body" else None, plain=plain),
                 "body_size": len(body), "client": connection.client}
 
     def _answer(self, valid: bool, forwarded) -> _Answer:

@@ -1,0 +1,170 @@
+"""The listener's request reader (bytes in, whole requests out, every part bounded) and its
+masker's shortcuts, without a server: what arrives in pieces is read as if it came at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from epaycli.listener.http import Refusal, RequestReader
+from epaycli.listener.judge import Masker
+
+KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
+GET = b"GET /notify?pid=1&money=1.00 HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n"
+POST = (b"POST /notify HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n"
+        b"pid=1&money=1.00&")
+CHUNKED = (b"POST /epay HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5\r\npid=1\r\nb;ext=1\r\n&money=1.00\r\n0\r\nX-Trailer: y\r\n\r\n")
+
+
+def read_all(data: bytes, *, piece: int, max_body: int = 65536):
+    """Feed ``data`` ``piece`` bytes at a time; every request that came out."""
+    reader, got = RequestReader(max_body), []
+    for start in range(0, len(data), piece):
+        reader.buffer += data[start:start + piece]
+        while (request := reader.next()) is not None:
+            got.append(request)
+    return got, reader
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7, 64, 100_000])
+def test_requests_read_in_pieces_are_the_same_as_read_at_once(piece):
+    got, reader = read_all(GET + POST + b"\r\n" + CHUNKED + GET, piece=piece)
+    assert [(r.head.method, r.head.target, r.body) for r in got] == [
+        ("GET", "/notify?pid=1&money=1.00", b""),
+        ("POST", "/notify", b"pid=1&money=1.00&"),
+        ("POST", "/epay", b"pid=1&money=1.00"),
+        ("GET", "/notify?pid=1&money=1.00", b""),
+    ]
+    assert got[0].head.headers.get("user-agent") == "t"
+    assert got[0].head.headers.items() == [("Host", "x"), ("User-Agent", "t")]
+    assert not reader.started and not reader.buffer
+
+
+@pytest.mark.parametrize("version, connection, keep_alive", [
+    ("HTTP/1.1", None, True), ("HTTP/1.1", "close", False), ("HTTP/1.0", None, False),
+    ("HTTP/1.0", "keep-alive", True), ("HTTP/1.1", "Close", False),
+])
+def test_keep_alive_follows_the_version_and_the_connection_header(version, connection,
+                                                                  keep_alive):
+    extra = f"Connection: {connection}\r\n" if connection else ""
+    [request], _ = read_all(f"GET /n?a=1 {version}\r\n{extra}\r\n".encode(), piece=1000)
+    assert request.head.keep_alive is keep_alive
+
+
+def test_bare_newlines_end_lines_too():
+    [request], _ = read_all(b"GET /n?a=1 HTTP/1.1\nHost: x\n\n", piece=3)
+    assert request.head.headers.get("Host") == "x"
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"GET /" + b"a" * 70_000, 414),
+    (b"GET /n HTTP/1.1\r\nX: " + b"y" * 70_000, 431),
+    (b"GET /n HTTP/1.1\r\n" + b"X: y\r\n" * 101, 431),
+    (b"GET /n HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", 431),
+    (b"GET /n\r\n", 400),
+    (b"GET /n HTTP/x.y\r\n", 400),
+    (b"GET /n HTTP/2.0\r\n", 505),
+    (b"GET /n HTTP/1.1\r\n folded: x\r\n\r\n", 400),
+    (b"GET /n HTTP/1.1\r\nno colon\r\n\r\n", 400),
+    (b"DELETE /n HTTP/1.1\r\n\r\n", 405),
+    (b"POST /n HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", 413),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 2000, 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n", 413),
+])
+def test_what_breaks_the_rules_or_the_bounds_is_refused_with_its_status(data, status):
+    with pytest.raises(Refusal) as refused:
+        read_all(data, piece=4096)
+    assert refused.value.status == status and refused.value.message
+
+
+def test_the_limits_are_inclusive():
+    head = b"POST /n HTTP/1.1\r\n" + b"X: y\r\n" * 100 + b"Content-Length: 10\r\n\r\n"
+    with pytest.raises(Refusal):  # the 101st header
+        read_all(head + b"0123456789", piece=4096)
+    ok = b"POST /n HTTP/1.1\r\n" + b"X: y\r\n" * 99 + b"Content-Length: 10\r\n\r\n0123456789"
+    [request], _ = read_all(ok, piece=4096)
+    assert len(request.head.headers) == 100
+    [request], _ = read_all(b"POST /n HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789",
+                            piece=4096, max_body=10)
+    assert request.body == b"0123456789"
+
+
+def test_a_request_that_stops_arriving_says_how_far_it_got():
+    cases = [
+        (b"GET /notify?pid", False, 400, "the request line ended before it was complete"),
+        (b"GET /notify?pid=1 HTTP/1.1\r\nHo", True, 408,
+         "the headers did not arrive within 2.5 s"),
+        (b"POST /notify HTTP/1.1\r\nContent-Length: 9\r\n\r\npid", True, 408,
+         "the body ended after 3 of 9 bytes (read deadline)"),
+        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", False, 400,
+         "the chunked body ended early"),
+    ]
+    for data, cut, status, message in cases:
+        _, reader = read_all(data, piece=5)
+        assert reader.started
+        refusal = reader.stopped(cut=cut, timeout=2.5)
+        assert (refusal.status, refusal.message) == (status, message)
+        assert refusal.kind == ("timeout" if cut else "bad_request")
+    assert reader.path_guess() == "/x"
+
+
+def test_100_continue_is_asked_for_once_and_only_by_http_1_1():
+    reader = RequestReader(65536)
+    reader.buffer += b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    assert reader.next() is None
+    assert reader.needs_continue() and not reader.needs_continue()
+    reader.buffer += b"a=1"
+    assert reader.next().body == b"a=1"
+    reader.buffer += b"POST /n HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    assert reader.next() is None and not reader.needs_continue()
+
+
+def test_a_too_large_body_is_refused_before_the_go_ahead():
+    reader = RequestReader(1024)
+    reader.buffer += b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n"
+    with pytest.raises(Refusal) as refused:
+        reader.next()
+    assert (refused.value.status, refused.value.size, refused.value.kind) == \
+        (413, 2048, "too_large")
+
+
+# ---- the masker's shortcuts -----------------------------------------------------------------
+
+
+def test_the_verdict_is_masked_wherever_the_key_appears_and_kept_whole_otherwise():
+    masker = Masker((KEY,))
+    clean = {"reason": "sign matches", "diagnosis": {"tried": ["a", "b"]}}
+    assert masker.anything(clean) is clean  # nothing to mask: not even copied
+    leaked = {"diagnosis": {"signed": [f"money=1&key={KEY}"]}, "n": 1}
+    masked = masker.anything(leaked)
+    assert KEY not in str(masked) and "89un…UJ8i" in str(masked) and masked["n"] == 1
+
+
+@pytest.mark.parametrize("secret", ['quote"d-secret-value', "back\\slash-secret", "tab\tsecret1"])
+def test_secrets_json_would_escape_are_still_found(secret):
+    masked = Masker((secret,)).anything({"text": f"before {secret} after"})
+    assert secret not in masked["text"]
+
+
+def test_a_key_named_field_of_the_request_is_masked_in_the_verdict_too():
+    params = {"pid": "1", "api_key": "AnotherSecretValue123"}
+    masker = Masker((KEY,))
+    assert not masker.plain(params)
+    assert masker.plain({"pid": "1", "money": "1.00"})
+    assert not masker.plain({"pid": "1", "param": f"x{KEY}"})
+    shown = masker.anything({"quoted": "api_key=AnotherSecretValue123"}, params)
+    assert "AnotherSecretValue123" not in shown["quoted"]
+
+
+def test_raw_bytes_are_rewritten_only_when_they_hold_something_to_mask():
+    masker = Masker((KEY,))
+    raw = b"pid=1&money=1.00"
+    params = {"pid": "1", "money": "1.00"}
+    assert masker.raw(raw, params) is raw
+    assert masker.raw(raw, params, plain=True) is raw
+    leaked = b"pid=1&note=" + KEY.encode()
+    assert KEY.encode() not in masker.raw(leaked, {"pid": "1", "note": KEY}, plain=False)
+    assert KEY.encode() not in masker.raw(leaked, None)

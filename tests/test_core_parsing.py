@@ -47,6 +47,12 @@ def test_names_are_form_decoded_too():
     assert parse_query("na+me=1&%E5%90%8D=2&a%5Bb%5D=3") == {"na me": "1", "名": "2", "a[b]": "3"}
 
 
+def test_text_that_cannot_be_utf8_is_refused_undecoded_or_decoded():
+    assert refused(parse_query, "a=\ud800").message == "the value of 'a' is not valid UTF-8 text"
+    assert refused(parse_query, "a=%41\ud800").message == "the value of 'a' is not valid UTF-8 text"
+    assert refused(parse_query, "%41\udcff=1").message == "a parameter name is not valid UTF-8 text"
+
+
 def test_a_query_without_any_equals_is_refused():
     error = refused(parse_query, "a&b&c")
     assert error.message == "no name=value pairs found in the input"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from epaycli.core.redact import SECRET_NAMES, mask, mask_key_shaped, redact_params, scrub
+from epaycli.core.redact import (
+    SECRET_NAMES,
+    has_key_shaped,
+    mask,
+    mask_key_shaped,
+    redact_params,
+    scrub,
+)
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
 RSA_BLOB = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x+/Y" * 20 + "=="
@@ -67,3 +74,17 @@ def test_redact_params_masks_fields_named_like_keys_whatever_their_case():
                                      "PRIVATE_KEY": "…", "secret": "", "apikey": "89un…UJ8i",
                                      "api_key": "89un…UJ8i", "money": "1"}
     assert SECRET_NAMES == {"key", "merchant_key", "private_key", "secret", "apikey", "api_key"}
+
+
+@pytest.mark.parametrize("text, shaped", [
+    ("Mozilla/5.0 (X11; Linux x86_64)", False),
+    ("x" * 31, False),
+    ("token " + "Z9" * 16, True),
+    ("sign " + "A1" * 16, True),  # 32 hex digits: looked at, kept (an MD5 sign)
+    ("A1" * 17, False),  # 34 letters and digits: no key's length
+    ("QUJD" * 25, True),  # base64 of 100 characters: an RSA key's body
+    ("QUJD" * 24 + "QUI", False),
+])
+def test_has_key_shaped_says_whether_mask_key_shaped_would_look(text, shaped):
+    assert has_key_shaped(text) is shaped
+    assert (mask_key_shaped(text) != text) is (shaped and "sign" not in text)

@@ -127,8 +127,8 @@ def parse_query(query: str) -> dict[str, str]:
         if not piece:
             continue
         raw_key, _, raw_value = piece.partition("=")
-        key = _form_decode(raw_key, what="a parameter name")
-        pairs.append((key, _form_decode(raw_value, what=f"the value of '{key}'")))
+        key = _form_decode(raw_key)
+        pairs.append((key, _form_decode(raw_value, key)))
     return _collect(pairs)
 
 
@@ -213,8 +213,16 @@ def _reject_constant(name: str) -> str:
     raise InputError(f"the JSON contains {name}", "use quoted strings for values")
 
 
-def _form_decode(text: str, *, what: str) -> str:
-    raw = unquote_to_bytes(text.replace("+", " "))
+def _form_decode(text: str, value_of: str | None = None) -> str:
+    """A name (or, with ``value_of``, that name's value) as PHP decodes it."""
+    if "%" not in text and "+" not in text:
+        return text  # nothing to decode (most of a notify): the text is already what PHP reads
+    what = "a parameter name" if value_of is None else f"the value of '{value_of}'"
+    try:
+        raw = unquote_to_bytes(text.replace("+", " "))
+    except UnicodeEncodeError:  # a lone surrogate: bytes a terminal passed in undecoded
+        require_text(text, what)
+        raise
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

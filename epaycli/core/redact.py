@@ -54,6 +54,11 @@ def mask_key_shaped(text: str, *, keep: Iterable[str] = ()) -> str:
     return _KEY_SHAPED.sub(replace, text)
 
 
+def has_key_shaped(text: str) -> bool:
+    """Whether ``mask_key_shaped`` has anything to look at in ``text`` (a quick test first)."""
+    return _KEY_SHAPED.search(text) is not None
+
+
 def scrub(value, secrets: Iterable[str]):
     """``value`` (text, or dicts and lists of it) with every known secret masked."""
     known = [s for s in secrets if s and len(s) >= 8]

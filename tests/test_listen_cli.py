@@ -241,7 +241,7 @@ def test_start_up_errors_are_one_line_with_a_documented_exit_code(env, tmp_path)
         taken.listen()
         port = str(taken.getsockname()[1])
         done = run_epay(env, "listen", "--port", port, "--journal", str(tmp_path / "a"))
-    assert done.returncode == 1 and "already in use" in one_error_line(done.stderr)
+    assert done.returncode == 6 and "already in use" in one_error_line(done.stderr)
     assert "--port" in done.stderr
     done = run_epay(env, "listen", "--host", "no-such-host.invalid", "--journal",
                     str(tmp_path / "b"))

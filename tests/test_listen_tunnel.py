@@ -172,12 +172,12 @@ def test_an_authtoken_in_ngroks_own_config_is_used(tunnel_env, tmp_path, monkeyp
 
 
 def test_the_profiles_ngrok_authtoken_is_used_and_shown_masked(epay, tunnel_env, tmp_path):
-    config = Path(tunnel_env["XDG_CONFIG_HOME"]) / "epay" / "profiles.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('default = "shop"\n[profiles.shop]\npid = "1001"\n'
-                      'key = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"\n'
-                      'ngrok_authtoken = "2AbCdEfGhIjKlMnOpQrStUvWxYz_profiletoken"\n')
     environment = {k: v for k, v in tunnel_env.items() if k not in ("NGROK_AUTHTOKEN", "EPAY_KEY")}
+    added = run_epay(environment, "profile", "add", "shop", "--gateway", "https://pay.example.com/",
+                     "--pid", "1001", "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i", "--default",
+                     "--ngrok-authtoken", "2AbCdEfGhIjKlMnOpQrStUvWxYz_profiletoken")
+    assert added.returncode == 0, added.stderr
+    assert "profiletoken" not in added.stdout + added.stderr
     listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
                     str(tmp_path / "j.sqlite3"), extra_env=environment)
     listener.event("ready", timeout=30)

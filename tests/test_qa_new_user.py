@@ -67,7 +67,7 @@ def test_mock_data_folder_that_is_a_file_is_a_config_error_not_a_stdout_one(cli,
 def test_listen_port_in_use_advises_listen_not_mock(cli, tmp_path, busy_port):
     result = cli("listen", "--port", str(busy_port), "--journal", str(tmp_path / "j.sqlite3"))
     line = one_error_line(result, notes_allowed=True)
-    assert result.code == 1
+    assert result.code == 6
     assert "already in use" in line
     assert "epay mock" not in line
 

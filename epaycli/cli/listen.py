@@ -85,8 +85,8 @@ def listen(
     """Receive notifies: verify each one, journal it before answering, print one line each.
 
     Answers success to a genuine notify and fail to one that is not, as a correct shop would
-    (--reply simulates a failing one). Ctrl+C or SIGTERM stop it (exit 0). Exit codes: 1 port
-    in use, 2 bad --host/--reply/--path, 5 tunnel lost or unreachable, 6 journal, key or ngrok
+    (--reply simulates a failing one). Ctrl+C or SIGTERM stop it (exit 0). Exit codes: 2 bad
+    --host/--reply/--path, 5 tunnel lost or unreachable, 6 port in use, journal, key or ngrok
     set-up.
     """
     from ..listener.journal import default_journal_path

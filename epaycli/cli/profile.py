@@ -49,6 +49,9 @@ def add(
         help="Default return_url for 'epay sign' (跳转地址).")] = None,
     payment_type: Annotated[str | None, typer.Option("--type", metavar="T",
                                                       help="Default type for 'epay sign', e.g. alipay.")] = None,
+    ngrok_authtoken: Annotated[str | None, typer.Option(
+        "--ngrok-authtoken", metavar="TOKEN",
+        help="ngrok authtoken for 'epay listen --tunnel' (stored, shown masked).")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
 ) -> None:
@@ -64,6 +67,7 @@ def add(
         name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
         key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
         notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
+        ngrok_authtoken=(ngrok_authtoken or "").strip(),
     ))
     for warning in warnings:
         run.out.status(f"warning: {warning}", "warn")

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from secrets import token_hex
 
-from ..core.errors import EpayError, InputError
+from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 from ..core.signing import Keys
 from .http import Head, Refusal, Request, RequestReader
@@ -44,8 +44,9 @@ Event = dict
 OnEvent = Callable[[Event], None]
 
 
-class ListenError(EpayError):
-    """The listener cannot start (port taken, address not local …)."""
+class ListenError(ConfigError):
+    """The listener cannot start (port taken or not allowed): a set-up problem, exit 6 like
+    the local gateway's."""
 
     code = "listen_failed"
 

@@ -92,6 +92,41 @@ def test_a_notify_sent_to_the_public_url_arrives_and_the_agent_ends_on_sigterm(
     assert wait_gone(agent_pids(tunnel_env)) == []
 
 
+def reapers_of(agent_pid: int) -> list[int]:
+    """Processes still watching for this agent (epay's reaper carries its pid in argv)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"getppid" in b" ".join(argv) and str(agent_pid).encode() in argv and \
+                running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_an_epay_killed_with_sigkill_leaves_no_agent_behind(epay, tunnel_env, tmp_path):
+    listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
+                    str(tmp_path / "j.sqlite3"), extra_env=tunnel_env)
+    agent_pid = listener.event("ready", timeout=30)["agent_pid"]
+    assert reapers_of(agent_pid)  # watching while epay runs
+    listener.proc.kill()  # no clean stop: nothing in epay runs any more
+    listener.proc.wait(10)
+    assert wait_gone([agent_pid]) == []
+    assert wait_gone(reapers_of(agent_pid), timeout=5) == []
+
+
+def test_a_clean_stop_ends_the_agent_and_its_watcher(epay, tunnel_env, tmp_path):
+    listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
+                    str(tmp_path / "j.sqlite3"), extra_env=tunnel_env)
+    agent_pid = listener.event("ready", timeout=30)["agent_pid"]
+    watchers = reapers_of(agent_pid)
+    listener.proc.send_signal(signal.SIGTERM)
+    assert listener.finish()[0] == 0
+    assert wait_gone([agent_pid, *watchers]) == []
+
+
 def test_a_dead_agent_is_detected_loudly_and_the_tunnel_reopened(epay, tunnel_env, tmp_path):
     listener = epay("listen", "--port", "0", "--tunnel", "--json", "--health-interval", "0.5",
                     "--journal", str(tmp_path / "j.sqlite3"), extra_env=tunnel_env)

@@ -10,6 +10,8 @@ bounded; each failure is one ``TunnelError`` with a code and what to do.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,19 @@ from pathlib import Path
 from ..core.errors import ConfigError, NetworkError
 
 STARTUP_TIMEOUT_SECONDS = 15.0
+# Ends the agent if epay dies without closing the tunnel (kill -9, a crash): an orphaned agent
+# would hold the account's agent session, and a free account has one. When this process dies,
+# its children are handed to another parent at once, so a changed parent pid is the signal.
+_REAPER = """
+import os, signal, sys, time
+parent, agent = int(sys.argv[1]), int(sys.argv[2])
+while os.getppid() == parent:
+    time.sleep(0.5)
+try:
+    os.kill(agent, signal.SIGTERM)
+except OSError:
+    pass
+"""
 
 
 class TunnelError(ConfigError):
@@ -40,6 +55,7 @@ class Tunnel:
     agent_pid: int | None
     _config: object = field(repr=False)
     _closed: bool = False
+    _reaper: subprocess.Popen | None = field(default=None, repr=False)
 
     def agent_alive(self) -> bool:
         from pyngrok import process
@@ -50,6 +66,9 @@ class Tunnel:
         if self._closed:
             return
         self._closed = True
+        if self._reaper is not None:  # a clean stop: the agent is ended here, not by it
+            self._reaper.kill()
+            self._reaper.wait()
         from pyngrok import ngrok, process
 
         try:
@@ -146,7 +165,20 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
                          code="ngrok_failed") from None
     tunnel = outcome["tunnel"]
     running = process.get_process(config) if process.is_process_running(path) else None
-    return Tunnel(tunnel.public_url, running.proc.pid if running else None, config)
+    agent_pid = running.proc.pid if running else None
+    return Tunnel(tunnel.public_url, agent_pid, config,
+                  _reaper=_reap_when_gone(agent_pid) if agent_pid else None)
+
+
+def _reap_when_gone(agent_pid: int) -> subprocess.Popen | None:
+    """A small watcher that ends the agent once this process is gone (see ``_REAPER``)."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _REAPER, str(os.getpid()), str(agent_pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # Ctrl+C reaches epay, which ends the agent itself
+    except OSError:
+        return None  # no watcher: a clean stop still ends the agent
 
 
 def _classify(message: str) -> Exception:

@@ -90,7 +90,7 @@ def listen(
     set-up.
     """
     from ..listener.journal import default_journal_path
-    from ..listener.session import ListenSettings, serve
+    from ..listener.session import ListenSettings
     from ..state import LocalState
 
     run = runtime(ctx)
@@ -113,17 +113,24 @@ def listen(
         health_interval=health_interval,
         exit_on_tunnel_loss=exit_on_tunnel_loss,
         store_url=_profile_writer(resolved, run.env.environ) if set_profile else None)
-    show = _json_renderer(run.out) if json_output else _human_renderer(run.out)
+    _serve_until_stopped(settings, _json_renderer(run.out) if json_output
+                         else _human_renderer(run.out), run.env.clock)
+    return 0
+
+
+def _serve_until_stopped(settings, show, clock) -> None:
+    """Serve until Ctrl+C or SIGTERM; the listener's errors get the CLI's hints."""
+    from ..listener.session import serve
+
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        serve(settings, show, stop, clock=run.env.clock)
+        serve(settings, show, stop, clock=clock)
     except EpayError as error:
         error.hint = HINTS.get(error.code, error.hint)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
 
 
 def listener_keys(resolved: Resolved) -> Keys:

@@ -274,6 +274,10 @@ def test_reply_timeout_answers_after_the_gateway_gave_up_but_journals_first(list
 def test_unknown_reply_is_refused(journal_path):
     with pytest.raises(InputError):
         start_listener(keys=Keys(md5=Md5Key(KEY)), journal=journal_path, reply="maybe")
+    with pytest.raises(InputError):
+        start_listener(keys=Keys(md5=Md5Key(KEY)), journal=journal_path, path="no-slash")
+    # refused before anything was opened: no journal writer is left running
+    assert [t.name for t in threading.enumerate() if t.name.startswith("epay-")] == []
 
 
 # ---- forwarding ---------------------------------------------------------------------------

@@ -73,11 +73,43 @@ def test_bare_newlines_end_lines_too():
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 2000, 400),
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY", 400),
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n", 413),
+    (b"POST /n HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400),  # '²' is a digit to isdigit
+    (b"POST /n HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 413),
+    (b"GET /n HTTP/1.\xb9\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    (b"POST /n HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417),
+    (b"GET /n HTTP/1.1\r\n" + b"X: " + b"y" * 60_000 + b"\r\nZ: " + b"y" * 70_000, 431),
+    (b"GET /n HTTP/1.1\r\n" + (b"X: " + b"y" * 60_000 + b"\r\n") * 3 + b"\r\n", 431),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1_0\r\n", 400),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 101, 431),
 ])
 def test_what_breaks_the_rules_or_the_bounds_is_refused_with_its_status(data, status):
     with pytest.raises(Refusal) as refused:
         read_all(data, piece=4096)
     assert refused.value.status == status and refused.value.message
+
+
+def test_framing_that_can_be_read_two_ways_is_made_safe():
+    [request], _ = read_all(b"POST /n HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
+                            b"\r\na=1", piece=4096)  # the same length twice: one reading
+    assert request.body == b"a=1" and request.head.keep_alive
+    [request], _ = read_all(b"POST /n HTTP/1.1\r\nContent-Length: 99\r\nTransfer-Encoding: "
+                            b"chunked\r\n\r\n3\r\na=1\r\n0\r\n\r\n", piece=4096)
+    assert request.body == b"a=1" and not request.head.keep_alive  # chunked wins; then close
+
+
+def test_a_chunked_body_is_read_on_from_where_it_stopped():
+    reader = RequestReader(65536)
+    reader.buffer += b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n"
+    assert reader.next() is None
+    reader.buffer += b"4\r\n&b=2\r\n0\r\nT: 1\r\n"
+    assert reader.next() is None
+    reader.buffer += b"\r\nGET /next?x=1 HTTP/1.1\r\n\r\n"
+    assert reader.next().body == b"a=1&b=2"
+    assert reader.next().head.target == "/next?x=1"
 
 
 def test_the_limits_are_inclusive():

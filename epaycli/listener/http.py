@@ -2,17 +2,25 @@
 server feeds bytes in and asks for the next whole request; the reader answers with one, with
 ``None`` (more bytes are needed), or raises ``Refusal`` saying what is wrong and which status
 to answer. Every part is bounded: the request line and each header line (64 KiB), the number
-of headers (100), the body (``max_body``), by Content-Length or chunked.
+of headers (100) and their bytes (128 KiB), the body (``max_body``), by Content-Length or
+chunked (trailers bounded like headers). Framing that two readers could read two ways
+(differing Content-Lengths, a transfer coding other than chunked) is refused, as RFC 9112 asks.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_LINE_BYTES = 65536
 MAX_HEADERS = 100
+MAX_HEADER_BYTES = 128 * 1024
 _MAX_CHUNK_LINE = 1024
 METHODS = ("GET", "POST")
+# ASCII digits only: str.isdigit() takes '²', which int() refuses. 18 digits fit in 64 bits.
+_LENGTH = re.compile(r"[0-9]{1,18}")
+_VERSION = re.compile(r"HTTP/([0-9]{1,10})\.([0-9]{1,10})")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # no sign, no 0x, no underscores
 
 
 class Headers:
@@ -59,6 +67,7 @@ class Head:
     headers: Headers
     keep_alive: bool  # HTTP/1.1 unless ``Connection: close``; HTTP/1.0 only if asked
     expects_continue: bool
+    length: int | None = 0  # the body's Content-Length; None: chunked
 
     @property
     def path(self) -> str:
@@ -74,7 +83,8 @@ class Request:
 class RequestReader:
     """One connection's unread bytes, and the head of the request being read."""
 
-    __slots__ = ("buffer", "max_body", "head", "_body_start", "continue_sent", "_line")
+    __slots__ = ("buffer", "max_body", "head", "_body_start", "continue_sent", "_line",
+                 "_chunks")
 
     def __init__(self, max_body: int) -> None:
         self.buffer = bytearray()
@@ -83,6 +93,7 @@ class RequestReader:
         self._body_start = 0
         self.continue_sent = False
         self._line = ""  # the request line once complete (to name the path in a refusal)
+        self._chunks: _Chunks | None = None  # how far a chunked body has been read
 
     @property
     def started(self) -> bool:
@@ -98,7 +109,7 @@ class RequestReader:
         if body is None:
             return None
         request = Request(self.head, body)
-        self.head, self.continue_sent, self._line = None, False, ""
+        self.head, self.continue_sent, self._line, self._chunks = None, False, "", None
         return request
 
     def needs_continue(self) -> bool:
@@ -114,7 +125,7 @@ class RequestReader:
         deadline passed (``cut``: 408)."""
         status, kind = (408, "timeout") if cut else (400, "bad_request")
         if self.head is not None:
-            length = self._content_length()
+            length = self.head.length
             got = len(self.buffer) - self._body_start
             if length is None:
                 message = "the chunked body ended early"
@@ -152,119 +163,160 @@ class RequestReader:
         method, target, version, keep_alive = _request_line(self._line)
         blank = _first_of(buffer, (b"\n\r\n", b"\n\n"), line_end)
         if blank is None:
-            self._check_partial_headers(line_end + 1)
+            _check_partial_lines(buffer, line_end + 1, "header")
             return False
         end, size = blank
-        head_end = end + size
+        if end - line_end > MAX_HEADER_BYTES:
+            raise Refusal(431, "the headers are longer than 128 KiB")
         headers = _headers(bytes(buffer[line_end + 1:end + 1]))
         connection = headers.get("Connection", "").lower()
         if connection == "close":
             keep_alive = False
         elif connection == "keep-alive":
             keep_alive = True
-        expects = headers.get("Expect", "").lower() == "100-continue" and version >= "HTTP/1.1"
-        head = Head(method, target, version, headers, keep_alive, expects)
+        head = Head(method, target, version, headers, keep_alive, False)
         if method not in METHODS:
             raise Refusal(405, f"method {method} is not used for notifies (GET or POST)",
                           head=head)
-        self.head, self._body_start = head, head_end
+        expect = headers.get("Expect")
+        if expect is not None and expect.lower() != "100-continue":
+            raise Refusal(417, f"Expect {expect[:40]!r} is not supported", head=head)
+        head.expects_continue = expect is not None and version >= "HTTP/1.1"
+        self._frame(head)
+        self.head, self._body_start = head, end + size
         return True
 
-    def _check_partial_headers(self, start: int) -> None:
-        buffer = self.buffer
-        if buffer.count(b"\n", start) > MAX_HEADERS:
-            raise Refusal(431, "more than 100 headers")
-        last = buffer.rfind(b"\n")
-        if len(buffer) - last - 1 > MAX_LINE_BYTES or \
-                any(len(line) > MAX_LINE_BYTES for line in buffer[start:last].split(b"\n")):
-            raise Refusal(431, "a header line is longer than 64 KiB")
+    def _frame(self, head: Head) -> None:
+        """How the body is delimited (RFC 9112 §6): chunked, or one Content-Length, bounded."""
+        lengths = {value.strip() for name, value in head.headers.items()
+                   if name.lower() == "content-length"}
+        coding = head.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.lower().rsplit(",", 1)[-1].strip() != "chunked":
+                raise Refusal(501, f"Transfer-Encoding {coding[:40]!r} is not supported "
+                              "(only chunked)", head=head)
+            head.length = None
+            if lengths:  # both: chunked wins, and the connection is not trusted after it
+                head.keep_alive = False
+            return
+        if not lengths:
+            return
+        if len(lengths) > 1:
+            raise Refusal(400, "Content-Length is given twice, with different values",
+                          size=0, head=head)
+        text = lengths.pop()
+        if not _LENGTH.fullmatch(text):
+            if text.isdigit() and text.isascii():
+                raise Refusal(413, f"the body is {len(text)} digits long; at most "
+                              f"{self.max_body // 1024} KiB is accepted", kind="too_large",
+                              size=2**63 - 1, head=head)
+            raise Refusal(400, f"Content-Length {text[:20]!r} is not a number", size=0,
+                          head=head)
+        head.length = int(text)
+        if head.length > self.max_body:
+            raise Refusal(413, f"the body is {head.length} bytes; at most "
+                          f"{self.max_body // 1024} KiB is accepted", kind="too_large",
+                          size=head.length, head=head)
 
     # ---- the body ------------------------------------------------------------------------
 
-    def _content_length(self) -> int | None:
-        """The announced length (None: chunked)."""
-        headers = self.head.headers
-        if "chunked" in headers.get("Transfer-Encoding", "").lower():
-            return None
-        text = headers.get("Content-Length")
-        return int(text) if text is not None and text.strip().isdigit() else 0
-
-    def check_length(self) -> None:
-        """Refuse an unreadable or oversized Content-Length before any of the body is read
-        (also before answering ``100 Continue``)."""
-        head = self.head
-        if "chunked" in head.headers.get("Transfer-Encoding", "").lower():
-            return
-        text = head.headers.get("Content-Length")
-        if text is None:
-            return
-        if not text.strip().isdigit():
-            raise Refusal(400, f"Content-Length {text!r} is not a number", size=0, head=head)
-        length = int(text)
-        if length > self.max_body:
-            raise Refusal(413, f"the body is {length} bytes; at most {self.max_body // 1024} KiB "
-                          "is accepted", kind="too_large", size=length, head=head)
-
     def _read_body(self) -> bytes | None:
-        self.check_length()
-        length = self._content_length()
-        buffer, start = self.buffer, self._body_start
+        length = self.head.length
         if length is None:
             return self._read_chunked()
-        end = start + length
+        buffer, end = self.buffer, self._body_start + length
         if len(buffer) < end:
             return None
-        body = bytes(buffer[start:end])
+        body = bytes(buffer[self._body_start:end])
         del buffer[:end]
         return body
 
     def _read_chunked(self) -> bytes | None:
-        buffer, position, parts, size = self.buffer, self._body_start, [], 0
-        while True:
+        """Chunks as far as they have arrived; read on from there when more comes."""
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = _Chunks(self._body_start)
+        buffer = self.buffer
+        while not chunks.in_trailer:
+            position = chunks.position
             line_end = buffer.find(b"\n", position, position + _MAX_CHUNK_LINE)
             if line_end < 0:
                 if len(buffer) - position >= _MAX_CHUNK_LINE:
-                    raise Refusal(400, "a chunk size is malformed", size=size, head=self.head)
+                    raise self._bad_chunk("a chunk size line is longer than 1 KiB", chunks)
                 return None
-            try:
-                chunk = int(bytes(buffer[position:line_end]).split(b";")[0].strip() or b"x", 16)
-            except ValueError:
-                raise Refusal(400, "a chunk size is malformed", size=size, head=self.head) \
-                    from None
-            position = line_end + 1
+            size_text = bytes(buffer[position:line_end]).split(b";")[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise self._bad_chunk("a chunk size is malformed", chunks)
+            chunk = int(size_text, 16)
             if chunk == 0:
-                return self._chunked_trailer(position, b"".join(parts))
-            size += chunk
-            if size > self.max_body:
+                chunks.in_trailer, chunks.position = True, line_end + 1
+                break
+            if chunks.size + chunk > self.max_body:
                 raise Refusal(413, f"the body is over {self.max_body // 1024} KiB",
-                              kind="too_large", size=size, head=self.head)
-            if len(buffer) < position + chunk:
-                return None
-            parts.append(bytes(buffer[position:position + chunk]))
-            position += chunk
-            for ending in (b"\r\n", b"\n"):  # the line end after the data
-                if buffer[position:position + len(ending)] == ending:
-                    position += len(ending)
-                    break
+                              kind="too_large", size=chunks.size + chunk, head=self.head)
+            data_start = line_end + 1
+            data_end = data_start + chunk
+            if buffer[data_end:data_end + 2] == b"\r\n":
+                after = data_end + 2
+            elif buffer[data_end:data_end + 1] == b"\n":
+                after = data_end + 1
+            elif len(buffer) < data_end + 2:
+                return None  # the chunk, or its line end, has not all arrived
             else:
-                if len(buffer) < position + 2:
-                    return None
-                raise Refusal(400, "a chunk does not end where its size says", size=size,
-                              head=self.head)
+                raise self._bad_chunk("a chunk does not end where its size says", chunks)
+            chunks.parts.append(bytes(buffer[data_start:data_end]))
+            chunks.size += chunk
+            chunks.position = after
+        return self._read_trailer(chunks)
 
-    def _chunked_trailer(self, position: int, body: bytes) -> bytes | None:
-        buffer = self.buffer
-        while True:  # trailer lines (dropped), up to the blank line
+    def _read_trailer(self, chunks: _Chunks) -> bytes | None:
+        """Trailer lines (dropped) up to the blank line, bounded like headers."""
+        buffer, position = self.buffer, chunks.position
+        while True:
             line_end = buffer.find(b"\n", position)
             if line_end < 0:
-                if len(buffer) - position > MAX_LINE_BYTES:
-                    raise Refusal(431, "a trailer line is longer than 64 KiB", head=self.head)
+                _check_partial_lines(buffer, position, "trailer", counted=chunks.trailer_lines)
+                chunks.position = position
                 return None
             line = buffer[position:line_end]
             position = line_end + 1
             if line in (b"", b"\r"):
                 del buffer[:position]
-                return body
+                return b"".join(chunks.parts)
+            chunks.trailer_lines += 1
+            chunks.trailer_bytes += len(line) + 1
+            if chunks.trailer_lines > MAX_HEADERS or chunks.trailer_bytes > MAX_HEADER_BYTES \
+                    or len(line) > MAX_LINE_BYTES:
+                raise Refusal(431, "the trailer lines after the chunked body are over the "
+                              "headers' bounds", size=chunks.size, head=self.head)
+
+    def _bad_chunk(self, message: str, chunks: _Chunks) -> Refusal:
+        return Refusal(400, message, size=chunks.size, head=self.head)
+
+
+class _Chunks:
+    """A chunked body being read: where the next chunk starts, what came so far."""
+
+    __slots__ = ("position", "parts", "size", "in_trailer", "trailer_lines", "trailer_bytes")
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.in_trailer = False
+        self.trailer_lines = self.trailer_bytes = 0
+
+
+def _check_partial_lines(buffer: bytearray, start: int, what: str, counted: int = 0) -> None:
+    """Refuse (431) lines not yet ended by a blank line that are already over the bounds."""
+    if counted + buffer.count(b"\n", start) > MAX_HEADERS:
+        raise Refusal(431, f"more than {MAX_HEADERS} {what} lines")
+    if len(buffer) - start > MAX_HEADER_BYTES:
+        raise Refusal(431, f"the {what}s are longer than {MAX_HEADER_BYTES // 1024} KiB")
+    last = buffer.rfind(b"\n", start)
+    if len(buffer) - last - 1 > MAX_LINE_BYTES or \
+            any(len(line) > MAX_LINE_BYTES for line in buffer[start:max(last, start)].split(b"\n")):
+        raise Refusal(431, f"a {what} line is longer than 64 KiB")
 
 
 def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int):
@@ -284,10 +336,10 @@ def _request_line(line: str) -> tuple[str, str, str, bool]:
         raise Refusal(400, "HTTP/0.9 requests are not accepted" if len(words) == 2
                       else f"bad request line {line[:80]!r}")
     method, target, version = words
-    number = version[5:].split(".") if version.startswith("HTTP/") else []
-    if len(number) != 2 or not all(p.isdigit() and len(p) <= 10 for p in number):
+    number = _VERSION.fullmatch(version)
+    if number is None:
         raise Refusal(400, f"bad request version {version[:20]!r}")
-    major, minor = int(number[0]), int(number[1])
+    major, minor = int(number[1]), int(number[2])
     if major >= 2:
         raise Refusal(505, f"HTTP version {version[5:]} is not supported")
     return method, target, version, (major, minor) >= (1, 1)

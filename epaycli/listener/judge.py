@@ -118,6 +118,13 @@ class Masker:
             pieces.append(piece)
         return self.text_bytes(b"&".join(pieces))
 
+    def text(self, text: str) -> str:
+        """Free text from a request (a path, a refusal quoting a line of it): known secrets and
+        key-shaped runs masked."""
+        if not has_key_shaped(text) and not any(s in text for s in self.secrets):
+            return text
+        return mask_key_shaped(scrub(text, self.secrets))
+
     def text_bytes(self, raw: bytes) -> bytes:
         """Anything else (JSON, garbage): known secrets and key-named JSON fields masked."""
         text = raw.decode("utf-8", "surrogateescape")

@@ -36,6 +36,8 @@ DEFAULT_NOTIFY_PATH = "/notify"
 _WATCH_INTERVAL = 0.2
 _LINGER_SECONDS = 1.0  # after a refusal, unread bytes are drained this long before closing
 _PAUSE_READING_AT = 256 * 1024  # bytes waiting behind a request that is being answered
+_WRITE_BUFFER_HIGH = 64 * 1024  # answers a client has not read: above this, serve it no more
+MAX_CONNECTIONS = 1024  # at once; more are closed as they come (as the local gateway does)
 _STOP_WAIT_SECONDS = 5.0
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
@@ -158,8 +160,9 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
     Raises ``ListenError`` (port taken, address not local), ``InputError`` (bad host, reply,
     forward URL) or ``ConfigError`` (journal not writable).
     """
-    engine = _Engine(keys=keys, journal=Journal(journal), path=_normal_path(path), pid=pid,
-                     reply=Reply.parse(reply), on_event=on_event, state=state, clock=clock,
+    path, reply = _normal_path(path), Reply.parse(reply)  # refused before the journal opens
+    engine = _Engine(keys=keys, journal=Journal(journal), path=path, pid=pid,
+                     reply=reply, on_event=on_event, state=state, clock=clock,
                      read_timeout=read_timeout, max_body=max_body,
                      secrets=tuple(s for s in (*_key_secrets(keys), *secrets_to_mask) if s))
     try:
@@ -341,10 +344,10 @@ class _Engine:
             connection.abort()
 
     def close(self) -> None:
-        if self._forward_pool is not None:
-            self._forward_pool.shutdown(wait=False, cancel_futures=True)
         if self.forwarder is not None:
-            self.forwarder.close()
+            self.forwarder.close()  # a forward in flight ends now (its client is closed)
+        if self._forward_pool is not None:
+            self._forward_pool.shutdown(wait=True, cancel_futures=True)
         self.journal.close()
 
     def emit(self, event: Event) -> None:
@@ -380,9 +383,9 @@ class _Engine:
         try:
             params, source = read_params(head.method, query, body,
                                          head.headers.get("Content-Type", ""))
-        except InputError as error:
+        except InputError as error:  # read whole: the connection stays usable
             self.refuse(connection, 400, error.message, head=head, path=path, query=query,
-                        body=body)
+                        body=body, close=close)
             return
         self.notify(connection, head, path, query, body, params, source, close)
 
@@ -390,9 +393,6 @@ class _Engine:
         """A request the reader could not read (malformed, too large, cut off)."""
         head = refusal.head
         path = head.path if head is not None else connection.reader.path_guess()
-        if path == HEALTH_PATH and head is not None:
-            connection.answer(200, f"epay-listen {self.health_token}", True)
-            return
         self.refuse(connection, refusal.status, refusal.message, kind=refusal.kind, head=head,
                     path=path, body_size=refusal.size)
 
@@ -443,7 +443,8 @@ class _Engine:
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
             "type": masked.get("type", ""), "pid": masked.get("pid", ""), "params": masked,
-            "valid": verdict.valid, "verdict": verdict.verdict, "reason": verdict.reason,
+            "valid": verdict.valid, "verdict": verdict.verdict,
+            "reason": self.masker.anything(verdict.reason, params),
             "report": self.masker.anything(verdict.report, params), "fingerprint": print_,
             "duplicate_count": seen, "content_changed": changed,
             "order_amount": verdict.order_amount, "answer_status": answer.status,
@@ -462,6 +463,7 @@ class _Engine:
         """A request that is not a readable notify: journaled, answered ``status``. After a
         refusal the rest of the connection cannot be trusted (an unread body, a cut request),
         so it is closed unless the request was read whole (``close=False``)."""
+        message = self.masker.text(message)  # it may quote the request line or a header
         answer = _Answer(status, f"fail: {message}", "verdict")
         record = {
             **self._raw(connection, head, path, query, body), "kind": kind, "params": None,
@@ -479,7 +481,8 @@ class _Engine:
         masking of that part when they hold nothing to mask (``plain``)."""
         masker = self.masker
         return {"received_at": connection.request_received_at,
-                "method": head.method if head is not None else "", "path": path,
+                "method": head.method if head is not None else "",
+                "path": path if path == self.path else masker.text(path),
                 "query": masker.raw(query, params if source == "query" else None, plain=plain),
                 "headers": masker.headers(head.headers.items() if head is not None else []),
                 "body": masker.raw(body, params if source == "body" else None, plain=plain),
@@ -596,17 +599,24 @@ class _Connection(asyncio.Protocol):
         self.busy = False  # a request is being judged, journaled or answered
         self.closing = False  # answered for the last time: draining, then closed
         self.eof = False
-        self.paused = False
+        self.paused = False  # reading paused: bytes wait behind a request in hand
+        self.blocked = False  # writing paused: the client does not read its answers
+        self._advancing = False
         self.deadline = float("inf")
         self.started = self.request_started = time.perf_counter()  # the first byte arrived
         self.received_at = self.request_received_at = 0.0  # (of the request being served)
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        if len(self.engine.connections) >= MAX_CONNECTIONS:  # each may hold ~200 KiB unread
+            self.closing = True
+            transport.abort()
+            return
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
         self.engine.connections.add(self)
         self.deadline = time.monotonic() + self.engine.read_timeout
+        transport.set_write_buffer_limits(high=_WRITE_BUFFER_HIGH)
 
     def connection_lost(self, exc) -> None:
         self.engine.connections.discard(self)
@@ -616,14 +626,25 @@ class _Connection(asyncio.Protocol):
         if self.closing:
             return  # drained: what follows a refusal is not read
         reader = self.reader
-        if not reader.started:
+        if not reader.started:  # a request begins: it has the whole read deadline
             self.started, self.received_at = time.perf_counter(), self.engine.clock()
+            if not self.busy:
+                self.deadline = time.monotonic() + self.engine.read_timeout
         reader.buffer += data
-        if not self.busy:
+        if not self.busy and not self.blocked:
             self._advance()
         elif len(reader.buffer) > _PAUSE_READING_AT and not self.paused:
             self.paused = True
             self.transport.pause_reading()
+
+    def pause_writing(self) -> None:
+        # The client does not read its answers: serve it nothing more until it does.
+        self.blocked = True
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        if not self.busy:
+            self._advance()
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -634,22 +655,29 @@ class _Connection(asyncio.Protocol):
         return True  # the answer to a request still in hand is written before closing
 
     def _advance(self) -> None:
-        """Serve the next whole request in the buffer, if there is one."""
-        if self.busy or self.closing:
-            return
+        """Serve the whole requests in the buffer, one after another, while each is answered
+        at once (a health check); one waiting for its commit stops this until then."""
+        if self._advancing:
+            return  # called back from inside the loop below: it goes on by itself
+        self._advancing = True
         try:
-            self._serve_next()
+            while not (self.busy or self.closing or self.blocked):
+                if not self._serve_next():
+                    break
         except Exception as error:  # noqa: BLE001 - a bug: said once, not a traceback
             self.engine.internal_error(self, error)
+        finally:
+            self._advancing = False
 
-    def _serve_next(self) -> None:
+    def _serve_next(self) -> bool:
+        """Serve one request; False when none is whole yet."""
         reader, engine = self.reader, self.engine
         try:
             request = reader.next()
         except Refusal as refusal:
             self._start()
             engine.refused(self, refusal)
-            return
+            return True
         if request is None:
             if self.eof:
                 if reader.started:
@@ -662,9 +690,10 @@ class _Connection(asyncio.Protocol):
             if self.paused:
                 self.paused = False
                 self.transport.resume_reading()
-            return
+            return False
         self._start()
         engine.handle(self, request)
+        return True
 
     def _start(self) -> None:
         self.busy, self.deadline = True, float("inf")
@@ -720,6 +749,7 @@ class _Connection(asyncio.Protocol):
             self.transport.write_eof()
 
     def abort(self) -> None:
+        """End the connection now, unsent answers and all (a bug, a client gone quiet, stop)."""
         self.closing, self.deadline = True, float("inf")
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()

@@ -23,53 +23,21 @@ import pytest
 from epaycli.core.php import http_build_query
 from epaycli.core.signing import Keys, Md5Key
 from epaycli.listener.server import HEALTH_PATH, ListenError, start_listener
-from test_listen import KEY, Events, Handler, notify, order, rows
+from test_listen import (  # noqa: F401 - events, handler, journal_path, listen: fixtures
+    KEY,
+    events,
+    handler,
+    journal_path,
+    listen,
+    notify,
+    order,
+    rows,
+)
 
 HEALTH = f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def journal_path(tmp_path) -> Path:
-    return tmp_path / "journal.sqlite3"
-
-
-@pytest.fixture
-def events() -> Events:
-    return Events()
-
-
-@pytest.fixture
-def listen(journal_path, events):
-    """Start a listener (closed after the test, also when it fails)."""
-    started = []
-
-    def start(**options):
-        options.setdefault("keys", Keys(md5=Md5Key(KEY)))
-        options.setdefault("journal", journal_path)
-        options.setdefault("on_event", events.append)
-        listener = start_listener(**options)
-        started.append(listener)
-        return listener
-
-    yield start
-    for listener in started:
-        listener.close()
-
-
-@pytest.fixture
-def shop():
-    made = []
-
-    def make(**options) -> Handler:
-        made.append(Handler(**options))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.close()
 
 
 def get(number: int, *, key: str = KEY, extra: bytes = b"") -> bytes:
@@ -372,9 +340,9 @@ def read_to_end_of(port: int, data: bytes, *, timeout: float = 3) -> bytes:
 # ---- the loop keeps going ----------------------------------------------------------------
 
 
-def test_a_slow_forward_target_does_not_block_the_loop(listen, shop, journal_path):
-    handler = shop(delay=1.0)
-    listener = listen(forward_to=handler.url)
+def test_a_slow_forward_target_does_not_block_the_loop(listen, handler, journal_path):
+    slow = handler(delay=1.0)
+    listener = listen(forward_to=slow.url)
     answers: dict[int, tuple[str, float]] = {}
 
     def send(number: int) -> None:
@@ -593,9 +561,9 @@ def test_close_ends_a_connection_whose_answers_are_not_yet_sent(listen):
                 pytest.fail("the connection was left open after close()")
 
 
-def test_close_with_a_forward_in_flight_leaves_no_thread(listen, shop):
-    handler = shop(delay=2.0)
-    listener = listen(forward_to=handler.url)
+def test_close_with_a_forward_in_flight_leaves_no_thread(listen, handler):
+    slow = handler(delay=2.0)
+    listener = listen(forward_to=slow.url)
     sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
                                                       params=notify(), timeout=4))
     sender.start()

@@ -11,6 +11,7 @@ committed was not answered either: the gateway sends it again.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import sqlite3
@@ -63,8 +64,8 @@ COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", 
            "verdict", "reason", "report", "fingerprint", "duplicate_count", "content_changed",
            "order_amount", "answer_status", "answer", "delivered", "answered_by", "forward",
            "timings")
-_INSERT = (f"INSERT INTO requests ({', '.join(COLUMNS)}) "
-           f"VALUES ({', '.join('?' for _ in COLUMNS)})")
+_INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
+_ROW = f"({', '.join('?' for _ in COLUMNS)})"
 _JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one a call
 _BATCH_LIMIT = 512
@@ -170,10 +171,12 @@ class Journal:
                 batch.append(item)
             error, ids = None, ()
             try:
-                # One call for the whole batch: each sqlite3 call gives the GIL up, and getting
-                # it back is what a commit would wait for.
+                # One statement for the whole batch: each step of SQLite gives the GIL up (per
+                # row with executemany), and taking it back from the listener's loop costs more
+                # than the row.
                 connection.execute("BEGIN IMMEDIATE")
-                connection.executemany(_INSERT, [item.values for item in batch])
+                connection.execute(_insert_rows(len(batch)),
+                                   [value for item in batch for value in item.values])
                 last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
                 connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
                 # The write lock was held throughout: the batch got consecutive ids.
@@ -251,6 +254,13 @@ class Journal:
         rows = self._rows("SELECT trade_no, fingerprint FROM requests "
                           "WHERE kind = 'notify' AND trade_no != '' ORDER BY id")
         return ((row[0], row[1]) for row in rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_rows(count: int) -> str:
+    """``INSERT … VALUES (…), (…)`` for ``count`` rows (at most 512 × 29 placeholders, within
+    SQLite's limit of 32,766)."""
+    return _INSERT + ", ".join([_ROW] * count)
 
 
 def _json_column(value):

@@ -37,6 +37,7 @@ _WATCH_INTERVAL = 0.2
 _LINGER_SECONDS = 1.0  # after a refusal, unread bytes are drained this long before closing
 _PAUSE_READING_AT = 256 * 1024  # bytes waiting behind a request that is being answered
 _WRITE_BUFFER_HIGH = 64 * 1024  # answers a client has not read: above this, serve it no more
+_RECEIVE_BYTES = 64 * 1024  # one read at the most (the buffer each connection receives into)
 MAX_CONNECTIONS = 1024  # at once; more are closed as they come (as the local gateway does)
 _STOP_WAIT_SECONDS = 5.0
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
@@ -587,9 +588,11 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
     """One client connection: its requests one after another (keep-alive, pipelining in
-    order). While a request waits for its commit, later bytes wait in the reader."""
+    order). While a request waits for its commit, later bytes wait in the reader. Bytes are
+    received into one buffer per connection (a plain Protocol gets a new 256 KiB bytes object
+    for every read, which costs three system calls a request)."""
 
     def __init__(self, engine: _Engine) -> None:
         self.engine = engine
@@ -602,6 +605,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False  # reading paused: bytes wait behind a request in hand
         self.blocked = False  # writing paused: the client does not read its answers
         self._advancing = False
+        self._receiving = memoryview(bytearray(_RECEIVE_BYTES))
         self.deadline = float("inf")
         self.started = self.request_started = time.perf_counter()  # the first byte arrived
         self.received_at = self.request_received_at = 0.0  # (of the request being served)
@@ -622,7 +626,13 @@ class _Connection(asyncio.Protocol):
         self.engine.connections.discard(self)
         self.closing, self.deadline = True, float("inf")
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._receiving
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self._receiving[:nbytes])
+
+    def data_received(self, data) -> None:
         if self.closing:
             return  # drained: what follows a refusal is not read
         reader = self.reader

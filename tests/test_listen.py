@@ -415,6 +415,22 @@ def test_keys_in_requests_are_masked_before_they_are_stored_or_shown(listen, eve
     assert events[0]["params"]["sign"] == sent["sign"]  # a sign is public: kept
 
 
+def test_a_key_in_the_method_a_header_name_or_glued_into_the_request_line_is_masked(
+        listen, events, journal_path):
+    listener = listen()
+    query = http_build_query(notify()).encode()
+    for data in (KEY.encode() + b" /notify HTTP/1.1\r\n\r\n",  # 405
+                 b"GET /notify?" + query + b" HTTP/1.1\r\nX-" + KEY.encode() + b": 1\r\n\r\n",
+                 b"GET /x" + b"y" * 70 + KEY.encode() + b" HTTP/1.1 z\r\n\r\n"):  # cut at 80
+        raw_exchange(listener.port, data, timeout=2)
+    events.wait(3)
+    listener.close()
+    stored = b"".join(p.read_bytes() for p in journal_path.parent.glob("journal.sqlite3*"))
+    for fragment in (KEY, KEY[:16], KEY[-16:]):
+        assert fragment.encode() not in stored and fragment not in json.dumps(list(events))
+    assert [r["answer_status"] for r in rows(journal_path)] == [405, 200, 400]
+
+
 # ---- bad input ----------------------------------------------------------------------------
 
 
@@ -616,6 +632,32 @@ def test_a_notify_that_cannot_be_journaled_is_not_acknowledged(listen, events, m
     assert got.status_code == 503 and "success" not in got.text
     events.wait(1)
     assert events[0]["event"] == "journal_error" and "disk is full" in events[0]["message"]
+
+
+def test_a_request_sqlite_cannot_store_as_is_fails_no_other_request(listen, events,
+                                                                    journal_path):
+    """A lone surrogate (JSON ``\\ud800``) quoted in a refusal cannot be stored as UTF-8: it
+    must not roll back the genuine notifies committed with it."""
+    listener = listen()
+    answers: list[str] = []
+
+    def genuine(start: int) -> None:
+        with httpx.Client() as client:
+            for number in range(start, start + 10):
+                answers.append(client.get(listener.url, params=notify(number)).text)
+
+    threads = [threading.Thread(target=genuine, args=(n * 100,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    poisoned = [httpx.post(listener.url, content='{"\\ud800": {}}',
+                           headers={"Content-Type": "application/json"}) for _ in range(5)]
+    for thread in threads:
+        thread.join(30)
+    assert answers.count("success") == 40
+    assert {answer.status_code for answer in poisoned} == {400}
+    stored = rows(journal_path)
+    assert len(stored) == 45 and sum(r["kind"] == "notify" for r in stored) == 40
+    assert all("\\ud800" in r["reason"] for r in stored if r["kind"] != "notify")
 
 
 def test_a_bug_while_judging_is_one_event_not_a_traceback(listen, events, monkeypatch, capsys):

@@ -85,6 +85,9 @@ def test_bare_newlines_end_lines_too():
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\n", 400),
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1_0\r\n", 400),
     (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 101, 431),
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    (b"GET\x1c/n\x1cHTTP/1.1\r\n\r\n", 400),  # only a space separates the request line
+    (b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\na\r\n" * 4097, 400),
 ])
 def test_what_breaks_the_rules_or_the_bounds_is_refused_with_its_status(data, status):
     with pytest.raises(Refusal) as refused:
@@ -200,3 +203,28 @@ def test_raw_bytes_are_rewritten_only_when_they_hold_something_to_mask():
     leaked = b"pid=1&note=" + KEY.encode()
     assert KEY.encode() not in masker.raw(leaked, {"pid": "1", "note": KEY}, plain=False)
     assert KEY.encode() not in masker.raw(leaked, None)
+
+
+def test_a_refusal_quoting_the_request_never_quotes_a_key_cut_short():
+    for data in (b"GET /n HTTP/1.1\r\n" + b"x" * 20 + KEY.encode() + b"\r\n\r\n",  # no colon
+                 b"GET /" + b"x" * 60 + KEY.encode() + b" HTTP/1.1 extra\r\n\r\n"):
+        with pytest.raises(Refusal) as refused:
+            read_all(data, piece=4096)
+        told = refused.value.told(Masker((KEY,)).text)  # as the listener words it
+        assert KEY[:12] not in told and "…" in told
+    with pytest.raises(Refusal) as refused:  # a key alone is masked by its shape already
+        read_all(b"GET /n HTTP/1.1\r\nx " + KEY.encode() + b"\r\n\r\n", piece=4096)
+    assert KEY[:12] not in refused.value.message
+
+
+def test_a_chunked_body_keeps_only_the_chunk_being_read_in_the_buffer():
+    reader = RequestReader(65536)
+    reader.buffer += b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert reader.next() is None
+    head_bytes = len(reader.buffer)
+    for _ in range(1000):
+        reader.buffer += b"1;ext=" + b"e" * 500 + b"\r\na\r\n"
+        assert reader.next() is None
+    assert len(reader.buffer) == head_bytes  # framing read is gone; the data is kept apart
+    reader.buffer += b"0\r\n\r\n"
+    assert reader.next().body == b"a" * 1000

@@ -10,12 +10,16 @@ chunked (trailers bounded like headers). Framing that two readers could read two
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ..core.redact import mask_key_shaped
 
 MAX_LINE_BYTES = 65536
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 128 * 1024
 _MAX_CHUNK_LINE = 1024
+MAX_CHUNKS = 4096
 METHODS = ("GET", "POST")
 # ASCII digits only: str.isdigit() takes '²', which int() refuses. 18 digits fit in 64 bits.
 _LENGTH = re.compile(r"[0-9]{1,18}")
@@ -48,13 +52,25 @@ class Headers:
 
 class Refusal(Exception):
     """A request that cannot be served: answer ``status`` and (unless the request was read
-    whole) close the connection. ``kind`` is the journal's: bad_request, too_large, timeout."""
+    whole) close the connection. ``kind`` is the journal's: bad_request, too_large, timeout.
+
+    A message that quotes the request (``quote``: the piece and how much of it to show, put
+    where the message says ``{}``) is worded by ``told(mask)``: masked whole, then cut — a key
+    cut short would no longer be recognised as one. ``message`` masks key-shaped runs."""
 
     def __init__(self, status: int, message: str, *, kind: str = "bad_request",
-                 size: int | None = None, head: Head | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.kind, self.size = status, message, kind, size
-        self.head = head
+                 size: int | None = None, head: Head | None = None,
+                 quote: tuple[str, int] | None = None) -> None:
+        self.status, self.kind, self.size, self.head = status, kind, size, head
+        self._message, self._quote = message, quote
+        self.message = self.told(mask_key_shaped)
+        super().__init__(self.message)
+
+    def told(self, mask: Callable[[str], str]) -> str:
+        if self._quote is None:
+            return self._message
+        piece, limit = self._quote
+        return self._message.format(repr(mask(piece)[:limit]))
 
 
 @dataclass(slots=True)
@@ -84,7 +100,8 @@ class RequestReader:
     """One connection's unread bytes, and the head of the request being read."""
 
     __slots__ = ("buffer", "max_body", "head", "_body_start", "continue_sent", "_line",
-                 "_chunks")
+                 "_chunks", "_request", "_line_end", "_scanned", "_header_lines",
+                 "_lines_from")
 
     def __init__(self, max_body: int) -> None:
         self.buffer = bytearray()
@@ -94,6 +111,11 @@ class RequestReader:
         self.continue_sent = False
         self._line = ""  # the request line once complete (to name the path in a refusal)
         self._chunks: _Chunks | None = None  # how far a chunked body has been read
+        # How far the head has been read, so that bytes arriving a few at a time are each
+        # looked at once (not the whole head again on every read).
+        self._request: tuple | None = None  # the request line, parsed
+        self._line_end = self._scanned = self._lines_from = 0
+        self._header_lines = 0
 
     @property
     def started(self) -> bool:
@@ -110,6 +132,7 @@ class RequestReader:
             return None
         request = Request(self.head, body)
         self.head, self.continue_sent, self._line, self._chunks = None, False, "", None
+        self._request = None
         return request
 
     def needs_continue(self) -> bool:
@@ -143,58 +166,79 @@ class RequestReader:
         """The path of the request being read, as far as its request line shows it."""
         if self.head is not None:
             return self.head.path
-        words = self._line.split()
+        words = self._line.split(" ")
         return words[1].partition("?")[0] if len(words) >= 2 else ""
 
     # ---- the head ------------------------------------------------------------------------
 
     def _read_head(self) -> bool:
         buffer = self.buffer
-        while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":  # blank lines between requests
-            del buffer[:2 if buffer[:1] == b"\r" else 1]
-        line_end = buffer.find(b"\n")
-        if line_end < 0:
-            if len(buffer) > MAX_LINE_BYTES:
-                raise Refusal(414, "the request line is longer than 64 KiB")
-            return False
-        if line_end > MAX_LINE_BYTES:
-            raise Refusal(414, "the request line is longer than 64 KiB")
-        self._line = buffer[:line_end].decode("latin-1").rstrip("\r")
-        method, target, version, keep_alive = _request_line(self._line)
-        blank = _first_of(buffer, (b"\n\r\n", b"\n\n"), line_end)
+        if self._request is None:
+            while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":  # blank lines between requests
+                del buffer[:2 if buffer[:1] == b"\r" else 1]
+            line_end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
+            if line_end < 0:
+                if len(buffer) > MAX_LINE_BYTES:
+                    raise Refusal(414, "the request line is longer than 64 KiB")
+                return False
+            self._line = buffer[:line_end].decode("latin-1").rstrip("\r")
+            self._request = _request_line(self._line)
+            self._line_end = self._scanned = self._lines_from = line_end
+            self._header_lines = 0
+        method, target, version, keep_alive = self._request
+        line_end = self._line_end
+        blank = _first_of(buffer, (b"\n\r\n", b"\n\n"), self._scanned)
         if blank is None:
-            _check_partial_lines(buffer, line_end + 1, "header")
+            self._scanned = max(line_end, len(buffer) - 2)  # a blank line may end across reads
+            self._check_partial_headers()
             return False
         end, size = blank
         if end - line_end > MAX_HEADER_BYTES:
             raise Refusal(431, "the headers are longer than 128 KiB")
         headers = _headers(bytes(buffer[line_end + 1:end + 1]))
-        connection = headers.get("Connection", "").lower()
-        if connection == "close":
+        connection = _joined(headers, "Connection").lower()
+        if "close" in connection:
             keep_alive = False
-        elif connection == "keep-alive":
+        elif "keep-alive" in connection:
             keep_alive = True
         head = Head(method, target, version, headers, keep_alive, False)
         if method not in METHODS:
-            raise Refusal(405, f"method {method} is not used for notifies (GET or POST)",
-                          head=head)
+            raise Refusal(405, "method {} is not used for notifies (GET or POST)",
+                          head=head, quote=(method, 20))
         expect = headers.get("Expect")
         if expect is not None and expect.lower() != "100-continue":
-            raise Refusal(417, f"Expect {expect[:40]!r} is not supported", head=head)
+            raise Refusal(417, "Expect {} is not supported", head=head, quote=(expect, 40))
         head.expects_continue = expect is not None and version >= "HTTP/1.1"
         self._frame(head)
         self.head, self._body_start = head, end + size
         return True
 
+    def _check_partial_headers(self) -> None:
+        """Refuse (431) a head still arriving that is already over the bounds; each header
+        line is counted once, when its end arrives."""
+        buffer, start = self.buffer, self._lines_from + 1
+        while (line_end := buffer.find(b"\n", start)) >= 0:
+            if line_end - start > MAX_LINE_BYTES:
+                raise Refusal(431, "a header line is longer than 64 KiB")
+            self._header_lines += 1
+            start = line_end + 1
+        self._lines_from = start - 1
+        if self._header_lines > MAX_HEADERS:
+            raise Refusal(431, f"more than {MAX_HEADERS} headers")
+        if len(buffer) - start > MAX_LINE_BYTES:
+            raise Refusal(431, "a header line is longer than 64 KiB")
+        if len(buffer) - self._line_end > MAX_HEADER_BYTES:
+            raise Refusal(431, "the headers are longer than 128 KiB")
+
     def _frame(self, head: Head) -> None:
         """How the body is delimited (RFC 9112 §6): chunked, or one Content-Length, bounded."""
         lengths = {value.strip() for name, value in head.headers.items()
                    if name.lower() == "content-length"}
-        coding = head.headers.get("Transfer-Encoding")
-        if coding is not None:
-            if coding.lower().rsplit(",", 1)[-1].strip() != "chunked":
-                raise Refusal(501, f"Transfer-Encoding {coding[:40]!r} is not supported "
-                              "(only chunked)", head=head)
+        coding = _joined(head.headers, "Transfer-Encoding")
+        if coding:
+            if coding.lower().replace(" ", "") != "chunked":
+                raise Refusal(501, "Transfer-Encoding {} is not supported (only chunked)",
+                              head=head, quote=(coding, 40))
             head.length = None
             if lengths:  # both: chunked wins, and the connection is not trusted after it
                 head.keep_alive = False
@@ -210,7 +254,7 @@ class RequestReader:
                 raise Refusal(413, f"the body is {len(text)} digits long; at most "
                               f"{self.max_body // 1024} KiB is accepted", kind="too_large",
                               size=2**63 - 1, head=head)
-            raise Refusal(400, f"Content-Length {text[:20]!r} is not a number", size=0,
+            raise Refusal(400, "Content-Length {} is not a number", quote=(text, 20), size=0,
                           head=head)
         head.length = int(text)
         if head.length > self.max_body:
@@ -266,7 +310,10 @@ class RequestReader:
                 raise self._bad_chunk("a chunk does not end where its size says", chunks)
             chunks.parts.append(bytes(buffer[data_start:data_end]))
             chunks.size += chunk
-            chunks.position = after
+            del buffer[chunks.position:after]  # kept in parts: the buffer holds only what is new
+            chunks.count += 1
+            if chunks.count > MAX_CHUNKS:
+                raise self._bad_chunk(f"the body comes in more than {MAX_CHUNKS} chunks", chunks)
         return self._read_trailer(chunks)
 
     def _read_trailer(self, chunks: _Chunks) -> bytes | None:
@@ -275,7 +322,8 @@ class RequestReader:
         while True:
             line_end = buffer.find(b"\n", position)
             if line_end < 0:
-                _check_partial_lines(buffer, position, "trailer", counted=chunks.trailer_lines)
+                if len(buffer) - position > MAX_LINE_BYTES:
+                    raise Refusal(431, "a trailer line is longer than 64 KiB", head=self.head)
                 chunks.position = position
                 return None
             line = buffer[position:line_end]
@@ -297,26 +345,21 @@ class RequestReader:
 class _Chunks:
     """A chunked body being read: where the next chunk starts, what came so far."""
 
-    __slots__ = ("position", "parts", "size", "in_trailer", "trailer_lines", "trailer_bytes")
+    __slots__ = ("position", "parts", "size", "count", "in_trailer", "trailer_lines",
+                 "trailer_bytes")
 
     def __init__(self, position: int) -> None:
         self.position = position
         self.parts: list[bytes] = []
-        self.size = 0
+        self.size = self.count = 0
         self.in_trailer = False
         self.trailer_lines = self.trailer_bytes = 0
 
 
-def _check_partial_lines(buffer: bytearray, start: int, what: str, counted: int = 0) -> None:
-    """Refuse (431) lines not yet ended by a blank line that are already over the bounds."""
-    if counted + buffer.count(b"\n", start) > MAX_HEADERS:
-        raise Refusal(431, f"more than {MAX_HEADERS} {what} lines")
-    if len(buffer) - start > MAX_HEADER_BYTES:
-        raise Refusal(431, f"the {what}s are longer than {MAX_HEADER_BYTES // 1024} KiB")
-    last = buffer.rfind(b"\n", start)
-    if len(buffer) - last - 1 > MAX_LINE_BYTES or \
-            any(len(line) > MAX_LINE_BYTES for line in buffer[start:max(last, start)].split(b"\n")):
-        raise Refusal(431, f"a {what} line is longer than 64 KiB")
+def _joined(headers: Headers, name: str) -> str:
+    """Every value of a header that may come more than once, as one list (RFC 9110 §5.3)."""
+    wanted = name.lower()
+    return ", ".join(value for key, value in headers.items() if key.lower() == wanted)
 
 
 def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int):
@@ -331,14 +374,14 @@ def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int):
 
 def _request_line(line: str) -> tuple[str, str, str, bool]:
     """(method, target, version, keep-alive by default) — the stdlib's rules."""
-    words = line.split()
+    words = line.split(" ")  # one space, as RFC 9112 writes it (not any Unicode blank)
     if len(words) != 3:
         raise Refusal(400, "HTTP/0.9 requests are not accepted" if len(words) == 2
-                      else f"bad request line {line[:80]!r}")
+                      else "bad request line {}", quote=(line, 80))
     method, target, version = words
     number = _VERSION.fullmatch(version)
     if number is None:
-        raise Refusal(400, f"bad request version {version[:20]!r}")
+        raise Refusal(400, "bad request version {}", quote=(version, 20))
     major, minor = int(number[1]), int(number[2])
     if major >= 2:
         raise Refusal(505, f"HTTP version {version[5:]} is not supported")
@@ -356,6 +399,6 @@ def _headers(raw: bytes) -> Headers:
         text = line.decode("iso-8859-1").rstrip("\r")
         name, colon, value = text.partition(":")
         if not colon or not name or name != name.strip():
-            raise Refusal(400, f"malformed header line {text[:40]!r}")
+            raise Refusal(400, "malformed header line {}", quote=(text, 40))
         headers.add(name, value.strip())
     return headers

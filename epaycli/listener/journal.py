@@ -69,6 +69,7 @@ _ROW = f"({', '.join('?' for _ in COLUMNS)})"
 _JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one a call
 _BATCH_LIMIT = 512
+_ROWS_A_STATEMENT = 32
 _COMMIT_WAIT_SECONDS = 30
 
 
@@ -169,30 +170,51 @@ class Journal:
                     stopping = True
                     break
                 batch.append(item)
-            error, ids = None, ()
             try:
-                # One statement for the whole batch: each step of SQLite gives the GIL up (per
-                # row with executemany), and taking it back from the listener's loop costs more
-                # than the row.
-                connection.execute("BEGIN IMMEDIATE")
-                connection.execute(_insert_rows(len(batch)),
-                                   [value for item in batch for value in item.values])
-                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-                connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
-                # The write lock was held throughout: the batch got consecutive ids.
-                ids = range(last - len(batch) + 1, last + 1)
-            except (sqlite3.Error, OverflowError, ValueError, TypeError) as failure:
-                # a value SQLite cannot hold fails this batch only: the writer must live on
+                outcomes = self._commit(batch)
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
+                # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail its
+                # own request only: the batch again, row by row
+                outcomes = self._commit_one_by_one(batch)
+            for item, (record_id, error) in zip(batch, outcomes):
                 try:
-                    connection.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                error = failure
-            for offset, item in enumerate(batch):
-                try:
-                    item.done(None if error else ids[offset], error)
+                    item.done(record_id, error)
                 except Exception:  # noqa: BLE001 - whoever waits sees what became of it
                     pass
+
+    def _commit(self, batch: list[_Pending]) -> list[tuple[int, None]]:
+        """The batch in one transaction, one fsync, in statements of up to 32 rows: each
+        statement gives the GIL up once (executemany: once a row, and taking it back from the
+        listener's loop costs more than the row), 32 × 29 values stay within every SQLite's
+        limit of 999, and only 32 statement shapes are cached."""
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(batch), _ROWS_A_STATEMENT):
+                rows = batch[start:start + _ROWS_A_STATEMENT]
+                connection.execute(_insert_rows(len(rows)),
+                                   [value for item in rows for value in item.values])
+            last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+            connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
+        except BaseException:
+            _rollback(connection)
+            raise
+        # The write lock was held throughout: the batch got consecutive ids.
+        return [(record_id, None) for record_id in range(last - len(batch) + 1, last + 1)]
+
+    def _commit_one_by_one(self, batch: list[_Pending]) -> list[tuple]:
+        outcomes = []
+        for item in batch:
+            try:
+                outcomes.append(self._commit([item])[0])
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
+                try:  # text that is not valid UTF-8 is kept with its bad code points escaped
+                    item.values = tuple(_storable(value) for value in item.values)
+                    outcomes.append(self._commit([item])[0])
+                except (sqlite3.Error, OverflowError, ValueError, TypeError,
+                        UnicodeError) as error:
+                    outcomes.append((None, error))
+        return outcomes
 
     def close(self) -> None:
         """Commit what is waiting, stop the writer, close the file."""
@@ -256,11 +278,23 @@ class Journal:
         return ((row[0], row[1]) for row in rows)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_ROWS_A_STATEMENT)
 def _insert_rows(count: int) -> str:
-    """``INSERT … VALUES (…), (…)`` for ``count`` rows (at most 512 × 29 placeholders, within
-    SQLite's limit of 32,766)."""
+    """``INSERT … VALUES (…), (…)`` for ``count`` rows."""
     return _INSERT + ", ".join([_ROW] * count)
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _json_column(value):

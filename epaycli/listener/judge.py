@@ -133,7 +133,8 @@ class Masker:
         return masked.encode("utf-8", "surrogateescape") if masked != text else raw
 
     def headers(self, headers: list[tuple[str, str]]) -> list[list[str]]:
-        joined = "\n".join(value for _, value in headers)  # one search for all (the usual case)
+        # names and values in one search (the usual case: nothing to mask)
+        joined = "\n".join(f"{name}\n{value}" for name, value in headers)
         if not has_key_shaped(joined) and not any(s in joined for s in self.secrets) and \
                 not any(name.lower() in _SECRET_HEADERS for name, _ in headers):
             return [[name, value] for name, value in headers]
@@ -142,8 +143,8 @@ class Masker:
             if name.lower() in _SECRET_HEADERS:
                 value = mask(value) or "…"
             else:
-                value = mask_key_shaped(scrub(value, self.secrets))
-            shown.append([name, value])
+                value = self.text(value)
+            shown.append([self.text(name), value])
         return shown
 
     def anything(self, value, params: Mapping[str, str] | None = None):

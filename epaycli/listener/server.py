@@ -25,7 +25,7 @@ from secrets import token_hex
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 from ..core.signing import Keys
-from .http import Head, Refusal, Request, RequestReader
+from .http import METHODS, Head, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
 from .judge import Duplicates, Masker, fingerprint, judge, read_params
 
@@ -394,8 +394,8 @@ class _Engine:
         """A request the reader could not read (malformed, too large, cut off)."""
         head = refusal.head
         path = head.path if head is not None else connection.reader.path_guess()
-        self.refuse(connection, refusal.status, refusal.message, kind=refusal.kind, head=head,
-                    path=path, body_size=refusal.size)
+        self.refuse(connection, refusal.status, refusal.told(self.masker.text),
+                    kind=refusal.kind, head=head, path=path, body_size=refusal.size)
 
     def notify(self, connection: _Connection, head: Head, path: str, query: bytes, body: bytes,
                params: dict, source: str, close: bool) -> None:
@@ -482,7 +482,8 @@ class _Engine:
         masking of that part when they hold nothing to mask (``plain``)."""
         masker = self.masker
         return {"received_at": connection.request_received_at,
-                "method": head.method if head is not None else "",
+                "method": "" if head is None else head.method if head.method in METHODS
+                else masker.text(head.method),
                 "path": path if path == self.path else masker.text(path),
                 "query": masker.raw(query, params if source == "query" else None, plain=plain),
                 "headers": masker.headers(head.headers.items() if head is not None else []),
@@ -725,7 +726,7 @@ class _Connection(asyncio.BufferedProtocol):
         """Write the answer; a connection to be closed is closed once it is written."""
         if self.closing:
             return
-        data = body.encode("utf-8")
+        data = body.encode("utf-8", "backslashreplace")  # a refusal may quote a lone surrogate
         head = (f"HTTP/1.1 {status} {_PHRASES.get(status, 'Status')}\r\n"
                 f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(data)}\r\n"
                 + ("Connection: close\r\n\r\n" if close else "\r\n"))

@@ -597,3 +597,82 @@ def test_chunked_with_a_content_length_closes_after_the_answer(listen):
                      b"\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
         status, head, _ = Answers(sock).next()
     assert status == 200 and b"Connection: close" in head
+
+
+# ---- found by a review ---------------------------------------------------------------------
+
+
+def test_a_commit_that_never_comes_is_answered_503_not_held_forever(listen, events,
+                                                                    monkeypatch):
+    from epaycli.listener import server
+    from epaycli.listener.journal import Journal
+
+    monkeypatch.setattr(server, "_COMMIT_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(Journal, "append", lambda self, record, done=None: None)  # a stuck disk
+    listener = listen()
+    started = time.monotonic()
+    answer = read_to_end_of(listener.port, get(1), timeout=5)
+    assert answer.startswith(b"HTTP/1.1 503") and time.monotonic() - started < 3
+    assert "did not commit" in events.of("journal_error")[0]["message"]
+
+
+def test_blank_lines_do_not_stretch_the_read_deadline(listen):
+    listener = listen(read_timeout=0.6)
+    with connect(listener.port, timeout=3) as sock:
+        started = time.monotonic()
+        try:
+            for _ in range(20):
+                sock.sendall(b"\r\n")
+                time.sleep(0.2)
+        except OSError:
+            pass  # closed by the listener, as it should be
+        assert read_to_end(sock) in (b"", b"<reset>")
+        assert time.monotonic() - started < 2.5
+
+
+def test_at_the_connection_limit_the_idlest_connection_makes_room(listen, monkeypatch):
+    from epaycli.listener import server
+
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 4)
+    listener = listen()
+    idle = [connect(listener.port) for _ in range(4)]
+    try:
+        time.sleep(0.2)
+        assert read_to_end_of(listener.port, get(1, extra=b"Connection: close\r\n")
+                              ).endswith(b"success")  # a gateway still gets in
+        closed = 0
+        for sock in idle:
+            sock.settimeout(0.5)
+            try:
+                closed += sock.recv(10) == b""
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                closed += 1
+        assert closed == 1
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_notify_that_cannot_be_forwarded_as_it_came_is_journaled_and_answered_502(
+        listen, handler, events, journal_path):
+    listener = listen(forward_to=handler().url)
+    query = http_build_query(notify()).encode() + b"&x=%01\x01"
+    answer = read_to_end_of(listener.port, b"GET /notify?" + query + b" HTTP/1.1\r\n"
+                            b"Connection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 502")
+    assert not events.of("internal_error") and len(rows(journal_path)) == 1
+
+
+def test_close_does_not_wait_for_a_forward_stuck_in_a_slow_handler(listen, handler):
+    slow = handler(delay=6.0)
+    listener = listen(forward_to=slow.url, forward_timeout=20)
+    sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
+                                                      params=notify(), timeout=8))
+    sender.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    listener.close()
+    assert time.monotonic() - started < 3.5
+    sender.join(10)

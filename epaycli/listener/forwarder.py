@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -78,10 +80,49 @@ class Forwarder:
             error = "connection refused: is the handler running?"
         except self._httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
+        except (self._httpx.InvalidURL, ValueError, UnicodeError) as failure:
+            error = f"cannot be sent on as it came ({type(failure).__name__}: {failure})"
         return Forwarded(self.url, None, "", "text/plain", _ms(started), error)
 
     def close(self) -> None:
         self._client.close()
+
+
+class Workers:
+    """Daemon threads that run the forwards, so the event loop never waits for a shop's
+    handler. ``close`` waits for them a bounded time: a handler that trickles its answer out
+    byte by byte is not waited for (httpx's timeout is per read)."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{number}", daemon=True)
+                         for number in range(count)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, function: Callable, args: tuple,
+               then: Callable[[object, Exception | None], object]) -> None:
+        """Run ``function(*args)`` on a worker; then ``then(result, error)`` there."""
+        self._jobs.put((function, args, then))
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            function, args, then = job
+            try:
+                result, error = function(*args), None
+            except Exception as failure:  # noqa: BLE001 - handed to whoever asked
+                result, error = None, failure
+            try:
+                then(result, error)
+            except Exception:  # noqa: BLE001 - the listener is stopping
+                pass
+
+    def close(self, timeout: float) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _ms(started: float) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, unquote_to_bytes
@@ -178,8 +177,7 @@ def fingerprint(params: Mapping[str, str]) -> str:
 class Duplicates:
     """How often each trade_no was seen, and whether a later copy said something else."""
 
-    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # the loop's thread only
 
     def load(self, journaled: Iterable[tuple[str, str]]) -> None:
         for trade_no, print_ in journaled:
@@ -189,9 +187,8 @@ class Duplicates:
         """(times seen before, content changed against the first one)."""
         if not trade_no:
             return 0, False
-        with self._lock:
-            count, first = self._seen.get(trade_no, (0, print_))
-            self._seen[trade_no] = (count + 1, first)
+        count, first = self._seen.get(trade_no, (0, print_))
+        self._seen[trade_no] = (count + 1, first)
         return count, print_ != first
 
 

@@ -40,6 +40,8 @@ _WRITE_BUFFER_HIGH = 64 * 1024  # answers a client has not read: above this, ser
 _RECEIVE_BYTES = 64 * 1024  # one read at the most (the buffer each connection receives into)
 MAX_CONNECTIONS = 1024  # at once; more are closed as they come (as the local gateway does)
 _STOP_WAIT_SECONDS = 5.0
+_FORWARD_STOP_SECONDS = 2.0  # how long close() waits for forwards still in flight
+_COMMIT_WAIT_SECONDS = 30.0  # a request whose commit takes longer is answered 503
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
 
@@ -306,7 +308,7 @@ class _Engine:
         self.duplicates = Duplicates()
         self.duplicates.load(journal.fingerprints())
         self.forwarder = None
-        self._forward_pool = None
+        self._forward_workers = None
         self.health_token = token_hex(8)  # tells this listener apart from any other
         self.answered = 0
         self.connections: set[_Connection] = set()
@@ -346,9 +348,9 @@ class _Engine:
 
     def close(self) -> None:
         if self.forwarder is not None:
-            self.forwarder.close()  # a forward in flight ends now (its client is closed)
-        if self._forward_pool is not None:
-            self._forward_pool.shutdown(wait=True, cancel_futures=True)
+            self.forwarder.close()  # idle connections to the handler end; one in use does not
+        if self._forward_workers is not None:
+            self._forward_workers.close(timeout=_FORWARD_STOP_SECONDS)
         self.journal.close()
 
     def emit(self, event: Event) -> None:
@@ -408,28 +410,29 @@ class _Engine:
         if self.forwarder is None:
             self._notified(*judged, None)
             return
-        if self._forward_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        if self._forward_workers is None:
+            from .forwarder import Workers
 
-            self._forward_pool = ThreadPoolExecutor(32, thread_name_prefix="epay-forward")
-        pending = self._forward_pool.submit(self.forwarder.send, head.method, query, body,
-                                            head.headers.items(), connection.client)
+            self._forward_workers = Workers(32, "epay-forward")
         loop = self.loop
 
-        def forwarded(future) -> None:  # on a forwarding thread
+        def forwarded(result, error) -> None:  # on a forwarding thread
             try:
-                loop.call_soon_threadsafe(self._after_forward, judged, future)
+                loop.call_soon_threadsafe(self._after_forward, judged, result, error)
             except RuntimeError:  # the listener is stopping
                 pass
 
-        pending.add_done_callback(forwarded)
+        self._forward_workers.submit(self.forwarder.send, (head.method, query, body,
+                                     head.headers.items(), connection.client), forwarded)
 
-    def _after_forward(self, judged: tuple, future) -> None:
+    def _after_forward(self, judged: tuple, result, error: Exception | None) -> None:
         connection = judged[0]
         try:
-            self._notified(*judged, future.result())
-        except Exception as error:  # noqa: BLE001 - a bug, or the pool shut down
-            self.internal_error(connection, error)
+            if error is not None:
+                raise error
+            self._notified(*judged, result)
+        except Exception as failure:  # noqa: BLE001 - a bug: said once, not a traceback
+            self.internal_error(connection, failure)
 
     def _notified(self, connection, head, path, query, body, params, source, close, verdict,
                   print_, seen, changed, judge_ms, forwarded) -> None:
@@ -513,6 +516,8 @@ class _Engine:
                             event_name: str, close: bool) -> None:
         committing = time.perf_counter()
         waiting = (connection, record, answer, event_name, close, committing)
+        connection.awaiting_commit = True  # a disk that stalls gets a 503 (see expired)
+        connection.deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
 
         def done(record_id, error) -> None:  # on the journal's writer, right after the commit
             self._committed_soon(waiting, record_id, error)
@@ -520,7 +525,7 @@ class _Engine:
         try:
             self.journal.append(record, done=done)
         except JournalError as error:
-            self._not_journaled(connection, error)
+            self.not_journaled(connection, error)
 
     def _committed_soon(self, waiting: tuple, record_id, error) -> None:
         # The writer thread hands commits over in batches: one wake-up of the loop for all of
@@ -539,9 +544,10 @@ class _Engine:
         while committed:
             waiting, record_id, error = committed.popleft()
             connection = waiting[0]
+            connection.awaiting_commit, connection.deadline = False, float("inf")
             try:
                 if error is not None:
-                    self._not_journaled(connection, self.journal.failure(error))
+                    self.not_journaled(connection, self.journal.failure(error))
                 elif waiting[2].delay:
                     self.loop.call_later(waiting[2].delay, self._answered, waiting, record_id)
                 else:
@@ -559,7 +565,7 @@ class _Engine:
         self.emit(event)
         connection.next_request()
 
-    def _not_journaled(self, connection: _Connection, error: JournalError) -> None:
+    def not_journaled(self, connection: _Connection, error: JournalError) -> None:
         connection.answer(503, "fail: the listener cannot journal this request", True)
         self.emit({"event": "journal_error", "message": error.message,
                    "time": iso_time(self.clock())})
@@ -606,6 +612,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.paused = False  # reading paused: bytes wait behind a request in hand
         self.blocked = False  # writing paused: the client does not read its answers
         self._advancing = False
+        self.awaiting_commit = False
         self._receiving = memoryview(bytearray(_RECEIVE_BYTES))
         self.deadline = float("inf")
         self.started = self.request_started = time.perf_counter()  # the first byte arrived
@@ -613,10 +620,17 @@ class _Connection(asyncio.BufferedProtocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        if len(self.engine.connections) >= MAX_CONNECTIONS:  # each may hold ~200 KiB unread
-            self.closing = True
-            transport.abort()
-            return
+        connections = self.engine.connections
+        if len(connections) >= MAX_CONNECTIONS:  # each may hold ~200 KiB unread
+            # The idlest connection makes room (a gateway must still get in), else this one.
+            idle = [c for c in connections if not c.busy and not c.reader.started]
+            if not idle:
+                self.closing = True
+                transport.abort()
+                return
+            idlest = min(idle, key=lambda c: c.deadline)
+            idlest.abort()
+            connections.discard(idlest)
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
         self.engine.connections.add(self)
@@ -639,7 +653,7 @@ class _Connection(asyncio.BufferedProtocol):
         reader = self.reader
         if not reader.started:  # a request begins: it has the whole read deadline
             self.started, self.received_at = time.perf_counter(), self.engine.clock()
-            if not self.busy:
+            if not self.busy and data[:1] not in (b"\r", b"\n"):  # blank lines do not count
                 self.deadline = time.monotonic() + self.engine.read_timeout
         reader.buffer += data
         if not self.busy and not self.blocked:
@@ -711,9 +725,15 @@ class _Connection(asyncio.BufferedProtocol):
         self.request_started, self.request_received_at = self.started, self.received_at
 
     def expired(self) -> None:
-        """The read deadline passed: refuse a partial request (408), close an idle one."""
+        """The read deadline passed: refuse a partial request (408), close an idle one; or
+        the commit of the request in hand is overdue: 503, and closed."""
         if self.closing or self.transport is None:
             self.abort()
+        elif self.awaiting_commit:
+            self.awaiting_commit = False
+            self.engine.not_journaled(self, JournalError(
+                f"the journal did not commit within {_COMMIT_WAIT_SECONDS:g} s",
+                "check the disk"))
         elif not self.busy:
             if self.reader.started:
                 self._start()

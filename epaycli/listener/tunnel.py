@@ -23,13 +23,24 @@ STARTUP_TIMEOUT_SECONDS = 15.0
 # Ends the agent if epay dies without closing the tunnel (kill -9, a crash): an orphaned agent
 # would hold the account's agent session, and a free account has one. When this process dies,
 # its children are handed to another parent at once, so a changed parent pid is the signal.
+# A pidfd names the agent itself, so a pid the system has since given to another process is
+# never signalled (without pidfds, Linux < 5.3 or not Linux, the pid is used).
 _REAPER = """
 import os, signal, sys, time
 parent, agent = int(sys.argv[1]), int(sys.argv[2])
+try:
+    handle = os.pidfd_open(agent)
+except AttributeError:
+    handle = None
+except OSError:
+    sys.exit(0)  # the agent is gone already
 while os.getppid() == parent:
     time.sleep(0.5)
 try:
-    os.kill(agent, signal.SIGTERM)
+    if handle is None:
+        os.kill(agent, signal.SIGTERM)
+    else:
+        signal.pidfd_send_signal(handle, signal.SIGTERM)
 except OSError:
     pass
 """

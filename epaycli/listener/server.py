@@ -27,7 +27,7 @@ from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 from ..core.signing import Keys
 from .http import METHODS, Head, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
-from .judge import Duplicates, Masker, fingerprint, judge, read_params
+from .judge import Duplicates, Judgement, Masker, fingerprint, judge, read_params
 
 MAX_BODY_BYTES = 64 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -405,10 +405,10 @@ class _Engine:
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)
         print_ = fingerprint(params)
         seen, changed = self.duplicates.note(params.get("trade_no", ""), print_)
-        judged = (connection, head, path, query, body, params, source, close, verdict, print_,
-                  seen, changed, _ms(judged_at))
+        judged = _Judged(connection, head, path, query, body, params, source, close, verdict,
+                         print_, seen, changed, _ms(judged_at))
         if self.forwarder is None:
-            self._notified(*judged, None)
+            self._notified(judged, None)
             return
         if self._forward_workers is None:
             from .forwarder import Workers
@@ -425,32 +425,33 @@ class _Engine:
         self._forward_workers.submit(self.forwarder.send, (head.method, query, body,
                                      head.headers.items(), connection.client), forwarded)
 
-    def _after_forward(self, judged: tuple, result, error: Exception | None) -> None:
-        connection = judged[0]
+    def _after_forward(self, judged: _Judged, result, error: Exception | None) -> None:
         try:
             if error is not None:
                 raise error
-            self._notified(*judged, result)
+            self._notified(judged, result)
         except Exception as failure:  # noqa: BLE001 - a bug: said once, not a traceback
-            self.internal_error(connection, failure)
+            self.internal_error(judged.connection, failure)
 
-    def _notified(self, connection, head, path, query, body, params, source, close, verdict,
-                  print_, seen, changed, judge_ms, forwarded) -> None:
+    def _notified(self, judged: _Judged, forwarded) -> None:
+        verdict, params = judged.verdict, judged.params
         answer = self._answer(verdict.valid, forwarded)
         plain = self.masker.plain(params)
         masked = params if plain else self.masker.params(params)
-        timings = {"judge_ms": judge_ms,
+        timings = {"judge_ms": judged.judge_ms,
                    "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
         record = {
-            **self._raw(connection, head, path, query, body, params, source, plain),
+            **self._raw(judged.connection, judged.head, judged.path, judged.query, judged.body,
+                        params, judged.source, plain),
             "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
             "type": masked.get("type", ""), "pid": masked.get("pid", ""), "params": masked,
             "valid": verdict.valid, "verdict": verdict.verdict,
             "reason": self.masker.anything(verdict.reason, params),
-            "report": self.masker.anything(verdict.report, params), "fingerprint": print_,
-            "duplicate_count": seen, "content_changed": changed,
+            "report": self.masker.anything(verdict.report, params),
+            "fingerprint": judged.fingerprint,
+            "duplicate_count": judged.seen, "content_changed": judged.changed,
             "order_amount": verdict.order_amount, "answer_status": answer.status,
             "answer": self.masker.anything(answer.body, params),  # a handler may echo anything
             "delivered": counts_as_delivered(answer.body),
@@ -459,7 +460,7 @@ class _Engine:
                                                                              params),
             "timings": timings,
         }
-        self._journal_and_answer(connection, record, answer, "notify", close)
+        self._journal_and_answer(judged.connection, record, answer, "notify", judged.close)
 
     def refuse(self, connection: _Connection, status: int, message: str, *, kind: str = "bad_request",
                head: Head | None = None, path: str = "", query: bytes = b"", body: bytes = b"",
@@ -514,8 +515,7 @@ class _Engine:
 
     def _journal_and_answer(self, connection: _Connection, record: dict, answer: _Answer,
                             event_name: str, close: bool) -> None:
-        committing = time.perf_counter()
-        waiting = (connection, record, answer, event_name, close, committing)
+        waiting = _Waiting(connection, record, answer, event_name, close, time.perf_counter())
         connection.awaiting_commit = True  # a disk that stalls gets a 503 (see expired)
         connection.deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
 
@@ -527,7 +527,7 @@ class _Engine:
         except JournalError as error:
             self.not_journaled(connection, error)
 
-    def _committed_soon(self, waiting: tuple, record_id, error) -> None:
+    def _committed_soon(self, waiting: _Waiting, record_id, error) -> None:
         # The writer thread hands commits over in batches: one wake-up of the loop for all of
         # them. The flag is cleared before the queue is emptied, so nothing is left behind.
         self._committed.append((waiting, record_id, error))
@@ -543,32 +543,65 @@ class _Engine:
         committed = self._committed
         while committed:
             waiting, record_id, error = committed.popleft()
-            connection = waiting[0]
+            connection = waiting.connection
             connection.awaiting_commit, connection.deadline = False, float("inf")
-            try:
-                if error is not None:
-                    self.not_journaled(connection, self.journal.failure(error))
-                elif waiting[2].delay:
-                    self.loop.call_later(waiting[2].delay, self._answered, waiting, record_id)
-                else:
-                    self._answered(waiting, record_id)
-            except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
-                self.internal_error(connection, failure)
+            if error is not None:
+                self.not_journaled(connection, self.journal.failure(error))
+            elif waiting.answer.delay:
+                self.loop.call_later(waiting.answer.delay, self._answered, waiting, record_id)
+            else:
+                self._answered(waiting, record_id)
 
-    def _answered(self, waiting: tuple, record_id: int) -> None:
-        connection, record, answer, event_name, close, committing = waiting
-        event = _event(event_name, record_id, record)
-        event["timings"] = {**record["timings"], "journal_ms": _ms(committing)}
-        connection.answer(answer.status, answer.body, close)
-        self.answered += 1
-        event["ms"] = _ms(connection.request_started)
-        self.emit(event)
-        connection.next_request()
+    def _answered(self, waiting: _Waiting, record_id: int) -> None:
+        connection = waiting.connection
+        try:
+            event = _event(waiting.event_name, record_id, waiting.record)
+            event["timings"] = {**waiting.record["timings"],
+                                "journal_ms": _ms(waiting.committing)}
+            connection.answer(waiting.answer.status, waiting.answer.body, waiting.close)
+            self.answered += 1
+            event["ms"] = _ms(connection.request_started)
+            self.emit(event)
+            connection.next_request()
+        except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
+            self.internal_error(connection, failure)
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
         connection.answer(503, "fail: the listener cannot journal this request", True)
         self.emit({"event": "journal_error", "message": error.message,
                    "time": iso_time(self.clock())})
+
+
+@dataclass(slots=True)
+class _Judged:
+    """A notify judged, on its way to the journal (through the shop's handler first, when
+    forwarding)."""
+
+    connection: _Connection
+    head: Head
+    path: str
+    query: bytes
+    body: bytes
+    params: dict
+    source: str  # query | body: where the parameters were read
+    close: bool
+    verdict: Judgement
+    fingerprint: str
+    seen: int  # times this trade_no came before
+    changed: bool  # … saying something else than the first time
+    judge_ms: float
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A request handed to the journal: answered once it is committed."""
+
+    connection: _Connection
+    record: dict
+    answer: _Answer
+    event_name: str
+    close: bool
+    committing: float  # perf_counter when it was handed over
 
 
 def _event(name: str, record_id: int, record: dict) -> Event:

@@ -121,6 +121,7 @@ def test_a_genuine_get_notify_is_answered_success_and_journaled_first(listen, ev
     assert row["id"] == event["id"] and row["verdict"] == "genuine" and row["valid"] == 1
     assert row["answer"] == "success" and row["method"] == "GET" and row["path"] == "/notify"
     assert b"sign=" in row["query"] and json.loads(row["report"])["valid"] is True
+    assert KEY not in json.dumps(event) and KEY not in json.dumps(row, default=str)
 
 
 def test_post_form_and_json_bodies_are_read_like_the_query(listen, events):
@@ -199,6 +200,7 @@ def test_notifies_captured_from_a_real_server_are_judged_as_expected(case, liste
     else:
         assert answer.endswith(b"fail") and not event["valid"]
         assert event["check"]["diagnosis"]["mistake"] == case["expect"]
+    assert case["key"] not in json.dumps(event)  # genuine or not, the verdict never quotes it
 
 
 # ---- duplicates ---------------------------------------------------------------------------

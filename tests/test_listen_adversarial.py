@@ -613,6 +613,7 @@ def test_a_commit_that_never_comes_is_answered_503_not_held_forever(listen, even
     started = time.monotonic()
     answer = read_to_end_of(listener.port, get(1), timeout=5)
     assert answer.startswith(b"HTTP/1.1 503") and time.monotonic() - started < 3
+    events.wait(1)  # said right after the answer went out
     assert "did not commit" in events.of("journal_error")[0]["message"]
 
 

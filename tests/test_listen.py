@@ -228,20 +228,31 @@ def test_duplicate_counts_survive_a_restart(journal_path, events):
     assert events[0]["duplicate_count"] == 1 and not events[0]["content_changed"]
 
 
-def test_many_notifies_at_once_are_all_answered_and_journaled(listen, events, journal_path):
-    listener = listen()
+def genuine_from_threads(url: str, *, threads: int, each: int):
+    """Start ``threads`` senders of ``each`` genuine notifies (every one for its own order);
+    returns the answers as they come and a function that waits for the senders."""
     answers: list[str] = []
 
     def send(start: int) -> None:
         with httpx.Client() as client:
-            for number in range(start, start + 25):
-                answers.append(client.get(listener.url, params=notify(number)).text)
+            for number in range(start, start + each):
+                answers.append(client.get(url, params=notify(number)).text)
 
-    threads = [threading.Thread(target=send, args=(i * 100,)) for i in range(8)]
-    for thread in threads:
+    started = [threading.Thread(target=send, args=(n * 100,)) for n in range(threads)]
+    for thread in started:
         thread.start()
-    for thread in threads:
-        thread.join(60)
+
+    def join() -> None:
+        for thread in started:
+            thread.join(60)
+
+    return answers, join
+
+
+def test_many_notifies_at_once_are_all_answered_and_journaled(listen, events, journal_path):
+    listener = listen()
+    answers, join = genuine_from_threads(listener.url, threads=8, each=25)
+    join()
     events.wait(200)
     assert answers.count("success") == 200
     assert len(rows(journal_path)) == 200 == len({e["id"] for e in events})
@@ -641,20 +652,10 @@ def test_a_request_sqlite_cannot_store_as_is_fails_no_other_request(listen, even
     """A lone surrogate (JSON ``\\ud800``) quoted in a refusal cannot be stored as UTF-8: it
     must not roll back the genuine notifies committed with it."""
     listener = listen()
-    answers: list[str] = []
-
-    def genuine(start: int) -> None:
-        with httpx.Client() as client:
-            for number in range(start, start + 10):
-                answers.append(client.get(listener.url, params=notify(number)).text)
-
-    threads = [threading.Thread(target=genuine, args=(n * 100,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
+    answers, join = genuine_from_threads(listener.url, threads=4, each=10)
     poisoned = [httpx.post(listener.url, content='{"\\ud800": {}}',
                            headers={"Content-Type": "application/json"}) for _ in range(5)]
-    for thread in threads:
-        thread.join(30)
+    join()
     assert answers.count("success") == 40
     assert {answer.status_code for answer in poisoned} == {400}
     stored = rows(journal_path)

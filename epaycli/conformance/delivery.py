@@ -126,7 +126,7 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
         async with asyncio.timeout(timeout):  # the whole exchange, not each read
             response = await transport.handle_async_request(request)
             try:
-                received = await _read_bounded(response)
+                received = await _read_bounded(response.aiter_raw())
             finally:
                 await response.aclose()
             return Answer(response.status_code, received.decode("utf-8", "replace"),
@@ -140,9 +140,11 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
                       connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
 
 
-async def _read_bounded(response: httpx.Response) -> bytes:
+async def _read_bounded(stream) -> bytes:
+    """At most BODY_LIMIT bytes of an answer's body (httpx's ``aiter_raw`` or httpcore's
+    ``aiter_stream``); the rest is not read."""
     chunks, size = [], 0
-    async for chunk in response.aiter_raw():
+    async for chunk in stream:
         chunks.append(chunk)
         size += len(chunk)
         if size > BODY_LIMIT:
@@ -239,7 +241,7 @@ class KeepAlive:
             async with asyncio.timeout(self._timeout):
                 response = await self._send()
                 try:
-                    received = await _read_bounded_core(response)
+                    received = await _read_bounded(response.aiter_stream())
                 finally:
                     await response.aclose()
                 location = next((v.decode("latin-1") for k, v in response.headers
@@ -275,16 +277,6 @@ class KeepAlive:
         if self._connection is not None:
             connection, self._connection = self._connection, None
             await connection.aclose()
-
-
-async def _read_bounded_core(response) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > BODY_LIMIT:
-            break
-    return b"".join(chunks)[:BODY_LIMIT]
 
 
 def tls_context(verify_tls: bool) -> ssl.SSLContext:

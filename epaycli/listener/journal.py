@@ -67,10 +67,9 @@ COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", 
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in COLUMNS)})"
 _JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one a call
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
-_COMMIT_WAIT_SECONDS = 30
 
 
 class JournalError(EpayError):
@@ -119,34 +118,15 @@ class Journal:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def append(self, record: dict, *, done: Done | None = None) -> int | None:
-        """Journal one request (a dict of ``COLUMNS``). Without ``done``: returns its id once it
-        is committed. With ``done``: returns at once, and ``done(id, None)`` — or
-        ``done(None, error)`` — runs on the writer thread right after the commit (the listener
-        answers from there, without a thread waiting per request)."""
+    def append(self, record: dict, *, done: Done) -> None:
+        """Journal one request (a dict of ``COLUMNS``): returns at once, and ``done(id, None)``
+        — or ``done(None, error)`` — runs on the writer thread right after the commit (the
+        listener answers from there, without a thread waiting per request)."""
         if self._writer is None or self._closed:
             raise JournalError("the journal is closed", "start the listener again")
         get = record.get
-        values = tuple([convert(get(name)) for name, convert in _CONVERTERS])
-        if done is not None:
-            self._queue.put(_Pending(values, done))
-            return None
-        committed = threading.Lock()
-        committed.acquire()
-        outcome: list = []
-
-        def wake(record_id, error) -> None:
-            outcome[:] = [record_id, error]
-            committed.release()
-
-        self._queue.put(_Pending(values, wake))
-        if not committed.acquire(timeout=_COMMIT_WAIT_SECONDS):
-            raise JournalError(f"the journal {self.path} did not commit in "
-                               f"{_COMMIT_WAIT_SECONDS} s", "check the disk")
-        record_id, error = outcome
-        if error is not None:
-            raise self.failure(error)
-        return record_id
+        self._queue.put(_Pending(tuple([convert(get(name)) for name, convert in _CONVERTERS]),
+                                 done))
 
     def failure(self, error: Exception) -> JournalError:
         """What a failed commit means for the request: it cannot be acknowledged."""
@@ -298,7 +278,7 @@ def _storable(value):
 
 
 def _json_column(value):
-    return None if value is None else _JSON_TEXT.encode(value)
+    return None if value is None else JSON_TEXT.encode(value)
 
 
 def _bytes_column(value):

@@ -5,7 +5,6 @@ by trade_no, and the masked form of everything that is stored or shown."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from ..core.errors import EpayError, InputError
 from ..core.params import parse_json, parse_query
 from ..core.redact import SECRET_NAMES, has_key_shaped, mask, mask_key_shaped, scrub
 from ..core.signing import Keys
+from .journal import JSON_TEXT
 
 # Fields of the protocol whose values are data the gateway or the merchant chose (order
 # numbers may well be 32 letters and digits): kept as received. Any other key-shaped value
@@ -29,7 +29,6 @@ _VOLATILE = frozenset({"sign", "sign_type", "timestamp"})
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # Secrets JSON writes as they are (no quote, backslash or control character to escape).
 _JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
-JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _JSON_SECRET = re.compile(
     r'("(?:' + "|".join(sorted(SECRET_NAMES)) + r')"\s*:\s*")([^"]*)(")', re.IGNORECASE)
 

@@ -682,9 +682,9 @@ class _Connection(asyncio.BufferedProtocol):
         return self._receiving
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self._receiving[:nbytes])
+        self._received(self._receiving[:nbytes])
 
-    def data_received(self, data) -> None:
+    def _received(self, data) -> None:
         if self.closing:
             return  # drained: what follows a refusal is not read
         reader = self.reader

@@ -5,7 +5,8 @@ stretch. One thread, not one per connection: a notify costs a few dozen microsec
 judging, and threads would spend more than that handing the GIL to each other.
 
 Each request is judged, handed to the journal's writer thread and answered only once it is
-committed; then an event (a plain dict) goes to ``on_event``. The engine never prints.
+committed; its event (a plain dict) goes to ``on_event`` just before the answer is written, so
+a client that has its answer can rely on the event being out. The engine never prints.
 """
 
 from __future__ import annotations
@@ -562,18 +563,20 @@ class _Engine:
             event = _event(waiting.event_name, record_id, waiting.record)
             event["timings"] = {**waiting.record["timings"],
                                 "journal_ms": _ms(waiting.committing)}
+            event["ms"] = _ms(connection.request_started)
+            # Said before the answer is written: whoever has the answer can count on the
+            # event (and the terminal line) being out already; after it, that was a race.
+            self.emit(event)
             connection.answer(waiting.answer.status, waiting.answer.body, waiting.close)
             self.answered += 1
-            event["ms"] = _ms(connection.request_started)
-            self.emit(event)
             connection.next_request()
         except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
             self.internal_error(connection, failure)
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
-        connection.answer(503, "fail: the listener cannot journal this request", True)
         self.emit({"event": "journal_error", "message": error.message,
-                   "time": iso_time(self.clock())})
+                   "time": iso_time(self.clock())})  # before the answer, as in _answered
+        connection.answer(503, "fail: the listener cannot journal this request", True)
 
 
 @dataclass(slots=True)

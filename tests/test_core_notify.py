@@ -12,7 +12,9 @@ from epaycli.core.canonical import canonical_string
 from epaycli.core.notify import (
     DELIVERY_TIMEOUT_SECONDS,
     RETRY_SCHEDULE_MINUTES,
+    FieldChange,
     PaidOrder,
+    changed_fields,
     counts_as_delivered,
     notify_fields,
     signed_notify,
@@ -172,3 +174,24 @@ def test_a_get_notify_appends_the_fields_as_php_writes_them():
         f"https://shop.example/notify.php?{query}"
     assert notify_get_url("https://shop.example/n.php?order=7", sent) == \
         f"https://shop.example/n.php?order=7&{query}"
+
+
+# ---- what a re-send changed ---------------------------------------------------------------
+
+
+def test_changed_fields_names_each_field_a_resend_says_differently_in_order():
+    first = {"pid": "1001", "trade_no": "T1", "name": "product", "money": "1.00", "sign": "a"}
+    later = {"pid": "1001", "trade_no": "T1", "name": "无类型", "money": "1", "sign": "b",
+             "param": "x"}
+    assert [change.to_dict() for change in changed_fields(first, later)] == [
+        {"name": "name", "before": "product", "after": "无类型"},
+        {"name": "money", "before": "1.00", "after": "1"},
+        {"name": "param", "before": None, "after": "x"},
+    ]
+
+
+def test_changed_fields_ignores_re_signing_and_sees_a_field_dropped():
+    first = {"trade_no": "T1", "name": "n", "sign": "a", "sign_type": "MD5", "timestamp": "1"}
+    later = {"trade_no": "T1", "sign": "b", "sign_type": "RSA", "timestamp": "2"}
+    assert changed_fields(first, later) == [FieldChange("name", "n", None)]
+    assert changed_fields(first, dict(first)) == []

@@ -110,3 +110,28 @@ def notify_get_url(notify_url: str, sent: Mapping[str, str]) -> str:
     ``http_build_query`` writes them (after ``&`` when the URL has a query of its own)."""
     joiner = "&" if "?" in notify_url else "?"
     return notify_url + joiner + http_build_query(sent)
+
+
+# Fields that differ between genuine re-sends of one notify (V2 re-signs with a fresh
+# timestamp): a copy that differs only in these says the same thing.
+RESEND_VOLATILE_FIELDS = frozenset({"sign", "sign_type", "timestamp"})
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field a later copy of a notify says differently (``None``: absent there)."""
+
+    name: str
+    before: str | None
+    after: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "before": self.before, "after": self.after}
+
+
+def changed_fields(before: Mapping[str, str], after: Mapping[str, str]) -> list[FieldChange]:
+    """What ``after`` (a re-send of the same trade_no) says differently from ``before``, in
+    ``before``'s field order then the new fields; re-signing alone changes nothing."""
+    names = [*before, *(name for name in after if name not in before)]
+    return [FieldChange(name, before.get(name), after.get(name)) for name in names
+            if name not in RESEND_VOLATILE_FIELDS and before.get(name) != after.get(name)]

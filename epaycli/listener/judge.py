@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..core.errors import EpayError, InputError
+from ..core.notify import RESEND_VOLATILE_FIELDS
 from ..core.params import parse_json, parse_query
 from ..core.redact import SECRET_NAMES, has_key_shaped, mask, mask_key_shaped, scrub
 from ..core.signing import Keys
@@ -23,9 +24,6 @@ PROTOCOL_FIELDS = frozenset({
     "pid", "trade_no", "out_trade_no", "api_trade_no", "type", "name", "money", "trade_status",
     "param", "buyer", "timestamp", "sign", "sign_type",
 })
-# Left out of a notify's fingerprint: they change between genuine re-sends (V2 re-signs with a
-# fresh timestamp), so a duplicate is "changed" only when what it says changed.
-_VOLATILE = frozenset({"sign", "sign_type", "timestamp"})
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # Secrets JSON writes as they are (no quote, backslash or control character to escape).
 _JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
@@ -168,7 +166,8 @@ def _decoded(raw: bytes) -> str:
 
 def fingerprint(params: Mapping[str, str]) -> str:
     """What a notify says, independent of field order and of re-signing."""
-    content = "\n".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in _VOLATILE)
+    content = "\n".join(f"{k}={v}" for k, v in sorted(params.items())
+                        if k not in RESEND_VOLATILE_FIELDS)
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

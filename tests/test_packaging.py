@@ -130,6 +130,7 @@ def test_sdist_holds_the_tests_their_data_and_the_documents(dists):
     assert not {n for n in names if "__pycache__" in n or n.endswith(".pyc")}
 
 
+@pytest.mark.sdist  # its own step in .ci/run: it runs the whole suite a second time
 def test_unpacked_sdist_passes_its_own_tests(dists, tmp_path):
     """What a distro packager runs. The unpacked tree's own epaycli is the one imported."""
     with tarfile.open(dists.sdist) as archive:

@@ -1,0 +1,68 @@
+"""epaycli/messages: which language is chosen, and how a message id becomes text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from epaycli.messages import Messages, choose_language, load_catalogue, render
+
+
+@pytest.mark.parametrize(("environ", "profile_lang", "expected"), [
+    ({}, None, "en"),
+    ({"LANG": "zh_CN.UTF-8"}, None, "zh"),
+    ({"LANG": "zh_TW.UTF-8"}, None, "zh"),  # any zh* locale: Simplified Chinese
+    ({"LANG": "de_DE.UTF-8"}, None, "en"),
+    ({"LANG": "C.UTF-8"}, None, "en"),
+    ({"EPAY_LANG": "zh"}, None, "zh"),
+    ({"EPAY_LANG": "zh_CN"}, None, "zh"),
+    ({"EPAY_LANG": "en", "LANG": "zh_CN.UTF-8"}, None, "en"),  # EPAY_LANG first
+    ({"EPAY_LANG": "zh"}, "en", "zh"),  # … before the profile
+    ({"LANG": "zh_CN.UTF-8"}, "en", "en"),  # the profile before the locale
+    ({"LANG": "en_US.UTF-8"}, "zh", "zh"),
+    ({"EPAY_LANG": " "}, "zh", "zh"),  # blank is unset
+    ({"LC_ALL": "en_US.UTF-8", "LC_MESSAGES": "zh_CN", "LANG": "zh_CN"}, None, "en"),
+    ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US"}, None, "zh"),  # the first set wins
+    ({"LC_ALL": "", "LANG": "zh_CN.UTF-8"}, None, "zh"),
+])
+def test_the_language_is_chosen_by_the_first_setting_that_is_set(environ, profile_lang,
+                                                                  expected):
+    assert choose_language(environ, profile_lang) == expected
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "ANSI_X3.4-1968", "latin-1", "no-such-codec",
+                                      None])
+def test_a_stream_that_cannot_write_chinese_gets_english(encoding):
+    assert choose_language({"EPAY_LANG": "zh"}, encoding=encoding) == "en"
+    assert choose_language({"EPAY_LANG": "zh"}, encoding="gb18030") == "zh"
+
+
+def test_english_is_the_template_given_and_chinese_comes_from_the_catalogue():
+    english = "Exit codes: {ok} ok"
+    assert Messages("en").text("exit.epilog", english, ok=0) == "Exit codes: 0 ok"
+    assert Messages("zh").text("exit.epilog", english).startswith("退出码")
+    assert Messages("zh", {}).text("unknown.id", "plain {x}", x=1) == "plain 1"
+
+
+def test_plural_forms_are_chosen_by_the_count():
+    template = {"one": "{count} order", "other": "{count} orders"}
+    assert [render(template, {"count": n}) for n in (0, 1, 2)] == [
+        "0 orders", "1 order", "2 orders"]
+
+
+def test_the_catalogue_is_flat_ids_to_text():
+    catalogue = load_catalogue("zh")
+    assert catalogue and all(isinstance(v, str) and v for v in catalogue.values())
+    assert "exit.epilog" in catalogue
+
+
+def test_english_reads_no_catalogue_and_imports_nothing_new():
+    # typer (and with it typing) is imported on every run: the baseline.
+    probe = ("import sys, typer; before = set(sys.modules); from epaycli.messages import Messages; "
+             "Messages('en').text('a', 'b'); "
+             "print(sorted(m for m in set(sys.modules) - before if not m.startswith('epaycli')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from epaycli.messages import Messages, choose_language, load_catalogue, render
+from epaycli.messages import Messages, choose_language, fold, load_catalogue, load_help, render
 
 
 @pytest.mark.parametrize(("environ", "profile_lang", "expected"), [
@@ -40,9 +40,11 @@ def test_a_stream_that_cannot_write_chinese_gets_english(encoding):
 
 
 def test_english_is_the_template_given_and_chinese_comes_from_the_catalogue():
-    english = "Exit codes: {ok} ok"
-    assert Messages("en").text("exit.epilog", english, ok=0) == "Exit codes: 0 ok"
-    assert Messages("zh").text("exit.epilog", english).startswith("退出码")
+    english = "see '{command} --help'"
+    assert Messages("en").text("boundary.see_help", english, command="epay sign") == \
+        "see 'epay sign --help'"
+    assert Messages("zh").text("boundary.see_help", english, command="epay sign") == \
+        "请查看 'epay sign --help'"
     assert Messages("zh", {}).text("unknown.id", "plain {x}", x=1) == "plain 1"
 
 
@@ -55,7 +57,7 @@ def test_plural_forms_are_chosen_by_the_count():
 def test_the_catalogue_is_flat_ids_to_text():
     catalogue = load_catalogue("zh")
     assert catalogue and all(isinstance(v, str) and v for v in catalogue.values())
-    assert "exit.epilog" in catalogue
+    assert "boundary.see_help" in catalogue
 
 
 def test_english_reads_no_catalogue_and_imports_nothing_new():
@@ -66,3 +68,37 @@ def test_english_reads_no_catalogue_and_imports_nothing_new():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# ---- display width ------------------------------------------------------------------------
+
+from epaycli.messages.width import display_width, wrap  # noqa: E402
+
+
+def test_a_cjk_character_is_two_columns_and_a_combining_mark_none():
+    assert display_width("商户ID") == 6
+    assert display_width("ｅ") == 2  # full-width Latin
+    assert display_width("e\u0301") == 1
+    assert display_width("abc") == 3
+
+
+def test_chinese_wraps_by_columns_between_characters_and_english_at_spaces():
+    text = "对参数签名（用商户密钥做 MD5，或用 --private-key 做 RSA）。只输出签名本身。"
+    lines = wrap(text, 20)
+    assert all(display_width(line) <= 20 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert all(not line.startswith(("，", "。", "）")) for line in lines)
+    assert "--private-key" in " ".join(lines).split()  # a flag is never cut
+    assert wrap("sign and verify callbacks", 12) == ["sign and", "verify", "callbacks"]
+
+
+def test_wrap_keeps_indents():
+    assert wrap("一二三四五六", 6, indent="  ", subsequent_indent="  ") == ["  一二", "  三四",
+                                                                            "  五六"]
+
+
+def test_help_texts_are_keyed_by_their_folded_english():
+    table = load_help("zh")
+    assert table[fold("Print one JSON\n   object.")] == "输出一个 JSON 对象。"
+    assert fold(" a\n b\n\n\n c ") == "a b\n\nc"
+    assert all(english and chinese and english != chinese for english, chinese in table.items())

@@ -83,6 +83,21 @@ def load_catalogue(language: Language) -> dict[str, str]:
     return dict(_flatten(tomllib.loads(text)))
 
 
+def fold(text: str) -> str:
+    """A help text as the catalogue keys it: white space folded, paragraphs kept."""
+    return "\n\n".join(" ".join(part.split()) for part in text.strip().split("\n\n")
+                       if part.strip())
+
+
+def load_help(language: Language) -> dict[str, str]:
+    """``--help`` texts of ``language``, keyed by their folded English text."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files(__package__).joinpath(f"{language}-help.toml").read_text("utf-8")
+    return {fold(entry["en"]): entry["zh"].strip() for entry in tomllib.loads(text)["help"]}
+
+
 def _flatten(table: Mapping[str, object], prefix: str = ""):
     for name, value in table.items():
         if isinstance(value, Mapping):

@@ -202,6 +202,21 @@ def test_a_php_page_as_gateway_url_is_named_and_the_site_root_still_checked(cli,
     assert "credentials_ok" in codes(result, "ok")
 
 
+def test_a_folder_the_gateway_does_not_have_is_named(cli, gateway, profile):
+    profile(**v1(gateway, gateway=gateway.url + "pay/"))
+    result = doctor(cli)
+    assert codes(result, "fail") == {"gateway_wrong_path": "gateway.url"}
+    assert gateway.url in result.stdout
+
+
+def test_a_gateway_host_name_is_resolved(cli, gateway, profile):
+    profile(**v1(gateway, gateway=gateway.url.replace("127.0.0.1", "localhost")))
+    result = doctor(cli)
+    assert result.code == ExitCode.OK, result.stdout
+    dns = next(c for c in checks(result) if c["id"] == "gateway.dns")
+    assert dns["code"] == "dns_ok" and "127.0.0.1" in dns["message"]
+
+
 @pytest.mark.parametrize(("gateway_url", "code"), [
     ("pay.example.com", "gateway_scheme"),
     ("ftp://pay.example.com/", "gateway_scheme"),

@@ -75,6 +75,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "gateway {gateway} names a page ({page}), not the site root: requests would go to "
         "{page}/api.php and be answered by {page}",
         "use the site root: {root}"),
+    "gateway_wrong_path": (
+        "the Epay gateway answers at {root}, not at {gateway}",
+        "use the site root: {root}"),
     "gateway_query": (
         "gateway {gateway} has a query or fragment",
         "use the site root only: {root}"),

@@ -28,6 +28,7 @@ from .site import (
     check_latency,
     check_tls,
     detect_dialects,
+    epay_at_site_root,
 )
 from .urls import Resolver, check_url, resolve
 
@@ -118,7 +119,9 @@ def _gateway_checks(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys
             return found, None
         found.append(finding("gateway.reachable", "reachable_ok", "ok", gateway=site.root,
                              status=probe.last_status))
-        found.extend(check_dialects(dialects, seen, gateway=site.root, dialect=profile.dialect))
+        at_root = not dialects.any and epay_at_site_root(probe)
+        found.extend(check_dialects(dialects, seen, gateway=site.root, dialect=profile.dialect,
+                                    epay_at_site_root=at_root))
         speaks = dialects.v2 if profile.dialect == "v2" else dialects.v1
         if speaks and profile.pid:
             found.extend(_credentials(request, site, keys, rewrite=dialects.v2_rewrite

@@ -71,7 +71,7 @@ def check_gateway_url(gateway: str) -> tuple[list[Finding], SiteUrl]:
 
 
 def check_dns(host: str, resolver: Resolver) -> Finding:
-    if is_literal_address(host) or host.lower() == "localhost":
+    if is_literal_address(host):
         return finding("gateway.dns", "dns_literal", "ok", host=host)
     answer = resolver(host, DNS_TIMEOUT_SECONDS)
     if answer.error:
@@ -275,8 +275,12 @@ def detect_dialects(probe: Probe) -> tuple[Dialects, str]:
     return Dialects(v1, rewrite, plain), seen
 
 
-def check_dialects(dialects: Dialects, seen: str, *, gateway: str, dialect: str) -> list[Finding]:
+def check_dialects(dialects: Dialects, seen: str, *, gateway: str, dialect: str,
+                   epay_at_site_root: bool = False) -> list[Finding]:
     check = "gateway.epay"
+    if not dialects.any and epay_at_site_root:
+        root = urlunsplit(urlsplit(gateway)[:2] + ("/", "", ""))
+        return [finding("gateway.url", "gateway_wrong_path", "fail", gateway=gateway, root=root)]
     if not dialects.any:
         return [finding(check, "not_epay", "fail", gateway=gateway, seen=seen)]
     found = [finding(check, "epay_ok", "ok", dialects=dialects.describe())]
@@ -286,6 +290,15 @@ def check_dialects(dialects: Dialects, seen: str, *, gateway: str, dialect: str)
     elif dialect == "v2" and dialects.v2_plain:
         found.append(finding(check, "epay_rewrite_off", "warn"))
     return found
+
+
+def epay_at_site_root(probe: Probe) -> bool:
+    """Whether the host's site root answers as Epay when the configured folder does not."""
+    parts = urlsplit(probe.root)
+    if parts.path in ("", "/"):
+        return False
+    root = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+    return _epay_code(probe.http.get(root + "api.php"))[0]
 
 
 def check_clock(samples: list[Sample], *, v2: bool) -> Finding:

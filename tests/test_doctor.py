@@ -165,15 +165,21 @@ def test_the_merchant_public_key_given_as_the_platform_key_is_named(cli, gateway
     assert codes(result, "fail")["platform_key_is_merchant"] == "profile.platform_key"
 
 
-def test_a_weak_rsa_key_is_a_warning(cli, profile, tmp_path):
+def private_key_file(path, bits: int = 2048):
+    """A new RSA private key, written to ``path`` as PKCS#8 PEM; the key."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return key
+
+
+def test_a_weak_rsa_key_is_a_warning(cli, profile, tmp_path):
     path = tmp_path / "weak.pem"
-    path.write_bytes(weak.private_bytes(serialization.Encoding.PEM,
-                                        serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
+    private_key_file(path, 1024)
     profile(gateway="https://pay.example.com/", dialect="v2", pid="1001",
             private_key=str(path))
     result = doctor(cli, "--offline")

@@ -186,16 +186,12 @@ def test_a_sign_made_with_another_key_is_named(lint):
 
 
 def test_an_rsa_sign_is_checked_with_the_profile_private_key(config_file, lint, tmp_path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from test_doctor import private_key_file
 
     from epaycli.core.signing import RsaKeys
 
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / "merchant.pem"
-    path.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    private = private_key_file(path)
     config_file.parent.mkdir(parents=True)
     config_file.write_text(tomli_w.dumps({"default": "v2", "profiles": {"v2": {
         "gateway": "https://pay.example.com/", "dialect": "v2", "pid": "1001",

@@ -86,35 +86,36 @@ def check_rsa_keys(resolved: Resolved, merchant_public_key: str | None,
     platform public key. Loaded keys are kept in ``keys`` for the checks that sign."""
     profile = resolved.profile
     found: list[Finding] = []
-    v2 = profile.dialect == "v2"
     if profile.private_key:
-        try:
-            keys.private = load_key(profile.private_key, "private")
-        except EpayError as error:
-            found.append(finding("profile.private_key", "private_key_bad", "fail",
-                                 reason=error.message))
-        else:
-            found.append(_weak("profile.private_key", keys.private, "merchant private key")
-                         or finding("profile.private_key", "private_key_ok", "ok",
-                                    bits=_bits(keys.private)))
-    if merchant_public_key and keys.private is not None:
-        found.append(_check_pair(keys.private, merchant_public_key))
+        keys.private = _load(found, "profile.private_key", profile.private_key, "private")
+    if keys.private is not None:
+        found.append(_weak("profile.private_key", keys.private, "merchant private key")
+                     or finding("profile.private_key", "private_key_ok", "ok",
+                                bits=_bits(keys.private)))
+        if merchant_public_key:
+            found.append(_check_pair(keys.private, merchant_public_key))
     if profile.public_key:
-        try:
-            keys.platform = load_key(profile.public_key, "public")
-        except EpayError as error:
-            found.append(finding("profile.platform_key", "platform_key_bad", "fail",
-                                 reason=error.message))
+        keys.platform = _load(found, "profile.platform_key", profile.public_key, "public")
+    if keys.platform is not None:
+        if keys.private is not None and _same_key(keys.private.public_key(), keys.platform):
+            found.append(finding("profile.platform_key", "platform_key_is_merchant", "fail"))
         else:
-            if keys.private is not None and _same_key(keys.private.public_key(), keys.platform):
-                found.append(finding("profile.platform_key", "platform_key_is_merchant", "fail"))
-            else:
-                found.append(_weak("profile.platform_key", keys.platform, "platform public key")
-                             or finding("profile.platform_key", "platform_key_ok", "ok",
-                                        bits=_bits(keys.platform)))
-    elif v2:
+            found.append(_weak("profile.platform_key", keys.platform, "platform public key")
+                         or finding("profile.platform_key", "platform_key_ok", "ok",
+                                    bits=_bits(keys.platform)))
+    elif not profile.public_key and profile.dialect == "v2":
         found.append(finding("profile.platform_key", "platform_key_missing", "fail"))
     return found
+
+
+def _load(found: list[Finding], check: str, source: str, kind: str):
+    """The key ``source`` names, or None with the reason added to ``found``."""
+    try:
+        return load_key(source, kind)
+    except EpayError as error:
+        code = "private_key_bad" if kind == "private" else "platform_key_bad"
+        found.append(finding(check, code, "fail", reason=error.message))
+        return None
 
 
 def _check_pair(private, source: str) -> Finding:

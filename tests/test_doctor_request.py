@@ -241,3 +241,26 @@ def test_bad_input_is_one_line(cli, args):
     result = cli("doctor", "request", *args, stdin="money=2" if "-" in args else None)
     assert result.code == ExitCode.USAGE, result.stdout + result.stderr
     assert result.stderr.startswith("epay: error: ") and result.stderr.count("\n") == 1
+
+
+def test_every_text_doctor_shows_is_in_its_one_table_and_every_entry_is_used():
+    """A Chinese catalogue is keyed by these ids: each finding's code is an entry of the one
+    table, and no entry is left without a use."""
+    import ast
+    from pathlib import Path
+
+    from epaycli.doctor.messages import MESSAGES
+
+    folder = Path(__file__).parent.parent / "epaycli" / "doctor"
+    constants, codes = set(), set()
+    for path in folder.glob("*.py"):
+        if path.name == "messages.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.add(node.value)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "finding" \
+                    and isinstance(node.args[1], ast.Constant):
+                codes.add(node.args[1].value)
+    assert codes and codes - set(MESSAGES) == set()
+    assert set(MESSAGES) - constants == set()

@@ -71,7 +71,7 @@ def run_doctor(request: DoctorRequest) -> Report:
     if samples_done is not None:
         report.extend(samples_done)
     notify_url = profile.notify_url
-    if notify_url and not any(f.code in ("url_scheme",) for f in urls) and \
+    if notify_url and not any(f.id == "notify_url" and f.code == "url_scheme" for f in urls) and \
             (request.probe or listener_answers(notify_url)):
         md5 = _md5_of(resolved)
         report.extend(probe_notify_url(notify_url, pid=profile.pid, md5=md5,

@@ -107,6 +107,12 @@ def _add_demo(app: typer.Typer) -> None:
     app.command("demo")(demo.demo)
 
 
+def _add_doctor(app: typer.Typer) -> None:
+    from . import doctor
+
+    app.add_typer(doctor.app, name="doctor")
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -127,6 +133,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "check": _add_check,
     "mock": _add_mock,
     "demo": _add_demo,
+    "doctor": _add_doctor,
     "completion": _add_completion,
 }
 

@@ -15,6 +15,7 @@ HINTS = {
     "bad_port": "give a port from 1 to 65535, or 0 for any free one",
     "bad_latency": "give --latency in milliseconds, from 0 to 60000",
     "bad_quirks": "use --quirks real or --quirks clean",
+    "bad_clock_offset": "give --clock-offset in seconds (negative: behind), within 10 years",
     "bad_durability": "use --durability commit or --durability fsync",
     "bad_data_dir": "give --data a folder epay can write to, or use --in-memory",
     "unknown_fault": "faults are duplicate, delayed[=S], dropped, tampered-money, "

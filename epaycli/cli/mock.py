@@ -38,6 +38,10 @@ def mock(
         help="Multiply the notify retry schedule (0, 1, 3, 19, 55 min); 0.01 → 33 s in all.")] = 1.0,
     latency: Annotated[float, typer.Option("--latency", metavar="MS",
                                            help="Delay every answer, like a distant gateway.")] = 0,
+    clock_offset: Annotated[float, typer.Option(
+        "--clock-offset", metavar="S",
+        help="Run the gateway's clock S seconds ahead (negative: behind): its Date header and "
+             "V2 timestamp check, like a server with a wrong clock.")] = 0,
     quirks: Annotated[str, typer.Option(
         "--quirks", metavar="real|clean",
         help="real: behave like a default real install (escaped storage, name=product, "
@@ -67,7 +71,8 @@ def mock(
     try:
         gw = start_gateway(port=port, data_dir=folder, time_scale=time_scale,
                            latency_ms=latency, quirks=quirks, faults=fault or (), host=host,
-                           on_event=_reporter(out, json_output), durability=durability)
+                           on_event=_reporter(out, json_output), durability=durability,
+                           clock_offset=clock_offset)
         try:
             notes = [] if no_profiles else write_profiles(gw, run.env.environ)
             _announce(run, gw, notes, json_output)

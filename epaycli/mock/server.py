@@ -29,6 +29,7 @@ from .store import DURABILITIES, GatewayStore
 MAX_BODY_BYTES = 1024 * 1024
 READ_TIMEOUT_SECONDS = 10.0
 MAX_LATENCY_MS = 60_000
+MAX_CLOCK_OFFSET_SECONDS = 10 * 365 * 86400
 MAX_CONNECTIONS = 512
 
 
@@ -211,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, reply: Reply, head: bool) -> None:
         """Status line, headers and body in one send."""
         lines = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}", "Server: epay-mock",
-                 f"Date: {_http_date()}", f"Content-Type: {reply.content_type}",
+                 f"Date: {_http_date(self.gateway.clock())}", f"Content-Type: {reply.content_type}",
                  f"Content-Length: {len(reply.body)}"]
         lines.extend(f"{name}: {value}" for name, value in reply.headers.items())
         if self.close_connection:
@@ -225,10 +226,11 @@ MAX_HEADERS = 100
 _date_cache: tuple[int, str] = (0, "")
 
 
-def _http_date() -> str:
-    """The Date header, made once a second rather than once a request."""
+def _http_date(moment: float) -> str:
+    """The Date header (the gateway's clock, offset or not), made once a second rather than
+    once a request."""
     global _date_cache
-    now = int(time.time())
+    now = int(moment)
     if _date_cache[0] != now:
         from email.utils import formatdate
 
@@ -346,7 +348,8 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                   clock: Callable[[], float] = time.time,
                   notify_timeout: float = DELIVERY_TIMEOUT_SECONDS,
                   durability: str = "commit",
-                  max_connections: int = MAX_CONNECTIONS) -> RunningGateway:
+                  max_connections: int = MAX_CONNECTIONS,
+                  clock_offset: float = 0) -> RunningGateway:
     """Start a local Epay gateway on ``host:port`` (0: a free port) in background threads.
 
     ``data_dir=None`` keeps everything in memory (keys included); a directory keeps the
@@ -357,7 +360,9 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     ``body_limit`` and ``notify_timeout`` (5 s, as real servers) exist for tests.
     ``durability`` (on disk): ``commit`` (every order committed before the answer; survives
     the gateway being killed) or ``fsync`` (synced to disk before the answer; survives a power
-    cut; concurrent orders share an fsync) — see ``store``."""
+    cut; concurrent orders share an fsync) — see ``store``. ``clock_offset`` (seconds) puts the
+    gateway's clock ahead (or, negative, behind): its Date header, V2 timestamp window and
+    answers' timestamps, as a gateway whose server clock is wrong."""
     if quirks not in MODES:
         raise InputError(f"quirks must be real or clean, not {quirks!r}", code="bad_quirks")
     if not 0 < time_scale <= 1000:
@@ -366,6 +371,15 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     if not 0 <= latency_ms <= MAX_LATENCY_MS:
         raise InputError(f"latency {latency_ms:g} ms is not between 0 and {MAX_LATENCY_MS}",
                          code="bad_latency")
+    if not abs(clock_offset) <= MAX_CLOCK_OFFSET_SECONDS:
+        raise InputError(f"clock offset {clock_offset:g} s is beyond ±{MAX_CLOCK_OFFSET_SECONDS} s",
+                         code="bad_clock_offset")
+    if clock_offset:
+        base_clock = clock
+
+        def clock() -> float:
+            return base_clock() + clock_offset
+
     if durability not in DURABILITIES:
         raise InputError(f"durability must be commit or fsync, not {durability!r}",
                          code="bad_durability")

@@ -1,0 +1,74 @@
+"""What every doctor check returns: a ``Finding`` (the check, the outcome's message id, its
+status, the message and the fix, worded from ``messages.MESSAGES``), and the ``Report`` of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .messages import MESSAGES
+
+Status = Literal["ok", "warn", "fail"]
+STATUSES: tuple[Status, ...] = ("ok", "warn", "fail")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome. ``id`` names the check (``gateway.tls``), ``code`` the outcome
+    (``tls_expired``: the key of its English text, and of any translation)."""
+
+    id: str
+    code: str
+    status: Status
+    message: str
+    fix: str = ""
+    values: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "code": self.code,
+                "message": self.message, "fix": self.fix}
+
+
+def finding(check: str, code: str, status: Status, /, **values: object) -> Finding:
+    """The finding ``code`` of ``check``, its texts filled in with ``values``."""
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r}")
+    message, fix = MESSAGES[code]
+    shown = {name: _text(value) for name, value in values.items()}
+    return Finding(check, code, status, message.format(**shown),
+                   fix.format(**shown) if status != "ok" else "", values)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass
+class Report:
+    """Every finding of one run, in the order the checks ran."""
+
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, *found: Finding | None) -> None:
+        self.findings.extend(f for f in found if f is not None)
+
+    def extend(self, found: list[Finding]) -> None:
+        self.findings.extend(found)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "fail"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "warn"]
+
+    def by_id(self, check: str) -> list[Finding]:
+        return [f for f in self.findings if f.id == check]
+
+    def to_dict(self) -> dict:
+        return {"ok": not self.failed, "failed": len(self.failed),
+                "warnings": len(self.warnings),
+                "checks": [f.to_dict() for f in self.findings]}

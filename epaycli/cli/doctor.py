@@ -111,15 +111,20 @@ def _collect(pairs: list[str], from_: str | None, env) -> dict[str, str]:
 
 def _show(run, report, json_output: bool, secrets: list[str]) -> None:
     from ..core.redact import scrub
+    from ..doctor.findings import worded
+    from ..doctor.messages import MESSAGES
     from ..doctor.run import text_lines
 
+    messages = run.messages
+    report = worded(report, messages)
     if json_output:
         run.out.json_object(scrub(report.to_dict(), secrets))
     else:
-        for line, style in text_lines(report):
+        for line, style in text_lines(report, messages):
             run.out.data(scrub(line, secrets), style)
     if report.failed:
-        names = ", ".join(dict.fromkeys(f.id for f in report.failed))
-        raise CheckFailed(f"{len(report.failed)} of {len(report.findings)} checks failed: {names}",
-                          "fix each as its line says, then run epay doctor again")
-
+        failed = {"failed": len(report.failed), "total": len(report.findings),
+                  "names": ", ".join(dict.fromkeys(f.id for f in report.failed))}
+        english, fix = MESSAGES["checks_failed"]
+        raise CheckFailed(messages.text("doctor.checks_failed.message", english, **failed),
+                          messages.text("doctor.checks_failed.fix", fix))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import typer
 
 from ..env import Environment
+from ..messages import Messages, choose_language
 from ..render import Output
 
 
@@ -14,6 +15,16 @@ from ..render import Output
 class Runtime:
     env: Environment
     out: Output
+    _messages: Messages | None = field(default=None, init=False, repr=False)
+
+    @property
+    def messages(self) -> Messages:
+        """The language human text is worded in, chosen on first use (EPAY_LANG, LC_ALL,
+        LC_MESSAGES, LANG; English where stderr cannot write Chinese)."""
+        if self._messages is None:
+            encoding = getattr(self.env.stderr, "encoding", None)
+            self._messages = Messages(choose_language(self.env.environ, encoding=encoding))
+        return self._messages
 
 
 def runtime(ctx: typer.Context) -> Runtime:

@@ -3,10 +3,13 @@ status, the message and the fix, worded from ``messages.MESSAGES``), and the ``R
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
 
 from .messages import MESSAGES
+
+if TYPE_CHECKING:
+    from ..messages import Messages
 
 Status = Literal["ok", "warn", "fail"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "fail")
@@ -33,10 +36,27 @@ def finding(check: str, code: str, status: Status, /, **values: object) -> Findi
     """The finding ``code`` of ``check``, its texts filled in with ``values``."""
     if status not in STATUSES:
         raise ValueError(f"status {status!r}")
+    message, fix = _worded(code, status, values)
+    return Finding(check, code, status, message, fix, values)
+
+
+def _worded(code: str, status: Status, values: dict,
+            messages: Messages | None = None) -> tuple[str, str]:
+    """(message, fix) of ``code`` in ``messages``' language (English when none is given)."""
     message, fix = MESSAGES[code]
     shown = {name: _text(value) for name, value in values.items()}
-    return Finding(check, code, status, message.format(**shown),
-                   fix.format(**shown) if status != "ok" else "", values)
+    if messages is None:
+        return message.format(**shown), fix.format(**shown) if status != "ok" else ""
+    return (messages.text(f"doctor.{code}.message", message, **shown),
+            messages.text(f"doctor.{code}.fix", fix, **shown) if status != "ok" else "")
+
+
+def worded(report: Report, messages: Messages) -> Report:
+    """The same findings, their message and fix in ``messages``' language."""
+    if messages.language == "en":
+        return report
+    return Report([replace(item, **dict(zip(("message", "fix"), _worded(
+        item.code, item.status, item.values, messages)))) for item in report.findings])
 
 
 def _text(value: object) -> str:

@@ -241,6 +241,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "use a v2 profile (its private key) or give --merchant-public-key"),
     "sign_not_yet": ("no sign yet: checked before signing", ""),
     # ---- the report ----------------------------------------------------------------------
-    "summary": ("{failed} failed, {warnings} warnings, {passed} passed", ""),
+    # No plural to get wrong: "warned" reads right for 1 and for 2.
+    "summary": ("{passed} passed, {warnings} warned, {failed} failed", ""),
     "fix_line": ("    fix: {fix}", ""),
+    "checks_failed": ("{failed} of {total} checks failed: {names}",
+                      "fix each as its line says, then run epay doctor again"),
 }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..messages import Messages
 from ..profiles.resolve import Resolved
 from .credentials import check_credentials, merchant_of
 from .findings import Finding, Report, finding
@@ -146,16 +147,19 @@ def _credentials(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys, *,
         return check_credentials(client, merchant, int(request.clock()))
 
 
-def text_lines(report: Report) -> list[tuple[str, str]]:
+def text_lines(report: Report, messages: Messages | None = None) -> list[tuple[str, str]]:
     """The report for people: one line per check (✓ / ! / ✗), the fix under each ✗ and !, and
     a summary. Lines come with their style (ok, warn, bad)."""
+    messages = messages or Messages()
     lines = []
     for item in report.findings:
         lines.append((f"{SYMBOLS[item.status]} {item.id}: {item.message}", STYLES[item.status]))
         if item.status != "ok" and item.fix:
-            lines.append((MESSAGES["fix_line"][0].format(fix=item.fix), ""))
+            lines.append((messages.text("doctor.fix_line.message", MESSAGES["fix_line"][0],
+                                        fix=item.fix), ""))
     passed = len(report.findings) - len(report.failed) - len(report.warnings)
-    summary = MESSAGES["summary"][0].format(failed=len(report.failed),
-                                            warnings=len(report.warnings), passed=passed)
+    summary = messages.text("doctor.summary.message", MESSAGES["summary"][0],
+                            failed=len(report.failed), warnings=len(report.warnings),
+                            passed=passed)
     lines.append((summary, "bad" if report.failed else "warn" if report.warnings else "ok"))
     return lines

@@ -122,7 +122,8 @@ def test_sdist_holds_the_tests_their_data_and_the_documents(dists):
     names = sdist_names(dists)
     missing = (source_files("tests") | source_files("epaycli") | source_files("bench")) - names
     assert not missing, sorted(missing)
-    for document in ("LICENSE", "CHANGELOG.md", "CONTRIBUTING.md", "README.md",
+    for document in ("LICENSE", "CHANGELOG.md", "CONTRIBUTING.md", "README.md", "README.zh-CN.md",
+                     "docs/zh-CN/protocol.md",
                      "profiles.example.toml", "pyproject.toml", ".ci/run"):
         assert document in names, document
     assert "tests/conftest.py" in names and any(re.fullmatch(r"tests/vectors/.+\.json", n)

@@ -53,3 +53,34 @@ def test_example_profiles_file_is_valid_and_documents_every_field():
     assert store.default in store.profiles
     documented = {key for table in document["profiles"].values() for key in table}
     assert documented == set(PROFILE_FIELDS) - {"name"}
+
+
+# ---- the Chinese README ---------------------------------------------------------------------
+
+README_ZH = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+
+
+def test_the_chinese_readme_is_linked_from_the_first_lines_and_links_back():
+    # named, not linked: PyPI shows README.md without the files beside it
+    assert "`README.zh-CN.md`" in "\n".join(README.splitlines()[:5])
+    assert "(README.md)" in "\n".join(README_ZH.splitlines()[:5])
+
+
+def test_the_chinese_readme_has_the_same_sections_and_the_same_two_commands():
+    def sections(text):
+        return re.findall(r"^##+ .*$", text, flags=re.M)
+
+    assert [s for s in sections(README_ZH) if "`" in s] == \
+        [s for s in sections(README) if "`" in s]
+    assert len(sections(README_ZH)) == len(sections(README))
+    for command in ("python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/epay demo",
+                    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
+                    " && .venv/bin/python -m pytest"):
+        assert f"```sh\n{command}\n```" in README and f"```sh\n{command}\n```" in README_ZH
+
+
+def test_the_chinese_docs_exist_for_what_a_merchant_reads_first():
+    for page in ("protocol.md", "exit-codes.md"):
+        english = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        chinese = (ROOT / "docs" / "zh-CN" / page).read_text(encoding="utf-8")
+        assert f"(zh-CN/{page})" in english and f"(../{page})" in chinese

@@ -1,5 +1,6 @@
 """Every example in the README whose command is written out in full is run, in order, and must
-print exactly what the README shows (stdout, then stderr): the README stays true."""
+print exactly what the README shows (stdout, then stderr): the README stays true. The Chinese
+README's examples are run the same way, with EPAY_LANG=zh."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import re
 import shlex
 from pathlib import Path
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+import pytest
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+READMES = {"en": README, "zh": (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")}
 
 
-def examples() -> list[tuple[str, list[str]]]:
+def examples(readme: str = README) -> list[tuple[str, list[str]]]:
     """(command line, expected output lines) from the ```console blocks, in README order."""
     found = []
-    for block in re.findall(r"```console\n(.*?)```", README, flags=re.S):
+    for block in re.findall(r"```console\n(.*?)```", readme, flags=re.S):
         lines = block.splitlines()
         index = 0
         while index < len(lines):
@@ -30,23 +35,28 @@ def examples() -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_the_readme_has_examples_written_out():
-    written_out = [c for c, _ in examples() if runnable(c)]
-    assert len(written_out) >= 6, written_out
+@pytest.mark.parametrize(("language", "at_least"), [("en", 6), ("zh", 3)])
+def test_the_readme_has_examples_written_out(language, at_least):
+    written_out = [c for c, _ in examples(READMES[language]) if runnable(c)]
+    assert len(written_out) >= at_least, written_out
 
 
 # Commands that finish on their own, offline. Servers (mock, listen) and commands that talk to a
 # gateway are shown with their real output too, but run by their own tests.
-ONE_SHOT = {"sign", "verify", "profile", "errors"}
+ONE_SHOT = {"sign", "verify", "profile", "errors", "doctor request"}
 
 
 def runnable(command: str) -> bool:
     args = command.split()
-    return "…" not in command and len(args) > 1 and args[0] == "epay" and args[1] in ONE_SHOT
+    return ("…" not in command and len(args) > 2 and args[0] == "epay"
+            and (args[1] in ONE_SHOT or " ".join(args[1:3]) in ONE_SHOT))
 
 
-def test_every_written_out_example_prints_what_the_readme_shows(cli, isolated_env):
-    for command, expected in examples():
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_every_written_out_example_prints_what_the_readme_shows(cli, isolated_env, monkeypatch,
+                                                                language):
+    monkeypatch.setenv("EPAY_LANG", language)
+    for command, expected in examples(READMES[language]):
         if not runnable(command):  # abbreviated, or a server / network command
             continue
         args = shlex.split(command)

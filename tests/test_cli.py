@@ -136,6 +136,19 @@ def test_verify_uses_the_profile_and_checks_its_pid(cli):
     assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["pid_mismatch"]
 
 
+def test_verify_reads_the_callback_url_inside_the_admin_pages_resend_answer(cli):
+    # issue 14.9: the admin page's 重新通知 answer, as pasted; it said "no sign parameter"
+    url = "http:\\/\\/shop.example\\/notify.php?" + NOTIFY_QUERY
+    answer = '{"code":0,"url":"' + url + '"}'
+    result = cli("verify", "--key", KEY, answer)
+    assert (result.code, result.stdout) == (0, "valid\n"), result.stderr
+    assert "carries a callback URL" in result.stderr
+    tampered = cli("verify", "--key", KEY, answer.replace("money=1&", "money=2&"))
+    assert (tampered.code, tampered.stdout) == (3, "invalid\n")
+    document = json.loads(cli("verify", "--key", KEY, "--json", answer).stdout)
+    assert document["params"]["out_trade_no"] == NOTIFY_CASE["params"]["out_trade_no"]
+
+
 def test_verify_without_any_key_says_it_used_the_sandbox(cli):
     result = cli("verify", NOTIFY_QUERY)
     assert result.code == 3

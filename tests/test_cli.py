@@ -100,6 +100,28 @@ def test_sign_replaces_an_old_sign(cli):
     assert result.stdout == V1["sign"] + "\n"
 
 
+def test_sign_warns_about_alipay_names_and_names_epays(cli):
+    # issue 14 "Also": tutorials quote Alipay's names; epay signed them silently
+    args = ("sign", "--key", KEY, "service=create_direct_pay_by_user", "partner=1001",
+            "total_fee=1.00", "subject=VIP", "out_trade_no=A1")
+    result = cli(*args)
+    assert result.code == 0 and re.fullmatch(r"[0-9a-f]{32}\n", result.stdout)
+    assert "Alipay-style names" in result.stderr
+    for said in ("partner (Epay: pid)", "total_fee (Epay: money)", "subject (Epay: name)",
+                 "service (Epay has no such field)", "no pid"):
+        assert said in result.stderr, said
+    strict = cli(*args, "--strict")
+    assert (strict.code, strict.stdout) == (2, "")
+    assert "total_fee (Epay: money)" in one_error_line(strict)
+
+
+def test_sign_strict_refuses_a_request_without_pid_and_takes_an_epay_one(cli):
+    assert cli("sign", "--key", KEY, "--strict", "money=1.00", "name=VIP").code == 2
+    fine = cli("sign", "--key", KEY, "--strict", "pid=1001", "money=1.00", "name=VIP",
+               "body=a note")
+    assert fine.code == 0 and "warning" not in fine.stderr
+
+
 # ---- verify ---------------------------------------------------------------------------------
 
 

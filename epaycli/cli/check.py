@@ -63,6 +63,9 @@ def notify(
         "--insecure", help="Do not verify the handler's TLS certificate.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print every case's notifies; send nothing, run no command.")] = False,
+    gateway_posts: Annotated[bool, typer.Option(
+        "--gateway-posts", help="Your gateway sends notifies as POST: a handler that fails "
+                                "post_delivery FAILs (Rainbow servers send GET: a WARN).")] = False,
     json_output: JsonOption = False,
     key: KeyOption = None,
     profile: ProfileOption = None,
@@ -87,7 +90,8 @@ def notify(
         state_url=state_url, trade_no=trade_no, type=type_ or resolved.profile.type or "alipay",
         name=name, pid=resolved.profile.pid, signer=notify_signer(resolved, platform_key),
         only=only or [], skip=skip or [],
-        timeout=timeout, now=run.env.now() if now is None else now, dry_run=dry_run),
+        timeout=timeout, now=run.env.now() if now is None else now, dry_run=dry_run,
+        gateway_posts=gateway_posts),
         run.env.environ)
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):

@@ -56,7 +56,8 @@ def sign(
                          "(newer servers). MD5 only; RSA always drops them.",
     )] = BlankValues.keep,
     strict: Annotated[bool, typer.Option(
-        "--strict", help="Refuse what the gateway would refuse or change (money), not just warn.",
+        "--strict", help="Refuse what the gateway would refuse, change or not read (money, "
+                         "Alipay-style names, no pid), not just warn.",
     )] = False,
     json_output: JsonOption = False,
     profile: ProfileOption = None,

@@ -8,7 +8,7 @@ import typer
 
 from ..core.errors import ExitCode
 from ..core.params import parse_pasted_as, unescape_separators
-from ..core.redact import scrub
+from ..core.redact import SECRET_NAMES
 from ..core.signing import SignType
 from ..profiles.keys import rsa_key_notes, verifier_for
 from ..profiles.resolve import current, expected_pid, key_notes
@@ -76,13 +76,14 @@ def verify(
 
 
 def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
-    secrets = [params.get("key", "")]  # a pasted api.php URL carries the merchant key
+    # A pasted api.php URL carries the merchant key, under whatever name the sender chose; the
+    # configured key is masked by the output itself, wherever it turns up.
+    out.add_secrets(*(value for name, value in params.items() if name.lower() in SECRET_NAMES))
     if json_output:
-        document = {**report.to_dict(), "notes": notes, "params": dict(params)}
-        out.json_object(scrub(document, secrets))
+        out.json_object({**report.to_dict(), "notes": notes, "params": dict(params)})
         return
     for text, style, is_data in _lines(report, params, notes):
-        (out.data if is_data else out.status)(scrub(text, secrets), style)
+        (out.data if is_data else out.status)(text, style)
 
 
 def _lines(report: CallbackReport, params, notes: list[str]):

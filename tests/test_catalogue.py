@@ -291,3 +291,35 @@ def test_any_text_gets_an_answer(text):
     found = lookup(text)
     assert len(found.matches) <= 9 or found.code is not None
     json.dumps(found.to_dict(), ensure_ascii=False)
+
+
+# Ids are data (JSON, `epay errors ID`, the client's explanations): never renamed, never
+# translated. A new entry adds its id here; none leaves.
+STABLE_IDS = (
+    "sign_mismatch", "sign_missing", "merchant_public_key_bad", "rsa_only", "timestamp_missing",
+    "timestamp_skew", "no_parameters", "pid_empty", "pid_unknown", "key_wrong",
+    "merchant_banned", "merchant_unapproved", "merchant_not_verified", "merchant_no_qq",
+    "out_trade_no_empty", "notify_url_empty", "return_url_empty", "name_empty", "money_empty",
+    "type_empty", "clientip_empty", "money_invalid", "money_above_max", "money_below_min",
+    "out_trade_no_invalid", "domain_not_allowed", "product_blocked", "buyer_blocked",
+    "captcha_required", "order_already_paid", "order_params_changed", "order_create_failed",
+    "channel_min", "channel_max", "type_unknown", "no_merchant_configured", "order_not_found",
+    "out_trade_no_exists", "order_no_empty", "refund_money_invalid", "refund_failed",
+    "refund_api_off", "refund_self_off", "refund_too_much", "refund_not_paid", "refund_already",
+    "refund_balance_low", "unknown_action", "cron_key_wrong", "tutorial_1001", "tutorial_2003",
+    "http_error_page", "http_500_empty", "gateway_database_error", "gateway_php_error",
+)
+
+
+def test_entry_ids_are_stable_ascii_names():
+    ids = [entry.id for entry in catalogue().entries]
+    assert set(STABLE_IDS) <= set(ids), set(STABLE_IDS) - set(ids)
+    assert all(entry_id.isascii() and entry_id.replace("_", "").isalnum() for entry_id in ids)
+
+
+def test_the_json_of_a_lookup_keys_by_ids_and_enums(cli):
+    document = json.loads(cli("errors", "签名错误", "--json").stdout)
+    assert document["matches"][0]["id"] == "sign_mismatch"
+    assert document["matches"][0]["how"] == "alias"
+    guessed = json.loads(cli("errors", "zzzz", "--json").stdout)
+    assert not guessed["found"] and {m["how"] for m in guessed["matches"]} == {"closest"}

@@ -86,9 +86,6 @@ def test_keys_in_unexpected_forms_are_never_echoed(cli, config_file):
 
 # ---- one masking pass over everything printed (issue 15.3) ---------------------------------
 
-import threading  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-
 import pytest  # noqa: E402
 
 from epaycli.core.redact import FRAGMENT, scrub_text  # noqa: E402
@@ -101,33 +98,11 @@ def runs_of(secret: str, text: str, size: int = FRAGMENT) -> list[str]:
 
 
 @pytest.fixture
-def echoing_gateway():
+def echoing_gateway(receiver):
     """A gateway on 127.0.0.1 that answers every call with an error quoting the merchant key,
     as a misconfigured or hostile one does."""
-
-    class Echo(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps({"code": -1, "msg": f"bad {KEY}"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_POST = do_GET
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    receiver.body = json.dumps({"code": -1, "msg": f"bad {KEY}"})
+    return receiver.url.removesuffix("notify")
 
 
 @pytest.mark.parametrize("given", ["flag", "environment", "profile"])

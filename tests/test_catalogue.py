@@ -188,7 +188,7 @@ def test_errors_command_unknown_text_exits_2_with_closest_and_their_similarity(c
     assert result.stdout.count("similarity") == 3
 
 
-@pytest.mark.parametrize("code", ["404", "77", "-9"])
+@pytest.mark.parametrize("code", ["404", "77", "-9", "200", "502"])
 def test_errors_command_never_ends_on_an_empty_list(cli, code):
     result = cli("errors", code)
     assert result.code == 2

@@ -132,8 +132,9 @@ class Catalogue:
         matches = tuple(Match(e, 1.0, "code") for e in self.entries if code in e.codes)
         meaning = self.codes.get(code)
         if not matches and meaning is None and 100 <= code <= 599:
-            matches = tuple(Match(m.entry, m.score, "http")
-                            for m in self.match_message(f"HTTP {code}", closest=False))
+            status = f"http{code}"
+            matches = tuple(Match(e, 1.0, "http") for e in self.entries
+                            if any(status in literal for literal in e.literals))
         return Lookup(query, matches, meaning)
 
     def match_message(self, message: str, *, limit: int = 3, closest: bool = True) -> list[Match]:

@@ -204,3 +204,13 @@ def test_every_command_that_takes_a_key_names_its_profile_to_the_output():
     keyed = {path: opts for path, opts in commands(root, []) if "--key" in opts}
     assert {"sign", "verify", "listen", "order create", "trigger notify"} <= set(keyed)
     assert [p for p, opts in keyed.items() if "--profile" not in opts] == ["profile add"]
+
+
+def test_a_key_file_path_is_not_masked_as_a_key(tmp_path):
+    from epaycli.cli.main import _secrets_in
+
+    path = tmp_path / "merchant_private_key.pem"
+    path.write_text("-----BEGIN PRIVATE KEY-----\n")
+    given = ["sign", "--private-key", str(path), "--sign-with", KEY, "--platform-key=" + KEY[::-1]]
+    # a path would garble every message about its file; a key given inline is a secret
+    assert _secrets_in(given, {"NGROK_AUTHTOKEN": "2tok" + KEY}) == ["2tok" + KEY, KEY, KEY[::-1]]

@@ -13,7 +13,8 @@ from .hints import hint_for
 from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
-SECRET_OPTIONS = ("--key", "-k", "--private-key", "--ngrok-authtoken")
+SECRET_OPTIONS = ("--key", "-k", "--private-key", "--platform-key", "--sign-with",
+                  "--ngrok-authtoken")
 SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "NGROK_AUTHTOKEN")
 
 
@@ -165,7 +166,16 @@ def _secrets_in(argv: list[str], environ) -> list[str]:
         for option in SECRET_OPTIONS:
             if arg.startswith(option + "=") and option.startswith("--"):
                 found.append(arg[len(option) + 1:].strip())
-    return [secret for secret in found if secret]
+    # A key option may name the file holding the key: the path is no secret, and masking it
+    # would garble every message about that file.
+    return [secret for secret in found if secret and not _names_a_file(secret)]
+
+
+def _names_a_file(value: str) -> bool:
+    try:
+        return len(value) < 4096 and "\n" not in value and os.path.isfile(value)
+    except (OSError, ValueError):
+        return False
 
 
 def _release_stdout() -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import errno
 import re
 import threading
-from typing import Any, TextIO
-
 from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 from .core.errors import EpayError, OutputError
 from .core.redact import escape_controls, scrub_text

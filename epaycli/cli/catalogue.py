@@ -3,11 +3,10 @@ from the offline catalogue (no network, no heavy imports)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
-
-import re
 
 from ..core.errors import ExitCode, InputError
 from .options import JsonOption

@@ -48,6 +48,11 @@ class Output:
         those settings reports the failure itself."""
         self._secret_sources.append(source)
 
+    def forget_secret_sources(self) -> None:
+        """Drop the sources not looked up yet (their settings are known to be unreadable)."""
+        with self._sources_lock:
+            self._secret_sources.clear()
+
     def reveal_secrets(self) -> None:
         """The user asked to see the keys (``profile show --reveal``): data lines are printed
         as they are; errors stay masked."""

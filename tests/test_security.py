@@ -214,3 +214,20 @@ def test_a_key_file_path_is_not_masked_as_a_key(tmp_path):
     given = ["sign", "--private-key", str(path), "--sign-with", KEY, "--platform-key=" + KEY[::-1]]
     # a path would garble every message about its file; a key given inline is a secret
     assert _secrets_in(given, {"NGROK_AUTHTOKEN": "2tok" + KEY}) == ["2tok" + KEY, KEY, KEY[::-1]]
+
+
+def test_unreadable_settings_are_read_once_not_again_to_learn_secrets(cli, monkeypatch):
+    """A profiles file that cannot be read (a FIFO waits 2 s) is not read a second time by the
+    masking pass: the error is printed without learning the profile's key."""
+    from epaycli.core.errors import ConfigError
+    from epaycli.profiles import resolve
+
+    reads = []
+
+    def unreadable(path):
+        reads.append(path)
+        raise ConfigError("nothing was written to the profiles file within 2 s")
+
+    monkeypatch.setattr(resolve, "load_store", unreadable)
+    result = cli("sign", "pid=1001", "money=1.00")
+    assert result.code == 6 and len(reads) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..core.errors import EpayError, ExitCode
+from ..core.errors import ConfigError, EpayError, ExitCode
 from ..core.redact import key_shaped_in, mask_key_shaped, scrub_text
 from ..env import Environment
 from ..render import Output, cannot_encode, cannot_write
@@ -48,6 +48,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
+        if isinstance(error, ConfigError):  # settings that cannot be read hold no secret to
+            out.forget_secret_sources()     # learn: reading them again would only wait again
         _trace(debug, out)
         out.error(error.message, hint_for(error))
         return error.exit_code

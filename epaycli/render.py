@@ -9,10 +9,11 @@ from __future__ import annotations
 import errno
 import re
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from .core.errors import OutputError
-from .core.redact import escape_controls
+from .core.errors import EpayError, OutputError
+from .core.redact import escape_controls, scrub_text
 from .env import Environment
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
@@ -20,13 +21,57 @@ _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim"
 
 class Output:
     """Writes for one run, to the streams of its ``Environment``. Safe to share between the
-    threads of a server: each line is written whole."""
+    threads of a server: each line is written whole.
 
-    def __init__(self, env: Environment) -> None:
+    Every line passes one masking pass first — data, status, hints, errors, tables and JSON
+    alike: the run's secrets (``add_secrets``; ``add_secret_source`` for ones that are costly to
+    learn and only looked up when something is printed) never show whole, nor in runs of 8 or
+    more of their characters."""
+
+    def __init__(self, env: Environment, *, secrets: Iterable[str] = ()) -> None:
         self.env = env
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._line_encoder = None
+        self._secrets: tuple[str, ...] = tuple(s for s in secrets if s)
+        self._secret_sources: list[Callable[[], Iterable[str]]] = []
+        self._sources_lock = threading.Lock()
+        self._revealed = False
+
+    def add_secrets(self, *secrets: str) -> None:
+        """Mask these in everything printed from now on (a key the run learned)."""
+        self._secrets = (*self._secrets, *(s for s in secrets if s))
+
+    def add_secret_source(self, source: Callable[[], Iterable[str]]) -> None:
+        """Secrets to look up the first time anything is printed (the configured profile's
+        key); a source that fails with an ``EpayError`` adds nothing — the command that needs
+        those settings reports the failure itself."""
+        self._secret_sources.append(source)
+
+    def forget_secret_sources(self) -> None:
+        """Drop the sources not looked up yet (their settings are known to be unreadable)."""
+        with self._sources_lock:
+            self._secret_sources.clear()
+
+    def reveal_secrets(self) -> None:
+        """The user asked to see the keys (``profile show --reveal``): data lines are printed
+        as they are; errors stay masked."""
+        self._revealed = True
+
+    def clean(self, text: str) -> str:
+        """``text`` with the run's secrets masked (the one masking pass)."""
+        if self._secret_sources:
+            self._learn_secrets()
+        return scrub_text(text, self._secrets) if self._secrets and text else text
+
+    def _learn_secrets(self) -> None:
+        with self._sources_lock:
+            while self._secret_sources:
+                source = self._secret_sources.pop()
+                try:
+                    self.add_secrets(*source())
+                except (EpayError, OSError, ValueError):
+                    pass  # printing never fails for settings it cannot read
 
     def _console(self, stream: TextIO):
         console = self._consoles.get(id(stream))
@@ -40,6 +85,8 @@ class Output:
     def _write(self, stream: TextIO | None, text: str, style: str) -> None:
         if stream is None:
             return
+        if not (self._revealed and stream is self.env.stdout):
+            text = self.clean(text)
         text = escape_controls(text)  # pasted input never drives the terminal
         with self._lock:
             try:
@@ -80,7 +127,7 @@ class Output:
     def error(self, message: str, hint: str | None = None) -> None:
         """The one-line error the CLI boundary prints for every failure (never fails itself:
         on a terminal that cannot show a character, the character is written escaped)."""
-        line = f"epay: error: {message}" + (f" — {hint}" if hint else "")
+        line = self.clean(f"epay: error: {message}" + (f" — {hint}" if hint else ""))
         stream = self.env.stderr
         encoding = getattr(stream, "encoding", None) or "utf-8"
         try:
@@ -103,7 +150,7 @@ class Output:
             for column in columns:
                 grid.add_column(column.upper(), style="bold" if column == "name" else "")
             for row in rows:
-                grid.add_row(*(str(row.get(c, "")) for c in columns))
+                grid.add_row(*(self.clean(str(row.get(c, ""))) for c in columns))
             with self._lock:
                 self._console(stdout).print(grid)
             return

@@ -82,6 +82,24 @@ def test_library_code_never_exits_through_typer():
             assert "typer" not in {n.split(".")[0] for n in imports_of(path)}, path
 
 
+def test_advice_for_an_error_lives_in_one_table():
+    """issue 16.5: the CLI's advice per error code is cli/hints.py, read by the one boundary;
+    no command keeps its own table or rewrites an error's hint on the way out."""
+    tables = []
+    for path in modules():
+        if "cli" not in path.parts or path.name == "hints.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AnnAssign) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == "hint":
+                    tables.append(f"{path.name}: sets .hint")
+                if isinstance(target, ast.Name) and "HINT" in target.id.upper():
+                    tables.append(f"{path.name}: {target.id}")
+    assert tables == []
+
+
 # The layers below the CLI, each with what it may import of epaycli.
 LAYERS = {
     "env.py": set(),

@@ -181,11 +181,84 @@ def test_errors_command_json_and_list(cli):
     assert table.code == 0 and "sign_mismatch" in table.stdout
 
 
-def test_errors_command_unknown_text_exits_1_with_closest(cli):
+def test_errors_command_unknown_text_exits_2_with_closest_and_their_similarity(cli):
     result = cli("errors", "zzzz")
-    assert result.code == 1
+    assert result.code == 2  # 1 is for bugs (issue 15.8)
     assert "closest" in result.stderr
-    assert "similarity" in result.stdout
+    assert result.stdout.count("similarity") == 3
+
+
+@pytest.mark.parametrize("code", ["404", "77", "-9", "200", "502"])
+def test_errors_command_never_ends_on_an_empty_list(cli, code):
+    result = cli("errors", code)
+    assert result.code == 2
+    assert "closest" not in result.stderr and not result.stdout.strip()
+    assert "--list" in result.stderr and "-3" in result.stderr  # the codes Epay answers
+    assert "1001" not in result.stderr  # a tutorial's code, not an Epay one
+
+
+def test_errors_command_reads_an_http_status(cli):
+    result = cli("errors", "500")  # issue 14.10: printed "the closest:" and nothing
+    assert result.code == 0
+    assert "HTTP status" in result.stderr
+    assert "http_500_empty" in result.stdout
+
+
+def test_the_common_meaning_ranks_first():
+    assert lookup("签名错误").matches[0].entry.id == "sign_mismatch"  # issue 14.10
+    assert lookup("验签失败").matches[0].entry.id == "sign_mismatch"
+    assert lookup("sign error").matches[0].entry.id == "sign_mismatch"
+
+
+@pytest.mark.parametrize("said", ["订单号已存在", "订单号已存在！", "商户订单号重复"])
+def test_an_order_number_taken_is_not_an_order_not_found(said):
+    found = lookup(said)  # issue 15.8: it answered order_not_found, the opposite meaning
+    assert found.found
+    assert found.matches[0].entry.id == "out_trade_no_exists"
+    assert "order_not_found" not in [m.entry.id for m in found.matches]
+    assert found.matches[0].entry.from_other_gateways
+
+
+def test_a_negation_on_one_side_is_no_fragment():
+    assert [m.entry.id for m in lookup("订单号存在").matches][:1] != ["order_not_found"]
+    assert not any(m.entry.id == "out_trade_no_exists" for m in lookup("订单号不存在").matches)
+    assert lookup("该订单(x1)已完成支付").matches[0].entry.id == "order_already_paid"
+
+
+def test_errors_command_shows_how_similar_a_fragment_is(cli):
+    result = cli("errors", "订单号不在")
+    assert result.code == 0
+    assert "similarity" in result.stdout and "order_not_found" in result.stdout
+
+
+@pytest.mark.parametrize("answer,entry_id", [
+    ("链接数据库失败，请联系管理员", "gateway_database_error"),  # Rainbow's PdoHelper
+    ("连接数据库失败", "gateway_database_error"),
+    ("数据库连接失败: Connection refused", "gateway_database_error"),
+    ("SQLSTATE[HY000] [2002] Connection refused", "gateway_database_error"),
+    ("Warning: mysqli_query(): MySQL server has gone away in /www/db.php", "gateway_database_error"),
+    ("PHP Fatal error:  Uncaught Error: Call to undefined function curl_init()", "gateway_php_error"),
+    ("<br />\n<b>Fatal error</b>:  Allowed memory size of 134217728 bytes exhausted",
+     "gateway_php_error"),
+    ("Parse error: syntax error, unexpected '}' in /www/pay/submit.php on line 3",
+     "gateway_php_error"),
+])
+def test_the_gateways_internal_errors_are_known(answer, entry_id):
+    entry = explain(None, answer)  # issue 14.6: three unrelated guesses before
+    assert entry is not None and entry.id == entry_id
+    assert entry.en.startswith("The gateway reports an internal error")
+    assert "not the cause" in entry.cause  # the URL, key and request are not blamed
+
+
+def test_explaining_an_unknown_answer_makes_no_guesses(monkeypatch):
+    from epaycli.catalogue import lookup as module
+
+    def guessed(*_args, **_kwargs):
+        raise AssertionError("a fuzzy pass whose result explain() throws away")
+
+    monkeypatch.setattr(module.Catalogue, "_closest", guessed)
+    assert explain(-1, "something no gateway says") is None  # issue 14.10: 14 ms an error
+    assert explain(-1, "<html>" + "服务器繁忙 busy " * 300 + "</html>") is None
 
 
 @pytest.mark.parametrize("args", [("errors",), ("errors", "-3", "--list"), ("errors", "   ")])
@@ -218,3 +291,35 @@ def test_any_text_gets_an_answer(text):
     found = lookup(text)
     assert len(found.matches) <= 9 or found.code is not None
     json.dumps(found.to_dict(), ensure_ascii=False)
+
+
+# Ids are data (JSON, `epay errors ID`, the client's explanations): never renamed, never
+# translated. A new entry adds its id here; none leaves.
+STABLE_IDS = (
+    "sign_mismatch", "sign_missing", "merchant_public_key_bad", "rsa_only", "timestamp_missing",
+    "timestamp_skew", "no_parameters", "pid_empty", "pid_unknown", "key_wrong",
+    "merchant_banned", "merchant_unapproved", "merchant_not_verified", "merchant_no_qq",
+    "out_trade_no_empty", "notify_url_empty", "return_url_empty", "name_empty", "money_empty",
+    "type_empty", "clientip_empty", "money_invalid", "money_above_max", "money_below_min",
+    "out_trade_no_invalid", "domain_not_allowed", "product_blocked", "buyer_blocked",
+    "captcha_required", "order_already_paid", "order_params_changed", "order_create_failed",
+    "channel_min", "channel_max", "type_unknown", "no_merchant_configured", "order_not_found",
+    "out_trade_no_exists", "order_no_empty", "refund_money_invalid", "refund_failed",
+    "refund_api_off", "refund_self_off", "refund_too_much", "refund_not_paid", "refund_already",
+    "refund_balance_low", "unknown_action", "cron_key_wrong", "tutorial_1001", "tutorial_2003",
+    "http_error_page", "http_500_empty", "gateway_database_error", "gateway_php_error",
+)
+
+
+def test_entry_ids_are_stable_ascii_names():
+    ids = [entry.id for entry in catalogue().entries]
+    assert set(STABLE_IDS) <= set(ids), set(STABLE_IDS) - set(ids)
+    assert all(entry_id.isascii() and entry_id.replace("_", "").isalnum() for entry_id in ids)
+
+
+def test_the_json_of_a_lookup_keys_by_ids_and_enums(cli):
+    document = json.loads(cli("errors", "签名错误", "--json").stdout)
+    assert document["matches"][0]["id"] == "sign_mismatch"
+    assert document["matches"][0]["how"] == "alias"
+    guessed = json.loads(cli("errors", "zzzz", "--json").stdout)
+    assert not guessed["found"] and {m["how"] for m in guessed["matches"]} == {"closest"}

@@ -217,3 +217,12 @@ def test_the_help_lists_every_case():
     from epaycli.cli.check import CASE_HELP
 
     assert CASE_HELP == ", ".join(CASE_IDS)
+
+
+def test_post_delivery_warns_unless_the_gateway_posts():
+    # issue 14.12: Rainbow servers only send GET; a handler that ignores POST bodies is a WARN
+    grade_, reason, fix = grade("post_delivery", NO)
+    assert grade_ == "WARN" and "GET only" in reason and "form body" in fix
+    posting = Suite(SUITE.notify_url, SUITE.genuine, SUITE.wrong_signer, gateway_posts=True)
+    assert grade_case(CASE["post_delivery"], Observed((NO,)), posting)[0] == "FAIL"
+    assert grade("post_delivery", OK)[0] == "PASS"

@@ -30,10 +30,18 @@ def test_v2_suite_against_a_v2_handler(cli, tmp_path):
     genuine = cases["genuine"]["notifies"][0]["fields"]
     assert genuine["sign_type"] == "RSA" and "timestamp" in genuine
     grades = {k: c["grade"] for k, c in cases.items()}
-    # This handler never reads POST bodies: the check finds exactly that.
-    assert {k for k, g in grades.items() if g != "PASS"} == {"post_delivery"}, grades
+    # This handler never reads POST bodies: the check finds exactly that — a WARN, as Rainbow
+    # servers only send GET (issue 14.12); a FAIL when the gateway POSTs.
+    assert {k: g for k, g in grades.items() if g != "PASS"} == {"post_delivery": "WARN"}, grades
     assert "form body" in cases["post_delivery"]["fix"]
-    assert result.code == ExitCode.CHECK_FAILED
+    assert "--gateway-posts" in cases["post_delivery"]["reason"]
+    assert result.code == ExitCode.OK
+    with v2_shop(V2["platform_public_key_pem"], {"V1": "3.00"}) as (base, credits):
+        posts = cli("check", "notify", base + "notify", "--platform-key", str(platform),
+                    "--pid", PID, "--order", "V1", "--amount", "3", "--only", "post_delivery",
+                    "--gateway-posts", "--json")
+    assert posts.code == ExitCode.CHECK_FAILED
+    assert json.loads(posts.stdout)["cases"][0]["grade"] == "FAIL"
 
 
 class _Terminal(io.StringIO):

@@ -100,6 +100,28 @@ def test_sign_replaces_an_old_sign(cli):
     assert result.stdout == V1["sign"] + "\n"
 
 
+def test_sign_warns_about_alipay_names_and_names_epays(cli):
+    # issue 14 "Also": tutorials quote Alipay's names; epay signed them silently
+    args = ("sign", "--key", KEY, "service=create_direct_pay_by_user", "partner=1001",
+            "total_fee=1.00", "subject=VIP", "out_trade_no=A1")
+    result = cli(*args)
+    assert result.code == 0 and re.fullmatch(r"[0-9a-f]{32}\n", result.stdout)
+    assert "Alipay-style names" in result.stderr
+    for said in ("partner (Epay: pid)", "total_fee (Epay: money)", "subject (Epay: name)",
+                 "service (Epay has no such field)", "no pid"):
+        assert said in result.stderr, said
+    strict = cli(*args, "--strict")
+    assert (strict.code, strict.stdout) == (2, "")
+    assert "total_fee (Epay: money)" in one_error_line(strict)
+
+
+def test_sign_strict_refuses_a_request_without_pid_and_takes_an_epay_one(cli):
+    assert cli("sign", "--key", KEY, "--strict", "money=1.00", "name=VIP").code == 2
+    fine = cli("sign", "--key", KEY, "--strict", "pid=1001", "money=1.00", "name=VIP",
+               "body=a note")
+    assert fine.code == 0 and "warning" not in fine.stderr
+
+
 # ---- verify ---------------------------------------------------------------------------------
 
 
@@ -134,6 +156,19 @@ def test_verify_uses_the_profile_and_checks_its_pid(cli):
     result = cli("verify", "--profile", "other", "--json", NOTIFY_QUERY)
     assert result.code == 3
     assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["pid_mismatch"]
+
+
+def test_verify_reads_the_callback_url_inside_the_admin_pages_resend_answer(cli):
+    # issue 14.9: the admin page's 重新通知 answer, as pasted; it said "no sign parameter"
+    url = "http:\\/\\/shop.example\\/notify.php?" + NOTIFY_QUERY
+    answer = '{"code":0,"url":"' + url + '"}'
+    result = cli("verify", "--key", KEY, answer)
+    assert (result.code, result.stdout) == (0, "valid\n"), result.stderr
+    assert "carries a callback URL" in result.stderr
+    tampered = cli("verify", "--key", KEY, answer.replace("money=1&", "money=2&"))
+    assert (tampered.code, tampered.stdout) == (3, "invalid\n")
+    document = json.loads(cli("verify", "--key", KEY, "--json", answer).stdout)
+    assert document["params"]["out_trade_no"] == NOTIFY_CASE["params"]["out_trade_no"]
 
 
 def test_verify_without_any_key_says_it_used_the_sandbox(cli):

@@ -87,6 +87,7 @@ def test_show_gives_the_raw_request_and_the_full_verdict(cli, journal):
 def test_show_and_list_errors_are_one_line(cli, journal, tmp_path):
     missing = cli("events", "show", "99", "--journal", str(journal))
     assert missing.code == 2 and "there is no request 99" in missing.stderr
+    assert "see the ids with 'epay events list'" in missing.stderr  # the CLI's table (16.5)
     nothing = cli("events", "list", "--journal", str(tmp_path / "none.sqlite3"))
     assert nothing.code == 6 and "there is no journal" in nothing.stderr
     assert "epay listen" in nothing.stderr

@@ -54,6 +54,11 @@ def test_2_usage(cli):
     assert cli("verify", "--no-such-flag").code == 2
 
 
+def test_2_errors_has_only_guesses(cli):
+    result = cli("errors", "nothing any gateway says")  # was 1, which means a bug
+    assert result.code == 2 and "closest" in result.stderr
+
+
 def test_3_signature_invalid(cli):
     assert cli("verify", "--key", "x" * 32, QUERY).code == 3
 

@@ -103,7 +103,7 @@ def test_a_closed_pipe_is_one_line_and_exit_1(process_env, args):
 
 
 def test_an_ascii_terminal_gets_one_line_not_a_bug_report(process_env):
-    done = run_epay(["sign", "name=会员", "--key", KEY, "--explain"],
+    done = run_epay(["sign", "pid=1001", "name=会员", "--key", KEY, "--explain"],
                     {**process_env, "PYTHONIOENCODING": "ascii"})
     err = done.stderr.decode("ascii")  # the error itself is ASCII
     assert done.returncode == 1, err
@@ -120,7 +120,7 @@ def test_help_on_an_ascii_terminal_is_shown_not_a_bug_report(process_env, args):
 
 
 def test_a_utf8_terminal_still_gets_chinese(process_env):
-    done = run_epay(["sign", "name=会员", "--key", KEY, "--explain"], process_env)
+    done = run_epay(["sign", "pid=1001", "name=会员", "--key", KEY, "--explain"], process_env)
     assert done.returncode == 0 and "会员" in done.stdout.decode()
 
 

@@ -118,3 +118,12 @@ def test_writers_round_trip():
 
 def test_php_urlencode_encodes_tilde_and_star():
     assert format_query({"a": "~*"}) == "a=%7E%2A"
+
+
+def test_a_json_answer_carrying_a_signed_url_is_read_as_that_url():
+    url = "http://shop.example/notify.php?pid=1001&money=1.00&sign=abc&sign_type=MD5"
+    assert parse_pasted_as('{"code":0,"url":"' + url + '"}') == (
+        "json_url", {"pid": "1001", "money": "1.00", "sign": "abc", "sign_type": "MD5"})
+    # signed itself, or a URL without a sign: the JSON is what was pasted
+    assert parse_pasted_as('{"sign":"x","url":"' + url + '"}')[0] == "json"
+    assert parse_pasted_as('{"code":0,"url":"http://s/n?pid=1&signature=x"}')[0] == "json"

@@ -3,6 +3,7 @@ from the offline catalogue (no network, no heavy imports)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -10,6 +11,18 @@ import typer
 from ..core.errors import ExitCode, InputError
 from .options import JsonOption
 from .runtime import Runtime, runtime
+
+# What `epay errors` says around the entries (English source; ids for a translation).
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+MESSAGES = {
+    "only_guesses": "no catalogue entry matches {query!r}; the closest, with their similarity:",
+    "nothing": "no catalogue entry matches {query!r}",
+    "unknown_code": "{query} is not a code an Epay gateway answers (they answer {codes})",
+    "see_list": "'epay errors --list' shows every entry",
+    "as_http_status": "{query} is no Epay code; as an HTTP status:",
+    "from_other_gateways": " — from other gateways/tutorials, no Epay server sends it",
+    "entries": "{count} entries; 'epay errors ID' shows one",
+}
 
 
 def errors(
@@ -22,7 +35,8 @@ def errors(
     """Explain an Epay error: meaning (中文 + English), likely cause and fix.
 
     Example: epay errors '该订单(A1)支付参数有变化，请更换订单号重新发起支付'. Unknown text
-    gets the closest entries; exit 0 when something matched, 1 when only guesses were found.
+    gets the closest entries with their similarity; exit 0 when something matched, 2 when the
+    catalogue only has guesses (or nothing) for it.
     """
     from ..catalogue.lookup import catalogue
 
@@ -40,8 +54,8 @@ def errors(
     if json_output:
         run.out.json_object(found.to_dict())
     else:
-        _show_lookup(run, found)
-    return ExitCode.OK if found.found else ExitCode.ERROR
+        _show_lookup(run, found, book)
+    return ExitCode.OK if found.found else ExitCode.USAGE
 
 
 def _show_list(run: Runtime, book, json_output: bool) -> None:
@@ -53,13 +67,12 @@ def _show_list(run: Runtime, book, json_output: bool) -> None:
              "message": " / ".join(e.messages) or "(code only)", "meaning": e.en}
             for e in book.entries]
     run.out.table(rows, ["id", "codes", "message", "meaning"])
-    run.out.status(f"{len(rows)} entries; 'epay errors ID' shows one")
+    run.out.status(MESSAGES["entries"].format(count=len(rows)))
 
 
-def _show_lookup(run: Runtime, found) -> None:
+def _show_lookup(run: Runtime, found, book) -> None:
     if found.code is not None:
-        other = " — from other gateways/tutorials, no Epay server sends it" \
-            if found.code.source == "other" else ""
+        other = MESSAGES["from_other_gateways"] if found.code.source == "other" else ""
         run.out.fields([("code", str(found.code.code)), ("中文", found.code.zh),
                         ("English", found.code.en + other)])
         if found.matches:
@@ -68,8 +81,17 @@ def _show_lookup(run: Runtime, found) -> None:
             for match in found.matches:
                 run.out.data(f"  {match.entry.id}: {' / '.join(match.entry.messages) or match.entry.en}")
         return
-    if not found.found:
-        run.out.status(f"no catalogue entry matches {found.query!r}; the closest:", "warn")
+    if not found.matches:
+        numeric = _INTEGER.fullmatch(found.query)
+        run.out.status(MESSAGES["unknown_code" if numeric else "nothing"].format(
+            query=found.query,
+            codes=", ".join(str(c.code) for c in book.codes.values() if c.source == "epay")), "warn")
+        run.out.status(MESSAGES["see_list"])
+        return
+    if found.matches[0].how == "http":
+        run.out.status(MESSAGES["as_http_status"].format(query=found.query))
+    elif not found.found:
+        run.out.status(MESSAGES["only_guesses"].format(query=found.query), "warn")
     for index, match in enumerate(found.matches):
         if index:
             run.out.data("")
@@ -79,7 +101,7 @@ def _show_lookup(run: Runtime, found) -> None:
 def _show_entry(run: Runtime, match) -> None:
     entry = match.entry
     rows = [("id", entry.id), ("message", " / ".join(entry.messages) or "(a code, no message)"),
-            ("codes", ", ".join(str(c) for c in entry.codes) or "(none: an HTML or text page)"),
+            ("codes", ", ".join(str(c) for c in entry.codes) or "(none)"),
             ("中文", entry.zh), ("English", entry.en), ("cause", entry.cause), ("fix", entry.fix)]
     if entry.where:
         rows.append(("where", entry.where))
@@ -87,6 +109,6 @@ def _show_entry(run: Runtime, match) -> None:
         rows.append(("source", "other gateways and tutorials — no Epay server sends it"))
     if match.values:
         rows.append(("values", ", ".join(f"{k}={v}" for k, v in match.values.items())))
-    if match.how == "closest":
+    if match.how in ("closest", "partial"):
         rows.insert(0, ("similarity", f"{match.score:.0%}"))
     run.out.fields(rows)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..core.errors import EpayError
 from ..core.params import parse_pairs
 from ..profiles.keys import signer_for
 from ..profiles.resolve import current
@@ -20,20 +19,12 @@ app = typer.Typer(help="What epay listen journaled: list, show and replay reques
 JournalOption = Annotated[Path | None, typer.Option(
     "--journal", metavar="FILE",
     help="The listener's journal (default: $XDG_STATE_HOME/epay/listen.sqlite3).")]
-HINTS = {
-    "journal_missing": "start 'epay listen' first, or name the file with --journal FILE",
-    "no_such_event": "see the ids with 'epay events list'",
-}
 
 
 def _open(journal: Path | None, environ):
     from ..listener.journal import Journal, default_journal_path
 
-    try:
-        return Journal(journal or default_journal_path(environ), readonly=True)
-    except EpayError as error:
-        error.hint = HINTS.get(error.code, error.hint)
-        raise
+    return Journal(journal or default_journal_path(environ), readonly=True)
 
 
 @app.command("list")

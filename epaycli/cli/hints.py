@@ -1,4 +1,8 @@
-"""What the CLI advises for each error code core raises: core never names a flag, the CLI does."""
+"""What the CLI advises for each error code the library raises — the one table, read by the one
+error boundary (``cli/main.py``). The library never names a flag; here the CLI does. An error
+whose code is not here keeps the hint it carries (the library's own advice).
+
+Keep the advice for one code true for every command that can raise it."""
 
 from __future__ import annotations
 
@@ -24,6 +28,23 @@ HINTS = {
                        "EPAY_GATEWAY or the profile's gateway)",
     "bad_request_url": "give the site root, e.g. --url https://pay.example.com/",
     "empty_setting": "give a value, or leave the flag/variable out (an unset shell variable?)",
+    # epay listen
+    "bad_host": "give --host an address of this machine, e.g. 127.0.0.1",
+    "journal_unwritable": "choose a writable file with --journal FILE",
+    "ngrok_missing": "install ngrok and set PYNGROK_NGROK_PATH (or --ngrok-path), or run another "
+                     "tunnel and pass --public-url URL",
+    "ngrok_no_authtoken": "set NGROK_AUTHTOKEN, the profile's ngrok_authtoken, or run 'ngrok "
+                          "config add-authtoken TOKEN' (free at dashboard.ngrok.com); or use "
+                          "--public-url URL",
+    "ngrok_unreachable": "check the network, or run another tunnel and pass --public-url URL",
+    "ngrok_timeout": "check the network, or run another tunnel and pass --public-url URL",
+    "ngrok_failed": "run 'ngrok start --none --log stdout' by hand to see why, or run another "
+                    "tunnel and pass --public-url URL",
+    "tunnel_lost": "a supervisor can restart 'epay listen'; without --exit-on-tunnel-loss it "
+                   "reopens the tunnel itself",
+    # epay events
+    "journal_missing": "start 'epay listen' first, or name the file with --journal FILE",
+    "no_such_event": "see the ids with 'epay events list'",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..core.errors import EpayError, InputError
+from ..core.errors import InputError
 from ..core.signing import Keys, Md5Key, RsaKeys
 from ..profiles.keys import load_key
 from ..profiles.resolve import Resolved, current, expected_pid, key_notes
@@ -17,23 +17,6 @@ from ..render import Output
 from .options import KeyOption, ProfileOption
 from .runtime import runtime
 
-# The CLI's words for the listener's error codes (the library names no flags).
-HINTS = {
-    "port_in_use": "pick another with --port N (or --port 0 for a free one)",
-    "bad_host": "give --host an address of this machine, e.g. 127.0.0.1",
-    "journal_unwritable": "choose a writable file with --journal FILE",
-    "ngrok_missing": "install ngrok and set PYNGROK_NGROK_PATH (or --ngrok-path), "
-                     "or run another tunnel and pass --public-url URL",
-    "ngrok_no_authtoken": "set NGROK_AUTHTOKEN, the profile's ngrok_authtoken, or run 'ngrok "
-                          "config add-authtoken TOKEN' (free at dashboard.ngrok.com); or use "
-                          "--public-url URL",
-    "ngrok_unreachable": "check the network, or run another tunnel and pass --public-url URL",
-    "ngrok_timeout": "check the network, or run another tunnel and pass --public-url URL",
-    "ngrok_failed": "run 'ngrok start --none --log stdout' by hand to see why, or run another "
-                    "tunnel and pass --public-url URL",
-    "tunnel_lost": "a supervisor can restart 'epay listen'; without --exit-on-tunnel-loss it "
-                   "reopens the tunnel itself",
-}
 _MARKS = {"genuine": "✓", "rejected": "✗", "bad_signature": "✗", "malformed": "✗"}
 
 
@@ -126,9 +109,6 @@ def _serve_until_stopped(settings, show, clock) -> None:
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         serve(settings, show, stop, clock=clock)
-    except EpayError as error:
-        error.hint = HINTS.get(error.code, error.hint)
-        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 

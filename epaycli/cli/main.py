@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from ..core.errors import EpayError, ExitCode
-from ..core.redact import mask_key_shaped, scrub
+from ..core.errors import ConfigError, EpayError, ExitCode
+from ..core.redact import key_shaped_in, mask_key_shaped, scrub_text
 from ..env import Environment
 from ..render import Output, cannot_encode, cannot_write
 from .hints import hint_for
 from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
-SECRET_OPTIONS = ("--key", "-k", "--private-key")
-SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY")
+SECRET_OPTIONS = ("--key", "-k", "--private-key", "--platform-key", "--sign-with",
+                  "--ngrok-authtoken")
+SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "NGROK_AUTHTOKEN")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,6 +48,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
+        if isinstance(error, ConfigError):  # settings that cannot be read hold no secret to
+            out.forget_secret_sources()     # learn: reading them again would only wait again
         _trace(debug, out)
         out.error(error.message, hint_for(error))
         return error.exit_code
@@ -95,24 +98,22 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
 
 class _BoundaryOutput(Output):
-    """The run's Output; every error line it prints is cleaned at the boundary: the secrets of
-    this command line masked, and anything else shaped like a key too (a key typed where a
-    parameter belongs must not land in a CI log)."""
-
-    def __init__(self, env: Environment, *, secrets: list[str]) -> None:
-        super().__init__(env)
-        self._secrets = secrets
-
-    def clean(self, text: str) -> str:
-        return mask_key_shaped(scrub(text, self._secrets)) if text else text
+    """The run's Output. Everything it prints has the run's secrets masked (``Output``: those of
+    the command line and environment from the start, the profile's once a command names it);
+    an error line also has anything shaped like a key masked — and every run of such a key
+    that its hint quotes (a key typed where a parameter belongs, or echoed by a gateway, must
+    not land in a CI log)."""
 
     def error(self, message: str, hint: str | None = None) -> None:
-        super().error(self.clean(message), hint and self.clean(hint))
+        message, hint = self.clean(message), hint and self.clean(hint)
+        shaped = key_shaped_in(f"{message} {hint or ''}")
+        super().error(mask_key_shaped(scrub_text(message, shaped)),
+                      hint and mask_key_shaped(scrub_text(hint, shaped)))
 
     def trace(self, text: str) -> None:
         """A --debug traceback: the frames as they are, any key in them masked."""
         try:
-            self.env.stderr.write(self.clean(text))
+            self.env.stderr.write(mask_key_shaped(self.clean(text)))
             self.env.stderr.flush()
         except (OSError, UnicodeEncodeError):
             pass
@@ -167,7 +168,16 @@ def _secrets_in(argv: list[str], environ) -> list[str]:
         for option in SECRET_OPTIONS:
             if arg.startswith(option + "=") and option.startswith("--"):
                 found.append(arg[len(option) + 1:].strip())
-    return [secret for secret in found if secret]
+    # A key option may name the file holding the key: the path is no secret, and masking it
+    # would garble every message about that file.
+    return [secret for secret in found if secret and not _names_a_file(secret)]
+
+
+def _names_a_file(value: str) -> bool:
+    try:
+        return len(value) < 4096 and "\n" not in value and os.path.isfile(value)
+    except (OSError, ValueError):
+        return False
 
 
 def _release_stdout() -> None:

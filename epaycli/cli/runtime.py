@@ -28,9 +28,30 @@ class Runtime:
 
 
 def runtime(ctx: typer.Context) -> Runtime:
-    """The run's ``Runtime`` (set as the root context's ``obj`` by ``cli.main.run``)."""
+    """The run's ``Runtime`` (set as the root context's ``obj`` by ``cli.main.run``).
+
+    Every command starts here, so this is where the output learns the run's secrets: a command
+    that takes ``--profile`` uses a merchant's settings, and their keys are masked in all it
+    prints; one that takes ``--reveal`` was asked to show them."""
     found = ctx.obj
     if not isinstance(found, Runtime):  # a command invoked outside ``run`` (a bare typer test)
         env = Environment.from_process()
         found = ctx.obj = Runtime(env, Output(env))
+    given = {opt: ctx.params.get(param.name) for param in ctx.command.params
+             for opt in param.opts}
+    if "--profile" in given:
+        profile, environ = given["--profile"], found.env.environ
+        found.out.add_secret_source(lambda: configured_secrets(profile, environ))
+    if given.get("--reveal"):
+        found.out.reveal_secrets()
     return found
+
+
+def configured_secrets(profile: str | None, environ) -> list[str]:
+    """The secrets of the settings a command runs with (its profile's key and ngrok token;
+    the built-in sandbox's key is public)."""
+    from ..profiles.resolve import current
+
+    resolved = current(profile, {}, environ)
+    found = resolved.profile
+    return [found.key * (not resolved.from_sandbox("key")), found.ngrok_authtoken]

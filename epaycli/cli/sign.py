@@ -11,6 +11,7 @@ import typer
 from ..core.canonical import blank_fields, order_notes
 from ..core.endpoints import normalize_base
 from ..core.errors import ConfigError, InputError
+from ..core.lint import alipay_style_names, lacks_pid
 from ..core.params import parse_pairs, parse_pasted, unescape_separators
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
@@ -55,7 +56,8 @@ def sign(
                          "(newer servers). MD5 only; RSA always drops them.",
     )] = BlankValues.keep,
     strict: Annotated[bool, typer.Option(
-        "--strict", help="Refuse what the gateway would refuse or change (money), not just warn.",
+        "--strict", help="Refuse what the gateway would refuse, change or not read (money, "
+                         "Alipay-style names, no pid), not just warn.",
     )] = False,
     json_output: JsonOption = False,
     profile: ProfileOption = None,
@@ -75,6 +77,9 @@ def sign(
     money_problem = _money_problem(params)
     if money_problem and strict:
         raise InputError(money_problem, "write yuan with digits and at most 2 decimals, e.g. 9.90")
+    name_problems = _name_problems(params)
+    if name_problems and strict:
+        raise InputError("; ".join(name_problems), MESSAGES["rename"])
     signer = signer_for(resolved, params)
     signed = sign_request(params, signer, blanks=blanks.value,
                           now=run.env.now() if now is None else now)
@@ -82,8 +87,8 @@ def sign(
              *key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)]
     if defaults:
         notes.append(f"added from {resolved.origins[next(iter(defaults))]}: {', '.join(defaults)}")
-    if money_problem:
-        notes.append(f"warning: {money_problem} (--strict refuses to sign it)")
+    notes += [MESSAGES["warning"].format(problem=problem)
+              for problem in [*([money_problem] if money_problem else []), *name_problems]]
     blank = blank_fields(params)
     if blank and signed.sign_type is SignType.MD5:
         notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
@@ -95,6 +100,34 @@ def sign(
         run.out.status(note, "warn")
     _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output,
           gateway=_checked_gateway(resolved) if json_output and not url else "")
+
+
+# What `epay sign` says about a request's names (English source; ids for a translation).
+MESSAGES = {
+    "warning": "warning: {problem} (--strict refuses to sign it)",
+    "foreign": "{origin}-style names, which an Epay gateway does not read: {names}",
+    "renamed": "{name} (Epay: {epay_name})",
+    "no_field": "{name} (Epay has no such field)",
+    "in_fen": "{name} is in fen (分) there; Epay's money is in yuan: 100 fen is money=1.00",
+    "no_pid": "no pid: every Epay request carries your merchant id as pid",
+    "rename": "name them as Epay does (pid, money, name, type, notify_url …), or sign without "
+              "--strict",
+}
+
+
+def _name_problems(params: dict[str, str]) -> list[str]:
+    """Another API's names instead of Epay's (tutorials quote Alipay's), and a missing pid."""
+    problems = []
+    foreign = alipay_style_names(params)
+    for origin in dict.fromkeys(f.origin for f in foreign):
+        names = ", ".join(
+            MESSAGES["renamed" if f.epay_name else "no_field"].format(**f._asdict())
+            for f in foreign if f.origin == origin)
+        problems.append(MESSAGES["foreign"].format(names=names, origin=origin))
+    problems += [MESSAGES["in_fen"].format(name=f.name) for f in foreign if f.in_fen]
+    if lacks_pid(params):
+        problems.append(MESSAGES["no_pid"])
+    return problems
 
 
 # An amount every gateway takes as it is (digits, at most 2 decimals, not zero) needs no

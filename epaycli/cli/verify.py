@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import ExitCode
-from ..core.params import parse_pasted, unescape_separators
-from ..core.redact import scrub
+from ..core.params import parse_pasted_as, unescape_separators
+from ..core.redact import SECRET_NAMES
 from ..core.signing import SignType
 from ..profiles.keys import rsa_key_notes, verifier_for
 from ..profiles.resolve import current, expected_pid, key_notes
@@ -22,6 +22,8 @@ from .runtime import runtime
 
 AMP_NOTE = ("the pairs were separated by '&amp;' (HTML-escaped, as copied from a web page or a "
             "log): read them with '&' and verified what that decodes to")
+URL_IN_JSON_NOTE = ("the JSON is not signed itself but carries a callback URL (as the admin "
+                    "page's 重新通知 answers): verified that URL's parameters")
 
 
 def verify(
@@ -56,7 +58,7 @@ def verify(
 
     run = runtime(ctx)
     text, unescaped = unescape_separators(read_text(source, run.env))
-    params = parse_pasted(text)
+    form, params = parse_pasted_as(text)
     expected_amount = parse_amount(amount) if amount is not None else None
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
@@ -64,7 +66,8 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
                           now=run.env.now() if now is None else now)
     report = check_callback(params, keys, expect)
-    notes = [*(AMP_NOTE,) * unescaped, *resolved.notes,
+    notes = [*(AMP_NOTE,) * unescaped, *(URL_IN_JSON_NOTE,) * (form == "json_url"),
+             *resolved.notes,
              *key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5), *report.notes]
     if keys.rsa is not None and keys.rsa.public is not None:
         notes += rsa_key_notes(keys.rsa.public, "the platform public key")
@@ -73,13 +76,14 @@ def verify(
 
 
 def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool) -> None:
-    secrets = [params.get("key", "")]  # a pasted api.php URL carries the merchant key
+    # A pasted api.php URL carries the merchant key, under whatever name the sender chose; the
+    # configured key is masked by the output itself, wherever it turns up.
+    out.add_secrets(*(value for name, value in params.items() if name.lower() in SECRET_NAMES))
     if json_output:
-        document = {**report.to_dict(), "notes": notes, "params": dict(params)}
-        out.json_object(scrub(document, secrets))
+        out.json_object({**report.to_dict(), "notes": notes, "params": dict(params)})
         return
     for text, style, is_data in _lines(report, params, notes):
-        (out.data if is_data else out.status)(scrub(text, secrets), style)
+        (out.data if is_data else out.status)(text, style)
 
 
 def _lines(report: CallbackReport, params, notes: list[str]):

@@ -20,7 +20,9 @@ Grade = Literal["PASS", "FAIL", "WARN"]
 # accept: must be delivered; reject: must not be accepted (FAIL); reject_warn: WARN when
 # accepted; not_credit: FAIL when credited, WARN when answered success; idempotent: every
 # repeat delivered and credited once; prompt: graded over every answer of the run.
-Expect = Literal["accept", "reject", "reject_warn", "not_credit", "idempotent", "prompt"]
+# accept_post: as accept, but WARN instead of FAIL unless the shop's gateway POSTs notifies.
+Expect = Literal["accept", "accept_post", "reject", "reject_warn", "not_credit", "idempotent",
+                 "prompt"]
 SLOW_SHARE = 0.6  # WARN above 60 % of the gateway's timeout: 3 s of 5 s
 
 
@@ -46,6 +48,7 @@ class Suite:
     wrong_signer: Signer
     timeout: float = DELIVERY_TIMEOUT_SECONDS
     unknown_order: str = "epay-check-unknown-order"
+    gateway_posts: bool = False  # the shop's gateway sends notifies as POST (Rainbow's: GET)
 
     @property
     def amount(self) -> Decimal:
@@ -144,7 +147,8 @@ CASES: tuple[Case, ...] = (
          "order is credited",
          build=lambda s: s.genuine.but(money_format="2dp")),
     Case("post_delivery", "POST delivery", "the genuine notify as a POST form",
-         "handled like the GET one", Stage.AFTER_CREDIT, "accept",
+         "handled like the GET one (WARN only, unless the gateway POSTs)", Stage.AFTER_CREDIT,
+         "accept_post",
          "read the fields from the form body when the query string has none (some gateways "
          "POST)",
          build=lambda s: s.genuine.but(money_format="2dp", method="POST")),
@@ -248,6 +252,17 @@ def _accept(case, observed, suite, _everything):
     return "PASS", f"accepted: {_span(answers)}", ""
 
 
+POST_ONLY_WARNS = ("Rainbow Epay servers send notifies by GET only, so this matters only if "
+                   "your gateway POSTs them (then pass --gateway-posts)")
+
+
+def _accept_post(case, observed, suite, everything):
+    grade, reason, fix = _accept(case, observed, suite, everything)
+    if grade == "FAIL" and not suite.gateway_posts:
+        return "WARN", f"{reason} — {POST_ONLY_WARNS}", fix
+    return grade, reason, fix
+
+
 def _reject(case, observed, suite, _everything):
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
@@ -325,7 +340,7 @@ def _prompt(case, observed, suite, everything):
                     "redirected"), ""
 
 
-_GRADERS = {"accept": _accept, "reject": _reject, "reject_warn": _reject_warn,
+_GRADERS = {"accept": _accept, "accept_post": _accept_post, "reject": _reject, "reject_warn": _reject_warn,
             "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
 
 

@@ -31,6 +31,7 @@ class CheckRequest:
     timeout: float
     now: int
     dry_run: bool = False
+    gateway_posts: bool = False  # POST delivery failing is a FAIL, not a WARN
 
 
 @dataclass(frozen=True)
@@ -61,5 +62,6 @@ def prepare_check(request: CheckRequest, environ: Mapping[str, str]) -> CheckPla
                       money=shop.amount)
     genuine = NotifyPlan(order, signer, money_format="2dp", now=request.now)
     suite = Suite(url, genuine, wrong, timeout=request.timeout,
-                  unknown_order=random_out_trade_no("epay-check-unknown"))
+                  unknown_order=random_out_trade_no("epay-check-unknown"),
+                  gateway_posts=request.gateway_posts)
     return CheckPlan(suite, cases, state)

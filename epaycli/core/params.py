@@ -32,14 +32,16 @@ def parse_pasted(text: str) -> dict[str, str]:
 
 
 def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
-    """Parse pasted text; also say which form it was read as: url, request, query, json or
-    lines."""
+    """Parse pasted text; also say which form it was read as: url, request, query, json,
+    json_url (a JSON answer carrying a signed URL: the URL's parameters) or lines."""
     body = require_text(text, "the input").strip("\r\n\ufeff")
     probe = body.strip()
     if not probe:
         raise InputError("the input is empty", _PASTE_HINT)
     if probe.startswith("{") or probe.startswith("["):
-        return "json", parse_json(probe)
+        document = parse_json(probe)
+        inner = signed_url_inside(document)
+        return ("json_url", parse_url(inner)) if inner else ("json", document)
     if _URL_START.match(probe):
         return "url", parse_url(probe)
     first_line = probe.partition("\n")[0].strip()
@@ -54,6 +56,19 @@ def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
                              "join it into one line")
         return "lines", parse_lines(body)
     return "query", parse_query(probe.removeprefix("?"))
+
+
+def signed_url_inside(document: Mapping[str, str]) -> str | None:
+    """The signed URL a JSON answer carries instead of being signed itself — what the admin
+    page's 重新通知 (resend notify) answers: ``{"code":0,"url":"http://…?pid=…&sign=…"}``."""
+    if "sign" in document:
+        return None
+    for value in document.values():
+        if _URL_START.match(value) and "?" in value and "\n" not in value:
+            query = url_parts(value).query
+            if any(piece.partition("=")[0] == "sign" for piece in query.split("&")):
+                return value
+    return None
 
 
 _ESCAPED_SEPARATOR = re.compile(r"&amp;(?=[^=&\s]+=)")

@@ -54,22 +54,77 @@ def mask_key_shaped(text: str, *, keep: Iterable[str] = ()) -> str:
     return _KEY_SHAPED.sub(replace, text)
 
 
+def key_shaped_in(text: str) -> list[str]:
+    """What ``mask_key_shaped`` would mask in ``text`` (to mask the runs of it quoted
+    elsewhere, e.g. in the hint after a message)."""
+    return [found for found in _KEY_SHAPED.findall(text) if not _HEX32.fullmatch(found)]
+
+
 def has_key_shaped(text: str) -> bool:
     """Whether ``mask_key_shaped`` has anything to look at in ``text`` (a quick test first)."""
     return _KEY_SHAPED.search(text) is not None
 
 
+# A run of this many characters of a key, anywhere, is masked: a message cut to 30 characters
+# must not quote 26 of them. Shorter runs say nothing usable about a 32-character key.
+FRAGMENT = 8
+_BLOCK = FRAGMENT // 2  # any run of 2·_BLOCK − 1 characters holds one whole aligned block
+# Keys and tokens (MD5 keys, ngrok authtokens) are masked in runs too; a PEM, or a file path
+# given where a key may be, only whole.
+_FRAGMENTED = re.compile(r"[A-Za-z0-9_]{16,128}")
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret masked: whole (``89un…UJ8i``), and any run of ``FRAGMENT`` or
+    more of its characters (a key cut short by a message or a hint) masked as the whole key."""
+    for secret in secrets:
+        if not secret or len(secret) < 8:
+            continue
+        if secret in text:
+            text = text.replace(secret, mask(secret))
+        if _FRAGMENTED.fullmatch(secret):
+            text = _mask_fragments(text, secret)
+    return text
+
+
+def _mask_fragments(text: str, secret: str) -> str:
+    """Find runs of ``secret`` in ``text`` from its aligned blocks (a few ``in`` tests, no
+    loop over the text), grow each to its full length, and mask those long enough."""
+    spans: list[tuple[int, int]] = []
+    for offset in range(0, len(secret) - _BLOCK + 1, _BLOCK):
+        block = secret[offset:offset + _BLOCK]
+        start = text.find(block)
+        while start != -1:
+            left, right, at = start, start + _BLOCK, offset
+            while left > 0 and at > 0 and text[left - 1] == secret[at - 1]:
+                left, at = left - 1, at - 1
+            end_at = offset + _BLOCK
+            while right < len(text) and end_at < len(secret) and text[right] == secret[end_at]:
+                right, end_at = right + 1, end_at + 1
+            if right - left >= FRAGMENT:
+                spans.append((left, right))
+            start = text.find(block, start + 1)
+    if not spans:
+        return text
+    pieces, position = [], 0
+    for left, right in sorted(spans):
+        if right <= position:
+            continue
+        pieces += [text[position:max(left, position)], mask(secret)]
+        position = right
+    return "".join(pieces) + text[position:]
+
+
 def scrub(value, secrets: Iterable[str]):
-    """``value`` (text, or dicts and lists of it) with every known secret masked."""
+    """``value`` (text, or dicts and lists of it) with every known secret masked, whole or in
+    runs of ``FRAGMENT`` characters."""
     known = [s for s in secrets if s and len(s) >= 8]
     if not known:
         return value
 
     def walk(item):
         if isinstance(item, str):
-            for secret in known:
-                item = item.replace(secret, mask(secret))
-            return item
+            return scrub_text(item, known)
         if isinstance(item, Mapping):
             return {k: walk(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):

@@ -79,22 +79,31 @@ def test_an_empty_required_field_counts_as_missing(lint):
 
 
 def test_alipay_style_names_are_named_with_their_epay_equivalents(cli):
-    params = {**GOOD, "partner": "1001", "total_fee": "9.90", "subject": "VIP", "body": "x",
-              "seller_id": "1", "service": "create_direct_pay_by_user"}
+    epay_names = ("pid", "money", "name")
+    params = {**{k: v for k, v in GOOD.items() if k not in epay_names}, "partner": "1001",
+              "total_fee": "9.90", "subject": "VIP", "body": "x",
+              "service": "create_direct_pay_by_user"}
     result = cli("doctor", "request", *pairs(params), "--offline", "--json")
     names = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "request.names")
     assert names["status"] == "fail" and names["code"] == "request_alipay_names"
-    for pair in ("partner → pid", "total_fee → money", "subject → name", "seller_id → pid",
-                 "body → param", "service → the endpoint"):
+    for pair in ("partner → pid", "total_fee → money", "subject → name",
+                 "body → — (leave it out)", "service → — (leave it out)"):
         assert pair in names["fix"]
 
 
-def test_the_alipay_name_rule_alone():
-    from epaycli.doctor.request import alipay_style_names
+def test_alipay_names_beside_the_epay_ones_are_not_flagged(cli):
+    """The rule `epay sign` warns with: a name is borrowed when it stands instead of Epay's."""
+    params = {**GOOD, "total_fee": "9.90", "subject": "VIP"}
+    result = cli("doctor", "request", *pairs(params), "--offline", "--json")
+    assert "request.names" not in [c["id"] for c in json.loads(result.stdout)["checks"]]
 
-    assert alipay_style_names({"total_fee": "1", "money": "1", "subject": "a"}) == \
-        [("total_fee", "money"), ("subject", "name")]
-    assert alipay_style_names(GOOD) == []
+
+def test_wechat_fen_is_named_as_fen(cli):
+    params = {**{k: v for k, v in GOOD.items() if k != "money"}, "total_fee": "990",
+              "mch_id": "1", "trade_type": "NATIVE"}
+    result = cli("doctor", "request", *pairs(params), "--offline", "--json")
+    names = next(c for c in json.loads(result.stdout)["checks"] if c["id"] == "request.names")
+    assert "total_fee → money (in yuan, not fen)" in names["fix"]
 
 
 @pytest.mark.parametrize(("money", "args", "code", "status"), [

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ..core.diagnose import diagnose_md5, diagnose_rsa
 from ..core.errors import InputError
+from ..core.lint import ForeignName, alipay_style_names
 from ..core.money import CENT, format_wire
 from ..core.php import is_blank
 from ..core.redact import mask
@@ -43,24 +44,10 @@ ENDPOINTS = {
                         "timestamp")),
 }
 
-# Alipay's request names, and what Epay calls the same thing. Shops porting an Alipay
-# integration (or following an Alipay-shaped tutorial) send these; Epay ignores them.
-ALIPAY_STYLE_NAMES = {
-    "service": "the endpoint itself (submit.php, mapi.php or api/pay/create)",
-    "partner": "pid",
-    "seller_id": "pid",
-    "app_id": "pid",
-    "total_fee": "money",
-    "total_amount": "money",
-    "subject": "name",
-    "body": "param",
-    "_input_charset": "nothing (Epay is UTF-8)",
-}
-
-
-def alipay_style_names(params: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The Alipay-style names in ``params`` with the Epay name for each (in the order given)."""
-    return [(name, ALIPAY_STYLE_NAMES[name]) for name in params if name in ALIPAY_STYLE_NAMES]
+def _renamed(found: ForeignName) -> str:
+    if found.epay_name is None:
+        return f"{found.name} → — (leave it out)"
+    return f"{found.name} → {found.epay_name}" + (" (in yuan, not fen)" if found.in_fen else "")
 
 
 def choose_endpoint(params: Mapping[str, str], asked: str | None) -> tuple[Endpoint, str]:
@@ -115,11 +102,11 @@ def lint_request(params: Mapping[str, str], *, endpoint: str | None = None,
                            endpoint=chosen.path, fields=", ".join(missing)))
     else:
         report.add(finding("request.fields", "request_fields_ok", "ok", endpoint=chosen.path))
-    borrowed = alipay_style_names(params)
+    borrowed = alipay_style_names(params)  # the rule `epay sign` warns with
     if borrowed:
         report.add(finding("request.names", "request_alipay_names", "fail",
-                           names=", ".join(name for name, _ in borrowed),
-                           renames="; ".join(f"{name} → {epay}" for name, epay in borrowed)))
+                           names=", ".join(found.name for found in borrowed),
+                           renames="; ".join(_renamed(found) for found in borrowed)))
     if "money" in params and not is_blank(params["money"]):
         report.add(check_money(params["money"], amount_hint))
     if params.get("out_trade_no"):

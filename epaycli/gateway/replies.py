@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
@@ -22,39 +23,56 @@ TIMESTAMP_WINDOW_SECONDS = 300  # V2: requests and responses within ±300 s of t
 _TAG = re.compile(r"<[^>]+>")
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+# What PHP prints when it fails (display_errors on), in text or its HTML rendering.
+_PHP_ERROR = re.compile(r"\b(Fatal error|Parse error|Uncaught|Warning|Notice|Deprecated)\b"
+                        r"|SQLSTATE\[|on line \d+")
 SHOWN_BODY = 160  # characters of an unexpected body carried in an error
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     """A successful answer: the fields as sent (``data``), whether a V2 signature was checked
-    (``verified``: True, or None when the answer was unsigned or no platform key was given)."""
+    (``verified``: True, or None when the answer was unsigned or no platform key was given).
+    ``empty``: the answer was an HTTP 500 with an empty body, read as an empty listing page."""
 
     call: Call
-    data: dict
+    data: dict[str, Any]
     verified: bool | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     http_status: int = 200
+    empty: bool = False
 
 
-def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now: int) -> Reply:
-    """Interpret one HTTP answer to ``call``."""
-    text = body.decode("utf-8", "replace").lstrip("\ufeff")
+def decode_body(body: bytes, content_type: str) -> str:
+    """The answer's text, by the charset it declares (``charset=gbk`` in the header, else a
+    ``<meta charset>`` near the top); UTF-8 otherwise. Chinese PHP sites still answer GBK."""
+    charset = _charset(content_type) or _charset(body[:1024].decode("ascii", "replace"))
+    if charset in ("gbk", "gb2312", "gb_2312-80", "x-gbk", "cp936"):
+        charset = "gb18030"  # a superset: what browsers do with every GB label
+    try:
+        return body.decode(charset or "utf-8", "replace").lstrip("\ufeff")
+    except LookupError:  # a charset Python does not know: UTF-8 is the best guess
+        return body.decode("utf-8", "replace").lstrip("\ufeff")
+
+
+def _charset(text: str) -> str | None:
+    found = _CHARSET.search(text)
+    return found.group(1).lower() if found else None
+
+
+def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now: int,
+                location: str = "") -> Reply:
+    """Interpret one HTTP answer to ``call`` (``location``: the Location header, if any)."""
+    if 300 <= status < 400:  # before the body: a redirect usually has none
+        raise _redirect(call, status, location)
+    text = decode_body(body, content_type)
     if not text.strip():
         if call.action == "orders" and status == 500:
             # api.php?act=orders on PHP 8: an empty page (or offset past the end) is a 500.
-            return Reply(call, {"code": 1, "data": [], "count": None}, None,
-                         ["the gateway answered HTTP 500 with an empty body: an empty page"], status)
-        if 400 <= status < 500:  # no Epay page there: the catalogue's 500 entry would mislead
-            raise GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
-                               "check the gateway URL: the site root where submit.php and "
-                               "api.php are", code="gateway_empty_answer", gateway_code=status)
-        raise _error(call, None, f"HTTP {status} with an empty body", status=status,
-                     entry_id="http_500_empty" if status >= 500 else None)
-    if 300 <= status < 400:
-        raise GatewayError(f"{call.shown_url} answered a redirect (HTTP {status})",
-                           "use the gateway URL it redirects to (https, trailing slash)",
-                           code="gateway_redirect", gateway_code=status)
+            return Reply(call, {"code": 1, "data": [], "count": None}, None, (), status,
+                         empty=True)
+        raise _empty(call, status)
     document = _json_object(text)
     if document is None:
         raise _not_json(call, status, content_type, text)
@@ -69,7 +87,33 @@ def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now:
     if status >= 400:
         raise _error(call, code, message or f"HTTP {status}", status=status)
     verified, notes = check_signed_reply(call, document, now=now)
-    return Reply(call, document, verified, notes, status)
+    return Reply(call, document, verified, tuple(notes), status)
+
+
+def _empty(call: Call, status: int) -> GatewayError:
+    """An empty body, said as what it is: only a 500 is the catalogue's ``http_500_empty``."""
+    if status == 500:
+        return _error(call, None, "HTTP 500 with an empty body", status=status,
+                      entry_id="http_500_empty")
+    if status > 500:
+        hint = "a proxy in front of the gateway failed: try again, or tell the gateway's operator"
+    elif status >= 400:
+        hint = "check the gateway URL: the site root where submit.php and api.php are"
+    else:
+        hint = ("the gateway's PHP stopped before it answered (its error log says why); "
+                "check the URL is the site root")
+    return GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
+                        hint, code="gateway_empty_answer", gateway_code=status)
+
+
+def _redirect(call: Call, status: int, location: str) -> GatewayError:
+    # Only where it points, not its query: it may repeat the request's own (with the key).
+    target = location.split("?")[0] + ("?…" if "?" in location else "") if location else ""
+    target = _cut(target, 120) or "(no Location header)"
+    return GatewayError(f"{call.shown_url} answered a redirect (HTTP {status}) to {target}",
+                        "use the gateway URL it redirects to (https, trailing slash); epay does "
+                        "not follow redirects with a signed request", code="gateway_redirect",
+                        gateway_code=status)
 
 
 def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | None, list[str]]:
@@ -149,17 +193,28 @@ def _json_object(text: str) -> dict | None:
 
 
 def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayError:
-    """An HTML notice page (站点提示信息), plain text or a web server's error page."""
+    """An HTML notice page (站点提示信息), a web server's page, or text. Text that is not a
+    page is the gateway's PHP talking (a database down, a fatal error): an internal error of
+    the gateway, not a wrong URL."""
     from ..catalogue.lookup import explain
 
     looks_html = "<" in text and ">" in text
     shown = page_text(text) if looks_html else " ".join(text.split())
+    broken_json = text.lstrip().startswith(("{", "["))  # cut short or not an object
+    internal = (not looks_html and not broken_json) or bool(_PHP_ERROR.search(shown))
     entry = explain(None, shown)
     if entry is not None and entry.id == "http_error_page":
         entry = explain(None, shown.replace("站点提示信息", "")) or entry
     kind = "an HTML page" if looks_html else "text"
     labelled = f" labelled {content_type.split(';')[0]}" if "json" in content_type else ""
     said = _cut(shown) or "(nothing readable)"
+    if entry is None and internal:
+        return GatewayError(
+            f"the gateway reports an internal error: {call.shown_url} answered {kind}{labelled} "
+            f"(HTTP {status}), not JSON: {said}",
+            "the gateway's server is failing (its database, its PHP), not your request: tell "
+            "its operator, or look it up with 'epay errors'", code="gateway_internal_error",
+            gateway_code=status, gateway_message=said)
     if entry is None:
         return GatewayError(
             f"{call.shown_url} answered {kind}{labelled} (HTTP {status}), not JSON: {said}",

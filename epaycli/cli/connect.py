@@ -106,6 +106,7 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
              "private_key": options.private_key, "public_key": options.public_key,
              "dialect": options.dialect}
     resolved = current(options.profile, flags, run.env.environ)
+    show_notes(run, list(resolved.notes))
     profile = resolved.profile
     if profile.dialect not in ("v1", "v2"):
         raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",

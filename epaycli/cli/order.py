@@ -46,6 +46,8 @@ MESSAGES = {
     "not_paid_in_time": "not paid within {seconds} s",
     "order_is": "the order is {reason}",
     "wait_ended": "{out_trade_no}: {why} ({polls})",
+    "unknown_order": "unknown — query it",
+    "remembered": "{orders} remembered by epay",
     "count_one": "1 {one}",
     "count_many": "{count} {many}",
 }
@@ -438,8 +440,9 @@ def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
     if json_output:
         run.out.json_object({"orders": orders})
         return
-    run.out.table(orders, ["out_trade_no", "trade_no", "money", "name", "type", "pid", "gateway"])
-    run.out.status(f"{len(orders)} orders remembered by epay")
+    rows = [{**o, "trade_no": MESSAGES["unknown_order"]} if o["unknown"] else o for o in orders]
+    run.out.table(rows, ["out_trade_no", "trade_no", "money", "name", "type", "pid", "gateway"])
+    run.out.status(MESSAGES["remembered"].format(orders=_counted(len(orders), "order", "orders")))
 
 
 @app.command("refund")

@@ -172,20 +172,25 @@ class GatewayClient:
         own = self._monotonic() + self.settings.timeout
         stop = own if deadline is None else min(own, deadline)
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
+        failed: httpx.HTTPError | None = None  # the last attempt's failure, if it failed
         for attempt in range(1, attempts + 1):
             try:
                 response, body = self._read_by(call, stop)
             except _TooLarge:
                 raise _too_large(call) from None
             except _DeadlinePassed:
+                if failed is not None:  # a retry ran out of time: the failure is the news
+                    raise _network_error(call, failed, self.settings, attempt - 1) from None
                 raise _deadline_error(call, self.settings, attempt,
                                       by_caller=deadline is not None and deadline < own) from None
             except httpx.HTTPError as error:
+                failed = error
                 pause = self.settings.backoff * 2 ** (attempt - 1)
                 if attempt < attempts and _retryable(error) and self._monotonic() + pause < stop:
                     self._sleep(pause)
                     continue
                 raise _network_error(call, error, self.settings, attempt) from None
+            failed = None
             pause = self.settings.backoff * 2 ** (attempt - 1)
             if attempt < attempts and response.status_code in RETRY_STATUSES \
                     and self._monotonic() + pause < stop:

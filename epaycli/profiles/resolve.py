@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..core.endpoints import site_root
 from ..core.errors import ConfigError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
@@ -80,6 +81,10 @@ def resolve(
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"
+    gateway_note = _page_note(changes.get("gateway", base.gateway), origins.get("gateway", ""))
+    if gateway_note:
+        changes["gateway"], note = gateway_note
+        notes = (*notes, note)
     if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
         # A key of one's own never pairs with the sandbox merchant id.
         if "pid" not in changes:
@@ -88,6 +93,20 @@ def resolve(
     return Resolved(base.updated(**changes), origins, chosen_by, notes)
 
 
+
+
+GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "
+                     "{root} and adds submit.php, mapi.php and api.php itself")
+
+
+def _page_note(gateway: str, origin: str) -> tuple[str, str] | None:
+    """A gateway URL that names a page (``…/submit.php``, as the gateway's doc shows it) means
+    its site root: the root, and the note that says so; None for a site root."""
+    root, page = site_root(gateway) if gateway else ("", "")
+    if not page:
+        return None
+    shown = "--gateway" if origin == "flag" else origin or "profile"
+    return root, GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
 
 
 def current(profile_name: str | None, flags: Mapping[str, str | None],

@@ -202,3 +202,26 @@ def test_pid_is_a_string_in_merchant_info_and_order_query(cli, scripted):
     order = scripted((200, JSON, ORDER.replace('"pid":"1000"', '"pid":1000')))
     queried = json.loads(cli("order", "query", "A1", "--json", *gateway_args(order.url)).stdout)
     assert queried["pid"] == "1000"
+
+
+def test_a_state_file_from_before_unknown_orders_still_opens(tmp_path):
+    import sqlite3
+    from decimal import Decimal
+
+    from epaycli.state import LocalState, RecordedOrder
+
+    path = tmp_path / "state.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.executescript("""CREATE TABLE orders (gateway TEXT NOT NULL, pid TEXT NOT NULL,
+            out_trade_no TEXT NOT NULL, trade_no TEXT NOT NULL DEFAULT '', money TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '', type TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL, PRIMARY KEY (gateway, pid, out_trade_no));
+            INSERT INTO orders VALUES ('http://g/', '1000', 'OLD', 'T1', '1.00', 'n', '', 1);""")
+    state = LocalState(path)
+    assert state.find_order("OLD").unknown is False
+    state.record_order(RecordedOrder("http://g/", "1000", "NEW", "", Decimal("2.00"), "n", "", 2,
+                                     unknown=True))
+    assert state.find_order("NEW").unknown is True
+    state.learn_trade_no("http://g/", "1000", "NEW", "T2")
+    learned = state.find_order("NEW")
+    assert (learned.trade_no, learned.unknown) == ("T2", False)

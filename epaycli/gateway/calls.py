@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -89,7 +90,7 @@ class Call:
                  for k, v in shown.items()]
         return f"{self.endpoint}?{'&'.join(pairs)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """What ``--dry-run`` shows: the request as it would go out, the key masked."""
         document = {"action": self.action, "dialect": self.dialect, "method": self.method,
                     "url": self.shown_url, "form": redact_params(self.form) if self.form else None,
@@ -116,7 +117,7 @@ class OrderRequest:
     method: str = ""  # V2 api/pay/create only
     channel_id: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"out_trade_no": self.out_trade_no, "money": format_wire(self.money),
                 "name": self.name, "type": self.type, "notify_url": self.notify_url,
                 "return_url": self.return_url, "param": self.param}

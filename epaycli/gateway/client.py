@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -91,8 +92,8 @@ def _headers() -> dict[str, str]:
             "Accept": "application/json, text/html;q=0.5, */*;q=0.1"}
 
 
-def _request_args(call: Call) -> dict:
-    args = {"method": call.method, "url": call.url}
+def _request_args(call: Call) -> dict[str, Any]:
+    args: dict[str, Any] = {"method": call.method, "url": call.url}
     if call.form is not None:
         args["data"] = call.form
     return args

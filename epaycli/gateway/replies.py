@@ -12,12 +12,16 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
 from ..core.signing import verify
 from .calls import Call
+
+if TYPE_CHECKING:
+    from ..catalogue.lookup import Entry
 
 TIMESTAMP_WINDOW_SECONDS = 300  # V2: requests and responses within ±300 s of the clock
 _TAG = re.compile(r"<[^>]+>")
@@ -116,7 +120,7 @@ def _redirect(call: Call, status: int, location: str) -> GatewayError:
                         gateway_code=status)
 
 
-def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | None, list[str]]:
+def check_signed_reply(call: Call, document: dict[str, Any], *, now: int) -> tuple[bool | None, list[str]]:
     """V2 answers carry the platform's signature: check it and the timestamp window."""
     if call.dialect != "v2" or call.action == "pay":
         return None, []
@@ -152,7 +156,7 @@ def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | 
     return True, notes
 
 
-def signed_fields(document: dict) -> dict[str, str]:
+def signed_fields(document: dict[str, Any]) -> dict[str, str]:
     """The answer's fields as the PHP gateway signed them: scalars as PHP turns them into
     strings (``false`` and ``null`` → empty, which the canonical string leaves out)."""
     fields = {}
@@ -175,7 +179,7 @@ def php_string(value: object) -> str:
     return str(value)
 
 
-def _json_object(text: str) -> dict | None:
+def _json_object(text: str) -> dict[str, Any] | None:
     """The JSON object in ``text``; also after a PHP warning or BOM printed before it."""
     stripped = text.strip()
     candidates = [stripped]
@@ -239,7 +243,7 @@ def page_text(page: str) -> str:
     return text
 
 
-def _message_of(entry, text: str) -> str:
+def _message_of(entry: Entry, text: str) -> str:
     """The catalogue message as it appears in ``text`` (with its values), else the first one."""
     from ..catalogue.lookup import normalize
 
@@ -302,7 +306,7 @@ ORDER_FIELDS = ("trade_no", "out_trade_no", "api_trade_no", "type", "pid", "addt
 STATUS_NAMES = {0: "unpaid", 1: "paid", 2: "refunded", 3: "frozen", 4: "pre-authorised"}
 
 
-def order_fields(document: dict) -> dict:
+def order_fields(document: dict[str, Any]) -> dict[str, Any]:
     """An order as scripts rely on it: ``status`` an int, text fields text ('' for null/false),
     ``money`` as the gateway wrote it; unknown fields kept."""
     order = {}
@@ -323,7 +327,7 @@ def order_fields(document: dict) -> dict:
     return order
 
 
-def rows_of(document: dict) -> list[dict]:
+def rows_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     """``data`` of a listing: a list, ``null``, or (some forks) an object keyed by index."""
     data = document.get("data")
     if data is None or data is False or data == "":
@@ -335,11 +339,11 @@ def rows_of(document: dict) -> list[dict]:
     return [row for row in data if isinstance(row, dict)]
 
 
-def count_of(document: dict) -> int | None:
+def count_of(document: dict[str, Any]) -> int | None:
     return _code(document.get("count"))
 
 
-def create_fields(document: dict, *, v2: bool) -> dict:
+def create_fields(document: dict[str, Any], *, v2: bool) -> dict[str, str]:
     """What a create answer says about paying: trade_no and exactly one pay field."""
     result = {"trade_no": php_string(document.get("trade_no"))}
     if v2:
@@ -355,7 +359,7 @@ def create_fields(document: dict, *, v2: bool) -> dict:
     return result
 
 
-def pay_field(created: dict) -> tuple[str, str]:
+def pay_field(created: Mapping[str, str]) -> tuple[str, str]:
     """(kind, value) of the pay field: payurl, qrcode, urlscheme or html."""
     for kind in ("payurl", "qrcode", "urlscheme", "html"):
         if created.get(kind):

@@ -103,6 +103,29 @@ def test_create_success_without_a_trade_no_is_a_gateway_error(cli, scripted, ans
     assert "epay order query C1" in result.stderr
 
 
+@pytest.mark.parametrize("command", [("order", "list"), ("merchant", "settles")])
+@pytest.mark.parametrize("data", ['"abc"', "5", "true", "[1, 2]", '[{"trade_no": "1"}, "x"]'])
+def test_a_listing_whose_data_is_no_rows_exits_4(cli, scripted, command, data):
+    server = scripted((200, JSON, '{"code":1,"msg":"succ","data":%s}' % data))
+    result = cli(*command, "--json", *gateway_args(server.url))
+    assert result.code == 4, (data, result.stdout, result.stderr)
+    assert "not a list of rows" in one_line(result)
+
+
+@pytest.mark.parametrize("data", ["null", "[]", '""', "false"])
+def test_an_empty_listing_is_still_empty(cli, scripted, data):
+    server = scripted((200, JSON, '{"code":1,"msg":"succ","data":%s}' % data))
+    result = cli("order", "list", "--json", *gateway_args(server.url))
+    assert result.code == 0 and json.loads(result.stdout)["orders"] == []
+
+
+def test_a_create_with_no_way_to_pay_says_so(cli, scripted):
+    server = scripted((200, JSON, '{"code":1,"trade_no":"2026120112000012345"}'))
+    result = cli("order", "create", "-a", "1", "-n", "x", *gateway_args(server.url))
+    assert result.code == 0
+    assert "no way to pay" in result.stderr
+
+
 # ---- 15.6: GBK answers ----------------------------------------------------------------------
 
 

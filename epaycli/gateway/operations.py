@@ -29,6 +29,7 @@ from .replies import (
     Reply,
     create_fields,
     order_fields,
+    pay_field,
     php_string,
     rows_of,
 )
@@ -87,6 +88,10 @@ MESSAGES = {
                   "no orders there (past the end), but a server fault looks the same — if "
                   "orders are missing, its error log says",
     "not_an_order": "the gateway's answer is not an order: {what}",
+    "not_rows": "a listing whose data is not a list of rows: {what}",
+    "no_pay_field": "the gateway made order {out_trade_no} (trade_no {trade_no}) but gave no way "
+                    "to pay it (no payurl, qrcode, urlscheme or html): query it, or try page "
+                    "mode",
 }
 
 
@@ -137,8 +142,12 @@ def create(client: Sender, call: Call, order: OrderRequest, merchant: calls.Merc
     if not created["trade_no"].strip():
         raise _incomplete(call, "a success (code "
                           f"{php_string(reply.data.get('code'))}) without a trade_no")
+    notes = reply.notes
+    if not pay_field(created)[0]:
+        notes = (*notes, MESSAGES["no_pay_field"].format(out_trade_no=order.out_trade_no,
+                                                         trade_no=created["trade_no"]))
     return Created(order, created, merchant.gateway, merchant.pid, merchant.dialect,
-                   reply.verified, reply.notes)
+                   reply.verified, notes)
 
 
 # Errors after which the gateway may hold the order although epay could not read that it does.
@@ -289,9 +298,20 @@ class Listing:
                 "amount_mismatches": len(self.mismatches), "notes": self.notes}
 
 
+def _listed(reply: Reply) -> list[dict[str, Any]]:
+    """The rows of a listing; a "success" whose ``data`` is no list of rows (a string, a
+    number, rows that are not objects) is a gateway error, not an empty list."""
+    data = reply.data.get("data")
+    rows = rows_of(reply.data)
+    empty = data is None or data is False or data == "" or data == [] or data == {}
+    if (not rows and not empty) or len(rows) != len(data or ()):
+        raise _incomplete(reply.call, MESSAGES["not_rows"].format(what=_shown(data)))
+    return rows
+
+
 def _rows(reply: Reply, recorded: Recorded | None) -> list[dict[str, Any]]:
     rows = []
-    for row in rows_of(reply.data):
+    for row in _listed(reply):
         order = order_fields(row)
         if recorded is not None:
             local = _lookup(recorded, str(order.get("out_trade_no", "")))
@@ -438,7 +458,7 @@ class Settles:
 
 def settles(client: Sender, call: Call) -> Settles:
     reply = client.send(call)
-    return Settles(rows_of(reply.data), php_string(reply.data.get("msg")), reply.notes)
+    return Settles(_listed(reply), php_string(reply.data.get("msg")), reply.notes)
 
 
 def sandbox_pay(client: Sender, call: Call) -> dict[str, Any]:

@@ -39,8 +39,6 @@ MESSAGES = {
                       "epay order query {out_trade_no}",
     "batch_summary": "queried {queried} orders: {answered} answered, {failed} failed",
     "listed": "{orders} listed ({pages} read)",
-    "row_differs": "{out_trade_no}: the gateway holds money {held} but epay ordered {ordered}: "
-                   "do not deliver on this order",
     "poll": "poll {number}: {state}",
     "paid": "paid: {out_trade_no} (trade_no {trade_no}, money {money})",
     "not_paid_in_time": "not paid within {seconds} s",
@@ -403,21 +401,25 @@ def list_orders(
         _list_local(run, 1_000_000 if all_pages else limit, json_output)
         return
     merchant, _ = resolve_merchant(run, conn)
+    from ..gateway import operations
+
     now = run.env.now()
-    call = calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX if all_pages else limit,
-                             offset=0 if all_pages else offset, status=status)
+    build = operations.page_builder(merchant, now, status=status)
+    call = build(0) if all_pages else calls.list_orders(merchant, now, limit=limit,
+                                                        offset=offset, status=status)
     if dry_run:
         show_dry_run(run, [call], json_output)
         return
-    from ..gateway import operations
-
     recorded = _recorded(_state_or_none(run), merchant)
     with open_client(run, conn) as client:
-        if all_pages:
-            listing = operations.list_all(client, merchant, now, status=status,
-                                          recorded=recorded, settings=settings_of(conn))
-        else:
-            listing = operations.list_page(client, call, recorded=recorded)
+        listing = (operations.list_all(client, build, recorded=recorded,
+                                       settings=settings_of(conn)) if all_pages
+                   else operations.list_page(client, call, recorded=recorded))
+    _show_listing(run, listing, json_output)
+
+
+def _show_listing(run: Runtime, listing, json_output: bool) -> None:
+    """The rows (a wrong amount flagged in its row, and said once more on stderr)."""
     show_notes(run, listing.notes)
     if json_output:
         run.out.json_object(listing.to_dict())
@@ -429,10 +431,8 @@ def list_orders(
         run.out.status(MESSAGES["listed"].format(
             orders=_counted(len(listing.orders), "order", "orders"),
             pages=_counted(listing.pages, "page", "pages")))
-    for row in listing.mismatches:
-        run.out.status(MESSAGES["row_differs"].format(
-            out_trade_no=row.get("out_trade_no", ""), held=row.get("money", ""),
-            ordered=row.get("ordered_money", "")), "bad")
+    for line in listing.mismatch_lines():
+        run.out.status(line, "bad")
 
 
 def _list_local(run: Runtime, limit: int, json_output: bool) -> None:

@@ -293,6 +293,11 @@ class Listing:
     def mismatches(self) -> list[dict[str, Any]]:
         return [row for row in self.orders if row.get("amount_matches") is False]
 
+    def mismatch_lines(self) -> list[str]:
+        """One plain line per row whose amount is not what epay ordered."""
+        return [AmountCheck(Decimal(row["ordered_money"]), str(row.get("money", "")))
+                .line(str(row.get("out_trade_no", ""))) for row in self.mismatches]
+
     def to_dict(self) -> dict[str, Any]:
         return {"count": len(self.orders), "pages": self.pages, "orders": self.orders,
                 "amount_mismatches": len(self.mismatches), "notes": self.notes}
@@ -334,19 +339,26 @@ def call_offset(call: Call) -> str:
     return (call.query or call.form or {}).get("offset", "0")
 
 
-def list_all(client: Sender, merchant: calls.Merchant, now: int, *, status: int | None = None,
-             recorded: Recorded | None = None, settings: Settings | None = None,
-             concurrency: int = 8, max_orders: int = 100_000) -> Listing:
-    """Every order, paging through offset 50 at a time until a short or empty page (PHP 8
-    gateways answer an empty page with HTTP 500: the end, said nothing about). With
-    ``settings``, the pages after the first are fetched ``concurrency`` at a time (a page or
-    two past the end may be asked for); without, one after another. Orders seen twice (the
-    list moved while paging) are kept once."""
-    page = calls.LIST_PAGE_MAX
+def page_builder(merchant: calls.Merchant, now: int, *,
+                 status: int | None = None) -> Callable[[int], Call]:
+    """The request for the full page at ``offset`` (what ``list --all`` sends, page by page)."""
 
     def build(offset: int) -> Call:
-        return calls.list_orders(merchant, now, limit=page, offset=offset, status=status)
+        return calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX, offset=offset,
+                                 status=status)
 
+    return build
+
+
+def list_all(client: Sender, build: Callable[[int], Call], *, recorded: Recorded | None = None,
+             settings: Settings | None = None, concurrency: int = 8,
+             max_orders: int = 100_000) -> Listing:
+    """Every order, paging through offset 50 at a time (``build(offset)``, from
+    ``page_builder``) until a short or empty page (PHP 8 gateways answer an empty page with
+    HTTP 500: the end, said nothing about). With ``settings``, the pages after the first are
+    fetched ``concurrency`` at a time (a page or two past the end may be asked for); without,
+    one after another. Orders seen twice (the list moved while paging) are kept once."""
+    page = calls.LIST_PAGE_MAX
     first = client.send(build(0))
     listing = Listing([], 1, list(first.notes))
     seen: set[str] = set()

@@ -5,6 +5,7 @@ own run time: the deadline plus a small margin."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -97,6 +98,9 @@ def test_order_create_timeout_2_ends_in_2_seconds(cli, trickler, prefix, tail):
     assert result.code == 5, result.stderr
     assert "did not answer in time" in result.stderr and "whole request" in result.stderr
     assert took < 2 + MARGIN, took
+    # The request was sent: the gateway may hold the order, so epay records it as unknown.
+    (local,) = json.loads(cli("order", "list", "--local", "--json").stdout)["orders"]
+    assert local["unknown"] is True
 
 
 def test_order_query_timeout_counts_retries_too(cli, trickler):

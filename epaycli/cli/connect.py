@@ -36,7 +36,7 @@ NoRewriteOption = Annotated[bool, typer.Option(
     "--no-rewrite", help="V2 on a server without URL rewriting: api.php?s=pay/… .")]
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", metavar="SECONDS", min=0.1, max=600.0,
-    help="Seconds to wait for the gateway (connect and each read).")]
+    help="Seconds for the whole request to the gateway (connect, reads, retries).")]
 InsecureOption = Annotated[bool, typer.Option(
     "--insecure", help="Do not verify the gateway's TLS certificate (test gateways only).")]
 DryRunOption = Annotated[bool, typer.Option(
@@ -68,7 +68,7 @@ _OPTION_TYPES = {
 
 RequestTimeoutOption = Annotated[float, typer.Option(
     "--request-timeout", metavar="SECONDS", min=0.1, max=600.0,
-    help="Seconds to wait for each answer of the gateway.")]
+    help="Seconds for each poll's whole request to the gateway.")]
 
 
 def connection_options(command=None, *, timeout_flag: str = "--timeout"):

@@ -495,7 +495,7 @@ def wait(
     out_trade_no: Annotated[str, typer.Argument(metavar="OUT_TRADE_NO")],
     timeout_seconds: Annotated[float, typer.Option(
         "--timeout", metavar="SECONDS", min=0, max=86_400,
-        help="Give up after this many seconds.")] = 300.0,
+        help="Give up after this many seconds: a deadline for the whole wait.")] = 300.0,
     interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05, max=60,
                                             help="First pause between polls (grows ×1.5 to "
                                                  "10 s).")] = 1.0,

@@ -194,7 +194,7 @@ class Queried:
         document = {**self.order, "verified": self.verified, **_amount_fields(self.amount)}
         if self.looked_up:
             document["local"] = None if self.local is None else {
-                **self.local.to_dict(), "amount_matches": self.amount_differs is False}
+                **self.local.to_dict(), "amount_matches": not self.amount_differs}
         return document
 
 

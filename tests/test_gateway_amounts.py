@@ -58,7 +58,9 @@ def test_wait_on_an_order_epay_did_not_create_says_nothing_about_amounts(cli, sc
     server = scripted((200, JSON, paid_at("0.01")))
     result = cli("order", "wait", "A1", "--timeout", "10", "--json", *gateway_args(server.url))
     assert result.code == 0
-    assert json.loads(result.stdout)["amount_matches"] is None
+    document = json.loads(result.stdout)
+    assert document["amount_matches"] is None and document["ordered_money"] is None
+    assert document["gateway_money"] is None  # the same keys, whether epay recorded it or not
 
 
 def test_query_exits_3_with_both_amounts(cli, scripted):

@@ -507,7 +507,8 @@ class WaitOutcome:
     def to_dict(self) -> dict[str, Any]:
         return {"paid": self.paid, "reason": self.reason, "polls": self.polls,
                 "waited_seconds": round(self.waited, 3), "order": self.order,
-                **(self.amount.to_dict() if self.amount else _amount_fields(None))}
+                **(self.amount.to_dict() if self.amount else
+                   {**_amount_fields(None), "gateway_money": None})}
 
 
 def wait_paid(client: Sender, build: Callable[[int], Call], *, timeout: float,

@@ -8,11 +8,11 @@ import json
 
 import pytest
 from test_gateway_client import JSON, gateway_args, one_line, scripted  # noqa: F401
+from test_gateway_replies import CREATE, NOW, QUERY
 
 from epaycli.core.errors import GatewayError
 from epaycli.gateway import calls
 from epaycli.gateway.replies import decode_body, parse_reply
-from test_gateway_replies import CREATE, NOW, ORDERS, QUERY
 
 
 def refused(call, body: bytes, status: int = 200, content_type: str = "text/html",

@@ -265,7 +265,8 @@ def test_query_batch_from_file(cli, scripted, tmp_path):
     assert result.code == 0, result.stderr
     document = json.loads(result.stdout)
     assert [r["out_trade_no"] for r in document["results"]] == ["A1", "A2", "A3"]
-    assert document["summary"] == {"queried": 3, "ok": 3, "failed": 0, "amount_mismatches": 0}
+    assert document["summary"] == {"queried": 3, "ok": 3, "failed": 0,
+                                   "amount_mismatches": 0}
 
 
 def test_query_batch_with_failures_exits_with_the_worst(cli, scripted, tmp_path):

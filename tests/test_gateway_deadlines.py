@@ -11,16 +11,17 @@ import threading
 import time
 
 import pytest
-from test_gateway_client import gateway_args
+from test_gateway_client import gateway_args, merchant
 
 from epaycli.core.errors import NetworkError
 from epaycli.gateway import calls
 from epaycli.gateway.client import GatewayClient, Settings, send_all
-from test_gateway_client import merchant
 
-MARGIN = 3.0  # seconds past the deadline a run may take (a loaded 2-core machine); the bug held 60 s+
+# Seconds past the deadline a run may take (a loaded 2-core machine); the bug held 60 s+.
+MARGIN = 3.0
 
-BODY_TRICKLE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+BODY_TRICKLE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n")
 HEADER_TRICKLE = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100000
 
 

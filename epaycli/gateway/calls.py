@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.endpoints import API, MAPI, normalize_base, v1_url, v2_url

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import GatewayError, SignatureError
@@ -120,7 +120,8 @@ def _redirect(call: Call, status: int, location: str) -> GatewayError:
                         gateway_code=status)
 
 
-def check_signed_reply(call: Call, document: dict[str, Any], *, now: int) -> tuple[bool | None, list[str]]:
+def check_signed_reply(call: Call, document: dict[str, Any], *,
+                       now: int) -> tuple[bool | None, list[str]]:
     """V2 answers carry the platform's signature: check it and the timestamp window."""
     if call.dialect != "v2" or call.action == "pay":
         return None, []

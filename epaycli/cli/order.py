@@ -577,12 +577,12 @@ def pay(
     with open_client(run, conn) as client:
         result = operations.sandbox_pay(client, call)
     if json_output:
-        run.out.json_object(result)
+        run.out.json_object(result.to_dict())
         return
-    notify = result.get("notify") or {}
+    notify = result.notify
     rows = [("result", "failed" if fail else "paid"),
-            ("out_trade_no", str(result.get("out_trade_no", ""))),
-            ("trade_no", str(result.get("trade_no", "")))]
+            ("out_trade_no", str(result.data.get("out_trade_no", ""))),
+            ("trade_no", str(result.data.get("trade_no", "")))]
     if notify:
         delivered = "delivered" if notify.get("delivered") else (
             f"not delivered ({notify.get('error') or 'HTTP ' + str(notify.get('status'))})")

@@ -473,8 +473,23 @@ def settles(client: Sender, call: Call) -> Settles:
     return Settles(_listed(reply), php_string(reply.data.get("msg")), reply.notes)
 
 
-def sandbox_pay(client: Sender, call: Call) -> dict[str, Any]:
-    return dict(client.send(call).data)
+@dataclass(frozen=True)
+class SandboxPaid:
+    """What the local gateway's scripted cashier answered: the order and its notify."""
+
+    data: dict[str, Any]
+
+    @property
+    def notify(self) -> dict[str, Any]:
+        notify = self.data.get("notify")
+        return notify if isinstance(notify, dict) else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def sandbox_pay(client: Sender, call: Call) -> SandboxPaid:
+    return SandboxPaid(dict(client.send(call).data))
 
 
 # ---- wait -----------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class Reply:
 def decode_body(body: bytes, content_type: str) -> str:
     """The answer's text, by the charset it declares (``charset=gbk`` in the header, else a
     ``<meta charset>`` near the top); UTF-8 otherwise. Chinese PHP sites still answer GBK."""
-    charset = _charset(content_type) or _charset(body[:1024].decode("ascii", "replace"))
+    head = body[:1024].decode("ascii", "replace")
+    charset = _charset(content_type) or (_charset(head) if "<meta" in head.lower() else None)
     if charset in ("gbk", "gb2312", "gb_2312-80", "x-gbk", "cp936"):
         charset = "gb18030"  # a superset: what browsers do with every GB label
     try:

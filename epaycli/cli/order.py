@@ -130,6 +130,14 @@ def create(
     if dry_run:
         show_dry_run(run, [call], json_output)
         return
+    created = _send_create(run, conn, merchant, order, call, now)
+    show_notes(run, created.notes)
+    _show_created(run, created.to_dict(), json_output)
+
+
+def _send_create(run: Runtime, conn: Connection, merchant: Merchant, order, call, now: int):
+    """Send the create and remember the order: as created, or as unknown when the answer could
+    not be read (the gateway may hold it)."""
     state = _state(run)  # opened first: a broken state folder fails before an order exists
     from ..gateway import operations
 
@@ -141,8 +149,7 @@ def create(
             _remember(run, state, merchant, order, "", now, unknown=True)
         raise calls.explain_create_error(error, order) from None
     _remember(run, state, merchant, order, created.trade_no, now)
-    show_notes(run, created.notes)
-    _show_created(run, created.to_dict(), json_output)
+    return created
 
 
 def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[str]]:

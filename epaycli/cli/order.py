@@ -40,6 +40,8 @@ MESSAGES = {
     "batch_summary": "queried {queried} orders: {answered} answered, {failed} failed",
     "listed": "{orders} listed ({pages} read)",
     "poll": "poll {number}: {state}",
+    "not_there_yet": "not at the gateway yet",
+    "amount_differs": "{status} (AMOUNT DIFFERS)",
     "paid": "paid: {out_trade_no} (trade_no {trade_no}, money {money})",
     "not_paid_in_time": "not paid within {seconds} s",
     "order_is": "the order is {reason}",
@@ -367,7 +369,7 @@ def _batch_row(result) -> dict[str, str]:
                 "error": result.error.message}
     order, status = result.queried.order, result.queried.order.get("status_text", "")
     if result.queried.amount_differs:
-        status = f"{status} (AMOUNT DIFFERS)"
+        status = MESSAGES["amount_differs"].format(status=status)
     return {"out_trade_no": result.out_trade_no, "status": status,
             "money": order.get("money", ""), "trade_no": order.get("trade_no", ""), "error": ""}
 
@@ -431,7 +433,7 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
     if json_output:
         run.out.json_object(listing.to_dict())
     else:
-        rows = [{**row, "status_text": f"{row['status_text']} (AMOUNT DIFFERS)"}
+        rows = [{**row, "status_text": MESSAGES["amount_differs"].format(status=row["status_text"])}
                 if row.get("amount_matches") is False else row for row in listing.orders]
         run.out.table(rows, ["out_trade_no", "trade_no", "money", "status_text", "type",
                              "name", "addtime"])
@@ -528,7 +530,7 @@ def wait(
     from ..gateway import operations
 
     def on_poll(number: int, queried) -> None:
-        state = queried.order["status_text"] if queried else "not at the gateway yet"
+        state = queried.order["status_text"] if queried else MESSAGES["not_there_yet"]
         run.out.status(MESSAGES["poll"].format(number=number, state=state), "dim")
 
     with open_client(run, conn) as client:

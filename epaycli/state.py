@@ -89,7 +89,7 @@ class LocalState:
         """Remember an order sent (a re-sent out_trade_no keeps its newest trade_no and amount)."""
         with self._connect() as connection:
             connection.execute(
-                f"INSERT INTO orders ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO orders ({_SELECTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (gateway, pid, out_trade_no) DO UPDATE SET "
                 "trade_no = excluded.trade_no, money = excluded.money, name = excluded.name, "
                 "type = excluded.type, created_at = excluded.created_at, "
@@ -104,7 +104,7 @@ class LocalState:
         """The newest recorded order with this number (for this pid / gateway, when given)."""
         where, args = _narrowed("out_trade_no = ?", [out_trade_no], pid=pid, gateway=gateway)
         with self._connect() as connection:
-            row = connection.execute(f"SELECT {_COLUMNS} FROM orders WHERE {where} "
+            row = connection.execute(f"SELECT {_SELECTED} FROM orders WHERE {where} "
                                      "ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
@@ -114,7 +114,7 @@ class LocalState:
         where, args = _narrowed("1=1", [], pid=pid, gateway=gateway)
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM orders WHERE {where} "
+                f"SELECT {_SELECTED} FROM orders WHERE {where} "
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
@@ -139,7 +139,7 @@ def _narrowed(where: str, args: list[str], *, pid: str | None,
     return where, args
 
 
-_COLUMNS = "gateway, pid, out_trade_no, trade_no, money, name, type, created_at, unknown"
+_SELECTED = "gateway, pid, out_trade_no, trade_no, money, name, type, created_at, unknown"
 
 
 def _add_unknown_column(connection: sqlite3.Connection) -> None:

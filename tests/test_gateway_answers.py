@@ -167,8 +167,8 @@ def test_gbk_through_the_cli(cli, scripted):
 def test_a_text_answer_that_is_no_notice_page_is_the_gateways_internal_error(text):
     error = refused(QUERY, text.encode(), 200, "text/html")
     said = f"{error.message} — {error.hint}"
-    assert "gateway URL" not in said and "site root" not in said
-    assert "internal error" in said or error.explanation is not None
+    assert "is the gateway URL right" not in said and "site root" not in said
+    assert "internal error" in said and error.code == "gateway_internal_error"
 
 
 def test_internal_error_through_the_cli(cli, scripted):
@@ -176,8 +176,8 @@ def test_internal_error_through_the_cli(cli, scripted):
     result = cli("merchant", "info", *gateway_args(server.url))
     assert result.code == 4
     line = one_line(result)
-    assert "gateway URL" not in line
-    assert "链接数据库失败" in line
+    assert "is the gateway URL right" not in line and "site root" not in line
+    assert "链接数据库失败" in line and "internal error" in line
 
 
 def test_a_web_servers_own_page_still_points_at_the_url():

@@ -229,7 +229,8 @@ def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayE
     message = _message_of(entry, shown)
     return GatewayError(
         f"gateway answered {kind}{labelled} (HTTP {status}): {message} — {entry.en.rstrip('.')}",
-        entry.fix, gateway_code=status, gateway_message=message, explanation=entry)
+        entry.fix, code="gateway_internal_error" if internal else None, gateway_code=status,
+        gateway_message=message, explanation=entry)
 
 
 def page_text(page: str) -> str:

@@ -134,16 +134,6 @@ class Output:
             stdout.flush()
         return True
 
-def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: CJK (wide, fullwidth) 2, combining marks 0."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(0 if unicodedata.combining(ch) else
-               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
 _DEL_AND_C1 = re.compile("[\x7f-\x9f]")
 
 
@@ -176,3 +166,13 @@ def cannot_write(error: OSError, is_stdout: bool) -> OutputError:
                            "free some space, or write the output elsewhere", code="output_full")
     return OutputError(f"cannot write to {where}: {error.strerror or error}",
                        "check where the output is redirected to")
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: CJK (wide, fullwidth) 2, combining marks 0."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

@@ -81,10 +81,6 @@ def resolve(
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"
-    gateway_note = _page_note(changes.get("gateway", base.gateway), origins.get("gateway", ""))
-    if gateway_note:
-        changes["gateway"], note = gateway_note
-        notes = (*notes, note)
     if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
         # A key of one's own never pairs with the sandbox merchant id.
         if "pid" not in changes:
@@ -95,24 +91,30 @@ def resolve(
 
 
 
+def current(profile_name: str | None, flags: Mapping[str, str | None],
+            env: Mapping[str, str]) -> Resolved:
+    """The settings for this run (reads the profiles file once)."""
+    return site_root_of(resolve(load_store(config_path(env)), profile_name=profile_name,
+                                flags=flags, env=env))
+
+
 GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "
                      "{root} and adds submit.php, mapi.php and api.php itself")
 
 
-def _page_note(gateway: str, origin: str) -> tuple[str, str] | None:
+def site_root_of(resolved: Resolved) -> Resolved:
     """A gateway URL that names a page (``…/submit.php``, as the gateway's doc shows it) means
-    its site root: the root, and the note that says so; None for a site root."""
+    its site root, wherever it came from (flag, EPAY_GATEWAY, profile): the root, and a note
+    that says so."""
+    gateway = resolved.profile.gateway
     root, page = site_root(gateway) if gateway else ("", "")
     if not page:
-        return None
+        return resolved
+    origin = resolved.origins.get("gateway", "")
     shown = "--gateway" if origin == "flag" else origin or "profile"
-    return root, GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
-
-
-def current(profile_name: str | None, flags: Mapping[str, str | None],
-            env: Mapping[str, str]) -> Resolved:
-    """The settings for this run (reads the profiles file once)."""
-    return resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags, env=env)
+    note = GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
+    return Resolved(resolved.profile.updated(gateway=root), resolved.origins,
+                    resolved.chosen_by, (*resolved.notes, note))
 
 
 def request_defaults(resolved: Resolved, params: Mapping[str, str]) -> dict[str, str]:

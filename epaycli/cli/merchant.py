@@ -49,10 +49,8 @@ def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOpt
 @connection_options
 def settles(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=calls.LIST_PAGE_MAX,
-                                       help="Records in one page (at most 50).")] = 10,
-    offset: Annotated[int, typer.Option("--offset", min=0,
-                                        help="Skip this many records.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=calls.LIST_PAGE_MAX)] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,

@@ -78,17 +78,19 @@ def one_by_one(merchant: Merchant, numbers: list[str], settings: Settings) -> fl
     started = time.perf_counter()
     with GatewayClient(settings) as client:
         for number in numbers:
-            order = operations.query(client, merchant, int(time.time()), out_trade_no=number)
-            assert order["out_trade_no"] == number
+            call = calls.query_order(merchant, int(time.time()), out_trade_no=number)
+            assert operations.query(client, call).order["out_trade_no"] == number
     return time.perf_counter() - started
 
 
 def batched(merchant: Merchant, numbers: list[str], settings: Settings, concurrency: int) -> float:
     started = time.perf_counter()
-    results = operations.query_many(merchant, numbers, int(time.time()), settings=settings,
-                                    concurrency=concurrency)
+    now = int(time.time())
+    batch = [calls.query_order(merchant, now, out_trade_no=number) for number in numbers]
+    results = operations.query_many(batch, numbers, settings=settings, concurrency=concurrency)
     elapsed = time.perf_counter() - started
-    wrong = [r for r in results if not r["ok"] or r["order"]["out_trade_no"] != r["out_trade_no"]]
+    wrong = [r for r in results
+             if r.queried is None or r.queried.order["out_trade_no"] != r.out_trade_no]
     if wrong:
         sys.exit(f"{len(wrong)} batch queries came back wrong, e.g. {wrong[0]}")
     return elapsed
@@ -99,10 +101,11 @@ def paging(merchant: Merchant, settings: Settings, expected: int) -> tuple[float
     known (what the command does)."""
     with GatewayClient(settings) as client:
         started = time.perf_counter()
-        sequential = operations.list_all(client, merchant, int(time.time()), settings=None)
+        pages = operations.page_builder(merchant, int(time.time()))
+        sequential = operations.list_all(client, pages, settings=None)
         sequential_time = time.perf_counter() - started
         started = time.perf_counter()
-        concurrent = operations.list_all(client, merchant, int(time.time()), settings=settings)
+        concurrent = operations.list_all(client, pages, settings=settings)
         concurrent_time = time.perf_counter() - started
     for listing in (sequential, concurrent):
         if len(listing.orders) < expected:

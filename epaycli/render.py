@@ -156,9 +156,10 @@ class Output:
             return
         cells = [[c.upper() for c in columns]] + [[str(r.get(c, "")) for c in columns]
                                                   for r in rows]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+        widths = [max(display_width(line[i]) for line in cells) for i in range(len(columns))]
         for line in cells:
-            self.data("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+            self.data("  ".join(cell + " " * (width - display_width(cell))
+                                for cell, width in zip(line, widths)).rstrip())
 
     def fields(self, pairs: list[tuple[str, str]]) -> None:
         """``label  value`` lines, labels aligned."""
@@ -212,3 +213,13 @@ def cannot_write(error: OSError, is_stdout: bool) -> OutputError:
                            "free some space, or write the output elsewhere", code="output_full")
     return OutputError(f"cannot write to {where}: {error.strerror or error}",
                        "check where the output is redirected to")
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: CJK (wide, fullwidth) 2, combining marks 0."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS orders (
     name TEXT NOT NULL DEFAULT '',
     type TEXT NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL,
+    unknown INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gateway, pid, out_trade_no)
 );
 CREATE INDEX IF NOT EXISTS orders_by_number ON orders (out_trade_no);
@@ -39,11 +40,13 @@ class RecordedOrder:
     name: str
     type: str
     created_at: int
+    # The create's answer could not be read: the gateway may hold the order — query it.
+    unknown: bool = False
 
     def to_dict(self) -> dict:
         return {"gateway": self.gateway, "pid": self.pid, "out_trade_no": self.out_trade_no,
                 "trade_no": self.trade_no, "money": f"{self.money:f}", "name": self.name,
-                "type": self.type, "created_at": self.created_at}
+                "type": self.type, "created_at": self.created_at, "unknown": self.unknown}
 
 
 def state_dir(environ: Mapping[str, str]) -> Path:
@@ -63,6 +66,7 @@ class LocalState:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self._connect() as connection:
                 connection.executescript(_SCHEMA)
+                _add_unknown_column(connection)
         except (OSError, sqlite3.Error) as error:
             raise ConfigError(f"cannot open epay's state file {path} ({error})",
                               "check the folder's permissions, or set XDG_STATE_HOME") from None
@@ -85,12 +89,14 @@ class LocalState:
         """Remember an order sent (a re-sent out_trade_no keeps its newest trade_no and amount)."""
         with self._connect() as connection:
             connection.execute(
-                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO orders ({_SELECTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (gateway, pid, out_trade_no) DO UPDATE SET "
                 "trade_no = excluded.trade_no, money = excluded.money, name = excluded.name, "
-                "type = excluded.type, created_at = excluded.created_at",
+                "type = excluded.type, created_at = excluded.created_at, "
+                "unknown = excluded.unknown",
                 (order.gateway, order.pid, order.out_trade_no, order.trade_no,
-                 f"{order.money:f}", order.name, order.type, order.created_at),
+                 f"{order.money:f}", order.name, order.type, order.created_at,
+                 int(order.unknown)),
             )
 
     def find_order(self, out_trade_no: str, *, pid: str | None = None,
@@ -98,7 +104,7 @@ class LocalState:
         """The newest recorded order with this number (for this pid / gateway, when given)."""
         where, args = _narrowed("out_trade_no = ?", [out_trade_no], pid=pid, gateway=gateway)
         with self._connect() as connection:
-            row = connection.execute(f"SELECT * FROM orders WHERE {where} "
+            row = connection.execute(f"SELECT {_SELECTED} FROM orders WHERE {where} "
                                      "ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
@@ -108,7 +114,8 @@ class LocalState:
         where, args = _narrowed("1=1", [], pid=pid, gateway=gateway)
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT * FROM orders WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                f"SELECT {_SELECTED} FROM orders WHERE {where} "
+                "ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
         return [_order(row) for row in rows]
@@ -117,8 +124,8 @@ class LocalState:
         """Fill in the gateway's trade_no once known (a page-mode order learns it on query)."""
         with self._connect() as connection:
             connection.execute(
-                "UPDATE orders SET trade_no = ? WHERE gateway = ? AND pid = ? AND out_trade_no = ? "
-                "AND trade_no = ''", (trade_no, gateway, pid, out_trade_no))
+                "UPDATE orders SET trade_no = ?, unknown = 0 WHERE gateway = ? AND pid = ? "
+                "AND out_trade_no = ? AND trade_no = ''", (trade_no, gateway, pid, out_trade_no))
 
 
 def _narrowed(where: str, args: list[str], *, pid: str | None,
@@ -132,7 +139,17 @@ def _narrowed(where: str, args: list[str], *, pid: str | None,
     return where, args
 
 
+_SELECTED = "gateway, pid, out_trade_no, trade_no, money, name, type, created_at, unknown"
+
+
+def _add_unknown_column(connection: sqlite3.Connection) -> None:
+    """A state file from before ``unknown`` existed gets the column (0: the answer was read)."""
+    names = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
+    if "unknown" not in names:
+        connection.execute("ALTER TABLE orders ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0")
+
+
 def _order(row) -> RecordedOrder:
-    gateway, pid, out_trade_no, trade_no, money, name, type_, created_at = row
+    gateway, pid, out_trade_no, trade_no, money, name, type_, created_at, unknown = row
     return RecordedOrder(gateway, pid, out_trade_no, trade_no, Decimal(money), name, type_,
-                         created_at)
+                         created_at, bool(unknown))

@@ -169,8 +169,8 @@ def test_the_merchant_id_must_match_when_it_is_known():
 def test_amount_wording():
     report = check_callback(md5_signed(money="0.01"), MD5_KEYS, Expectations(amount=Decimal("9.9")))
     assert report.problems[0].message == (
-        "money is 0.01 but your order is 9.90: the amount was tampered with")
-    assert report.reason == ("signature valid, but money is 0.01 but your order is 9.90: "
+        "money is 0.01, not your order's 9.90: the amount was tampered with")
+    assert report.reason == ("signature valid, but money is 0.01, not your order's 9.90: "
                              "the amount was tampered with")
     invalid = check_callback(md5_signed(money="1e2"), MD5_KEYS, Expectations(amount=Decimal("1")))
     assert invalid.problems[0].message == "money '1e2' is in exponent notation, not plain digits"
@@ -236,12 +236,12 @@ def test_the_one_shape_of_a_verdict():
     assert report.to_dict() == {
         "valid": False,
         "verdict": "rejected",
-        "reason": "signature valid, but money is 2 but your order is 1.00: the amount was "
+        "reason": "signature valid, but money is 2, not your order's 1.00: the amount was "
                   "tampered with",
         "sign_type": "MD5",
         "signature_valid": True,
         "problems": [{"code": "amount_mismatch",
-                      "message": "money is 2 but your order is 1.00: the amount was tampered with",
+                      "message": "money is 2, not your order's 1.00: the amount was tampered with",
                       "fix": "do not credit; compare money with your own order amount, "
                              "numerically"}],
         "diagnosis": None,
@@ -280,7 +280,7 @@ WORDING = {
                      "this callback is for another merchant (or the wrong profile is selected)"),
     "amount_missing": ("there is no money field", "paste the whole callback"),
     "amount_invalid": ("money 'ten' is not a number", "do not credit"),
-    "amount_mismatch": ("money is 2 but your order is 1.00: the amount was tampered with",
+    "amount_mismatch": ("money is 2, not your order's 1.00: the amount was tampered with",
                         "do not credit; compare money with your own order amount, numerically"),
     "timestamp_missing": ("a V2 callback needs a Unix timestamp",
                           "V2 signs a timestamp; without one the callback can be replayed"),

@@ -265,7 +265,8 @@ def test_query_batch_from_file(cli, scripted, tmp_path):
     assert result.code == 0, result.stderr
     document = json.loads(result.stdout)
     assert [r["out_trade_no"] for r in document["results"]] == ["A1", "A2", "A3"]
-    assert document["summary"] == {"queried": 3, "ok": 3, "failed": 0}
+    assert document["summary"] == {"queried": 3, "ok": 3, "failed": 0,
+                                   "amount_mismatches": 0}
 
 
 def test_query_batch_with_failures_exits_with_the_worst(cli, scripted, tmp_path):
@@ -382,7 +383,7 @@ def test_query_warns_when_the_gateway_amount_differs_from_what_epay_ordered(cli,
     cli("order", "create", "-a", "9.90", "-n", "x", "--out-trade-no", "A1",
         *gateway_args(server.url))
     result = cli("order", "query", "A1", "--json", *gateway_args(server.url))
-    assert result.code == 0
+    assert result.code == 3  # not what epay ordered: never 0 (issue 14.1)
     local = json.loads(result.stdout)["local"]
     assert local["amount_matches"] is False and local["money"] == "9.90"
     assert "do not deliver" in result.stderr

@@ -93,6 +93,11 @@ def gateway_error(result, entry_id: str) -> str:
     return lines[0]
 
 
+def make(client, merchant: Merchant, request: calls.OrderRequest, now: int):
+    """Create the order at the gateway, as 'epay order create' does (one call, built once)."""
+    return operations.create(client, calls.create_order(merchant, request, now), request, merchant)
+
+
 def order(no: str, money: str = "1.00", **changes) -> calls.OrderRequest:
     fields = dict(money=money, name="e2e", out_trade_no=no, notify_url="http://127.0.0.1:9/n",
                   type="alipay", clientip="127.0.0.1", api=True)
@@ -165,13 +170,15 @@ def test_v2_close_and_refund_query(gateway):
     with GatewayClient(Settings(timeout=5)) as client:
         now = int(time.time())
         open_no, paid_no = number("CL"), number("RQ")
-        operations.create(client, merchant, order(open_no), now)
+        make(client, merchant, order(open_no), now)
         closed = client.send(calls.close_order(merchant, now, out_trade_no=open_no))
         assert closed.verified is True and closed.data["out_trade_no"] == open_no
-        operations.create(client, merchant, order(paid_no), now)
-        operations.sandbox_pay(client, merchant, out_trade_no=paid_no)
-        operations.refund(client, merchant, now, money=Decimal("0.50"), out_trade_no=paid_no,
-                          out_refund_no=f"R-{paid_no}")
+        make(client, merchant, order(paid_no), now)
+        operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no=paid_no))
+        operations.refund(client, calls.refund_order(merchant, now, money=Decimal("0.50"),
+                                                    out_trade_no=paid_no,
+                                                    out_refund_no=f"R-{paid_no}"),
+                          money=Decimal("0.50"))
         found = client.send(calls.refund_query(merchant, now, out_refund_no=f"R-{paid_no}"))
         assert found.verified is True and found.data["out_trade_no"] == paid_no
 
@@ -214,7 +221,7 @@ def test_wait_returns_once_paid(cli, gateway):
     def pay_later():
         time.sleep(0.4)
         with GatewayClient(Settings(timeout=5)) as client:
-            operations.sandbox_pay(client, v1_merchant(gateway), out_trade_no=no)
+            operations.sandbox_pay(client, calls.sandbox_pay(v1_merchant(gateway), out_trade_no=no))
 
     payer = threading.Thread(target=pay_later)
     payer.start()
@@ -241,8 +248,8 @@ def test_list_pages_and_all(cli, gateway):
     now = int(time.time())
     with GatewayClient(Settings(timeout=5)) as client:
         for index in range(57):
-            operations.create(client, merchant, order(f"LIST-{index:03d}"), now)
-        operations.sandbox_pay(client, merchant, out_trade_no="LIST-000")
+            make(client, merchant, order(f"LIST-{index:03d}"), now)
+        operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no="LIST-000"))
     args = ("--gateway", gateway.url, "--pid", pid, "--key", key)
     page = json.loads(cli("order", "list", "--limit", "10", "--json", *args).stdout)
     assert len(page["orders"]) == 10
@@ -285,7 +292,7 @@ def test_query_batch_from_a_file(cli, gateway, tmp_path):
     now = int(time.time())
     with GatewayClient(Settings(timeout=5)) as client:
         for no in numbers:
-            operations.create(client, v1_merchant(gateway), order(no), now)
+            make(client, v1_merchant(gateway), order(no), now)
     listing = tmp_path / "numbers.txt"
     listing.write_text("\n".join(numbers + ["NOPE-missing"]) + "\n")
     result = cli("order", "query", "--from", str(listing), "--concurrency", "4", "--json",
@@ -363,7 +370,7 @@ def test_stale_answer_is_refused(gateway):
     ahead = time.time() + 3600
     no = number("ST")
     with GatewayClient(Settings(timeout=5)) as client:
-        operations.create(client, merchant, order(no), int(time.time()))
+        make(client, merchant, order(no), int(time.time()))
     with GatewayClient(Settings(timeout=5), clock=lambda: ahead) as client:
         with pytest.raises(SignatureError) as caught:
             client.send(calls.query_order(merchant, int(time.time()), out_trade_no=no))
@@ -399,11 +406,14 @@ def test_refunds_are_not_retried_but_queries_are(gateway):
     no = number("ONCE")
     merchant = v1_merchant(gateway)
     with GatewayClient(Settings(timeout=5, retries=3)) as client:
-        operations.create(client, merchant, order(no), int(time.time()))
-        operations.sandbox_pay(client, merchant, out_trade_no=no)
-        operations.refund(client, merchant, 0, money=Decimal("1.00"), out_trade_no=no)
+        make(client, merchant, order(no), int(time.time()))
+        operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no=no))
+        operations.refund(client, calls.refund_order(merchant, 0, money=Decimal("1.00"),
+                                                    out_trade_no=no), money=Decimal("1.00"))
         with pytest.raises(GatewayError):
-            operations.refund(client, merchant, 0, money=Decimal("1.00"), out_trade_no=no)
+            operations.refund(client, calls.refund_order(merchant, 0, money=Decimal("1.00"),
+                                                         out_trade_no=no),
+                              money=Decimal("1.00"))
 
 
 def test_latency_slows_answers_but_not_beyond_the_timeout(cli):

@@ -36,7 +36,7 @@ NoRewriteOption = Annotated[bool, typer.Option(
     "--no-rewrite", help="V2 on a server without URL rewriting: api.php?s=pay/… .")]
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", metavar="SECONDS", min=0.1, max=600.0,
-    help="Seconds to wait for the gateway (connect and each read).")]
+    help="Seconds for the whole request to the gateway (connect, reads, retries).")]
 InsecureOption = Annotated[bool, typer.Option(
     "--insecure", help="Do not verify the gateway's TLS certificate (test gateways only).")]
 DryRunOption = Annotated[bool, typer.Option(
@@ -68,7 +68,7 @@ _OPTION_TYPES = {
 
 RequestTimeoutOption = Annotated[float, typer.Option(
     "--request-timeout", metavar="SECONDS", min=0.1, max=600.0,
-    help="Seconds to wait for each answer of the gateway.")]
+    help="Seconds for each poll's whole request to the gateway.")]
 
 
 def connection_options(command=None, *, timeout_flag: str = "--timeout"):
@@ -106,6 +106,7 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
              "private_key": options.private_key, "public_key": options.public_key,
              "dialect": options.dialect}
     resolved = current(options.profile, flags, run.env.environ)
+    show_notes(run, list(resolved.notes))
     profile = resolved.profile
     if profile.dialect not in ("v1", "v2"):
         raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",

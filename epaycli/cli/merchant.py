@@ -30,19 +30,19 @@ def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOpt
     """Account info (api.php?act=query / api/merchant/info): balance, orders, status."""
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
-    now = run.env.now()
+    call = calls.merchant_info(merchant, run.env.now())
     if dry_run:
-        show_dry_run(run, [calls.merchant_info(merchant, now)], json_output)
+        show_dry_run(run, [call], json_output)
         return
     from ..gateway import operations
 
     with open_client(run, conn) as client:
-        result = operations.merchant_info(client, merchant, now)
-    show_notes(run, result["notes"])
+        result = operations.merchant_info(client, call)
+    show_notes(run, result.notes)
     if json_output:
-        run.out.json_object({**result["info"], "verified": result["verified"]})
+        run.out.json_object(result.to_dict())
         return
-    run.out.fields([(k, _text(v)) for k, v in result["info"].items() if k != "msg"])
+    run.out.fields([(k, _text(v)) for k, v in result.info.items() if k != "msg"])
 
 
 @app.command("settles")
@@ -59,20 +59,20 @@ def settles(
     """Settlement records (api.php?act=settle; needs the merchant MD5 key, also for V2)."""
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
+    call = calls.settles(merchant, limit=limit, offset=offset)
     if dry_run:
-        show_dry_run(run, [calls.settles(merchant, limit=limit, offset=offset)], json_output)
+        show_dry_run(run, [call], json_output)
         return
     from ..gateway import operations
 
     with open_client(run, conn) as client:
-        result = operations.settles(client, merchant, limit=limit, offset=offset)
-    show_notes(run, result["notes"])
+        result = operations.settles(client, call)
+    show_notes(run, result.notes)
     if json_output:
-        run.out.json_object({"settles": result["settles"]})
+        run.out.json_object(result.to_dict())
         return
-    rows = [{k: _text(v) for k, v in row.items()} for row in result["settles"]]
-    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["id", "money", "status"]
-    run.out.table(rows, columns[:8])
+    rows = [{k: _text(v) for k, v in row.items()} for row in result.rows]
+    run.out.table(rows, result.columns())
     run.out.status(f"{len(rows)} settlement records")
 
 

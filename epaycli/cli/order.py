@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..core.errors import ConfigError, ExitCode, InputError
+from ..core.errors import ConfigError, EpayError, ExitCode, InputError
 from ..gateway import calls
 from ..gateway.calls import Merchant
 from .connect import (
@@ -32,6 +32,32 @@ app = typer.Typer(help="Create, query, list, refund and wait for orders at the g
 SANDBOX_NOTIFY_URL = "http://127.0.0.1:8788/notify"
 SANDBOX_RETURN_URL = "http://127.0.0.1:8788/return"
 MAX_BATCH = 100_000
+
+MESSAGES = {
+    "create_unknown": "the gateway's answer could not be read, so the order may exist there: "
+                      "epay recorded {out_trade_no} as unknown — query it: "
+                      "epay order query {out_trade_no}",
+    "batch_summary": "queried {queried} orders: {answered} answered, {failed} failed",
+    "listed": "{orders} listed ({pages} read)",
+    "poll": "poll {number}: {state}",
+    "not_there_yet": "not at the gateway yet",
+    "amount_differs": "{status} (AMOUNT DIFFERS)",
+    "paid": "paid: {out_trade_no} (trade_no {trade_no}, money {money})",
+    "not_paid_in_time": "not paid within {seconds} s",
+    "order_is": "the order is {reason}",
+    "wait_ended": "{out_trade_no}: {why} ({polls})",
+    "unknown_order": "unknown — query it",
+    "remembered": "{orders} remembered by epay",
+    "count_one": "1 {one}",
+    "count_many": "{count} {many}",
+}
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    """``1 poll``, ``3 polls``: the number with its noun, never ``1 polls``."""
+    if count == 1:
+        return MESSAGES["count_one"].format(one=one)
+    return MESSAGES["count_many"].format(count=count, many=many)
 
 
 class Mode(str, Enum):
@@ -90,13 +116,14 @@ def create(
     profile = resolved.profile
     notify, back, url_notes = _urls(merchant, notify_url or profile.notify_url,
                                     return_url or profile.return_url)
+    kind, type_notes = calls.payment_type(payment_type, profile.type)
     order = calls.validate_order(
         money=amount, name=name, out_trade_no=out_trade_no or _new_number(run),
-        notify_url=notify, return_url=back, type=payment_type or profile.type, param=param,
+        notify_url=notify, return_url=back, type=kind, param=param,
         device=device, clientip=client_ip if mode is Mode.api else "", method=method,
         api=mode is Mode.api)
     # Notes only once the order is valid: a refused order is one error line, nothing more.
-    show_notes(run, [*url_notes, *calls.order_warnings(order, merchant.gateway)])
+    show_notes(run, [*url_notes, *type_notes, *calls.order_warnings(order, merchant.gateway)])
     now = run.env.now()
     if mode is Mode.page:
         _page(run, merchant, order, now, html=html, dry_run=dry_run, json_output=json_output)
@@ -105,14 +132,26 @@ def create(
     if dry_run:
         show_dry_run(run, [call], json_output)
         return
+    created = _send_create(run, conn, merchant, order, call, now)
+    show_notes(run, created.notes)
+    _show_created(run, created.to_dict(), json_output)
+
+
+def _send_create(run: Runtime, conn: Connection, merchant: Merchant, order, call, now: int):
+    """Send the create and remember the order: as created, or as unknown when the answer could
+    not be read (the gateway may hold it)."""
     state = _state(run)  # opened first: a broken state folder fails before an order exists
     from ..gateway import operations
 
-    with open_client(run, conn) as client:
-        created = operations.create(client, merchant, order, now)
-    _remember(run, state, merchant, order, created.get("trade_no", ""), now)
-    show_notes(run, created.pop("notes"))
-    _show_created(run, created, json_output)
+    try:
+        with open_client(run, conn) as client:
+            created = operations.create(client, call, order, merchant)
+    except EpayError as error:
+        if operations.outcome_unknown(error):
+            _remember(run, state, merchant, order, "", now, unknown=True)
+        raise calls.explain_create_error(error, order) from None
+    _remember(run, state, merchant, order, created.trade_no, now)
+    return created
 
 
 def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[str]]:
@@ -140,14 +179,19 @@ def _new_number(run: Runtime) -> str:
     return calls.new_out_trade_no(run.env.now(), secrets.token_hex(3))
 
 
-def _remember(run: Runtime, state, merchant: Merchant, order, trade_no: str, now: int) -> None:
+def _remember(run: Runtime, state, merchant: Merchant, order, trade_no: str, now: int, *,
+              unknown: bool = False) -> None:
     from ..state import RecordedOrder
 
     try:
         state.record_order(RecordedOrder(merchant.gateway, merchant.pid, order.out_trade_no,
-                                         trade_no, order.money, order.name, order.type, now))
+                                         trade_no, order.money, order.name, order.type, now,
+                                         unknown))
     except Exception as error:  # noqa: BLE001 - the order exists at the gateway: say, not fail
         run.out.status(f"the order was created but epay could not remember it ({error})", "warn")
+        return
+    if unknown:
+        run.out.status(MESSAGES["create_unknown"].format(out_trade_no=order.out_trade_no), "warn")
 
 
 def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, json_output):
@@ -207,7 +251,10 @@ def query(
     *,
     conn: Connection,
 ) -> int:
-    """Query an order (status 0 unpaid, 1 paid, 2 refunded), or a file of them with --from."""
+    """Query an order (status 0 unpaid, 1 paid, 2 refunded), or a file of them with --from.
+
+    Exit 3 when the gateway's amount is not what epay ordered (do not deliver).
+    """
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
     now = run.env.now()
@@ -222,15 +269,47 @@ def query(
         return ExitCode.OK
     from ..gateway import operations
 
+    state = _state_or_none(run)
     with open_client(run, conn) as client:
-        order = operations.query(client, merchant, now, out_trade_no=out_trade_no,
-                                 trade_no=trade_no)
-    show_notes(run, order.pop("notes"))
-    _compare_with_local(run, merchant, order)
+        queried = operations.query(client, call, recorded=_recorded(state, merchant))
+    show_notes(run, queried.notes)
+    _learn_trade_no(state, merchant, queried)
     if json_output:
-        run.out.json_object(order)
+        run.out.json_object(queried.to_dict())
     else:
-        _show_order(run, order)
+        _show_order(run, queried.order)
+    return _amount_verdict(run, queried)
+
+
+def _state_or_none(run: Runtime):
+    """epay's record of its orders, or None when it cannot be opened (a query still works)."""
+    try:
+        return _state(run)
+    except ConfigError:
+        return None
+
+
+def _recorded(state, merchant: Merchant):
+    """The lookup operations compare amounts with: this merchant's orders at this gateway."""
+    if state is None:
+        return None
+    return lambda number: state.find_order(number, pid=merchant.pid, gateway=merchant.gateway)
+
+
+def _learn_trade_no(state, merchant: Merchant, queried) -> None:
+    """A page-mode order learns its trade_no from the first query."""
+    trade_no = queried.order.get("trade_no")
+    if state is not None and queried.local is not None and trade_no and \
+            not queried.local.trade_no:
+        state.learn_trade_no(merchant.gateway, merchant.pid, queried.order["out_trade_no"],
+                             trade_no)
+
+
+def _amount_verdict(run: Runtime, queried) -> int:
+    """Exit 3 and one plain line when the gateway holds another amount than epay ordered."""
+    if queried.amount_differs:
+        run.out.status(queried.amount.line(queried.order.get("out_trade_no", "")), "bad")
+        return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK
 
 
@@ -255,56 +334,44 @@ def _numbers(source: str, run: Runtime) -> list[str]:
 
 
 def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_output) -> int:
+    batch = [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
     if dry_run:
-        planned = [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
-        show_dry_run(run, planned, json_output)
+        show_dry_run(run, batch, json_output)
         return ExitCode.OK
     from ..gateway import operations
 
-    results = operations.query_many(merchant, numbers, now, settings=settings_of(conn),
+    results = operations.query_many(batch, numbers, settings=settings_of(conn),
+                                    recorded=_recorded(_state_or_none(run), merchant),
                                     concurrency=concurrency)
-    failed = [r for r in results if not r["ok"]]
+    failed = [r for r in results if r.error is not None]
+    differ = [r for r in results if r.queried is not None and r.queried.amount_differs]
     if json_output:
-        run.out.json_object({"results": results, "summary": {"queried": len(results),
-                                                              "ok": len(results) - len(failed),
-                                                              "failed": len(failed)}})
+        run.out.json_object({"results": [r.to_dict() for r in results],
+                             "summary": {"queried": len(results),
+                                         "ok": len(results) - len(failed),
+                                         "failed": len(failed),
+                                         "amount_mismatches": len(differ)}})
     else:
-        rows = []
-        for result in results:
-            order = result.get("order") or {}
-            rows.append({"out_trade_no": result["out_trade_no"],
-                         "status": order.get("status_text", "error"),
-                         "money": order.get("money", ""), "trade_no": order.get("trade_no", ""),
-                         "error": result.get("error", {}).get("message", "")})
-        run.out.table(rows, ["out_trade_no", "status", "money", "trade_no", "error"])
-    run.out.status(f"queried {len(results)} orders: {len(results) - len(failed)} answered, "
-                   f"{len(failed)} failed")
-    # The worst failure decides: network (5) over gateway (4).
-    return max((r["error"]["exit_code"] for r in failed), default=ExitCode.OK)
+        run.out.table([_batch_row(r) for r in results],
+                      ["out_trade_no", "status", "money", "trade_no", "error"])
+    for result in differ:
+        run.out.status(result.queried.amount.line(result.out_trade_no), "bad")
+    run.out.status(MESSAGES["batch_summary"].format(
+        queried=len(results), answered=len(results) - len(failed), failed=len(failed)))
+    # The worst outcome decides: network (5) over gateway (4) over a wrong amount (3).
+    worst = max((int(r.error.exit_code) for r in failed), default=ExitCode.OK)
+    return max(worst, ExitCode.SIGNATURE_INVALID if differ else ExitCode.OK)
 
 
-def _compare_with_local(run: Runtime, merchant: Merchant, order: dict) -> None:
-    """What epay ordered against what the gateway holds (the amount above all)."""
-    from ..core.money import amounts_equal
-
-    number = order.get("out_trade_no", "")
-    if not number:
-        return
-    try:
-        state = _state(run)
-        recorded = state.find_order(number, pid=merchant.pid, gateway=merchant.gateway)
-    except ConfigError:
-        return
-    if recorded is None:
-        order["local"] = None
-        return
-    matches = amounts_equal(str(order.get("money", "")), recorded.money)
-    order["local"] = {**recorded.to_dict(), "amount_matches": matches}
-    if not matches:
-        run.out.status(f"the gateway holds money={order.get('money')!r} but epay ordered "
-                       f"{recorded.money:f}: do not deliver on this order", "bad")
-    if order.get("trade_no") and not recorded.trade_no:
-        state.learn_trade_no(recorded.gateway, recorded.pid, number, order["trade_no"])
+def _batch_row(result) -> dict[str, str]:
+    if result.queried is None:
+        return {"out_trade_no": result.out_trade_no, "status": "error",
+                "error": result.error.message}
+    order, status = result.queried.order, result.queried.order.get("status_text", "")
+    if result.queried.amount_differs:
+        status = MESSAGES["amount_differs"].format(status=status)
+    return {"out_trade_no": result.out_trade_no, "status": status,
+            "money": order.get("money", ""), "trade_no": order.get("trade_no", ""), "error": ""}
 
 
 def _show_order(run: Runtime, order: dict) -> None:
@@ -334,36 +401,47 @@ def list_orders(
     *,
     conn: Connection,
 ) -> None:
-    """List orders at the gateway (api.php?act=orders / api/merchant/orders), or --local."""
+    """List orders at the gateway (api.php?act=orders / api/merchant/orders), or --local.
+
+    Rows whose amount differs from what epay ordered are flagged (exit 0).
+    """
     run = runtime(ctx)
     if local:
         _list_local(run, 1_000_000 if all_pages else limit, json_output)
         return
     merchant, _ = resolve_merchant(run, conn)
-    now = run.env.now()
-    if dry_run:
-        show_dry_run(run, [calls.list_orders(merchant, now, limit=calls.LIST_PAGE_MAX if all_pages
-                                             else limit, offset=0 if all_pages else offset,
-                                             status=status)], json_output)
-        return
     from ..gateway import operations
 
+    now = run.env.now()
+    build = operations.page_builder(merchant, now, status=status)
+    call = build(0) if all_pages else calls.list_orders(merchant, now, limit=limit,
+                                                        offset=offset, status=status)
+    if dry_run:
+        show_dry_run(run, [call], json_output)
+        return
+    recorded = _recorded(_state_or_none(run), merchant)
     with open_client(run, conn) as client:
-        if all_pages:
-            listing = operations.list_all(client, merchant, now, status=status,
-                                          settings=settings_of(conn))
-        else:
-            listing = operations.list_page(client, merchant, now, limit=limit, offset=offset,
-                                           status=status)
+        listing = (operations.list_all(client, build, recorded=recorded,
+                                       settings=settings_of(conn)) if all_pages
+                   else operations.list_page(client, call, recorded=recorded))
+    _show_listing(run, listing, json_output)
+
+
+def _show_listing(run: Runtime, listing, json_output: bool) -> None:
+    """The rows (a wrong amount flagged in its row, and said once more on stderr)."""
     show_notes(run, listing.notes)
     if json_output:
         run.out.json_object(listing.to_dict())
-        return
-    run.out.table(listing.orders, ["out_trade_no", "trade_no", "money", "status_text", "type",
-                                   "name", "addtime"])
-    total = f" of {listing.count}" if listing.count is not None else ""
-    run.out.status(f"{len(listing.orders)} orders{total} ({listing.pages} "
-                   f"page{'s' if listing.pages != 1 else ''})")
+    else:
+        rows = [{**row, "status_text": MESSAGES["amount_differs"].format(status=row["status_text"])}
+                if row.get("amount_matches") is False else row for row in listing.orders]
+        run.out.table(rows, ["out_trade_no", "trade_no", "money", "status_text", "type",
+                             "name", "addtime"])
+        run.out.status(MESSAGES["listed"].format(
+            orders=_counted(len(listing.orders), "order", "orders"),
+            pages=_counted(listing.pages, "page", "pages")))
+    for line in listing.mismatch_lines():
+        run.out.status(line, "bad")
 
 
 def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
@@ -371,8 +449,9 @@ def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
     if json_output:
         run.out.json_object({"orders": orders})
         return
-    run.out.table(orders, ["out_trade_no", "trade_no", "money", "name", "type", "pid", "gateway"])
-    run.out.status(f"{len(orders)} orders remembered by epay")
+    rows = [{**o, "trade_no": MESSAGES["unknown_order"]} if o["unknown"] else o for o in orders]
+    run.out.table(rows, ["out_trade_no", "trade_no", "money", "name", "type", "pid", "gateway"])
+    run.out.status(MESSAGES["remembered"].format(orders=_counted(len(orders), "order", "orders")))
 
 
 @app.command("refund")
@@ -406,15 +485,16 @@ def refund(
     from ..gateway import operations
 
     with open_client(run, conn) as client:
-        result = operations.refund(client, merchant, now, money=money, out_trade_no=out_trade_no,
-                                   trade_no=trade_no, out_refund_no=out_refund_no)
-    show_notes(run, result.pop("notes"))
+        result = operations.refund(client, call, money=money, out_trade_no=out_trade_no,
+                                   trade_no=trade_no)
+    show_notes(run, result.notes)
     if json_output:
-        run.out.json_object(result)
+        run.out.json_object(result.to_dict())
         return
-    run.out.fields([("refunded", result["money"]),
-                    ("order", result["out_trade_no"] or result["trade_no"]),
-                    ("gateway said", result["msg"])])
+    document = result.to_dict()
+    run.out.fields([("refunded", document["money"]),
+                    ("order", result.out_trade_no or result.trade_no),
+                    ("gateway said", result.msg)])
 
 
 @app.command("wait")
@@ -424,7 +504,7 @@ def wait(
     out_trade_no: Annotated[str, typer.Argument(metavar="OUT_TRADE_NO")],
     timeout_seconds: Annotated[float, typer.Option(
         "--timeout", metavar="SECONDS", min=0, max=86_400,
-        help="Give up after this many seconds.")] = 300.0,
+        help="Give up after this many seconds: a deadline for the whole wait.")] = 300.0,
     interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", min=0.05, max=60,
                                             help="First pause between polls (grows ×1.5 to "
                                                  "10 s).")] = 1.0,
@@ -435,33 +515,50 @@ def wait(
 ) -> int:
     """Poll an order until it is paid: the fallback when a notify never comes.
 
-    Exit 0 paid; 7 not paid within --timeout, or refunded/frozen; 4 gateway error; 5 network.
+    Exit 0 paid; 3 paid, but not the amount epay ordered (do not deliver); 7 not paid within
+    --timeout (a deadline for the whole wait), or refunded/frozen; 4 gateway error; 5 network.
     """
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
-    if dry_run:  # each poll sends this query
-        show_dry_run(run, [calls.query_order(merchant, run.env.now(), out_trade_no=out_trade_no)],
-                     json_output)
+
+    def build(now: int):  # each poll sends this query (fresh for a V2 timestamp)
+        return calls.query_order(merchant, now, out_trade_no=out_trade_no)
+
+    if dry_run:
+        show_dry_run(run, [build(run.env.now())], json_output)
         return ExitCode.OK
     from ..gateway import operations
 
-    def on_poll(number: int, order: dict | None) -> None:
-        state = order["status_text"] if order else "not at the gateway yet"
-        run.out.status(f"poll {number}: {state}", "dim")
+    def on_poll(number: int, queried) -> None:
+        state = queried.order["status_text"] if queried else MESSAGES["not_there_yet"]
+        run.out.status(MESSAGES["poll"].format(number=number, state=state), "dim")
 
     with open_client(run, conn) as client:
-        outcome = operations.wait_paid(client, merchant, out_trade_no=out_trade_no,
-                                       timeout=timeout_seconds, interval=interval,
-                                       clock=run.env.clock, on_poll=on_poll)
+        outcome = operations.wait_paid(client, build, timeout=timeout_seconds,
+                                       recorded=_recorded(_state_or_none(run), merchant),
+                                       interval=interval, clock=run.env.clock, on_poll=on_poll)
+    return _show_wait(run, outcome, out_trade_no, timeout_seconds, json_output)
+
+
+def _show_wait(run: Runtime, outcome, out_trade_no: str, timeout: float, json_output: bool) -> int:
     if json_output:
         run.out.json_object(outcome.to_dict())
     elif outcome.paid:
-        run.out.data(f"paid: {out_trade_no} (trade_no {outcome.order.get('trade_no', '')}, "
-                     f"money {outcome.order.get('money', '')})", "ok")
+        order = outcome.order
+        run.out.data(MESSAGES["paid"].format(out_trade_no=out_trade_no,
+                                             trade_no=order.get("trade_no", ""),
+                                             money=order.get("money", "")),
+                     "ok" if outcome.deliverable else "bad")
     else:
-        why = (f"not paid within {timeout_seconds:g} s" if outcome.reason == "timeout"
-               else f"the order is {outcome.reason}")
-        run.out.status(f"{out_trade_no}: {why} ({outcome.polls} polls)", "bad")
+        why = (MESSAGES["not_paid_in_time"].format(seconds=f"{timeout:g}")
+               if outcome.reason == "timeout" else
+               MESSAGES["order_is"].format(reason=outcome.reason))
+        run.out.status(MESSAGES["wait_ended"].format(out_trade_no=out_trade_no, why=why,
+                                                     polls=_counted(outcome.polls, "poll",
+                                                                    "polls")), "bad")
+    if outcome.paid and not outcome.deliverable:
+        run.out.status(outcome.amount.line(out_trade_no), "bad")
+        return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK if outcome.paid else ExitCode.CHECK_FAILED
 
 
@@ -487,15 +584,14 @@ def pay(
     from ..gateway import operations
 
     with open_client(run, conn) as client:
-        result = operations.sandbox_pay(client, merchant, out_trade_no=out_trade_no,
-                                        trade_no=trade_no, failed=fail)
+        result = operations.sandbox_pay(client, call)
     if json_output:
-        run.out.json_object(result)
+        run.out.json_object(result.to_dict())
         return
-    notify = result.get("notify") or {}
+    notify = result.notify
     rows = [("result", "failed" if fail else "paid"),
-            ("out_trade_no", str(result.get("out_trade_no", ""))),
-            ("trade_no", str(result.get("trade_no", "")))]
+            ("out_trade_no", str(result.data.get("out_trade_no", ""))),
+            ("trade_no", str(result.data.get("trade_no", "")))]
     if notify:
         delivered = "delivered" if notify.get("delivered") else (
             f"not delivered ({notify.get('error') or 'HTTP ' + str(notify.get('status'))})")

@@ -231,7 +231,7 @@ def _amount_problems(params: Mapping[str, str], expect: Expectations) -> list[Pr
     if not amounts_equal(money, expect.amount):
         return [Problem(
             "amount_mismatch",
-            f"money is {money} but your order is {expected}: the amount was tampered with",
+            f"money is {money}, not your order's {expected}: the amount was tampered with",
             "do not credit; compare money with your own order amount, numerically",
         )]
     return []

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .errors import InputError
 from .params import url_parts
 from .signing import SignType
@@ -21,8 +23,26 @@ V2_ROUTES = ("pay/submit", "pay/create", "pay/query", "pay/refund", "pay/refundq
 SUCCESS_CODE = {"v1": 1, "v1_refund": 0, "v2": 0}
 
 
+def site_root(url: str) -> tuple[str, str]:
+    """``url`` without a trailing PHP page, and the page taken off (``''`` when none): the
+    gateway's own doc shows ``http://host/submit.php`` or ``…/mapi.php``, but epay needs the
+    site root and adds the page itself (``http://host/submit.php/api.php`` is not the API)."""
+    text = url.strip()
+    parts = url_parts(text)
+    found = _PAGE.search(parts.path)
+    if not found or parts.query or parts.fragment or not text.endswith(parts.path):
+        return text, ""
+    root = text[:len(text) - len(parts.path)] + parts.path[:found.start()]
+    return root + "/", found.group(1)
+
+
+_PAGE = re.compile(r"/([^/]+\.php)/?$", re.IGNORECASE)
+
+
 def normalize_base(url: str) -> str:
-    """A gateway's base URL: absolute http(s), no query or fragment, ending in '/'."""
+    """A gateway's base URL: absolute http(s), no query or fragment, no PHP page, ending in
+    '/'."""
+    url = site_root(url)[0]
     parts = url_parts(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InputError(f"gateway {url!r} is not an http(s) URL",

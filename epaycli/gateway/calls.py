@@ -12,10 +12,11 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.endpoints import API, MAPI, normalize_base, v1_url, v2_url
-from ..core.errors import InputError
+from ..core.errors import EpayError, GatewayError, InputError
 from ..core.money import CENT, format_wire, parse_amount
 from ..core.params import format_url
 from ..core.php import htmlspecialchars, is_blank, urlencode
@@ -89,7 +90,7 @@ class Call:
                  for k, v in shown.items()]
         return f"{self.endpoint}?{'&'.join(pairs)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """What ``--dry-run`` shows: the request as it would go out, the key masked."""
         document = {"action": self.action, "dialect": self.dialect, "method": self.method,
                     "url": self.shown_url, "form": redact_params(self.form) if self.form else None,
@@ -116,7 +117,7 @@ class OrderRequest:
     method: str = ""  # V2 api/pay/create only
     channel_id: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"out_trade_no": self.out_trade_no, "money": format_wire(self.money),
                 "name": self.name, "type": self.type, "notify_url": self.notify_url,
                 "return_url": self.return_url, "param": self.param}
@@ -125,13 +126,17 @@ class OrderRequest:
 # ---- validation, in the gateway's own words ---------------------------------------------------
 
 
-def refusal(entry_id: str, detail: str, hint: str | None = None) -> InputError:
-    """An ``InputError`` worded as the gateway would refuse it: its message, then why."""
+def refusal(entry_id: str, detail: str, hint: str | None = None, *,
+            meaning: str | None = None) -> InputError:
+    """An ``InputError`` worded as the gateway would refuse it: its message, then why
+    (``meaning``: what the message means here, when the catalogue's general one would not
+    fit, e.g. a number too long is not one with characters not allowed)."""
     from ..catalogue.lookup import entry
 
     found = entry(entry_id)
     message = re.sub(r"\{\w+\}", "…", found.messages[0]) if found.messages else found.zh
-    return InputError(f"{message} ({found.en.rstrip('.')}): {detail}", hint or found.fix,
+    said = (meaning or found.en).rstrip(".")
+    return InputError(f"{message} ({said}): {detail}", hint or found.fix,
                       code=f"refused_{entry_id}")
 
 
@@ -155,8 +160,9 @@ def validate_out_trade_no(value: str) -> str:
                       f"{_cut(value)!r} contains {' '.join(repr(c) for c in bad[:5])}")
     if len(value) > OUT_TRADE_NO_MAX:
         raise refusal("out_trade_no_invalid",
-                      f"it is {len(value)} characters; the gateway keeps only {OUT_TRADE_NO_MAX}",
-                      f"use at most {OUT_TRADE_NO_MAX} characters")
+                      f"it is {len(value)} characters; the gateway allows {OUT_TRADE_NO_MAX}",
+                      f"use at most {OUT_TRADE_NO_MAX} characters",
+                      meaning=MESSAGES["out_trade_no_too_long"])
     return value
 
 
@@ -200,20 +206,82 @@ def validate_order(*, money: str, name: str, out_trade_no: str, notify_url: str,
     )
 
 
+MESSAGES = {
+    "out_trade_no_too_long": "out_trade_no is longer than the gateway allows",
+    "query_in_notify_url": "notify_url has its own query string: real gateways store it "
+                           "HTML-escaped and the notify arrives with extra unsigned fields "
+                           "(a=1&amp;b=2); prefer a notify_url without one",
+    "local_notify_url": "notify_url points at {host}: a gateway elsewhere cannot reach it "
+                        "('epay listen --tunnel' gives a public URL)",
+    "name_cut": "name is {length} characters; newer gateways keep the first {kept}",
+    "name_four_byte": "name has characters the gateway stores as '?' ({characters}: emoji and "
+                      "other 4-byte characters); the order's stored name becomes {stored!r}, so "
+                      "an identical resend is refused as changed (支付参数有变化)",
+    "no_type": "--type '': no payment type, the buyer picks one in the gateway's cashier; such "
+               "an order is notified with type=0 outside the signature, which the official SDK "
+               "and 'epay verify' reject — poll 'epay order query' for it, or give a type",
+    "stored_name_differs": "{message} — the gateway stored this order's name as {stored!r}, "
+                           "not as sent ({why}), so even an identical resend counts as changed",
+    "stored_name_hint": "resend with --name {stored!r} (the name as stored), or use a new "
+                        "out_trade_no; avoid emoji and names over {kept} characters",
+    "why_cut": "it keeps {kept} characters",
+    "why_four_byte": "it stores emoji as '?'",
+    "why_both": "it stores emoji as '?' and keeps {kept} characters",
+}
+
+
+def four_byte_characters(text: str) -> list[str]:
+    """Characters outside the BMP (emoji …): MySQL's 3-byte ``utf8`` stores each as ``?``."""
+    return sorted({ch for ch in text if ord(ch) > 0xFFFF})
+
+
+def stored_name(name: str) -> str:
+    """The name as the gateway keeps it: 4-byte characters as ``?``, cut to 64 characters."""
+    return "".join("?" if ord(ch) > 0xFFFF else ch for ch in name)[:NAME_STORED_MAX]
+
+
+def payment_type(given: str | None, default: str) -> tuple[str, list[str]]:
+    """``--type``: absent → the profile's; given empty (``--type ''``) → no type at all (the
+    cashier), with the warning that such an order's notify is signed without its type."""
+    if given is None:
+        return default, []
+    if not given.strip():
+        return "", [MESSAGES["no_type"]]
+    return given, []
+
+
+def explain_create_error(error: EpayError, order: OrderRequest) -> EpayError:
+    """A create refused as 支付参数有变化 after a name the gateway stores differently: the
+    merchant did resend the same parameters — say why they still differ, and what to do."""
+    if getattr(getattr(error, "explanation", None), "id", None) != "order_params_changed":
+        return error
+    stored = stored_name(order.name)
+    if stored == order.name or not isinstance(error, GatewayError):
+        return error
+    cut, emoji = len(order.name) > NAME_STORED_MAX, bool(four_byte_characters(order.name))
+    why = MESSAGES["why_both" if cut and emoji else "why_cut" if cut else "why_four_byte"]
+    return GatewayError(
+        MESSAGES["stored_name_differs"].format(message=error.message, stored=stored,
+                                               why=why.format(kept=NAME_STORED_MAX)),
+        MESSAGES["stored_name_hint"].format(stored=stored, kept=NAME_STORED_MAX),
+        code=error.code, gateway_code=error.gateway_code, gateway_message=error.gateway_message,
+        explanation=error.explanation)
+
+
 def order_warnings(order: OrderRequest, gateway: str) -> list[str]:
     """What the gateway will do to this order that the merchant may not expect."""
     notes = []
     if urlsplit(order.notify_url).query:
-        notes.append("notify_url has its own query string: real gateways store it HTML-escaped "
-                     "and the notify arrives with extra unsigned fields (a=1&amp;b=2); prefer a "
-                     "notify_url without one")
+        notes.append(MESSAGES["query_in_notify_url"])
     host = urlsplit(order.notify_url).hostname or ""
     if is_loopback_host(host) and not is_loopback_host(urlsplit(gateway).hostname or ""):
-        notes.append(f"notify_url points at {host}: a gateway elsewhere cannot reach it "
-                     "('epay listen --tunnel' gives a public URL)")
+        notes.append(MESSAGES["local_notify_url"].format(host=host))
     if len(order.name) > NAME_STORED_MAX:
-        notes.append(f"name is {len(order.name)} characters; newer gateways keep the first "
-                     f"{NAME_STORED_MAX}")
+        notes.append(MESSAGES["name_cut"].format(length=len(order.name), kept=NAME_STORED_MAX))
+    emoji = four_byte_characters(order.name)
+    if emoji:
+        notes.append(MESSAGES["name_four_byte"].format(characters=" ".join(emoji[:5]),
+                                                       stored=stored_name(order.name)))
     return notes
 
 

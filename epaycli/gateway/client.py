@@ -9,9 +9,11 @@ answers are read by ``replies.parse_reply`` (errors → ``GatewayError``, exit 4
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -26,6 +28,29 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a listing of 50 orders is ~30 KiB; more is
 
 class _TooLarge(Exception):
     pass
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _deadline_error(call: Call, settings: Settings, attempts: int, *,
+                    by_caller: bool) -> NetworkError:
+    """The whole request ran out of time: its own --timeout, or the caller's deadline (the
+    end of an ``order wait``)."""
+    tried = f"timeout {settings.timeout:g} s for the whole request" + (
+        f", {attempts} attempts" if attempts > 1 else "")
+    if by_caller:
+        return NetworkError(f"{call.shown_url} did not answer before the wait's deadline",
+                            "raise --timeout", code="network_deadline")
+    return NetworkError(f"{call.shown_url} did not answer in time ({tried})",
+                        "check the gateway is up and reachable, or raise --timeout",
+                        code="network_timeout")
+
+
+def _parse(call: Call, response: httpx.Response, body: bytes, *, now: int) -> Reply:
+    return parse_reply(call, response.status_code, response.headers.get("content-type", ""),
+                       body, now=now, location=response.headers.get("location", ""))
 
 
 def _read_sync(client: httpx.Client, call: Call) -> tuple[httpx.Response, bytes]:
@@ -67,8 +92,8 @@ def _headers() -> dict[str, str]:
             "Accept": "application/json, text/html;q=0.5, */*;q=0.1"}
 
 
-def _request_args(call: Call) -> dict:
-    args = {"method": call.method, "url": call.url}
+def _request_args(call: Call) -> dict[str, Any]:
+    args: dict[str, Any] = {"method": call.method, "url": call.url}
     if call.form is not None:
         args["data"] = call.form
     return args
@@ -110,46 +135,98 @@ def _retryable(error: Exception) -> bool:
 
 
 class GatewayClient:
-    """One connection pool for a run; use as a context manager."""
+    """One connection pool for a run; use as a context manager.
+
+    ``settings.timeout`` is a deadline for the whole of each ``send`` (connect, every read,
+    retries): httpx's own timeouts are per operation, so a gateway that trickles one byte a
+    second would hold a request for minutes. The request runs on a worker thread that the
+    caller stops waiting for at the deadline (closing its connections, so it ends too)."""
 
     def __init__(self, settings: Settings = Settings(), *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self._clock = clock
         self._sleep = sleep
-        self._http = httpx.Client(timeout=httpx.Timeout(settings.timeout),
-                                  verify=settings.verify_tls, follow_redirects=False,
-                                  headers=_headers(), transport=transport, trust_env=False)
+        self._monotonic = monotonic
+        self._transport = transport
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(timeout=httpx.Timeout(self.settings.timeout),
+                            verify=self.settings.verify_tls, follow_redirects=False,
+                            headers=_headers(), transport=self._transport, trust_env=False)
 
     def __enter__(self) -> GatewayClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
         self._http.close()
 
-    def send(self, call: Call) -> Reply:
+    def send(self, call: Call, *, deadline: float | None = None) -> Reply:
+        """``call``'s answer, within ``settings.timeout`` seconds, and before ``deadline`` (a
+        ``time.monotonic`` instant, e.g. the end of a whole wait) when one is given."""
+        own = self._monotonic() + self.settings.timeout
+        stop = own if deadline is None else min(own, deadline)
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
+        failed: httpx.HTTPError | None = None  # the last attempt's failure, if it failed
         for attempt in range(1, attempts + 1):
             try:
-                response, body = _read_sync(self._http, call)
+                response, body = self._read_by(call, stop)
             except _TooLarge:
                 raise _too_large(call) from None
+            except _DeadlinePassed:
+                if failed is not None:  # a retry ran out of time: the failure is the news
+                    raise _network_error(call, failed, self.settings, attempt - 1) from None
+                raise _deadline_error(call, self.settings, attempt,
+                                      by_caller=deadline is not None and deadline < own) from None
             except httpx.HTTPError as error:
-                if attempt < attempts and _retryable(error):
-                    self._sleep(self.settings.backoff * 2 ** (attempt - 1))
+                failed = error
+                pause = self.settings.backoff * 2 ** (attempt - 1)
+                if attempt < attempts and _retryable(error) and self._monotonic() + pause < stop:
+                    self._sleep(pause)
                     continue
                 raise _network_error(call, error, self.settings, attempt) from None
-            if attempt < attempts and response.status_code in RETRY_STATUSES:
-                self._sleep(self.settings.backoff * 2 ** (attempt - 1))
+            failed = None
+            pause = self.settings.backoff * 2 ** (attempt - 1)
+            if attempt < attempts and response.status_code in RETRY_STATUSES \
+                    and self._monotonic() + pause < stop:
+                self._sleep(pause)
                 continue
-            return parse_reply(call, response.status_code,
-                               response.headers.get("content-type", ""), body,
-                               now=int(self._clock()))
+            return _parse(call, response, body, now=int(self._clock()))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_by(self, call: Call, stop: float) -> tuple[httpx.Response, bytes]:
+        """``_read_sync`` on a worker thread, waited for until ``stop`` at most."""
+        remaining = stop - self._monotonic()
+        if remaining <= 0:
+            raise _DeadlinePassed
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+        finished = threading.Event()
+        http = self._http
+
+        def work() -> None:
+            try:
+                outcome.append(_read_sync(http, call))
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                outcome.append(error)
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name="epay-request", daemon=True).start()
+        if not finished.wait(remaining):
+            # Closing the pool closes the worker's socket: it stops at its next read.
+            http.close()
+            self._http = self._new_http()
+            raise _DeadlinePassed
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
 
 class AsyncGatewayClient:
@@ -181,12 +258,22 @@ class AsyncGatewayClient:
         self._lanes.clear()
 
     async def send(self, call: Call, lane: httpx.AsyncClient | None = None) -> Reply:
+        """``call``'s answer within ``settings.timeout`` seconds, retries included."""
         if lane is None:
             if not self._lanes:
                 self._lanes.append(self._lane())
             lane = self._lanes[0]
+        attempts: list[int] = [1]
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                return await self._send(call, lane, attempts)
+        except TimeoutError:
+            raise _deadline_error(call, self.settings, attempts[0], by_caller=False) from None
+
+    async def _send(self, call: Call, lane: httpx.AsyncClient, tried: list[int]) -> Reply:
         attempts = 1 + (self.settings.retries if call.idempotent else 0)
         for attempt in range(1, attempts + 1):
+            tried[0] = attempt
             try:
                 response, body = await _read_async(lane, call)
             except _TooLarge:
@@ -199,9 +286,7 @@ class AsyncGatewayClient:
             if attempt < attempts and response.status_code in RETRY_STATUSES:
                 await asyncio.sleep(self.settings.backoff * 2 ** (attempt - 1))
                 continue
-            return parse_reply(call, response.status_code,
-                               response.headers.get("content-type", ""), body,
-                               now=int(self._clock()))
+            return _parse(call, response, body, now=int(self._clock()))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def send_all(self, calls: Iterable[Call]) -> list[Reply | EpayError]:

@@ -11,50 +11,73 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
 from ..core.signing import verify
 from .calls import Call
 
+if TYPE_CHECKING:
+    from ..catalogue.lookup import Entry
+
 TIMESTAMP_WINDOW_SECONDS = 300  # V2: requests and responses within ±300 s of the clock
 _TAG = re.compile(r"<[^>]+>")
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+# What PHP prints when it fails (display_errors on), in text or its HTML rendering.
+_PHP_ERROR = re.compile(r"\b(Fatal error|Parse error|Uncaught|Warning|Notice|Deprecated)\b"
+                        r"|SQLSTATE\[|on line \d+")
 SHOWN_BODY = 160  # characters of an unexpected body carried in an error
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     """A successful answer: the fields as sent (``data``), whether a V2 signature was checked
-    (``verified``: True, or None when the answer was unsigned or no platform key was given)."""
+    (``verified``: True, or None when the answer was unsigned or no platform key was given).
+    ``empty``: the answer was an HTTP 500 with an empty body, read as an empty listing page."""
 
     call: Call
-    data: dict
+    data: dict[str, Any]
     verified: bool | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     http_status: int = 200
+    empty: bool = False
 
 
-def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now: int) -> Reply:
-    """Interpret one HTTP answer to ``call``."""
-    text = body.decode("utf-8", "replace").lstrip("\ufeff")
+def decode_body(body: bytes, content_type: str) -> str:
+    """The answer's text, by the charset it declares (``charset=gbk`` in the header, else a
+    ``<meta charset>`` near the top); UTF-8 otherwise. Chinese PHP sites still answer GBK."""
+    head = body[:1024].decode("ascii", "replace")
+    charset = _charset(content_type) or (_charset(head) if "<meta" in head.lower() else None)
+    if charset in ("gbk", "gb2312", "gb_2312-80", "x-gbk", "cp936"):
+        charset = "gb18030"  # a superset: what browsers do with every GB label
+    try:
+        return body.decode(charset or "utf-8", "replace").lstrip("\ufeff")
+    except LookupError:  # a charset Python does not know: UTF-8 is the best guess
+        return body.decode("utf-8", "replace").lstrip("\ufeff")
+
+
+def _charset(text: str) -> str | None:
+    found = _CHARSET.search(text)
+    return found.group(1).lower() if found else None
+
+
+def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now: int,
+                location: str = "") -> Reply:
+    """Interpret one HTTP answer to ``call`` (``location``: the Location header, if any)."""
+    if 300 <= status < 400:  # before the body: a redirect usually has none
+        raise _redirect(call, status, location)
+    text = decode_body(body, content_type)
     if not text.strip():
         if call.action == "orders" and status == 500:
             # api.php?act=orders on PHP 8: an empty page (or offset past the end) is a 500.
-            return Reply(call, {"code": 1, "data": [], "count": None}, None,
-                         ["the gateway answered HTTP 500 with an empty body: an empty page"], status)
-        if 400 <= status < 500:  # no Epay page there: the catalogue's 500 entry would mislead
-            raise GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
-                               "check the gateway URL: the site root where submit.php and "
-                               "api.php are", code="gateway_empty_answer", gateway_code=status)
-        raise _error(call, None, f"HTTP {status} with an empty body", status=status,
-                     entry_id="http_500_empty" if status >= 500 else None)
-    if 300 <= status < 400:
-        raise GatewayError(f"{call.shown_url} answered a redirect (HTTP {status})",
-                           "use the gateway URL it redirects to (https, trailing slash)",
-                           code="gateway_redirect", gateway_code=status)
+            return Reply(call, {"code": 1, "data": [], "count": None}, None, (), status,
+                         empty=True)
+        raise _empty(call, status)
     document = _json_object(text)
     if document is None:
         raise _not_json(call, status, content_type, text)
@@ -69,10 +92,37 @@ def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now:
     if status >= 400:
         raise _error(call, code, message or f"HTTP {status}", status=status)
     verified, notes = check_signed_reply(call, document, now=now)
-    return Reply(call, document, verified, notes, status)
+    return Reply(call, document, verified, tuple(notes), status)
 
 
-def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | None, list[str]]:
+def _empty(call: Call, status: int) -> GatewayError:
+    """An empty body, said as what it is: only a 500 is the catalogue's ``http_500_empty``."""
+    if status == 500:
+        return _error(call, None, "HTTP 500 with an empty body", status=status,
+                      entry_id="http_500_empty")
+    if status > 500:
+        hint = "a proxy in front of the gateway failed: try again, or tell the gateway's operator"
+    elif status >= 400:
+        hint = "check the gateway URL: the site root where submit.php and api.php are"
+    else:
+        hint = ("the gateway's PHP stopped before it answered (its error log says why); "
+                "check the URL is the site root")
+    return GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
+                        hint, code="gateway_empty_answer", gateway_code=status)
+
+
+def _redirect(call: Call, status: int, location: str) -> GatewayError:
+    # Only where it points, not its query: it may repeat the request's own (with the key).
+    target = location.split("?")[0] + ("?…" if "?" in location else "") if location else ""
+    target = _cut(target, 120) or "(no Location header)"
+    return GatewayError(f"{call.shown_url} answered a redirect (HTTP {status}) to {target}",
+                        "use the gateway URL it redirects to (https, trailing slash); epay does "
+                        "not follow redirects with a signed request", code="gateway_redirect",
+                        gateway_code=status)
+
+
+def check_signed_reply(call: Call, document: dict[str, Any], *,
+                       now: int) -> tuple[bool | None, list[str]]:
     """V2 answers carry the platform's signature: check it and the timestamp window."""
     if call.dialect != "v2" or call.action == "pay":
         return None, []
@@ -108,7 +158,7 @@ def check_signed_reply(call: Call, document: dict, *, now: int) -> tuple[bool | 
     return True, notes
 
 
-def signed_fields(document: dict) -> dict[str, str]:
+def signed_fields(document: dict[str, Any]) -> dict[str, str]:
     """The answer's fields as the PHP gateway signed them: scalars as PHP turns them into
     strings (``false`` and ``null`` → empty, which the canonical string leaves out)."""
     fields = {}
@@ -131,7 +181,7 @@ def php_string(value: object) -> str:
     return str(value)
 
 
-def _json_object(text: str) -> dict | None:
+def _json_object(text: str) -> dict[str, Any] | None:
     """The JSON object in ``text``; also after a PHP warning or BOM printed before it."""
     stripped = text.strip()
     candidates = [stripped]
@@ -149,17 +199,28 @@ def _json_object(text: str) -> dict | None:
 
 
 def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayError:
-    """An HTML notice page (站点提示信息), plain text or a web server's error page."""
+    """An HTML notice page (站点提示信息), a web server's page, or text. Text that is not a
+    page is the gateway's PHP talking (a database down, a fatal error): an internal error of
+    the gateway, not a wrong URL."""
     from ..catalogue.lookup import explain
 
     looks_html = "<" in text and ">" in text
     shown = page_text(text) if looks_html else " ".join(text.split())
+    broken_json = text.lstrip().startswith(("{", "["))  # cut short or not an object
+    internal = (not looks_html and not broken_json) or bool(_PHP_ERROR.search(shown))
     entry = explain(None, shown)
     if entry is not None and entry.id == "http_error_page":
         entry = explain(None, shown.replace("站点提示信息", "")) or entry
     kind = "an HTML page" if looks_html else "text"
     labelled = f" labelled {content_type.split(';')[0]}" if "json" in content_type else ""
     said = _cut(shown) or "(nothing readable)"
+    if entry is None and internal:
+        return GatewayError(
+            f"the gateway reports an internal error: {call.shown_url} answered {kind}{labelled} "
+            f"(HTTP {status}), not JSON: {said}",
+            "the gateway's server is failing (its database, its PHP), not your request: tell "
+            "its operator, or look it up with 'epay errors'", code="gateway_internal_error",
+            gateway_code=status, gateway_message=said)
     if entry is None:
         return GatewayError(
             f"{call.shown_url} answered {kind}{labelled} (HTTP {status}), not JSON: {said}",
@@ -168,7 +229,8 @@ def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayE
     message = _message_of(entry, shown)
     return GatewayError(
         f"gateway answered {kind}{labelled} (HTTP {status}): {message} — {entry.en.rstrip('.')}",
-        entry.fix, gateway_code=status, gateway_message=message, explanation=entry)
+        entry.fix, code="gateway_internal_error" if internal else None, gateway_code=status,
+        gateway_message=message, explanation=entry)
 
 
 def page_text(page: str) -> str:
@@ -184,7 +246,7 @@ def page_text(page: str) -> str:
     return text
 
 
-def _message_of(entry, text: str) -> str:
+def _message_of(entry: Entry, text: str) -> str:
     """The catalogue message as it appears in ``text`` (with its values), else the first one."""
     from ..catalogue.lookup import normalize
 
@@ -247,7 +309,7 @@ ORDER_FIELDS = ("trade_no", "out_trade_no", "api_trade_no", "type", "pid", "addt
 STATUS_NAMES = {0: "unpaid", 1: "paid", 2: "refunded", 3: "frozen", 4: "pre-authorised"}
 
 
-def order_fields(document: dict) -> dict:
+def order_fields(document: dict[str, Any]) -> dict[str, Any]:
     """An order as scripts rely on it: ``status`` an int, text fields text ('' for null/false),
     ``money`` as the gateway wrote it; unknown fields kept."""
     order = {}
@@ -268,7 +330,7 @@ def order_fields(document: dict) -> dict:
     return order
 
 
-def rows_of(document: dict) -> list[dict]:
+def rows_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     """``data`` of a listing: a list, ``null``, or (some forks) an object keyed by index."""
     data = document.get("data")
     if data is None or data is False or data == "":
@@ -280,11 +342,11 @@ def rows_of(document: dict) -> list[dict]:
     return [row for row in data if isinstance(row, dict)]
 
 
-def count_of(document: dict) -> int | None:
+def count_of(document: dict[str, Any]) -> int | None:
     return _code(document.get("count"))
 
 
-def create_fields(document: dict, *, v2: bool) -> dict:
+def create_fields(document: dict[str, Any], *, v2: bool) -> dict[str, str]:
     """What a create answer says about paying: trade_no and exactly one pay field."""
     result = {"trade_no": php_string(document.get("trade_no"))}
     if v2:
@@ -300,7 +362,7 @@ def create_fields(document: dict, *, v2: bool) -> dict:
     return result
 
 
-def pay_field(created: dict) -> tuple[str, str]:
+def pay_field(created: Mapping[str, str]) -> tuple[str, str]:
     """(kind, value) of the pay field: payurl, qrcode, urlscheme or html."""
     for kind in ("payurl", "qrcode", "urlscheme", "html"):
         if created.get(kind):

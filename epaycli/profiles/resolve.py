@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..core.endpoints import site_root
 from ..core.errors import ConfigError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
@@ -93,7 +94,27 @@ def resolve(
 def current(profile_name: str | None, flags: Mapping[str, str | None],
             env: Mapping[str, str]) -> Resolved:
     """The settings for this run (reads the profiles file once)."""
-    return resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags, env=env)
+    return site_root_of(resolve(load_store(config_path(env)), profile_name=profile_name,
+                                flags=flags, env=env))
+
+
+GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "
+                     "{root} and adds submit.php, mapi.php and api.php itself")
+
+
+def site_root_of(resolved: Resolved) -> Resolved:
+    """A gateway URL that names a page (``…/submit.php``, as the gateway's doc shows it) means
+    its site root, wherever it came from (flag, EPAY_GATEWAY, profile): the root, and a note
+    that says so."""
+    gateway = resolved.profile.gateway
+    root, page = site_root(gateway) if gateway else ("", "")
+    if not page:
+        return resolved
+    origin = resolved.origins.get("gateway", "")
+    shown = "--gateway" if origin == "flag" else origin or "profile"
+    note = GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
+    return Resolved(resolved.profile.updated(gateway=root), resolved.origins,
+                    resolved.chosen_by, (*resolved.notes, note))
 
 
 def request_defaults(resolved: Resolved, params: Mapping[str, str]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..core.endpoints import normalize_base
+from ..core.endpoints import normalize_base, site_root
 from ..core.errors import InputError
 from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
@@ -40,9 +40,14 @@ def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
     Key files are stored by absolute path (so the profile works from any folder), and every
     key is loaded now: a bad one is reported when added, not at the first payment.
     """
+    original_gateway = profile.gateway
     profile = validate_profile(profile.updated(private_key=_absolute(profile.private_key),
                                                public_key=_absolute(profile.public_key)))
     warnings = []
+    root, page = site_root(original_gateway)
+    if page:
+        warnings.append(f"the gateway URL names a page, {page}: saved as the site root {root} "
+                        "(epay adds submit.php, mapi.php and api.php itself)")
     if profile.private_key:
         warnings += rsa_key_notes(load_key(profile.private_key, "private"), "the private key")
     if profile.public_key:

@@ -198,11 +198,13 @@ def test_an_unreadable_private_key_is_named(cli, profile, tmp_path):
 
 def test_a_php_page_as_gateway_url_is_named_and_the_site_root_still_checked(cli, gateway,
                                                                             profile):
+    """epay itself uses the site root of such a URL (and says so); another tool given the
+    same URL does not: a warning, with the root to save."""
     profile(**v1(gateway, gateway=gateway.url + "submit.php"))
     result = doctor(cli)
-    assert result.code == ExitCode.CHECK_FAILED
-    failed = codes(result, "fail")
-    assert failed == {"gateway_php_page": "gateway.url"}
+    assert result.code == ExitCode.OK
+    assert codes(result, "warn")["gateway_php_page"] == "gateway.url"
+    assert not codes(result, "fail")
     url = next(c for c in checks(result) if c["code"] == "gateway_php_page")
     assert gateway.url in url["fix"]
     assert "credentials_ok" in codes(result, "ok")

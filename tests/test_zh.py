@@ -61,7 +61,7 @@ def test_doctor_json_is_the_same_in_both_languages_but_its_words(cli, monkeypatc
 
 
 def test_a_failed_doctor_says_so_in_chinese_with_exit_7(cli, chinese, monkeypatch):
-    monkeypatch.setenv("EPAY_GATEWAY", "http://127.0.0.1:9/submit.php")
+    monkeypatch.setenv("EPAY_GATEWAY", "ftp://127.0.0.1:9/")
     done = cli("doctor", "--offline")
     assert done.code == 7
     assert "项检查中有" in done.stderr and "epay doctor" in done.stderr

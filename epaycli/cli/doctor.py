@@ -49,7 +49,7 @@ def doctor(
     from ..doctor.run import DoctorRequest, run_doctor
 
     run = runtime(ctx)
-    resolved = current(profile, {}, run.env.environ)
+    resolved = current(profile, {}, run.env.environ, as_written=True)
     report = run_doctor(DoctorRequest(resolved, offline=offline, probe=probe, timeout=timeout,
                                       merchant_public_key=merchant_public_key,
                                       clock=run.env.clock))

@@ -72,9 +72,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "gateway {gateway!r} is not an absolute http(s) URL",
         "give the site root with its scheme, e.g. https://pay.example.com/"),
     "gateway_php_page": (
-        "gateway {gateway} names a page ({page}), not the site root: requests would go to "
-        "{page}/api.php and be answered by {page}",
-        "use the site root: {root}"),
+        "gateway {gateway} names a page ({page}), not the site root: epay uses {root}, but an "
+        "SDK or plugin given the same URL sends its requests to {page}/…",
+        "save the site root in the profile: {root}"),
     "gateway_wrong_path": (
         "the Epay gateway answers at {root}, not at {gateway}",
         "use the site root: {root}"),

@@ -61,7 +61,7 @@ def check_gateway_url(gateway: str) -> tuple[list[Finding], SiteUrl]:
                        "", ""))
     site = SiteUrl(gateway, root)
     if page is not None:
-        return [finding(check, "gateway_php_page", "fail", gateway=text,
+        return [finding(check, "gateway_php_page", "warn", gateway=text,
                         page=segments[page], root=root)], site
     if parts.query or parts.fragment:
         return [finding(check, "gateway_query", "fail", gateway=text, root=root)], site

@@ -89,13 +89,13 @@ def resolve(
     return Resolved(base.updated(**changes), origins, chosen_by, notes)
 
 
-
-
 def current(profile_name: str | None, flags: Mapping[str, str | None],
-            env: Mapping[str, str]) -> Resolved:
-    """The settings for this run (reads the profiles file once)."""
-    return site_root_of(resolve(load_store(config_path(env)), profile_name=profile_name,
-                                flags=flags, env=env))
+            env: Mapping[str, str], *, as_written: bool = False) -> Resolved:
+    """The settings for this run (reads the profiles file once); ``as_written`` keeps a
+    gateway URL that names a page as it is (``epay doctor`` names it)."""
+    resolved = resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags,
+                       env=env)
+    return resolved if as_written else site_root_of(resolved)
 
 
 GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "

@@ -53,6 +53,11 @@ def state_dir(environ: Mapping[str, str]) -> Path:
     return Path(base).expanduser() / "epay"
 
 
+def state_path(environ: Mapping[str, str]) -> Path:
+    """The orders file: the only place that names it."""
+    return state_dir(environ) / "state.sqlite3"
+
+
 class LocalState:
     """The orders file. Safe to use from several threads: each thread has its own connection."""
 
@@ -69,7 +74,13 @@ class LocalState:
 
     @classmethod
     def default(cls, environ: Mapping[str, str]) -> LocalState:
-        return cls(state_dir(environ) / "state.sqlite3")
+        return cls(state_path(environ))
+
+    @classmethod
+    def existing(cls, environ: Mapping[str, str]) -> LocalState | None:
+        """The orders file when epay has written one (a reader need not create it)."""
+        path = state_path(environ)
+        return cls(path) if path.is_file() else None
 
     def _connect(self) -> sqlite3.Connection:
         # Kept per thread: opening a connection (and setting WAL) costs more than a lookup, and

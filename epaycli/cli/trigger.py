@@ -11,7 +11,7 @@ from ..core.errors import InputError, NetworkError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
 from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
-from ..profiles.keys import load_key
+from ..profiles.keys import load_key, profile_keys
 from ..profiles.resolve import Resolved, current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
@@ -151,12 +151,10 @@ def _send(out, outgoing, *, count, concurrency, timeout, verify_tls, json_output
 def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
     """The order as ``epay order create`` recorded it, if it did (the state file is only read,
     never created, here)."""
-    from ..state import LocalState, state_dir  # sqlite3: only when an order is named
+    from ..state import LocalState  # sqlite3: only when an order is named
 
-    path = state_dir(environ) / "state.sqlite3"
-    if not path.is_file():
-        return None
-    return LocalState(path).find_order(out_trade_no, pid=pid or None)
+    state = LocalState.existing(environ)
+    return state.find_order(out_trade_no, pid=pid or None) if state is not None else None
 
 
 def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
@@ -164,8 +162,7 @@ def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
     MD5 key (V1) from --key / EPAY_KEY / the profile."""
     if platform_key:
         return RsaKeys(private=load_key(platform_key, "private", what="platform private key"))
-    key = resolved.profile.key
-    return Keys(md5=Md5Key(key) if key else None).to_sign(SignType.MD5)
+    return Keys(md5=profile_keys(resolved).md5).to_sign(SignType.MD5)
 
 
 def forger_signer(signer: Signer, given: str) -> Signer:

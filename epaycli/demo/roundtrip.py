@@ -25,10 +25,13 @@ from urllib.parse import urljoin, urlsplit
 
 from ..core.errors import EpayError, ExitCode, InputError, NetworkError
 from ..core.money import amounts_equal, format_wire
+from ..core.models import Profile
 from ..core.redact import mask, redact_params, scrub
-from ..core.signing import Keys, Md5Key, RsaKeys, SignType, pick_sign_type, signed_string
+from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
+from ..profiles.keys import profile_keys
+from ..profiles.resolve import Resolved
 
 DIALECTS = ("v1", "v2")
 DEFAULT_TIMEOUT = 10.0  # seconds any one wait may take (an HTTP answer, the notify)
@@ -240,18 +243,18 @@ def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
 
 def _merchant(gateway, dialect: str) -> tuple[Merchant, Keys, str]:
     """The merchant the demo pays as, the keys its receiver checks notifies with, and the
-    secret never to show whole."""
-    if dialect == "v1":
-        key = Md5Key(gateway.key)  # the sandbox merchant: its refund API is on
-        return Merchant(gateway.url, gateway.pid, "v1", key, key), Keys(md5=key), gateway.key
-    from ..core.signing import load_private_key, load_public_key
-
-    v2 = gateway.v2
-    platform = RsaKeys(public=load_public_key(v2.platform_public_pem))
-    merchant = Merchant(gateway.url, v2.pid, "v2",
-                        RsaKeys(private=load_private_key(v2.merchant_private_pem)),
-                        Md5Key(v2.key), platform)
-    return merchant, Keys(rsa=platform), v2.key
+    secret never to show whole: the local gateway's merchant, as a profile would name it."""
+    if dialect == "v1":  # the sandbox merchant: its refund API is on
+        profile = Profile("demo", gateway.url, "v1", gateway.pid, gateway.key)
+    else:
+        v2 = gateway.v2
+        profile = Profile("demo", gateway.url, "v2", v2.pid, v2.key,
+                          private_key=v2.merchant_private_pem, public_key=v2.platform_public_pem)
+    keys = profile_keys(Resolved(profile, {}), private=True, public=True)
+    signer = keys.merchant or keys.md5
+    merchant = Merchant(profile.gateway, profile.pid, dialect, signer, keys.md5, keys.platform)
+    receiver = Keys(md5=keys.md5) if dialect == "v1" else Keys(rsa=keys.platform)
+    return merchant, receiver, profile.key
 
 
 def _browser(timeout: float):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import KeyFormatError
+from ..core.errors import InputError, KeyFormatError
 from ..core.models import Profile
 from ..core.redact import mask
 from ..core.signing import (
@@ -74,6 +75,45 @@ def redacted(profile: Profile) -> dict[str, str]:
     return shown
 
 
+@dataclass(frozen=True)
+class ProfileKeys:
+    """The keys a profile names, loaded: what every command that signs or checks uses."""
+
+    md5: Md5Key | None = None  # the merchant key (V1, and V2 merchants with MD5 enabled)
+    merchant: RsaKeys | None = None  # the merchant's RSA private key: signs requests (V2)
+    platform: RsaKeys | None = None  # the platform's RSA public key: checks answers, notifies
+
+    def for_callbacks(self) -> Keys:
+        """What a callback or notify is checked with (its own sign_type picks one)."""
+        return Keys(md5=self.md5, rsa=self.platform)
+
+
+def profile_keys(resolved: Resolved, *, private: bool = False, public: bool = False,
+                 own_pid_refuses_sandbox_key: bool = False) -> ProfileKeys:
+    """The keys of this run's settings. An RSA key is read and parsed only when asked for
+    (``private``, ``public``): a command fails only on a key it uses.
+    ``own_pid_refuses_sandbox_key``: leave out the built-in sandbox key when the pid is the
+    user's own — the key belongs to the sandbox merchant, and a gateway refuses it for others."""
+    profile = resolved.profile
+    sandbox_key_only = resolved.from_sandbox("key") and not resolved.from_sandbox("pid")
+    lend = not (own_pid_refuses_sandbox_key and sandbox_key_only)
+    return ProfileKeys(
+        md5=Md5Key(profile.key) if profile.key and lend else None,
+        merchant=RsaKeys(private=load_key(profile.private_key, "private"))
+        if private and profile.private_key else None,
+        platform=RsaKeys(public=load_key(profile.public_key, "public"))
+        if public and profile.public_key else None)
+
+
+def notify_keys(resolved: Resolved) -> Keys:
+    """Every key notifies may be checked with, loaded once (a listener checks thousands)."""
+    keys = profile_keys(resolved, public=True).for_callbacks()
+    if keys.md5 is None and keys.rsa is None:
+        raise InputError("no key to check notifies with",
+                         "pass --key, set EPAY_KEY, or give the profile a key or public_key")
+    return keys
+
+
 def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
     """What signs these parameters: ``sign_type`` in them decides; otherwise the key given most
     explicitly (flag > EPAY_* > profile > sandbox), and when both come from one profile, its
@@ -83,10 +123,8 @@ def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
     rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == "v2")
     wanted = pick_sign_type({k: v for k, v in params.items() if k != "sign"},
                             preferred=SignType.RSA if rsa_first else SignType.MD5)
-    if wanted is SignType.RSA:
-        private = load_key(profile.private_key, "private") if profile.private_key else None
-        return Keys(rsa=RsaKeys(private=private) if private else None).to_sign(wanted)
-    return Keys(md5=Md5Key(profile.key) if profile.key else None).to_sign(wanted)
+    keys = profile_keys(resolved, private=wanted is SignType.RSA)
+    return Keys(md5=keys.md5, rsa=keys.merchant).to_sign(wanted)
 
 
 MIN_RSA_BITS = 2048
@@ -119,15 +157,12 @@ def rsa_key_notes(key, what: str) -> list[str]:
 def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
     """The keys to check this callback with; the RSA key is loaded only for an RSA callback."""
     profile = resolved.profile
-    md5 = Md5Key(profile.key) if profile.key else None
     preferred = SignType.RSA if profile.public_key and not profile.key else SignType.MD5
     try:
         rsa_callback = pick_sign_type(params, preferred=preferred) is SignType.RSA
     except UnknownSignType:
         rsa_callback = False  # check_callback reports it
-    if not rsa_callback or not profile.public_key:
-        return Keys(md5=md5)
-    return Keys(md5=md5, rsa=RsaKeys(public=load_key(profile.public_key, "public")))
+    return profile_keys(resolved, public=rsa_callback).for_callbacks()
 
 
 def load_key(source: str, kind: str, *, what: str | None = None):

@@ -1,7 +1,7 @@
 """The ``epay`` typer application: the root options and every command group."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typer reads the root options' annotations at every
+# start, and strings would be compiled each time (see cli/sign.py).
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import typer
 
@@ -10,8 +10,7 @@ from ..env import Environment
 from ..render import Output
 
 
-@dataclass
-class Runtime:
+class Runtime(NamedTuple):
     env: Environment
     out: Output
 

@@ -1,7 +1,7 @@
 """``epay sign``: sign parameters exactly as an Epay gateway checks them."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typer reads the annotations of the command, and
+# strings would each be compiled again at every start (~2 ms of `epay sign`).
 import re
 from enum import Enum
 from typing import Annotated

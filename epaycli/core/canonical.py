@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .ksort import DEFAULT_VERSION, NUMERIC_START, PhpVersion, ksort_names
 from .php import TRIM_CHARS, is_blank
@@ -33,8 +32,7 @@ def has_blank_values(params: Mapping[str, str]) -> bool:
 SortedArray = Literal["unsigned", "received", "signed"]
 
 
-@dataclass(frozen=True)
-class SortOrder:
+class SortOrder(NamedTuple):
     """Which PHP sorted the fields (``ksort``), and what was in the array when it did. For
     ordinary names every one of these is plain byte order."""
 

@@ -4,7 +4,7 @@ sending (query string, submit URL) and described as data (``to_dict``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .canonical import Blanks
 from .endpoints import request_target
@@ -14,8 +14,7 @@ from .redact import mask
 from .signing import Md5Key, Signer, SignType, pick_sign_type, sign, signed_string
 
 
-@dataclass(frozen=True)
-class SignedRequest:
+class SignedRequest(NamedTuple):
     """Parameters ready to send: the input fields, then ``sign`` and ``sign_type``."""
 
     params: dict[str, str]
@@ -23,7 +22,7 @@ class SignedRequest:
     sign_type: SignType
     canonical: str
     signed_string: str  # what was hashed, the key shown masked (MD5 appends it)
-    added: tuple[str, ...] = field(default=())  # fields epay added (sign_type, timestamp)
+    added: tuple[str, ...] = ()  # fields epay added (sign_type, timestamp)
 
     def query(self) -> str:
         return format_query(self.params)

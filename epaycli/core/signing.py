@@ -7,14 +7,11 @@ through ``sign`` and ``verify`` here."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Union
 
 from .canonical import (
     SIGNER_ORDER,
@@ -50,37 +47,53 @@ class UnknownSignType(InputError):
     code = "unknown_sign_type"
 
 
-@dataclass(frozen=True, repr=False)
 class Md5Key:
-    """A merchant's MD5 key: the shared secret that signs both ways in V1."""
+    """A merchant's MD5 key: the shared secret that signs both ways in V1. Immutable, compared
+    by value (a plain class: records on every command's path are not dataclasses, see
+    ``models``)."""
 
-    secret: str
+    __slots__ = ("secret",)
     sign_type: ClassVar[SignType] = SignType.MD5
+    secret: str
 
-    def __post_init__(self) -> None:
-        if not self.secret:
+    def __init__(self, secret: str) -> None:
+        if not secret:
             raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+        object.__setattr__(self, "secret", secret)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Md5Key is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Md5Key is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Md5Key) and other.secret == self.secret
+
+    def __hash__(self) -> int:
+        return hash((Md5Key, self.secret))
 
     def __repr__(self) -> str:  # a key must not leak through a traceback or a log line
         return f"Md5Key({mask(self.secret)})"
 
 
-@dataclass(frozen=True)
-class RsaKeys:
+class RsaKeys(NamedTuple):
     """One side's RSA pair as epay holds it: ``private`` signs what this side sends (the
     merchant's requests, or the platform's notifies), ``public`` checks what the other side
     signed. Either may be absent when only one direction is needed."""
 
     private: RSAPrivateKey | None = None
     public: RSAPublicKey | None = None
-    sign_type: ClassVar[SignType] = SignType.RSA
+
+    @property
+    def sign_type(self) -> SignType:
+        return SignType.RSA
 
 
 Signer = Union[Md5Key, RsaKeys]
 
 
-@dataclass(frozen=True)
-class Keys:
+class Keys(NamedTuple):
     """Every key a run has, so the callback's own sign_type can choose among them."""
 
     md5: Md5Key | None = None
@@ -143,8 +156,7 @@ def sign(params: Mapping[str, str], signer: Signer, *, blanks: Blanks = "keep") 
     return rsa_sign(params, signer.private)
 
 
-@dataclass(frozen=True)
-class SignMatch:
+class SignMatch(NamedTuple):
     """Which variant of the signed string a genuine sign covers: the PHP sort order, and for
     MD5 whether whitespace-only values were kept (older servers) or dropped (newer ones)."""
 
@@ -213,8 +225,16 @@ def md5_sign(params: Mapping[str, str], key: str, *, blanks: Blanks = "keep") ->
     return md5_hex(canonical_string(params, blanks=blanks) + key)
 
 
+# MD5 from the interpreter's own small module when it has one: importing hashlib loads OpenSSL
+# (~4 ms, a tenth of what `epay sign` may add to Python's start). Same digest either way.
+try:
+    from _md5 import md5 as _md5
+except ImportError:  # an interpreter built without it
+    from hashlib import md5 as _md5
+
+
 def md5_hex(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+    return _md5(text.encode("utf-8")).hexdigest()
 
 
 def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> bool:
@@ -259,6 +279,8 @@ def looks_like_md5_key(key: str) -> bool:
 
 
 def constant_time_equal(received: str, expected: str) -> bool:
+    import hmac  # only verifying needs it; it loads OpenSSL's hashlib (see _md5 below)
+
     return hmac.compare_digest(
         received.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )

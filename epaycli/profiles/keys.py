@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core.errors import InputError, KeyFormatError
 from ..core.models import Profile
@@ -75,8 +75,7 @@ def redacted(profile: Profile) -> dict[str, str]:
     return shown
 
 
-@dataclass(frozen=True)
-class ProfileKeys:
+class ProfileKeys(NamedTuple):
     """The keys a profile names, loaded: what every command that signs or checks uses."""
 
     md5: Md5Key | None = None  # the merchant key (V1, and V2 merchants with MD5 enabled)

@@ -5,7 +5,7 @@ about the key used)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..core.errors import ConfigError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
@@ -30,8 +30,7 @@ SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY")
 REQUEST_DEFAULTS = ("type", "notify_url", "return_url")
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The settings a command runs with, and where each one came from."""
 
     profile: Profile

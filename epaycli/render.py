@@ -7,11 +7,11 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 from __future__ import annotations
 
 import errno
-import re
 import threading
 from typing import Any, TextIO
 
 from .core.errors import OutputError
+from .core.patterns import lazy
 from .core.redact import escape_controls
 from .env import Environment
 
@@ -133,7 +133,7 @@ class Output:
             stdout.flush()
         return True
 
-_DEL_AND_C1 = re.compile("[\x7f-\x9f]")
+_DEL_AND_C1 = lazy("[\x7f-\x9f]")
 
 
 def _json_text(text: str) -> str:

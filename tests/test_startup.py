@@ -47,3 +47,16 @@ def test_md5_is_the_same_digest_as_hashlibs():
 
     for text in ("", "a=1&b=2KEY", "名字=月卡", "x" * 10_000):
         assert md5_hex(text) == hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def test_a_lazy_pattern_matches_as_the_compiled_one_would():
+    from epaycli.core.patterns import lazy
+
+    pattern = lazy(r"(a+)(b?)")
+    assert pattern.fullmatch("aab").groups() == ("aa", "b")
+    assert pattern.fullmatch("aabx") is None
+    assert pattern.match("aabx").group() == "aab"
+    assert pattern.search("xxab").start() == 2
+    assert pattern.sub("-", "ab ab") == "- -"
+    assert pattern.sub(lambda found: found.group(1).upper(), "aab") == "AA"
+    assert pattern.compiled is pattern.compiled  # compiled once

@@ -4,9 +4,9 @@ as shell brace expansion), and a command is listed by its whole first sentence."
 
 from __future__ import annotations
 
-import re
+from ..core.patterns import lazy
 
-_BRACED = re.compile(r"\{([^{}\s]+)\}")
+_BRACED = lazy(r"\{([^{}\s]+)\}")
 
 
 def plain_usage(pieces: str) -> str:

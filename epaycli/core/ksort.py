@@ -23,11 +23,12 @@ Zend/zend_operators.c, ext/standard/array.c), then checked against PHP 8.2 itsel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
+
+from .patterns import lazy
 
 __all__ = [
     "PhpVersion",
@@ -72,11 +73,11 @@ _WHITESPACE = " \t\n\r\x0b\x0c"
 # exponent, or a fraction alone. ASCII digits only.
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _FULL_NUMERIC = {
-    True: re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})[{_WHITESPACE}]*"),  # PHP 8
-    False: re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})"),  # PHP 7: nothing may trail
+    True: lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})[{_WHITESPACE}]*"),  # PHP 8
+    False: lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})"),  # PHP 7: nothing may trail
 }
-_LEADING_NUMERIC = re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})")
-_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
+_LEADING_NUMERIC = lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})")
+_CANONICAL_INTEGER = lazy(r"-?(?:0|[1-9][0-9]{0,18})")
 
 # A name can only be numeric to PHP if, after whitespace, it starts with a sign, a dot or a
 # digit; all of these sort before any letter, so after a byte sort only the first name needs

@@ -6,9 +6,10 @@ string before it is signed, stored or sent is the protocol: these rules live her
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, quote_plus
+
+from .patterns import lazy
 
 if TYPE_CHECKING:  # decimal costs `epay sign` ~1 ms at start-up, and only money needs it
     from decimal import Decimal
@@ -132,7 +133,7 @@ def php_fields(pairs) -> dict[str, str | list[str]]:
 
 # Only these characters make PHP file a name elsewhere: a cheap test before the real one,
 # since the listener asks for every callback.
-_REWRITTEN_CHARS = re.compile(r"[ .\[\0]")
+_REWRITTEN_CHARS = lazy(r"[ .\[\0]")
 
 
 def rewritten_names(names) -> list[tuple[str, PhpName]]:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from .canonical import Blanks
-from .endpoints import request_target
 from .errors import InputError
 from .params import format_query, format_url
 from .redact import mask
@@ -29,6 +28,8 @@ class SignedRequest(NamedTuple):
 
     def url(self, base: str) -> str:
         """``base`` as given, or this dialect's submit page when ``base`` is a site root."""
+        from .endpoints import request_target  # (not on `epay sign`'s start-up path)
+
         return format_url(request_target(base, self.sign_type), self.params)
 
     def to_dict(self, base: str | None = None) -> dict:

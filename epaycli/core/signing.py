@@ -23,6 +23,7 @@ from .canonical import (
     may_look_numeric,
 )
 from .errors import InputError, KeyFormatError
+from .patterns import lazy
 from .redact import mask
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
@@ -31,9 +32,9 @@ if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really use
         RSAPublicKey,
     )
 
-MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
-MD5_SIGN_PATTERN = re.compile(r"[0-9A-Fa-f]{32}")
-RSA_SIGN_PATTERN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+MD5_KEY_PATTERN = lazy(r"[0-9A-Za-z]{32}")
+MD5_SIGN_PATTERN = lazy(r"[0-9A-Fa-f]{32}")
+RSA_SIGN_PATTERN = lazy(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 class SignType(StrEnum):
@@ -138,6 +139,8 @@ def pick_sign_type(params: Mapping[str, str], *, preferred: SignType = SignType.
             raise UnknownSignType(f"sign_type {shown!r} is not MD5 or RSA",
                                   "Epay signs with MD5 (V1) or RSA (V2)") from None
     sign = params.get("sign", "")
+    if not sign:  # (neither pattern matches nothing; `epay sign` need not compile them)
+        return preferred
     if MD5_SIGN_PATTERN.fullmatch(sign):
         return SignType.MD5
     if RSA_SIGN_PATTERN.fullmatch(sign):

@@ -24,8 +24,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from ..core.errors import EpayError, ExitCode, InputError, NetworkError
-from ..core.money import amounts_equal, format_wire
 from ..core.models import Profile
+from ..core.money import amounts_equal, format_wire
 from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls

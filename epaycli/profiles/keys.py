@@ -3,13 +3,13 @@ core uses, and show a profile with its secrets hidden."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from ..core.errors import InputError, KeyFormatError
 from ..core.models import Profile
+from ..core.patterns import lazy
 from ..core.redact import mask
 from ..core.signing import (
     Keys,
@@ -26,7 +26,7 @@ from ..files import path_exists, read_limited, user_path
 from .resolve import Resolved, rank
 
 MAX_KEY_FILE_BYTES = 64 * 1024
-_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
+_BARE_BASE64 = lazy(r"[A-Za-z0-9+/=\s]{64,}")
 
 
 def is_inline_key(value: str) -> bool:

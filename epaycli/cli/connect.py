@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import ConfigError
+from ..core.models import DIALECTS, Dialect
 from ..core.signing import RsaKeys
 from ..profiles.keys import profile_keys, signer_for
 from ..profiles.resolve import Resolved, current
@@ -107,7 +108,7 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
              "dialect": options.dialect}
     resolved = current(options.profile, flags, run.env.environ)
     profile = resolved.profile
-    if profile.dialect not in ("v1", "v2"):
+    if profile.dialect not in DIALECTS:
         raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",
                           "use --dialect v1 (MD5) or --dialect v2 (RSA)")
     if not profile.gateway:
@@ -117,16 +118,16 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
         raise ConfigError("no merchant id (pid) is configured",
                           "pass --pid, set EPAY_PID, or add it to the profile")
     dialect = profile.dialect
-    keys = profile_keys(resolved, private=dialect == "v2", own_pid_refuses_sandbox_key=True)
+    keys = profile_keys(resolved, private=dialect == Dialect.V2, own_pid_refuses_sandbox_key=True)
     md5 = keys.md5
-    if dialect == "v2":
+    if dialect == Dialect.V2:
         signer = keys.merchant or md5  # a V2 merchant with V1 enabled may sign MD5 (timestamp still sent)
     elif md5 is not None or profile.private_key:
         signer = signer_for(resolved, {})
-        dialect = "v2" if isinstance(signer, RsaKeys) else "v1"
+        dialect = Dialect.V2 if isinstance(signer, RsaKeys) else Dialect.V1
     else:
         signer = None
-    platform = profile_keys(resolved, public=True).platform if dialect == "v2" else None
+    platform = profile_keys(resolved, public=True).platform if dialect == Dialect.V2 else None
     merchant = Merchant(gateway=profile.gateway, pid=profile.pid, dialect=dialect, signer=signer,
                         md5=md5, platform=platform, rewrite=not options.no_rewrite)
     return merchant, resolved

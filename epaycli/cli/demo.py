@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..core.models import Dialect
 from .options import JsonOption
 from .runtime import runtime
 
@@ -44,7 +45,7 @@ def demo(
             out.data(text, style)
 
     result = run_demo(
-        dialect="v2" if v2 else "v1", fault=fault, timeout=timeout,
+        dialect=Dialect.V2 if v2 else Dialect.V1, fault=fault, timeout=timeout,
         on_setting=None if json_output else lambda setting: show(timeline.heading(setting)),
         on_step=None if json_output else lambda step: show(timeline.step_lines(step)))
     if json_output:

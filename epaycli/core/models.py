@@ -5,9 +5,19 @@ its methods when its module is imported (~0.8 ms each), and ``epay sign`` would 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import NamedTuple
 
-DIALECTS = ("v1", "v2")
+
+class Dialect(StrEnum):
+    """The two protocols an Epay gateway speaks; the value is what profiles and --dialect say.
+    A member equals its string, so a profile's text compares with it directly."""
+
+    V1 = "v1"  # MD5: submit.php, mapi.php, api.php
+    V2 = "v2"  # RSA (SHA256withRSA): api/pay/*, api/merchant/*
+
+
+DIALECTS = tuple(Dialect)
 SUCCESS_STATUS = "TRADE_SUCCESS"
 
 # The built-in profile used when nothing is configured: the local gateway (`epay mock`).

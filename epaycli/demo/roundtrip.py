@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from ..core.errors import EpayError, ExitCode, InputError, NetworkError
-from ..core.models import Profile
+from ..core.models import DIALECTS, Dialect, Profile
 from ..core.money import amounts_equal, format_wire
 from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
@@ -33,7 +33,6 @@ from ..gateway.calls import Call, Merchant
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
 
-DIALECTS = ("v1", "v2")
 DEFAULT_TIMEOUT = 10.0  # seconds any one wait may take (an HTTP answer, the notify)
 SHOWN_BODY = 240  # characters of an answer shown in a step
 DEMO_AMOUNT = "1.00"
@@ -190,7 +189,7 @@ OnStep = Callable[[Step], None]
 OnSetting = Callable[[Setting], None]
 
 
-def run_demo(*, dialect: str = "v1", fault: str = "", timeout: float = DEFAULT_TIMEOUT,
+def run_demo(*, dialect: str = Dialect.V1, fault: str = "", timeout: float = DEFAULT_TIMEOUT,
              workdir: Path | str | None = None, on_setting: OnSetting | None = None,
              on_step: OnStep | None = None, clock: Callable[[], float] = time.time) -> DemoResult:
     """Run the round trip and return every step. ``dialect``: ``v1`` (MD5, mapi.php and
@@ -244,16 +243,16 @@ def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
 def _merchant(gateway, dialect: str) -> tuple[Merchant, Keys, str]:
     """The merchant the demo pays as, the keys its receiver checks notifies with, and the
     secret never to show whole: the local gateway's merchant, as a profile would name it."""
-    if dialect == "v1":  # the sandbox merchant: its refund API is on
-        profile = Profile("demo", gateway.url, "v1", gateway.pid, gateway.key)
+    if dialect == Dialect.V1:  # the sandbox merchant: its refund API is on
+        profile = Profile("demo", gateway.url, Dialect.V1, gateway.pid, gateway.key)
     else:
         v2 = gateway.v2
-        profile = Profile("demo", gateway.url, "v2", v2.pid, v2.key,
+        profile = Profile("demo", gateway.url, Dialect.V2, v2.pid, v2.key,
                           private_key=v2.merchant_private_pem, public_key=v2.platform_public_pem)
     keys = profile_keys(Resolved(profile, {}), private=True, public=True)
     signer = keys.merchant or keys.md5
     merchant = Merchant(profile.gateway, profile.pid, dialect, signer, keys.md5, keys.platform)
-    receiver = Keys(md5=keys.md5) if dialect == "v1" else Keys(rsa=keys.platform)
+    receiver = Keys(md5=keys.md5) if dialect == Dialect.V1 else Keys(rsa=keys.platform)
     return merchant, receiver, profile.key
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ..core.models import Dialect
 from .roundtrip import DemoResult, Setting, Step
 
 Line = tuple[str, str]  # text, style (ok | bad | warn | dim | "")
@@ -15,7 +16,7 @@ _LONG_SIGN = re.compile(r"(?<=[?&]sign=)([^&]{40,})")
 
 
 def heading(setting: Setting) -> list[Line]:
-    dialect = ("V1: mapi.php + api.php, MD5" if setting.dialect == "v1"
+    dialect = ("V1: mapi.php + api.php, MD5" if setting.dialect == Dialect.V1
                else "V2: api/pay/*, RSA (SHA256withRSA)")
     lines = [("epay demo: one payment round trip on a local Epay gateway (nothing leaves this "
               "machine)", "ok"),

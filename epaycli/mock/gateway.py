@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from ..core.endpoints import V2_ROUTES
-from ..core.models import SANDBOX_KEY, SANDBOX_PID
+from ..core.models import SANDBOX_KEY, SANDBOX_PID, Dialect
 from ..core.money import format_wire
 from ..core.php import is_empty
 from ..core.signing import (
@@ -255,7 +255,7 @@ class Gateway:
             "pid": merchant.pid, "out_trade_no": number, "sent_out_trade_no": sent_number,
             "type": payment_type, **stored, "clientip": params.get("clientip", ""),
             "device": params.get("device", "") or "pc",
-            "dialect": "v2" if sign_type is SignType.RSA else "v1",
+            "dialect": (Dialect.V2 if sign_type is SignType.RSA else Dialect.V1).value,
             "addtime": _beijing(now), "created_at": now,
         }
         for _ in range(20):
@@ -501,7 +501,7 @@ class Gateway:
         if not chosen and not self.quirks.type0_unsigned:
             chosen = PAYMENT_TYPES[0]
         now = self.clock()
-        v2 = order.dialect == "v2"
+        v2 = order.dialect == Dialect.V2
         faults = self.notifier.order_faults(faults)
         if not self.store.mark_paid(order.trade_no, type=chosen, endtime=_beijing(now),
                                     paid_at=now, api_trade_no=("4200" + _trade_no(now)) if v2

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..core.errors import InputError
+from ..core.models import Dialect
 from ..core.notify import (
     DELIVERY_TIMEOUT_SECONDS,
     RETRY_SCHEDULE_MINUTES,
@@ -114,7 +115,7 @@ def notify_params(order: Order, merchant: Merchant, *, quirks: Quirks,
     money = order.money
     if "tampered_money" in faults:
         money = Decimal("0.02") if money == Decimal("0.01") else Decimal("0.01")
-    v2 = order.dialect == "v2"
+    v2 = order.dialect == Dialect.V2
     paid = PaidOrder(
         pid=str(order.pid), trade_no=order.trade_no, out_trade_no=order.out_trade_no,
         type=payment_type, name="product" if quirks.name_product else order.name, money=money,

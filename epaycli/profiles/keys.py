@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.errors import InputError, KeyFormatError
-from ..core.models import Profile
+from ..core.models import Dialect, Profile
 from ..core.patterns import lazy
 from ..core.redact import mask
 from ..core.signing import (
@@ -119,7 +119,7 @@ def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
     dialect. Only the key that signs is loaded."""
     profile = resolved.profile
     private_rank, key_rank = rank(resolved, "private_key"), rank(resolved, "key")
-    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == "v2")
+    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == Dialect.V2)
     wanted = pick_sign_type({k: v for k, v in params.items() if k != "sign"},
                             preferred=SignType.RSA if rsa_first else SignType.MD5)
     keys = profile_keys(resolved, private=wanted is SignType.RSA)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import errno
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .core.errors import OutputError
 from .core.patterns import lazy
 from .core.redact import escape_controls
 from .env import Environment
+
+if TYPE_CHECKING:
+    from json import JSONEncoder
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
 
@@ -26,9 +29,9 @@ class Output:
         self.env = env
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
-        self._line_encoder = None
+        self._line_encoder: JSONEncoder | None = None
 
-    def _console(self, stream: TextIO):
+    def _console(self, stream: TextIO) -> Any:  # a rich Console (rich is imported here only)
         console = self._consoles.get(id(stream))
         if console is None:
             from rich.console import Console
@@ -96,7 +99,7 @@ class Output:
     def table(self, rows: list[dict[str, str]], columns: list[str]) -> None:
         """Rows as aligned columns (a rich table on a terminal)."""
         stdout = self.env.stdout
-        if self.env.colour(stdout):
+        if stdout is not None and self.env.colour(stdout):
             from rich.table import Table
 
             grid = Table(box=None, pad_edge=False)
@@ -123,7 +126,7 @@ class Output:
         """``text`` as a QR code on stdout, only when stdout is a terminal (segno is imported
         only then). Says whether one was drawn."""
         stdout = self.env.stdout
-        if not self.env.is_terminal(stdout) or not text:
+        if stdout is None or not self.env.is_terminal(stdout) or not text:
             return False
         import segno
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from .core.errors import ConfigError
 
@@ -40,7 +41,7 @@ class RecordedOrder:
     type: str
     created_at: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | int]:
         return {"gateway": self.gateway, "pid": self.pid, "out_trade_no": self.out_trade_no,
                 "trade_no": self.trade_no, "money": f"{self.money:f}", "name": self.name,
                 "type": self.type, "created_at": self.created_at}
@@ -143,7 +144,7 @@ def _narrowed(where: str, args: list[str], *, pid: str | None,
     return where, args
 
 
-def _order(row) -> RecordedOrder:
+def _order(row: tuple[Any, ...]) -> RecordedOrder:
     gateway, pid, out_trade_no, trade_no, money, name, type_, created_at = row
     return RecordedOrder(gateway, pid, out_trade_no, trade_no, Decimal(money), name, type_,
                          created_at)

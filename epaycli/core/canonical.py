@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal, NamedTuple
 
 from .ksort import DEFAULT_VERSION, NUMERIC_START, PhpVersion, ksort_names
@@ -61,7 +61,7 @@ SORT_ORDERS = tuple(SortOrder(version, array) for version in PhpVersion
                     for array in ("unsigned", "received", "signed"))
 
 
-def may_look_numeric(names) -> bool:
+def may_look_numeric(names: Iterable[str]) -> bool:
     """Whether some name might be a number to PHP (then the PHP orders can differ).
 
     Every character a numeric name can start with sorts before ':' and before any letter."""

@@ -4,7 +4,7 @@ sending (query string, submit URL) and described as data (``to_dict``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .canonical import Blanks
 from .errors import InputError
@@ -32,7 +32,7 @@ class SignedRequest(NamedTuple):
 
         return format_url(request_target(base, self.sign_type), self.params)
 
-    def to_dict(self, base: str | None = None) -> dict:
+    def to_dict(self, base: str | None = None) -> dict[str, Any]:
         """The ``--json`` shape; ``url`` is there when a base URL is known."""
         document = {
             "sign": self.sign,

@@ -8,10 +8,10 @@ through ``sign`` and ``verify`` here."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .canonical import (
     SIGNER_ORDER,
@@ -27,10 +27,13 @@ from .patterns import lazy
 from .redact import mask
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from cryptography.hazmat.primitives.asymmetric.rsa import (
         RSAPrivateKey,
         RSAPublicKey,
     )
+    from cryptography.hazmat.primitives.hashes import SHA256
 
 MD5_KEY_PATTERN = lazy(r"[0-9A-Za-z]{32}")
 MD5_SIGN_PATTERN = lazy(r"[0-9A-Fa-f]{32}")
@@ -90,8 +93,15 @@ class RsaKeys(NamedTuple):
     def sign_type(self) -> SignType:
         return SignType.RSA
 
+    def checking_key(self) -> RSAPublicKey:
+        """The public key, which checks signs; an error when this side holds none."""
+        if self.public is None:
+            raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
+                                 code="missing_public_key")
+        return self.public
 
-Signer = Union[Md5Key, RsaKeys]
+
+Signer = Md5Key | RsaKeys
 
 
 class Keys(NamedTuple):
@@ -188,10 +198,7 @@ def verify_match(params: Mapping[str, str], signer: Signer,
     """Which variant ``received`` (default ``params['sign']``) genuinely signs, or None."""
     if isinstance(signer, Md5Key):
         return md5_match(params, signer.secret, received)
-    if signer.public is None:
-        raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
-                             code="missing_public_key")
-    return rsa_match(params, signer.public, received)
+    return rsa_match(params, signer.checking_key(), received)
 
 
 def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Blanks = "keep",
@@ -202,12 +209,12 @@ def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Bla
 
 
 def _variants(params: Mapping[str, str], blank_choices: tuple[Blanks, ...],
-              skip: SignMatch | None):
+              skip: SignMatch | None) -> Iterator[tuple[SignMatch, str]]:
     """(match, signed string) for every variant worth trying, each distinct string once.
 
     Ordinary names have one PHP order, so only the blanks choices remain."""
     orders = SORT_ORDERS if may_look_numeric(params) else (SIGNER_ORDER,)
-    seen = set()
+    seen: set[str] = set()
     for blanks in blank_choices:
         for order in orders:
             match = SignMatch(order, blanks)
@@ -230,10 +237,13 @@ def md5_sign(params: Mapping[str, str], key: str, *, blanks: Blanks = "keep") ->
 
 # MD5 from the interpreter's own small module when it has one: importing hashlib loads OpenSSL
 # (~4 ms, a tenth of what `epay sign` may add to Python's start). Same digest either way.
-try:
-    from _md5 import md5 as _md5
-except ImportError:  # an interpreter built without it
+if TYPE_CHECKING:
     from hashlib import md5 as _md5
+else:
+    try:
+        from _md5 import md5 as _md5
+    except ImportError:  # an interpreter built without it
+        from hashlib import md5 as _md5
 
 
 def md5_hex(text: str) -> str:
@@ -334,7 +344,7 @@ def rsa_verify_message(message: str, sign: str, public_key: RSAPublicKey) -> boo
 
 
 @lru_cache(maxsize=1)
-def _pkcs1_sha256():
+def _pkcs1_sha256() -> tuple[PKCS1v15, SHA256, type[InvalidSignature]]:
     """(padding, hash, InvalidSignature), imported once: cryptography is slow to import and
     the MD5 path never needs it."""
     from cryptography.exceptions import InvalidSignature
@@ -378,7 +388,8 @@ def load_public_key(material: str | bytes, *, source: str = "the public key") ->
     return key
 
 
-def _load_key(material, *, source, pem_loader, der_loader, wanted):
+def _load_key(material: str | bytes, *, source: str, pem_loader: Callable[[bytes], object],
+              der_loader: Callable[[bytes], object], wanted: str) -> object:
     """Try PEM, then bare base64 DER (cryptography reads PKCS#8, SPKI and PKCS#1 alike)."""
     import base64
     import binascii

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, overload
 
 from ..core.errors import InputError, KeyFormatError
 from ..core.models import Dialect, Profile
@@ -24,6 +24,9 @@ from ..core.signing import (
 )
 from ..files import path_exists, read_limited, user_path
 from .resolve import Resolved, rank
+
+if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 _BARE_BASE64 = lazy(r"[A-Za-z0-9+/=\s]{64,}")
@@ -144,7 +147,7 @@ def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     return notes
 
 
-def rsa_key_notes(key, what: str) -> list[str]:
+def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:
     """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
     bits = getattr(key, "key_size", MIN_RSA_BITS)
     if bits < MIN_RSA_BITS:
@@ -164,10 +167,23 @@ def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
     return profile_keys(resolved, public=rsa_callback).for_callbacks()
 
 
-def load_key(source: str, kind: str, *, what: str | None = None):
+@overload
+def load_key(source: str, kind: Literal["private"], *,
+             what: str | None = None) -> RSAPrivateKey: ...
+
+
+@overload
+def load_key(source: str, kind: Literal["public"], *,
+             what: str | None = None) -> RSAPublicKey: ...
+
+
+def load_key(source: str, kind: Literal["private", "public"], *,
+             what: str | None = None) -> RSAPrivateKey | RSAPublicKey:
     """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
     a profile names: a file path, or the key itself. ``what`` names it in errors when it is
     another key (the platform private key ``epay trigger`` signs notifies with)."""
     what = what or ("merchant private key" if kind == "private" else "platform public key")
-    loader = load_private_key if kind == "private" else load_public_key
-    return loader(read_key_material(source, what=what), source=f"the {what}")
+    material = read_key_material(source, what=what)
+    if kind == "private":
+        return load_private_key(material, source=f"the {what}")
+    return load_public_key(material, source=f"the {what}")

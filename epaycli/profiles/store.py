@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
@@ -75,7 +75,7 @@ def load_store(path: Path) -> ProfileStore:
     return _store_from_document(document, path)
 
 
-def _store_from_document(document: dict, path: Path) -> ProfileStore:
+def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
     unknown = set(document) - {"default", "profiles"}
     if unknown:
         raise ConfigError(f"the profiles file {path} has unknown top-level keys: "
@@ -120,7 +120,7 @@ def save_store(path: Path, store: ProfileStore) -> None:
 
     path = path.resolve()  # a symlinked profiles file keeps its link; the target is rewritten
 
-    document: dict = {}
+    document: dict[str, Any] = {}
     if store.default:
         document["default"] = store.default
     document["profiles"] = {

@@ -17,7 +17,7 @@ KEY = "89unJUB8HZ54Hj7x4nUu845u5JUu56HN"
 
 
 def own(**fields) -> Resolved:
-    return Resolved(Profile("mine", **fields), {name: "profile 'mine'" for name in fields})
+    return Resolved(Profile("mine", **fields), dict.fromkeys(fields, "profile 'mine'"))
 
 
 def test_rsa_keys_are_loaded_only_when_asked_for():

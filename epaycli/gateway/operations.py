@@ -175,7 +175,7 @@ def sandbox_pay(client, merchant: Merchant, *, out_trade_no: str | None = None,
                 trade_no: str | None = None, failed: bool = False) -> dict:
     reply = _send(client, calls.sandbox_pay(merchant, out_trade_no=out_trade_no,
                                             trade_no=trade_no, failed=failed))
-    return {k: v for k, v in reply.data.items()}
+    return dict(reply.data)
 
 
 @dataclass

@@ -38,6 +38,7 @@ OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
 OUT_TRADE_NO_MAX = 150
 NOTIFY_URL_MAX = 255  # real servers silently cut longer URLs
 REUSE_WINDOW_SECONDS = 10 * 86400
+NO_FAULTS = Faults()  # frozen: one shared default
 TIMESTAMP_WINDOW_SECONDS = 300
 PAYMENT_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal")
 REFUND_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?|[0-9]*\.[0-9]{1,2}")
@@ -487,7 +488,7 @@ class Gateway:
 
     # ---- paying (cashier and sandbox) -------------------------------------------------
 
-    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = Faults()) -> dict:
+    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = NO_FAULTS) -> dict:
         """Mark ``order`` paid and make the first notify attempt; the notify's outcome."""
         if order.closed:
             raise Refused(-1, "订单已关闭")
@@ -559,7 +560,7 @@ class Gateway:
         if request.method != "POST":
             raise Refused(-1, "sandbox/pay takes a POST form")
         params = request.form
-        merchant, order = self._sandbox_order(params)
+        _merchant, order = self._sandbox_order(params)
         result = params.get("result", "paid") or "paid"
         if result not in ("paid", "failed"):
             raise Refused(-1, "result must be paid or failed")

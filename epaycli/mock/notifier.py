@@ -252,7 +252,7 @@ class Notifier:
     def _attempt_quietly(self, trade_no: str, attempt: int, copy: int) -> None:
         try:
             self._attempt(trade_no, attempt, copy=copy)
-        except Exception:  # noqa: BLE001 - a closing store; the retry is in the database
+        except Exception:
             if not self._stopping:
                 raise
 

@@ -40,6 +40,7 @@ from ..core.notify import (
 )
 from ..core.php import http_build_query
 from ..core.signing import Md5Key, RsaKeys
+from .events import NotifyAttempt
 from .quirks import Quirks
 from .store import GatewayStore, Merchant, Order
 
@@ -153,7 +154,7 @@ class Notifier:
 
     def __init__(self, store: GatewayStore, build: Callable[[Order, Faults, int], dict[str, str]],
                  *, time_scale: float, faults: Faults,
-                 on_event: Callable[[dict], None] | None = None,
+                 on_event: Callable[[NotifyAttempt], None] | None = None,
                  clock: Callable[[], float] = time.time,
                  delivery_timeout: float = DELIVERY_TIMEOUT_SECONDS) -> None:
         import httpx  # only the gateway sends notifies: the CLI's other commands never pay for it
@@ -337,8 +338,9 @@ class Notifier:
         self._store.record_delivery(entry)
         if self._on_event is not None:
             try:
-                self._on_event({"event": "notify", "out_trade_no": order.out_trade_no,
-                                **entry, "delivered": delivered})
+                self._on_event(NotifyAttempt(
+                    order.out_trade_no, order.trade_no, attempt, copy, entry["at"], method, url,
+                    status, entry["body"], error, delivered, entry["faults"], elapsed))
             except Exception:  # noqa: BLE001 - a broken observer must not stop deliveries
                 pass
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..core.models import Dialect
-from .roundtrip import DemoResult, Setting, Step
+from .events import DemoEvent, DemoResult, Setting, Step
 
 Line = tuple[str, str]  # text, style (ok | bad | warn | dim | "")
 LABEL = 10  # width of "signed", "sent", "received", "answered"
@@ -74,6 +74,15 @@ def summary(result: DemoResult) -> list[Line]:
     if failed is None:
         return gap + [("✗ the round trip did not finish", "bad")]
     return gap + [(f"✗ step {failed.number} ({failed.name}) failed: {failed.failure}", "bad")]
+
+
+def lines(event: DemoEvent) -> list[Line]:
+    """An event of the demo as the lines a person reads."""
+    if isinstance(event, Setting):
+        return heading(event)
+    if isinstance(event, Step):
+        return step_lines(event)
+    return summary(event)
 
 
 def timeline(result: DemoResult) -> list[Line]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from ..profiles.resolve import current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 from .trigger import notify_signer
+
+if TYPE_CHECKING:
+    from ..conformance.events import CheckPlanned, CheckReport
 
 app = typer.Typer(help="Grade a shop's notify handler (exit 7 when a case fails).",
                   no_args_is_help=True)
@@ -93,8 +96,7 @@ def notify(
         for note in key_notes(resolved, uses_md5_key=True):
             run.out.status(note, "warn")
     if dry_run:
-        _show_dry_run(run.out, reports.planned(plan.suite, plan.cases), json_output,
-                      [resolved.profile.key])
+        _show(run, reports.planned(plan.suite, plan.cases), json_output, [resolved.profile.key])
         return
     report = run_check(plan.suite, plan.cases, state=plan.state, verify_tls=not insecure)
     secrets = [resolved.profile.key]
@@ -107,13 +109,23 @@ def notify(
                           "fix the handler as each case's fix says, then run the check again")
 
 
-def _show(run, report, json_output: bool, secrets: list[str]) -> None:
+def _show(run, event: CheckPlanned | CheckReport, json_output: bool,
+          secrets: list[str]) -> None:
+    """An event of the check: its to_dict() with --json; else lines by its type."""
+    from ..conformance.events import CheckPlanned
+
+    if json_output:
+        run.out.json_object(scrub(event.to_dict(), secrets))
+    elif isinstance(event, CheckPlanned):
+        _show_planned(run.out, event, secrets)
+    else:
+        _show_report(run, event, secrets)
+
+
+def _show_report(run, report: CheckReport, secrets: list[str]) -> None:
     from ..conformance import reports
 
     out = run.out
-    if json_output:
-        out.json_object(scrub(report.to_dict(), secrets))
-        return
     for note in report.notes:
         out.status(note, "warn")
     if run.env.colour(run.env.stdout):
@@ -124,17 +136,14 @@ def _show(run, report, json_output: bool, secrets: list[str]) -> None:
     out.data(reports.summary_line(report), "bad" if report.failed else "ok")
 
 
-def _show_dry_run(out, planned: list[dict], json_output: bool, secrets: list[str]) -> None:
-    if json_output:
-        out.json_object(scrub({"dry_run": True, "cases": planned}, secrets))
-        return
+def _show_planned(out, planned: CheckPlanned, secrets: list[str]) -> None:
     out.status("dry run: nothing sent")
-    for case in planned:
-        for notify in case["notifies"]:
-            times = f" ×{notify['times']}" if notify["times"] > 1 else ""
-            out.data(scrub(f"{case['id']}{times}: {notify['method']} {notify['url']}", secrets))
-            if notify["body"] is not None:
-                out.data(scrub(f"  body: {notify['body']}", secrets))
+    for case in planned.cases:
+        for notify, count in case.notifies:
+            times = f" ×{count}" if count > 1 else ""
+            out.data(scrub(f"{case.id}{times}: {notify.method} {notify.url}", secrets))
+            if notify.body is not None:
+                out.data(scrub(f"  body: {notify.body}", secrets))
 
 
 def _write(path: Path, text: str) -> None:

@@ -19,7 +19,6 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -43,21 +42,17 @@ DEMO_TYPE = "alipay"
 # What a query step shows of the order (--json has all of it).
 QUERY_SHOWN = ("code", "msg", "trade_no", "out_trade_no", "type", "money", "status",
                "refundmoney", "endtime")
-@dataclass
 class _StepRecord:
-    """A step as it runs: what the step methods fill in, frozen into a ``Step`` when done."""
+    """A step as it runs: the step methods fill in the fields of a ``Step`` and add checks;
+    ``done()`` freezes it."""
 
-    number: int
-    name: str
-    title: str
-    signed: dict[str, Any] | None = None
-    sent: dict[str, Any] | None = None
-    received: dict[str, Any] | None = None
-    answered: dict[str, Any] | None = None
-    checks: list[Check] = field(default_factory=list)
-    error: dict[str, Any] | None = None
-    ms: float = 0.0
-    run: bool = True
+    def __init__(self, number: int, name: str, title: str) -> None:
+        self.number, self.name, self.title = number, name, title
+        self.signed = self.sent = self.received = self.answered = None
+        self.error: dict[str, Any] | None = None
+        self.checks: list[Check] = []
+        self.ms = 0.0
+        self.run = True
 
     def check(self, what: str, ok: bool, got: str = "") -> bool:
         self.checks.append(Check(what, bool(ok), "" if ok else got or "it was not so"))

@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from benchkit import HANDLER, KEY, free_port, wait_for
 

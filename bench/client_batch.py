@@ -17,13 +17,12 @@ import subprocess
 import sys
 import time
 
-from epaycli.mock.server import start_gateway
-
 from epaycli.core.errors import EpayError
 from epaycli.core.signing import Md5Key
 from epaycli.gateway import calls, operations
 from epaycli.gateway.calls import Merchant
 from epaycli.gateway.client import GatewayClient, Settings, send_all
+from epaycli.mock.server import start_gateway
 
 TARGET_SPEEDUP = 10.0
 # The gateway runs in a child process, as a distant gateway would: in this process it would

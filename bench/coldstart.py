@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -86,9 +87,20 @@ def child_environment(inherit: bool, cache_dir: str) -> dict[str, str]:
 
 
 def run_once(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    return run_timed(command, env)[::2]
+
+
+def run_timed(command: list[str],
+              env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds — user + system — of the child, result). On a busy machine
+    the CPU time barely moves when the wall time does: it is what the process itself cost."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
-    return time.perf_counter() - started, result
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, result
 
 
 def require_success(result: subprocess.CompletedProcess, what: str) -> None:
@@ -97,17 +109,21 @@ def require_success(result: subprocess.CompletedProcess, what: str) -> None:
         sys.exit(f"coldstart: {what} failed with exit code {result.returncode}")
 
 
-def time_interleaved(commands: dict[str, list[str]], runs, env) -> dict[str, list[float]]:
-    """Alternate the commands (rotating which goes first) so machine noise hits all alike."""
+def time_interleaved(commands: dict[str, list[str]], runs,
+                     env) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Alternate the commands (rotating which goes first) so machine noise hits all alike.
+    Returns the wall times and the CPU times, by label."""
     times: dict[str, list[float]] = {label: [] for label in commands}
+    cpu_times: dict[str, list[float]] = {label: [] for label in commands}
     labels = list(commands)
     for i in range(runs):
         shift = i % len(labels)
         for label in labels[shift:] + labels[:shift]:
-            elapsed, result = run_once(commands[label], env)
+            elapsed, cpu, result = run_timed(commands[label], env)
             require_success(result, " ".join(commands[label]))
             times[label].append(elapsed)
-    return times
+            cpu_times[label].append(cpu)
+    return times, cpu_times
 
 
 def summary_ms(times: list[float]) -> dict[str, float]:
@@ -172,6 +188,15 @@ def print_timings(epay: dict[str, float], bare: dict[str, float], typer: dict[st
           f"{verdict(typer_ratio <= TARGET_TYPER_RATIO)}")
 
 
+def print_cpu(epay: dict[str, float], typer: dict[str, float]) -> None:
+    print(f"\nCPU time (user + system) of the same runs, ms:{'median':>9}{'min':>9}")
+    for label, figures in (("epay sign", epay), ("python -c 'import typer'", typer)):
+        print(f"  {label:44}{figures['median']:9.1f}{figures['min']:9.1f}")
+    ratio = epay["median"] / typer["median"]
+    print(f"ratio to typer (CPU, medians) {ratio:.2f}x  target <= {TARGET_TYPER_RATIO:.2f}x  "
+          f"{verdict(ratio <= TARGET_TYPER_RATIO)}")
+
+
 def print_imports(rows: list[tuple[int, int, str]]) -> None:
     print("\n10 slowest cumulative imports (one `python -X importtime -m epaycli sign …` run):")
     print(f"{'cumul ms':>9} {'self ms':>8}  module (indent = nesting)")
@@ -212,10 +237,11 @@ def main() -> int:
         env = child_environment(args.inherit_bytecode_env, cache_dir)
         warm_up([epay_cmd, bare_cmd, typer_cmd], env)
         print_sign_output(run_once(epay_cmd, env)[1].stdout.strip())
-        times = time_interleaved({"epay": epay_cmd, "bare": bare_cmd, "typer": typer_cmd},
-                                 args.runs, env)
+        times, cpu_times = time_interleaved(
+            {"epay": epay_cmd, "bare": bare_cmd, "typer": typer_cmd}, args.runs, env)
         print_timings(summary_ms(times["epay"]), summary_ms(times["bare"]),
                       summary_ms(times["typer"]), args.runs)
+        print_cpu(summary_ms(cpu_times["epay"]), summary_ms(cpu_times["typer"]))
         print_imports(slowest_imports(env))
         print_heavy(heavy_modules_imported(env))
     return 0

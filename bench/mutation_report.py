@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("core", sum(len(c) for c in by_module.values()), total))
     if options.survivors:
         print()
-        for module, codes in by_module.items():
+        for _module, codes in by_module.items():
             for name, code in sorted(codes.items(), key=lambda item: _mutant_order(item[0])):
                 if code in SURVIVED or code in NO_TESTS:
                     print(f"{name}{'  (no tests)' if code in NO_TESTS else ''}")

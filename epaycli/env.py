@@ -11,17 +11,22 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TextIO
 
 
-@dataclass
 class Environment:
-    stdin: TextIO | None
-    stdout: TextIO | None
-    stderr: TextIO
-    environ: Mapping[str, str] = field(default_factory=dict)
-    clock: Callable[[], float] = time.time
+    """(Not a dataclass: every command builds one, and a dataclass costs start-up time.)"""
+
+    __slots__ = ("stdin", "stdout", "stderr", "environ", "clock")
+
+    def __init__(self, stdin: TextIO | None, stdout: TextIO | None, stderr: TextIO,
+                 environ: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.environ: Mapping[str, str] = {} if environ is None else environ
+        self.clock = clock
 
     @classmethod
     def from_process(cls) -> Environment:

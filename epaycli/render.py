@@ -7,14 +7,17 @@ pipes and files get plain, stable text, and scripts never pay rich's import time
 from __future__ import annotations
 
 import errno
-import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .core.errors import EpayError, OutputError
+from .core.patterns import lazy
 from .core.redact import escape_controls, scrub_text
 from .env import Environment
+
+if TYPE_CHECKING:
+    from json import JSONEncoder
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
 
@@ -32,7 +35,7 @@ class Output:
         self.env = env
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
-        self._line_encoder = None
+        self._line_encoder: JSONEncoder | None = None
         self._secrets: tuple[str, ...] = tuple(s for s in secrets if s)
         self._secret_sources: list[Callable[[], Iterable[str]]] = []
         self._sources_lock = threading.Lock()
@@ -73,7 +76,7 @@ class Output:
                 except (EpayError, OSError, ValueError):
                     pass  # printing never fails for settings it cannot read
 
-    def _console(self, stream: TextIO):
+    def _console(self, stream: TextIO) -> Any:  # a rich Console (rich is imported here only)
         console = self._consoles.get(id(stream))
         if console is None:
             from rich.console import Console
@@ -143,7 +146,7 @@ class Output:
     def table(self, rows: list[dict[str, str]], columns: list[str]) -> None:
         """Rows as aligned columns (a rich table on a terminal)."""
         stdout = self.env.stdout
-        if self.env.colour(stdout):
+        if stdout is not None and self.env.colour(stdout):
             from rich.table import Table
 
             grid = Table(box=None, pad_edge=False)
@@ -171,7 +174,7 @@ class Output:
         """``text`` as a QR code on stdout, only when stdout is a terminal (segno is imported
         only then). Says whether one was drawn."""
         stdout = self.env.stdout
-        if not self.env.is_terminal(stdout) or not text:
+        if stdout is None or not self.env.is_terminal(stdout) or not text:
             return False
         import segno
 
@@ -181,7 +184,7 @@ class Output:
             stdout.flush()
         return True
 
-_DEL_AND_C1 = re.compile("[\x7f-\x9f]")
+_DEL_AND_C1 = lazy("[\x7f-\x9f]")
 
 
 def _json_text(text: str) -> str:

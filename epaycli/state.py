@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from .core.errors import ConfigError
 
@@ -43,7 +44,7 @@ class RecordedOrder:
     # The create's answer could not be read: the gateway may hold the order — query it.
     unknown: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | int]:
         return {"gateway": self.gateway, "pid": self.pid, "out_trade_no": self.out_trade_no,
                 "trade_no": self.trade_no, "money": f"{self.money:f}", "name": self.name,
                 "type": self.type, "created_at": self.created_at, "unknown": self.unknown}
@@ -54,6 +55,11 @@ def state_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME") or Path.home())
                                                  / ".local" / "state")
     return Path(base).expanduser() / "epay"
+
+
+def state_path(environ: Mapping[str, str]) -> Path:
+    """The orders file: the only place that names it."""
+    return state_dir(environ) / "state.sqlite3"
 
 
 class LocalState:
@@ -73,7 +79,13 @@ class LocalState:
 
     @classmethod
     def default(cls, environ: Mapping[str, str]) -> LocalState:
-        return cls(state_dir(environ) / "state.sqlite3")
+        return cls(state_path(environ))
+
+    @classmethod
+    def existing(cls, environ: Mapping[str, str]) -> LocalState | None:
+        """The orders file when epay has written one (a reader need not create it)."""
+        path = state_path(environ)
+        return cls(path) if path.is_file() else None
 
     def _connect(self) -> sqlite3.Connection:
         # Kept per thread: opening a connection (and setting WAL) costs more than a lookup, and
@@ -149,7 +161,7 @@ def _add_unknown_column(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE orders ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0")
 
 
-def _order(row) -> RecordedOrder:
+def _order(row: tuple[Any, ...]) -> RecordedOrder:
     gateway, pid, out_trade_no, trade_no, money, name, type_, created_at, unknown = row
     return RecordedOrder(gateway, pid, out_trade_no, trade_no, Decimal(money), name, type_,
                          created_at, bool(unknown))

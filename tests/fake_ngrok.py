@@ -24,6 +24,7 @@ Faults, for the error paths:
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -167,7 +168,7 @@ class Api(BaseHTTPRequestHandler):
 
 
 def start(arguments: list[str]) -> int:
-    options = dict(zip(arguments[::1], arguments[1::1]))
+    options = dict(itertools.pairwise(arguments))  # each option with the word after it
     token = options.get("--authtoken", "")
     mode = os.environ.get("FAKE_NGROK_MODE", "")
     if mode == "crash":

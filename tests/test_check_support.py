@@ -144,7 +144,7 @@ def v2_shop(platform_public_pem: str, orders: dict[str, str]):
     from epaycli.core.signing import Keys, RsaKeys, load_public_key
 
     keys = Keys(rsa=RsaKeys(public=load_public_key(platform_public_pem)))
-    credits = {number: 0 for number in orders}
+    credits = dict.fromkeys(orders, 0)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):

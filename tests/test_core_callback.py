@@ -9,7 +9,15 @@ import pytest
 from conftest import load_vectors
 
 from epaycli.core.callback import CallbackReport, Expectations, Problem, check_callback
-from epaycli.core.signing import Keys, Md5Key, RsaKeys, load_private_key, load_public_key, md5_sign, rsa_sign
+from epaycli.core.signing import (
+    Keys,
+    Md5Key,
+    RsaKeys,
+    load_private_key,
+    load_public_key,
+    md5_sign,
+    rsa_sign,
+)
 
 V2 = load_vectors("v2-rsa")
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
@@ -213,7 +221,7 @@ def test_a_timestamp_has_at_most_twelve_ascii_digits():
 
 def test_an_rsa_callback_without_a_timestamp_is_named_missing(platform):
     private, public = platform
-    params = {k: v for k, v in NOTIFY.items()} | {"sign_type": "RSA"}
+    params = dict(NOTIFY) | {"sign_type": "RSA"}
     report = check_callback({**params, "sign": rsa_sign(params, private)},
                             Keys(rsa=RsaKeys(public=public)), Expectations(now=NOW))
     assert codes(report) == ["timestamp_missing"]

@@ -25,7 +25,7 @@ from epaycli.core.signing import SignType
 def test_the_protocol_table():
     assert (SUBMIT, MAPI, API) == ("submit.php", "mapi.php", "api.php")
     assert API_ACTS == ("query", "settle", "order", "orders", "refund")
-    assert POST_ACTS == {"refund"}
+    assert {"refund"} == POST_ACTS
     assert V2_ROUTES == ("pay/submit", "pay/create", "pay/query", "pay/refund", "pay/refundquery",
                          "pay/close", "merchant/info", "merchant/orders")
     assert SUCCESS_CODE == {"v1": 1, "v1_refund": 0, "v2": 0}

@@ -19,7 +19,14 @@ from epaycli.core.notify import (
     notify_fields,
     signed_notify,
 )
-from epaycli.core.signing import Md5Key, RsaKeys, load_private_key, load_public_key, md5_sign, verify
+from epaycli.core.signing import (
+    Md5Key,
+    RsaKeys,
+    load_private_key,
+    load_public_key,
+    md5_sign,
+    verify,
+)
 
 V2 = load_vectors("v2-rsa")
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"

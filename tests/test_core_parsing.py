@@ -60,7 +60,7 @@ def test_a_query_without_any_equals_is_refused():
 
 def test_bytes_that_are_not_utf8_are_named_with_where_they_are():
     error = refused(parse_query, "name=%B5%E3")
-    assert "the value of 'name' is not UTF-8 (bytes %B5%E3)" == error.message
+    assert error.message == "the value of 'name' is not UTF-8 (bytes %B5%E3)"
     assert error.hint == "Epay sends UTF-8; the sender probably used GBK — make it send UTF-8"
     error = refused(parse_query, "%FF=1")
     assert error.message.startswith("a parameter name is not UTF-8")

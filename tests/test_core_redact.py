@@ -73,7 +73,7 @@ def test_redact_params_masks_fields_named_like_keys_whatever_their_case():
     assert redact_params(params) == {"pid": "1001", "Key": "89un…UJ8i", "merchant_key": "89un…UJ8i",
                                      "PRIVATE_KEY": "…", "secret": "", "apikey": "89un…UJ8i",
                                      "api_key": "89un…UJ8i", "money": "1"}
-    assert SECRET_NAMES == {"key", "merchant_key", "private_key", "secret", "apikey", "api_key"}
+    assert {"key", "merchant_key", "private_key", "secret", "apikey", "api_key"} == SECRET_NAMES
 
 
 @pytest.mark.parametrize("text, shaped", [

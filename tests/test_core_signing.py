@@ -115,7 +115,7 @@ def test_an_empty_sign_type_counts_as_not_declared():
 
 
 def test_keys_prefer_rsa_only_when_no_merchant_key_is_given(platform):
-    private, public = platform
+    _private, public = platform
     assert Keys(rsa=RsaKeys(public=public)).preferred is SignType.RSA
     assert Keys(md5=Md5Key(KEY), rsa=RsaKeys(public=public)).preferred is SignType.MD5
     assert Keys(md5=Md5Key(KEY)).preferred is SignType.MD5

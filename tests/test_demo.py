@@ -63,7 +63,7 @@ def test_demo_runs_every_step_and_exits_0(sandbox):
     assert "✗" not in out and "Traceback" not in done.stderr
     assert "✓ every step checked out: 7 steps" in out.splitlines()[-1]
     # what was signed (canonical string, key masked), sent and received, for the order
-    assert f"md5( clientip=127.0.0.1&money=1.00&" in out and f"+ key {mask(SANDBOX_KEY)} )" in out
+    assert "md5( clientip=127.0.0.1&money=1.00&" in out and f"+ key {mask(SANDBOX_KEY)} )" in out
     assert "POST http://127.0.0.1:" in out and "/mapi.php" in out
     assert "received  HTTP 200  {\"code\":1" in out
     assert "verdict: genuine" in out and "answered  HTTP 200  'success'" in out

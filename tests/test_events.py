@@ -7,10 +7,10 @@ import json
 
 import httpx
 import pytest
+from test_listen import KEY, Events, Handler, notify
 
 from epaycli.core.signing import Keys, Md5Key
 from epaycli.listener.server import start_listener
-from test_listen import KEY, Events, Handler, notify
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def scripted():
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         servers.append((server, thread))
-        host, port = server.server_address
+        _host, port = server.server_address
         server.url = f"{'https' if tls_context else 'http'}://127.0.0.1:{port}/"
         return server
 

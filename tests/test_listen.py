@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import load_vectors
+
 from epaycli.core.errors import ConfigError, InputError
 from epaycli.core.notify import PaidOrder, notify_fields, signed_notify
 from epaycli.core.php import http_build_query

@@ -19,10 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from epaycli.core.php import http_build_query
-from epaycli.core.signing import Keys, Md5Key
-from epaycli.listener.server import HEALTH_PATH, ListenError, start_listener
 from test_listen import (  # noqa: F401 - events, handler, journal_path, listen: fixtures
     KEY,
     events,
@@ -33,6 +29,10 @@ from test_listen import (  # noqa: F401 - events, handler, journal_path, listen:
     order,
     rows,
 )
+
+from epaycli.core.php import http_build_query
+from epaycli.core.signing import Keys, Md5Key
+from epaycli.listener.server import HEALTH_PATH, ListenError, start_listener
 
 HEALTH = f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
 

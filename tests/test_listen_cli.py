@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_listen import KEY, notify
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from test_listen import Events, rows
 
 from epaycli.core.request import sign_request
 from epaycli.core.signing import Keys, Md5Key
 from epaycli.listener.server import start_listener
 from epaycli.mock.server import start_gateway
 from epaycli.state import LocalState, RecordedOrder
-from test_listen import Events, rows
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_listen import notify
 from test_listen_cli import env, epay, one_error_line, run_epay  # noqa: F401 - fixtures
 

@@ -1,19 +1,17 @@
 """The ``epay`` typer application: the root options and every command group."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typer reads the root options' annotations at every
+# start, and strings would be compiled each time (see cli/sign.py).
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 import typer
-from typer._click import Command, Context, HelpFormatter
-from typer._click.utils import make_default_short_help
 from typer.completion import completion_init
 from typer.core import TyperGroup
 
 from .. import __version__
 from ..env import Environment
-from .usage import plain_required_arguments
+from .usage import first_sentence, plain_usage
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -143,7 +141,10 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
 _UNBROKEN_HYPHEN = "\u2011"
 
 
-class _HelpFormatter(HelpFormatter):
+class _HelpFormatter(typer.Context.formatter_class):  # click's HelpFormatter, reached publicly
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, plain_usage(args), prefix)
+
     def write_text(self, text: str) -> None:
         start = len(self.buffer)
         super().write_text(text.replace("-", _UNBROKEN_HYPHEN))
@@ -159,7 +160,7 @@ class _HelpFormatter(HelpFormatter):
         self.buffer[start:] = [part.replace(_UNBROKEN_HYPHEN, "-") for part in self.buffer[start:]]
 
 
-class _HelpContext(Context):
+class _HelpContext(typer.Context):
     formatter_class = _HelpFormatter
 
 
@@ -176,11 +177,11 @@ class _EpayGroup(TyperGroup):
         _whole_help(self.commands.values())
 
 
-def _whole_help(commands: Iterable[Command]) -> None:
+def _whole_help(commands: Iterable[Any]) -> None:  # click commands and groups
     for command in commands:
         command.context_class = _HelpContext
         if not command.short_help and command.help:
-            command.short_help = make_default_short_help(command.help, max_length=1_000)
+            command.short_help = first_sentence(command.help)
         _whole_help(getattr(command, "commands", {}).values())
 
 
@@ -206,7 +207,6 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
         epilog=EPILOG,
     )
     app.callback()(_root)
-    plain_required_arguments()
     # The scripts `epay completion` prints ask through typer's protocol (_EPAY_COMPLETE=
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from ..profiles.resolve import current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 from .trigger import notify_signer
+
+if TYPE_CHECKING:
+    from ..conformance.events import CheckPlanned, CheckReport
 
 app = typer.Typer(help="Grade a shop's notify handler (exit 7 when a case fails).",
                   no_args_is_help=True)
@@ -97,7 +100,7 @@ def notify(
         for note in key_notes(resolved, uses_md5_key=True):
             run.out.status(note, "warn")
     if dry_run:
-        _show_dry_run(run.out, reports.planned(plan.suite, plan.cases), json_output)
+        _show(run, reports.planned(plan.suite, plan.cases), json_output)
         return
     report = run_check(plan.suite, plan.cases, state=plan.state, verify_tls=not insecure)
     _show(run, report, json_output)
@@ -109,13 +112,23 @@ def notify(
                           "fix the handler as each case's fix says, then run the check again")
 
 
-def _show(run, report, json_output: bool) -> None:
+def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
+    """An event of the check: its to_dict() with --json; else lines by its type (the output
+    masks the run's keys in all of it)."""
+    from ..conformance.events import CheckPlanned
+
+    if json_output:
+        run.out.json_object(event.to_dict())
+    elif isinstance(event, CheckPlanned):
+        _show_planned(run.out, event)
+    else:
+        _show_report(run, event)
+
+
+def _show_report(run, report: CheckReport) -> None:
     from ..conformance import reports
 
     out = run.out
-    if json_output:
-        out.json_object(report.to_dict())
-        return
     for note in report.notes:
         out.status(note, "warn")
     if run.env.colour(run.env.stdout):
@@ -126,17 +139,14 @@ def _show(run, report, json_output: bool) -> None:
     out.data(reports.summary_line(report), "bad" if report.failed else "ok")
 
 
-def _show_dry_run(out, planned: list[dict], json_output: bool) -> None:
-    if json_output:
-        out.json_object({"dry_run": True, "cases": planned})
-        return
+def _show_planned(out, planned: CheckPlanned) -> None:
     out.status("dry run: nothing sent")
-    for case in planned:
-        for notify in case["notifies"]:
-            times = f" ×{notify['times']}" if notify["times"] > 1 else ""
-            out.data(f"{case['id']}{times}: {notify['method']} {notify['url']}")
-            if notify["body"] is not None:
-                out.data(f"  body: {notify['body']}")
+    for case in planned.cases:
+        for notify, count in case.notifies:
+            times = f" ×{count}" if count > 1 else ""
+            out.data(f"{case.id}{times}: {notify.method} {notify.url}")
+            if notify.body is not None:
+                out.data(f"  body: {notify.body}")
 
 
 def _write(path: Path, text: str) -> None:

@@ -34,7 +34,7 @@ def completion(
         what = "which shell?" if shell is None else f"no completion for the shell {shell!r}"
         raise InputError(what, "name one: epay completion bash, epay completion zsh or "
                                "epay completion fish")
-    from typer._completion_shared import get_completion_script
+    from typer.completion import get_completion_script
 
     script = get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell)
     runtime(ctx).out.data(script)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import ConfigError
-from ..core.signing import Md5Key, RsaKeys
-from ..profiles.keys import load_key, signer_for
+from ..core.models import DIALECTS, Dialect
+from ..core.signing import RsaKeys
+from ..profiles.keys import profile_keys, signer_for
 from ..profiles.resolve import Resolved, current
 from .options import KeyOption, ProfileOption
 from .runtime import Runtime
@@ -108,7 +109,7 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
     resolved = current(options.profile, flags, run.env.environ)
     show_notes(run, list(resolved.notes))
     profile = resolved.profile
-    if profile.dialect not in ("v1", "v2"):
+    if profile.dialect not in DIALECTS:
         raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",
                           "use --dialect v1 (MD5) or --dialect v2 (RSA)")
     if not profile.gateway:
@@ -118,21 +119,16 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
         raise ConfigError("no merchant id (pid) is configured",
                           "pass --pid, set EPAY_PID, or add it to the profile")
     dialect = profile.dialect
-    # The sandbox key belongs to the sandbox merchant: never send it for a pid of one's own.
-    sandbox_key_only = resolved.from_sandbox("key") and not resolved.from_sandbox("pid")
-    md5 = Md5Key(profile.key) if profile.key and not sandbox_key_only else None
-    if dialect == "v2" and profile.private_key:
-        signer = RsaKeys(private=load_key(profile.private_key, "private"))
-    elif dialect == "v2":
-        signer = md5  # a V2 merchant with V1 enabled may sign MD5 (timestamp still sent)
+    keys = profile_keys(resolved, private=dialect == Dialect.V2, own_pid_refuses_sandbox_key=True)
+    md5 = keys.md5
+    if dialect == Dialect.V2:
+        signer = keys.merchant or md5  # a V2 merchant with V1 enabled may sign MD5 (timestamp still sent)
     elif md5 is not None or profile.private_key:
         signer = signer_for(resolved, {})
-        dialect = "v2" if isinstance(signer, RsaKeys) else "v1"
+        dialect = Dialect.V2 if isinstance(signer, RsaKeys) else Dialect.V1
     else:
         signer = None
-    platform = None
-    if dialect == "v2" and profile.public_key:
-        platform = RsaKeys(public=load_key(profile.public_key, "public"))
+    platform = profile_keys(resolved, public=True).platform if dialect == Dialect.V2 else None
     merchant = Merchant(gateway=profile.gateway, pid=profile.pid, dialect=dialect, signer=signer,
                         md5=md5, platform=platform, rewrite=not options.no_rewrite)
     return merchant, resolved

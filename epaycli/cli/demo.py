@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..core.models import Dialect
 from .options import JsonOption
 from .runtime import runtime
+
+if TYPE_CHECKING:
+    from ..demo.events import DemoEvent
 
 
 def demo(
@@ -39,17 +43,16 @@ def demo(
 
     out = runtime(ctx).out
 
-    def show(lines) -> None:
-        for text, style in lines:
+    def show(event: DemoEvent) -> None:  # the timeline, drawn as the run goes
+        for text, style in timeline.lines(event):
             out.data(text, style)
 
     result = run_demo(
-        dialect="v2" if v2 else "v1", fault=fault, timeout=timeout,
-        on_setting=None if json_output else lambda setting: show(timeline.heading(setting)),
-        on_step=None if json_output else lambda step: show(timeline.step_lines(step)))
+        dialect=Dialect.V2 if v2 else Dialect.V1, fault=fault, timeout=timeout,
+        on_setting=None if json_output else show, on_step=None if json_output else show)
     if json_output:
         out.json_object(result.to_dict())
     else:
-        show(timeline.summary(result))
+        show(result)
     if not result.ok:
         raise DemoFailed(result)

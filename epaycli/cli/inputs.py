@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.patterns import lazy
 from ..env import Environment
 from ..files import path_exists, read_limited, user_path
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
 # An argument with no '=' that reads as a file name (a suffix, or a path): a missing file.
-_FILE_NAME = re.compile(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
+_FILE_NAME = lazy(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
 FIFO_WAIT_SECONDS = 30.0  # a FIFO's writer may be a slow command; past this, say so
 _TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 

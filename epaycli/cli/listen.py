@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import InputError
-from ..core.signing import Keys, Md5Key, RsaKeys
-from ..profiles.keys import load_key
+from ..profiles.keys import notify_keys
 from ..profiles.resolve import Resolved, current, expected_pid, key_notes
 from ..render import Output
 from .options import KeyOption, ProfileOption
@@ -82,7 +81,7 @@ def listen(
                          "use one of them")
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
-    keys = listener_keys(resolved)
+    keys = notify_keys(resolved)
     for note in key_notes(resolved, uses_md5_key=keys.md5 is not None):
         run.out.status(f"note: {note}", "warn")
     settings = ListenSettings(
@@ -111,17 +110,6 @@ def _serve_until_stopped(settings, show, clock) -> None:
         serve(settings, show, stop, clock=clock)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def listener_keys(resolved: Resolved) -> Keys:
-    """Every key notifies may be checked with, loaded once (not per request)."""
-    found = resolved.profile
-    md5 = Md5Key(found.key) if found.key else None
-    rsa = RsaKeys(public=load_key(found.public_key, "public")) if found.public_key else None
-    if md5 is None and rsa is None:
-        raise InputError("no key to check notifies with",
-                         "pass --key, set EPAY_KEY, or give the profile a key or public_key")
-    return Keys(md5=md5, rsa=rsa)
 
 
 def _profile_writer(resolved: Resolved, environ):

@@ -37,10 +37,7 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         return ExitCode.ERROR
     app = None
     try:
-        from typer import Abort
-
-        # typer 0.26-0.28 vendor click as typer._click (pinned in pyproject.toml)
-        from typer._click import exceptions as click_errors
+        from typer import Abort, TyperException
 
         from .app import build_app
 
@@ -53,16 +50,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         _trace(debug, out)
         out.error(error.message, hint_for(error))
         return error.exit_code
-    except click_errors.NoArgsIsHelpError as error:
-        return _output_guarded(out, debug, error.show)
-    except click_errors.UsageError as error:
-        _trace(debug, out)
-        command = error.ctx.command_path if error.ctx else _command_path(app, argv)
-        out.error(error.format_message(), f"see '{command} --help'")
-        return ExitCode.USAGE
-    except click_errors.ClickException as error:
-        out.error(error.format_message())
-        return error.exit_code
+    except TyperException as error:  # click's exceptions; typer names only their base
+        return _parser_failure(error, out, debug, app, argv)
     except Abort:
         out.error("aborted")
         return ExitCode.INTERRUPTED
@@ -117,6 +106,27 @@ class _BoundaryOutput(Output):
             self.env.stderr.flush()
         except (OSError, UnicodeEncodeError):
             pass
+
+
+def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[str]) -> int:
+    """What click raised: help asked for by naming a group alone, a usage error (exit 2, click's
+    own code for one), or another of click's failures."""
+    ctx = getattr(error, "ctx", None)
+    if error.exit_code != ExitCode.USAGE:
+        out.error(error.format_message())
+        return int(error.exit_code)
+    if ctx is not None and _names_only(ctx, argv):  # no_args_is_help: click shows the help
+        return _output_guarded(out, debug, error.show)
+    _trace(debug, out)
+    command = ctx.command_path if ctx else _command_path(app, argv)
+    out.error(error.format_message(), f"see '{command} --help'")
+    return ExitCode.USAGE
+
+
+def _names_only(ctx, argv: list[str]) -> bool:
+    """The command line is this group's path and nothing more, and the group answers that
+    with its help."""
+    return bool(ctx.command.no_args_is_help) and len(ctx.command_path.split()) == len(argv) + 1
 
 
 def _output_guarded(out: _BoundaryOutput, debug: bool, show) -> int:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..mock.events import GatewayStarted, MockEvent, NotifyAttempt, RequestFailed
 from .runtime import runtime
 
 V2_PROFILE = "sandbox-v2"
@@ -86,41 +87,59 @@ def mock(
     out.status("epay mock stopped", "ok")
 
 
-def _reporter(out, json_output: bool):
-    """What the gateway's events print: one JSON line each, or one status line per notify."""
+# What a person reads of each event (id → English, named fields; --json has the ids).
+MESSAGES = {
+    "notify": "notify {out_trade_no} attempt {attempt}{copy}: {outcome}",
+    "second_copy": " (copy 2)",
+    "delivered": "delivered",
+    "not_delivered": "HTTP {status}, no success",
+    "error": "gateway error: {error}",
+    "in_memory": "(in memory)",
+}
 
-    def report(event: dict) -> None:
+
+def _reporter(out, json_output: bool):
+    """What the gateway's events print: one JSON line each, or a line for a person."""
+
+    def report(event: MockEvent) -> None:
         if json_output:
-            out.json_line(event)
-        elif event.get("event") == "notify":
-            outcome = "delivered" if event["delivered"] else (event.get("error") or
-                                                              f"HTTP {event.get('status')}, no success")
-            out.status(f"notify {event['out_trade_no']} attempt {event['attempt']}"
-                       f"{' (copy 2)' if event.get('copy') == 2 else ''}: {outcome}")
+            out.json_line(event.to_dict())
         else:
-            out.status(f"gateway {event.get('event')}: {event.get('error', '')}", "warn")
+            show_event(out, event)
 
     return report
 
 
+def show_event(out, event: MockEvent) -> None:
+    """An event as a person reads it."""
+    if isinstance(event, NotifyAttempt):
+        outcome = (MESSAGES["delivered"] if event.delivered else
+                   event.error or MESSAGES["not_delivered"].format(status=event.status))
+        out.status(MESSAGES["notify"].format(
+            out_trade_no=event.out_trade_no, attempt=event.attempt, outcome=outcome,
+            copy=MESSAGES["second_copy"] if event.copy == 2 else ""))
+    elif isinstance(event, RequestFailed):
+        out.status(MESSAGES["error"].format(error=event.error), "warn")
+    else:
+        in_memory = MESSAGES["in_memory"]
+        out.fields([
+            ("gateway", event.url), ("pid", event.pid), ("key", event.key),
+            ("v2 pid", event.v2_pid), ("v2 private key", event.v2_private_key or in_memory),
+            ("v2 platform public key", event.v2_public_key or in_memory),
+            ("data", event.data_dir or in_memory),
+        ])
+        for note in event.profiles:
+            out.status(note)
+
+
 def _announce(run, gw, notes: list[str], json_output: bool) -> None:
     v2 = gw.v2
-    if json_output:
-        run.out.json_line({
-            "event": "started", "url": gw.url, "pid": gw.pid, "key": gw.key,
-            "v2": {"pid": v2.pid, "private_key": _path(v2.merchant_private_path),
-                   "public_key": _path(v2.platform_public_path)},
-            "data_dir": _path(gw.data_dir), "process": os.getpid(), "quirks": gw.quirks.mode,
-            "profiles": notes})
-    else:
-        run.out.fields([
-            ("gateway", gw.url), ("pid", gw.pid), ("key", gw.key), ("v2 pid", v2.pid),
-            ("v2 private key", _path(v2.merchant_private_path) or "(in memory)"),
-            ("v2 platform public key", _path(v2.platform_public_path) or "(in memory)"),
-            ("data", _path(gw.data_dir) or "(in memory)"),
-        ])
-        for note in notes:
-            run.out.status(note)
+    started = GatewayStarted(
+        url=gw.url, pid=gw.pid, key=gw.key, v2_pid=v2.pid,
+        v2_private_key=_path(v2.merchant_private_path),
+        v2_public_key=_path(v2.platform_public_path), data_dir=_path(gw.data_dir),
+        process=os.getpid(), quirks=gw.quirks.mode, profiles=tuple(notes))
+    _reporter(run.out, json_output)(started)
     run.out.status(f"epay mock: listening on {gw.url} (process {os.getpid()}, quirks "
                    f"{gw.quirks.mode}); Ctrl+C or SIGTERM stops it")
     if not _is_loopback(gw.host):

@@ -17,8 +17,8 @@ from .connect import (
     connection_options,
     open_client,
     resolve_merchant,
-    show_dry_run,
     settings_of,
+    show_dry_run,
     show_notes,
 )
 from .options import JsonOption

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import typer
 
 from ..env import Environment
@@ -11,11 +9,14 @@ from ..messages import Messages, choose_language
 from ..render import Output
 
 
-@dataclass
 class Runtime:
-    env: Environment
-    out: Output
-    _messages: Messages | None = field(default=None, init=False, repr=False)
+    """A plain class: no dataclass machinery on the start-up path (see bench/coldstart.py)."""
+
+    __slots__ = ("_messages", "env", "out")
+
+    def __init__(self, env: Environment, out: Output) -> None:
+        self.env, self.out = env, out
+        self._messages: Messages | None = None
 
     @property
     def messages(self) -> Messages:

@@ -1,18 +1,17 @@
 """``epay sign``: sign parameters exactly as an Epay gateway checks them."""
 
-from __future__ import annotations
-
-import re
+# No `from __future__ import annotations` here: typer reads the annotations of the command, and
+# strings would each be compiled again at every start (~2 ms of `epay sign`).
 from enum import Enum
 from typing import Annotated
 
 import typer
 
 from ..core.canonical import blank_fields, order_notes
-from ..core.endpoints import normalize_base
 from ..core.errors import ConfigError, InputError
 from ..core.lint import alipay_style_names, lacks_pid
 from ..core.params import parse_pairs, parse_pasted, unescape_separators
+from ..core.patterns import lazy
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
@@ -20,7 +19,6 @@ from ..env import Environment
 from ..profiles.keys import signer_for, signer_notes
 from ..profiles.resolve import current, key_notes, request_defaults
 from ..render import Output
-from .inputs import read_file
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 
@@ -132,7 +130,7 @@ def _name_problems(params: dict[str, str]) -> list[str]:
 
 # An amount every gateway takes as it is (digits, at most 2 decimals, not zero) needs no
 # closer look, and `epay sign` then never imports decimal (cold start).
-_PLAIN_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{0,2})?")
+_PLAIN_MONEY = lazy(r"[0-9]{1,12}(\.[0-9]{0,2})?")
 
 
 def _money_problem(params: dict[str, str]) -> str | None:
@@ -146,7 +144,7 @@ def _money_problem(params: dict[str, str]) -> str | None:
 
 def _collect(pairs: list[str], from_: str | None, env: Environment,
              notes: list[str]) -> dict[str, str]:
-    text, unescaped = unescape_separators(read_file(from_, env)) if from_ else ("", False)
+    text, unescaped = unescape_separators(_read(from_, env)) if from_ else ("", False)
     if unescaped:
         notes.append("--from had '&amp;' between its pairs (HTML-escaped): read them with '&'")
     from_file = parse_pasted(text) if from_ else {}
@@ -161,10 +159,18 @@ def _collect(pairs: list[str], from_: str | None, env: Environment,
     return params
 
 
+def _read(source: str, env: Environment) -> str:
+    from .inputs import read_file  # only --from reads a file (start-up time: bench/coldstart.py)
+
+    return read_file(source, env)
+
+
 def _checked_gateway(resolved) -> str:
     """The gateway the JSON url is built on; one that is not a URL says where it came from."""
     gateway = resolved.profile.gateway
     if gateway:
+        from ..core.endpoints import normalize_base  # only a JSON url needs the endpoints
+
         try:
             normalize_base(gateway)
         except InputError as error:

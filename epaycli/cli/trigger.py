@@ -11,12 +11,13 @@ from ..core.errors import InputError, NetworkError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
 from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
-from ..profiles.keys import load_key
+from ..profiles.keys import load_key, profile_keys
 from ..profiles.resolve import Resolved, current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
 
 if TYPE_CHECKING:
+    from ..conformance.events import TriggerPlanned, TriggerResult
     from ..state import RecordedOrder
 
 app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway would.",
@@ -125,7 +126,9 @@ def notify(
         for note in key_notes(resolved, uses_md5_key=True):
             run.out.status(note, "warn")
     if dry_run:
-        _show_dry_run(run.out, outgoing, json_output, secrets)
+        from ..conformance.events import TriggerPlanned
+
+        _show(run.out, TriggerPlanned(outgoing), json_output, secrets)
         return
     _send(run.out, outgoing, count=count, concurrency=concurrency, timeout=timeout,
           verify_tls=not insecure, json_output=json_output, secrets=secrets)
@@ -151,12 +154,10 @@ def _send(out, outgoing, *, count, concurrency, timeout, verify_tls, json_output
 def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
     """The order as ``epay order create`` recorded it, if it did (the state file is only read,
     never created, here)."""
-    from ..state import LocalState, state_dir  # sqlite3: only when an order is named
+    from ..state import LocalState  # sqlite3: only when an order is named
 
-    path = state_dir(environ) / "state.sqlite3"
-    if not path.is_file():
-        return None
-    return LocalState(path).find_order(out_trade_no, pid=pid or None)
+    state = LocalState.existing(environ)
+    return state.find_order(out_trade_no, pid=pid or None) if state is not None else None
 
 
 def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
@@ -164,8 +165,7 @@ def notify_signer(resolved: Resolved, platform_key: str | None) -> Signer:
     MD5 key (V1) from --key / EPAY_KEY / the profile."""
     if platform_key:
         return RsaKeys(private=load_key(platform_key, "private", what="platform private key"))
-    key = resolved.profile.key
-    return Keys(md5=Md5Key(key) if key else None).to_sign(SignType.MD5)
+    return Keys(md5=profile_keys(resolved).md5).to_sign(SignType.MD5)
 
 
 def forger_signer(signer: Signer, given: str) -> Signer:
@@ -175,20 +175,24 @@ def forger_signer(signer: Signer, given: str) -> Signer:
     return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
 
 
-def _show_dry_run(out, outgoing, json_output: bool, secrets: list[str]) -> None:
+def _show(out, event: TriggerPlanned | TriggerResult, json_output: bool,
+          secrets: list[str]) -> None:
+    """An event of the trigger: its to_dict() with --json; else lines by its type."""
+    from ..conformance.events import TriggerPlanned
+
     if json_output:
-        out.json_object(scrub({"dry_run": True, **outgoing.to_dict()}, secrets))
-        return
-    out.status(f"dry run: nothing sent ({outgoing.method})")
-    out.data(scrub(outgoing.url, secrets))
-    if outgoing.body is not None:
-        out.data(scrub(outgoing.body, secrets))
+        out.json_object(scrub(event.to_dict(), secrets))
+    elif isinstance(event, TriggerPlanned):
+        outgoing = event.notify
+        out.status(f"dry run: nothing sent ({outgoing.method})")
+        out.data(scrub(outgoing.url, secrets))
+        if outgoing.body is not None:
+            out.data(scrub(outgoing.body, secrets))
+    else:
+        _show_result(out, event, secrets)
 
 
-def _show(out, result, json_output: bool, secrets: list[str]) -> None:
-    if json_output:
-        out.json_object(scrub(result.to_dict(), secrets))
-        return
+def _show_result(out, result: TriggerResult, secrets: list[str]) -> None:
     if result.summary.sent == 1:
         answer = result.answers[0]
         out.status(f"{result.notify.method} {scrub(result.notify.url, secrets)}", "dim")

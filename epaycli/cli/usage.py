@@ -1,19 +1,23 @@
-"""Usage lines as people read them: a required argument is ``NAME``, not typer's ``{NAME}``
-(braces read as a placeholder to fill in, or as shell brace expansion)."""
+"""Help text as people read it, drawn with click's public hooks only: a required argument is
+``NAME`` in a usage line, not typer's ``{NAME}`` (braces read as a placeholder to fill in, or
+as shell brace expansion), and a command is listed by its whole first sentence."""
 
 from __future__ import annotations
 
-from typer.core import TyperArgument
+from ..core.patterns import lazy
 
-_typer_metavar = TyperArgument.make_metavar
-
-
-def _metavar(self, ctx, *, usage: bool = False) -> str:
-    text = _typer_metavar(self, ctx, usage=usage)
-    if usage and self.required and text.startswith("{") and text.endswith("}"):
-        return text[1:-1]
-    return text
+_BRACED = lazy(r"\{([^{}\s]+)\}")
 
 
-def plain_required_arguments() -> None:
-    TyperArgument.make_metavar = _metavar
+def plain_usage(pieces: str) -> str:
+    """``[OPTIONS] {URL}`` → ``[OPTIONS] URL``."""
+    return _BRACED.sub(r"\1", pieces)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of the first paragraph, on one line (click would cut it to fit)."""
+    words = text.split("\n\n", 1)[0].split()
+    if words and words[0] == "\b":  # click's "do not rewrap" marker
+        words = words[1:]
+    end = next((index for index, word in enumerate(words) if word.endswith(".")), len(words))
+    return " ".join(words[:end + 1])

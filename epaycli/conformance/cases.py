@@ -5,7 +5,7 @@ how its answers are graded. ``runner`` sends; this module builds and grades, wit
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import IntEnum
 from typing import Literal
@@ -14,9 +14,9 @@ from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.signing import Signer
 from .delivery import Answer
+from .events import Grade
 from .notifies import NotifyPlan, OutgoingNotify, build_notify
 
-Grade = Literal["PASS", "FAIL", "WARN"]
 # accept: must be delivered; reject: must not be accepted (FAIL); reject_warn: WARN when
 # accepted; not_credit: FAIL when credited, WARN when answered success; idempotent: every
 # repeat delivered and credited once; prompt: graded over every answer of the run.
@@ -210,24 +210,6 @@ class Observed:
         if self.credits_before is None or self.credits_after is None:
             return None
         return self.credits_after - self.credits_before
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    case: Case
-    grade: Grade
-    reason: str
-    fix: str = ""
-    sent: tuple[OutgoingNotify, ...] = ()
-    answers: tuple[Answer, ...] = field(default=())
-
-    def to_dict(self) -> dict:
-        distinct = list({id(n): n for n in self.sent}.values())  # a repeat is one notify
-        return {"id": self.case.id, "title": self.case.title, "grade": self.grade,
-                "reason": self.reason, "fix": self.fix, "sent": self.case.sent,
-                "correct": self.case.correct,
-                "notifies": [n.to_dict() for n in distinct],
-                "answers": [a.to_dict() for a in self.answers]}
 
 
 def grade_case(case: Case, observed: Observed, suite: Suite,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .cases import Case, Suite
-from .runner import CheckReport
+from .events import CheckPlanned, CheckReport, PlannedCase
 
 SUITE_NAME = "epay check notify"
 
@@ -65,12 +65,12 @@ def junit_xml(report: CheckReport) -> str:
         + "\n"
 
 
-def planned(suite: Suite, cases: tuple[Case, ...]) -> list[dict]:
+def planned(suite: Suite, cases: tuple[Case, ...]) -> CheckPlanned:
     """What each case would send (``--dry-run``), built exactly as the run builds it."""
     result = []
     for case in cases:
         notifies = case.notifies(suite)
         distinct = list({id(n): n for n in notifies}.values())
-        result.append({"id": case.id, "stage": case.stage.name.lower(), "notifies": [
-            {**n.to_dict(), "times": sum(m is n for m in notifies)} for n in distinct]})
-    return result
+        result.append(PlannedCase(case.id, case.stage.name.lower(), tuple(
+            (n, sum(m is n for m in notifies)) for n in distinct)))
+    return CheckPlanned(tuple(result))

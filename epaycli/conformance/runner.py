@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
-from .cases import CASES, CaseResult, Observed, Stage, Suite, grade_case
+from .cases import CASES, Observed, Stage, Suite, grade_case
 from .delivery import (
     GATEWAY_HEADERS,
     UNTRUSTED_TLS_HINT,
@@ -20,6 +20,7 @@ from .delivery import (
     deliver,
     make_transport,
 )
+from .events import CaseResult, CheckReport
 
 if TYPE_CHECKING:
     import httpx
@@ -87,31 +88,6 @@ def parse_credits(status: int, text: str, url: str) -> int:
     if isinstance(value, int) and value >= 0:
         return value
     raise StateError(f"the state URL {url} answered without a credits count", hint)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    notify_url: str
-    order: dict
-    results: tuple[CaseResult, ...]
-    notes: tuple[str, ...] = ()
-    seconds: float = 0.0
-    state_url: str | None = None
-
-    def count(self, grade: str) -> int:
-        return sum(r.grade == grade for r in self.results)
-
-    @property
-    def failed(self) -> list[CaseResult]:
-        return [r for r in self.results if r.grade == "FAIL"]
-
-    def to_dict(self) -> dict:
-        return {"url": self.notify_url, "order": self.order, "state_url": self.state_url,
-                "passed": not self.failed,
-                "summary": {"pass": self.count("PASS"), "fail": self.count("FAIL"),
-                            "warn": self.count("WARN"), "seconds": round(self.seconds, 3)},
-                "notes": list(self.notes),
-                "cases": [r.to_dict() for r in self.results]}
 
 
 @dataclass

@@ -11,7 +11,8 @@ from ..core.errors import InputError
 from ..core.money import parse_amount
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
 from ..core.signing import Signer
-from .delivery import Answer, Summary, deliver_many, summarize
+from .delivery import deliver_many, summarize
+from .events import TriggerResult
 from .notifies import (
     NotifyPlan,
     OutgoingNotify,
@@ -60,33 +61,6 @@ def prepare(request: TriggerRequest) -> OutgoingNotify:
                       method=request.method,
                       now=request.now)
     return build_notify(url, plan)
-
-
-@dataclass(frozen=True)
-class TriggerResult:
-    notify: OutgoingNotify
-    answers: list[Answer]
-    summary: Summary
-
-    @staticmethod
-    def verdict(answer: Answer) -> str:
-        """Whether a gateway counts this answer as delivered, and why."""
-        if answer.timed_out or (answer.answered and answer.seconds > DELIVERY_TIMEOUT_SECONDS):
-            return f"no — no answer within {DELIVERY_TIMEOUT_SECONDS} s (the gateway gives up)"
-        if not answer.answered:
-            return f"no — {answer.error}"
-        if answer.delivered:
-            return "yes — the body contains success (a gateway ignores the status)"
-        if answer.redirected:
-            return "no — a gateway does not follow the redirect, and this body lacks success"
-        return "no — the body does not contain success/SUCCESS/Success (the gateway retries)"
-
-    def to_dict(self) -> dict:
-        document = {"notify": self.notify.to_dict(), "summary": self.summary.to_dict()}
-        if len(self.answers) == 1:
-            answer = self.answers[0]
-            document["answer"] = {**answer.to_dict(), "verdict": self.verdict(answer)}
-        return document
 
 
 def send(notify: OutgoingNotify, *, count: int = 1, concurrency: int = 1,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Literal, NamedTuple
 
 from .ksort import DEFAULT_VERSION, NUMERIC_START, PhpVersion, ksort_names
 from .php import TRIM_CHARS, is_blank
@@ -33,8 +32,7 @@ def has_blank_values(params: Mapping[str, str]) -> bool:
 SortedArray = Literal["unsigned", "received", "signed"]
 
 
-@dataclass(frozen=True)
-class SortOrder:
+class SortOrder(NamedTuple):
     """Which PHP sorted the fields (``ksort``), and what was in the array when it did. For
     ordinary names every one of these is plain byte order."""
 
@@ -63,7 +61,7 @@ SORT_ORDERS = tuple(SortOrder(version, array) for version in PhpVersion
                     for array in ("unsigned", "received", "signed"))
 
 
-def may_look_numeric(names) -> bool:
+def may_look_numeric(names: Iterable[str]) -> bool:
     """Whether some name might be a number to PHP (then the PHP orders can differ).
 
     Every character a numeric name can start with sorts before ':' and before any letter."""

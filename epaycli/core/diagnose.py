@@ -14,21 +14,24 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from .canonical import (
     UNSIGNED_FIELDS,
     Blanks,
     canonical_string,
     has_blank_values,
-    is_blank,
     join_fields,
     may_look_numeric,
 )
 from .ksort import DEFAULT_VERSION, PhpVersion, ksort_names
 from .models import SUCCESS_STATUS
 from .money import money_renderings
-from .php import htmlspecialchars, rawurlencode, urlencode
+from .php import htmlspecialchars, is_blank, rawurlencode, urlencode
 from .signing import constant_time_equal, md5_hex, rsa_verify_message
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 COMMON_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal", "tenpay")
 
@@ -207,7 +210,7 @@ class Diagnosis:
     def fix(self) -> str:
         return "; and ".join(MISTAKES[m].fix for m in self.mistakes)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "mistake": self.mistake,
             "mistakes": list(self.mistakes),
@@ -220,6 +223,9 @@ class Diagnosis:
 
 
 Pairs = tuple[tuple[str, str], ...]
+Transform = Callable[[str], str]
+# (mistakes, string tried, what the sign is compared with) for a choice of fields
+Attempts = Callable[["_Fields", int], Iterator[tuple[tuple[str, ...], str, str]]]
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def diagnose_md5(params: Mapping[str, str], key: str) -> Diagnosis:
                    "wrong_key", blanks="keep", budget=MAX_MD5_ATTEMPTS)
 
 
-def diagnose_rsa(params: Mapping[str, str], public_key) -> Diagnosis:
+def diagnose_rsa(params: Mapping[str, str], public_key: RSAPublicKey) -> Diagnosis:
     sign = params.get("sign", "")
     if " " in sign:
         # A base64 sign sent without URL-encoding: its '+' arrive as spaces.
@@ -278,8 +284,8 @@ def diagnose_rsa(params: Mapping[str, str], public_key) -> Diagnosis:
                    "wrong_public_key", blanks="drop", budget=MAX_RSA_ATTEMPTS)
 
 
-def _search(params, attempts, matches: Callable[[str], bool], no_match: str, *, blanks: Blanks,
-            budget: int) -> Diagnosis:
+def _search(params: Mapping[str, str], attempts: Attempts, matches: Callable[[str], bool],
+            no_match: str, *, blanks: Blanks, budget: int) -> Diagnosis:
     """Try candidates, fewest mistakes first (at most two), within ``budget`` attempts."""
     expected = canonical_string(params, blanks=blanks)
     if len(params) > MAX_FIELDS:
@@ -318,7 +324,8 @@ def _digest(text: str, encoding: str) -> str:
         return ""
 
 
-def _orders(fields: Pairs, *, every_php: bool = True):
+def _orders(fields: Pairs, *,
+            every_php: bool = True) -> Iterator[tuple[tuple[str, ...], list[tuple[str, str]]]]:
     """The orders a signer may have joined ``fields`` in: PHP's (each version's, for names
     that look like numbers, when ``every_php``; else PHP 8.2's alone, to keep the search
     fast), then plain byte order, then arrival order."""
@@ -330,7 +337,7 @@ def _orders(fields: Pairs, *, every_php: bool = True):
         return
     values = dict(fields)
     names = tuple(name for name, _ in fields)
-    seen = []
+    seen: list[list[tuple[str, str]]] = []
     versions = [DEFAULT_VERSION, *(v for v in PhpVersion if v is not DEFAULT_VERSION)]
     for version in versions if every_php else versions[:1]:
         php = [(name, values[name]) for name in _php_order(names, version)]
@@ -353,7 +360,8 @@ def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_F
     """The received fields as the standard rule selects them, then under each known mistake."""
     keep_blanks = blanks == "keep"
 
-    def select(*, include_sign_type=False, include_empty=False, transform=None) -> Pairs:
+    def select(*, include_sign_type: bool = False, include_empty: bool = False,
+               transform: Transform | None = None) -> Pairs:
         """Choose the signed pairs as a signer with these habits would."""
         pairs = [(k, v) for k, v in params.items()
                  if k != "sign" and (include_sign_type or k != "sign_type")]
@@ -386,7 +394,7 @@ def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_F
         yield from _dropped_pairs(base)
 
 
-def _compose(first, second):
+def _compose(first: Transform | None, second: Transform | None) -> Transform | None:
     """Both transforms, ``second`` applied first: ``_VALUE_TRANSFORMS`` lists URL-encoding (a
     signer's last step) before trimming and unescaping (what a framework does to input)."""
     if first is None or second is None:
@@ -394,7 +402,8 @@ def _compose(first, second):
     return lambda value: first(second(value))
 
 
-def _value_habits(params, base: Pairs, select) -> Iterator[_Fields]:
+def _value_habits(params: Mapping[str, str], base: Pairs,
+                  select: Callable[..., Pairs]) -> Iterator[_Fields]:
     """Mistakes in how a signer picks or writes every value; each can pair with another."""
     if "sign_type" in params:
         yield _Fields(("sign_type_included",), "", select(include_sign_type=True),
@@ -407,7 +416,7 @@ def _value_habits(params, base: Pairs, select) -> Iterator[_Fields]:
             yield _Fields((mistake,), "", changed, transform=transform)
 
 
-def _money_variants(params, base: Pairs) -> Iterator[_Fields]:
+def _money_variants(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]:
     if "money" in params:
         for rendering in money_renderings(params["money"]):
             changed = tuple((k, rendering if k == "money" else v) for k, v in base)
@@ -415,7 +424,7 @@ def _money_variants(params, base: Pairs) -> Iterator[_Fields]:
             yield _Fields(("money_reformatted",), detail, changed)
 
 
-def _dropped_fields(params, base: Pairs) -> Iterator[_Fields]:
+def _dropped_fields(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]:
     names = [k for k, _ in base]
     received = [k for k in params if k not in UNSIGNED_FIELDS]
     if "pid" in names and received.index("pid") > 0:
@@ -441,7 +450,7 @@ def _dropped_pairs(base: Pairs) -> Iterator[_Fields]:
                       f"'{first}' and '{second}' are not covered by the sign", kept)
 
 
-def _missing_fields(params, base: Pairs) -> Iterator[_Fields]:
+def _missing_fields(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]:
     guesses = []
     if "trade_status" not in params and "trade_no" in params:
         guesses.append(("trade_status", SUCCESS_STATUS))

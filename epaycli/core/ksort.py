@@ -23,11 +23,12 @@ Zend/zend_operators.c, ext/standard/array.c), then checked against PHP 8.2 itsel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+from .patterns import lazy
 
 __all__ = [
     "PhpVersion",
@@ -72,11 +73,11 @@ _WHITESPACE = " \t\n\r\x0b\x0c"
 # exponent, or a fraction alone. ASCII digits only.
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _FULL_NUMERIC = {
-    True: re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})[{_WHITESPACE}]*"),  # PHP 8
-    False: re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})"),  # PHP 7: nothing may trail
+    True: lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})[{_WHITESPACE}]*"),  # PHP 8
+    False: lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})"),  # PHP 7: nothing may trail
 }
-_LEADING_NUMERIC = re.compile(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})")
-_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
+_LEADING_NUMERIC = lazy(rf"[{_WHITESPACE}]*([+-]?)({_NUMBER})")
+_CANONICAL_INTEGER = lazy(r"-?(?:0|[1-9][0-9]{0,18})")
 
 # A name can only be numeric to PHP if, after whitespace, it starts with a sign, a dot or a
 # digit; all of these sort before any letter, so after a byte sort only the first name needs
@@ -146,7 +147,7 @@ def _sign_of(difference: float) -> int:
     return 1 if difference > 0 else -1 if difference < 0 else 0  # NaN compares as equal
 
 
-def _three_way(a, b) -> int:
+def _three_way(a: Any, b: Any) -> int:
     return 0 if a == b else -1 if a < b else 1
 
 
@@ -217,14 +218,17 @@ def _int_vs_string(integer: int, text: str, version: PhpVersion) -> int:
 
 # ---- zend_sort -------------------------------------------------------------------------------
 
+T = TypeVar("T")
+_Greater = Callable[[Any, Any], bool]
 
-def zend_sort(items: list, greater: Callable[[object, object], bool]) -> None:
+
+def zend_sort(items: list[T], greater: Callable[[T, T], bool]) -> None:
     """Sort ``items`` in place exactly as PHP's ``zend_sort`` does, making the same
     comparisons in the same order. ``greater(a, b)`` is PHP's ``cmp(a, b) > 0``."""
     _hybrid_sort(items, 0, len(items), greater)
 
 
-def _hybrid_sort(a: list, start: int, count: int, greater) -> None:
+def _hybrid_sort(a: list[Any], start: int, count: int, greater: _Greater) -> None:
     while True:
         if count <= 16:
             _insertion_sort(a, start, count, greater)
@@ -250,7 +254,7 @@ def _hybrid_sort(a: list, start: int, count: int, greater) -> None:
             count = i - start - 1
 
 
-def _partition(a: list, pivot: int, end: int, greater) -> int:
+def _partition(a: list[Any], pivot: int, end: int, greater: _Greater) -> int:
     """The partition loop with the pivot parked at ``pivot``; returns PHP's final ``i``."""
     i = pivot + 1
     j = end - 1
@@ -272,14 +276,14 @@ def _partition(a: list, pivot: int, end: int, greater) -> int:
             return i
 
 
-def _swap_if_greater(a: list, x: int, y: int, greater) -> bool:
+def _swap_if_greater(a: list[Any], x: int, y: int, greater: _Greater) -> bool:
     if greater(a[x], a[y]):
         a[x], a[y] = a[y], a[x]
         return True
     return False
 
 
-def _sort3(a: list, x: int, y: int, z: int, greater) -> None:
+def _sort3(a: list[Any], x: int, y: int, z: int, greater: _Greater) -> None:
     if not greater(a[x], a[y]):
         if not greater(a[y], a[z]):
             return
@@ -293,20 +297,20 @@ def _sort3(a: list, x: int, y: int, z: int, greater) -> None:
     _swap_if_greater(a, y, z, greater)
 
 
-def _sort4(a: list, w: int, x: int, y: int, z: int, greater) -> None:
+def _sort4(a: list[Any], w: int, x: int, y: int, z: int, greater: _Greater) -> None:
     _sort3(a, w, x, y, greater)
     if _swap_if_greater(a, y, z, greater) and _swap_if_greater(a, x, y, greater):
         _swap_if_greater(a, w, x, greater)
 
 
-def _sort5(a: list, v: int, w: int, x: int, y: int, z: int, greater) -> None:
+def _sort5(a: list[Any], v: int, w: int, x: int, y: int, z: int, greater: _Greater) -> None:
     _sort4(a, v, w, x, y, greater)
     if (_swap_if_greater(a, y, z, greater) and _swap_if_greater(a, x, y, greater)
             and _swap_if_greater(a, w, x, greater)):
         _swap_if_greater(a, v, w, greater)
 
 
-def _insertion_sort(a: list, start: int, count: int, greater) -> None:
+def _insertion_sort(a: list[Any], start: int, count: int, greater: _Greater) -> None:
     if count <= 1:
         return
     if count == 2:

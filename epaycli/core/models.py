@@ -1,10 +1,23 @@
-"""Frozen records shared by the library, the CLI and (later) the servers."""
+"""Frozen records shared by the library, the CLI and (later) the servers.
+
+Records on the path of every command are ``NamedTuple``s, not dataclasses: a dataclass compiles
+its methods when its module is imported (~0.8 ms each), and ``epay sign`` would define a dozen."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import NamedTuple
 
-DIALECTS = ("v1", "v2")
+
+class Dialect(StrEnum):
+    """The two protocols an Epay gateway speaks; the value is what profiles and --dialect say.
+    A member equals its string, so a profile's text compares with it directly."""
+
+    V1 = "v1"  # MD5: submit.php, mapi.php, api.php
+    V2 = "v2"  # RSA (SHA256withRSA): api/pay/*, api/merchant/*
+
+
+DIALECTS = tuple(Dialect)
 SUCCESS_STATUS = "TRADE_SUCCESS"
 
 # The built-in profile used when nothing is configured: the local gateway (`epay mock`).
@@ -15,8 +28,7 @@ SANDBOX_PID = "1000"
 SANDBOX_KEY = "SandboxKey0nlyForLocalTests00000"
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One merchant account at one gateway. Field names are the TOML keys."""
 
     name: str
@@ -31,14 +43,14 @@ class Profile:
     type: str = ""
     ngrok_authtoken: str = ""  # for `epay listen --tunnel`; a secret, shown masked
 
-    def updated(self, **changes: str) -> Profile:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def updated(self, **changes: str | None) -> Profile:
+        return self._replace(**{k: v for k, v in changes.items() if v is not None})
 
     def as_dict(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return self._asdict()
 
 
-PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
+PROFILE_FIELDS = Profile._fields
 
 SANDBOX_PROFILE = Profile(
     name=SANDBOX_NAME, gateway=SANDBOX_GATEWAY, dialect="v1", pid=SANDBOX_PID, key=SANDBOX_KEY,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from .errors import InputError
 from .php import http_build_query
@@ -38,7 +38,7 @@ def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
     probe = body.strip()
     if not probe:
         raise InputError("the input is empty", _PASTE_HINT)
-    if probe.startswith("{") or probe.startswith("["):
+    if probe.startswith(("{", "[")):
         document = parse_json(probe)
         inner = signed_url_inside(document)
         return ("json_url", parse_url(inner)) if inner else ("json", document)
@@ -121,7 +121,7 @@ def parse_http_request(method: str, target: str, request: str) -> dict[str, str]
     return parse_pasted(body)
 
 
-def url_parts(url: str):
+def url_parts(url: str) -> SplitResult:
     """``urlsplit``, with a malformed URL (``http://[::1``) as an InputError."""
     try:
         return urlsplit(url)

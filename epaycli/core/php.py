@@ -6,9 +6,11 @@ string before it is signed, stored or sent is the protocol: these rules live her
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, quote_plus
+
+from .patterns import lazy
 
 if TYPE_CHECKING:  # decimal costs `epay sign` ~1 ms at start-up, and only money needs it
     from decimal import Decimal
@@ -41,7 +43,7 @@ def rawurlencode(value: str) -> str:
     return quote(value, safe="")
 
 
-def http_build_query(params) -> str:
+def http_build_query(params: Mapping[str, str]) -> str:
     """PHP ``http_build_query`` of a flat array: how gateways write a notify's query string."""
     return "&".join(f"{urlencode(k)}={urlencode(v)}" for k, v in params.items())
 
@@ -109,7 +111,7 @@ def php_name(raw: str) -> PhpName:
     return PhpName(head + "_" + tail, False)
 
 
-def php_fields(pairs) -> dict[str, str | list[str]]:
+def php_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
     """The top level of ``$_GET``/``$_POST`` that PHP builds from decoded (name, value) pairs,
     in its order: a repeated name keeps its first place and takes the last value; an array
     (``a[]``, ``a[x]``) replaces a plain value, a plain value replaces an array. Arrays are
@@ -132,16 +134,16 @@ def php_fields(pairs) -> dict[str, str | list[str]]:
 
 # Only these characters make PHP file a name elsewhere: a cheap test before the real one,
 # since the listener asks for every callback.
-_REWRITTEN_CHARS = re.compile(r"[ .\[\0]")
+_REWRITTEN_CHARS = lazy(r"[ .\[\0]")
 
 
-def rewritten_names(names) -> list[tuple[str, PhpName]]:
+def rewritten_names(names: Iterable[str]) -> list[tuple[str, PhpName]]:
     """The names PHP would not file under themselves, with where it files them."""
     return [(raw, seen) for raw in names if _REWRITTEN_CHARS.search(raw)
             if (seen := php_name(raw)).is_array or seen.name != raw]
 
 
-def colliding_names(names) -> dict[str, list[str]]:
+def colliding_names(names: Iterable[str]) -> dict[str, list[str]]:
     """PHP names that several distinct received names end up as: PHP keeps only one value
     for each (the last one; an array replaces a plain value)."""
     names = list(names)
@@ -164,7 +166,7 @@ def describe_php_name(raw: str, seen: PhpName) -> str:
     return f"{raw!r} arrives in PHP as {seen.name!r}"
 
 
-def name_rewrite_notes(names) -> list[str]:
+def name_rewrite_notes(names: Iterable[str]) -> list[str]:
     """For a signer: warnings about names a PHP gateway reads differently than they were
     signed, so that it computes another string and rejects the sign."""
     notes = [f"{describe_php_name(raw, seen)}: a PHP gateway signs what it sees, so it will "

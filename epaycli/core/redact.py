@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 # What a secret looks like when it turns up where it should not: an MD5 merchant key
 # (32 letters and digits) or a run of base64 as long as an RSA key's.
@@ -45,8 +46,8 @@ def mask_key_shaped(text: str, *, keep: Iterable[str] = ()) -> str:
     which is public), and so is anything in ``keep``."""
     kept = set(keep)
 
-    def replace(match: re.Match) -> str:
-        found = match.group(0)
+    def replace(match: re.Match[str]) -> str:
+        found: str = match.group(0)
         if found in kept or _HEX32.fullmatch(found):
             return found
         return mask(found)
@@ -115,14 +116,14 @@ def _mask_fragments(text: str, secret: str) -> str:
     return "".join(pieces) + text[position:]
 
 
-def scrub(value, secrets: Iterable[str]):
+def scrub(value: Any, secrets: Iterable[str]) -> Any:
     """``value`` (text, or dicts and lists of it) with every known secret masked, whole or in
     runs of ``FRAGMENT`` characters."""
     known = [s for s in secrets if s and len(s) >= 8]
     if not known:
         return value
 
-    def walk(item):
+    def walk(item: Any) -> Any:
         if isinstance(item, str):
             return scrub_text(item, known)
         if isinstance(item, Mapping):

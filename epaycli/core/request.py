@@ -4,18 +4,16 @@ sending (query string, submit URL) and described as data (``to_dict``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from .canonical import Blanks
-from .endpoints import request_target
 from .errors import InputError
 from .params import format_query, format_url
 from .redact import mask
 from .signing import Md5Key, Signer, SignType, pick_sign_type, sign, signed_string
 
 
-@dataclass(frozen=True)
-class SignedRequest:
+class SignedRequest(NamedTuple):
     """Parameters ready to send: the input fields, then ``sign`` and ``sign_type``."""
 
     params: dict[str, str]
@@ -23,16 +21,18 @@ class SignedRequest:
     sign_type: SignType
     canonical: str
     signed_string: str  # what was hashed, the key shown masked (MD5 appends it)
-    added: tuple[str, ...] = field(default=())  # fields epay added (sign_type, timestamp)
+    added: tuple[str, ...] = ()  # fields epay added (sign_type, timestamp)
 
     def query(self) -> str:
         return format_query(self.params)
 
     def url(self, base: str) -> str:
         """``base`` as given, or this dialect's submit page when ``base`` is a site root."""
+        from .endpoints import request_target  # (not on `epay sign`'s start-up path)
+
         return format_url(request_target(base, self.sign_type), self.params)
 
-    def to_dict(self, base: str | None = None) -> dict:
+    def to_dict(self, base: str | None = None) -> dict[str, Any]:
         """The ``--json`` shape; ``url`` is there when a base URL is known."""
         document = {
             "sign": self.sign,

@@ -7,14 +7,11 @@ through ``sign`` and ``verify`` here."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .canonical import (
     SIGNER_ORDER,
@@ -26,17 +23,21 @@ from .canonical import (
     may_look_numeric,
 )
 from .errors import InputError, KeyFormatError
+from .patterns import lazy
 from .redact import mask
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from cryptography.hazmat.primitives.asymmetric.rsa import (
         RSAPrivateKey,
         RSAPublicKey,
     )
+    from cryptography.hazmat.primitives.hashes import SHA256
 
-MD5_KEY_PATTERN = re.compile(r"[0-9A-Za-z]{32}")
-MD5_SIGN_PATTERN = re.compile(r"[0-9A-Fa-f]{32}")
-RSA_SIGN_PATTERN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+MD5_KEY_PATTERN = lazy(r"[0-9A-Za-z]{32}")
+MD5_SIGN_PATTERN = lazy(r"[0-9A-Fa-f]{32}")
+RSA_SIGN_PATTERN = lazy(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 class SignType(StrEnum):
@@ -50,37 +51,60 @@ class UnknownSignType(InputError):
     code = "unknown_sign_type"
 
 
-@dataclass(frozen=True, repr=False)
 class Md5Key:
-    """A merchant's MD5 key: the shared secret that signs both ways in V1."""
+    """A merchant's MD5 key: the shared secret that signs both ways in V1. Immutable, compared
+    by value (a plain class: records on every command's path are not dataclasses, see
+    ``models``)."""
 
-    secret: str
+    __slots__ = ("secret",)
     sign_type: ClassVar[SignType] = SignType.MD5
+    secret: str
 
-    def __post_init__(self) -> None:
-        if not self.secret:
+    def __init__(self, secret: str) -> None:
+        if not secret:
             raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+        object.__setattr__(self, "secret", secret)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Md5Key is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Md5Key is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Md5Key) and other.secret == self.secret
+
+    def __hash__(self) -> int:
+        return hash((Md5Key, self.secret))
 
     def __repr__(self) -> str:  # a key must not leak through a traceback or a log line
         return f"Md5Key({mask(self.secret)})"
 
 
-@dataclass(frozen=True)
-class RsaKeys:
+class RsaKeys(NamedTuple):
     """One side's RSA pair as epay holds it: ``private`` signs what this side sends (the
     merchant's requests, or the platform's notifies), ``public`` checks what the other side
     signed. Either may be absent when only one direction is needed."""
 
     private: RSAPrivateKey | None = None
     public: RSAPublicKey | None = None
-    sign_type: ClassVar[SignType] = SignType.RSA
+
+    @property
+    def sign_type(self) -> SignType:
+        return SignType.RSA
+
+    def checking_key(self) -> RSAPublicKey:
+        """The public key, which checks signs; an error when this side holds none."""
+        if self.public is None:
+            raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
+                                 code="missing_public_key")
+        return self.public
 
 
-Signer = Union[Md5Key, RsaKeys]
+Signer = Md5Key | RsaKeys
 
 
-@dataclass(frozen=True)
-class Keys:
+class Keys(NamedTuple):
     """Every key a run has, so the callback's own sign_type can choose among them."""
 
     md5: Md5Key | None = None
@@ -125,6 +149,8 @@ def pick_sign_type(params: Mapping[str, str], *, preferred: SignType = SignType.
             raise UnknownSignType(f"sign_type {shown!r} is not MD5 or RSA",
                                   "Epay signs with MD5 (V1) or RSA (V2)") from None
     sign = params.get("sign", "")
+    if not sign:  # (neither pattern matches nothing; `epay sign` need not compile them)
+        return preferred
     if MD5_SIGN_PATTERN.fullmatch(sign):
         return SignType.MD5
     if RSA_SIGN_PATTERN.fullmatch(sign):
@@ -143,8 +169,7 @@ def sign(params: Mapping[str, str], signer: Signer, *, blanks: Blanks = "keep") 
     return rsa_sign(params, signer.private)
 
 
-@dataclass(frozen=True)
-class SignMatch:
+class SignMatch(NamedTuple):
     """Which variant of the signed string a genuine sign covers: the PHP sort order, and for
     MD5 whether whitespace-only values were kept (older servers) or dropped (newer ones)."""
 
@@ -173,10 +198,7 @@ def verify_match(params: Mapping[str, str], signer: Signer,
     """Which variant ``received`` (default ``params['sign']``) genuinely signs, or None."""
     if isinstance(signer, Md5Key):
         return md5_match(params, signer.secret, received)
-    if signer.public is None:
-        raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
-                             code="missing_public_key")
-    return rsa_match(params, signer.public, received)
+    return rsa_match(params, signer.checking_key(), received)
 
 
 def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Blanks = "keep",
@@ -187,12 +209,12 @@ def signed_string(params: Mapping[str, str], sign_type: SignType, *, blanks: Bla
 
 
 def _variants(params: Mapping[str, str], blank_choices: tuple[Blanks, ...],
-              skip: SignMatch | None):
+              skip: SignMatch | None) -> Iterator[tuple[SignMatch, str]]:
     """(match, signed string) for every variant worth trying, each distinct string once.
 
     Ordinary names have one PHP order, so only the blanks choices remain."""
     orders = SORT_ORDERS if may_look_numeric(params) else (SIGNER_ORDER,)
-    seen = set()
+    seen: set[str] = set()
     for blanks in blank_choices:
         for order in orders:
             match = SignMatch(order, blanks)
@@ -213,8 +235,19 @@ def md5_sign(params: Mapping[str, str], key: str, *, blanks: Blanks = "keep") ->
     return md5_hex(canonical_string(params, blanks=blanks) + key)
 
 
+# MD5 from the interpreter's own small module when it has one: importing hashlib loads OpenSSL
+# (~4 ms, a tenth of what `epay sign` may add to Python's start). Same digest either way.
+if TYPE_CHECKING:
+    from hashlib import md5 as _md5
+else:
+    try:
+        from _md5 import md5 as _md5
+    except ImportError:  # an interpreter built without it
+        from hashlib import md5 as _md5
+
+
 def md5_hex(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+    return _md5(text.encode("utf-8")).hexdigest()
 
 
 def md5_verify(params: Mapping[str, str], key: str, sign: str | None = None) -> bool:
@@ -259,6 +292,8 @@ def looks_like_md5_key(key: str) -> bool:
 
 
 def constant_time_equal(received: str, expected: str) -> bool:
+    import hmac  # only verifying needs it; it loads OpenSSL's hashlib (see _md5 below)
+
     return hmac.compare_digest(
         received.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )
@@ -309,7 +344,7 @@ def rsa_verify_message(message: str, sign: str, public_key: RSAPublicKey) -> boo
 
 
 @lru_cache(maxsize=1)
-def _pkcs1_sha256():
+def _pkcs1_sha256() -> tuple[PKCS1v15, SHA256, type[InvalidSignature]]:
     """(padding, hash, InvalidSignature), imported once: cryptography is slow to import and
     the MD5 path never needs it."""
     from cryptography.exceptions import InvalidSignature
@@ -353,7 +388,8 @@ def load_public_key(material: str | bytes, *, source: str = "the public key") ->
     return key
 
 
-def _load_key(material, *, source, pem_loader, der_loader, wanted):
+def _load_key(material: str | bytes, *, source: str, pem_loader: Callable[[bytes], object],
+              der_loader: Callable[[bytes], object], wanted: str) -> object:
     """Try PEM, then bare base64 DER (cryptography reads PKCS#8, SPKI and PKCS#1 alike)."""
     import base64
     import binascii

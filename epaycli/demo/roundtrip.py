@@ -19,18 +19,21 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..core.errors import EpayError, ExitCode, InputError, NetworkError
+from ..core.models import DIALECTS, Dialect, Profile
 from ..core.money import amounts_equal, format_wire
 from ..core.redact import mask, redact_params, scrub
-from ..core.signing import Keys, Md5Key, RsaKeys, SignType, pick_sign_type, signed_string
+from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
+from ..profiles.keys import profile_keys
+from ..profiles.resolve import Resolved
+from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
 
-DIALECTS = ("v1", "v2")
 DEFAULT_TIMEOUT = 10.0  # seconds any one wait may take (an HTTP answer, the notify)
 SHOWN_BODY = 240  # characters of an answer shown in a step
 DEMO_AMOUNT = "1.00"
@@ -39,126 +42,25 @@ DEMO_TYPE = "alipay"
 # What a query step shows of the order (--json has all of it).
 QUERY_SHOWN = ("code", "msg", "trade_no", "out_trade_no", "type", "money", "status",
                "refundmoney", "endtime")
-STEP_TITLES = {
-    "create": "create the order",
-    "cashier": "open the cashier (the payurl), as the buyer's browser does",
-    "pay": "pay in the cashier (its pay button)",
-    "notify": "receive the notify, verify it, answer success",
-    "query": "query the order: paid",
-    "refund": "refund it",
-    "refunded": "query the order again: refunded",
-}
-STEPS = tuple(STEP_TITLES)
+class _StepRecord:
+    """A step as it runs: the step methods fill in the fields of a ``Step`` and add checks;
+    ``done()`` freezes it."""
 
-
-@dataclass
-class Check:
-    """What was expected (``what``), whether it held, and what was found instead (``got``)."""
-
-    what: str
-    ok: bool
-    got: str = ""
-
-    def to_dict(self) -> dict:
-        return {"check": self.what, "ok": self.ok, "got": None if self.ok else self.got}
-
-
-@dataclass
-class Step:
-    """One step of the round trip. ``signed``/``sent``/``received``/``answered`` are plain
-    dicts (keys masked), or None where the step has none."""
-
-    number: int
-    name: str
-    title: str
-    signed: dict | None = None
-    sent: dict | None = None
-    received: dict | None = None
-    answered: dict | None = None
-    checks: list[Check] = field(default_factory=list)
-    error: dict | None = None  # {"kind", "message", "exit_code"}
-    ms: float = 0.0
-    run: bool = True
-
-    @property
-    def ok(self) -> bool:
-        return (self.run and self.error is None and bool(self.checks)
-                and all(check.ok for check in self.checks))
+    def __init__(self, number: int, name: str, title: str) -> None:
+        self.number, self.name, self.title = number, name, title
+        self.signed = self.sent = self.received = self.answered = None
+        self.error: dict[str, Any] | None = None
+        self.checks: list[Check] = []
+        self.ms = 0.0
+        self.run = True
 
     def check(self, what: str, ok: bool, got: str = "") -> bool:
         self.checks.append(Check(what, bool(ok), "" if ok else got or "it was not so"))
         return bool(ok)
 
-    @property
-    def exit_code(self) -> int:
-        """What a failure of this step exits with: the error's own code, else check failed."""
-        if self.ok:
-            return ExitCode.OK
-        if self.error is not None:
-            return int(self.error["exit_code"])
-        return ExitCode.CHECK_FAILED
-
-    @property
-    def failure(self) -> str:
-        """One line: why this step failed ('' when it did not)."""
-        if self.ok or not self.run:
-            return ""
-        if self.error is not None:
-            return self.error["message"]
-        # The first failed check says it; the later ones mostly follow from it.
-        first = next((check for check in self.checks if not check.ok), None)
-        return "nothing was checked" if first is None else first.got
-
-    def to_dict(self) -> dict:
-        return {"step": self.number, "name": self.name, "title": self.title, "ok": self.ok,
-                "run": self.run, "signed": self.signed, "sent": self.sent,
-                "received": self.received, "answered": self.answered,
-                "checks": [check.to_dict() for check in self.checks], "error": self.error,
-                "ms": round(self.ms, 1)}
-
-
-@dataclass
-class Setting:
-    """Where the demo ran: shown before the first step."""
-
-    gateway: str
-    receiver: str
-    dialect: str
-    pid: str
-    key: str  # masked
-    sign_type: str
-    fault: str
-
-
-@dataclass
-class DemoResult:
-    setting: Setting
-    steps: list[Step]
-    ms: float
-
-    @property
-    def ok(self) -> bool:
-        return len(self.steps) == len(STEPS) and all(step.ok for step in self.steps)
-
-    @property
-    def failed_step(self) -> Step | None:
-        return next((step for step in self.steps if step.run and not step.ok), None)
-
-    @property
-    def exit_code(self) -> int:
-        failed = self.failed_step
-        return ExitCode.OK if failed is None else failed.exit_code
-
-    def to_dict(self) -> dict:
-        failed = self.failed_step
-        return {"ok": self.ok, "exit_code": int(self.exit_code),
-                "failed_step": None if failed is None else failed.name,
-                "failure": "" if failed is None else failed.failure,
-                "gateway": self.setting.gateway, "receiver": self.setting.receiver,
-                "dialect": self.setting.dialect, "pid": self.setting.pid,
-                "key": self.setting.key, "sign_type": self.setting.sign_type,
-                "fault": self.setting.fault or None, "ms": round(self.ms, 1),
-                "steps": [step.to_dict() for step in self.steps]}
+    def done(self) -> Step:
+        return Step(self.number, self.name, self.title, self.signed, self.sent, self.received,
+                    self.answered, tuple(self.checks), self.error, self.ms, self.run)
 
 
 class DemoFailed(EpayError):
@@ -187,7 +89,7 @@ OnStep = Callable[[Step], None]
 OnSetting = Callable[[Setting], None]
 
 
-def run_demo(*, dialect: str = "v1", fault: str = "", timeout: float = DEFAULT_TIMEOUT,
+def run_demo(*, dialect: str = Dialect.V1, fault: str = "", timeout: float = DEFAULT_TIMEOUT,
              workdir: Path | str | None = None, on_setting: OnSetting | None = None,
              on_step: OnStep | None = None, clock: Callable[[], float] = time.time) -> DemoResult:
     """Run the round trip and return every step. ``dialect``: ``v1`` (MD5, mapi.php and
@@ -240,18 +142,18 @@ def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
 
 def _merchant(gateway, dialect: str) -> tuple[Merchant, Keys, str]:
     """The merchant the demo pays as, the keys its receiver checks notifies with, and the
-    secret never to show whole."""
-    if dialect == "v1":
-        key = Md5Key(gateway.key)  # the sandbox merchant: its refund API is on
-        return Merchant(gateway.url, gateway.pid, "v1", key, key), Keys(md5=key), gateway.key
-    from ..core.signing import load_private_key, load_public_key
-
-    v2 = gateway.v2
-    platform = RsaKeys(public=load_public_key(v2.platform_public_pem))
-    merchant = Merchant(gateway.url, v2.pid, "v2",
-                        RsaKeys(private=load_private_key(v2.merchant_private_pem)),
-                        Md5Key(v2.key), platform)
-    return merchant, Keys(rsa=platform), v2.key
+    secret never to show whole: the local gateway's merchant, as a profile would name it."""
+    if dialect == Dialect.V1:  # the sandbox merchant: its refund API is on
+        profile = Profile("demo", gateway.url, Dialect.V1, gateway.pid, gateway.key)
+    else:
+        v2 = gateway.v2
+        profile = Profile("demo", gateway.url, Dialect.V2, v2.pid, v2.key,
+                          private_key=v2.merchant_private_pem, public_key=v2.platform_public_pem)
+    keys = profile_keys(Resolved(profile, {}), private=True, public=True)
+    signer = keys.merchant or keys.md5
+    merchant = Merchant(profile.gateway, profile.pid, dialect, signer, keys.md5, keys.platform)
+    receiver = Keys(md5=keys.md5) if dialect == Dialect.V1 else Keys(rsa=keys.platform)
+    return merchant, receiver, profile.key
 
 
 def _browser(timeout: float):
@@ -275,11 +177,11 @@ class _Trip:
         self.payurl = ""
         self.pay_action = ""
 
-    def run(self, on_step: OnStep | None) -> list[Step]:
+    def run(self, on_step: OnStep | None) -> tuple[Step, ...]:
         steps: list[Step] = []
         failed = False
         for number, name in enumerate(STEPS, 1):
-            step = Step(number, name, STEP_TITLES[name])
+            step = _StepRecord(number, name, STEP_TITLES[name])
             if failed:
                 step.run = False
             else:
@@ -291,18 +193,19 @@ class _Trip:
                                   "message": scrub(error.message, [self.secret]),
                                   "exit_code": int(error.exit_code)}
                 step.ms = (time.perf_counter() - began) * 1000
-                failed = not step.ok
-            steps.append(step)
+            done = step.done()
+            failed = not done.ok  # (a step not run is not ok either: the rest stay not run)
+            steps.append(done)
             if on_step is not None:
-                on_step(step)
-        return steps
+                on_step(done)
+        return tuple(steps)
 
     # ---- helpers --------------------------------------------------------------------
 
     def _now(self) -> int:
         return int(self.clock())
 
-    def _send(self, step: Step, call: Call):
+    def _send(self, step: _StepRecord, call: Call):
         step.signed = _signed_of(call, mask(self.secret))
         step.sent = _sent_of(call)
         reply = self.client.send(call)
@@ -323,7 +226,7 @@ class _Trip:
 
     # ---- the steps --------------------------------------------------------------------
 
-    def _create(self, step: Step) -> None:
+    def _create(self, step: _StepRecord) -> None:
         now = self._now()
         self.order = calls.validate_order(
             money=DEMO_AMOUNT, name=DEMO_NAME, type=DEMO_TYPE, clientip="127.0.0.1",
@@ -350,7 +253,7 @@ class _Trip:
                                               self.order.money, self.order.name,
                                               self.order.type, now))
 
-    def _cashier(self, step: Step) -> None:
+    def _cashier(self, step: _StepRecord) -> None:
         step.sent = {"method": "GET", "url": self.payurl}
         response = self._browse("GET", self.payurl)
         page = response.text
@@ -370,7 +273,7 @@ class _Trip:
                        urlsplit(self.pay_action).netloc == urlsplit(self.gateway.url).netloc,
                        f"it posts to {self.pay_action}")
 
-    def _pay(self, step: Step) -> None:
+    def _pay(self, step: _StepRecord) -> None:
         form = {"action": "pay"}
         step.sent = {"method": "POST", "url": self.pay_action, "form": form}
         response = self._browse("POST", self.pay_action, data=form)
@@ -379,7 +282,7 @@ class _Trip:
         step.check("the cashier says 支付成功 (paid)", "支付成功" in response.text,
                    f"the cashier says: {step.received['body'][:120]}")
 
-    def _notify(self, step: Step) -> None:
+    def _notify(self, step: _StepRecord) -> None:
         """The gateway sent the first notify while answering the pay button; the receiver
         judged it (check_callback) and answered. Both sides of it are shown."""
         event = self._notify_event()
@@ -443,10 +346,10 @@ class _Trip:
                 "with": "the merchant key (MD5)" if sign_type is SignType.MD5
                 else "the platform private key (RSA)"}
 
-    def _query(self, step: Step) -> None:
+    def _query(self, step: _StepRecord) -> None:
         self._query_status(step, 1, "paid")
 
-    def _refund(self, step: Step) -> None:
+    def _refund(self, step: _StepRecord) -> None:
         out_refund_no = f"R{self.order.out_trade_no}" if self.merchant.v2 else ""
         reply = self._send(step, calls.refund_order(
             self.merchant, self._now(), money=self.order.money,
@@ -457,10 +360,10 @@ class _Trip:
         if self.merchant.v2:
             self._check_verified(step, reply)
 
-    def _refunded(self, step: Step) -> None:
+    def _refunded(self, step: _StepRecord) -> None:
         self._query_status(step, 2, "refunded")
 
-    def _query_status(self, step: Step, status: int, text: str) -> None:
+    def _query_status(self, step: _StepRecord, status: int, text: str) -> None:
         from ..gateway.replies import order_fields
 
         reply = self._send(step, calls.query_order(self.merchant, self._now(),
@@ -478,7 +381,7 @@ class _Trip:
         if self.merchant.v2:
             self._check_verified(step, reply)
 
-    def _check_verified(self, step: Step, reply) -> None:
+    def _check_verified(self, step: _StepRecord, reply) -> None:
         step.check("the answer is signed by the platform and verifies", reply.verified is True,
                    "; ".join(reply.notes) or "the answer was not verified")
 

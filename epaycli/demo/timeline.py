@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .roundtrip import DemoResult, Setting, Step
+from ..core.models import Dialect
+from .events import DemoEvent, DemoResult, Setting, Step
 
 Line = tuple[str, str]  # text, style (ok | bad | warn | dim | "")
 LABEL = 10  # width of "signed", "sent", "received", "answered"
@@ -15,7 +16,7 @@ _LONG_SIGN = re.compile(r"(?<=[?&]sign=)([^&]{40,})")
 
 
 def heading(setting: Setting) -> list[Line]:
-    dialect = ("V1: mapi.php + api.php, MD5" if setting.dialect == "v1"
+    dialect = ("V1: mapi.php + api.php, MD5" if setting.dialect == Dialect.V1
                else "V2: api/pay/*, RSA (SHA256withRSA)")
     lines = [("epay demo: one payment round trip on a local Epay gateway (nothing leaves this "
               "machine)", "ok"),
@@ -73,6 +74,15 @@ def summary(result: DemoResult) -> list[Line]:
     if failed is None:
         return gap + [("✗ the round trip did not finish", "bad")]
     return gap + [(f"✗ step {failed.number} ({failed.name}) failed: {failed.failure}", "bad")]
+
+
+def lines(event: DemoEvent) -> list[Line]:
+    """An event of the demo as the lines a person reads."""
+    if isinstance(event, Setting):
+        return heading(event)
+    if isinstance(event, Step):
+        return step_lines(event)
+    return summary(event)
 
 
 def timeline(result: DemoResult) -> list[Line]:

@@ -134,7 +134,6 @@ class Journal:
                             "check the disk space and the file's permissions")
 
     def _write_loop(self) -> None:
-        connection = self._connection
         stopping = False
         while not stopping:
             first = self._queue.get()

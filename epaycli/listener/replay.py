@@ -81,7 +81,7 @@ def build_replay(record: Mapping, target: str, *, changes: Mapping[str, str] | N
     if params is None:
         raise InputError(f"request {record['id']} was not a readable notify, so it has no "
                          "fields to change", "replay it unchanged", code="replay_unreadable")
-    fields = {k: v for k, v in params.items()}
+    fields = dict(params)
     for name, value in (changes or {}).items():
         if value == "":
             fields.pop(name, None)

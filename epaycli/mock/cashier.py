@@ -19,7 +19,7 @@ def _page(title: str, body: str) -> bytes:
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-            f"<body>{body}</body></html>").encode("utf-8")
+            f"<body>{body}</body></html>").encode()
 
 
 def message_page(message: str) -> bytes:

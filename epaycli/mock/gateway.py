@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from ..core.endpoints import V2_ROUTES
-from ..core.models import SANDBOX_KEY, SANDBOX_PID
+from ..core.models import SANDBOX_KEY, SANDBOX_PID, Dialect
 from ..core.money import format_wire
 from ..core.php import is_empty
 from ..core.signing import (
@@ -38,6 +38,7 @@ OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
 OUT_TRADE_NO_MAX = 150
 NOTIFY_URL_MAX = 255  # real servers silently cut longer URLs
 REUSE_WINDOW_SECONDS = 10 * 86400
+NO_FAULTS = Faults()  # frozen: one shared default
 TIMESTAMP_WINDOW_SECONDS = 300
 PAYMENT_TYPES = ("alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal")
 REFUND_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?|[0-9]*\.[0-9]{1,2}")
@@ -255,7 +256,7 @@ class Gateway:
             "pid": merchant.pid, "out_trade_no": number, "sent_out_trade_no": sent_number,
             "type": payment_type, **stored, "clientip": params.get("clientip", ""),
             "device": params.get("device", "") or "pc",
-            "dialect": "v2" if sign_type is SignType.RSA else "v1",
+            "dialect": (Dialect.V2 if sign_type is SignType.RSA else Dialect.V1).value,
             "addtime": _beijing(now), "created_at": now,
         }
         for _ in range(20):
@@ -487,7 +488,7 @@ class Gateway:
 
     # ---- paying (cashier and sandbox) -------------------------------------------------
 
-    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = Faults()) -> dict:
+    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = NO_FAULTS) -> dict:
         """Mark ``order`` paid and make the first notify attempt; the notify's outcome."""
         if order.closed:
             raise Refused(-1, "订单已关闭")
@@ -501,7 +502,7 @@ class Gateway:
         if not chosen and not self.quirks.type0_unsigned:
             chosen = PAYMENT_TYPES[0]
         now = self.clock()
-        v2 = order.dialect == "v2"
+        v2 = order.dialect == Dialect.V2
         faults = self.notifier.order_faults(faults)
         if not self.store.mark_paid(order.trade_no, type=chosen, endtime=_beijing(now),
                                     paid_at=now, api_trade_no=("4200" + _trade_no(now)) if v2
@@ -559,7 +560,7 @@ class Gateway:
         if request.method != "POST":
             raise Refused(-1, "sandbox/pay takes a POST form")
         params = request.form
-        merchant, order = self._sandbox_order(params)
+        _merchant, order = self._sandbox_order(params)
         result = params.get("result", "paid") or "paid"
         if result not in ("paid", "failed"):
             raise Refused(-1, "result must be paid or failed")

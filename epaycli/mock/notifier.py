@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..core.errors import InputError
+from ..core.models import Dialect
 from ..core.notify import (
     DELIVERY_TIMEOUT_SECONDS,
     RETRY_SCHEDULE_MINUTES,
@@ -39,6 +40,7 @@ from ..core.notify import (
 )
 from ..core.php import http_build_query
 from ..core.signing import Md5Key, RsaKeys
+from .events import NotifyAttempt
 from .quirks import Quirks
 from .store import GatewayStore, Merchant, Order
 
@@ -114,7 +116,7 @@ def notify_params(order: Order, merchant: Merchant, *, quirks: Quirks,
     money = order.money
     if "tampered_money" in faults:
         money = Decimal("0.02") if money == Decimal("0.01") else Decimal("0.01")
-    v2 = order.dialect == "v2"
+    v2 = order.dialect == Dialect.V2
     paid = PaidOrder(
         pid=str(order.pid), trade_no=order.trade_no, out_trade_no=order.out_trade_no,
         type=payment_type, name="product" if quirks.name_product else order.name, money=money,
@@ -152,7 +154,7 @@ class Notifier:
 
     def __init__(self, store: GatewayStore, build: Callable[[Order, Faults, int], dict[str, str]],
                  *, time_scale: float, faults: Faults,
-                 on_event: Callable[[dict], None] | None = None,
+                 on_event: Callable[[NotifyAttempt], None] | None = None,
                  clock: Callable[[], float] = time.time,
                  delivery_timeout: float = DELIVERY_TIMEOUT_SECONDS) -> None:
         import httpx  # only the gateway sends notifies: the CLI's other commands never pay for it
@@ -251,7 +253,7 @@ class Notifier:
     def _attempt_quietly(self, trade_no: str, attempt: int, copy: int) -> None:
         try:
             self._attempt(trade_no, attempt, copy=copy)
-        except Exception:  # noqa: BLE001 - a closing store; the retry is in the database
+        except Exception:
             if not self._stopping:
                 raise
 
@@ -336,8 +338,9 @@ class Notifier:
         self._store.record_delivery(entry)
         if self._on_event is not None:
             try:
-                self._on_event({"event": "notify", "out_trade_no": order.out_trade_no,
-                                **entry, "delivered": delivered})
+                self._on_event(NotifyAttempt(
+                    order.out_trade_no, order.trade_no, attempt, copy, entry["at"], method, url,
+                    status, entry["body"], error, delivered, entry["faults"], elapsed))
             except Exception:  # noqa: BLE001 - a broken observer must not stop deliveries
                 pass
 

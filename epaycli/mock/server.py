@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 from ..core.errors import ConfigError, InputError
 from ..core.models import SANDBOX_KEY, SANDBOX_PID
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
+from .events import MockEvent, RequestFailed
 from .gateway import V2_PID, Gateway, Reply, Request
 from .keys import MERCHANT_PRIVATE, PLATFORM_PUBLIC, V2Merchant, key_material
 from .notifier import Faults, Notifier, notify_params, parse_faults
@@ -118,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
     gateway: Gateway
     body_limit = MAX_BODY_BYTES
     latency = 0.0
-    on_error: Callable[[dict], None] | None = None
+    on_error: Callable[[RequestFailed], None] | None = None
 
     def handle_one_request(self) -> None:
         try:
@@ -173,8 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.gateway.handle(request)
         except Exception as error:  # noqa: BLE001 - one broken request must not kill the thread
             if self.on_error is not None:
-                self.on_error({"event": "error", "path": request.path,
-                               "error": f"{type(error).__name__}: {error}"[:300]})
+                self.on_error(RequestFailed(request.path,
+                                            f"{type(error).__name__}: {error}"[:300]))
             reply = Reply(500, self.gateway.json({"code": -1, "msg": "系统错误"}).body)
         if self.latency:
             time.sleep(self.latency)
@@ -344,7 +345,7 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                   latency_ms: float = 0, quirks: str = "real", faults: Iterable[str] = (),
                   host: str = "127.0.0.1", *, read_timeout: float = READ_TIMEOUT_SECONDS,
                   body_limit: int = MAX_BODY_BYTES,
-                  on_event: Callable[[dict], None] | None = None,
+                  on_event: Callable[[MockEvent], None] | None = None,
                   clock: Callable[[], float] = time.time,
                   notify_timeout: float = DELIVERY_TIMEOUT_SECONDS,
                   durability: str = "commit",
@@ -355,8 +356,9 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     ``data_dir=None`` keeps everything in memory (keys included); a directory keeps the
     database and the V2 keys there, so a restart loses nothing. ``time_scale`` multiplies the
     notify retry schedule; ``latency_ms`` delays every answer; ``quirks`` is ``real`` or
-    ``clean``; ``faults`` apply to every notify (see ``notifier``). ``on_event`` receives plain
-    dicts (``{"event": "notify", …}``) from the notifier's threads. ``read_timeout``,
+    ``clean``; ``faults`` apply to every notify (see ``notifier``). ``on_event`` receives the
+    events of ``mock.events`` (a ``NotifyAttempt`` per notify sent, a ``RequestFailed`` per
+    request that broke) from the gateway's threads. ``read_timeout``,
     ``body_limit`` and ``notify_timeout`` (5 s, as real servers) exist for tests.
     ``durability`` (on disk): ``commit`` (every order committed before the answer; survives
     the gateway being killed) or ``fsync`` (synced to disk before the answer; survives a power

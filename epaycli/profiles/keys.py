@@ -3,12 +3,13 @@ core uses, and show a profile with its secrets hidden."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple, overload
 
-from ..core.errors import KeyFormatError
-from ..core.models import Profile
+from ..core.errors import InputError, KeyFormatError
+from ..core.models import Dialect, Profile
+from ..core.patterns import lazy
 from ..core.redact import mask
 from ..core.signing import (
     Keys,
@@ -24,8 +25,11 @@ from ..core.signing import (
 from ..files import path_exists, read_limited, user_path
 from .resolve import Resolved, rank
 
+if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
 MAX_KEY_FILE_BYTES = 64 * 1024
-_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")
+_BARE_BASE64 = lazy(r"[A-Za-z0-9+/=\s]{64,}")
 
 
 def is_inline_key(value: str) -> bool:
@@ -74,19 +78,55 @@ def redacted(profile: Profile) -> dict[str, str]:
     return shown
 
 
+class ProfileKeys(NamedTuple):
+    """The keys a profile names, loaded: what every command that signs or checks uses."""
+
+    md5: Md5Key | None = None  # the merchant key (V1, and V2 merchants with MD5 enabled)
+    merchant: RsaKeys | None = None  # the merchant's RSA private key: signs requests (V2)
+    platform: RsaKeys | None = None  # the platform's RSA public key: checks answers, notifies
+
+    def for_callbacks(self) -> Keys:
+        """What a callback or notify is checked with (its own sign_type picks one)."""
+        return Keys(md5=self.md5, rsa=self.platform)
+
+
+def profile_keys(resolved: Resolved, *, private: bool = False, public: bool = False,
+                 own_pid_refuses_sandbox_key: bool = False) -> ProfileKeys:
+    """The keys of this run's settings. An RSA key is read and parsed only when asked for
+    (``private``, ``public``): a command fails only on a key it uses.
+    ``own_pid_refuses_sandbox_key``: leave out the built-in sandbox key when the pid is the
+    user's own — the key belongs to the sandbox merchant, and a gateway refuses it for others."""
+    profile = resolved.profile
+    sandbox_key_only = resolved.from_sandbox("key") and not resolved.from_sandbox("pid")
+    lend = not (own_pid_refuses_sandbox_key and sandbox_key_only)
+    return ProfileKeys(
+        md5=Md5Key(profile.key) if profile.key and lend else None,
+        merchant=RsaKeys(private=load_key(profile.private_key, "private"))
+        if private and profile.private_key else None,
+        platform=RsaKeys(public=load_key(profile.public_key, "public"))
+        if public and profile.public_key else None)
+
+
+def notify_keys(resolved: Resolved) -> Keys:
+    """Every key notifies may be checked with, loaded once (a listener checks thousands)."""
+    keys = profile_keys(resolved, public=True).for_callbacks()
+    if keys.md5 is None and keys.rsa is None:
+        raise InputError("no key to check notifies with",
+                         "pass --key, set EPAY_KEY, or give the profile a key or public_key")
+    return keys
+
+
 def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:
     """What signs these parameters: ``sign_type`` in them decides; otherwise the key given most
     explicitly (flag > EPAY_* > profile > sandbox), and when both come from one profile, its
     dialect. Only the key that signs is loaded."""
     profile = resolved.profile
     private_rank, key_rank = rank(resolved, "private_key"), rank(resolved, "key")
-    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == "v2")
+    rsa_first = private_rank > key_rank or (private_rank == key_rank > 0 and profile.dialect == Dialect.V2)
     wanted = pick_sign_type({k: v for k, v in params.items() if k != "sign"},
                             preferred=SignType.RSA if rsa_first else SignType.MD5)
-    if wanted is SignType.RSA:
-        private = load_key(profile.private_key, "private") if profile.private_key else None
-        return Keys(rsa=RsaKeys(private=private) if private else None).to_sign(wanted)
-    return Keys(md5=Md5Key(profile.key) if profile.key else None).to_sign(wanted)
+    keys = profile_keys(resolved, private=wanted is SignType.RSA)
+    return Keys(md5=keys.md5, rsa=keys.merchant).to_sign(wanted)
 
 
 MIN_RSA_BITS = 2048
@@ -107,7 +147,7 @@ def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     return notes
 
 
-def rsa_key_notes(key, what: str) -> list[str]:
+def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:
     """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
     bits = getattr(key, "key_size", MIN_RSA_BITS)
     if bits < MIN_RSA_BITS:
@@ -119,21 +159,31 @@ def rsa_key_notes(key, what: str) -> list[str]:
 def verifier_for(resolved: Resolved, params: Mapping[str, str]) -> Keys:
     """The keys to check this callback with; the RSA key is loaded only for an RSA callback."""
     profile = resolved.profile
-    md5 = Md5Key(profile.key) if profile.key else None
     preferred = SignType.RSA if profile.public_key and not profile.key else SignType.MD5
     try:
         rsa_callback = pick_sign_type(params, preferred=preferred) is SignType.RSA
     except UnknownSignType:
         rsa_callback = False  # check_callback reports it
-    if not rsa_callback or not profile.public_key:
-        return Keys(md5=md5)
-    return Keys(md5=md5, rsa=RsaKeys(public=load_key(profile.public_key, "public")))
+    return profile_keys(resolved, public=rsa_callback).for_callbacks()
 
 
-def load_key(source: str, kind: str, *, what: str | None = None):
+@overload
+def load_key(source: str, kind: Literal["private"], *,
+             what: str | None = None) -> RSAPrivateKey: ...
+
+
+@overload
+def load_key(source: str, kind: Literal["public"], *,
+             what: str | None = None) -> RSAPublicKey: ...
+
+
+def load_key(source: str, kind: Literal["private", "public"], *,
+             what: str | None = None) -> RSAPrivateKey | RSAPublicKey:
     """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
     a profile names: a file path, or the key itself. ``what`` names it in errors when it is
     another key (the platform private key ``epay trigger`` signs notifies with)."""
     what = what or ("merchant private key" if kind == "private" else "platform public key")
-    loader = load_private_key if kind == "private" else load_public_key
-    return loader(read_key_material(source, what=what), source=f"the {what}")
+    material = read_key_material(source, what=what)
+    if kind == "private":
+        return load_private_key(material, source=f"the {what}")
+    return load_public_key(material, source=f"the {what}")

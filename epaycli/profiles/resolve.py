@@ -5,7 +5,7 @@ about the key used)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..core.endpoints import site_root
 from ..core.errors import ConfigError
@@ -31,8 +31,7 @@ SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY")
 REQUEST_DEFAULTS = ("type", "notify_url", "return_url")
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The settings a command runs with, and where each one came from."""
 
     profile: Profile
@@ -57,7 +56,7 @@ def resolve(
     name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
     chosen_by = ("flag" if profile_name else "EPAY_PROFILE" if env.get("EPAY_PROFILE")
                  else "default" if store.default else "fallback")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if name == SANDBOX_NAME and SANDBOX_NAME in store.profiles:
         notes = ("the profile 'sandbox' in your profiles file is used, not the built-in sandbox "
                  "(rename yours to reach the built-in one)",)
@@ -81,11 +80,11 @@ def resolve(
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"
-    if base is SANDBOX_PROFILE and ("key" in changes or "private_key" in changes):
+    own_key = "key" in changes or "private_key" in changes
+    if base is SANDBOX_PROFILE and own_key and "pid" not in changes:
         # A key of one's own never pairs with the sandbox merchant id.
-        if "pid" not in changes:
-            changes["pid"] = ""
-            origins.pop("pid", None)
+        changes["pid"] = ""
+        origins.pop("pid", None)
     return Resolved(base.updated(**changes), origins, chosen_by, notes)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
@@ -22,11 +23,10 @@ def config_path(env: Mapping[str, str]) -> Path:
     return user_path(base, what="XDG_CONFIG_HOME", error=ConfigError) / "epay" / "profiles.toml"
 
 
-@dataclass(frozen=True)
-class ProfileStore:
+class ProfileStore(NamedTuple):
     """The whole file: its profiles by name and which one is the default."""
 
-    profiles: dict[str, Profile] = field(default_factory=dict)
+    profiles: Mapping[str, Profile] = MappingProxyType({})
     default: str | None = None
 
     def get(self, name: str) -> Profile:
@@ -75,7 +75,7 @@ def load_store(path: Path) -> ProfileStore:
     return _store_from_document(document, path)
 
 
-def _store_from_document(document: dict, path: Path) -> ProfileStore:
+def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
     unknown = set(document) - {"default", "profiles"}
     if unknown:
         raise ConfigError(f"the profiles file {path} has unknown top-level keys: "
@@ -120,7 +120,7 @@ def save_store(path: Path, store: ProfileStore) -> None:
 
     path = path.resolve()  # a symlinked profiles file keeps its link; the target is rewritten
 
-    document: dict = {}
+    document: dict[str, Any] = {}
     if store.default:
         document["default"] = store.default
     document["profiles"] = {

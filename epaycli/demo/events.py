@@ -1,0 +1,134 @@
+"""What the demo reports as it runs: where it runs (``Setting``), each step done (``Step``),
+and the whole run (``DemoResult``) — frozen records. ``epay demo --json`` prints the result's
+``to_dict()`` (the contract: docs/events.md, "epay demo"); the timeline (``demo/timeline.py``)
+dispatches on the type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import ExitCode
+
+STEP_TITLES = {
+    "create": "create the order",
+    "cashier": "open the cashier (the payurl), as the buyer's browser does",
+    "pay": "pay in the cashier (its pay button)",
+    "notify": "receive the notify, verify it, answer success",
+    "query": "query the order: paid",
+    "refund": "refund it",
+    "refunded": "query the order again: refunded",
+}
+STEPS = tuple(STEP_TITLES)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What was expected (``what``), whether it held, and what was found instead (``got``)."""
+
+    what: str
+    ok: bool
+    got: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.what, "ok": self.ok, "got": None if self.ok else self.got}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where the demo runs: said before the first step."""
+
+    gateway: str
+    receiver: str
+    dialect: str
+    pid: str
+    key: str  # masked
+    sign_type: str
+    fault: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the round trip, done (or not run, when an earlier one failed).
+    ``signed``/``sent``/``received``/``answered`` are plain dicts (keys masked), or None
+    where the step has none."""
+
+    number: int
+    name: str
+    title: str
+    signed: dict[str, Any] | None = None
+    sent: dict[str, Any] | None = None
+    received: dict[str, Any] | None = None
+    answered: dict[str, Any] | None = None
+    checks: tuple[Check, ...] = ()
+    error: dict[str, Any] | None = None  # {"kind", "message", "exit_code"}
+    ms: float = 0.0
+    run: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return (self.run and self.error is None and bool(self.checks)
+                and all(check.ok for check in self.checks))
+
+    @property
+    def exit_code(self) -> int:
+        """What a failure of this step exits with: the error's own code, else check failed."""
+        if self.ok:
+            return ExitCode.OK
+        if self.error is not None:
+            return int(self.error["exit_code"])
+        return ExitCode.CHECK_FAILED
+
+    @property
+    def failure(self) -> str:
+        """One line: why this step failed ('' when it did not)."""
+        if self.ok or not self.run:
+            return ""
+        if self.error is not None:
+            return str(self.error["message"])
+        # The first failed check says it; the later ones mostly follow from it.
+        first = next((check for check in self.checks if not check.ok), None)
+        return "nothing was checked" if first is None else first.got
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.number, "name": self.name, "title": self.title, "ok": self.ok,
+                "run": self.run, "signed": self.signed, "sent": self.sent,
+                "received": self.received, "answered": self.answered,
+                "checks": [check.to_dict() for check in self.checks], "error": self.error,
+                "ms": round(self.ms, 1)}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The whole run: what ``--json`` prints, and what the timeline ends with."""
+
+    setting: Setting
+    steps: tuple[Step, ...]
+    ms: float
+
+    @property
+    def ok(self) -> bool:
+        return len(self.steps) == len(STEPS) and all(step.ok for step in self.steps)
+
+    @property
+    def failed_step(self) -> Step | None:
+        return next((step for step in self.steps if step.run and not step.ok), None)
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.failed_step
+        return ExitCode.OK if failed is None else failed.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        failed = self.failed_step
+        return {"ok": self.ok, "exit_code": int(self.exit_code),
+                "failed_step": None if failed is None else failed.name,
+                "failure": "" if failed is None else failed.failure,
+                "gateway": self.setting.gateway, "receiver": self.setting.receiver,
+                "dialect": self.setting.dialect, "pid": self.setting.pid,
+                "key": self.setting.key, "sign_type": self.setting.sign_type,
+                "fault": self.setting.fault or None, "ms": round(self.ms, 1),
+                "steps": [step.to_dict() for step in self.steps]}
+
+
+DemoEvent = Setting | Step | DemoResult

@@ -74,7 +74,7 @@ def test_required_fields_of_the_endpoint_are_named(lint, drop, extra, args, miss
 
 
 def test_an_empty_required_field_counts_as_missing(lint):
-    result, found = lint({**GOOD, "name": "  "})
+    _, found = lint({**GOOD, "name": "  "})
     assert found["request_field_missing"] == ("request.fields", "fail")
 
 

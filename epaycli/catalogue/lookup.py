@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
@@ -34,14 +35,14 @@ class Entry:
     source: str = "epay"
     where: str = ""
     aliases: tuple[str, ...] = ()  # what people call it (签名错误), matched whole
-    patterns: tuple[re.Pattern, ...] = field(default=(), compare=False, repr=False)
+    patterns: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     literals: tuple[str, ...] = field(default=(), compare=False, repr=False)  # fixed text
 
     @property
     def from_other_gateways(self) -> bool:
         return self.source == "other"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
                 "zh": self.zh, "en": self.en, "cause": self.cause, "fix": self.fix,
                 "source": self.source, "where": self.where, "aliases": list(self.aliases)}
@@ -54,7 +55,7 @@ class CodeMeaning:
     en: str
     source: str = "epay"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "zh": self.zh, "en": self.en, "source": self.source}
 
 
@@ -65,7 +66,7 @@ class Match:
     how: str  # exact | template | alias | contains | partial | closest | code | http | id
     values: dict[str, str] = field(default_factory=dict)  # what filled the {placeholders}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"how": self.how, "score": round(self.score, 3), "values": self.values,
                 **self.entry.to_dict()}
 
@@ -81,7 +82,7 @@ class Lookup:
         """Something really matched (not only the closest guesses)."""
         return self.code is not None or any(m.how != "closest" for m in self.matches)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "found": self.found,
                 "code": self.code.to_dict() if self.code else None,
                 "matches": [m.to_dict() for m in self.matches]}
@@ -94,7 +95,7 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
 
 
-def _compile(template: str) -> re.Pattern:
+def _compile(template: str) -> re.Pattern[str]:
     """A message template as a pattern over normalized text: each {value} matches anything."""
     pieces = PLACEHOLDER.split(template)
     parts = []
@@ -254,7 +255,7 @@ def _may_cover(wanted: str, literal: str) -> bool:
     return covered >= PARTIAL_SHARE * len(wanted)
 
 
-def _values(template: str, raw: str, match: re.Match) -> dict[str, str]:
+def _values(template: str, raw: str, match: re.Match[str]) -> dict[str, str]:
     """The interpolated values as the gateway wrote them (``ABC-123``, ``1000.50``), read from
     the raw text with the template's letters and digits as anchors; the normalized ones when
     that fails."""
@@ -297,7 +298,7 @@ def catalogue() -> Catalogue:
     return parse_catalogue(tomllib.loads(raw))
 
 
-def parse_catalogue(document: dict) -> Catalogue:
+def parse_catalogue(document: dict[str, Any]) -> Catalogue:
     entries = []
     for item in document.get("entry", []):
         messages = tuple(item.get("messages", ()))

@@ -19,7 +19,7 @@ class ForeignName(NamedTuple):
     origin: str  # whose name it is: "Alipay", "WeChat Pay"
     in_fen: bool = False  # that API counts this amount in fen (分); Epay's money is yuan
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "epay_name": self.epay_name, "origin": self.origin,
                 "in_fen": self.in_fen}
 

@@ -13,7 +13,7 @@ Plurals: an English entry may be a table ``{one = "…", other = "…"}`` chosen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
 Language = Literal["en", "zh"]
@@ -98,7 +98,7 @@ def load_help(language: Language) -> dict[str, str]:
     return {fold(entry["en"]): entry["zh"].strip() for entry in tomllib.loads(text)["help"]}
 
 
-def _flatten(table: Mapping[str, object], prefix: str = ""):
+def _flatten(table: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, str]]:
     for name, value in table.items():
         if isinstance(value, Mapping):
             yield from _flatten(value, f"{prefix}{name}.")

@@ -48,7 +48,7 @@ def wrap(text: str, width: int, *, indent: str = "", subsequent_indent: str = ""
     Closing punctuation never starts a line, nor does opening punctuation end one: the
     character before it moves down with it."""
     lines: list[str] = []
-    prefix, line = indent, []
+    prefix, line = indent, list[str]()
     for token in _tokens(" ".join(text.split())):
         if line and _width(prefix, [*line, token]) > width:
             carried: list[str] = []

@@ -82,3 +82,70 @@ def test_english_is_kept_for_a_stream_that_cannot_write_chinese(chinese, tmp_pat
     out.flush()
     report = json.loads(out.buffer.getvalue().decode("ascii"))
     assert report["checks"][0]["message"].startswith("profile sandbox (v1) has what it needs")
+
+
+# ---- --help --------------------------------------------------------------------------------
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from epaycli.messages.width import display_width  # noqa: E402
+
+
+def command_paths() -> list[list[str]]:
+    from typer.main import get_command
+
+    from epaycli.cli.app import build_app
+    from epaycli.env import Environment
+
+    root = get_command(build_app([], Environment(None, sys.stdout, sys.stderr, {})))
+    paths: list[list[str]] = []
+
+    def walk(command, path):
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(root, [])
+    return paths
+
+
+def test_every_help_text_of_every_command_and_option_has_its_chinese():
+    from typer.main import get_command
+
+    from epaycli.cli.app import build_app
+    from epaycli.cli.localize import translate_commands
+    from epaycli.env import Environment
+    from epaycli.messages import load_help
+
+    english = get_command(build_app([], Environment(None, sys.stdout, sys.stderr, {})))
+    assert translate_commands([english], load_help("zh")) == []
+
+
+# Three English words in a row, once commands, flags, URLs, paths and names=values are gone.
+ENGLISH_RUN = re.compile(r"\b[a-z]{2,}(?:[ ,]+[a-z]{2,}){2,}\b")
+NOT_PROSE = re.compile(r"\S*\$\([^)]*\)\S*|https?://\S+|\b(?:eval )?epay(?: [a-z][\w-]*)*|--?[\w-]+"
+                       r"|\S*[=_/$.~]\S*|`[^`]*`")
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "epay")
+def test_chinese_help_leaves_no_english_sentence_and_fits_80_columns(cli, chinese, monkeypatch,
+                                                                      path):
+    monkeypatch.setenv("COLUMNS", "80")
+    done = cli(*path, "--help")
+    assert done.code == 0, done.stderr
+    assert "选项：" in done.stdout and done.stdout.startswith("用法：")
+    for line in done.stdout.splitlines():
+        assert not ENGLISH_RUN.search(NOT_PROSE.sub(" ", line)), line
+        assert display_width(line) <= 80 or " " not in line.strip(), line
+
+
+def test_english_help_loads_no_catalogue():
+    probe = ("import sys; from epaycli.cli.main import run; run(['sign', '--help']); "
+             "print('epaycli.cli.localize' in sys.modules, 'tomllib' in sys.modules, "
+             "file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
+    assert "Sign parameters" in done.stdout

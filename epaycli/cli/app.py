@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: typer reads the root options' annotations at every
 # start, and strings would be compiled each time (see cli/sign.py).
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..env import Environment
+from ..messages import choose_language
 from .usage import first_sentence, plain_usage
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
@@ -171,10 +172,16 @@ class _EpayGroup(TyperGroup):
     A command that states its own short help keeps it."""
 
     context_class = _HelpContext
+    help_table: Mapping[str, str] | None = None  # Chinese help (see localize.chinese_group)
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        _whole_help(self.commands.values())
+        if self.help_table is None:
+            _whole_help(self.commands.values())
+        else:
+            from .localize import translate_commands
+
+            translate_commands([self], self.help_table)
 
 
 def _whole_help(commands: Iterable[Any]) -> None:  # click commands and groups
@@ -194,13 +201,19 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
     TERM=dumb it is plain text (and rich is not imported).
     """
     env = env or Environment.from_process()
+    group: type[_EpayGroup] = _EpayGroup
+    chinese = choose_language(env.environ, encoding=getattr(env.stdout, "encoding", None)) == "zh"
+    if chinese:  # plain help, written by display width (rich's panels keep English titles)
+        from .localize import chinese_group
+
+        group = chinese_group(_EpayGroup)
     app = typer.Typer(
-        cls=_EpayGroup,
+        cls=group,
         name="epay",
         help="易支付 (Epay) payments from the terminal: sign and verify callbacks, talk to a "
              "gateway, run a local one, receive and test notifies.",
         no_args_is_help=True,
-        rich_markup_mode="rich" if env.colour(env.stdout) else None,
+        rich_markup_mode="rich" if env.colour(env.stdout) and not chinese else None,
         add_completion=False,  # `epay completion SHELL` prints the script instead
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},

@@ -86,7 +86,7 @@ def test_library_code_never_exits_through_typer():
 LAYERS = {
     "env.py": set(),
     "files.py": {"core"},
-    "state.py": {"core"},
+    "state.py": {"core", "files"},
     "render.py": {"core", "env"},
     "profiles": {"core", "files", "profiles"},
 }

@@ -367,7 +367,10 @@ def list_orders(
 
 
 def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
-    orders = [o.to_dict() for o in _state(run).list_orders(limit)]
+    state = _state(run)
+    orders = [o.to_dict() for o in state.list_orders(limit)]
+    if state.skipped:
+        run.out.status(f"warning: {state.skipped} damaged orders in {state.path} left out", "warn")
     if json_output:
         run.out.json_object({"orders": orders})
         return

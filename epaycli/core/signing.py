@@ -50,6 +50,11 @@ class UnknownSignType(InputError):
     code = "unknown_sign_type"
 
 
+# The key profiles.example.toml ships with: signing with it would fail at the gateway as a bad
+# sign, far from the cause.
+PLACEHOLDER_KEYS = frozenset({"REPLACE_WITH_YOUR_32_CHARACTER_KEY"})
+
+
 @dataclass(frozen=True, repr=False)
 class Md5Key:
     """A merchant's MD5 key: the shared secret that signs both ways in V1."""
@@ -60,6 +65,12 @@ class Md5Key:
     def __post_init__(self) -> None:
         if not self.secret:
             raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+        if self.secret.strip() in PLACEHOLDER_KEYS:  # the example file, copied and not filled in
+            raise KeyFormatError(f"the merchant key is the example's placeholder "
+                                 f"{self.secret.strip()!r}, not a key: nothing it signs or "
+                                 "checks can match the gateway",
+                                 "put your merchant's 32-character key from the Epay merchant "
+                                 "admin in its place", code="placeholder_key")
 
     def __repr__(self) -> str:  # a key must not leak through a traceback or a log line
         return f"Md5Key({mask(self.secret)})"

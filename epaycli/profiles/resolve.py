@@ -5,7 +5,7 @@ about the key used)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.errors import ConfigError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
@@ -93,7 +93,10 @@ def resolve(
 def current(profile_name: str | None, flags: Mapping[str, str | None],
             env: Mapping[str, str]) -> Resolved:
     """The settings for this run (reads the profiles file once)."""
-    return resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags, env=env)
+    store = load_store(config_path(env))
+    resolved = resolve(store, profile_name=profile_name, flags=flags, env=env)
+    return replace(resolved, notes=(*store.warnings, *resolved.notes)) if store.warnings \
+        else resolved
 
 
 def request_defaults(resolved: Resolved, params: Mapping[str, str]) -> dict[str, str]:

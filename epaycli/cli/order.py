@@ -70,8 +70,12 @@ def create(
                                         help="V2 only: web, jump, jsapi, app, scan, applet.")] = "",
     param: Annotated[str, typer.Option("--param", metavar="TEXT",
                                        help="Opaque text echoed back in the notify.")] = "",
-    notify_url: Annotated[str | None, typer.Option("--notify-url", metavar="URL")] = None,
-    return_url: Annotated[str | None, typer.Option("--return-url", metavar="URL")] = None,
+    notify_url: Annotated[str | None, typer.Option(
+        "--notify-url", metavar="URL",
+        help="Where the gateway sends the paid notify (异步通知地址; default: the profile's).")] = None,
+    return_url: Annotated[str | None, typer.Option(
+        "--return-url", metavar="URL",
+        help="Where the buyer's browser returns after paying (跳转地址; default: the profile's).")] = None,
     client_ip: Annotated[str, typer.Option("--client-ip", metavar="IP",
                                            help="The buyer's IP (API mode).")] = "127.0.0.1",
     html: Annotated[Path | None, typer.Option(
@@ -424,7 +428,8 @@ def refund(
 @connection_options(timeout_flag="--request-timeout")
 def wait(
     ctx: typer.Context,
-    out_trade_no: Annotated[str, typer.Argument(metavar="OUT_TRADE_NO")],
+    out_trade_no: Annotated[str, typer.Argument(
+        metavar="OUT_TRADE_NO", help="Your order number (out_trade_no) to wait for.")],
     timeout_seconds: Annotated[float, typer.Option(
         "--timeout", metavar="SECONDS", min=0, max=86_400,
         help="Give up after this many seconds.")] = 300.0,

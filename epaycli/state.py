@@ -69,7 +69,7 @@ def _readable(method):
     def guarded(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
             raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
                               MESSAGES["unreadable_hint"], code="state_unreadable") from None
     return guarded
@@ -93,7 +93,7 @@ class LocalState:
                         path=path, columns=", ".join(missing)), MESSAGES["unreadable_hint"],
                         code="state_unreadable")
                 connection.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, sqlite3.Error, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot open epay's state file {path} ({error})",
                               "check the folder's permissions, or set XDG_STATE_HOME",
                               code="state_unreadable") from None

@@ -154,3 +154,48 @@ def test_a_damaged_gateway_order_is_absent_and_the_others_served(tmp_path, damag
         assert [o["out_trade_no"] for o in listed["data"]] == ["D2"]
         assert pay(gw, client, "D2")["code"] == 1
     assert not [e for e in errors if e.get("event") == "error"]
+
+
+def _schema_not_utf8(path) -> None:
+    """The schema's own text damaged: SQLite's error message then carries bytes that are not
+    UTF-8 (sqlite3 raised UnicodeDecodeError, not one of its own errors)."""
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "PRAGMA writable_schema = 1; UPDATE sqlite_schema SET sql = "
+            "CAST(x'435245415445205441424c4520c4ff28' AS TEXT) WHERE type = 'table';")
+
+
+def test_a_schema_that_is_not_utf8_is_one_line_everywhere(cli, tmp_path, isolated_env):
+    from epaycli.listener.journal import Journal
+
+    with Journal(tmp_path / "journal.sqlite3"):
+        pass
+    _schema_not_utf8(tmp_path / "journal.sqlite3")
+    listed = cli("events", "list", "--journal", str(tmp_path / "journal.sqlite3"))
+    _bug_free(listed)
+    assert listed.code == 6
+    state = _state_with_orders(os.environ)
+    _schema_not_utf8(state.path)
+    with pytest.raises(ConfigError):
+        LocalState(state.path).list_orders()
+    with start_gateway(data_dir=tmp_path / "gw"):
+        pass
+    _schema_not_utf8(tmp_path / "gw" / "gateway.db")
+    with pytest.raises(ConfigError) as raised:
+        start_gateway(data_dir=tmp_path / "gw")
+    assert raised.value.code == "mock_data_unreadable"
+
+
+def test_gateway_data_damaged_while_it_runs_is_a_config_error_naming_the_file(tmp_path):
+    from epaycli.mock.store import GatewayStore
+
+    store = GatewayStore(tmp_path)
+    try:
+        store.ensure_merchant(1001, "k" * 32, now=0)
+        with sqlite3.connect(tmp_path / "gateway.db") as connection:
+            connection.executescript("DROP TABLE orders; CREATE TABLE orders (x);")
+        with pytest.raises(ConfigError) as raised:
+            store.orders(1001, limit=5, offset=0, status=None)
+        assert raised.value.code == "mock_data_unreadable" and "gateway.db" in str(raised.value)
+    finally:
+        store.close()

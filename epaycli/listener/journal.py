@@ -228,7 +228,7 @@ class Journal:
                     # own decoding is faster, so it stays the first try)
                     self._connection.text_factory = _lenient_text
                     return self._connection.execute(sql, args).fetchall()
-            except sqlite3.Error as error:
+            except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
                 raise ConfigError(f"cannot read the journal {self.path} ({error})",
                                   "is it a journal written by epay listen?",
                                   code="journal_unreadable") from None
@@ -493,7 +493,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
                                      check_same_thread=False, timeout=10)
         connection.row_factory = sqlite3.Row
         connection.execute("SELECT 1 FROM requests LIMIT 1").fetchall()
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
         raise ConfigError(f"cannot read the journal {path} ({error})",
                           "is it a journal written by epay listen?",
                           code="journal_unreadable") from None

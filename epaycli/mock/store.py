@@ -17,6 +17,7 @@ of two durabilities:
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sqlite3
 import threading
@@ -219,6 +220,20 @@ def _whole_merchant(row: tuple) -> bool:
     return all(value.__class__ is kind for value, kind in zip(row, kinds))
 
 
+def _readable(method):
+    """A data file damaged while the gateway runs (a disk, another program) is a config error
+    naming the file — the request that met it is answered 500 — not a bare sqlite3 error."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            raise ConfigError(MESSAGES["unreadable"].format(path=self.path or ":memory:",
+                                                            reason=error),
+                              MESSAGES["hint"], code="mock_data_unreadable") from None
+    return guarded
+
+
 class GatewayStore:
     """All state of one local gateway. Thread-safe: every call takes the one lock."""
 
@@ -236,6 +251,7 @@ class GatewayStore:
             private_database(self.path)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                        timeout=10)
+            self._db.text_factory = _text
             self._open_file(durability)
         self._db.text_factory = _text
         self._merchants: dict[int, Merchant] = {}  # read on every request, changed rarely
@@ -250,14 +266,15 @@ class GatewayStore:
             self._db.execute("PRAGMA synchronous=" + ("FULL" if durability == "fsync"
                                                         else "NORMAL"))
             for table, columns in _expected_columns().items():  # before the schema's indexes
-                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")
+                           if isinstance(row[1], str)}
                 missing = [name for name in columns if name not in present]
                 if present and missing:
                     raise ConfigError(MESSAGES["foreign"].format(
                         path=self.path, table=table, columns=", ".join(missing)),
                         MESSAGES["hint"], code="mock_data_unreadable")
             self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
             self._db.close()
             raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
                               MESSAGES["hint"], code="mock_data_unreadable") from None
@@ -273,6 +290,7 @@ class GatewayStore:
 
     # ---- merchants ---------------------------------------------------------------------
 
+    @_readable
     def merchant(self, pid: str | int) -> Merchant | None:
         try:
             number = int(str(pid).strip())
@@ -350,6 +368,7 @@ class GatewayStore:
                     inserted = False
         return _order(tuple(row[name] for name in ORDER_FIELDS)) if inserted else None
 
+    @_readable
     def order(self, pid: int, *, trade_no: str = "", out_trade_no: str = "") -> Order | None:
         """An order of this merchant by trade_no (which wins) or by out_trade_no (the latest)."""
         select = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
@@ -362,12 +381,14 @@ class GatewayStore:
                     (pid, out_trade_no)).fetchone()
         return None if row is None else _order(row)  # None too when the row is damaged
 
+    @_readable
     def order_by_trade_no(self, trade_no: str) -> Order | None:
         with self._lock:
             row = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
                                    "WHERE trade_no = ?", (trade_no,)).fetchone()
         return None if row is None else _order(row)
 
+    @_readable
     def order_for_reuse(self, pid: int, sent_out_trade_no: str, since: float) -> Order | None:
         """The latest order stored under the out_trade_no as sent, since ``since`` (the 10-day
         window). Looked up by the number as *sent*: a real server that cut a 151-character
@@ -379,6 +400,7 @@ class GatewayStore:
                 (pid, sent_out_trade_no, since)).fetchone()
         return None if row is None else _order(row)
 
+    @_readable
     def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
         query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
         args: list = [pid]
@@ -391,6 +413,7 @@ class GatewayStore:
             rows = self._db.execute(query, args).fetchall()
         return _orders(rows)
 
+    @_readable
     def counts(self, pid: int, today_start: float) -> dict:
         day = 86400
         with self._lock:
@@ -443,6 +466,7 @@ class GatewayStore:
                 raise
         return True
 
+    @_readable
     def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = "") -> dict | None:
         column, value = ("refund_no", refund_no) if refund_no else ("out_refund_no", out_refund_no)
         with self._lock:
@@ -462,6 +486,7 @@ class GatewayStore:
                 "UPDATE orders SET notify_state = ?, notify_attempts = ?, notify_next_at = ? "
                 "WHERE trade_no = ?", (state, attempts, next_at, trade_no))
 
+    @_readable
     def pending_notifies(self) -> list[Order]:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
@@ -475,6 +500,7 @@ class GatewayStore:
             self._db.execute(f"INSERT INTO deliveries ({columns}) VALUES ({marks})",
                              tuple(values.values()))
 
+    @_readable
     def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict]:
         columns = ("id", "trade_no", "attempt", "copy", "at", "method", "url", "status", "body",
                    "error", "delivered", "faults", "elapsed_ms")
@@ -493,6 +519,7 @@ class GatewayStore:
             found.append(item)
         return found
 
+    @_readable
     def orders_with_number(self, out_trade_no: str) -> list[Order]:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import pty
-import signal
 
 import pytest
 from conftest import epay_executable
-from test_console_script import KEY
+from test_console_script import KEY, end_terminal, exit_code_of
 
 PROFILES = """\
 # my shops — keep this comment
@@ -133,14 +132,9 @@ def test_interactive_add_checks_the_pid_before_the_key_is_asked(env, isolated_en
         seen.wait_for("商户密钥): ".encode())
         os.write(leader, KEY.encode() + b"\n")
         seen.wait_for(b"saved profile")
-        _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert exit_code_of(child) == 0
     finally:
-        try:
-            os.kill(child, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(leader)
+        end_terminal(child, leader)
     assert KEY.encode() not in seen.text
     saved = (isolated_env / ".config" / "epay" / "profiles.toml").read_text()
     assert 'pid = "1001"' in saved and 'gateway = "https://pay.example.com/"' in saved

@@ -122,9 +122,11 @@ class Forwarder:
         if not self._loop.is_running():
             return
         async def end() -> None:
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in running:
+                task.cancel()
+            # their futures resolve (the waiting workers wake) before the loop stops
+            await asyncio.gather(*running, return_exceptions=True)
             await self._client.aclose()
 
         try:

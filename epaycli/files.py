@@ -78,3 +78,15 @@ def _wait_for_writer(descriptor: int, seconds: float) -> bool:
     poller = select.poll()
     poller.register(descriptor, select.POLLIN)
     return bool(poller.poll(seconds * 1000))
+
+
+def private_database(path: Path) -> None:
+    """Make the SQLite file ``path`` the owner's only (0600) before SQLite opens it: SQLite
+    creates the ``-wal`` and ``-shm`` files with the database's mode, so a database made 0600
+    only after opening leaves them 0644. Files an older epay left open to all are closed too."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        try:
+            os.chmod(path.with_name(name), 0o600)
+        except FileNotFoundError:
+            pass

@@ -4,15 +4,17 @@ what was really ordered (``epay order``, ``epay listen``). One SQLite file under
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from .core.errors import ConfigError
+from .files import private_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -29,6 +31,13 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS orders_by_number ON orders (out_trade_no);
 """
+_COLUMNS = ("gateway", "pid", "out_trade_no", "trade_no", "money", "name", "type", "created_at")
+MESSAGES = {
+    "unreadable": "cannot read epay's state file {path} ({reason})",
+    "unreadable_hint": "move it aside (epay starts a new one), or set XDG_STATE_HOME",
+    "foreign": "epay's state file {path} is not one epay wrote (its orders table lacks "
+               "{columns})",
+}
 
 
 @dataclass(frozen=True)
@@ -62,20 +71,45 @@ def state_path(environ: Mapping[str, str]) -> Path:
     return state_dir(environ) / "state.sqlite3"
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _readable(method: _Method) -> _Method:
+    """A state file damaged after it was opened (a disk, a hand edit, another program) is a
+    one-line config error, not a crash."""
+    @functools.wraps(method)
+    def guarded(self: LocalState, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
+            raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
+                              MESSAGES["unreadable_hint"], code="state_unreadable") from None
+    return cast(_Method, guarded)
+
+
 class LocalState:
     """The orders file. Safe to use from several threads: each thread has its own connection."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self.skipped = 0  # damaged rows list_orders left out, last time
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_database(path)
             with self._connect() as connection:
+                present = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
+                missing = [name for name in _COLUMNS if name not in present]
+                if present and missing:  # checked before the schema's index names them
+                    raise ConfigError(MESSAGES["foreign"].format(
+                        path=path, columns=", ".join(missing)), MESSAGES["unreadable_hint"],
+                        code="state_unreadable")
                 connection.executescript(_SCHEMA)
                 _add_unknown_column(connection)
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, sqlite3.Error, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot open epay's state file {path} ({error})",
-                              "check the folder's permissions, or set XDG_STATE_HOME") from None
+                              "check the folder's permissions, or set XDG_STATE_HOME",
+                              code="state_unreadable") from None
 
     @classmethod
     def default(cls, environ: Mapping[str, str]) -> LocalState:
@@ -93,10 +127,12 @@ class LocalState:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=5)
+            connection.text_factory = _text
             connection.execute("PRAGMA journal_mode=WAL")
             self._local.connection = connection
         return connection
 
+    @_readable
     def record_order(self, order: RecordedOrder) -> None:
         """Remember an order sent (a re-sent out_trade_no keeps its newest trade_no and amount)."""
         with self._connect() as connection:
@@ -111,18 +147,22 @@ class LocalState:
                  int(order.unknown)),
             )
 
+    @_readable
     def find_order(self, out_trade_no: str, *, pid: str | None = None,
                    gateway: str | None = None) -> RecordedOrder | None:
-        """The newest recorded order with this number (for this pid / gateway, when given)."""
+        """The newest recorded order with this number (for this pid / gateway, when given);
+        None also when its row is damaged (its amount cannot be trusted)."""
         where, args = _narrowed("out_trade_no = ?", [out_trade_no], pid=pid, gateway=gateway)
         with self._connect() as connection:
             row = connection.execute(f"SELECT {_SELECTED} FROM orders WHERE {where} "
                                      "ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
+    @_readable
     def list_orders(self, limit: int = 50, *, gateway: str | None = None,
                     pid: str | None = None) -> list[RecordedOrder]:
-        """The newest orders first; only those sent to ``gateway`` / for ``pid`` when given."""
+        """The newest orders first; only those sent to ``gateway`` / for ``pid`` when given.
+        Damaged rows are left out and counted in ``skipped``."""
         where, args = _narrowed("1=1", [], pid=pid, gateway=gateway)
         with self._connect() as connection:
             rows = connection.execute(
@@ -130,8 +170,11 @@ class LocalState:
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
-        return [_order(row) for row in rows]
+        orders = [_order(row) for row in rows]
+        self.skipped = orders.count(None)
+        return [order for order in orders if order is not None]
 
+    @_readable
     def learn_trade_no(self, gateway: str, pid: str, out_trade_no: str, trade_no: str) -> None:
         """Fill in the gateway's trade_no once known (a page-mode order learns it on query)."""
         with self._connect() as connection:
@@ -161,7 +204,25 @@ def _add_unknown_column(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE orders ADD COLUMN unknown INTEGER NOT NULL DEFAULT 0")
 
 
-def _order(row: tuple[Any, ...]) -> RecordedOrder:
+def _text(data: bytes) -> str | bytes:
+    """Text that is not UTF-8 stays bytes (its row is damaged) instead of failing the query."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _order(row: tuple[Any, ...]) -> RecordedOrder | None:
+    """The row as an order; None when it is damaged (a value not of its column's kind)."""
     gateway, pid, out_trade_no, trade_no, money, name, type_, created_at, unknown = row
-    return RecordedOrder(gateway, pid, out_trade_no, trade_no, Decimal(money), name, type_,
-                         created_at, bool(unknown))
+    texts = (gateway, pid, out_trade_no, trade_no, money, name, type_)
+    if not all(value.__class__ is str for value in texts) or created_at.__class__ is not int:
+        return None
+    try:
+        amount = Decimal(money)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite():
+        return None
+    return RecordedOrder(gateway, pid, out_trade_no, trade_no, amount, name, type_, created_at,
+                         bool(unknown))

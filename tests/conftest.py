@@ -18,6 +18,46 @@ VECTORS = TESTS / "vectors"
 SHARED_VECTORS = TESTS.parent.parent / "shared" / "vectors"
 
 
+def _guard_ports() -> None:
+    """Every process of the run records the ports it binds; connecting to a loopback port none
+    of them bound fails the test (tests/portguard.py: the suite must not reach a developer's
+    own `epay listen` on 8788, or anything else on a fixed port). Python subprocesses get the
+    guard through PYTHONPATH (tests/portguard_site/sitecustomize.py)."""
+    import atexit
+    import os
+    import tempfile
+
+    import portguard
+
+    if not os.environ.get(portguard.ENV):  # a nested run (the sdist's tests) shares the file
+        handle, name = tempfile.mkstemp(prefix="epay-ports-", suffix=".log")
+        os.close(handle)
+        os.environ[portguard.ENV] = name
+        os.environ[portguard.ROOT_ENV] = str(os.getpid())
+        atexit.register(lambda: os.path.exists(name) and os.remove(name))
+    site = str(TESTS / "portguard_site")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [site, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    portguard.install()
+
+
+_guard_ports()
+
+
+@pytest.fixture(autouse=True)
+def no_fixed_ports():
+    """Fail a test that connected to a loopback port no process of the run had bound."""
+    import portguard
+
+    _, start = portguard.violations(0)
+    yield
+    found, _ = portguard.violations(start)
+    if found:
+        pytest.fail("a test connected to a port the test run did not open (use a free port, "
+                    "e.g. --notify-url to a receiver; CONTRIBUTING.md):\n" + "\n".join(found[:5]),
+                    pytrace=False)
+
+
 def load_vectors(name: str) -> dict:
     return json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
 

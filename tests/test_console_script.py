@@ -85,6 +85,20 @@ def read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
     return seen
 
 
+def exit_code_of(child: int) -> int:
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def end_terminal(child: int, leader: int) -> None:
+    """The pty child killed if still running (a failed test), its terminal closed."""
+    try:
+        os.kill(child, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.close(leader)
+
+
 def test_profile_add_prompts_on_a_terminal_with_the_key_hidden(env, isolated_env):
     # pty.fork gives the child a controlling terminal, so getpass can really turn echo off.
     child, leader = pty.fork()
@@ -100,14 +114,9 @@ def test_profile_add_prompts_on_a_terminal_with_the_key_hidden(env, isolated_env
         transcript += read_until(leader, "商户密钥): ".encode())
         os.write(leader, KEY.encode() + b"\n")
         transcript += read_until(leader, b"saved profile")
-        _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert exit_code_of(child) == 0
     finally:
-        try:
-            os.kill(child, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(leader)
+        end_terminal(child, leader)
     assert KEY.encode() not in transcript  # typed, but never echoed
     saved = (isolated_env / ".config" / "epay" / "profiles.toml").read_text()
     assert KEY in saved and 'pid = "1001"' in saved

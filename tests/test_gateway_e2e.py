@@ -29,6 +29,32 @@ def number(prefix: str = "E2E") -> str:
 
 
 @pytest.fixture(scope="module")
+def notify_target():
+    """Where this module's orders notify: a receiver on a free port. The sandbox default
+    (127.0.0.1:8788) is where a developer's own `epay listen` runs (issue 15.7)."""
+    from mockkit import start_receiver
+
+    merchant, server = start_receiver()
+    try:
+        yield merchant.url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def cli(cli, notify_target):
+    """conftest's ``cli``, with ``--notify-url`` to this module's receiver on every
+    ``order create`` that does not name one."""
+    def invoke(*args: str, **options):
+        if args[:2] == ("order", "create") and "--notify-url" not in args:
+            args = (*args, "--notify-url", notify_target)
+        return cli(*args, **options)
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
 def gateway():
     gw = mock_server.start_gateway(port=0)
     try:
@@ -98,8 +124,8 @@ def make(client, merchant: Merchant, request: calls.OrderRequest, now: int):
     return operations.create(client, calls.create_order(merchant, request, now), request, merchant)
 
 
-def order(no: str, money: str = "1.00", **changes) -> calls.OrderRequest:
-    fields = dict(money=money, name="e2e", out_trade_no=no, notify_url="http://127.0.0.1:9/n",
+def order(no: str, notify_url: str, money: str = "1.00", **changes) -> calls.OrderRequest:
+    fields = dict(money=money, name="e2e", out_trade_no=no, notify_url=notify_url,
                   type="alipay", clientip="127.0.0.1", api=True)
     fields.update(changes)
     return calls.validate_order(**fields)
@@ -165,15 +191,15 @@ def test_v2_answer_checked_with_the_wrong_platform_key_exits_3(cli, gateway, v2_
     assert "does not verify with the platform public key" in result.stderr
 
 
-def test_v2_close_and_refund_query(gateway):
+def test_v2_close_and_refund_query(gateway, notify_target):
     merchant = v2_merchant(gateway)
     with GatewayClient(Settings(timeout=5)) as client:
         now = int(time.time())
         open_no, paid_no = number("CL"), number("RQ")
-        make(client, merchant, order(open_no), now)
+        make(client, merchant, order(open_no, notify_target), now)
         closed = client.send(calls.close_order(merchant, now, out_trade_no=open_no))
         assert closed.verified is True and closed.data["out_trade_no"] == open_no
-        make(client, merchant, order(paid_no), now)
+        make(client, merchant, order(paid_no, notify_target), now)
         operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no=paid_no))
         operations.refund(client, calls.refund_order(merchant, now, money=Decimal("0.50"),
                                                     out_trade_no=paid_no,
@@ -242,13 +268,13 @@ def test_wait_times_out_with_exit_7(cli, gateway):
     assert result.code == ExitCode.CHECK_FAILED
 
 
-def test_list_pages_and_all(cli, gateway):
+def test_list_pages_and_all(cli, gateway, notify_target):
     pid, key = gateway.create_merchant(refund_api=True)
     merchant = Merchant(gateway.url, pid, "v1", Md5Key(key), Md5Key(key))
     now = int(time.time())
     with GatewayClient(Settings(timeout=5)) as client:
         for index in range(57):
-            make(client, merchant, order(f"LIST-{index:03d}"), now)
+            make(client, merchant, order(f"LIST-{index:03d}", notify_target), now)
         operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no="LIST-000"))
     args = ("--gateway", gateway.url, "--pid", pid, "--key", key)
     page = json.loads(cli("order", "list", "--limit", "10", "--json", *args).stdout)
@@ -287,12 +313,12 @@ def test_v1_merchant_info_and_settles(cli, gateway):
     assert isinstance(json.loads(settles.stdout)["settles"], list)
 
 
-def test_query_batch_from_a_file(cli, gateway, tmp_path):
+def test_query_batch_from_a_file(cli, gateway, notify_target, tmp_path):
     numbers = [number("B") for _ in range(12)]
     now = int(time.time())
     with GatewayClient(Settings(timeout=5)) as client:
         for no in numbers:
-            make(client, v1_merchant(gateway), order(no), now)
+            make(client, v1_merchant(gateway), order(no, notify_target), now)
     listing = tmp_path / "numbers.txt"
     listing.write_text("\n".join(numbers + ["NOPE-missing"]) + "\n")
     result = cli("order", "query", "--from", str(listing), "--concurrency", "4", "--json",
@@ -364,13 +390,13 @@ def test_timestamp_skew(gateway):
     assert caught.value.explanation.id == "timestamp_skew"
 
 
-def test_stale_answer_is_refused(gateway):
+def test_stale_answer_is_refused(gateway, notify_target):
     """The client's own clock an hour ahead: the gateway's answers look an hour old."""
     merchant = v2_merchant(gateway)
     ahead = time.time() + 3600
     no = number("ST")
     with GatewayClient(Settings(timeout=5)) as client:
-        make(client, merchant, order(no), int(time.time()))
+        make(client, merchant, order(no, notify_target), int(time.time()))
     with GatewayClient(Settings(timeout=5), clock=lambda: ahead) as client:
         with pytest.raises(SignatureError) as caught:
             client.send(calls.query_order(merchant, int(time.time()), out_trade_no=no))
@@ -401,12 +427,12 @@ def test_refund_api_off_for_a_new_merchant(cli, gateway):
     gateway_error(cli("order", "refund", no, "-a", "1", *args), "refund_api_off")
 
 
-def test_refunds_are_not_retried_but_queries_are(gateway):
+def test_refunds_are_not_retried_but_queries_are(gateway, notify_target):
     """Against the real gateway: a refund is sent once even with retries configured."""
     no = number("ONCE")
     merchant = v1_merchant(gateway)
     with GatewayClient(Settings(timeout=5, retries=3)) as client:
-        make(client, merchant, order(no), int(time.time()))
+        make(client, merchant, order(no, notify_target), int(time.time()))
         operations.sandbox_pay(client, calls.sandbox_pay(merchant, out_trade_no=no))
         operations.refund(client, calls.refund_order(merchant, 0, money=Decimal("1.00"),
                                                     out_trade_no=no), money=Decimal("1.00"))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ExitCode, InputError
+from .completion import complete_error_id
 from .options import JsonOption
 from .runtime import Runtime, runtime
 
@@ -28,7 +29,8 @@ MESSAGES = {
 def errors(
     ctx: typer.Context,
     words: Annotated[list[str] | None, typer.Argument(
-        metavar="[CODE|MESSAGE]", help="A code (-1, 1001) or a message as the gateway sent it.")] = None,
+        metavar="[CODE|MESSAGE]", help="A code (-1, 1001) or a message as the gateway sent it.",
+        autocompletion=complete_error_id)] = None,
     list_all: Annotated[bool, typer.Option("--list", help="Every entry of the catalogue.")] = False,
     json_output: JsonOption = False,
 ) -> int:

@@ -18,6 +18,27 @@ def _complete_shell(incomplete: str) -> list[str]:
     return [shell for shell in SHELLS if shell.startswith(incomplete)]
 
 
+def complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
+    """``--profile``: the profiles of the user's file, and the built-in sandbox. A file that
+    cannot be read offers the sandbox only (completion never prints an error)."""
+    from ..core.errors import EpayError
+    from ..core.models import SANDBOX_NAME
+    from ..profiles.store import config_path, load_store
+
+    try:
+        names = list(load_store(config_path(runtime(ctx).env.environ)).profiles)
+    except EpayError:
+        names = []
+    return [name for name in dict.fromkeys([*names, SANDBOX_NAME]) if name.startswith(incomplete)]
+
+
+def complete_error_id(incomplete: str) -> list[str]:
+    """``epay errors``: the catalogue's entry ids (an id is also what it looks up)."""
+    from ..catalogue.lookup import catalogue
+
+    return [entry.id for entry in catalogue().entries if entry.id.startswith(incomplete)]
+
+
 def completion(
     ctx: typer.Context,
     shell: Annotated[str | None, typer.Argument(

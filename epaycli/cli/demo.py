@@ -6,12 +6,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..core.errors import ExitCode
 from ..core.models import Dialect
 from .options import JsonOption
 from .runtime import runtime
 
 if TYPE_CHECKING:
     from ..demo.events import DemoEvent
+
+
+MESSAGES = {
+    "fault_caught": "✓ the '{fault}' fault was caught where it should be: step {number} "
+                    "({step}) refused it, as your shop must (exit 7: the payment did not go "
+                    "through)",
+}
 
 
 def demo(
@@ -35,6 +43,8 @@ def demo(
     order as paid, refunds it and queries it again. Prints each step: what was signed, what
     was sent, what came back, and its checks. Exit 0 only if every step checked out;
     otherwise the failed step is named (exit 7, or 4/5 when the gateway or network failed).
+    A --fault that spoils the payment still exits 7, and says whether the step that must catch
+    it did.
 
     Example: epay demo
     """
@@ -54,5 +64,11 @@ def demo(
         out.json_object(result.to_dict())
     else:
         show(result)
+    if result.fault_caught:  # what was asked for: no error, but not a clean payment either
+        if not json_output:
+            out.status(MESSAGES["fault_caught"].format(
+                fault=fault, number=result.failed_step.number, step=result.failed_step.name), "ok")
+        return int(ExitCode.CHECK_FAILED)
     if not result.ok:
         raise DemoFailed(result)
+    return None

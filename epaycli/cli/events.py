@@ -19,6 +19,12 @@ app = typer.Typer(help="What epay listen journaled: list, show and replay reques
 JournalOption = Annotated[Path | None, typer.Option(
     "--journal", metavar="FILE",
     help="The listener's journal (default: $XDG_STATE_HOME/epay/listen.sqlite3).")]
+MESSAGES = {
+    "damaged_verdict": "⚠ damaged: {columns}",
+    "damaged_rows": "warning: {count} of {total} requests are damaged in the journal (columns "
+                    "not as epay listen writes them): shown as far as they can be read",
+    "damaged_field": "{columns} — not as epay listen writes them: shown as far as readable",
+}
 
 
 def _open(journal: Path | None, environ):
@@ -54,10 +60,15 @@ def list_events(
     run.out.table([_row(r) for r in records],
                   ["id", "time", "method", "trade_no", "out_trade_no", "money", "verdict", "dup",
                    "answer"])
+    damaged = sum(1 for record in records if record["damaged"])
+    if damaged:
+        run.out.status(MESSAGES["damaged_rows"].format(count=damaged, total=len(records)), "warn")
 
 
 def _row(record: dict) -> dict:
     verdict = "✓ genuine" if record["valid"] else f"✗ {record['reason']}"
+    if record["damaged"]:
+        verdict = MESSAGES["damaged_verdict"].format(columns=", ".join(record["damaged"]))
     if len(verdict) > 60:
         verdict = verdict[:59] + "…"
     duplicate = str(record["duplicate_count"] + 1) if record["duplicate_count"] else ""
@@ -107,6 +118,9 @@ def _shown_fields(record: dict) -> list[tuple[str, str]]:
              ("answered", f"{record['answer_status']} {record['answer']!r} "
                           f"(by {record['answered_by']}; delivered: "
                           f"{'yes' if record['delivered'] else 'no'})")]
+    if record["damaged"]:
+        pairs.append(("damaged", MESSAGES["damaged_field"].format(
+            columns=", ".join(record["damaged"]))))
     report = record.get("report") or {}
     for problem in report.get("problems", []):
         pairs.append(("problem", f"{problem['message']}"

@@ -49,8 +49,10 @@ def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOpt
 @connection_options
 def settles(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=calls.LIST_PAGE_MAX)] = 10,
-    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=calls.LIST_PAGE_MAX,
+                                       help="How many settlements (one page).")] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0,
+                                        help="Start after this many settlements (page with --limit).")] = 0,
     dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,

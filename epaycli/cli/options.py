@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
+from .completion import complete_profile
+
 ProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", "-p", metavar="NAME",
+    typer.Option("--profile", "-p", metavar="NAME", autocompletion=complete_profile,
                  help="Profile to use (default: EPAY_PROFILE, the file's default, or sandbox)."),
 ]
 KeyOption = Annotated[

@@ -96,8 +96,12 @@ def create(
                                         help="V2 only: web, jump, jsapi, app, scan, applet.")] = "",
     param: Annotated[str, typer.Option("--param", metavar="TEXT",
                                        help="Opaque text echoed back in the notify.")] = "",
-    notify_url: Annotated[str | None, typer.Option("--notify-url", metavar="URL")] = None,
-    return_url: Annotated[str | None, typer.Option("--return-url", metavar="URL")] = None,
+    notify_url: Annotated[str | None, typer.Option(
+        "--notify-url", metavar="URL",
+        help="Where the gateway sends the paid notify (异步通知地址; default: the profile's).")] = None,
+    return_url: Annotated[str | None, typer.Option(
+        "--return-url", metavar="URL",
+        help="Where the buyer's browser returns after paying (跳转地址; default: the profile's).")] = None,
     client_ip: Annotated[str, typer.Option("--client-ip", metavar="IP",
                                            help="The buyer's IP (API mode).")] = "127.0.0.1",
     html: Annotated[Path | None, typer.Option(
@@ -445,7 +449,10 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
 
 
 def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
-    orders = [o.to_dict() for o in _state(run).list_orders(limit)]
+    state = _state(run)
+    orders = [o.to_dict() for o in state.list_orders(limit)]
+    if state.skipped:
+        run.out.status(f"warning: {state.skipped} damaged orders in {state.path} left out", "warn")
     if json_output:
         run.out.json_object({"orders": orders})
         return
@@ -501,7 +508,8 @@ def refund(
 @connection_options(timeout_flag="--request-timeout")
 def wait(
     ctx: typer.Context,
-    out_trade_no: Annotated[str, typer.Argument(metavar="OUT_TRADE_NO")],
+    out_trade_no: Annotated[str, typer.Argument(
+        metavar="OUT_TRADE_NO", help="Your order number (out_trade_no) to wait for.")],
     timeout_seconds: Annotated[float, typer.Option(
         "--timeout", metavar="SECONDS", min=0, max=86_400,
         help="Give up after this many seconds: a deadline for the whole wait.")] = 300.0,

@@ -6,12 +6,11 @@ from typing import Annotated
 
 import typer
 
-from ..core.errors import InputError
+from ..core.errors import EpayError, InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from ..env import Environment
 from ..profiles.keys import redacted
 from ..profiles.store import config_path, load_store, save_store
-from ..profiles.validate import prepare_profile
+from ..profiles.validate import check_answer, prepare_profile
 from .options import JsonOption
 from .runtime import runtime
 
@@ -58,11 +57,11 @@ def add(
     """Add a profile: non-interactively with flags, or answer prompts (key hidden) on a terminal."""
     run = runtime(ctx)
     path = config_path(run.env.environ)
-    store = load_store(path)
+    store = _load(run, path)
     if name in store.profiles and not force:
         raise InputError(f"profile {name!r} already exists", "pass --force to replace it")
     values = {"gateway": gateway, "pid": pid, "key": key}
-    _ask_missing(values, run.env, rsa=bool(private_key))
+    _ask_missing(values, run, rsa=bool(private_key))
     profile, warnings = prepare_profile(Profile(
         name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
         key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
@@ -77,24 +76,42 @@ def add(
     run.out.status(f"saved profile {name!r}{marker} to {path}", "ok")
 
 
-def _ask_missing(values: dict[str, str | None], env: Environment, *, rsa: bool) -> None:
+def _load(run, path):
+    """The profiles file, and what to know about it (others can read it) said on stderr."""
+    store = load_store(path)
+    for warning in store.warnings:
+        run.out.status(f"warning: {warning}", "warn")
+    return store
+
+
+def _ask_missing(values: dict[str, str | None], run, *, rsa: bool) -> None:
+    """Ask for what the flags left out, on a terminal, each answer checked as it is given
+    (asked again when wrong); a value given as a flag is checked before anything is asked."""
     missing = [field for field, _, _ in REQUIRED_PROMPTS
                if not values[field] and not (field == "key" and rsa)]
     if not missing:
         return
+    env = run.env
     if not env.is_terminal(env.stdin):
         flags = ", ".join(f"--{field}" for field in missing)
         raise InputError(f"missing {flags}", "give them as flags, or run this on a terminal to be asked")
+    for field in ("gateway", "pid"):
+        if values[field]:
+            check_answer(field, values[field])
     for field, question, secret in REQUIRED_PROMPTS:
-        if field in missing:
-            values[field] = typer.prompt(question, hide_input=secret).strip()
+        while field in missing and not values[field]:
+            answer = typer.prompt(question, hide_input=secret, default="", show_default=False)
+            try:
+                values[field] = check_answer(field, answer)
+            except EpayError as error:  # said at once; the question is asked again
+                run.out.status(f"  {error}", "warn")
 
 
 @app.command("list")
 def list_profiles(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List profiles; * marks the default."""
     run = runtime(ctx)
-    store = load_store(config_path(run.env.environ))
+    store = _load(run, config_path(run.env.environ))
     rows = [{**redacted(p), "default": "*" if name == store.default else ""}
             for name, p in store.profiles.items()]
     if json_output:
@@ -116,7 +133,7 @@ def show(
 ) -> None:
     """Show one profile, keys masked (--reveal shows them)."""
     run = runtime(ctx)
-    store = load_store(config_path(run.env.environ))
+    store = _load(run, config_path(run.env.environ))
     chosen = name or run.env.environ.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
     profile = store.get(chosen)
     shown = profile.as_dict() if reveal else redacted(profile)
@@ -133,7 +150,7 @@ def use(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", 
     """Make a profile the default."""
     run = runtime(ctx)
     path = config_path(run.env.environ)
-    save_store(path, load_store(path).with_default(name))
+    save_store(path, _load(run, path).with_default(name))
     run.out.status(f"default profile is now {name!r}", "ok")
 
 
@@ -142,7 +159,7 @@ def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME
     """Remove a profile."""
     run = runtime(ctx)
     path = config_path(run.env.environ)
-    store = load_store(path)
+    store = _load(run, path)
     if name not in store.profiles:
         store.get(name)  # raises the "no such profile" error with the list of names
         raise InputError(f"{name!r} is built in and cannot be removed", "nothing to do")

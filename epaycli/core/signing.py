@@ -51,6 +51,11 @@ class UnknownSignType(InputError):
     code = "unknown_sign_type"
 
 
+# The key profiles.example.toml ships with: signing with it would fail at the gateway as a bad
+# sign, far from the cause.
+PLACEHOLDER_KEYS = frozenset({"REPLACE_WITH_YOUR_32_CHARACTER_KEY"})
+
+
 class Md5Key:
     """A merchant's MD5 key: the shared secret that signs both ways in V1. Immutable, compared
     by value (a plain class: records on every command's path are not dataclasses, see
@@ -63,6 +68,12 @@ class Md5Key:
     def __init__(self, secret: str) -> None:
         if not secret:
             raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+        if secret.strip() in PLACEHOLDER_KEYS:  # the example file, copied and not filled in
+            raise KeyFormatError(f"the merchant key is the example's placeholder "
+                                 f"{secret.strip()!r}, not a key: nothing it signs or "
+                                 "checks can match the gateway",
+                                 "put your merchant's 32-character key from the Epay merchant "
+                                 "admin in its place", code="placeholder_key")
         object.__setattr__(self, "secret", secret)
 
     def __setattr__(self, name: str, value: Any) -> None:

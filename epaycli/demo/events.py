@@ -21,6 +21,10 @@ STEP_TITLES = {
 }
 STEPS = tuple(STEP_TITLES)
 
+# The step that must catch each fault that spoils a payment (the others — delayed, duplicate,
+# post — a correct shop takes in its stride, and the round trip checks out).
+CATCHING_STEP = {"tampered-money": "notify", "bad-signature": "notify", "dropped": "notify"}
+
 
 @dataclass(frozen=True)
 class Check:
@@ -115,6 +119,13 @@ class DemoResult:
         return next((step for step in self.steps if step.run and not step.ok), None)
 
     @property
+    def fault_caught(self) -> bool:
+        """The fault asked for was caught by the step that must catch it: what was asked."""
+        failed = self.failed_step
+        name = self.setting.fault.split("=", 1)[0]
+        return failed is not None and CATCHING_STEP.get(name) == failed.name
+
+    @property
     def exit_code(self) -> int:
         failed = self.failed_step
         return ExitCode.OK if failed is None else failed.exit_code
@@ -127,7 +138,8 @@ class DemoResult:
                 "gateway": self.setting.gateway, "receiver": self.setting.receiver,
                 "dialect": self.setting.dialect, "pid": self.setting.pid,
                 "key": self.setting.key, "sign_type": self.setting.sign_type,
-                "fault": self.setting.fault or None, "ms": round(self.ms, 1),
+                "fault": self.setting.fault or None, "fault_caught": self.fault_caught,
+                "ms": round(self.ms, 1),
                 "steps": [step.to_dict() for step in self.steps]}
 
 

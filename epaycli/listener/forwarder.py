@@ -47,21 +47,36 @@ def check_target(url: str) -> str:
 
 
 class Forwarder:
-    """One connection pool to the handler, shared by every request thread."""
+    """One connection pool to the handler, shared by every request thread. ``timeout`` is a
+    deadline for the whole exchange — connect, send, the answer's head and body — as a gateway
+    has it: a handler that sends its headers and then a byte a second is given up on at the
+    deadline, not kept while each byte comes within it (httpx's own timeouts are per read). The
+    requests run on one event loop thread of the forwarder's own, where ``asyncio.timeout``
+    bounds each one whole."""
 
     def __init__(self, url: str, *, timeout: float = DELIVERY_TIMEOUT_SECONDS) -> None:
+        import asyncio
+
         import httpx  # only a listener that forwards pays for httpx
 
         self.url = check_target(url)
+        self.timeout = timeout
         self._httpx = httpx
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False,
-                                    limits=httpx.Limits(max_connections=64,
-                                                        max_keepalive_connections=32))
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="epay-forwarder",
+                                        daemon=True)
+        self._thread.start()
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                         limits=httpx.Limits(max_connections=64,
+                                                             max_keepalive_connections=32))
 
     def send(self, method: str, query: bytes, body: bytes,
              headers: Iterable[tuple[str, str]], client_ip: str) -> Forwarded:
         """The notify as it came (method, query string, body, relevant headers); the query is
-        appended to the target's own."""
+        appended to the target's own. Called from any thread; returns by the deadline."""
+        import asyncio
+        from concurrent.futures import CancelledError
+
         target = self.url
         if query:
             target += ("&" if "?" in target else "?") + query.decode("latin-1")
@@ -69,29 +84,62 @@ class Forwarder:
         sent.setdefault("X-Forwarded-For", client_ip)
         started = time.perf_counter()
         try:
-            response = self._client.request(method, target, content=body or None, headers=sent)
-            raw = response.content[:MAX_ANSWER_BYTES]
-            return Forwarded(self.url, response.status_code, raw.decode("utf-8", "replace"),
-                             response.headers.get("content-type", "text/plain"),
+            status, raw, content_type = asyncio.run_coroutine_threadsafe(
+                self._exchange(method, target, body, sent), self._loop).result(self.timeout + 5)
+            return Forwarded(self.url, status, raw.decode("utf-8", "replace"), content_type,
                              _ms(started), None)
-        except self._httpx.TimeoutException:
-            error = f"no answer within {self._client.timeout.read:g} s (a gateway gives up then)"
+        except (TimeoutError, self._httpx.TimeoutException):
+            error = f"no answer within {self.timeout:g} s (a gateway gives up then)"
         except self._httpx.ConnectError:
             error = "connection refused: is the handler running?"
         except self._httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
         except (self._httpx.InvalidURL, ValueError, UnicodeError) as failure:
             error = f"cannot be sent on as it came ({type(failure).__name__}: {failure})"
+        except (RuntimeError, CancelledError):  # the forwarder was closed while this one ran
+            error = "the listener stopped before the handler answered"
         return Forwarded(self.url, None, "", "text/plain", _ms(started), error)
 
+    async def _exchange(self, method: str, target: str, body: bytes,
+                        headers: dict[str, str]) -> tuple[int, bytes, str]:
+        import asyncio
+
+        async with asyncio.timeout(self.timeout):
+            async with self._client.stream(method, target, content=body or None,
+                                           headers=headers) as response:
+                raw = bytearray()
+                async for chunk in response.aiter_raw():
+                    raw += chunk
+                    if len(raw) >= MAX_ANSWER_BYTES:
+                        break
+                return (response.status_code, bytes(raw[:MAX_ANSWER_BYTES]),
+                        response.headers.get("content-type", "text/plain"))
+
     def close(self) -> None:
-        self._client.close()
+        """Close the pool and stop the loop; a forward still running ends with an error."""
+        import asyncio
+
+        if not self._loop.is_running():
+            return
+        async def end() -> None:
+            running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in running:
+                task.cancel()
+            # their futures resolve (the waiting workers wake) before the loop stops
+            await asyncio.gather(*running, return_exceptions=True)
+            await self._client.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(end(), self._loop).result(2)
+        except Exception:  # noqa: BLE001 - closing: what is left ends with the loop
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(2)
 
 
 class Workers:
     """Daemon threads that run the forwards, so the event loop never waits for a shop's
-    handler. ``close`` waits for them a bounded time: a handler that trickles its answer out
-    byte by byte is not waited for (httpx's timeout is per read)."""
+    handler. ``close`` waits for them a bounded time."""
 
     def __init__(self, count: int, name: str) -> None:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.errors import ConfigError, EpayError, InputError
+from ..files import private_database
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -217,8 +218,16 @@ class Journal:
     def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._read_lock:
             try:
-                return self._connection.execute(sql, args).fetchall()
-            except sqlite3.DatabaseError as error:
+                try:
+                    return self._connection.execute(sql, args).fetchall()
+                except sqlite3.OperationalError as error:
+                    if "decode" not in str(error):
+                        raise
+                    # text that is not UTF-8 in a damaged row: read again, leniently (sqlite3's
+                    # own decoding is faster, so it stays the first try)
+                    self._connection.text_factory = _lenient_text
+                    return self._connection.execute(sql, args).fetchall()
+            except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
                 raise ConfigError(f"cannot read the journal {self.path} ({error})",
                                   "is it a journal written by epay listen?",
                                   code="journal_unreadable") from None
@@ -227,20 +236,32 @@ class Journal:
                 limit: int | None = None) -> list[dict]:
         """Journaled requests, oldest first (with ``limit``, the newest ``limit`` of them)."""
         where, args = [], []
-        if since is not None:
-            where.append("received_at >= ?")
+        if since is not None:  # a damaged time (not a number) is kept: it cannot be judged
+            where.append("(received_at >= ? OR typeof(received_at) NOT IN ('integer', 'real'))")
             args.append(since)
         if invalid_only:
-            where.append("valid = 0")
-        sql = "SELECT * FROM requests" + (" WHERE " + " AND ".join(where) if where else "")
+            where.append("valid IS NOT 1")
+        sql = f"SELECT {self._selected} FROM requests" + (
+            " WHERE " + " AND ".join(where) if where else "")
         if limit is not None:
             sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) "
             args.append(limit)
         rows = self._rows(sql + " ORDER BY id", tuple(args))
         return [record_dict(row) for row in rows]
 
+    @functools.cached_property
+    def _selected(self) -> str:
+        """The columns to read: the rowid stands in for a missing ``id``, NULL for any other
+        missing column the filters name (record_dict names them as damaged)."""
+        present = {row[1] for row in self._rows("PRAGMA table_info(requests)")}
+        extra = [f"NULL AS {name}" for name in ("received_at", "valid") if name not in present]
+        if "id" not in present:
+            extra.append("rowid AS id")
+        return ", ".join(["*", *extra])
+
     def record(self, record_id: int) -> dict:
-        rows = self._rows("SELECT * FROM requests WHERE id = ?", (record_id,))
+        rows = self._rows(f"SELECT * FROM (SELECT {self._selected} FROM requests) WHERE id = ?",
+                          (record_id,))
         if not rows:
             raise InputError(f"there is no request {record_id} in the journal {self.path}",
                              "list them with 'epay events list'", code="no_such_event")
@@ -304,17 +325,120 @@ _CONVERTERS = tuple(
 
 def record_dict(row: sqlite3.Row) -> dict:
     """A journaled request as plain data (JSON-ready: raw bytes as text, ``\\x..`` for bytes
-    that are not UTF-8)."""
-    record = dict(row)
-    for name in _JSON_COLUMNS:
-        if record.get(name) is not None:
-            record[name] = json.loads(record[name])
-    for name in ("query", "body"):
-        record[name] = bytes(record[name]).decode("utf-8", "backslashreplace")
-    for name in ("valid", "content_changed", "delivered"):
-        record[name] = bool(record[name])
-    record["time"] = iso_time(record["received_at"])
+    that are not UTF-8). A value that is not what the listener writes (a file edited or
+    damaged by hand, a column missing) is shown as well as it can be, and its column is named
+    in ``damaged``: one bad row never hides the others."""
+    found = dict(row)
+    damaged = [name for name in COLUMNS if name not in found]
+    record = {"id": found.get("id")}
+    if record["id"].__class__ is not int:
+        damaged.insert(0, "id")
+    for name in COLUMNS:
+        value, whole = _READERS[name](found.get(name))
+        record[name] = value
+        if not whole and name in found:
+            damaged.append(name)
+    record["time"] = _readable_time(record["received_at"])
+    record["damaged"] = damaged
     return record
+
+
+def _read_text(value) -> tuple[str, bool]:
+    if value.__class__ is str:
+        return value, True
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace"), False
+    return ("" if value is None else str(value)), False
+
+
+def _read_raw(value) -> tuple[str, bool]:
+    """``query`` and ``body``: bytes as received (text is how an older journal kept them)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace"), True
+    if value.__class__ is str:
+        return value, True
+    return ("" if value is None else str(value)), False
+
+
+def _read_int(value) -> tuple[int, bool]:
+    if value.__class__ is int:
+        return value, True
+    return 0, value == ""  # '' is how the listener stores a count it did not take
+
+
+def _read_flag(value) -> tuple[bool, bool]:
+    whole = (value.__class__ is int and value in (0, 1)) or value == ""
+    return whole and bool(value), whole
+
+
+def _read_seconds(value) -> tuple[float | None, bool]:
+    if value.__class__ in (int, float) and _readable_time(value):
+        return value, True
+    return None, False
+
+
+def _read_amount(value) -> tuple[str | None, bool]:
+    return (value, True) if value is None or value.__class__ is str else (str(value), False)
+
+
+def _json_reader(shape: Callable[[object], bool], *, empty=None):
+    """A JSON column of this shape; ``empty`` is what a NOT NULL column shows when damaged."""
+    def read(value) -> tuple[object, bool]:
+        if value is None:
+            return empty, empty is None
+        try:
+            decoded = json.loads(value)
+        except (TypeError, ValueError, RecursionError):
+            return empty, False
+        return (decoded, True) if shape(decoded) else (empty, False)
+    return read
+
+
+def _is_headers(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        for pair in value)
+
+
+def _is_params(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _is_report(value) -> bool:
+    if not isinstance(value, dict):
+        return False
+    problems = value.get("problems", [])
+    diagnosis = value.get("diagnosis")
+    return (isinstance(problems, list)
+            and all(isinstance(p, dict) and isinstance(p.get("message"), str)
+                    and isinstance(p.get("fix", ""), str | None) for p in problems)
+            and (diagnosis is None or (isinstance(diagnosis, dict)
+                 and all(isinstance(diagnosis.get(k, ""), str | None)
+                         for k in ("signed_string", "expected_string")))))
+
+
+def _is_forward(value) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("url"), str)
+            and ((value.get("status") is None and isinstance(value.get("error"), str))
+                 or (value.get("status").__class__ is int and isinstance(value.get("body"), str)
+                 and isinstance(value.get("ms"), int | float))))
+
+
+_READERS = dict.fromkeys(COLUMNS, _read_text) | {
+    "received_at": _read_seconds, "query": _read_raw, "body": _read_raw,
+    "body_size": _read_int, "duplicate_count": _read_int, "answer_status": _read_int,
+    "valid": _read_flag, "content_changed": _read_flag, "delivered": _read_flag,
+    "order_amount": _read_amount, "headers": _json_reader(_is_headers, empty=[]),
+    "params": _json_reader(_is_params), "report": _json_reader(_is_report),
+    "forward": _json_reader(_is_forward), "timings": _json_reader(lambda v: isinstance(v, dict), empty={})}
+
+
+def _readable_time(stamp) -> str:
+    """``iso_time``, or '' for a time no clock shows (a damaged row)."""
+    try:
+        return iso_time(stamp)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
 
 
 def iso_time(stamp: float) -> str:
@@ -325,6 +449,7 @@ def iso_time(stamp: float) -> str:
 def _open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_database(path)  # before SQLite makes -wal and -shm with the file's mode
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                      timeout=10)
         connection.row_factory = sqlite3.Row
@@ -344,6 +469,19 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
     return connection
 
 
+class _Undecodable(str):
+    """TEXT that was not UTF-8: its bad bytes as ``\\x..`` (record_dict names it damaged)."""
+
+
+def _lenient_text(data: bytes) -> str:
+    """A damaged row's text that is not UTF-8 must not fail the whole query, as sqlite3's own
+    decoding would."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Undecodable(data.decode("utf-8", "backslashreplace"))
+
+
 def _open_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise ConfigError(f"there is no journal at {path}",
@@ -354,7 +492,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
                                      check_same_thread=False, timeout=10)
         connection.row_factory = sqlite3.Row
         connection.execute("SELECT 1 FROM requests LIMIT 1").fetchall()
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
         raise ConfigError(f"cannot read the journal {path} ({error})",
                           "is it a journal written by epay listen?",
                           code="journal_unreadable") from None

@@ -18,6 +18,7 @@ from ..core.signing import Signer
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KEPT_HEADERS = ("content-type", "user-agent", "accept", "accept-language")
+_ANSWER_LIMIT = 65536
 
 
 def parse_since(text: str, now: float) -> float:
@@ -122,20 +123,34 @@ class ReplayResult:
 
 
 def send_replay(replay: Replay, *, timeout: float = DELIVERY_TIMEOUT_SECONDS) -> ReplayResult:
-    """Send it the way a gateway does: no redirects followed, answer read within 5 s."""
+    """Send it the way a gateway does: no redirects followed, the whole answer within
+    ``timeout`` — a deadline, so a handler that trickles its answer out a byte at a time is
+    given up on then (httpx's own timeouts are per read)."""
+    import asyncio
+
     import httpx
+
+    async def exchange() -> tuple[int, bytes]:
+        async with asyncio.timeout(timeout), \
+                httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client, \
+                client.stream(replay.method, replay.url, content=replay.body or None,
+                              headers=replay.headers) as response:
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) >= _ANSWER_LIMIT:
+                    break
+            return response.status_code, bytes(body[:_ANSWER_LIMIT])
 
     started = time.perf_counter()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.request(replay.method, replay.url, content=replay.body or None,
-                                      headers=replay.headers)
-    except httpx.TimeoutException:
+        status, body = asyncio.run(exchange())
+    except (TimeoutError, httpx.TimeoutException):
         raise NetworkError(f"{replay.url} did not answer within {timeout:g} s",
                            "a gateway gives up then: make the handler answer faster",
                            code="replay_timeout") from None
     except httpx.HTTPError as error:
         raise NetworkError(f"cannot reach {replay.url} ({type(error).__name__})",
                            "is the handler running?", code="replay_unreachable") from None
-    return ReplayResult(response.status_code, response.content[:65536].decode("utf-8", "replace"),
+    return ReplayResult(status, body.decode("utf-8", "replace"),
                         (time.perf_counter() - started) * 1000)

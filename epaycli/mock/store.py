@@ -17,13 +17,17 @@ of two durabilities:
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..files import private_database
 
 DB_NAME = "gateway.db"
 DURABILITIES = ("commit", "fsync")
@@ -152,11 +156,82 @@ class Order:
     notify_next_at: float | None
 
 
-def _order(row: sqlite3.Row | tuple) -> Order:
+_NUMBER = (int, float)
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_NUMBER = (int, float, type(None))
+# The kind of value each order column holds; a row with another kind (a damaged or hand-edited
+# file) is treated as absent, not as a crash in the middle of a request.
+_ORDER_KINDS = dict.fromkeys(ORDER_FIELDS, (str,)) | {
+    "pid": (int,), "status": (int,), "closed": (int,), "created_at": _NUMBER,
+    "notify_attempts": (int,), "endtime": _OPTIONAL_TEXT, "paid_at": _OPTIONAL_NUMBER,
+    "api_trade_no": _OPTIONAL_TEXT, "buyer": _OPTIONAL_TEXT, "refundmoney": _OPTIONAL_TEXT,
+    "notify_next_at": _OPTIONAL_NUMBER}
+MESSAGES = {
+    "unreadable": "cannot read the gateway's data file {path} ({reason})",
+    "foreign": "the gateway's data file {path} is not one epay mock wrote (table {table} lacks "
+               "{columns})",
+    "hint": "move it aside (the gateway starts a new one), or choose another --data folder",
+}
+
+
+def _order(row: sqlite3.Row | tuple) -> Order | None:
     values = dict(zip(ORDER_FIELDS, row))
-    values["money"] = Decimal(values["money"])
+    if not all(values[name].__class__ in kinds for name, kinds in _ORDER_KINDS.items()):
+        return None
+    try:
+        values["money"] = Decimal(values["money"])
+    except InvalidOperation:
+        return None
+    if not values["money"].is_finite():
+        return None
     values["closed"] = bool(values["closed"])
     return Order(**values)
+
+
+def _orders(rows) -> list[Order]:
+    return [order for order in map(_order, rows) if order is not None]
+
+
+def _text(data: bytes) -> str | bytes:
+    """Text that is not UTF-8 stays bytes (its row is then damaged) instead of failing the
+    query that meets it."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _expected_columns() -> dict[str, list[str]]:
+    """Each table of ``_SCHEMA`` and its columns, read from the schema itself."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.executescript(_SCHEMA)
+        tables = [row[0] for row in probe.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {table: [row[1] for row in probe.execute(f"PRAGMA table_info({table})")]
+                for table in tables}
+    finally:
+        probe.close()
+
+
+def _whole_merchant(row: tuple) -> bool:
+    """pid, key, username, three flags, public key: each of its kind (else it is damaged)."""
+    kinds = (int, str, str, int, int, int, str)
+    return all(value.__class__ is kind for value, kind in zip(row, kinds))
+
+
+def _readable(method):
+    """A data file damaged while the gateway runs (a disk, another program) is a config error
+    naming the file — the request that met it is answered 500 — not a bare sqlite3 error."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            raise ConfigError(MESSAGES["unreadable"].format(path=self.path or ":memory:",
+                                                            reason=error),
+                              MESSAGES["hint"], code="mock_data_unreadable") from None
+    return guarded
 
 
 class GatewayStore:
@@ -170,18 +245,42 @@ class GatewayStore:
         if self.path is None:
             self._db = sqlite3.connect(":memory:", check_same_thread=False,
                                        isolation_level=None)
+            self._db.executescript(_SCHEMA)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_database(self.path)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                        timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=" + ("FULL" if durability == "fsync"
-                                                        else "NORMAL"))
-            self.path.chmod(0o600)
-        self._db.executescript(_SCHEMA)
+            self._db.text_factory = _text
+            self._open_file(durability)
+        self._db.text_factory = _text
         self._merchants: dict[int, Merchant] = {}  # read on every request, changed rarely
         fsync = self.path is not None and durability == "fsync"
         self._group = _GroupCommit(self.path) if fsync else None
+
+    def _open_file(self, durability: str) -> None:
+        """WAL, the schema, and a check that the tables are the gateway's: a foreign or
+        damaged file is one config error at start, not a failure in every request."""
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=" + ("FULL" if durability == "fsync"
+                                                        else "NORMAL"))
+            for table, columns in _expected_columns().items():  # before the schema's indexes
+                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")
+                           if isinstance(row[1], str)}
+                missing = [name for name in columns if name not in present]
+                if present and missing:
+                    raise ConfigError(MESSAGES["foreign"].format(
+                        path=self.path, table=table, columns=", ".join(missing)),
+                        MESSAGES["hint"], code="mock_data_unreadable")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
+            self._db.close()
+            raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
+                              MESSAGES["hint"], code="mock_data_unreadable") from None
+        except ConfigError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         if self._group is not None:
@@ -191,6 +290,7 @@ class GatewayStore:
 
     # ---- merchants ---------------------------------------------------------------------
 
+    @_readable
     def merchant(self, pid: str | int) -> Merchant | None:
         try:
             number = int(str(pid).strip())
@@ -203,7 +303,7 @@ class GatewayStore:
             row = self._db.execute(
                 "SELECT pid, key, username, active, rsa_only, refund_api, public_key "
                 "FROM merchants WHERE pid = ?", (number,)).fetchone()
-        if row is None:
+        if row is None or not _whole_merchant(row):
             return None
         found = Merchant(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6])
         with self._lock:
@@ -268,6 +368,7 @@ class GatewayStore:
                     inserted = False
         return _order(tuple(row[name] for name in ORDER_FIELDS)) if inserted else None
 
+    @_readable
     def order(self, pid: int, *, trade_no: str = "", out_trade_no: str = "") -> Order | None:
         """An order of this merchant by trade_no (which wins) or by out_trade_no (the latest)."""
         select = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ? AND "
@@ -278,14 +379,16 @@ class GatewayStore:
                 row = self._db.execute(
                     select + "out_trade_no = ? ORDER BY created_at DESC LIMIT 1",
                     (pid, out_trade_no)).fetchone()
-        return None if row is None else _order(row)
+        return None if row is None else _order(row)  # None too when the row is damaged
 
+    @_readable
     def order_by_trade_no(self, trade_no: str) -> Order | None:
         with self._lock:
             row = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
                                    "WHERE trade_no = ?", (trade_no,)).fetchone()
         return None if row is None else _order(row)
 
+    @_readable
     def order_for_reuse(self, pid: int, sent_out_trade_no: str, since: float) -> Order | None:
         """The latest order stored under the out_trade_no as sent, since ``since`` (the 10-day
         window). Looked up by the number as *sent*: a real server that cut a 151-character
@@ -297,6 +400,7 @@ class GatewayStore:
                 (pid, sent_out_trade_no, since)).fetchone()
         return None if row is None else _order(row)
 
+    @_readable
     def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
         query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
         args: list = [pid]
@@ -307,8 +411,9 @@ class GatewayStore:
         args += [limit, offset]
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
-        return [_order(row) for row in rows]
+        return _orders(rows)
 
+    @_readable
     def counts(self, pid: int, today_start: float) -> dict:
         day = 86400
         with self._lock:
@@ -361,6 +466,7 @@ class GatewayStore:
                 raise
         return True
 
+    @_readable
     def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = "") -> dict | None:
         column, value = ("refund_no", refund_no) if refund_no else ("out_refund_no", out_refund_no)
         with self._lock:
@@ -380,11 +486,12 @@ class GatewayStore:
                 "UPDATE orders SET notify_state = ?, notify_attempts = ?, notify_next_at = ? "
                 "WHERE trade_no = ?", (state, attempts, next_at, trade_no))
 
+    @_readable
     def pending_notifies(self) -> list[Order]:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
                                     "WHERE notify_state = 'pending'").fetchall()
-        return [_order(row) for row in rows]
+        return _orders(rows)
 
     def record_delivery(self, values: dict) -> None:
         columns = ", ".join(values)
@@ -393,6 +500,7 @@ class GatewayStore:
             self._db.execute(f"INSERT INTO deliveries ({columns}) VALUES ({marks})",
                              tuple(values.values()))
 
+    @_readable
     def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict]:
         columns = ("id", "trade_no", "attempt", "copy", "at", "method", "url", "status", "body",
                    "error", "delivered", "faults", "elapsed_ms")
@@ -411,11 +519,12 @@ class GatewayStore:
             found.append(item)
         return found
 
+    @_readable
     def orders_with_number(self, out_trade_no: str) -> list[Order]:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(ORDER_FIELDS)} FROM orders "
                                     "WHERE out_trade_no = ?", (out_trade_no,)).fetchall()
-        return [_order(row) for row in rows]
+        return _orders(rows)
 
 
 class _Slot:

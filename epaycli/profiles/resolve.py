@@ -91,9 +91,12 @@ def resolve(
 def current(profile_name: str | None, flags: Mapping[str, str | None],
             env: Mapping[str, str], *, as_written: bool = False) -> Resolved:
     """The settings for this run (reads the profiles file once); ``as_written`` keeps a
-    gateway URL that names a page as it is (``epay doctor`` names it)."""
-    resolved = resolve(load_store(config_path(env)), profile_name=profile_name, flags=flags,
-                       env=env)
+    gateway URL that names a page as it is (``epay doctor`` names it). What the file's reading
+    warned about (a file others can read) comes first among the notes."""
+    store = load_store(config_path(env))
+    resolved = resolve(store, profile_name=profile_name, flags=flags, env=env)
+    if store.warnings:
+        resolved = resolved._replace(notes=(*store.warnings, *resolved.notes))
     return resolved if as_written else site_root_of(resolved)
 
 

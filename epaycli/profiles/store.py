@@ -1,4 +1,5 @@
-"""The profiles file: where it is, reading it, writing it (atomically, 0600)."""
+"""The profiles file: where it is, reading it, writing it (atomically, 0600, editing the
+user's file in place so that their comments and layout stay)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..files import path_exists, read_limited, user_path
 
 MAX_PROFILES_BYTES = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"  # Windows Notepad starts UTF-8 files with it; TOML does not allow it
+MESSAGES = {
+    "too_open": "the profiles file {path} can be read by other users (mode {mode:03o}), and it "
+                "holds merchant keys — make it yours only: chmod 600 {path}",
+}
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -28,6 +34,7 @@ class ProfileStore(NamedTuple):
 
     profiles: Mapping[str, Profile] = MappingProxyType({})
     default: str | None = None
+    warnings: tuple[str, ...] = ()  # about the file itself (who can read it)
 
     def get(self, name: str) -> Profile:
         if name in self.profiles:
@@ -62,7 +69,7 @@ def load_store(path: Path) -> ProfileStore:
     import tomllib  # ~5 ms: only when there is a file to read
 
     try:
-        document = tomllib.loads(raw.decode("utf-8"))
+        document = tomllib.loads(raw.removeprefix(_BOM).decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"the profiles file {path} is not UTF-8 text",
                           "save it as UTF-8") from None
@@ -72,7 +79,20 @@ def load_store(path: Path) -> ProfileStore:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"the profiles file {path} is not valid TOML ({error})",
                           "fix that line, or move the file away and add profiles again") from None
-    return _store_from_document(document, path)
+    store = _store_from_document(document, path)
+    warning = _too_open(path)
+    return ProfileStore(store.profiles, store.default, (warning,)) if warning else store
+
+
+def _too_open(path: Path) -> str | None:
+    """As ssh says of a private key others can read: the file holds keys."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return MESSAGES["too_open"].format(path=path, mode=mode) if mode & 0o077 else None
 
 
 def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
@@ -113,21 +133,13 @@ def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
 
 
 def save_store(path: Path, store: ProfileStore) -> None:
-    """Write the file atomically, readable by its owner only (it holds keys)."""
+    """Write the file atomically, readable by its owner only (it holds keys). An existing file
+    is edited in place (tomlkit): only the values and tables that changed are rewritten, so
+    the user's comments, order and layout stay."""
     import tempfile
 
-    import tomli_w
-
     path = path.resolve()  # a symlinked profiles file keeps its link; the target is rewritten
-
-    document: dict[str, Any] = {}
-    if store.default:
-        document["default"] = store.default
-    document["profiles"] = {
-        name: {k: v for k, v in profile.as_dict().items() if v and k != "name"}
-        for name, profile in store.profiles.items()
-    }
-    text = tomli_w.dumps(document)
+    text = _edited_text(path, store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(prefix=".profiles-", dir=path.parent)
@@ -144,3 +156,41 @@ def save_store(path: Path, store: ProfileStore) -> None:
                           "check the folder's permissions, or set EPAY_CONFIG") from None
 
 
+def _edited_text(path: Path, store: ProfileStore) -> str:
+    """The file's text with ``store`` written into it: the default, each profile's fields
+    (an emptied field removed), profiles no longer in the store removed, new ones appended."""
+    import tomlkit
+
+    try:
+        raw = path.read_bytes().removeprefix(_BOM).decode("utf-8")
+        document = tomlkit.parse(raw)
+    except FileNotFoundError:
+        document = tomlkit.document()
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as error:
+        # load_store read it a moment ago: it changed in between
+        raise ConfigError(f"the profiles file {path} cannot be edited ({error})",
+                          "run the command again") from None
+    if store.default:
+        document["default"] = store.default
+    elif "default" in document:
+        del document["default"]
+    if "profiles" not in document:
+        document.add("profiles", tomlkit.table(is_super_table=True))
+    tables = document["profiles"]
+    for name in [name for name in tables if name not in store.profiles]:
+        del tables[name]
+    for name, profile in store.profiles.items():
+        wanted = {k: v for k, v in profile.as_dict().items() if v and k != "name"}
+        if name not in tables:
+            table = tomlkit.table()
+            for key, value in wanted.items():
+                table.add(key, value)
+            tables.add(name, table)
+            continue
+        table = tables[name]
+        for key in [key for key in table if key not in wanted]:
+            del table[key]
+        for key, value in wanted.items():
+            if table.get(key) != value:
+                table[key] = value
+    return tomlkit.dumps(document)

@@ -6,13 +6,32 @@ import re
 from pathlib import Path
 
 from ..core.endpoints import normalize_base, site_root
-from ..core.errors import InputError
+from ..core.errors import InputError, KeyFormatError
 from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
-from ..core.signing import looks_like_md5_key
+from ..core.signing import PLACEHOLDER_KEYS, looks_like_md5_key
 from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def check_answer(field_name: str, value: str) -> str:
+    """One answer of ``profile add`` checked as soon as it is given (the gateway, the pid and
+    the key, in the order they are asked): the value to keep, or an InputError saying why not.
+    A pid that is not a number is said before the hidden key is typed, not after."""
+    text = value.strip()
+    if not text:
+        raise InputError(f"the {field_name} is empty", "type it, or press Ctrl-C to stop",
+                         code="empty_setting")
+    if field_name == "gateway":
+        return normalize_base(text)
+    if field_name == "pid" and not (text.isascii() and text.isdigit()):
+        raise InputError(f"pid {text!r} is not a number", "the merchant id is digits, e.g. 1000")
+    if field_name == "key" and text in PLACEHOLDER_KEYS:
+        raise KeyFormatError("the key is the example file's placeholder, not a key",
+                         "paste your merchant's key from the Epay merchant admin",
+                         code="placeholder_key")
+    return text
 
 
 def validate_profile(profile: Profile) -> Profile:
@@ -23,6 +42,8 @@ def validate_profile(profile: Profile) -> Profile:
     if profile.dialect not in DIALECTS:
         raise InputError(f"dialect {profile.dialect!r} is not v1 or v2",
                          "v1 signs with the MD5 key, v2 with RSA keys")
+    if profile.key:
+        check_answer("key", profile.key)
     gateway = normalize_base(profile.gateway) if profile.gateway else ""
     if profile.pid and not (profile.pid.isascii() and profile.pid.isdigit()):
         raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")

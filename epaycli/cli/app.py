@@ -107,6 +107,18 @@ def _add_demo(app: typer.Typer) -> None:
     app.command("demo")(demo.demo)
 
 
+def _add_monitor(app: typer.Typer) -> None:
+    from . import monitor
+
+    app.command("monitor")(monitor.monitor)
+
+
+def _add_reconcile(app: typer.Typer) -> None:
+    from . import monitor
+
+    app.command("reconcile")(monitor.reconcile)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -127,6 +139,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "check": _add_check,
     "mock": _add_mock,
     "demo": _add_demo,
+    "monitor": _add_monitor,
+    "reconcile": _add_reconcile,
     "completion": _add_completion,
 }
 

@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS orders (
     notify_next_at REAL
 );
 CREATE INDEX IF NOT EXISTS orders_by_merchant_number ON orders (pid, out_trade_no);
+-- the order list pages newest first: without this every page sorts all the merchant's orders
+CREATE INDEX IF NOT EXISTS orders_by_merchant_trade_no ON orders (pid, trade_no);
 DROP INDEX IF EXISTS orders_pending_notify;
 CREATE TABLE IF NOT EXISTS refunds (
     refund_no TEXT PRIMARY KEY,

@@ -53,11 +53,12 @@ class OrderTracker:
             enough = lambda o: _older(o, start)  # noqa: E731
         else:
             # trade_no is the second it was made plus random digits: an order made in the same
-            # second as the newest known one may sort below it, so page a little past it
+            # second as the newest known one (or committed a moment late) may sort below it,
+            # so page on past that second and the one before
             known = set(self.orders)
             newest = max((o.added_at or 0 for o in self.orders.values()), default=0)
             enough = lambda o: _older(o, start) or (  # noqa: E731
-                o.trade_no in known and o.added_at is not None and o.added_at < newest - 2)
+                o.trade_no in known and o.added_at is not None and o.added_at < newest - 1)
         for order in await self._pages(now, None, self.width if not self.started else 1,
                                        enough):
             self.orders.setdefault(order.trade_no, order)

@@ -342,7 +342,7 @@ class Dispatcher:
     channels: list
     report: Callable[[str, str], None]  # (message, style)
     attempts: int = 3
-    backoff: float = 1.0
+    backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
 
     def send(self, alert: Alert) -> dict[str, bool]:

@@ -290,3 +290,16 @@ def test_a_missing_journal_is_a_config_error(cli, tmp_path):
                  "--gateway", "http://127.0.0.1:9/")
     assert result.code == 6
     assert "there is no journal" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("text, offset, expected", [
+    ("2026-12-06 17:30:00", 28800, 1796549400.0),  # Beijing 17:30 is 09:30 UTC
+    ("2026-12-06 09:30:00", 0, 1796549400.0),
+    ("2024-02-29 23:59:59", -18000, 1709269199.0),
+    ("2026-13-01 00:00:00", 0, None), ("2026-12-06T17:30:00", 0, None), ("", 0, None),
+    ("0000-00-00 00:00:00", 0, None), ("2026-12-06 17:30", 0, None),
+])
+def test_gateway_times_are_read_in_the_gateway_time_zone(text, offset, expected):
+    from epaycli.monitor.figures import gateway_time
+
+    assert gateway_time(text, offset) == expected

@@ -4,6 +4,7 @@ network, no files, no clock (``now`` is handed in)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -58,14 +59,19 @@ def parse_tz(text: str) -> int:
 
 
 def gateway_time(text: str, offset: int) -> float | None:
-    """``addtime``/``endtime`` (``2026-12-06 17:30:00``, the gateway's local time) → Unix."""
-    if not text:
+    """``addtime``/``endtime`` (``2026-12-06 17:30:00``, the gateway's local time) → Unix.
+    Read by position (strptime costs ~15 µs, and a window may hold 100,000 orders)."""
+    if not text or len(text) != 19 or text[4] != "-" or text[10] != " " or text[13] != ":":
         return None
     try:
-        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+        fields = (int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                  int(text[14:16]), int(text[17:19]))
     except ValueError:
         return None
-    return local.replace(tzinfo=timezone(timedelta(seconds=offset))).timestamp()
+    if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60
+            and fields[5] < 61):
+        return None
+    return calendar.timegm((*fields, 0, 0, 0)) - offset
 
 
 def shown_gateway_time(stamp: float, offset: int) -> str:
@@ -111,13 +117,17 @@ class GatewayOrder:
 
     @classmethod
     def from_fields(cls, order: Mapping, offset: int) -> GatewayOrder:
-        """From ``gateway.replies.order_fields`` of a listed or queried order."""
-        status = order.get("status")
-        return cls(str(order.get("trade_no") or ""), str(order.get("out_trade_no") or ""),
-                   str(order.get("money") or ""), status if isinstance(status, int) else None,
-                   str(order.get("pid") or ""), gateway_time(str(order.get("addtime") or ""),
-                                                             offset),
-                   gateway_time(str(order.get("endtime") or ""), offset))
+        """From an order as the gateway wrote it (a listed row or a query's answer: numbers
+        or text, null or false for nothing)."""
+        get = order.get
+        status = get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            status = int(status) if isinstance(status, str) and status.isdigit() else None
+        money = get("money")
+        return cls(_text(get("trade_no")), _text(get("out_trade_no")),
+                   _text(money) if not isinstance(money, float) else f"{money:.2f}", status,
+                   _text(get("pid")), gateway_time(_text(get("addtime")), offset),
+                   gateway_time(_text(get("endtime")), offset))
 
     @property
     def paid(self) -> bool:
@@ -153,6 +163,10 @@ class SeenNotify:
     @property
     def signature_verified(self) -> bool:
         return self.verdict in ("genuine", "rejected")
+
+
+def _text(value) -> str:
+    return "" if value is None or value is False else str(value)
 
 
 def _problem_codes(report) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from ..core.errors import EpayError, GatewayError
 from ..gateway import calls
 from ..gateway.calls import Merchant
 from ..gateway.client import AsyncGatewayClient, Settings
-from ..gateway.replies import order_fields, rows_of
+from ..gateway.replies import rows_of
 from .figures import GatewayOrder, Probes, SeenNotify, Window, compute
 
 PAGE = calls.LIST_PAGE_MAX
@@ -80,7 +80,7 @@ class OrderTracker:
             for outcome in await self.client.send_all(batch):
                 if isinstance(outcome, EpayError):
                     raise outcome
-                page = [self._order(order_fields(row)) for row in rows_of(outcome.data)]
+                page = [self._order(row) for row in rows_of(outcome.data)]
                 found.extend(page)
                 if len(page) < PAGE or any(enough(o) for o in page):
                     return found
@@ -103,7 +103,7 @@ class OrderTracker:
                 continue  # closed or gone: it stays as it was last seen
             if isinstance(outcome, EpayError):
                 raise outcome
-            self.orders[order.trade_no] = self._order(order_fields(outcome.data))
+            self.orders[order.trade_no] = self._order(outcome.data)
 
 
 def _older(order: GatewayOrder, start: float) -> bool:

@@ -168,3 +168,10 @@ def test_an_unreachable_gateway_is_exit_5(cli, tmp_path):
     assert result.code == 5
     assert result.stderr.startswith("epay: error: cannot connect") and \
         result.stderr.count("\n") == 1
+
+
+def test_an_export_that_is_not_utf8_is_a_usage_error(cli, tmp_path):
+    shop = tmp_path / "shop.csv"
+    shop.write_bytes("out_trade_no,money,status\nR1,1.00,已付\n".encode("gbk"))
+    result = cli("reconcile", "--from", str(shop), "--gateway", "http://127.0.0.1:9/")
+    assert result.code == 2 and "is not UTF-8 text" in result.stderr

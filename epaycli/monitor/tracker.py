@@ -93,7 +93,7 @@ class OrderTracker:
             return
         if len(open_orders) > QUERY_AT_MOST:
             oldest = min(o.added_at or now for o in open_orders)
-            still = {o.trade_no for o in await self._pages(now, 0, 2,
+            still = {o.trade_no for o in await self._pages(now, 0, self.width,
                                                            lambda o: _older(o, oldest))}
             open_orders = [o for o in open_orders if o.trade_no not in still]
         queries = [calls.query_order(self.merchant, now, trade_no=o.trade_no)

@@ -303,3 +303,23 @@ def test_gateway_times_are_read_in_the_gateway_time_zone(text, offset, expected)
     from epaycli.monitor.figures import gateway_time
 
     assert gateway_time(text, offset) == expected
+
+
+def test_a_v2_merchant_is_monitored_and_reconciled_through_signed_calls(cli, tmp_path):
+    with start_gateway() as gateway:
+        private = tmp_path / "merchant.pem"
+        private.write_text(gateway.v2.merchant_private_pem)
+        public = tmp_path / "platform.pem"
+        public.write_text(gateway.v2.platform_public_pem)
+        v2 = ["--gateway", gateway.url, "--pid", gateway.v2.pid, "--dialect", "v2",
+              "--private-key", str(private), "--public-key", str(public)]
+        created = cli("order", "create", "--amount", "2.00", "--name", "VIP", "--json", *v2)
+        assert created.code == 0, created.stderr
+        number = json.loads(created.stdout)["out_trade_no"]
+        assert cli("order", "pay", number, *v2, "--key", gateway.v2.key).code == 0
+        report = cli("monitor", "--once", "--json", *v2)
+        assert report.code == 0, report.stderr
+        assert (json.loads(report.stdout)["orders"], json.loads(report.stdout)["paid"]) == (1, 1)
+        reconciled = cli("reconcile", "--local", "--json", *v2)
+        assert reconciled.code == 0, reconciled.stderr
+        assert json.loads(reconciled.stdout) == {"checked": 1, "mismatches": []}

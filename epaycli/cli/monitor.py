@@ -43,8 +43,8 @@ def monitor(
                                           "the abnormal ones.")] = None,
     once: Annotated[bool, typer.Option("--once", help="One report, then exit (7 when a "
                                                       "threshold is crossed).")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per interval (the "
-                                                              "default when not a terminal).")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per interval (the default when not a terminal).")] = False,
     gateway_tz: Annotated[str, typer.Option("--gateway-tz", metavar="TZ", help="The time zone of "
                                             "the gateway's addtime/endtime.")] = "UTC+8",
     pay_timeout: _duration("--pay-timeout", "An unpaid order younger than this is not due "
@@ -73,8 +73,8 @@ def monitor(
     smtp_port: Annotated[int, typer.Option("--smtp-port", metavar="N", min=0, max=65535,
                                            help="Default 587, 465 with tls, 25 with none.")] = 0,
     smtp_security: Annotated[SmtpSecurity, typer.Option("--smtp-security")] = SmtpSecurity.starttls,
-    smtp_user: Annotated[str, typer.Option("--smtp-user", metavar="USER",
-                                           help="Log in as USER (password: EPAY_SMTP_PASSWORD).")] = "",
+    smtp_user: Annotated[str, typer.Option(
+        "--smtp-user", metavar="USER", help="Log in as USER (password: EPAY_SMTP_PASSWORD).")] = "",
     alert_from: Annotated[str, typer.Option("--alert-from", metavar="ADDR")] = "",
     alert_cmd: Annotated[str | None, typer.Option(
         "--alert-cmd", metavar="CMD", help="Run CMD with the alert as JSON on stdin.")] = None,
@@ -101,12 +101,12 @@ def monitor(
     merchant, _ = resolve_merchant(run, conn)
     thresholds = Thresholds(min_success_rate, max_response_ms, max_abnormal_rate)
     show = _shower(run, merchant, json_output or not run.env.is_terminal(run.env.stdout),
-                   thresholds, f"{window}, every {interval}")
+                   thresholds, f"{window}, every {interval}", going_on=not once)
     watching = watch.open_watch(
         merchant, interval=interval, window=window, pay_timeout=pay_timeout,
         notify_grace=notify_grace, gateway_tz=gateway_tz, journal=journal,
-        thresholds=thresholds, channels=channels, settings=settings_of(conn), environ=environ, show=show,
-        status=run.out.status, width=concurrency, clock=run.env.clock)
+        thresholds=thresholds, channels=channels, settings=settings_of(conn), environ=environ,
+        show=show, status=run.out.status, width=concurrency, clock=run.env.clock)
     try:
         return watching.once() if once else watching.forever()
     finally:
@@ -114,7 +114,7 @@ def monitor(
         watching.monitor.close()
 
 
-def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str):
+def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str, *, going_on: bool):
     """How each interval's report is shown: a JSON line, or the live dashboard."""
     import time
 
@@ -127,7 +127,7 @@ def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str):
         nonlocal board
         if as_json:
             run.out.json_line(report.to_dict())
-            if error is not None:
+            if error is not None and going_on:  # --once ends with the error itself
                 run.out.status(say("interval_failed", reason=error.message), "warn")
             return
         if board is None:

@@ -56,7 +56,8 @@ MESSAGES = {
     "state_hint": "check the folder's permissions, or set XDG_STATE_HOME",
     # the dashboard
     "board_title": "epay monitor · pid {pid} at {host} · window {span}",
-    "board_updated": "updated {time} UTC · {orders} orders, {paid} paid · notify latency {latency}",
+    "board_updated": "updated {time} UTC · {orders} orders, {paid} paid · "
+                     "notify latency {latency}",
     "board_success": "success rate   {value:>9}   (≥ {threshold})",
     "board_response": "response avg   {value:>9}   (≤ {threshold}; p95 {p95})",
     "board_abnormal": "abnormal       {value:>9}   (< {threshold})",

@@ -323,3 +323,12 @@ def test_a_v2_merchant_is_monitored_and_reconciled_through_signed_calls(cli, tmp
         reconciled = cli("reconcile", "--local", "--json", *v2)
         assert reconciled.code == 0, reconciled.stderr
         assert json.loads(reconciled.stdout) == {"checked": 1, "mismatches": []}
+
+
+def test_the_alert_secret_is_never_echoed_in_an_error(cli):
+    # pasted into the wrong option, the secret is quoted by that option's error: masked
+    result = cli("monitor", "--once", "--alert-webhook", "https://oapi.dingtalk.com/robot/send",
+                 "--alert-secret", "SECfeedface0123456789",
+                 "--interval", "SECfeedface0123456789")
+    assert result.code == 2 and "is not a duration" in result.stderr
+    assert "SECfeedface0123456789" not in result.stderr

@@ -13,8 +13,8 @@ from .hints import hint_for
 from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
-SECRET_OPTIONS = ("--key", "-k", "--private-key")
-SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY")
+SECRET_OPTIONS = ("--key", "-k", "--private-key", "--alert-secret")
+SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_ALERT_SECRET", "EPAY_SMTP_PASSWORD")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -256,3 +256,42 @@ def test_the_alert_command_reads_the_alert_as_json(cli, gateway, tmp_path):
     alerts = [json.loads(line) for line in seen.read_text().splitlines() if line]
     assert [a["state"] for a in alerts] == ["firing", "recovered"]
     assert alerts[0]["orders"] == 1 and alerts[0]["success_rate"] == 0.0
+
+
+def test_the_smtp_server_can_come_from_the_profile_with_its_password_masked(cli, gateway):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port(),
+                            authenticator=lambda s, se, e, m, data: AuthResult(
+                                success=(data.login, data.password) == (b"ops@x", b"p@ss")),
+                            auth_require_tls=False)
+    controller.start()
+    url = f"smtp+plain://ops%40x:p%40ss@127.0.0.1:{controller.port}?from=alerts@shop.example"
+    try:
+        added = cli("profile", "add", "live", "--gateway", gateway.url, "--pid", gateway.pid,
+                    "--key", gateway.key, "--smtp", url)
+        assert added.code == 0, added.stderr
+        shown = cli("profile", "show", "live", "--json")
+        assert "p%40ss" not in shown.stdout
+        assert json.loads(shown.stdout)["smtp"].startswith("smtp+plain://ops%40x:")
+        result = cli("monitor", "--once", "--json", "--profile", "live",
+                     "--alert-email", "ops@example.com")
+    finally:
+        controller.stop()
+    assert result.code == 7, result.stderr
+    assert len(received) == 1 and received[0].mail_from == "alerts@shop.example"
+
+
+def test_a_bad_smtp_url_is_a_config_error(cli, gateway, monkeypatch):
+    monkeypatch.setenv("EPAY_SMTP", "imap://user:secret-pw@host")
+    result = once(cli, gateway, "--alert-email", "ops@example.com")
+    assert result.code == 6
+    assert "is not an smtp://" in result.stderr and "secret-pw" not in result.stderr

@@ -14,7 +14,8 @@ from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
 SECRET_OPTIONS = ("--key", "-k", "--private-key", "--alert-secret")
-SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_ALERT_SECRET", "EPAY_SMTP_PASSWORD")
+SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_ALERT_SECRET", "EPAY_SMTP_PASSWORD",
+                    "EPAY_SMTP")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -69,13 +69,18 @@ def monitor(
                                                  "EPAY_ALERT_SECRET).")] = "",
     alert_email: Annotated[str | None, typer.Option("--alert-email", metavar="ADDR",
                                                     help="Send alerts by e-mail (SMTP).")] = None,
-    smtp_host: Annotated[str, typer.Option("--smtp-host", metavar="HOST")] = "localhost",
-    smtp_port: Annotated[int, typer.Option("--smtp-port", metavar="N", min=0, max=65535,
-                                           help="Default 587, 465 with tls, 25 with none.")] = 0,
-    smtp_security: Annotated[SmtpSecurity, typer.Option("--smtp-security")] = SmtpSecurity.starttls,
-    smtp_user: Annotated[str, typer.Option(
-        "--smtp-user", metavar="USER", help="Log in as USER (password: EPAY_SMTP_PASSWORD).")] = "",
-    alert_from: Annotated[str, typer.Option("--alert-from", metavar="ADDR")] = "",
+    smtp_host: Annotated[str | None, typer.Option(
+        "--smtp-host", metavar="HOST", help="SMTP server (default: EPAY_SMTP, the profile's "
+                                            "smtp, or localhost).")] = None,
+    smtp_port: Annotated[int | None, typer.Option("--smtp-port", metavar="N", min=0, max=65535,
+                                                  help="Default 587, 465 with tls, 25 with "
+                                                       "none.")] = None,
+    smtp_security: Annotated[SmtpSecurity | None, typer.Option(
+        "--smtp-security", help="starttls (default), tls or none.")] = None,
+    smtp_user: Annotated[str | None, typer.Option(
+        "--smtp-user", metavar="USER",
+        help="Log in as USER (password: EPAY_SMTP_PASSWORD).")] = None,
+    alert_from: Annotated[str | None, typer.Option("--alert-from", metavar="ADDR")] = None,
     alert_cmd: Annotated[str | None, typer.Option(
         "--alert-cmd", metavar="CMD", help="Run CMD with the alert as JSON on stdin.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
@@ -92,13 +97,14 @@ def monitor(
     from ..monitor.figures import Thresholds
 
     environ = run.env.environ
-    smtp = alerts.Smtp(smtp_host, smtp_port, smtp_security.value, smtp_user,
-                       environ.get("EPAY_SMTP_PASSWORD", ""), alert_from)
+    merchant, resolved = resolve_merchant(run, conn)
+    smtp = alerts.Smtp.from_url(environ.get("EPAY_SMTP") or resolved.profile.smtp).overridden(
+        host=smtp_host, port=smtp_port, security=smtp_security and smtp_security.value,
+        user=smtp_user, password=environ.get("EPAY_SMTP_PASSWORD"), sender=alert_from)
     channels = alerts.build_channels(
         webhook=alert_webhook, fmt=alert_format.value if alert_format else None,
         secret=alert_secret or environ.get("EPAY_ALERT_SECRET", ""), email=alert_email,
         smtp=smtp, command=alert_cmd, verify_tls=not conn.insecure)
-    merchant, _ = resolve_merchant(run, conn)
     thresholds = Thresholds(min_success_rate, max_response_ms, max_abnormal_rate)
     show = _shower(run, merchant, json_output or not run.env.is_terminal(run.env.stdout),
                    thresholds, f"{window}, every {interval}", going_on=not once)

@@ -30,6 +30,7 @@ class Profile:
     return_url: str = ""
     type: str = ""
     ngrok_authtoken: str = ""  # for `epay listen --tunnel`; a secret, shown masked
+    smtp: str = ""  # `epay monitor --alert-email`: smtp://user:password@host:587; password masked
 
     def updated(self, **changes: str) -> Profile:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

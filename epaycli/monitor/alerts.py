@@ -254,6 +254,43 @@ class Smtp:
     def chosen_port(self) -> int:
         return self.port or {"starttls": 587, "tls": 465}.get(self.security, 25)
 
+    @classmethod
+    def from_url(cls, url: str) -> Smtp:
+        """``smtp://user:password@host:587`` (STARTTLS), ``smtps://…`` (implicit TLS),
+        ``smtp+plain://…`` (none); ``?from=ADDR`` sets the sender. '' gives the defaults."""
+        if not url:
+            return cls()
+        from urllib.parse import parse_qs, unquote
+
+        split = urlsplit(url.strip())
+        security = _SMTP_SCHEMES.get(split.scheme.lower())
+        try:
+            port = split.port or 0
+        except ValueError:
+            port = -1
+        if security is None or not split.hostname or port < 0:
+            raise ConfigError(say("smtp_url_invalid", url=_without_password(url)),
+                              say("smtp_url_hint"), code="bad_smtp_url")
+        sender = parse_qs(split.query).get("from", [""])[0]
+        return cls(split.hostname, port, security, unquote(split.username or ""),
+                   unquote(split.password or ""), sender)
+
+    def overridden(self, **flags) -> Smtp:
+        """These settings with the flags that were given (not None) instead."""
+        from dataclasses import replace
+
+        return replace(self, **{k: v for k, v in flags.items() if v is not None})
+
+
+_SMTP_SCHEMES = {"smtp": "starttls", "smtps": "tls", "smtp+plain": "none"}
+
+
+def _without_password(url: str) -> str:
+    split = urlsplit(url)
+    if split.password:
+        return url.replace(":" + split.password + "@", ":…@", 1)
+    return url
+
 
 @dataclass
 class Email:

@@ -43,6 +43,9 @@ MESSAGES = {
     "command_failed": "the command exited with {code}: {stderr}",
     "command_timeout": "the command did not finish in {seconds} s",
     "command_missing": "the command cannot be run: {reason}",
+    "smtp_url_invalid": "the SMTP server {url!r} is not an smtp://, smtps:// or smtp+plain:// URL",
+    "smtp_url_hint": "e.g. smtp://user:password@smtp.example.com:587 (--smtp in the profile, or "
+                     "EPAY_SMTP)",
     "smtp_failed": "the SMTP server {host}:{port} refused: {reason}",
     "alert_secret_needs_signing": "--alert-secret signs DingTalk and Feishu webhooks only",
     "alert_secret_hint": "drop --alert-secret, or use --alert-format dingtalk|feishu",

@@ -190,23 +190,24 @@ def _read_export(source: str, run: Runtime) -> str:
     """The shop's export: a file or stdin, up to 64 MiB (a million orders)."""
     from ..core.errors import InputError
     from ..files import read_limited, user_path
+    from ..monitor.text import say
 
     limit, shown = 64 * 1024 * 1024, "standard input" if source == "-" else repr(source)
     if source == "-":
         if run.env.stdin is None:
-            raise InputError("standard input is closed", "give --from FILE")
+            raise InputError(say("export_stdin_closed"), say("export_stdin_hint"))
         raw = run.env.stdin.buffer.read(limit + 1)
     else:
         raw = read_limited(user_path(source, what=f"file {source!r}", error=InputError),
                            limit=limit, what=f"file {source!r}", error=InputError,
-                           too_large_hint="split the export")
+                           too_large_hint=say("export_too_large_hint"))
     if len(raw) > limit:
-        raise InputError(f"{shown} is larger than 64 MiB", "split the export")
+        raise InputError(say("export_too_large", source=shown), say("export_too_large_hint"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"{shown} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset "
-                         f"{error.start})", "export it as UTF-8") from None
+        raise InputError(say("export_not_utf8", source=shown, byte=raw[error.start],
+                             offset=error.start), say("export_not_utf8_hint")) from None
 
 
 def _show_reconciliation(run: Runtime, result) -> None:

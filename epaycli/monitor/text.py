@@ -98,6 +98,13 @@ MESSAGES = {
     "mismatch_unknown_to_gateway": "the gateway does not know this order",
     "reconcile_summary": "checked {checked} orders: {count} mismatches",
     "reconcile_clean": "checked {checked} orders: the shop and the gateway agree",
+    "export_stdin_closed": "standard input is closed",
+    "export_stdin_hint": "give --from FILE",
+    "export_too_large": "{source} is larger than 64 MiB",
+    "export_too_large_hint": "split the export",
+    "export_not_utf8": "{source} is not UTF-8 text (byte 0x{byte:02x} at offset {offset})",
+    "export_not_utf8_hint": "export it as UTF-8",
+    "milliseconds": "{value:g} ms",
     "csv_unwritable": "cannot write {path} ({reason})",
     "csv_hint": "check the folder exists and is writable",
 }

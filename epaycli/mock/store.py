@@ -300,13 +300,17 @@ class GatewayStore:
         return None if row is None else _order(row)
 
     def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
-        query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
+        # The offset is skipped in the (pid, trade_no) index alone; only the page's rows are
+        # read whole (skipping whole rows made a deep page cost ~3 ms at 100,000 orders).
+        page = "SELECT trade_no FROM orders WHERE pid = ?"
         args: list = [pid]
         if status is not None:
-            query += " AND status = ?"
+            page += " AND status = ?"
             args.append(status)
-        query += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
+        page += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
         args += [limit, offset]
+        query = (f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE trade_no IN ({page}) "
+                 "ORDER BY trade_no DESC")
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return [_order(row) for row in rows]

@@ -175,3 +175,13 @@ def test_an_export_that_is_not_utf8_is_a_usage_error(cli, tmp_path):
     shop.write_bytes("out_trade_no,money,status\nR1,1.00,已付\n".encode("gbk"))
     result = cli("reconcile", "--from", str(shop), "--gateway", "http://127.0.0.1:9/")
     assert result.code == 2 and "is not UTF-8 text" in result.stderr
+
+
+def test_since_keeps_the_rows_made_since_and_stdin_is_read(cli, gateway):
+    export = ("out_trade_no,money,status,created_at\n"
+              "R2,1.00,paid,2020-01-01T00:00:00Z\n"  # old: left out
+              "R5,5.00,paid,2099-01-01T00:00:00+08:00\n")
+    result = cli("reconcile", "--from", "-", "--since", "2026-01-01", "--json", *v1(gateway),
+                 stdin=export)
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout) == {"checked": 1, "mismatches": []}

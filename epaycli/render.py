@@ -19,7 +19,8 @@ from .env import Environment
 if TYPE_CHECKING:
     from json import JSONEncoder
 
-_STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": ""}
+_STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": "",
+           "": ""}
 
 
 class Output:
@@ -169,6 +170,35 @@ class Output:
         width = max((len(label) for label, _ in pairs), default=0)
         for label, value in pairs:
             self.data(f"{label.ljust(width)}  {value}")
+
+    def board(self, lines: list[tuple[str, str]]) -> None:
+        """A block of (text, style) lines redrawn in place on a terminal (a live dashboard);
+        elsewhere the lines are written once each time."""
+        stdout = self.env.stdout
+        if not self.env.is_terminal(stdout):
+            for text, style in lines:
+                self.data(text)
+            return
+        from rich.console import Group
+        from rich.live import Live
+        from rich.text import Text
+
+        colour = self.env.colour(stdout)
+        group = Group(*(Text(escape_controls(text), style=_STYLES.get(style, "") if colour
+                             else "") for text, style in lines))
+        with self._lock:
+            live = getattr(self, "_live", None)
+            if live is None:
+                live = self._live = Live(console=self._console(stdout), auto_refresh=False,
+                                         transient=False)
+                live.start()
+            live.update(group, refresh=True)
+
+    def board_close(self) -> None:
+        live = getattr(self, "_live", None)
+        if live is not None:
+            self._live = None
+            live.stop()
 
     def qr_code(self, text: str) -> bool:
         """``text`` as a QR code on stdout, only when stdout is a terminal (segno is imported

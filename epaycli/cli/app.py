@@ -112,6 +112,18 @@ def _add_doctor(app: typer.Typer) -> None:
     app.add_typer(doctor.app, name="doctor")
 
 
+def _add_monitor(app: typer.Typer) -> None:
+    from . import monitor
+
+    app.command("monitor")(monitor.monitor)
+
+
+def _add_reconcile(app: typer.Typer) -> None:
+    from . import monitor
+
+    app.command("reconcile")(monitor.reconcile)
+
+
 def _add_completion(app: typer.Typer) -> None:
     from . import completion
 
@@ -133,6 +145,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "mock": _add_mock,
     "demo": _add_demo,
     "doctor": _add_doctor,
+    "monitor": _add_monitor,
+    "reconcile": _add_reconcile,
     "completion": _add_completion,
 }
 

@@ -14,8 +14,9 @@ from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
 SECRET_OPTIONS = ("--key", "-k", "--private-key", "--platform-key", "--sign-with",
-                  "--ngrok-authtoken")
-SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "NGROK_AUTHTOKEN")
+                  "--ngrok-authtoken", "--alert-secret")
+SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "NGROK_AUTHTOKEN", "EPAY_ALERT_SECRET",
+                    "EPAY_SMTP_PASSWORD", "EPAY_SMTP")
 
 
 def main(argv: list[str] | None = None) -> None:

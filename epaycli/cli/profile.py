@@ -51,6 +51,9 @@ def add(
     ngrok_authtoken: Annotated[str | None, typer.Option(
         "--ngrok-authtoken", metavar="TOKEN",
         help="ngrok authtoken for 'epay listen --tunnel' (stored, shown masked).")] = None,
+    smtp: Annotated[str | None, typer.Option(
+        "--smtp", metavar="URL", help="SMTP server for 'epay monitor --alert-email': "
+                                      "smtp://user:password@host:587 (password shown masked).")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
 ) -> None:
@@ -66,7 +69,7 @@ def add(
         name=name, gateway=values["gateway"] or "", dialect=dialect, pid=values["pid"] or "",
         key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
         notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
-        ngrok_authtoken=(ngrok_authtoken or "").strip(),
+        ngrok_authtoken=(ngrok_authtoken or "").strip(), smtp=(smtp or "").strip(),
     ))
     for warning in warnings:
         run.out.status(f"warning: {warning}", "warn")

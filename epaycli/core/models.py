@@ -42,6 +42,7 @@ class Profile(NamedTuple):
     return_url: str = ""
     type: str = ""
     ngrok_authtoken: str = ""  # for `epay listen --tunnel`; a secret, shown masked
+    smtp: str = ""  # `epay monitor --alert-email`: smtp://user:password@host:587; password masked
 
     def updated(self, **changes: str | None) -> Profile:
         return self._replace(**{k: v for k, v in changes.items() if v is not None})

@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS orders (
     notify_next_at REAL
 );
 CREATE INDEX IF NOT EXISTS orders_by_merchant_number ON orders (pid, out_trade_no);
+-- the order list pages newest first: without this every page sorts all the merchant's orders
+CREATE INDEX IF NOT EXISTS orders_by_merchant_trade_no ON orders (pid, trade_no);
 DROP INDEX IF EXISTS orders_pending_notify;
 CREATE TABLE IF NOT EXISTS refunds (
     refund_no TEXT PRIMARY KEY,
@@ -402,13 +404,17 @@ class GatewayStore:
 
     @_readable
     def orders(self, pid: int, *, limit: int, offset: int, status: int | None) -> list[Order]:
-        query = f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE pid = ?"
+        # The offset is skipped in the (pid, trade_no) index alone; only the page's rows are
+        # read whole (skipping whole rows made a deep page cost ~3 ms at 100,000 orders).
+        page = "SELECT trade_no FROM orders WHERE pid = ?"
         args: list = [pid]
         if status is not None:
-            query += " AND status = ?"
+            page += " AND status = ?"
             args.append(status)
-        query += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
+        page += " ORDER BY trade_no DESC LIMIT ? OFFSET ?"
         args += [limit, offset]
+        query = (f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE trade_no IN ({page}) "
+                 "ORDER BY trade_no DESC")
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return _orders(rows)

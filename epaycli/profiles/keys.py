@@ -71,6 +71,8 @@ def redacted(profile: Profile) -> dict[str, str]:
     for secret in ("key", "ngrok_authtoken"):
         if shown[secret]:
             shown[secret] = mask(shown[secret])
+    if shown["smtp"]:
+        shown["smtp"] = _smtp_masked(shown["smtp"])
     if shown["private_key"] and not looks_like_key_path(shown["private_key"]):
         shown["private_key"] = "(inline key, hidden)"
     if shown["public_key"] and is_inline_key(shown["public_key"]):
@@ -114,6 +116,16 @@ def notify_keys(resolved: Resolved) -> Keys:
         raise InputError("no key to check notifies with",
                          "pass --key, set EPAY_KEY, or give the profile a key or public_key")
     return keys
+
+
+def _smtp_masked(url: str) -> str:
+    """The SMTP URL with its password masked (host, port and user are not secrets)."""
+    head, at, tail = url.rpartition("@")
+    scheme, _, credentials = head.rpartition("//")
+    user, colon, password = credentials.partition(":")
+    if not at or not colon:
+        return url
+    return f"{scheme}//{user}:{mask(password) or '…'}@{tail}"
 
 
 def signer_for(resolved: Resolved, params: Mapping[str, str]) -> Signer:

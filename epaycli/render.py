@@ -37,6 +37,7 @@ class Output:
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._line_encoder: JSONEncoder | None = None
+        self._live: Any = None  # rich's Live of a dashboard (board), once one is drawn
         self._secrets: tuple[str, ...] = tuple(s for s in secrets if s)
         self._secret_sources: list[Callable[[], Iterable[str]]] = []
         self._sources_lock = threading.Lock()
@@ -160,6 +161,8 @@ class Output:
             return
         cells = [[c.upper() for c in columns]] + [[str(r.get(c, "")) for c in columns]
                                                   for r in rows]
+        from .messages.width import display_width  # CJK cells take two columns
+
         widths = [max(display_width(line[i]) for line in cells) for i in range(len(columns))]
         for line in cells:
             self.data("  ".join(cell + " " * (width - display_width(cell))
@@ -175,8 +178,8 @@ class Output:
         """A block of (text, style) lines redrawn in place on a terminal (a live dashboard);
         elsewhere the lines are written once each time."""
         stdout = self.env.stdout
-        if not self.env.is_terminal(stdout):
-            for text, style in lines:
+        if stdout is None or not self.env.is_terminal(stdout):
+            for text, _ in lines:
                 self.data(text)
             return
         from rich.console import Group
@@ -187,7 +190,7 @@ class Output:
         group = Group(*(Text(escape_controls(text), style=_STYLES.get(style, "") if colour
                              else "") for text, style in lines))
         with self._lock:
-            live = getattr(self, "_live", None)
+            live = self._live
             if live is None:
                 live = self._live = Live(console=self._console(stdout), auto_refresh=False,
                                          transient=False)
@@ -195,7 +198,7 @@ class Output:
             live.update(group, refresh=True)
 
     def board_close(self) -> None:
-        live = getattr(self, "_live", None)
+        live = self._live
         if live is not None:
             self._live = None
             live.stop()
@@ -246,13 +249,3 @@ def cannot_write(error: OSError, is_stdout: bool) -> OutputError:
                            "free some space, or write the output elsewhere", code="output_full")
     return OutputError(f"cannot write to {where}: {error.strerror or error}",
                        "check where the output is redirected to")
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: CJK (wide, fullwidth) 2, combining marks 0."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(0 if unicodedata.combining(ch) else
-               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

@@ -12,7 +12,8 @@ from test_gateway_client import JSON, ORDER, gateway_args, one_line, scripted  #
 
 from epaycli.core.models import SANDBOX_KEY
 from epaycli.env import Environment
-from epaycli.render import Output, display_width
+from epaycli.messages.width import display_width
+from epaycli.render import Output
 
 CREATED = '{"code":1,"trade_no":"2026120112000012345","payurl":"http://127.0.0.1/pay"}'
 

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from mockkit import order_fields, signed
 
 from epaycli.core.request import sign_request
 from epaycli.core.signing import Keys, Md5Key
@@ -27,7 +28,6 @@ from epaycli.monitor.figures import (
     parse_tz,
 )
 from epaycli.monitor.tracker import Monitor
-from mockkit import order_fields, signed
 
 
 class Shifted:

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from mockkit import order_fields, signed
 
 from epaycli.mock.server import start_gateway
-from mockkit import order_fields, signed
 
 ANSWERS = {"wecom": b'{"errcode": 0, "errmsg": "ok"}',
            "dingtalk": b'{"errcode": 0, "errmsg": "ok"}',

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -14,10 +14,10 @@ import time
 
 import httpx
 import pytest
-
 from conftest import epay_executable
-from epaycli.mock.server import start_gateway
 from mockkit import order_fields, signed
+
+from epaycli.mock.server import start_gateway
 
 GREEN, RED = "\x1b[1;32m", "\x1b[1;31m"
 

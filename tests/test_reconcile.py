@@ -8,10 +8,10 @@ import json
 
 import httpx
 import pytest
+from mockkit import order_fields, signed
 
 from epaycli.mock.server import start_gateway
 from epaycli.monitor import reconcile as rec
-from mockkit import order_fields, signed
 
 
 @pytest.fixture(scope="module")

@@ -359,7 +359,7 @@ class Command:
 def validate_channels(*, webhook: str | None, fmt: str | None, secret: str,
                       email: str | None) -> None:
     """Refuse alert options that cannot work, before the first interval."""
-    if webhook and urlsplit(webhook).scheme not in ("http", "https") or \
+    if (webhook and urlsplit(webhook).scheme not in ("http", "https")) or \
             (webhook and not urlsplit(webhook).netloc):
         raise InputError(say("alert_webhook_invalid", url=shown_url(webhook)),
                          say("alert_webhook_hint"), code="bad_alert_options")

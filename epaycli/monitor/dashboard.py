@@ -28,7 +28,10 @@ class Board:
         self.history.append(report)
         limits = self.thresholds
         crossed = {b.figure for b in report.breaches}
-        ms = (lambda v: say("not_known") if v is None else say("milliseconds", value=v))
+
+        def ms(value: float | None) -> str:
+            return say("not_known") if value is None else say("milliseconds", value=value)
+
         lines = [(self.title, "info"),
                  (say("board_updated", time=updated, orders=report.orders, paid=report.paid,
                       latency=ms(report.notify_latency_ms)), "dim"),

@@ -153,7 +153,7 @@ def test_a_damaged_gateway_order_is_absent_and_the_others_served(tmp_path, damag
                                                          "key": gw.key}).json()
         assert [o["out_trade_no"] for o in listed["data"]] == ["D2"]
         assert pay(gw, client, "D2")["code"] == 1
-    assert not [e for e in errors if e.get("event") == "error"]
+    assert not [e for e in errors if e.to_dict()["event"] == "error"]
 
 
 def _schema_not_utf8(path) -> None:

@@ -484,8 +484,8 @@ def test_listen_inspect_host_prints_a_url_with_the_token(epay, tmp_path):  # noq
     assert httpx.get(url, follow_redirects=True).status_code == 200
 
 
-def test_events_serve_serves_a_journal_and_replays_to_the_given_url(epay, journaled, target,  # noqa: F811
-                                                                    env):  # noqa: F811
+def test_events_serve_serves_a_journal_and_replays_to_the_given_url(
+        epay, journaled, target):  # noqa: F811
     served = epay("events", "serve", "--journal", str(journaled.journal.path), "--port", "0",
                   "--to", target.url, "--json")
     ready = served.event("ready")

@@ -131,10 +131,13 @@ function matchesFilters(row) {
   return true;
 }
 
-function renderRows(freshIds) {
+function renderRows() {
   const body = document.getElementById("rows");
-  const fresh = new Set(freshIds || []);
-  body.replaceChildren(...state.rows.map((row) => rowElement(row, fresh.has(row.id))));
+  body.replaceChildren(...state.rows.map((row) => rowElement(row, false)));
+  updateCounts();
+}
+
+function updateCounts() {
   document.getElementById("empty").hidden = state.rows.length > 0;
   const filtered = Object.values(state.filters).some(Boolean);
   document.getElementById("total").textContent = t(filtered ? "total_filtered" : "total", { count: state.total.toLocaleString() });
@@ -144,6 +147,15 @@ function renderRows(freshIds) {
   const badge = document.getElementById("new-rows");
   badge.hidden = state.newCount === 0;
   badge.textContent = t("new_rows", { count: state.newCount });
+}
+
+// New rows go on top and the oldest drop off the end: the rows already shown stay as they are
+// (no flicker, a row being clicked is not replaced under the pointer).
+function prependRows(added) {
+  const body = document.getElementById("rows");
+  body.prepend(...added.map((row) => rowElement(row, true)));
+  while (body.children.length > PAGE_SIZE) body.lastElementChild.remove();
+  updateCounts();
 }
 
 function verdictBadge(verdict) {
@@ -185,7 +197,7 @@ function onLiveRows(message) {
     state.rows = added.concat(state.rows).slice(0, PAGE_SIZE);
     state.total += added.length;
     state.hasOlder = state.hasOlder || state.total > state.rows.length;
-    renderRows(added.map((row) => row.id));
+    prependRows(added);
   } else {
     state.newCount += matching.length + data.skipped;
     renderRows();
@@ -209,9 +221,13 @@ async function openRequest(id) {
   for (const tr of document.querySelectorAll("#rows tr")) tr.classList.toggle("selected", Number(tr.dataset.id) === id);
   const panel = document.getElementById("detail");
   panel.hidden = false;
+  delete panel.dataset.id;
   try {
     const record = await api("/api/requests/" + id);
-    if (state.selected === id) panel.replaceChildren(...detailElements(record));
+    if (state.selected === id) {
+      panel.replaceChildren(...detailElements(record));
+      panel.dataset.id = id;
+    }
   } catch (error) {
     panel.replaceChildren(el("p", { class: "error", text: t("error", { message: error.message }) }));
   }

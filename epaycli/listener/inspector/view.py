@@ -20,7 +20,7 @@ from ..journal import iso_time, record_dict
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
-LIVE_BATCH = 200  # the live feed sends at most this many rows a tick: the newest
+LIVE_BATCH = 100  # the live feed sends at most this many rows a tick (a page shows 100)
 EARLIER_LIMIT = 20
 MAX_SEARCH_CHARS = 128
 VERDICTS = ("genuine", "bad_signature", "rejected", "malformed")

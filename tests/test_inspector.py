@@ -21,6 +21,7 @@ from epaycli.listener import inspector as inspector_package
 from epaycli.listener.inspector import server as inspector_server
 from epaycli.listener.inspector import InspectorConfig, start_inspector
 from epaycli.listener.server import start_listener
+from test_events import target  # noqa: F401 - a fixture: a second listener replays go to
 from test_listen import KEY, Events, notify
 from test_listen_cli import env, epay, free_port, run_epay  # noqa: F401 - fixtures
 
@@ -41,17 +42,6 @@ def journaled(tmp_path):
     httpx.get(listener.url)
     httpx.get(listener.url, params={**notify(4), "key": KEY})
     events.wait(6)
-    listener.events = events
-    yield listener
-    listener.close()
-
-
-@pytest.fixture
-def target(tmp_path):
-    """A second real listener that replays go to; its events say what arrived."""
-    events = Events()
-    listener = start_listener(keys=Keys(md5=Md5Key(KEY)), journal=tmp_path / "target.sqlite3",
-                              on_event=events.append)
     listener.events = events
     yield listener
     listener.close()
@@ -599,3 +589,10 @@ class _EchoingHandler(BaseHTTPRequestHandler):
 
         server.close = close
         return server
+
+
+def test_read_connections_are_pooled_not_one_per_server_thread(inspect):
+    inspector = inspect()
+    for _ in range(30):  # each on its own connection, so on its own server thread
+        assert httpx.get(inspector.base_url + "/api/requests").status_code == 200
+    assert len(inspector.view._connections) <= 2

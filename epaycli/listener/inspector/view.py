@@ -6,6 +6,7 @@ feed). Reads through its own read-only connections (WAL: readers never block the
 from __future__ import annotations
 
 import json
+import queue
 import shlex
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from ...core.errors import ConfigError, InputError
 from ...core.notify import changed_fields
 from ...core.signing import SignType, signed_string
-from ..journal import iso_time, record_dict
+from ..journal import _open_readonly, iso_time, record_dict
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -100,43 +101,35 @@ def _escape_like(text: str) -> str:
 
 
 class JournalView:
-    """Read-only queries on a journal, from any thread (one connection a thread)."""
+    """Read-only queries on a journal, from any thread: each query borrows a connection from
+    a pool (as many as queries ever ran at once, not one per thread the server started)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._connection()  # fails now, with a one-line error, if the file is not a journal
+        self._idle.put(self._open())  # fails now, with a one-line error, if not a journal
 
-    def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            if not self.path.is_file():
-                raise ConfigError(f"there is no journal at {self.path}",
-                                  "epay listen writes one; name it with --journal FILE",
-                                  code="journal_missing")
-            try:
-                connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                             check_same_thread=False, timeout=10)
-                connection.row_factory = sqlite3.Row
-                connection.execute("SELECT id FROM requests LIMIT 1").fetchall()
-            except sqlite3.Error as error:
-                raise ConfigError(f"cannot read the journal {self.path} ({error})",
-                                  "is it a journal written by epay listen?",
-                                  code="journal_unreadable") from None
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+    def _open(self) -> sqlite3.Connection:
+        connection = _open_readonly(self.path)
+        with self._lock:
+            self._connections.append(connection)
         return connection
 
     def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
         try:
-            return self._connection().execute(sql, args).fetchall()
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            connection = self._open()
+        try:
+            return connection.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as error:
             raise ConfigError(f"cannot read the journal {self.path} ({error})",
                               "is it a journal written by epay listen?",
                               code="journal_unreadable") from None
+        finally:
+            self._idle.put(connection)
 
     def close(self) -> None:
         with self._lock:

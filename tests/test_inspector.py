@@ -241,6 +241,27 @@ def test_replay_refusals_target_changes_signer_and_unreachable(inspect):
         assert replay(http, nowhere, 1, {}).json()["error"]["code"] == "no_target"
 
 
+def test_with_forward_to_the_list_shows_the_handler_status_and_replay_can_go_there(
+        tmp_path, target):
+    events = Events()
+    with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=tmp_path / "f.sqlite3",
+                        forward_to=target.url, on_event=events.append) as forwarding:
+        assert httpx.get(forwarding.url, params=notify(1)).text == "success"
+        events.wait(1)
+        config = InspectorConfig(journal=forwarding.journal.path, port=0,
+                                 targets={"listener": forwarding.url, "forward": target.url})
+        with start_inspector(config) as inspector, client(inspector) as http:
+            [row] = http.get("/api/requests").json()["rows"]
+            assert row["forwarded"] and row["forward_status"] == 200
+            assert row["forward_delivered"] is True
+            forward = http.get("/api/requests/1").json()["forward"]
+            assert forward["url"] == target.url and forward["body"] == "success"
+            answer = replay(http, inspector, 1, {"target": "forward"}).json()
+            assert answer["target"] == "forward" and answer["answer"]["delivered"]
+    target.events.wait(2)  # the forwarded notify, then the replay
+    assert [e["duplicate_count"] for e in target.events] == [0, 1]
+
+
 # ---- safety --------------------------------------------------------------------------------
 
 
@@ -303,6 +324,9 @@ def test_off_the_default_address_the_printed_token_is_required_then_a_cookie(ins
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert http.get("/").status_code == 200  # the cookie now
         assert http.get("/api/requests").json()["total"] == 6
+        # reached by a name epay cannot know (a LAN name): the cookie is what counts
+        named = http.get("/api/info", headers={"Host": f"shop-dev.lan:{inspector.port}"})
+        assert named.status_code == 200
     with httpx.Client(base_url=inspector.base_url) as other:
         assert other.get("/api/requests").status_code == 401
 
@@ -458,6 +482,19 @@ def test_listen_inspect_prints_the_inspector_url_in_the_ready_object(epay, tmp_p
     assert KEY not in httpx.get(base + f"/api/requests/{row['id']}").text
     listener.proc.terminate()
     assert listener.finish()[0] == 0
+
+
+def test_listen_inspect_says_the_url_on_the_ready_lines(epay, tmp_path):  # noqa: F811
+    listener = epay("listen", "--port", "0", "--journal", str(tmp_path / "j.sqlite3"),
+                    "--inspect", "--inspect-port", "0")
+    deadline = time.monotonic() + 15
+    journal = tmp_path / "j.sqlite3"
+    while not journal.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the journal is opened before the ready lines are written
+    listener.proc.terminate()
+    code, stderr = listener.finish()
+    assert code == 0
+    assert re.search(r"^inspector: http://127\.0\.0\.1:\d+/$", stderr, re.M), stderr
 
 
 def test_listen_without_inspect_has_no_inspector(epay, tmp_path):  # noqa: F811

@@ -523,6 +523,8 @@ def test_events_serve_serves_a_journal_and_replays_to_the_given_url(
                                                                "resign": True},
                         headers={"X-CSRF-Token": csrf}, timeout=10)
     assert answer.status_code == 200 and answer.json()["answer"]["delivered"] is True
+    curl = httpx.get(base + "/api/requests/1").json()["curl"]
+    assert curl.startswith(f"curl -sS '{target.base_url}/notify?pid=")  # where replays go
     target.events.wait(1)
     assert target.events[0]["valid"] and target.events[0]["money"] == "3.00"
     served.proc.terminate()
@@ -633,3 +635,10 @@ def test_read_connections_are_pooled_not_one_per_server_thread(inspect):
     for _ in range(30):  # each on its own connection, so on its own server thread
         assert httpx.get(inspector.base_url + "/api/requests").status_code == 200
     assert len(inspector.view._connections) <= 2
+
+
+def test_listen_inspect_on_a_foreign_address_is_a_usage_error(env, tmp_path):  # noqa: F811
+    done = run_epay(env, "listen", "--port", "0", "--journal", str(tmp_path / "j.sqlite3"),
+                    "--inspect", "--inspect-host", "203.0.113.1", "--inspect-port", "0")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--inspect-host" in done.stderr and "Traceback" not in done.stderr

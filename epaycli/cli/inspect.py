@@ -26,17 +26,25 @@ def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, por
                      targets: dict[str, str], request_base: str | None):
     """The inspector for this profile: replays to ``targets``; re-signs with the profile's
     key (or private key for V2) when it has one."""
+    from urllib.parse import urlsplit
+
     from ..listener.inspector import InspectorConfig
 
     profile = resolved.profile
     can_sign = bool(profile.key or profile.private_key)
+    targets = {name: url for name, url in targets.items() if url}
+    if request_base is None and targets:  # the copied curl goes where replays go
+        parts = urlsplit(next(iter(targets.values())))
+        request_base = f"{parts.scheme}://{parts.netloc}"
     return InspectorConfig(
         journal=journal, host=host or "127.0.0.1", port=port,
-        targets={name: url for name, url in targets.items() if url},
+        targets=targets,
         signer_for=(lambda params: signer_for(resolved, params)) if can_sign else None,
         key_shown=mask(profile.key) if profile.key else "{key}",
         secrets=tuple(s for s in (profile.key, profile.private_key) if s),
         request_base=request_base)
+
+
 ServeHostOption = Annotated[str | None, typer.Option(
     "--host", metavar="ADDR",
     help="Serve on this address instead of 127.0.0.1; a random token printed with the URL is "

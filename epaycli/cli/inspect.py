@@ -13,13 +13,21 @@ from ..core.redact import mask
 from ..profiles.keys import signer_for
 from ..profiles.resolve import Resolved
 
-InspectHostOption = Annotated[str | None, typer.Option(
-    "--inspect-host", metavar="ADDR",
-    help="Serve the inspector on this address instead of 127.0.0.1; a random token printed "
-         "with the URL is then required.")]
-InspectPortOption = Annotated[int | None, typer.Option(
-    "--inspect-port", metavar="N", help="The inspector's port (default 4041, or a free one when "
-                                        "4041 is taken; 0: a free one).")]
+
+def _host_option(flag: str):
+    return Annotated[str | None, typer.Option(
+        flag, metavar="ADDR", help="Serve the inspector on this address instead of 127.0.0.1; a "
+                                   "random token printed with the URL is then required.")]
+
+
+def _port_option(flag: str):
+    return Annotated[int | None, typer.Option(
+        flag, metavar="N", help="The inspector's port (default 4041, or a free one when 4041 is "
+                                "taken; 0: a free one).")]
+
+
+InspectHostOption, InspectPortOption = _host_option("--inspect-host"), _port_option("--inspect-port")
+ServeHostOption, ServePortOption = _host_option("--host"), _port_option("--port")
 
 
 def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, port: int | None,
@@ -44,11 +52,3 @@ def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, por
         secrets=tuple(s for s in (profile.key, profile.private_key) if s),
         request_base=request_base)
 
-
-ServeHostOption = Annotated[str | None, typer.Option(
-    "--host", metavar="ADDR",
-    help="Serve on this address instead of 127.0.0.1; a random token printed with the URL is "
-         "then required.")]
-ServePortOption = Annotated[int | None, typer.Option(
-    "--port", metavar="N", help="Port (default 4041, or a free one when 4041 is taken; 0: a "
-                                "free one).")]

@@ -399,10 +399,27 @@ def test_live_feeds_are_bounded(inspect, monkeypatch):
     monkeypatch.setattr(inspector_server, "MAX_STREAMS", 1)
     inspector = inspect()
     with client(inspector) as http, http.stream("GET", "/api/live") as live:
-        _next_event(live.iter_lines(), "hello")
+        lines = live.iter_lines()  # kept: a dropped iterator closes the stream
+        _next_event(lines, "hello")
         with client(inspector) as second:
             busy = second.get("/api/live")
             assert busy.status_code == 503 and busy.json()["error"]["code"] == "busy"
+
+
+def test_a_closed_page_frees_its_live_feed(inspect, monkeypatch):
+    monkeypatch.setattr(inspector_server, "MAX_STREAMS", 1)
+    inspector = inspect()
+    with client(inspector) as http, http.stream("GET", "/api/live") as live:
+        _next_event(live.iter_lines(), "hello")
+    # the page went away: the next one gets the feed (without waiting for a keep-alive write)
+    deadline = time.monotonic() + inspector_server.KEEPALIVE_SECONDS / 2
+    with client(inspector) as http:
+        while True:
+            with http.stream("GET", "/api/live") as again:
+                if again.status_code == 200:
+                    assert _next_event(again.iter_lines(), "hello")
+                    break
+            assert time.monotonic() < deadline, "the closed page still holds the feed"
 
 
 def test_a_burst_larger_than_a_batch_is_summed_up_not_sent_whole(journaled, tmp_path):

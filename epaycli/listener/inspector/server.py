@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -386,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
                              "\n\n".encode())
             self.wfile.flush()
             quiet_since = time.monotonic()
-            while not inspector.stopping.wait(LIVE_POLL_SECONDS):
+            while not inspector.stopping.is_set() and not self._page_gone(LIVE_POLL_SECONDS):
                 rows, newest = inspector.view.newer_than(last)
                 if rows:
                     skipped = newest - last - len(rows)
@@ -403,6 +404,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
         finally:
             inspector.streams.release()
+
+    def _page_gone(self, timeout: float) -> bool:
+        """Wait up to ``timeout``; whether the page closed its end meanwhile (a closed page
+        frees its feed at once, not at the next write)."""
+        readable, _, _ = select.select([self.connection], [], [], timeout)
+        if not readable:
+            return False
+        try:
+            return not self.connection.recv(4096)  # a page sends nothing more on a feed
+        except OSError:
+            return True
 
     # ---- the wire ------------------------------------------------------------------------------
 

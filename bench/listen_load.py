@@ -227,7 +227,14 @@ def open_page(workdir: Path, page: str):
             if time.perf_counter() > deadline:
                 raise SystemExit("the inspector's live feed did not answer")
             time.sleep(0.01)
-        return lambda: (curl.terminate(), curl.wait(10))
+
+        def close() -> str:
+            curl.terminate()
+            curl.wait(10)
+            events = feed.read_text().count("event: rows")
+            return f"{events} rows events"
+
+        return close
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -241,7 +248,13 @@ def open_page(workdir: Path, page: str):
     driver.get(url)
     WebDriverWait(driver, 10).until(
         lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
-    return driver.quit
+
+    def close() -> str:
+        shown = len(driver.find_elements(By.CSS_SELECTOR, "#rows tr[data-id]"))
+        driver.quit()
+        return f"{shown} rows shown"
+
+    return close
 
 
 def measure(options, queries: list[str], page: str) -> dict:
@@ -251,7 +264,7 @@ def measure(options, queries: list[str], page: str) -> dict:
         workdir = Path(folder)
         extra = () if page == "off" else ("--inspect", "--inspect-port", "0")
         process, url, first_ms, journal = start_listener(workdir, extra)
-        close_page = None
+        close_page, page_saw = None, None
         try:
             if page != "off":
                 close_page = open_page(workdir, page)
@@ -268,7 +281,7 @@ def measure(options, queries: list[str], page: str) -> dict:
             client_cpu = cpu_seconds(os.getpid()) - own_before
         finally:
             if close_page is not None:
-                close_page()
+                page_saw = close_page()
             process.send_signal(signal.SIGTERM)
             code = process.wait(30)
         with sqlite3.connect(journal) as db:
@@ -290,7 +303,7 @@ def measure(options, queries: list[str], page: str) -> dict:
         "json_lines": notify_lines, "equal": equal,
         "notifies_per_s": round(count / elapsed), "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2), "max_ms": round(top, 2), "concurrency": options.concurrency,
-        "client": options.client, "inspector_page": page,
+        "client": options.client, "inspector_page": page, "page_saw": page_saw,
         "listener_cpu_us_per_notify": round(listener_cpu / count * 1e6),
         "client_cpu_us_per_notify": None if client_cpu is None else
         round(client_cpu / count * 1e6),
@@ -312,7 +325,8 @@ def compare(options, queries: list[str]) -> None:
             figures[page].append(report["notifies_per_s"])
             print(f"round {round_number + 1} {page:8} {report['notifies_per_s']:6} notifies/s  "
                   f"p99 {report['p99_ms']} ms  listener {report['listener_cpu_us_per_notify']} "
-                  f"µs/notify  equal={report['equal']}", flush=True)
+                  f"µs/notify  equal={report['equal']}"
+                  + (f"  page saw {report['page_saw']}" if report["page_saw"] else ""), flush=True)
     without, with_page = (statistics.median(figures[name]) for name in ("off", options.page))
     change = (with_page - without) / without * 100
     print(json.dumps({"without_inspector": figures["off"], "with_page_live": figures[options.page],

@@ -115,6 +115,7 @@ async function loadPage() {
   state.hasNewer = page.has_newer;
   state.total = page.total;
   state.newCount = 0;
+  if (!page.has_newer) state.anchor = { before: null, after: null };  // the newest: live again
   renderRows();
 }
 
@@ -189,9 +190,14 @@ function rowElement(row, fresh) {
 function onLiveRows(message) {
   const data = JSON.parse(message.data);
   state.latestId = Math.max(state.latestId, data.latest_id);
+  if (data.skipped && onNewestPage()) {
+    // a burst larger than the feed sends: the newest page again (at most one fetch a tick)
+    loadPage().catch(showError);
+    return;
+  }
   const matching = data.rows.filter(matchesFilters);
   if (!matching.length) return;
-  if (onNewestPage() && !data.skipped) {
+  if (onNewestPage()) {
     const known = new Set(state.rows.map((row) => row.id));
     const added = matching.filter((row) => !known.has(row.id));
     state.rows = added.concat(state.rows).slice(0, PAGE_SIZE);

@@ -191,8 +191,13 @@ function onLiveRows(message) {
   const data = JSON.parse(message.data);
   state.latestId = Math.max(state.latestId, data.latest_id);
   if (data.skipped && onNewestPage()) {
-    // a burst larger than the feed sends: the newest page again (at most one fetch a tick)
-    loadPage().catch(showError);
+    // a burst larger than the feed sends: the feed's rows are the newest page; with a filter,
+    // the newest page that matches is fetched (at most once a tick)
+    if (Object.values(state.filters).some(Boolean)) { loadPage().catch(showError); return; }
+    state.rows = data.rows.slice(0, PAGE_SIZE);
+    state.total += data.rows.length + data.skipped;
+    state.hasOlder = true;
+    renderRows();
     return;
   }
   const matching = data.rows.filter(matchesFilters);

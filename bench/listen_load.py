@@ -4,6 +4,13 @@ subprocess on 127.0.0.1 that verifies and journals each one durably before answe
 
     .venv/bin/python bench/listen_load.py [--count 20000] [--concurrency 32]
                                           [--client auto|wrk|raw|httpx] [--seconds 8]
+                                          [--inspect off|on|compare] [--page sse|browser]
+                                          [--rounds 3]
+
+``--inspect compare`` measures the listener without ``--inspect`` and with it and its page
+open and live (``--page sse``: the live feed read by curl; ``browser``: the page in headless
+chromium), interleaved, and prints both medians and how far apart they are (issue 20: within
+10 %).
 
 ``--client auto`` (the default) is wrk when it is on PATH (Debian: apt install wrk), else the
 minimal asyncio client. wrk runs for ``--seconds`` and cycles through the ``--count`` notifies.
@@ -50,7 +57,8 @@ def notifies(count: int) -> list[str]:
     return made
 
 
-def start_listener(workdir: Path) -> tuple[subprocess.Popen, str, float, Path]:
+def start_listener(workdir: Path, extra: tuple[str, ...] = ()
+                   ) -> tuple[subprocess.Popen, str, float, Path]:
     journal = workdir / "journal.sqlite3"
     out = (workdir / "events.jsonl").open("w")
     env = {**os.environ, "HOME": str(workdir), "XDG_STATE_HOME": str(workdir / "state"),
@@ -59,7 +67,8 @@ def start_listener(workdir: Path) -> tuple[subprocess.Popen, str, float, Path]:
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "epaycli", "listen", "--port", str(port), "--json",
-         "--journal", str(journal)], stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+         "--journal", str(journal), *extra], stdout=out, stderr=subprocess.DEVNULL, env=env,
+        cwd=ROOT)
     url = f"http://127.0.0.1:{port}/notify"
     probe = notifies(1)[0]
     with httpx.Client() as client:
@@ -197,25 +206,68 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--client", choices=("auto", "wrk", "raw", "httpx"), default="auto",
-                        help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
-                             "(auto: wrk when on PATH, else raw)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
-    options = parser.parse_args()
-    if options.client == "auto":
-        import shutil
+def open_page(workdir: Path, page: str):
+    """What keeps the inspector's page open and live during the load: ``sse`` (curl on the
+    live feed, the page's only steady traffic) or ``browser`` (the page in headless chromium).
+    Returns a function that closes it."""
+    url = None
+    deadline = time.perf_counter() + 10
+    while url is None:  # the start probe may be answered before the ready line is written
+        for line in (workdir / "events.jsonl").read_text().splitlines():
+            event = json.loads(line)
+            if event["event"] == "ready":
+                url = event["inspector_url"]
+        if time.perf_counter() > deadline:
+            raise SystemExit("the listener never said it was ready")
+    if page == "sse":
+        feed = workdir / "live.txt"
+        curl = subprocess.Popen(["curl", "-sN", url + "api/live", "-o", str(feed)])
+        deadline = time.perf_counter() + 10
+        while "hello" not in (feed.read_text() if feed.exists() else ""):
+            if time.perf_counter() > deadline:
+                raise SystemExit("the inspector's live feed did not answer")
+            time.sleep(0.01)
 
-        options.client = "wrk" if shutil.which("wrk") else "raw"
-    count = min(options.count, 200_000)  # bounded: this is a benchmark, not a soak test
-    queries = notifies(count)
+        def close() -> str:
+            curl.terminate()
+            curl.wait(10)
+            events = feed.read_text().count("event: rows")
+            return f"{events} rows events"
+
+        return close
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.get(url)
+    WebDriverWait(driver, 10).until(
+        lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
+
+    def close() -> str:
+        shown = len(driver.find_elements(By.CSS_SELECTOR, "#rows tr[data-id]"))
+        driver.quit()
+        return f"{shown} rows shown"
+
+    return close
+
+
+def measure(options, queries: list[str], page: str) -> dict:
+    """One run against a fresh listener; ``page``: off, sse or browser (see open_page)."""
+    count = len(queries)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        process, url, first_ms, journal = start_listener(workdir)
+        extra = () if page == "off" else ("--inspect", "--inspect-port", "0")
+        process, url, first_ms, journal = start_listener(workdir, extra)
+        close_page, page_saw = None, None
         try:
+            if page != "off":
+                close_page = open_page(workdir, page)
             cpu_before, own_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
             if options.client == "wrk":
                 counted = load_wrk(url, queries, options.concurrency,
@@ -228,6 +280,8 @@ def main() -> None:
             listener_cpu = cpu_seconds(process.pid) - cpu_before
             client_cpu = cpu_seconds(os.getpid()) - own_before
         finally:
+            if close_page is not None:
+                page_saw = close_page()
             process.send_signal(signal.SIGTERM)
             code = process.wait(30)
         with sqlite3.connect(journal) as db:
@@ -244,24 +298,76 @@ def main() -> None:
     else:
         p50, p99, top = percentile(latencies, .50), percentile(latencies, .99), max(latencies)
         equal = count == answered == journaled == notify_lines
-    report = {
+    return {
         "sent": count, "answered_success": answered, "journaled": journaled,
         "json_lines": notify_lines, "equal": equal,
         "notifies_per_s": round(count / elapsed), "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2), "max_ms": round(top, 2), "concurrency": options.concurrency,
-        "client": options.client,
+        "client": options.client, "inspector_page": page, "page_saw": page_saw,
         "listener_cpu_us_per_notify": round(listener_cpu / count * 1e6),
         "client_cpu_us_per_notify": None if client_cpu is None else
         round(client_cpu / count * 1e6),
         "start_to_first_answer_ms": round(first_ms, 1), "listener_exit": code,
         "load_average": os.getloadavg(),
     }
+
+
+def compare(options, queries: list[str]) -> None:
+    """``--inspect compare``: runs without the inspector and with its page open and live
+    (``--page``), interleaved (off, on, off, on …: the machine's noise falls on both), then
+    the median of each and how far apart they are."""
+    import statistics
+
+    figures: dict[str, list[int]] = {"off": [], options.page: []}
+    for round_number in range(options.rounds):
+        for page in ("off", options.page) if round_number % 2 == 0 else (options.page, "off"):
+            report = measure(options, queries, page)
+            figures[page].append(report["notifies_per_s"])
+            print(f"round {round_number + 1} {page:8} {report['notifies_per_s']:6} notifies/s  "
+                  f"p99 {report['p99_ms']} ms  listener {report['listener_cpu_us_per_notify']} "
+                  f"µs/notify  equal={report['equal']}"
+                  + (f"  page saw {report['page_saw']}" if report["page_saw"] else ""), flush=True)
+    without, with_page = (statistics.median(figures[name]) for name in ("off", options.page))
+    change = (with_page - without) / without * 100
+    print(json.dumps({"without_inspector": figures["off"], "with_page_live": figures[options.page],
+                      "median_without": without, "median_with": with_page,
+                      "change_percent": round(change, 1)}, indent=2))
+    print(f"{'PASS' if change >= -10 else 'MISS'}  with the page open and live: notifies/s "
+          "within 10 % of the run without it")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--client", choices=("auto", "wrk", "raw", "httpx"), default="auto",
+                        help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
+                             "(auto: wrk when on PATH, else raw)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
+    parser.add_argument("--inspect", choices=("off", "on", "compare"), default="off",
+                        help="run with `--inspect` and its page open (on), or both, "
+                             "interleaved (compare)")
+    parser.add_argument("--page", choices=("sse", "browser"), default="sse",
+                        help="the open page: its live feed (curl) or headless chromium")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each for compare")
+    options = parser.parse_args()
+    if options.client == "auto":
+        import shutil
+
+        options.client = "wrk" if shutil.which("wrk") else "raw"
+    count = min(options.count, 200_000)  # bounded: this is a benchmark, not a soak test
+    queries = notifies(count)
+    if options.inspect == "compare":
+        compare(options, queries)
+        return
+    report = measure(options, queries, options.page if options.inspect == "on" else "off")
     print(json.dumps(report, indent=2))
     for name, passed in (
             ("≥ 3000 notifies/s", report["notifies_per_s"] >= 3000),
             ("p99 answer ≤ 20 ms", report["p99_ms"] <= 20),
             ("journaled == answered == sent" + (" (wrk: + requests in flight at its stop)"
-                                               if latencies is None else ""), report["equal"]),
+                                               if options.client == "wrk" else ""),
+             report["equal"]),
             ("start to first answer ≤ 300 ms", report["start_to_first_answer_ms"] <= 300)):
         print(f"{'PASS' if passed else 'MISS'}  {name}")
 

@@ -10,6 +10,7 @@ import typer
 from ..core.params import parse_pairs
 from ..profiles.keys import signer_for
 from ..profiles.resolve import current
+from .inspect import ServeHostOption, ServePortOption
 from .options import JsonOption, KeyOption, ProfileOption
 from .runtime import runtime
 
@@ -193,3 +194,52 @@ def _show_replay(out, sent: dict, answer: dict | None, json_output: bool) -> Non
     flag = "" if answer["delivered"] else "   ✗ no 'success': a gateway would send it again"
     out.data(f"{answer['status']} {answer['body'][:200]!r} {answer['ms']:.1f} ms{flag}",
              "ok" if answer["delivered"] else "bad")
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option(
+        "--to", metavar="URL",
+        help="Where the page's replays go (default: the profile's notify_url).")] = None,
+    port: ServePortOption = None,
+    host: ServeHostOption = None,
+    journal: JournalOption = None,
+    key: KeyOption = None,
+    private_key: Annotated[str | None, typer.Option(
+        "--private-key", metavar="FILE",
+        help="RSA private key to re-sign V2 notifies with.")] = None,
+    profile: ProfileOption = None,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the ready object (inspector_url) as one JSON line.")] = False,
+) -> None:
+    """Serve the inspector page over a journal, without a listener: the list, each request
+    whole, replay to --to (re-signed with the profile's key). Ctrl+C stops it. Exit 6: port
+    in use or journal unreadable."""
+    import signal
+    import threading
+
+    from ..listener.inspector import serve_journal
+    from ..listener.journal import default_journal_path
+    from .inspect import inspector_config
+
+    run = runtime(ctx)
+    resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
+    path = journal or default_journal_path(run.env.environ)
+    config = inspector_config(resolved, path, host=host, port=port, request_base=None,
+                              targets={"to": to or resolved.profile.notify_url})
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        serve_journal(config, lambda inspector: _show_serving(
+            run.out, inspector.url, str(path), json_output), stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _show_serving(out, url: str, journal: str, json_output: bool) -> None:
+    if json_output:
+        out.json_line({"event": "ready", "inspector_url": url, "journal": journal})
+        return
+    out.status(f"inspector: {url} — journal {journal}", "ok")
+    out.status("Ctrl+C stops", "dim")

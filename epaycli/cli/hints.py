@@ -42,6 +42,11 @@ HINTS = {
                     "tunnel and pass --public-url URL",
     "tunnel_lost": "a supervisor can restart 'epay listen'; without --exit-on-tunnel-loss it "
                    "reopens the tunnel itself",
+    # epay listen --inspect, epay events serve
+    "inspector_port_in_use": "pick another with --inspect-port N ('epay listen') or --port N "
+                             "('epay events serve'); 0: a free one",
+    "inspector_bad_host": "give --inspect-host ('epay listen') or --host ('epay events serve') "
+                          "an address of this machine, e.g. 127.0.0.1",
     # epay events
     "journal_missing": "start 'epay listen' first, or name the file with --journal FILE",
     "no_such_event": "see the ids with 'epay events list'",

@@ -13,6 +13,7 @@ from ..core.errors import InputError
 from ..profiles.keys import notify_keys
 from ..profiles.resolve import Resolved, current, expected_pid, key_notes
 from ..render import Output
+from .inspect import InspectHostOption, InspectPortOption
 from .options import KeyOption, ProfileOption
 from .runtime import runtime
 
@@ -63,6 +64,11 @@ def listen(
     pid: Annotated[str | None, typer.Option("--pid", metavar="N",
                                             help="Your merchant id; notifies must carry it.")] = None,
     profile: ProfileOption = None,
+    inspect: Annotated[bool, typer.Option(
+        "--inspect", help="Serve a web page of every notify (live list, diagnosis, replay) on "
+                          "127.0.0.1:4041.")] = False,
+    inspect_port: InspectPortOption = None,
+    inspect_host: InspectHostOption = None,
 ) -> int:
     """Receive notifies: verify each one, journal it before answering, print one line each.
 
@@ -84,8 +90,9 @@ def listen(
     keys = notify_keys(resolved)
     for note in key_notes(resolved, uses_md5_key=keys.md5 is not None):
         run.out.status(f"note: {note}", "warn")
+    journal = journal or default_journal_path(run.env.environ)
     settings = ListenSettings(
-        keys=keys, journal=journal or default_journal_path(run.env.environ),
+        keys=keys, journal=journal,
         environ=dict(run.env.environ), host=host, port=port, path=path,
         pid=expected_pid(resolved), forward_to=forward_to, reply=reply,
         state=LocalState.default(run.env.environ), tunnel=tunnel, public_url=public_url,
@@ -94,7 +101,9 @@ def listen(
         or None,
         health_interval=health_interval,
         exit_on_tunnel_loss=exit_on_tunnel_loss,
-        store_url=_profile_writer(resolved, run.env.environ) if set_profile else None)
+        store_url=_profile_writer(resolved, run.env.environ) if set_profile else None,
+        inspector=_inspector_starter(resolved, journal, inspect_host, inspect_port, forward_to)
+        if inspect or inspect_port is not None or inspect_host else None)
     _serve_until_stopped(settings, _json_renderer(run.out) if json_output
                          else _human_renderer(run.out), run.env.clock)
     return 0
@@ -110,6 +119,18 @@ def _serve_until_stopped(settings, show, clock) -> None:
         serve(settings, show, stop, clock=clock)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _inspector_starter(resolved: Resolved, journal: Path, host, port, forward_to):
+    def start(listener):
+        from ..listener.inspector import start_inspector
+        from .inspect import inspector_config
+
+        return start_inspector(inspector_config(
+            resolved, journal, host=host, port=port, request_base=listener.base_url,
+            targets={"listener": listener.url, "forward": forward_to}))
+
+    return start
 
 
 def _profile_writer(resolved: Resolved, environ):
@@ -144,6 +165,8 @@ def _human_renderer(out: Output):
                 out.status(f"public notify URL: {event['public_url']}  ← paste as notify_url", "ok")
             if event["forward_to"]:
                 out.status(f"forwarding to {event['forward_to']}", "info")
+            if event.get("inspector_url"):
+                out.status(f"inspector: {event['inspector_url']}", "ok")
             if event["reply"] != "auto":
                 out.status(f"answering every notify with --reply {event['reply']}", "warn")
             out.status("Ctrl+C stops", "dim")

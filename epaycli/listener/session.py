@@ -42,6 +42,8 @@ class ListenSettings:
     health_interval: float = 30.0
     exit_on_tunnel_loss: bool = False
     store_url: Callable[[str], str] | None = None  # saves the notify URL; returns the profile
+    # starts the inspector beside the running listener (``--inspect``): has ``url``, ``close()``
+    inspector: Callable[[Listener], object] | None = None
 
 
 def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
@@ -54,15 +56,18 @@ def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
         reply=settings.reply, on_event=on_event, state=settings.state, clock=clock,
         secrets_to_mask=settings.secrets)
     watch = _Watch(settings, listener, on_event, clock)
-    reason, ready = "stopped", False
+    reason, ready, inspector = "stopped", False, None
     try:
         watch.open()
+        if settings.inspector is not None:
+            inspector = settings.inspector(listener)
         ready = True
         on_event({"event": "ready", "time": iso_time(clock()), "local_url": listener.url,
                   "public_url": watch.public_notify_url(), "journal": str(settings.journal),
                   "path": listener.path, "forward_to": settings.forward_to,
                   "reply": settings.reply, "pid": settings.pid,
-                  "agent_pid": watch.tunnel.agent_pid if watch.tunnel else None})
+                  "agent_pid": watch.tunnel.agent_pid if watch.tunnel else None,
+                  "inspector_url": inspector.url if inspector else None})
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
             on_event({"event": "warning", "time": iso_time(clock()),
                       "message": f"listening on {settings.host}: other machines can reach this "
@@ -79,6 +84,8 @@ def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
     except KeyboardInterrupt:
         reason = "interrupted"
     finally:
+        if inspector is not None:
+            inspector.close()
         watch.close()
         listener.close()
         if ready:

@@ -1,0 +1,54 @@
+"""What ``epay listen --inspect`` and ``epay events serve`` share: the inspector's settings
+from the resolved profile (the key it re-signs with stays inside a closure; the page sees it
+masked only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..core.redact import mask
+from ..profiles.keys import signer_for
+from ..profiles.resolve import Resolved
+
+
+def _host_option(flag: str):
+    return Annotated[str | None, typer.Option(
+        flag, metavar="ADDR", help="Serve the inspector on this address instead of 127.0.0.1; a "
+                                   "random token printed with the URL is then required.")]
+
+
+def _port_option(flag: str):
+    return Annotated[int | None, typer.Option(
+        flag, metavar="N", help="The inspector's port (default 4041, or a free one when 4041 is "
+                                "taken; 0: a free one).")]
+
+
+InspectHostOption, InspectPortOption = _host_option("--inspect-host"), _port_option("--inspect-port")
+ServeHostOption, ServePortOption = _host_option("--host"), _port_option("--port")
+
+
+def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, port: int | None,
+                     targets: dict[str, str], request_base: str | None):
+    """The inspector for this profile: replays to ``targets``; re-signs with the profile's
+    key (or private key for V2) when it has one."""
+    from urllib.parse import urlsplit
+
+    from ..listener.inspector import InspectorConfig
+
+    profile = resolved.profile
+    can_sign = bool(profile.key or profile.private_key)
+    targets = {name: url for name, url in targets.items() if url}
+    if request_base is None and targets:  # the copied curl goes where replays go
+        parts = urlsplit(next(iter(targets.values())))
+        request_base = f"{parts.scheme}://{parts.netloc}"
+    return InspectorConfig(
+        journal=journal, host=host or "127.0.0.1", port=port,
+        targets=targets,
+        signer_for=(lambda params: signer_for(resolved, params)) if can_sign else None,
+        key_shown=mask(profile.key) if profile.key else "{key}",
+        secrets=tuple(s for s in (profile.key, profile.private_key) if s),
+        request_base=request_base)
+

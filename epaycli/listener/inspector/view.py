@@ -1,0 +1,278 @@
+"""What the inspector shows, read from the listener's journal: pages of rows (newest first,
+filtered, keyset-paged so a journal of any size opens at once), one request whole with what
+earlier deliveries of its trade_no said differently, and the rows newer than an id (the live
+feed). Reads through its own read-only connections (WAL: readers never block the writer)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import shlex
+import sqlite3
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...core.errors import ConfigError, InputError
+from ...core.notify import changed_fields
+from ...core.signing import SignType, signed_string
+from ..journal import _open_readonly, iso_time, record_dict
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+LIVE_BATCH = 100  # the live feed sends at most this many rows a tick (a page shows 100)
+EARLIER_LIMIT = 20
+MAX_SEARCH_CHARS = 128
+VERDICTS = ("genuine", "bad_signature", "rejected", "malformed")
+
+# The columns a row of the list needs (never the raw request: a page stays small).
+_SUMMARY = ("id, received_at, kind, method, path, trade_no, out_trade_no, money, type, verdict, "
+            "reason, duplicate_count, content_changed, answer_status, answer, delivered, "
+            "forward IS NOT NULL AS forwarded, json_extract(forward, '$.status') AS forward_status,"
+            " json_extract(forward, '$.delivered') AS forward_delivered")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list shows: a verdict, a number (trade_no or out_trade_no, any part of it),
+    a time range in Unix seconds."""
+
+    verdict: str | None = None
+    number: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def where(self) -> tuple[list[str], list]:
+        clauses, args = [], []
+        if self.verdict:
+            clauses.append("verdict = ?")
+            args.append(self.verdict)
+        if self.number:
+            pattern = "%" + _escape_like(self.number) + "%"
+            clauses.append("(trade_no LIKE ? ESCAPE '\\' OR out_trade_no LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
+        if self.since is not None:
+            clauses.append("received_at >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("received_at <= ?")
+            args.append(self.until)
+        return clauses, args
+
+
+def parse_filters(query: Mapping[str, str]) -> Filters:
+    """The list's filters from a query string; a bad value is an ``InputError`` (answered 400)."""
+    verdict = query.get("verdict") or None
+    if verdict is not None and verdict not in VERDICTS:
+        raise InputError(f"unknown verdict {verdict!r}", f"one of {', '.join(VERDICTS)}",
+                         code="bad_filter")
+    number = (query.get("q") or "").strip() or None
+    if number is not None and len(number) > MAX_SEARCH_CHARS:
+        raise InputError("the search is too long", f"at most {MAX_SEARCH_CHARS} characters",
+                         code="bad_filter")
+    return Filters(verdict, number, _seconds(query, "since"), _seconds(query, "until"))
+
+
+def _seconds(query: Mapping[str, str], name: str) -> float | None:
+    text = query.get(name) or ""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1e11:  # also refuses nan and inf
+        raise InputError(f"{name}={text!r} is not a time", "give Unix seconds", code="bad_filter")
+    return value
+
+
+def parse_id(text: str | None, name: str = "id") -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise InputError(f"{name}={text[:40]!r} is not a request id", "ids are whole numbers",
+                         code="bad_id")
+    return int(text)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class JournalView:
+    """Read-only queries on a journal, from any thread: each query borrows a connection from
+    a pool (as many as queries ever ran at once, not one per thread the server started)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._idle.put(self._open())  # fails now, with a one-line error, if not a journal
+
+    def _open(self) -> sqlite3.Connection:
+        connection = _open_readonly(self.path)
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            connection = self._open()
+        try:
+            return connection.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise ConfigError(f"cannot read the journal {self.path} ({error})",
+                              "is it a journal written by epay listen?",
+                              code="journal_unreadable") from None
+        finally:
+            self._idle.put(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    # ---- the list --------------------------------------------------------------------------
+
+    def page(self, filters: Filters, *, before: int | None = None, after: int | None = None,
+             limit: int = PAGE_SIZE) -> dict:
+        """One page, newest first: below ``before`` (older), or the page just above ``after``
+        (newer), or the newest. Keyset paging on the id: as fast on row 100,000 as on row 1."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        clauses, args = filters.where()
+        if before is not None:
+            clauses.append("id < ?")
+            args.append(before)
+        if after is not None:
+            clauses.append("id > ?")
+            args.append(after)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        order = "ASC" if after is not None else "DESC"
+        rows = self._rows(f"SELECT {_SUMMARY} FROM requests{where} ORDER BY id {order} LIMIT ?",
+                          (*args, limit + 1))
+        more = len(rows) > limit
+        rows = [summary(row) for row in rows[:limit]]
+        if after is not None:
+            rows.reverse()
+        newest = self.latest_id()
+        return {"rows": rows, "latest_id": newest, "total": self.count(filters),
+                "has_older": more if after is None else self._has_older(filters, rows),
+                "has_newer": bool(rows) and rows[0]["id"] < newest and self._has_newer(
+                    filters, rows[0]["id"])}
+
+    def _has_older(self, filters: Filters, rows: list[dict]) -> bool:
+        return bool(rows) and self._exists(filters, "id < ?", rows[-1]["id"])
+
+    def _has_newer(self, filters: Filters, newest_shown: int) -> bool:
+        return self._exists(filters, "id > ?", newest_shown)
+
+    def _exists(self, filters: Filters, clause: str, value: int) -> bool:
+        clauses, args = filters.where()
+        clauses.append(clause)
+        return bool(self._rows(f"SELECT 1 FROM requests WHERE {' AND '.join(clauses)} LIMIT 1",
+                               (*args, value)))
+
+    def count(self, filters: Filters = Filters()) -> int:
+        clauses, args = filters.where()
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._rows(f"SELECT count(*) FROM requests{where}", args)[0][0]
+
+    def latest_id(self) -> int:
+        return self._rows("SELECT coalesce(max(id), 0) FROM requests")[0][0]
+
+    def newer_than(self, last: int, limit: int = LIVE_BATCH) -> tuple[list[dict], int]:
+        """The newest ``limit`` rows above ``last`` (newest first) and the newest id: what the
+        live feed sends. A burst larger than ``limit`` is summed up, not sent whole."""
+        rows = self._rows(f"SELECT {_SUMMARY} FROM requests WHERE id > ? ORDER BY id DESC "
+                          "LIMIT ?", (last, limit))
+        newest = rows[0]["id"] if rows else last
+        return [summary(row) for row in rows], newest
+
+    # ---- one request -----------------------------------------------------------------------
+
+    def detail(self, record_id: int) -> dict:
+        rows = self._rows("SELECT * FROM requests WHERE id = ?", (record_id,))
+        if not rows:
+            raise InputError(f"there is no request {record_id} in the journal",
+                             "pick one from the list", code="no_such_event")
+        record = record_dict(rows[0])
+        record["earlier"] = self.earlier(record)
+        return record
+
+    def earlier(self, record: dict) -> list[dict]:
+        """Earlier deliveries of the same trade_no, newest first, each with the fields this
+        request says differently from it."""
+        if not record["trade_no"]:
+            return []
+        rows = self._rows("SELECT id, received_at, verdict, params FROM requests "
+                          "WHERE trade_no = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                          (record["trade_no"], record["id"], EARLIER_LIMIT))
+        now = record.get("params") or {}
+        found = []
+        for row in rows:
+            before = json.loads(row["params"]) if row["params"] else {}
+            found.append({"id": row["id"], "time": iso_time(row["received_at"]),
+                          "verdict": row["verdict"],
+                          "changes": [change.to_dict() for change in changed_fields(before, now)]})
+        return found
+
+
+def summary(row: sqlite3.Row) -> dict:
+    """One row of the list, JSON-ready."""
+    item = dict(row)
+    item["time"] = iso_time(item["received_at"])
+    item["duplicate_count"] = int(item["duplicate_count"] or 0)
+    item["content_changed"] = bool(item["content_changed"])
+    item["delivered"] = bool(item["delivered"])
+    item["forwarded"] = bool(item["forwarded"])
+    if item["forward_delivered"] is not None:
+        item["forward_delivered"] = bool(item["forward_delivered"])
+    if len(item["reason"]) > 160:
+        item["reason"] = item["reason"][:159] + "…"
+    if len(item["answer"]) > 60:
+        item["answer"] = item["answer"][:59] + "…"
+    return item
+
+
+# ---- what the page offers to copy ----------------------------------------------------------
+
+
+def signed_text(params: Mapping[str, str] | None, key_shown: str) -> str | None:
+    """The string the sign covers, as the protocol builds it from the fields received, with
+    the key appended masked for MD5 (RSA appends none)."""
+    if not params or "sign" not in params:
+        return None
+    fields = {k: v for k, v in params.items() if k not in ("sign", "sign_type")}
+    sign_type = SignType.RSA if params.get("sign_type", "").upper() == "RSA" else SignType.MD5
+    text = signed_string(fields, sign_type)
+    return text + key_shown if sign_type is SignType.MD5 else text
+
+
+def curl_command(record: Mapping, base_url: str | None) -> str:
+    """The request again, as a curl command line (to ``base_url``'s host, the path received)."""
+    target = (base_url.rstrip("/") if base_url else "http://127.0.0.1:8788") + record["path"]
+    if record["query"]:
+        target += "?" + record["query"]
+    parts = ["curl", "-sS"]
+    if record["method"] not in ("GET", ""):
+        parts += ["-X", record["method"]]
+    for name, value in record["headers"]:
+        if name.lower() == "content-type":
+            parts += ["-H", f"{name}: {value}"]
+    if record["body"]:
+        parts += ["--data-binary", record["body"]]
+    parts.append(target)
+    return shlex.join(parts)
+
+
+def verify_command(record: Mapping) -> str | None:
+    """``epay verify '…'`` with what was received (the query, or the form body)."""
+    received = record["body"] if record["body"] and record["method"] == "POST" else record["query"]
+    if not received:
+        return None
+    return shlex.join(["epay", "verify", received])

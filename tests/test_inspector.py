@@ -14,16 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-
-from epaycli.core.redact import mask
-from epaycli.core.signing import Keys, Md5Key
-from epaycli.listener import inspector as inspector_package
-from epaycli.listener.inspector import server as inspector_server
-from epaycli.listener.inspector import InspectorConfig, start_inspector
-from epaycli.listener.server import start_listener
 from test_events import target  # noqa: F401 - a fixture: a second listener replays go to
 from test_listen import KEY, Events, notify
 from test_listen_cli import env, epay, free_port, run_epay  # noqa: F401 - fixtures
+
+from epaycli.core.redact import mask
+from epaycli.core.signing import Keys, Md5Key
+from epaycli.listener.inspector import InspectorConfig, start_inspector
+from epaycli.listener.inspector import server as inspector_server
+from epaycli.listener.server import start_listener
 
 MASKED = mask(KEY)
 
@@ -374,7 +373,7 @@ def test_request_bodies_are_bounded(inspect):
             assert http.post("/api/requests/1/replay", content=body, headers={
                 **headers, "Content-Type": "application/json"}).status_code == 400
     long_line = _raw(inspector, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")
-    assert long_line.startswith(b"HTTP/1.0 414") or long_line.startswith(b"HTTP/1.1 414")
+    assert long_line.startswith((b"HTTP/1.0 414", b"HTTP/1.1 414"))
 
 
 # ---- live ----------------------------------------------------------------------------------
@@ -481,7 +480,7 @@ def test_a_journal_that_is_missing_or_not_a_journal_is_a_config_error(tmp_path):
 # ---- the commands --------------------------------------------------------------------------
 
 
-def test_listen_inspect_prints_the_inspector_url_in_the_ready_object(epay, tmp_path):  # noqa: F811
+def test_listen_inspect_prints_the_inspector_url_in_the_ready_object(epay, tmp_path):
     listener = epay("listen", "--port", "0", "--json", "--journal", str(tmp_path / "j.sqlite3"),
                     "--inspect", "--inspect-port", "0")
     ready = listener.event("ready")
@@ -501,7 +500,7 @@ def test_listen_inspect_prints_the_inspector_url_in_the_ready_object(epay, tmp_p
     assert listener.finish()[0] == 0
 
 
-def test_listen_inspect_says_the_url_on_the_ready_lines(epay, tmp_path):  # noqa: F811
+def test_listen_inspect_says_the_url_on_the_ready_lines(epay, tmp_path):
     listener = epay("listen", "--port", "0", "--journal", str(tmp_path / "j.sqlite3"),
                     "--inspect", "--inspect-port", "0")
     deadline = time.monotonic() + 15
@@ -514,12 +513,12 @@ def test_listen_inspect_says_the_url_on_the_ready_lines(epay, tmp_path):  # noqa
     assert re.search(r"^inspector: http://127\.0\.0\.1:\d+/$", stderr, re.M), stderr
 
 
-def test_listen_without_inspect_has_no_inspector(epay, tmp_path):  # noqa: F811
+def test_listen_without_inspect_has_no_inspector(epay, tmp_path):
     listener = epay("listen", "--port", "0", "--json", "--journal", str(tmp_path / "j.sqlite3"))
     assert listener.event("ready")["inspector_url"] is None
 
 
-def test_listen_inspect_host_prints_a_url_with_the_token(epay, tmp_path):  # noqa: F811
+def test_listen_inspect_host_prints_a_url_with_the_token(epay, tmp_path):
     listener = epay("listen", "--port", "0", "--journal", str(tmp_path / "j.sqlite3"), "--json",
                     "--inspect-host", "127.0.0.2", "--inspect-port", "0")
     url = listener.event("ready")["inspector_url"]
@@ -529,7 +528,7 @@ def test_listen_inspect_host_prints_a_url_with_the_token(epay, tmp_path):  # noq
 
 
 def test_events_serve_serves_a_journal_and_replays_to_the_given_url(
-        epay, journaled, target):  # noqa: F811
+        epay, journaled, target):
     served = epay("events", "serve", "--journal", str(journaled.journal.path), "--port", "0",
                   "--to", target.url, "--json")
     ready = served.event("ready")
@@ -548,7 +547,7 @@ def test_events_serve_serves_a_journal_and_replays_to_the_given_url(
     assert served.finish()[0] == 0
 
 
-def test_events_serve_errors_are_one_line_with_their_exit_code(env, tmp_path):  # noqa: F811
+def test_events_serve_errors_are_one_line_with_their_exit_code(env, tmp_path):
     missing = run_epay(env, "events", "serve", "--journal", str(tmp_path / "none.sqlite3"))
     assert missing.returncode == 6 and missing.stderr.count("\n") == 1
     assert missing.stderr.startswith("epay: error: there is no journal")
@@ -654,7 +653,7 @@ def test_read_connections_are_pooled_not_one_per_server_thread(inspect):
     assert len(inspector.view._connections) <= 2
 
 
-def test_listen_inspect_on_a_foreign_address_is_a_usage_error(env, tmp_path):  # noqa: F811
+def test_listen_inspect_on_a_foreign_address_is_a_usage_error(env, tmp_path):
     done = run_epay(env, "listen", "--port", "0", "--journal", str(tmp_path / "j.sqlite3"),
                     "--inspect", "--inspect-host", "203.0.113.1", "--inspect-port", "0")
     assert done.returncode == 2 and done.stderr.count("\n") == 1

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_inspector import _copy_journal
 from test_listen import KEY, notify
 from test_listen_cli import env, epay  # noqa: F401 - fixtures
@@ -100,7 +99,7 @@ def console_problems(driver) -> list[str]:
 
 
 def test_rows_appear_live_a_request_opens_and_an_edited_resigned_replay_shows(
-        browser, artifacts, epay, tmp_path):  # noqa: F811
+        browser, artifacts, epay, tmp_path):
     from selenium.webdriver.common.by import By
 
     listener = epay("listen", "--port", "0", "--json", "--journal", str(tmp_path / "j.sqlite3"),
@@ -160,7 +159,7 @@ def test_rows_appear_live_a_request_opens_and_an_edited_resigned_replay_shows(
     assert console_problems(browser) == []
 
 
-def test_a_large_journal_pages_and_filters_in_the_browser(browser, artifacts, epay,  # noqa: F811
+def test_a_large_journal_pages_and_filters_in_the_browser(browser, artifacts, epay,
                                                           tmp_path):
     from selenium.webdriver.common.by import By
 

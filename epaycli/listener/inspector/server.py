@@ -33,8 +33,7 @@ from ...core.errors import ConfigError, EpayError, InputError
 from ...core.redact import mask
 from ...core.signing import Signer, constant_time_equal
 from ..replay import build_replay, send_replay
-from .view import JournalView, curl_command, parse_filters, parse_id, signed_text, \
-    verify_command
+from .view import JournalView, curl_command, parse_filters, parse_id, signed_text, verify_command
 
 DEFAULT_PORT = 4041  # ngrok's inspector has 4040
 LOOPBACK = "127.0.0.1"
@@ -205,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
     def inspector(self) -> Inspector:
         return self.server.inspector
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format, *args) -> None:
         pass  # the listener's terminal is for notifies
 
     # ---- dispatch ----------------------------------------------------------------------------
@@ -394,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
                     data = inspector.masked(json.dumps(
                         {"rows": rows, "latest_id": newest, "skipped": max(skipped, 0)},
                         ensure_ascii=False))
-                    self.wfile.write(f"event: rows\ndata: {data}\n\n".encode("utf-8"))
+                    self.wfile.write(f"event: rows\ndata: {data}\n\n".encode())
                     last, quiet_since = newest, time.monotonic()
                 elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                     self.wfile.write(b": keep-alive\n\n")  # finds a page that went away

@@ -105,7 +105,7 @@ LAYERS = {
     "env.py": set(),
     "files.py": {"core"},
     "state.py": {"core", "files"},
-    "render.py": {"core", "env"},
+    "render.py": {"core", "env", "messages"},  # messages: display widths
     "profiles": {"core", "files", "profiles"},
 }
 # Modules the reshape introduced: each must exist and be held to the rules above.

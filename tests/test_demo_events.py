@@ -20,7 +20,8 @@ NOT_RUN = Step(3, "pay", "pay in the cashier", run=False)
 def test_the_result_json_keeps_its_field_names():
     document = DemoResult(SETTING, (DONE, FAILED, NOT_RUN), 12.345).to_dict()
     assert list(document) == ["ok", "exit_code", "failed_step", "failure", "gateway", "receiver",
-                              "dialect", "pid", "key", "sign_type", "fault", "ms", "steps"]
+                              "dialect", "pid", "key", "sign_type", "fault", "fault_caught",
+                              "ms", "steps"]
     assert document["ok"] is False and document["exit_code"] == 7
     assert document["failed_step"] == "cashier" and document["failure"] == "HTTP 500"
     assert document["fault"] is None and document["ms"] == 12.3

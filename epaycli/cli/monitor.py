@@ -80,7 +80,9 @@ def monitor(
     smtp_user: Annotated[str | None, typer.Option(
         "--smtp-user", metavar="USER",
         help="Log in as USER (password: EPAY_SMTP_PASSWORD).")] = None,
-    alert_from: Annotated[str | None, typer.Option("--alert-from", metavar="ADDR")] = None,
+    alert_from: Annotated[str | None, typer.Option(
+        "--alert-from", metavar="ADDR",
+        help="The sender of alert e-mails (default: the SMTP user).")] = None,
     alert_cmd: Annotated[str | None, typer.Option(
         "--alert-cmd", metavar="CMD", help="Run CMD with the alert as JSON on stdin.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,

@@ -106,7 +106,7 @@ LAYERS = {
     "files.py": {"core"},
     "state.py": {"core", "files"},
     "render.py": {"core", "env", "messages"},  # messages: display widths
-    "profiles": {"core", "files", "profiles"},
+    "profiles": {"core", "files", "profiles", "messages"},  # messages: a profile's lang
 }
 # Modules the reshape introduced: each must exist and be held to the rules above.
 RESHAPED = ["core/php.py", "core/endpoints.py", "core/redact.py", "core/request.py",

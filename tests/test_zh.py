@@ -149,3 +149,40 @@ def test_english_help_loads_no_catalogue():
                           timeout=60, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
     assert "Sign parameters" in done.stdout
+
+
+# ---- the profile's lang --------------------------------------------------------------------
+
+
+@pytest.fixture
+def profile_in_chinese(cli, monkeypatch):
+    for variable in ("EPAY_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    done = cli("profile", "add", "shop", "--gateway", "http://127.0.0.1:9/", "--pid", "1001",
+               "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i", "--lang", "zh", "--default")
+    assert done.code == 0, done.stderr
+
+
+def test_the_profiles_lang_chooses_chinese_for_its_commands_and_help(cli, profile_in_chinese):
+    assert "项通过" in cli("doctor", "--offline").stdout
+    assert cli("--help").stdout.startswith("用法：")
+    assert cli("doctor", "--help").stdout.startswith("用法：")
+
+
+def test_epay_lang_and_another_profile_outrank_the_profiles_lang(cli, profile_in_chinese,
+                                                               monkeypatch):
+    assert "passed" in cli("doctor", "--offline", "--profile", "sandbox").stdout
+    monkeypatch.setenv("EPAY_LANG", "en")
+    assert "passed" in cli("doctor", "--offline").stdout
+    assert cli("--help").stdout.startswith("Usage:")
+
+
+def test_the_profiles_lang_outranks_the_locale(cli, profile_in_chinese, monkeypatch):
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert "项通过" in cli("doctor", "--offline").stdout
+
+
+def test_a_lang_epay_does_not_speak_is_refused_when_added(cli):
+    done = cli("profile", "add", "shop", "--gateway", "http://127.0.0.1:9/", "--pid", "1001",
+               "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i", "--lang", "fr")
+    assert done.code == 2 and "use en (English) or zh" in done.stderr

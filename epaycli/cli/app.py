@@ -206,6 +206,19 @@ def _whole_help(commands: Iterable[Any]) -> None:  # click commands and groups
         _whole_help(getattr(command, "commands", {}).values())
 
 
+def _help_language(argv: list[str], env: Environment) -> str:
+    """The language of --help: EPAY_LANG, the profile's ``lang`` (read only when help is
+    asked for, so a command's run is not slowed), then the locale."""
+    environ, profile_lang = env.environ, None
+    if not environ.get("EPAY_LANG", "").strip() and (not argv or "--help" in argv or "-h" in argv):
+        from ..profiles.resolve import profile_language
+
+        named = next((argv[i + 1] for i, arg in enumerate(argv[:-1])
+                      if arg in ("--profile", "-p")), None)
+        profile_lang = profile_language(named, environ)
+    return choose_language(environ, profile_lang, encoding=getattr(env.stdout, "encoding", None))
+
+
 def build_app(argv: list[str] | None = None, env: Environment | None = None) -> typer.Typer:
     """The application; with the command line known, only the command it names is built.
 
@@ -216,7 +229,7 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
     """
     env = env or Environment.from_process()
     group: type[_EpayGroup] = _EpayGroup
-    chinese = choose_language(env.environ, encoding=getattr(env.stdout, "encoding", None)) == "zh"
+    chinese = _help_language(argv or [], env) == "zh"
     if chinese:  # plain help, written by display width (rich's panels keep English titles)
         from .localize import chinese_group
 

@@ -54,6 +54,9 @@ def add(
     smtp: Annotated[str | None, typer.Option(
         "--smtp", metavar="URL", help="SMTP server for 'epay monitor --alert-email': "
                                       "smtp://user:password@host:587 (password shown masked).")] = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", metavar="en|zh",
+        help="The language epay speaks with this profile (EPAY_LANG overrides it).")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default profile.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of that name.")] = False,
 ) -> None:
@@ -70,6 +73,7 @@ def add(
         key=values["key"] or "", private_key=private_key or "", public_key=public_key or "",
         notify_url=notify_url or "", return_url=return_url or "", type=payment_type or "",
         ngrok_authtoken=(ngrok_authtoken or "").strip(), smtp=(smtp or "").strip(),
+        lang=(lang or "").strip(),
     ))
     for warning in warnings:
         run.out.status(f"warning: {warning}", "warn")

@@ -6,25 +6,30 @@ import typer
 
 from ..env import Environment
 from ..messages import Messages, choose_language
+from ..profiles.resolve import profile_language
 from ..render import Output
 
 
 class Runtime:
     """A plain class: no dataclass machinery on the start-up path (see bench/coldstart.py)."""
 
-    __slots__ = ("_messages", "env", "out")
+    __slots__ = ("_messages", "env", "out", "profile_name")
 
     def __init__(self, env: Environment, out: Output) -> None:
         self.env, self.out = env, out
+        self.profile_name: str | None = None  # the command's --profile, when it has one
         self._messages: Messages | None = None
 
     @property
     def messages(self) -> Messages:
-        """The language human text is worded in, chosen on first use (EPAY_LANG, LC_ALL,
-        LC_MESSAGES, LANG; English where stderr cannot write Chinese)."""
+        """The language human text is worded in, chosen on first use: EPAY_LANG, the profile's
+        ``lang``, LC_ALL, LC_MESSAGES, LANG; English where stderr cannot write Chinese."""
         if self._messages is None:
+            environ = self.env.environ
+            profile_lang = None if environ.get("EPAY_LANG", "").strip() else \
+                profile_language(self.profile_name, environ)
             encoding = getattr(self.env.stderr, "encoding", None)
-            self._messages = Messages(choose_language(self.env.environ, encoding=encoding))
+            self._messages = Messages(choose_language(environ, profile_lang, encoding=encoding))
         return self._messages
 
 
@@ -42,6 +47,7 @@ def runtime(ctx: typer.Context) -> Runtime:
              for opt in param.opts}
     if "--profile" in given:
         profile, environ = given["--profile"], found.env.environ
+        found.profile_name = profile
         found.out.add_secret_source(lambda: configured_secrets(profile, environ))
     if given.get("--reveal"):
         found.out.reveal_secrets()

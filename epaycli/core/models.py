@@ -43,6 +43,7 @@ class Profile(NamedTuple):
     type: str = ""
     ngrok_authtoken: str = ""  # for `epay listen --tunnel`; a secret, shown masked
     smtp: str = ""  # `epay monitor --alert-email`: smtp://user:password@host:587; password masked
+    lang: str = ""  # en or zh: the language epay speaks with this profile (EPAY_LANG first)
 
     def updated(self, **changes: str | None) -> Profile:
         return self._replace(**{k: v for k, v in changes.items() if v is not None})

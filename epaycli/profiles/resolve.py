@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ..core.endpoints import site_root
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, EpayError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
@@ -161,3 +161,18 @@ def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
         return [f"the key ({resolved.origins.get('key')}) is {len(key)} characters; Epay merchant "
                 "keys are 32 letters and digits — check it was copied whole"]
     return []
+
+
+def profile_language(profile_name: str | None, env: Mapping[str, str]) -> str | None:
+    """The ``lang`` of the profile this run uses (``--profile``, ``EPAY_PROFILE``, the file's
+    default), or None: without a profiles file nothing is read, and a file that cannot be read
+    chooses no language (the command that needs the file says what is wrong with it)."""
+    try:
+        path = config_path(env)
+        if not path.exists():
+            return None
+        store = load_store(path)
+        name = profile_name or env.get("EPAY_PROFILE") or store.default
+        return store.profiles[name].lang or None if name in store.profiles else None
+    except (EpayError, OSError, ValueError):
+        return None

@@ -10,6 +10,7 @@ from ..core.errors import InputError, KeyFormatError
 from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
 from ..core.signing import PLACEHOLDER_KEYS, looks_like_md5_key
+from ..messages import language_of
 from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -47,6 +48,9 @@ def validate_profile(profile: Profile) -> Profile:
     gateway = normalize_base(profile.gateway) if profile.gateway else ""
     if profile.pid and not (profile.pid.isascii() and profile.pid.isdigit()):
         raise InputError(f"pid {profile.pid!r} is not a number", "the merchant id is digits, e.g. 1000")
+    if profile.lang and language_of(profile.lang) == "en" and profile.lang.strip() != "en":
+        raise InputError(f"lang {profile.lang!r} is not a language epay speaks",
+                         "use en (English) or zh (简体中文)")
     for url_field in ("notify_url", "return_url"):
         url = getattr(profile, url_field)
         if url and url_parts(url).scheme not in ("http", "https"):

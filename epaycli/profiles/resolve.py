@@ -173,6 +173,7 @@ def profile_language(profile_name: str | None, env: Mapping[str, str]) -> str | 
             return None
         store = load_store(path)
         name = profile_name or env.get("EPAY_PROFILE") or store.default
-        return store.profiles[name].lang or None if name in store.profiles else None
+        found = store.profiles.get(name) if name else None
+        return found.lang or None if found is not None else None
     except (EpayError, OSError, ValueError):
         return None

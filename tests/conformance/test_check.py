@@ -131,6 +131,11 @@ def test_text_report_names_each_failure_with_its_fix(cli):
     assert "FAILED: 8 pass, 6 fail, 0 warn" in result.stdout
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_terminal_gets_a_table():
     stdout, stderr = _Terminal(), io.StringIO()
     env = Environment(None, stdout, stderr, {"TERM": "xterm"})
@@ -432,9 +437,3 @@ def test_huge_answers_are_read_bounded(cli):
     answer = json.loads(result.stdout)["answer"]
     assert result.code == ExitCode.OK and answer["delivered"] is False
     assert len(answer["body"]) <= 201
-
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True

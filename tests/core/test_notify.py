@@ -14,11 +14,14 @@ from epaycli.core.notify import (
     RETRY_SCHEDULE_MINUTES,
     FieldChange,
     PaidOrder,
+    altered_sign,
     changed_fields,
     counts_as_delivered,
     notify_fields,
+    notify_get_url,
     signed_notify,
 )
+from epaycli.core.params import parse_pasted
 from epaycli.core.signing import (
     Md5Key,
     RsaKeys,
@@ -32,6 +35,8 @@ V2 = load_vectors("v2-rsa")
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
 ORDER = PaidOrder(pid="1001", trade_no="2024010112345678901", out_trade_no="A1", type="alipay",
                   name="VIP", money=Decimal("1.00"))
+ANOTHER_ORDER = PaidOrder(pid="1000", trade_no="2026120107000012345", out_trade_no="A-1",
+                          type="alipay", name="product", money=Decimal("1.00"))
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +150,15 @@ def test_a_v2_notify_keeps_a_timestamp_it_was_given(platform):
     assert verify(sent, RsaKeys(public=public))
 
 
+def test_v2_timestamp_given_is_kept_and_signed():
+    platform = RsaKeys(private=load_private_key(V2["platform_private_key_pem"]),
+                       public=load_public_key(V2["platform_public_key_pem"]))
+    sent = signed_notify({**notify_fields(ANOTHER_ORDER), "timestamp": "123"}, platform)
+    assert sent["timestamp"] == "123" and verify(sent, platform)
+    fresh = signed_notify(notify_fields(ANOTHER_ORDER), platform, now=456)
+    assert fresh["timestamp"] == "456"
+
+
 @pytest.mark.parametrize("signature, altered", [
     ("0fb66fb1963d4d59e9cea48e15107de9", "0fb66fb1963d4d59f9cea48e15107de9"),
     ("0FB66FB1963D4D59E9CEA48E15107DE9", "0FB66FB1963D4D59F9CEA48E15107DE9"),  # case kept
@@ -155,14 +169,10 @@ def test_a_v2_notify_keeps_a_timestamp_it_was_given(platform):
     ("", "0"),
 ])
 def test_an_altered_sign_is_a_near_miss_of_the_same_shape(signature, altered):
-    from epaycli.core.notify import altered_sign
-
     assert altered_sign(signature) == altered
 
 
 def test_an_altered_sign_never_verifies(platform):
-    from epaycli.core.notify import altered_sign
-
     private, public = platform
     md5_sent = signed_notify(notify_fields(ORDER), Md5Key(KEY))
     assert not verify({**md5_sent, "sign": altered_sign(md5_sent["sign"])}, Md5Key(KEY))
@@ -173,14 +183,53 @@ def test_an_altered_sign_never_verifies(platform):
 
 
 def test_a_get_notify_appends_the_fields_as_php_writes_them():
-    from epaycli.core.notify import notify_get_url
-
     sent = {"pid": "1001", "name": "VIP 会员", "param": "a&b"}
     query = "pid=1001&name=VIP+%E4%BC%9A%E5%91%98&param=a%26b"
     assert notify_get_url("https://shop.example/notify.php", sent) == \
         f"https://shop.example/notify.php?{query}"
     assert notify_get_url("https://shop.example/n.php?order=7", sent) == \
         f"https://shop.example/n.php?order=7&{query}"
+
+
+@pytest.mark.parametrize("sign", ["680ee946154b218c2f3d51a2ee783add",
+                                  "680EE946154B218C2F3D51A2EE783ADD",
+                                  "fffffffffffffffffffffffffffffff" + "f", "a", "ab"])
+def test_altered_sign_changes_exactly_one_character_and_keeps_hex(sign):
+    altered = altered_sign(sign)
+    assert len(altered) == len(sign)
+    assert sum(a != b for a, b in zip(altered, sign)) == 1
+    assert all(ch in "0123456789abcdefABCDEF" for ch in altered)
+    assert altered.islower() == sign.islower() or not any(c.isalpha() for c in altered)
+
+
+def test_altered_sign_of_base64_stays_base64_and_no_longer_verifies():
+    platform = RsaKeys(private=load_private_key(V2["platform_private_key_pem"]),
+                       public=load_public_key(V2["platform_public_key_pem"]))
+    sent = signed_notify(notify_fields(ANOTHER_ORDER), platform, now=1_764_000_000)
+    altered = altered_sign(sent["sign"])
+    assert len(altered) == len(sent["sign"]) and altered != sent["sign"]
+    assert sum(a != b for a, b in zip(altered, sent["sign"])) == 1
+    assert altered.rstrip("=") != altered or "=" not in sent["sign"]
+    assert verify(sent, platform) and not verify({**sent, "sign": altered}, platform)
+
+
+def test_altered_sign_of_nothing_is_something():
+    assert altered_sign("") == "0"
+
+
+def test_altered_md5_sign_no_longer_verifies():
+    sent = signed_notify(notify_fields(ANOTHER_ORDER), Md5Key(KEY))
+    assert verify(sent, Md5Key(KEY))
+    assert not verify({**sent, "sign": altered_sign(sent["sign"])}, Md5Key(KEY))
+
+
+def test_notify_get_url_appends_like_http_build_query():
+    fields = {"pid": "1000", "name": "月卡 A&B", "param": "x=1+2"}
+    url = notify_get_url("http://shop.example/notify", fields)
+    assert url == ("http://shop.example/notify?pid=1000&name=%E6%9C%88%E5%8D%A1+A%26B"
+                   "&param=x%3D1%2B2")
+    assert parse_pasted(url) == fields
+    assert notify_get_url("http://s/n?a=1", {"pid": "1"}) == "http://s/n?a=1&pid=1"
 
 
 # ---- what a re-send changed ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from conftest import load_vectors
 
+from epaycli.core.callback import Expectations, check_callback
 from epaycli.core.canonical import canonical_string
 from epaycli.core.notify import (
     DELIVERY_TIMEOUT_SECONDS,
@@ -23,6 +24,7 @@ from epaycli.core.notify import (
 )
 from epaycli.core.params import parse_pasted
 from epaycli.core.signing import (
+    Keys,
     Md5Key,
     RsaKeys,
     load_private_key,
@@ -35,6 +37,8 @@ V2 = load_vectors("v2-rsa")
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
 ORDER = PaidOrder(pid="1001", trade_no="2024010112345678901", out_trade_no="A1", type="alipay",
                   name="VIP", money=Decimal("1.00"))
+ORDER_WITH_PARAM_ZERO = PaidOrder(pid="1000", trade_no="2026120107000012345", out_trade_no="A-1",
+                                  type="alipay", name="月卡", money=Decimal("1.00"), param="0")
 ANOTHER_ORDER = PaidOrder(pid="1000", trade_no="2026120107000012345", out_trade_no="A-1",
                           type="alipay", name="product", money=Decimal("1.00"))
 
@@ -49,6 +53,16 @@ def test_the_fields_of_a_plain_paid_order():
     assert notify_fields(ORDER) == {
         "pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "A1", "type": "alipay",
         "name": "VIP", "money": "1", "trade_status": "TRADE_SUCCESS"}
+
+
+def test_notify_fields_in_wire_order_with_float_cast_money_and_no_param_zero():
+    fields = notify_fields(ORDER_WITH_PARAM_ZERO)
+    assert list(fields) == ["pid", "trade_no", "out_trade_no", "type", "name", "money",
+                            "trade_status"]
+    assert fields["money"] == "1"
+    assert notify_fields(ORDER_WITH_PARAM_ZERO, money_format="2dp")["money"] == "1.00"
+    assert notify_fields(PaidOrder(**{**vars(ORDER_WITH_PARAM_ZERO), "param": "x",
+                                      "money": Decimal("1.50")}))["money"] == "1.5"
 
 
 @pytest.mark.parametrize("money, gateway, two_places", [
@@ -87,6 +101,12 @@ def test_a_v1_notify_is_md5_signed_over_every_field_and_ends_sign_then_sign_type
     assert fields == notify_fields(ORDER)  # the caller's fields are left as they were
 
 
+def test_v1_notify_verifies_and_ends_with_sign_then_sign_type():
+    sent = signed_notify(notify_fields(ORDER_WITH_PARAM_ZERO), Md5Key(KEY))
+    assert list(sent)[-2:] == ["sign", "sign_type"]
+    assert check_callback(sent, Keys(md5=Md5Key(KEY))).genuine
+
+
 def test_a_v1_notify_keeps_whitespace_only_values_in_its_sign():
     fields = {**notify_fields(ORDER), "param": " "}
     sent = signed_notify(fields, Md5Key(KEY))
@@ -103,6 +123,13 @@ def test_unsigned_names_are_sent_but_left_out_of_the_sign():
     assert signed_notify(fields, Md5Key(KEY))["sign"] == md5_sign(fields, KEY)
 
 
+def test_unsigned_type_is_sent_but_not_signed():
+    fields = {**notify_fields(ORDER_WITH_PARAM_ZERO), "type": "0"}
+    sent = signed_notify(fields, Md5Key(KEY), unsigned=("type",))
+    report = check_callback(sent, Keys(md5=Md5Key(KEY)))
+    assert not report.genuine and report.diagnosis.mistake == "type0_unsigned"
+
+
 def test_a_v2_notify_adds_the_timestamp_signs_it_and_ends_sign_type_then_sign(platform):
     private, public = platform
     fields = notify_fields(ORDER)
@@ -113,6 +140,16 @@ def test_a_v2_notify_adds_the_timestamp_signs_it_and_ends_sign_type_then_sign(pl
     assert "timestamp=1764000000" in canonical_string(sent)
     # The timestamp is covered: changing it breaks the sign.
     assert not verify({**sent, "timestamp": "1764000001"}, RsaKeys(public=public))
+
+
+def test_v2_notify_is_platform_signed_with_a_timestamp():
+    platform = RsaKeys(private=load_private_key(V2["platform_private_key_pem"]))
+    sent = signed_notify(notify_fields(ORDER_WITH_PARAM_ZERO), platform, now=1_764_000_000)
+    assert list(sent)[-3:] == ["timestamp", "sign_type", "sign"]
+    checker = Keys(rsa=RsaKeys(public=load_public_key(V2["platform_public_key_pem"])))
+    assert check_callback(sent, checker, Expectations(now=1_764_000_100)).genuine
+    with pytest.raises(ValueError):
+        signed_notify(notify_fields(ORDER_WITH_PARAM_ZERO), platform)
 
 
 def test_a_v2_notify_needs_the_time_it_is_sent(platform):
@@ -132,6 +169,7 @@ def test_an_md5_notify_gets_no_timestamp_even_with_a_clock():
     ("success", True), ("SUCCESS", True), ("Success", True), ("<p>success</p>", True),
     ("unsuccessful", True),  # the gateway only looks for the word, as real ones do
     ("sUCCESS", False), ("succes", False), ("ok", False), ("", False), ("成功", False),
+    ("ok Success!", True), ("sUccess", False), ("fail", False),
 ])
 def test_what_a_gateway_counts_as_delivered(body, delivered):
     assert counts_as_delivered(body) is delivered

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
+ROOT = TESTS.parent  # the project: tests sit in sub-folders of TESTS, so they use these two
 VECTORS = TESTS / "vectors"
 SHARED_VECTORS = TESTS.parent.parent / "shared" / "vectors"
 

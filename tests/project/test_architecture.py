@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-PACKAGE = Path(__file__).parent.parent / "epaycli"
+PACKAGE = ROOT / "epaycli"
 # What core may not touch: network, files, clock, processes, printing libraries.
 IMPURE = {"os", "pathlib", "time", "datetime", "socket", "http", "urllib.request", "httpx",
           "rich", "typer", "sqlite3", "subprocess", "shutil", "tempfile", "io", "sys", "pyngrok",

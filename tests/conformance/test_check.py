@@ -1,21 +1,28 @@
 """``epay check notify`` against real handlers on 127.0.0.1: the correct example passes every
-case, the broken one fails exactly where it is broken, and misbehaving handlers (slow,
-redirecting, HTTP 500, down) are graded as a gateway would see them."""
+case (V1, and V2 with RSA notifies signed with the platform key against a handler that judges
+with epay's own check_callback), the broken one fails exactly where it is broken, misbehaving
+handlers (slow, redirecting, HTTP 500, down) are graded as a gateway would see them, and the
+report reads as a table on a terminal."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from test_check_support import KEY, PID, Behaviour, example_shop, odd_handler, unused_port
+from conftest import load_vectors
+from test_check_support import KEY, PID, Behaviour, example_shop, odd_handler, unused_port, v2_shop
 
+from epaycli.cli.main import run
 from epaycli.conformance.cases import CASE_IDS
 from epaycli.core.errors import ExitCode
+from epaycli.env import Environment
 
 FLAWS = {"bad_signature", "missing_signature", "unsigned", "tampered_amount", "amount_mismatch",
          "duplicate"}
+V2 = load_vectors("v2-rsa")
 
 
 def check(cli, url, *args):
@@ -84,6 +91,34 @@ def test_broken_handler_without_state_is_caught_by_its_answers(cli):
     assert "answered success" in cases["tampered_amount"]["reason"]
 
 
+def test_v2_suite_against_a_v2_handler(cli, tmp_path):
+    platform = tmp_path / "platform.pem"
+    platform.write_text(V2["platform_private_key_pem"])
+    with v2_shop(V2["platform_public_key_pem"], {"V1": "3.00"}) as (base, credits):
+        result = cli("check", "notify", base + "notify", "--platform-key", str(platform),
+                     "--pid", PID, "--order", "V1", "--amount", "3", "--state-url",
+                     base + "state", "--json")
+        assert credits["V1"] == 1
+    document = json.loads(result.stdout)
+    cases = {c["id"]: c for c in document["cases"]}
+    assert document["order"]["sign_type"] == "RSA"
+    genuine = cases["genuine"]["notifies"][0]["fields"]
+    assert genuine["sign_type"] == "RSA" and "timestamp" in genuine
+    grades = {k: c["grade"] for k, c in cases.items()}
+    # This handler never reads POST bodies: the check finds exactly that — a WARN, as Rainbow
+    # servers only send GET (issue 14.12); a FAIL when the gateway POSTs.
+    assert {k: g for k, g in grades.items() if g != "PASS"} == {"post_delivery": "WARN"}, grades
+    assert "form body" in cases["post_delivery"]["fix"]
+    assert "--gateway-posts" in cases["post_delivery"]["reason"]
+    assert result.code == ExitCode.OK
+    with v2_shop(V2["platform_public_key_pem"], {"V1": "3.00"}) as (base, credits):
+        posts = cli("check", "notify", base + "notify", "--platform-key", str(platform),
+                    "--pid", PID, "--order", "V1", "--amount", "3", "--only", "post_delivery",
+                    "--gateway-posts", "--json")
+    assert posts.code == ExitCode.CHECK_FAILED
+    assert json.loads(posts.stdout)["cases"][0]["grade"] == "FAIL"
+
+
 def test_text_report_names_each_failure_with_its_fix(cli):
     with example_shop("broken_handler") as shop:
         result = check(cli, shop.url, "--order", "A1", "--amount", "1.00",
@@ -94,6 +129,24 @@ def test_text_report_names_each_failure_with_its_fix(cli):
         assert lines[row].startswith("FAIL")
         assert lines[row + 1].strip().startswith("fix: ")
     assert "FAILED: 8 pass, 6 fail, 0 warn" in result.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_gets_a_table():
+    stdout, stderr = _Terminal(), io.StringIO()
+    env = Environment(None, stdout, stderr, {"TERM": "xterm"})
+    with example_shop("broken_handler") as shop:
+        code = run(["check", "notify", shop.url, "--key", KEY, "--pid", PID, "--order", "A1",
+                    "--amount", "1.00", "--only", "genuine,bad_signature"], env)
+    text = stdout.getvalue()
+    assert code == ExitCode.CHECK_FAILED
+    assert "CASE" in text and "GRADE" in text and "FIX" in text
+    assert "bad_signature" in text and "\x1b[" in text  # styled for a terminal
+    assert "FAILED: 1 pass, 1 fail" in text
 
 
 def test_junit_xml_parses_and_carries_every_case(cli, tmp_path):

@@ -256,11 +256,12 @@ def test_every_text_doctor_shows_is_in_its_one_table_and_every_entry_is_used():
     """A Chinese catalogue is keyed by these ids: each finding's code is an entry of the one
     table, and no entry is left without a use."""
     import ast
-    from pathlib import Path
+
+    from conftest import ROOT
 
     from epaycli.doctor.messages import MESSAGES
 
-    package = Path(__file__).parent.parent / "epaycli"
+    package = ROOT / "epaycli"
     constants, codes = set(), set()
     for path in [*(package / "doctor").glob("*.py"), package / "cli" / "doctor.py"]:
         if path.name == "messages.py":

@@ -1,5 +1,6 @@
-"""core/callback.py: the verdict a notify handler acts on. Beyond test_callback.py: RSA callbacks
-that fail, sign-type guessing from the keys held, the exact window rules and the report's shape."""
+"""core/callback.py: check_callback, the verdict a notify handler acts on — the signature (MD5 and
+RSA, the sign type guessed from the keys held) plus the checks a handler must make before
+crediting, the V2 window rules, the report's shape and the words the merchant reads."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import pytest
 from conftest import load_vectors
 
 from epaycli.core.callback import CallbackReport, Expectations, Problem, check_callback
+from epaycli.core.errors import KeyFormatError
 from epaycli.core.signing import (
     Keys,
     Md5Key,
     RsaKeys,
+    SignType,
     load_private_key,
     load_public_key,
     md5_sign,
+    pick_sign_type,
     rsa_sign,
 )
 
@@ -45,6 +49,29 @@ def rsa_signed(private, **changes: str) -> dict[str, str]:
 
 def codes(report) -> list[str]:
     return [p.code for p in report.problems]
+
+
+# ---- genuine, or tampered -----------------------------------------------------------------------
+
+
+def test_genuine():
+    report = check_callback(md5_signed(), Keys(md5=Md5Key(KEY)), Expectations(amount=Decimal("1.00")))
+    assert report.genuine and report.signature_valid and not report.problems
+
+
+def test_tampered_amount_is_not_genuine_even_with_a_valid_sign():
+    report = check_callback(md5_signed(money="0.01"), Keys(md5=Md5Key(KEY)),
+                            Expectations(amount=Decimal("9.90")))
+    assert report.signature_valid
+    assert not report.genuine
+    assert codes(report) == ["amount_mismatch"]
+    assert "tampered" in report.problems[0].message
+
+
+def test_money_changed_after_signing_breaks_the_sign():
+    params = {**md5_signed(), "money": "100"}
+    report = check_callback(params, Keys(md5=Md5Key(KEY)))
+    assert not report.signature_valid and codes(report) == ["signature_invalid"]
 
 
 # ---- RSA callbacks ------------------------------------------------------------------------------
@@ -106,6 +133,16 @@ def test_with_both_keys_the_callbacks_own_sign_type_chooses(platform):
     assert check_callback(rsa_signed(private), keys, Expectations(now=NOW)).genuine
 
 
+def test_sign_type_is_inferred_from_the_sign_when_missing():
+    params = {k: v for k, v in md5_signed().items() if k != "sign_type"}
+    assert pick_sign_type(params) is SignType.MD5
+    assert pick_sign_type({"sign": "QUJD" * 86 + "=="}) is SignType.RSA
+    # No sign at all: the key the caller holds decides.
+    assert pick_sign_type({}, preferred=SignType.RSA) is SignType.RSA
+    assert pick_sign_type({"sign_type": "rsa"}) is SignType.RSA
+    assert check_callback(params, Keys(md5=Md5Key(KEY))).genuine
+
+
 def test_the_unchecked_window_note_is_for_rsa_reports_only(platform):
     private, public = platform
     unchecked = check_callback(rsa_signed(private), Keys(rsa=RsaKeys(public=public)))
@@ -117,7 +154,34 @@ def test_the_unchecked_window_note_is_for_rsa_reports_only(platform):
     assert check_callback(md5_signed(timestamp=str(NOW)), MD5_KEYS).notes == ()
 
 
-# ---- what makes a callback not genuine ------------------------------------------------------------
+# ---- what makes a callback not genuine ----------------------------------------------------------
+
+
+def test_missing_sign():
+    report = check_callback(NOTIFY, Keys(md5=Md5Key(KEY)))
+    assert codes(report) == ["missing_sign"]
+
+
+def test_unknown_sign_type():
+    report = check_callback({**md5_signed(), "sign_type": "SHA256"}, Keys(md5=Md5Key(KEY)))
+    assert codes(report) == ["unknown_sign_type"]
+
+
+def test_an_rsa_sign_under_sign_type_md5_is_named():
+    report = check_callback({**NOTIFY, "sign": "A" * 342 + "=="}, Keys(md5=Md5Key(KEY)))
+    assert "sign_is_rsa" in codes(report)
+
+
+def test_a_cut_sign_is_named():
+    report = check_callback({**NOTIFY, "sign": md5_signed()["sign"][:20]}, Keys(md5=Md5Key(KEY)))
+    assert "sign_malformed" in codes(report)
+
+
+def test_keys_are_required():
+    with pytest.raises(KeyFormatError, match="no merchant key"):
+        check_callback(md5_signed(), Keys())
+    with pytest.raises(KeyFormatError, match="public key"):
+        check_callback({**md5_signed(), "sign_type": "RSA"}, Keys(md5=Md5Key(KEY)))
 
 
 def test_an_unknown_sign_type_is_a_bad_signature_keeping_what_was_declared():
@@ -157,11 +221,25 @@ def test_a_wrong_md5_sign_of_the_right_shape_is_diagnosed():
     assert report.problems[0].message == "the MD5 sign does not match: the sign is uppercase hex"
 
 
+# ---- the business checks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["WAIT_BUYER_PAY", "TRADE_CLOSED", ""])
+def test_trade_status_other_than_success_is_reported(status):
+    report = check_callback(md5_signed(trade_status=status), Keys(md5=Md5Key(KEY)))
+    assert report.signature_valid and codes(report) == ["not_paid"]
+
+
 def test_a_paid_status_is_required_only_when_one_is_sent():
     no_status = {k: v for k, v in NOTIFY.items() if k != "trade_status"}
     assert check_callback({**no_status, "sign": md5_sign(no_status, KEY)}, MD5_KEYS).genuine
     report = check_callback(md5_signed(trade_status="TRADE_CLOSED"), MD5_KEYS)
     assert report.problems[0].message == "trade_status is 'TRADE_CLOSED', not TRADE_SUCCESS"
+
+
+def test_pid_is_checked_against_the_merchant():
+    report = check_callback(md5_signed(), Keys(md5=Md5Key(KEY)), Expectations(pid="2002"))
+    assert codes(report) == ["pid_mismatch"]
 
 
 def test_the_merchant_id_must_match_when_it_is_known():
@@ -172,6 +250,16 @@ def test_the_merchant_id_must_match_when_it_is_known():
     missing = check_callback({**no_pid, "sign": md5_sign(no_pid, KEY)}, MD5_KEYS,
                              Expectations(pid="1001"))
     assert codes(missing) == ["pid_mismatch"]
+
+
+def test_money_missing_or_not_a_number():
+    no_money = {k: v for k, v in NOTIFY.items() if k != "money"}
+    report = check_callback({**no_money, "sign": md5_sign(no_money, KEY)}, Keys(md5=Md5Key(KEY)),
+                            Expectations(amount=Decimal("1")))
+    assert codes(report) == ["amount_missing"]
+    report = check_callback(md5_signed(money="1e2"), Keys(md5=Md5Key(KEY)),
+                            Expectations(amount=Decimal("100")))
+    assert codes(report) == ["amount_invalid"]
 
 
 def test_amount_wording():
@@ -187,7 +275,20 @@ def test_amount_wording():
     assert check_callback(md5_signed(money="1.00"), MD5_KEYS, Expectations(amount=Decimal("1"))).genuine
 
 
-# ---- the V2 timestamp window ---------------------------------------------------------------------
+# ---- the V2 timestamp window --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stamp", "now", "code"), [
+    ("1732600200", 1732600200 + 300, None),
+    ("1732600200", 1732600200 - 300, None),
+    ("1732600200", 1732600200 + 301, "timestamp_outside_window"),
+    ("1732600200", 1732600200 - 301, "timestamp_outside_window"),
+    ("soon", 1732600200, "timestamp_invalid"),
+    ("9" * 13, 1732600200, "timestamp_invalid"),
+])
+def test_v2_timestamp_window(stamp, now, code):
+    report = check_callback(md5_signed(timestamp=stamp), Keys(md5=Md5Key(KEY)), Expectations(now=now))
+    assert codes(report) == ([code] if code else [])
 
 
 @pytest.mark.parametrize("skew, wording", [(301, "ahead of"), (-301, "behind"), (1000, "ahead of")])
@@ -219,6 +320,25 @@ def test_a_timestamp_has_at_most_twelve_ascii_digits():
         assert report.problems[0].message.startswith("a V2 callback needs a Unix timestamp, got '")
 
 
+def test_an_md5_callback_without_timestamp_is_v1_with_no_window():
+    assert check_callback(md5_signed(), Keys(md5=Md5Key(KEY)), Expectations(now=1)).genuine
+
+
+def test_an_md5_callback_is_window_checked_only_when_it_carries_a_timestamp():
+    assert check_callback(md5_signed(), MD5_KEYS, Expectations(now=NOW)).genuine
+    old = check_callback(md5_signed(timestamp=str(NOW - 3600)), MD5_KEYS, Expectations(now=NOW))
+    assert codes(old) == ["timestamp_outside_window"]
+    assert check_callback(md5_signed(timestamp="1"), MD5_KEYS).genuine  # no clock: not checked
+
+
+def test_an_rsa_callback_without_timestamp(platform):
+    private, public = platform
+    params = {k: v for k, v in NOTIFY.items() if k != "sign_type"} | {"sign_type": "RSA"}
+    report = check_callback({**params, "sign": rsa_sign(params, private)},
+                            Keys(rsa=RsaKeys(public=public)), Expectations(now=1732600200))
+    assert report.signature_valid and codes(report) == ["timestamp_missing"]
+
+
 def test_an_rsa_callback_without_a_timestamp_is_named_missing(platform):
     private, public = platform
     params = dict(NOTIFY) | {"sign_type": "RSA"}
@@ -229,14 +349,15 @@ def test_an_rsa_callback_without_a_timestamp_is_named_missing(platform):
     assert "replayed" in report.problems[0].fix
 
 
-def test_an_md5_callback_is_window_checked_only_when_it_carries_a_timestamp():
-    assert check_callback(md5_signed(), MD5_KEYS, Expectations(now=NOW)).genuine
-    old = check_callback(md5_signed(timestamp=str(NOW - 3600)), MD5_KEYS, Expectations(now=NOW))
-    assert codes(old) == ["timestamp_outside_window"]
-    assert check_callback(md5_signed(timestamp="1"), MD5_KEYS).genuine  # no clock: not checked
+def test_without_a_clock_the_rsa_window_is_said_to_be_unchecked(platform):
+    private, public = platform
+    params = {**NOTIFY, "sign_type": "RSA", "timestamp": "1"}
+    report = check_callback({**params, "sign": rsa_sign(params, private)},
+                            Keys(rsa=RsaKeys(public=public)))
+    assert report.genuine and "not checked" in report.notes[0]
 
 
-# ---- the report's shape ---------------------------------------------------------------------------
+# ---- the report's shape -------------------------------------------------------------------------
 
 
 def test_the_one_shape_of_a_verdict():
@@ -268,9 +389,10 @@ def test_a_report_without_a_valid_sign_is_never_genuine_even_without_problems():
     assert CallbackReport("MD5", True).verdict == "genuine"
 
 
-# ---- what the merchant is told --------------------------------------------------------------------
+# ---- what the merchant is told ------------------------------------------------------------------
 # The message and the fix of each problem are the product's words: `epay verify` prints them and
 # the listener journals them. Pinned here whole, so a reworded message is a deliberate change.
+
 
 WORDING = {
     "unknown_sign_type": ("sign_type 'HMAC' is not MD5 or RSA",

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import epay_executable
+from conftest import ROOT, epay_executable
 
-ROOT = Path(__file__).parent.parent
 BOX_DRAWING = re.compile("[\u2500-\u259f]")
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis"}
 
@@ -145,7 +144,7 @@ def test_unpacked_sdist_passes_its_own_tests(dists, tmp_path):
     assert Path(imported.stdout.strip()).is_relative_to(unpacked), imported.stdout
     # Its own packaging tests would build again, from the sdist: once per run is enough.
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                           "--ignore=tests/test_packaging.py"],
+                           "--ignore=tests/project/test_packaging.py"],
                           cwd=unpacked, capture_output=True, text=True, env=env, timeout=540)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert re.search(r"\d+ passed", done.stdout)

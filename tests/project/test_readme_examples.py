@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 READMES = {"en": README, "zh": (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")}
 

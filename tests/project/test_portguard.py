@@ -7,9 +7,8 @@ import _socket
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-TESTS = Path(__file__).parent
+from conftest import TESTS
 
 
 def _a_port_nobody_bound() -> int:

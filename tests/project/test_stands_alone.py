@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from epaycli.core.errors import ExitCode
 
-ROOT = Path(__file__).parent.parent
 OUTSIDE = ("../shared", "/work/shared", "shared/spec", "shared/DESIGN")
 
 

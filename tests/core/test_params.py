@@ -1,5 +1,6 @@
-"""core/params.py beyond the pasted-form table: the edges where a field could be lost, changed
-or invented. A signature is checked over exactly these values, so each one matters."""
+"""core/params.py: reading pasted callbacks in every form (URL, query, request, lines, pairs, JSON),
+the errors for what cannot be read, and the writers. A signature is checked over exactly these
+values, so no field may be lost, changed or invented."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from epaycli.core.params import (
     url_parts,
 )
 
+EXPECTED = {"pid": "1001", "name": "Q币 10 & 点卡", "money": "1.00", "param": ""}
+QUERY = "pid=1001&name=Q%E5%B8%81+10+%26+%E7%82%B9%E5%8D%A1&money=1.00&param="
+
 
 def refused(call, *args) -> InputError:
     with pytest.raises(InputError) as raised:
@@ -31,7 +35,90 @@ def refused(call, *args) -> InputError:
     return raised.value
 
 
-# ---- query strings ----------------------------------------------------------------------------
+# ---- every pasted form --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (f"https://shop.example.com/notify.php?{QUERY}", "url"),
+        (f"https://shop.example.com/notify.php?{QUERY}#fragment", "url"),
+        (f"/notify.php?{QUERY}", "url"),
+        (QUERY, "query"),
+        (f"?{QUERY}", "query"),
+        (f"  {QUERY}\n", "query"),
+        ('{"pid": "1001", "name": "Q币 10 & 点卡", "money": "1.00", "param": ""}', "json"),
+        ('{"pid": 1001, "name": "Q\\u5e01 10 & \\u70b9\\u5361", "money": 1.00, "param": null}', "json"),
+        ("pid=1001\nname=Q币 10 & 点卡\nmoney=1.00\nparam=\n", "lines"),
+        ("pid=1001\r\nname=Q币 10 & 点卡\r\nmoney=1.00\r\nparam=\r\n", "lines"),
+        (f"GET /notify.php?{QUERY} HTTP/1.1\nHost: shop.example.com\n\n", "request"),
+        (f"POST /notify.php HTTP/1.1\nHost: x\nContent-Type: application/x-www-form-urlencoded\n\n{QUERY}",
+         "request"),
+    ],
+)
+def test_every_pasted_form_gives_the_same_parameters(text, form):
+    assert parse_pasted_as(text) == (form, EXPECTED)
+
+
+def test_a_json_answer_carrying_a_signed_url_is_read_as_that_url():
+    url = "http://shop.example/notify.php?pid=1001&money=1.00&sign=abc&sign_type=MD5"
+    assert parse_pasted_as('{"code":0,"url":"' + url + '"}') == (
+        "json_url", {"pid": "1001", "money": "1.00", "sign": "abc", "sign_type": "MD5"})
+    # signed itself, or a URL without a sign: the JSON is what was pasted
+    assert parse_pasted_as('{"sign":"x","url":"' + url + '"}')[0] == "json"
+    assert parse_pasted_as('{"code":0,"url":"http://s/n?pid=1&signature=x"}')[0] == "json"
+
+
+def test_json_is_recognised_by_its_first_character():
+    assert parse_pasted_as('\ufeff {"a": "1"}\n') == ("json", {"a": "1"})
+
+
+@pytest.mark.parametrize("text", ["", " ", "\r\n", "\ufeff", "\n\t\n"])
+def test_empty_input_is_refused(text):
+    assert refused(parse_pasted, text).message == "the input is empty"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "empty"),
+        ("   \n  ", "empty"),
+        ("hello world", "no name=value"),
+        ("pid=1&pid=2", "more than once"),
+        ("name=%B5%E3%BF%A8", "not UTF-8"),
+        ("https://shop.example.com/notify.php", "no query string"),
+        ("https://shop.example.com/notify.php?", "no query string"),
+        ('{"pid": "1", "pid": "2"}', "more than once"),
+        ('{"pid": "1",', "JSON is not valid"),
+        ('["pid"]', "not an object"),
+        ('{"pid": {"a": 1}}', "nested"),
+        ('{"pid": [1]}', "nested"),
+        ('{"money": NaN}', "NaN"),
+        ("=1&a=2", "empty name"),
+        ("pid=1\nthis line has no equals\n", "line 2"),
+        ("GET /notify HTTP/1.1\nHost: x\n\n", "no parameters"),
+    ],
+)
+def test_unreadable_input_says_what_is_wrong(text, says):
+    with pytest.raises(InputError) as caught:
+        parse_pasted(text)
+    assert says in str(caught.value)
+    assert caught.value.hint
+
+
+# ---- query strings ------------------------------------------------------------------------------
+
+
+def test_plus_is_a_space_and_percent_2B_a_plus():
+    assert parse_query("a=1+2&b=1%2B2&c=100%25") == {"a": "1 2", "b": "1+2", "c": "100%"}
+
+
+def test_a_piece_without_equals_is_an_empty_value_as_in_php():
+    assert parse_query("a=1&flag&b=2") == {"a": "1", "flag": "", "b": "2"}
+
+
+def test_html_escaped_ampersand_from_a_notify_url_query_stays_a_field_name():
+    assert parse_query("a=1&amp;b=2&pid=1")["amp;b"] == "2"
 
 
 @pytest.mark.parametrize("query", ["a=1&&b=2", "&a=1&b=2", "a=1&b=2&", "&&a=1&&&b=2&&"])
@@ -79,7 +166,7 @@ def test_an_empty_name_is_refused():
     assert refused(parse_query, "a=1&=2").message == "a parameter has an empty name"
 
 
-# ---- URLs -------------------------------------------------------------------------------------
+# ---- URLs ---------------------------------------------------------------------------------------
 
 
 def test_a_url_gives_its_query_and_ignores_its_fragment():
@@ -143,7 +230,7 @@ def test_a_path_is_a_url_and_a_scheme_is_a_url():
     assert parse_pasted_as("  https://x/n?a=1  ") == ("url", {"a": "1"})
 
 
-# ---- raw HTTP requests ------------------------------------------------------------------------
+# ---- raw HTTP requests --------------------------------------------------------------------------
 
 
 def test_a_request_uses_its_query_when_the_query_carries_pid():
@@ -181,7 +268,11 @@ def test_a_request_line_needs_a_known_method_and_one_target():
     assert parse_pasted_as("GET /n?a=1 HTTP/1.1 extra")[0] == "query"
 
 
-# ---- k=v lines -------------------------------------------------------------------------------
+# ---- k=v lines ----------------------------------------------------------------------------------
+
+
+def test_lines_keep_values_literally():
+    assert parse_lines("name=100%+ & more \nx=%41") == {"name": "100%+ & more ", "x": "%41"}
 
 
 def test_the_last_line_keeps_its_trailing_spaces_and_tabs_they_are_signed():
@@ -224,6 +315,18 @@ def test_lines_that_hold_ampersands_in_their_values_are_still_lines():
     assert parse_pasted_as("name=a&b\nmoney=1") == ("lines", {"name": "a&b", "money": "1"})
 
 
+# ---- command-line pairs -------------------------------------------------------------------------
+
+
+def test_pairs_split_at_the_first_equals_sign():
+    assert parse_pairs(["param=uid=5", "name="]) == {"param": "uid=5", "name": ""}
+
+
+def test_bad_argument_pair():
+    with pytest.raises(InputError, match="not name=value"):
+        parse_pairs(["money"])
+
+
 def test_command_line_pairs():
     assert parse_pairs([" pid =1", "name= VIP "]) == {"pid": "1", "name": " VIP "}
     error = refused(parse_pairs, ["pid=1", "money"])
@@ -232,7 +335,12 @@ def test_command_line_pairs():
     assert refused(parse_pairs, ["a=1", "a=2"]).message == "parameter 'a' appears more than once"
 
 
-# ---- JSON -------------------------------------------------------------------------------------
+# ---- JSON ---------------------------------------------------------------------------------------
+
+
+def test_json_numbers_keep_their_exact_text():
+    assert parse_json('{"money": 1.00, "pid": 1001, "x": 1e2}') == {
+        "money": "1.00", "pid": "1001", "x": "1e2"}
 
 
 def test_json_booleans_and_null_become_what_php_would_sign():
@@ -269,10 +377,6 @@ def test_json_that_is_not_a_flat_object_is_refused():
     assert refused(parse_pasted, ' [{"a": "1"}] ').message == "the JSON is not an object"
 
 
-def test_json_is_recognised_by_its_first_character():
-    assert parse_pasted_as('\ufeff {"a": "1"}\n') == ("json", {"a": "1"})
-
-
 def test_a_lone_surrogate_is_refused_not_passed_on():
     error = refused(parse_json, '{"a": "\\ud800"}')
     assert error.message == "the value of 'a' is not valid UTF-8 text"
@@ -282,12 +386,25 @@ def test_a_lone_surrogate_is_refused_not_passed_on():
     assert refused(parse_pasted, "a=\udcff").message == "the input is not valid UTF-8 text"
 
 
-@pytest.mark.parametrize("text", ["", " ", "\r\n", "\ufeff", "\n\t\n"])
-def test_empty_input_is_refused(text):
-    assert refused(parse_pasted, text).message == "the input is empty"
+# ---- writing parameters back --------------------------------------------------------------------
 
 
-# ---- writing parameters back -----------------------------------------------------------------
+def test_inputs_are_never_mutated():
+    original = {"b": "2", "a": "1"}
+    format_query(original)
+    assert list(original) == ["b", "a"]
+
+
+def test_writers_round_trip():
+    assert parse_query(format_query(EXPECTED)) == EXPECTED
+    assert parse_json(format_json(EXPECTED)) == EXPECTED
+    assert parse_lines(format_lines(EXPECTED)) == EXPECTED
+    assert parse_pasted(format_url("https://s.example/n", EXPECTED)) == EXPECTED
+    assert format_url("https://s.example/n?x=1", {"a": "b"}) == "https://s.example/n?x=1&a=b"
+
+
+def test_php_urlencode_encodes_tilde_and_star():
+    assert format_query({"a": "~*"}) == "a=%7E%2A"
 
 
 def test_writers_produce_what_php_and_readers_expect():

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from epaycli.catalogue.lookup import catalogue, explain, lookup, normalize, parse_catalogue
-
-ROOT = Path(__file__).parent.parent
 
 # Every message the protocol lists (its error table and the real-server notes), verbatim.
 PROTOCOL_MESSAGES = {

@@ -1,81 +1,24 @@
-"""The pure parts trigger and check stand on: core.notify's altered sign and GET URL, the
-notify builder (changes, signing modes, V2 timestamp), and the gateway's idea of delivered."""
+"""conformance/notifies.py and delivery.py, the pure parts trigger and check stand on: the
+notify builder (changes, signing modes, the notify URL) and the gateway's idea of delivered
+(core.notify's altered sign, GET URL and V2 timestamp are in tests/core/test_notify.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from conftest import load_vectors
 
 from epaycli.conformance.delivery import Answer, summarize
 from epaycli.conformance.notifies import NotifyPlan, build_notify, check_notify_url, parse_changes
 from epaycli.core.callback import check_callback
 from epaycli.core.errors import InputError
-from epaycli.core.notify import (
-    PaidOrder,
-    altered_sign,
-    notify_fields,
-    notify_get_url,
-    signed_notify,
-)
+from epaycli.core.notify import PaidOrder
 from epaycli.core.params import parse_pasted
-from epaycli.core.signing import Keys, Md5Key, RsaKeys, load_private_key, load_public_key, verify
+from epaycli.core.signing import Keys, Md5Key, verify
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
-V2 = load_vectors("v2-rsa")
 ORDER = PaidOrder(pid="1000", trade_no="2026120107000012345", out_trade_no="A-1", type="alipay",
                   name="product", money=Decimal("1.00"))
-
-
-@pytest.mark.parametrize("sign", ["680ee946154b218c2f3d51a2ee783add",
-                                  "680EE946154B218C2F3D51A2EE783ADD",
-                                  "fffffffffffffffffffffffffffffff" + "f", "a", "ab"])
-def test_altered_sign_changes_exactly_one_character_and_keeps_hex(sign):
-    altered = altered_sign(sign)
-    assert len(altered) == len(sign)
-    assert sum(a != b for a, b in zip(altered, sign)) == 1
-    assert all(ch in "0123456789abcdefABCDEF" for ch in altered)
-    assert altered.islower() == sign.islower() or not any(c.isalpha() for c in altered)
-
-
-def test_altered_sign_of_base64_stays_base64_and_no_longer_verifies():
-    platform = RsaKeys(private=load_private_key(V2["platform_private_key_pem"]),
-                       public=load_public_key(V2["platform_public_key_pem"]))
-    sent = signed_notify(notify_fields(ORDER), platform, now=1_764_000_000)
-    altered = altered_sign(sent["sign"])
-    assert len(altered) == len(sent["sign"]) and altered != sent["sign"]
-    assert sum(a != b for a, b in zip(altered, sent["sign"])) == 1
-    assert altered.rstrip("=") != altered or "=" not in sent["sign"]
-    assert verify(sent, platform) and not verify({**sent, "sign": altered}, platform)
-
-
-def test_altered_sign_of_nothing_is_something():
-    assert altered_sign("") == "0"
-
-
-def test_altered_md5_sign_no_longer_verifies():
-    sent = signed_notify(notify_fields(ORDER), Md5Key(KEY))
-    assert verify(sent, Md5Key(KEY))
-    assert not verify({**sent, "sign": altered_sign(sent["sign"])}, Md5Key(KEY))
-
-
-def test_notify_get_url_appends_like_http_build_query():
-    fields = {"pid": "1000", "name": "月卡 A&B", "param": "x=1+2"}
-    url = notify_get_url("http://shop.example/notify", fields)
-    assert url == ("http://shop.example/notify?pid=1000&name=%E6%9C%88%E5%8D%A1+A%26B"
-                   "&param=x%3D1%2B2")
-    assert parse_pasted(url) == fields
-    assert notify_get_url("http://s/n?a=1", {"pid": "1"}) == "http://s/n?a=1&pid=1"
-
-
-def test_v2_timestamp_given_is_kept_and_signed():
-    platform = RsaKeys(private=load_private_key(V2["platform_private_key_pem"]),
-                       public=load_public_key(V2["platform_public_key_pem"]))
-    sent = signed_notify({**notify_fields(ORDER), "timestamp": "123"}, platform)
-    assert sent["timestamp"] == "123" and verify(sent, platform)
-    fresh = signed_notify(notify_fields(ORDER), platform, now=456)
-    assert fresh["timestamp"] == "456"
 
 
 def plan(**changes) -> NotifyPlan:

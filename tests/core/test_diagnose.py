@@ -1,28 +1,49 @@
-"""core/diagnose.py beyond test_diagnose.py: mistakes made in pairs, competing explanations, the
-search's limits, and each guess the diagnoser makes about fields. Every sign here is made the
-way a broken signer would make it, and the test asserts what the merchant is told."""
+"""core/diagnose.py: why a sign is wrong. Each mistake the diagnoser knows, made here on purpose
+(alone, in pairs, competing), the guesses it makes about fields, RSA, numeric names, and the
+search's limits: the listener runs it on every invalid notify from the internet, so it is
+bounded in work, not just in attempts (the time it takes is measured by bench/diagnose_time.py;
+here the bound itself is checked, deterministically)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from conftest import load_vectors
 
 from epaycli.core import diagnose
 from epaycli.core.canonical import canonical_string
-from epaycli.core.diagnose import MISTAKES, Diagnosis, diagnose_md5, diagnose_rsa
-from epaycli.core.php import htmlspecialchars, urlencode
+from epaycli.core.diagnose import (
+    MAX_SEARCH_CHARS,
+    MAX_WORK_CHARS,
+    MISTAKES,
+    Diagnosis,
+    diagnose_md5,
+    diagnose_rsa,
+)
+from epaycli.core.php import htmlspecialchars as php_htmlspecialchars
+from epaycli.core.php import urlencode as php_urlencode
 from epaycli.core.signing import load_private_key, load_public_key, md5_sign, rsa_sign
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
-NOTIFY = {"pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "A1", "type": "wxpay",
-          "name": "VIP", "money": "1.00", "trade_status": "TRADE_SUCCESS", "sign_type": "MD5"}
+NOTIFY = {
+    "pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "20240101123456",
+    "type": "wxpay", "name": "VIP会员 月卡", "money": "1.00", "trade_status": "TRADE_SUCCESS",
+    "param": "uid=5", "sign_type": "MD5",
+}
+SHORT_NOTIFY = {"pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "A1",
+                "type": "wxpay", "name": "VIP", "money": "1.00", "trade_status": "TRADE_SUCCESS",
+                "sign_type": "MD5"}
 V2 = load_vectors("v2-rsa")
 
 
-def md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+def md5(text: str, encoding: str = "utf-8") -> str:
+    return hashlib.md5(text.encode(encoding)).hexdigest()
+
+
+def signed_over(string: str, **received: str) -> dict[str, str]:
+    return {**NOTIFY, **received, "sign": md5(string + KEY)}
 
 
 def joined(pairs) -> str:
@@ -36,8 +57,7 @@ def signed_pairs(params, transform=lambda v: v, *, ordered=True):
 
 @pytest.fixture(scope="module")
 def platform():
-    return (load_private_key(V2["platform_private_key_pem"]),
-            load_public_key(V2["platform_public_key_pem"]))
+    return load_private_key(V2["platform_private_key_pem"]), load_public_key(V2["platform_public_key_pem"])
 
 
 def rsa_over(private, string: str) -> str:
@@ -50,14 +70,191 @@ def rsa_over(private, string: str) -> str:
                                          hashes.SHA256())).decode()
 
 
-# ---- what a diagnosis says --------------------------------------------------------------------
+def callback(size: int, fields: int = 12) -> dict[str, str]:
+    per = max(1, size // fields)
+    params = {f"f{i:02d}": ("值 a&b+c%" * per)[:per] for i in range(fields)}
+    params.update(pid="1001", money="1.00", trade_no="2024010112345678901", sign="0" * 32)
+    return params
+
+
+def counting(monkeypatch) -> list[int]:
+    """Record the length of every string the search hashes."""
+    seen: list[int] = []
+    real = diagnose.md5_hex
+
+    def md5_hex(text: str) -> str:
+        seen.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(diagnose, "md5_hex", md5_hex)
+    return seen
+
+
+# ---- each mistake the diagnoser knows -----------------------------------------------------------
+
+
+def test_a_correct_sign_is_genuine():
+    assert diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, KEY)}, KEY).mistake == "none"
+
+
+def test_key_prepended():
+    received = {**NOTIFY, "sign": md5(KEY + canonical_string(NOTIFY))}
+    assert diagnose_md5(received, KEY).mistake == "key_prepended"
+
+
+def test_raw_url_encoding_with_percent_20():
+    from urllib.parse import quote
+
+    string = "&".join(f"{k}={quote(v, safe='')}" for k, v in sorted(NOTIFY.items())
+                      if k != "sign_type" and v)
+    assert diagnose_md5(signed_over(string), KEY).mistake == "url_encoded_values"
+
+
+def test_values_trimmed_by_a_framework_before_signing():
+    received = {**NOTIFY, "param": " uid=5 "}
+    string = canonical_string({**received, "param": "uid=5"})
+    assert diagnose_md5({**received, "sign": md5(string + KEY)}, KEY).mistake == "trimmed_values"
+
+
+def test_values_arriving_html_escaped_but_signed_plain():
+    plain = {**NOTIFY, "name": "Tom's \"A&B\""}
+    received = {**plain, "name": php_htmlspecialchars(plain["name"]),
+                "sign": md5_sign(plain, KEY)}
+    assert diagnose_md5(received, KEY).mistake == "html_unescaped"
+
+
+def test_two_mistakes_at_once_are_both_named():
+    string = "&".join(f"{k}={php_urlencode(v)}" for k, v in sorted(NOTIFY.items())
+                      if k != "sign_type" and v)
+    received = {**NOTIFY, "sign": md5(f"{string}&key={KEY}")}
+    diagnosis = diagnose_md5(received, KEY)
+    assert set(diagnosis.mistakes) == {"url_encoded_values", "key_as_param"}
+    assert "; and " in diagnosis.title
+
+
+def test_uppercase_and_unsorted_together():
+    string = "&".join(f"{k}={v}" for k, v in NOTIFY.items() if k != "sign_type" and v)
+    received = {**NOTIFY, "sign": md5(string + KEY).upper()}
+    assert set(diagnose_md5(received, KEY).mistakes) == {"unsorted", "uppercase_hex"}
+
+
+def test_a_field_missing_from_what_was_checked():
+    without_status = {k: v for k, v in NOTIFY.items() if k != "trade_status"}
+    received = {**without_status, "sign": md5_sign(NOTIFY, KEY)}
+    diagnosis = diagnose_md5(received, KEY)
+    assert diagnosis.mistake == "field_missing"
+    assert "trade_status" in diagnosis.detail
+
+
+def test_two_extra_fields_are_found_and_named():
+    received = {**NOTIFY, "s": "/notify", "lang": "zh", "sign": md5_sign(NOTIFY, KEY)}
+    diagnosis = diagnose_md5(received, KEY)
+    assert diagnosis.mistake == "two_fields_added_after_signing"
+    assert "'lang'" in diagnosis.detail and "'s'" in diagnosis.detail
+
+
+def test_whitespace_only_values_signed_by_a_trimming_server_are_genuine():
+    received = {**NOTIFY, "param": " "}
+    trimmed = md5_sign(received, KEY, blanks="drop")
+    assert diagnose_md5({**received, "sign": trimmed}, KEY).genuine
+
+
+def test_wrong_key_when_nothing_explains_it():
+    received = {**NOTIFY, "sign": md5_sign(NOTIFY, "x" * 32)}
+    diagnosis = diagnose_md5(received, KEY)
+    assert diagnosis.mistake == "wrong_key"
+    assert not diagnosis.explained
+
+
+def test_every_mistake_has_a_title_and_a_fix():
+    for mistake in MISTAKES.values():
+        assert mistake.title and mistake.fix
+
+
+def test_rsa_sign_with_sign_type_included(platform):
+    private, public = platform
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    notify = V2["platform_signed"][0]["params"]
+    string = canonical_string({**notify, "sign_type_": notify["sign_type"]}, blanks="drop")
+    string = string.replace("sign_type_=", "sign_type=")
+    sign = base64.b64encode(private.sign(string.encode(), padding.PKCS1v15(), hashes.SHA256()))
+    diagnosis = diagnose_rsa({**notify, "sign": sign.decode()}, public)
+    assert diagnosis.mistake == "sign_type_included"
+
+
+def test_rsa_extra_field_and_wrong_public_key(platform):
+    private, public = platform
+    notify = V2["platform_signed"][0]["params"]
+    received = {**notify, "s": "/notify", "sign": rsa_sign(notify, private)}
+    assert diagnose_rsa(received, public).mistake == "field_added_after_signing"
+    other = load_public_key(V2["merchant_public_key_pem"])
+    assert diagnose_rsa(received, other).mistake == "wrong_public_key"
+
+
+def test_diagnosis_serialises_for_json():
+    diagnosis = diagnose_md5({**NOTIFY, "sign": md5(canonical_string(NOTIFY) + KEY, "gbk")}, KEY)
+    assert diagnosis.mistake == "gbk_bytes"
+    json.dumps({"title": diagnosis.title, "fix": diagnosis.fix})
+
+
+def test_url_encoding_combines_with_another_mistake():
+    string = "&".join(f"{k}={php_urlencode(v)}" for k, v in sorted(NOTIFY.items()) if v)
+    diagnosis = diagnose_md5(signed_over(string), KEY)
+    assert set(diagnosis.mistakes) == {"sign_type_included", "url_encoded_values"}
+
+
+def test_a_huge_callback_is_not_searched_forever():
+    import time
+
+    from epaycli.core.diagnose import MAX_FIELDS
+
+    many = {f"f{i:04d}": f"v{i}" for i in range(MAX_FIELDS + 1)}
+    started = time.perf_counter()
+    diagnosis = diagnose_md5({**many, "sign": "0" * 32}, KEY)
+    assert diagnosis.mistake == "wrong_key" and "too many" in diagnosis.detail
+    assert time.perf_counter() - started < 1
+    # Just under the limit the search is bounded by its budget instead.
+    some = {f"f{i:02d}": f"v{i}" for i in range(MAX_FIELDS - 1)}
+    assert diagnose_md5({**some, "sign": "0" * 32}, KEY).mistake == "wrong_key"
+
+
+def test_the_diagnoser_compares_in_constant_time(monkeypatch):
+    from epaycli.core import diagnose
+
+    calls = []
+    monkeypatch.setattr(diagnose, "constant_time_equal", lambda a, b: calls.append(1) or a == b)
+    diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, "x" * 32)}, KEY)
+    assert len(calls) > 10
+
+
+def test_rsa_sign_whose_plus_signs_became_spaces(platform):
+    private, public = platform
+    notify = V2["platform_signed"][0]["params"]
+    sign = rsa_sign(notify, private)
+    assert "+" in sign
+    diagnosis = diagnose_rsa({**notify, "sign": sign.replace("+", " ")}, public)
+    assert diagnosis.mistake == "sign_plus_as_space"
+
+
+def test_the_diagnosis_carries_the_string_the_protocol_signs():
+    received = {**NOTIFY, "s": "/x", "sign": md5_sign(NOTIFY, KEY)}
+    diagnosis = diagnose_md5(received, KEY)
+    assert diagnosis.expected_string == canonical_string(received)
+    assert diagnosis.signed_string == canonical_string(NOTIFY)
+
+
+# ---- what a diagnosis says ----------------------------------------------------------------------
 
 
 def test_a_genuine_sign_is_named_genuine_with_both_strings():
-    received = {**NOTIFY, "sign": md5_sign(NOTIFY, KEY)}
+    received = {**SHORT_NOTIFY, "sign": md5_sign(SHORT_NOTIFY, KEY)}
     diagnosis = diagnose_md5(received, KEY)
     assert diagnosis.genuine and not diagnosis.explained and diagnosis.mistakes == ("none",)
-    assert diagnosis.signed_string == diagnosis.expected_string == canonical_string(NOTIFY)
+    assert diagnosis.signed_string == diagnosis.expected_string == canonical_string(SHORT_NOTIFY)
     assert diagnosis.title == "the sign is genuine"
 
 
@@ -77,34 +274,34 @@ def test_a_diagnosis_joins_every_mistake_it_names():
 
 
 def test_a_wrong_key_says_nothing_explains_it_and_shows_what_should_be_signed():
-    received = {**NOTIFY, "sign": md5_sign(NOTIFY, "Z" * 32)}
+    received = {**SHORT_NOTIFY, "sign": md5_sign(SHORT_NOTIFY, "Z" * 32)}
     diagnosis = diagnose_md5(received, KEY)
     assert diagnosis.mistakes == ("wrong_key",) and diagnosis.signed_string == ""
-    assert diagnosis.expected_string == canonical_string(NOTIFY) and diagnosis.detail == ""
+    assert diagnosis.expected_string == canonical_string(SHORT_NOTIFY) and diagnosis.detail == ""
     assert "商户密钥" in diagnosis.fix
 
 
-# ---- two value mistakes at once ----------------------------------------------------------------
+# ---- two value mistakes at once -----------------------------------------------------------------
 
 
 def test_values_trimmed_by_a_framework_then_url_encoded_by_the_signer():
-    received = {**NOTIFY, "name": " VIP 会员 "}
-    string = joined(signed_pairs(received, lambda v: urlencode(v.strip())))
+    received = {**SHORT_NOTIFY, "name": " VIP 会员 "}
+    string = joined(signed_pairs(received, lambda v: php_urlencode(v.strip())))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert set(diagnosis.mistakes) == {"url_encoded_values", "trimmed_values"}
     assert diagnosis.signed_string == string
 
 
 def test_values_html_unescaped_then_url_encoded():
-    plain = {**NOTIFY, "name": "A&B <x>"}
-    received = {**plain, "name": htmlspecialchars(plain["name"])}
-    string = joined(signed_pairs(plain, urlencode))
+    plain = {**SHORT_NOTIFY, "name": "A&B <x>"}
+    received = {**plain, "name": php_htmlspecialchars(plain["name"])}
+    string = joined(signed_pairs(plain, php_urlencode))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert set(diagnosis.mistakes) == {"url_encoded_values", "html_unescaped"}
 
 
 def test_sign_type_and_empty_values_both_included():
-    received = {**NOTIFY, "param": ""}
+    received = {**SHORT_NOTIFY, "param": ""}
     string = joined(sorted((k, v) for k, v in received.items()))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert set(diagnosis.mistakes) == {"sign_type_included", "empty_included"}
@@ -112,42 +309,42 @@ def test_sign_type_and_empty_values_both_included():
 
 
 def test_empty_values_included_with_url_encoding():
-    received = {**NOTIFY, "param": "", "name": "a b"}
-    string = joined(sorted((k, urlencode(v)) for k, v in received.items() if k != "sign_type"))
+    received = {**SHORT_NOTIFY, "param": "", "name": "a b"}
+    string = joined(sorted((k, php_urlencode(v)) for k, v in received.items() if k != "sign_type"))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert set(diagnosis.mistakes) == {"empty_included", "url_encoded_values"}
 
 
 def test_html_escaping_covers_angle_brackets():
-    received = {**NOTIFY, "name": "<b>VIP</b>"}
-    string = joined(signed_pairs(received, htmlspecialchars))
+    received = {**SHORT_NOTIFY, "name": "<b>VIP</b>"}
+    string = joined(signed_pairs(received, php_htmlspecialchars))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert diagnosis.mistake == "html_escaped" and diagnosis.detail == ""
     assert "name=&lt;b&gt;VIP&lt;/b&gt;" in diagnosis.signed_string
 
 
-# ---- two-mistake explanations ---------------------------------------------------------------------
+# ---- two-mistake explanations -------------------------------------------------------------------
 
 
 def test_with_two_equally_simple_explanations_the_first_found_is_kept():
     # One unsigned field in front of pid: "the notify_url's own query" and "one field added"
     # drop the same field; with the key appended as &key= both need two mistakes. The
     # notify_url explanation is the more specific one, and it is tried first.
-    received = {"from": "shop", **NOTIFY}
-    string = joined(signed_pairs(NOTIFY))
+    received = {"from": "shop", **SHORT_NOTIFY}
+    string = joined(signed_pairs(SHORT_NOTIFY))
     diagnosis = diagnose_md5({**received, "sign": md5(f"{string}&key={KEY}")}, KEY)
     assert diagnosis.mistakes == ("notify_url_query", "key_as_param")
     assert diagnosis.detail == "unsigned fields in front: from"
 
 
 def test_a_one_mistake_explanation_is_preferred_when_there_is_one():
-    received = {"from": "shop", **NOTIFY}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    received = {"from": "shop", **SHORT_NOTIFY}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("notify_url_query",)
 
 
 def test_an_unsorted_string_hashed_as_gbk():
-    received = {**NOTIFY, "name": "会员"}
+    received = {**SHORT_NOTIFY, "name": "会员"}
     string = joined(signed_pairs(received, ordered=False))
     diagnosis = diagnose_md5({**received, "sign": hashlib.md5((string + KEY).encode("gbk")).hexdigest()},
                              KEY)
@@ -156,33 +353,33 @@ def test_an_unsorted_string_hashed_as_gbk():
 
 
 def test_a_key_prepended_to_a_string_with_an_extra_field():
-    received = {**NOTIFY, "s": "/notify"}
-    diagnosis = diagnose_md5({**received, "sign": md5(KEY + canonical_string(NOTIFY))}, KEY)
+    received = {**SHORT_NOTIFY, "s": "/notify"}
+    diagnosis = diagnose_md5({**received, "sign": md5(KEY + canonical_string(SHORT_NOTIFY))}, KEY)
     assert set(diagnosis.mistakes) == {"field_added_after_signing", "key_prepended"}
     assert diagnosis.detail == "'s' is not covered by the sign"
 
 
 def test_text_gbk_cannot_hold_is_not_taken_for_a_gbk_mistake():
-    received = {**NOTIFY, "name": "😀"}
+    received = {**SHORT_NOTIFY, "name": "😀"}
     diagnosis = diagnose_md5({**received, "sign": md5_sign(received, "Z" * 32)}, KEY)
     assert diagnosis.mistakes == ("wrong_key",)
 
 
 def test_a_sign_no_text_encoding_can_hold_does_not_crash_the_diagnoser():
     # A lone surrogate cannot come through epay's parsers, but a library caller can pass one.
-    assert diagnose_md5({**NOTIFY, "sign": "\ud800" * 32}, KEY).mistakes == ("wrong_key",)
+    assert diagnose_md5({**SHORT_NOTIFY, "sign": "\ud800" * 32}, KEY).mistakes == ("wrong_key",)
 
 
 def test_three_mistakes_are_not_claimed():
-    received = {**NOTIFY, "name": "a b"}
-    string = joined(signed_pairs(received, urlencode, ordered=False))
+    received = {**SHORT_NOTIFY, "name": "a b"}
+    string = joined(signed_pairs(received, php_urlencode, ordered=False))
     assert diagnose_md5({**received, "sign": md5(string + KEY)}, KEY).mistakes == (
         "url_encoded_values", "unsorted")  # two: found
     three = {**received, "sign": md5(f"{string}&key={KEY}")}
     assert diagnose_md5(three, KEY).mistakes == ("wrong_key",)
 
 
-# ---- RSA --------------------------------------------------------------------------------------------
+# ---- RSA, and its edges -------------------------------------------------------------------------
 
 
 def test_an_rsa_sign_with_two_mistakes(platform):
@@ -242,12 +439,12 @@ def test_an_rsa_callback_without_a_sign_is_not_explained(platform):
     assert diagnose_rsa(V2["platform_signed"][0]["params"], public).mistakes == ("wrong_public_key",)
 
 
-# ---- guesses about fields -------------------------------------------------------------------------
+# ---- guesses about fields -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("paid_type", ["alipay", "wxpay", "qqpay", "bank", "jdpay", "paypal", "tenpay"])
 def test_a_missing_type_is_guessed_among_the_common_ones(paid_type):
-    signed = {**NOTIFY, "type": paid_type}
+    signed = {**SHORT_NOTIFY, "type": paid_type}
     received = {k: v for k, v in signed.items() if k != "type"}
     diagnosis = diagnose_md5({**received, "sign": md5_sign(signed, KEY)}, KEY)
     assert diagnosis.mistakes == ("field_missing",)
@@ -256,7 +453,7 @@ def test_a_missing_type_is_guessed_among_the_common_ones(paid_type):
 
 def test_missing_fields_are_guessed_only_for_a_notify():
     # Without trade_no it is not a notify, so no notify field is guessed.
-    signed = {k: v for k, v in NOTIFY.items() if k != "trade_no"}
+    signed = {k: v for k, v in SHORT_NOTIFY.items() if k != "trade_no"}
     received = {k: v for k, v in signed.items() if k != "trade_status"}
     assert diagnose_md5({**received, "sign": md5_sign(signed, KEY)}, KEY).mistakes == ("wrong_key",)
     received = {k: v for k, v in signed.items() if k != "type"}
@@ -264,14 +461,14 @@ def test_missing_fields_are_guessed_only_for_a_notify():
 
 
 def test_a_missing_trade_status_is_guessed():
-    received = {k: v for k, v in NOTIFY.items() if k != "trade_status"}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    received = {k: v for k, v in SHORT_NOTIFY.items() if k != "trade_status"}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.detail == "the sign covers trade_status=TRADE_SUCCESS, which is missing here"
 
 
 def test_one_unsigned_field_before_pid_is_a_notify_url_query():
-    received = {"order": "7", **NOTIFY}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    received = {"order": "7", **SHORT_NOTIFY}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("notify_url_query",)
     assert diagnosis.detail == "unsigned fields in front: order"
 
@@ -279,41 +476,41 @@ def test_one_unsigned_field_before_pid_is_a_notify_url_query():
 def test_a_notify_url_query_also_drops_its_amp_prefixed_fields():
     # notify.php?a=1&b=2 stored HTML-escaped arrives as a=1 and amp;b=2, both in front of pid;
     # an amp; field can also turn up after pid when the query was appended differently.
-    received = {"a": "1", "amp;b": "2", **NOTIFY, "amp;c": "3"}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    received = {"a": "1", "amp;b": "2", **SHORT_NOTIFY, "amp;c": "3"}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("notify_url_query",)
     assert diagnosis.detail == "unsigned fields in front: a, amp;b, amp;c"
 
 
 @pytest.mark.parametrize("extra", ["x", "amp;x"])
 def test_fields_in_front_of_pid_are_not_suspected_when_pid_comes_first(extra):
-    received = {**NOTIFY, extra: "1"}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    received = {**SHORT_NOTIFY, extra: "1"}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("field_added_after_signing",)
     assert diagnosis.detail == f"'{extra}' is not covered by the sign"
 
 
 def test_type_zero_is_named_but_another_field_of_zero_is_just_an_extra_field():
-    signed = {k: v for k, v in NOTIFY.items() if k != "type"}
+    signed = {k: v for k, v in SHORT_NOTIFY.items() if k != "type"}
     diagnosis = diagnose_md5({**signed, "type": "0", "sign": md5_sign(signed, KEY)}, KEY)
     assert diagnosis.mistakes == ("type0_unsigned",)
     assert diagnosis.detail == "type=0 arrived but is not signed"
-    diagnosis = diagnose_md5({**NOTIFY, "param": "0", "sign": md5_sign(NOTIFY, KEY)}, KEY)
+    diagnosis = diagnose_md5({**SHORT_NOTIFY, "param": "0", "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY)
     assert diagnosis.mistakes == ("field_added_after_signing",)
-    diagnosis = diagnose_md5({**NOTIFY, "sign": md5_sign({k: v for k, v in NOTIFY.items()
+    diagnosis = diagnose_md5({**SHORT_NOTIFY, "sign": md5_sign({k: v for k, v in SHORT_NOTIFY.items()
                                                          if k != "type"}, KEY)}, KEY)
     assert diagnosis.mistakes == ("field_added_after_signing",)  # type=wxpay is not the quirk
 
 
 def test_money_reformatted_names_both_renderings():
-    received = {**NOTIFY, "money": "1"}
-    diagnosis = diagnose_md5({**received, "sign": md5_sign({**NOTIFY, "money": "1.00"}, KEY)}, KEY)
+    received = {**SHORT_NOTIFY, "money": "1"}
+    diagnosis = diagnose_md5({**received, "sign": md5_sign({**SHORT_NOTIFY, "money": "1.00"}, KEY)}, KEY)
     assert diagnosis.mistakes == ("money_reformatted",)
     assert diagnosis.detail == "the sign covers money=1.00, but money=1 arrived"
 
 
 def test_the_base_keeps_blank_values_and_a_trimming_server_is_still_genuine():
-    received = {**NOTIFY, "param": " "}
+    received = {**SHORT_NOTIFY, "param": " "}
     kept = diagnose_md5({**received, "sign": md5_sign(received, KEY)}, KEY)
     assert kept.genuine and kept.detail == "" and "param= " in kept.signed_string
     dropped = diagnose_md5({**received, "sign": md5_sign(received, KEY, blanks="drop")}, KEY)
@@ -323,7 +520,7 @@ def test_the_base_keeps_blank_values_and_a_trimming_server_is_still_genuine():
 
 
 def test_an_empty_value_included_is_named_only_when_there_is_one():
-    received = {**NOTIFY, "param": ""}
+    received = {**SHORT_NOTIFY, "param": ""}
     string = joined(sorted((k, v) for k, v in received.items() if k != "sign_type"))
     diagnosis = diagnose_md5({**received, "sign": md5(string + KEY)}, KEY)
     assert diagnosis.mistakes == ("empty_included",) and diagnosis.detail == ""
@@ -336,33 +533,33 @@ def test_a_callback_of_nothing_but_empty_values_signed_with_them():
 
 
 def test_sign_type_included_has_no_detail():
-    string = joined(sorted((k, v) for k, v in NOTIFY.items()))
-    diagnosis = diagnose_md5({**NOTIFY, "sign": md5(string + KEY)}, KEY)
+    string = joined(sorted((k, v) for k, v in SHORT_NOTIFY.items()))
+    diagnosis = diagnose_md5({**SHORT_NOTIFY, "sign": md5(string + KEY)}, KEY)
     assert diagnosis.mistakes == ("sign_type_included",) and diagnosis.detail == ""
 
 
 def test_without_a_sign_nothing_crashes():
-    assert diagnose_md5(NOTIFY, KEY).mistakes == ("wrong_key",)
+    assert diagnose_md5(SHORT_NOTIFY, KEY).mistakes == ("wrong_key",)
 
 
-# ---- the search's limits --------------------------------------------------------------------------
+# ---- the search's limits ------------------------------------------------------------------------
 
 
 def test_the_search_stops_at_its_budget_and_says_so(monkeypatch):
     monkeypatch.setattr(diagnose, "MAX_MD5_ATTEMPTS", 1)
-    wrong = diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, "Z" * 32)}, KEY)
+    wrong = diagnose_md5({**SHORT_NOTIFY, "sign": md5_sign(SHORT_NOTIFY, "Z" * 32)}, KEY)
     assert wrong.mistakes == ("wrong_key",)
     assert wrong.detail == "search stopped after 1 candidates"
-    assert wrong.expected_string == canonical_string(NOTIFY) and wrong.signed_string == ""
+    assert wrong.expected_string == canonical_string(SHORT_NOTIFY) and wrong.signed_string == ""
     # The first candidate is the genuine sign itself: a budget of one still finds it.
-    assert diagnose_md5({**NOTIFY, "sign": md5_sign(NOTIFY, KEY)}, KEY).genuine
+    assert diagnose_md5({**SHORT_NOTIFY, "sign": md5_sign(SHORT_NOTIFY, KEY)}, KEY).genuine
 
 
 def test_at_its_budget_the_search_keeps_the_best_explanation_found_so_far(monkeypatch):
     # A two-mistake explanation does not end the search (a simpler one may follow); when the
     # budget runs out after it was found, it is still the answer.
-    string = joined(signed_pairs(NOTIFY, ordered=False))
-    received = {**NOTIFY, "sign": md5(string + KEY).upper()}
+    string = joined(signed_pairs(SHORT_NOTIFY, ordered=False))
+    received = {**SHORT_NOTIFY, "sign": md5(string + KEY).upper()}
     assert set(diagnose_md5(received, KEY).mistakes) == {"unsorted", "uppercase_hex"}
     for budget in range(1, 30):
         monkeypatch.setattr(diagnose, "MAX_MD5_ATTEMPTS", budget)
@@ -407,7 +604,35 @@ def test_two_added_fields_are_searched_only_in_a_callback_of_ordinary_size():
     assert diagnose_md5({**received, "sign": md5_sign(signed, KEY)}, KEY).mistakes == ("wrong_key",)
 
 
-# ---- names that look like numbers -------------------------------------------------------------
+@pytest.mark.parametrize("size", [16 * 1024, 60 * 1024])
+def test_a_large_callback_stops_within_the_work_bound(monkeypatch, size):
+    seen = counting(monkeypatch)
+    found = diagnose_md5(callback(size), KEY)
+    assert found.mistake == "wrong_key"
+    assert found.detail.startswith("search stopped after")
+    # what was hashed stays within the bound (plus the one candidate that crossed it)
+    assert sum(seen) <= MAX_WORK_CHARS + max(seen) + 2 * len(KEY) * len(seen)
+
+
+def test_past_64_kib_nothing_is_searched(monkeypatch):
+    seen = counting(monkeypatch)
+    found = diagnose_md5(callback(MAX_SEARCH_CHARS + 1024), KEY)
+    assert found.mistake == "wrong_key" and "too large to search" in found.detail
+    assert seen == []
+
+
+def test_an_ordinary_callback_is_searched_in_full(monkeypatch):
+    """The bound is far above a real callback: two mistakes at once are still found."""
+    params = {"pid": "1001", "trade_no": "2024010112345678901", "out_trade_no": "A1",
+              "type": "alipay", "name": "VIP", "money": "1.00", "trade_status": "TRADE_SUCCESS",
+              "sign_type": "MD5"}
+    signed = "&".join(f"{k}={v}" for k, v in sorted(params.items())) + f"&key={KEY}"
+    params["sign"] = hashlib.md5(signed.encode()).hexdigest()
+    found = diagnose_md5(params, KEY)
+    assert set(found.mistakes) == {"sign_type_included", "key_as_param"}
+
+
+# ---- names that look like numbers ---------------------------------------------------------------
 
 
 def test_a_sign_in_an_older_php_order_is_genuine_and_shows_that_order():
@@ -451,8 +676,8 @@ def test_an_rsa_sign_in_an_older_php_order_is_genuine(platform):
 
 
 def test_the_work_bound_counts_the_characters_joined_exactly(monkeypatch):
-    string = canonical_string(NOTIFY)
-    received = {**NOTIFY, "sign": md5(string + KEY)}
+    string = canonical_string(SHORT_NOTIFY)
+    received = {**SHORT_NOTIFY, "sign": md5(string + KEY)}
     monkeypatch.setattr(diagnose, "MAX_WORK_CHARS", len(string))
     assert diagnose_md5(received, KEY).genuine  # the first candidate fits the bound exactly
     monkeypatch.setattr(diagnose, "MAX_WORK_CHARS", len(string) - 1)
@@ -462,7 +687,7 @@ def test_the_work_bound_counts_the_characters_joined_exactly(monkeypatch):
 
 
 def test_a_callback_just_within_the_size_bound_is_searched_and_one_past_it_is_not(monkeypatch):
-    base = {k: v for k, v in NOTIFY.items() if k != "sign_type"}
+    base = {k: v for k, v in SHORT_NOTIFY.items() if k != "sign_type"}
     size = sum(len(k) + len(v) for k, v in base.items())
     received = {**base, "sign": md5_sign(base, KEY)}
     sign_size = len("sign") + 32

@@ -4,11 +4,11 @@ way the README shows it."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-PACKAGE = Path(__file__).resolve().parents[1] / "epaycli"
+PACKAGE = ROOT / "epaycli"
 PRIVATE = re.compile(r"^\s*(from|import)\s+(typer|click)\.(_\w+)|typer\._\w+|\bmake_metavar\s*=",
                      re.MULTILINE)
 

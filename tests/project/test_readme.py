@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
+
+from conftest import ROOT
 
 from epaycli.core.models import PROFILE_FIELDS
 from epaycli.profiles.store import _store_from_document
 
-ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import tomli_w
+import tomlkit
 
 from epaycli.core.errors import ExitCode
 from epaycli.core.models import SANDBOX_KEY
@@ -53,7 +53,7 @@ def profile(config_file):
     def write(**fields: str) -> None:
         config_file.parent.mkdir(parents=True, exist_ok=True)
         table = {k: v for k, v in fields.items() if v}
-        config_file.write_text(tomli_w.dumps({"default": "p", "profiles": {"p": table}}))
+        config_file.write_text(tomlkit.dumps({"default": "p", "profiles": {"p": table}}))
 
     return write
 

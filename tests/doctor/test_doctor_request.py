@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import tomli_w
+import tomlkit
 
 from epaycli.core.errors import ExitCode
 from epaycli.core.request import sign_request
@@ -162,7 +162,7 @@ def test_name_rules(lint, name, code):
 ])
 def test_notify_url_rules_apply_to_the_request(config_file, lint, url, code):
     config_file.parent.mkdir(parents=True)
-    config_file.write_text(tomli_w.dumps({"default": "live", "profiles": {"live": {
+    config_file.write_text(tomlkit.dumps({"default": "live", "profiles": {"live": {
         "gateway": "https://pay.example.com/", "pid": "1001", "key": KEY}}}))
     _, found = lint({**GOOD, "notify_url": url})
     assert found[code] == ("request.notify_url", "fail")
@@ -202,7 +202,7 @@ def test_an_rsa_sign_is_checked_with_the_profile_private_key(config_file, lint, 
     path = tmp_path / "merchant.pem"
     private = private_key_file(path)
     config_file.parent.mkdir(parents=True)
-    config_file.write_text(tomli_w.dumps({"default": "v2", "profiles": {"v2": {
+    config_file.write_text(tomlkit.dumps({"default": "v2", "profiles": {"v2": {
         "gateway": "https://pay.example.com/", "dialect": "v2", "pid": "1001",
         "private_key": str(path)}}}))
     request = {**GOOD, "timestamp": "1765000000", "clientip": "1.2.3.4"}
@@ -215,7 +215,7 @@ def test_an_rsa_sign_is_checked_with_the_profile_private_key(config_file, lint, 
 
 def test_a_sign_without_a_key_to_check_it_is_a_warning(config_file, lint):
     config_file.parent.mkdir(parents=True)
-    config_file.write_text(tomli_w.dumps({"default": "bare", "profiles": {"bare": {
+    config_file.write_text(tomlkit.dumps({"default": "bare", "profiles": {"bare": {
         "gateway": "https://pay.example.com/", "pid": "1001"}}}))
     _, found = lint(signed(GOOD))
     assert found["sign_no_key"] == ("request.sign", "warn")

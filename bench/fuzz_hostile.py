@@ -348,13 +348,15 @@ def fuzz_gateway(rng, count, budget, tally, home):
             tally.add("inputs")
             started = time.monotonic()
             try:
-                if index % 2:
-                    operations.query(client, merchant, 1_765_000_000, out_trade_no=f"F{index}")
+                if index % 2:  # built once, then sent (as 'epay order query' does)
+                    operations.query(client, calls.query_order(merchant, 1_765_000_000,
+                                                               out_trade_no=f"F{index}"))
                 else:
                     order = calls.validate_order(money="1.00", name="fuzz", out_trade_no=f"F{index}",
                                                  notify_url="http://127.0.0.1:9/n", type="alipay",
                                                  clientip="127.0.0.1", api=True)
-                    operations.create(client, merchant, order, 1_765_000_000)
+                    operations.create(client, calls.create_order(merchant, order, 1_765_000_000),
+                                      order, merchant)
                 said = ""
             except EpayError as error:
                 from epaycli.cli.hints import hint_for

@@ -4,6 +4,7 @@ user's file in place so that their comments and layout stay)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -11,6 +12,7 @@ from typing import Any, NamedTuple
 
 from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..core.redact import mask
 from ..files import path_exists, read_limited, user_path
 
 MAX_PROFILES_BYTES = 1024 * 1024
@@ -112,7 +114,7 @@ def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
         extra = set(table) - set(PROFILE_FIELDS) - {"name"}
         if extra:
             raise ConfigError(f"profile {name!r} in {path} has unknown fields: "
-                              f"{', '.join(sorted(extra))}",
+                              f"{', '.join(sorted(_shown_name(field) for field in extra))}",
                               "see profiles.example.toml for the field names")
         values = {}
         for key, value in table.items():
@@ -194,3 +196,12 @@ def _edited_text(path: Path, store: ProfileStore) -> str:
             if table.get(key) != value:
                 table[key] = value
     return tomlkit.dumps(document)
+
+
+# A field name no profile has may be a key pasted over a line (`89unJUB8…` instead of `key =`):
+# a long run of letters and digits in it is masked before it is quoted.
+_KEY_RUN = re.compile(r"[A-Za-z0-9]{16,}")
+
+
+def _shown_name(name: str) -> str:
+    return _KEY_RUN.sub(lambda found: mask(found.group()), name)

@@ -138,3 +138,16 @@ def test_interactive_add_checks_the_pid_before_the_key_is_asked(env, isolated_en
     assert KEY.encode() not in seen.text
     saved = (isolated_env / ".config" / "epay" / "profiles.toml").read_text()
     assert 'pid = "1001"' in saved and 'gateway = "https://pay.example.com/"' in saved
+
+
+def test_a_key_pasted_into_a_field_name_is_masked_when_the_field_is_refused(cli, tmp_path,
+                                                                           monkeypatch):
+    """Found by bench/fuzz_hostile.py: a key spliced into a name was quoted whole."""
+    config = tmp_path / "profiles.toml"
+    config.write_text('[profiles.shop]\ngateway = "https://pay.example.com/"\npid = "1001"\n'
+                      'nQz7TnW4kLp9XvB2mRc8YhJ5dFs3GaEotify_url = "x"\n', encoding="utf-8")
+    config.chmod(0o600)
+    monkeypatch.setenv("EPAY_CONFIG", str(config))
+    done = cli("sign", "pid=1001", "money=1", "--profile", "shop")
+    assert done.code == 6 and "unknown fields" in done.stderr
+    assert "nQz7TnW4kLp9XvB2" not in done.stderr and "nQz7…" in done.stderr

@@ -676,3 +676,52 @@ def test_a_bug_while_judging_is_one_event_not_a_traceback(listen, events, monkey
     monkeypatch.setattr(server, "judge", real_judge)
     assert httpx.get(listener.url, params=notify()).text == "success"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_journal_locked_by_another_program_is_answered_503_soon_and_close_is_prompt(
+        listen, events, journal_path):
+    """(issue 15.4) Another program holding the journal's write lock: each request is answered
+    503 ``fail`` within the journal's 3 s budget (a gateway waits 5 s), the listener keeps
+    serving, works again once the lock is gone, and close() does not wait for the lock."""
+    listener = listen()
+    assert httpx.get(listener.url, params=notify(1)).text == "success"
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        answers: list[httpx.Response] = []
+        senders = [threading.Thread(target=lambda n=n: answers.append(
+            httpx.get(listener.url, params=notify(n), timeout=10))) for n in range(2, 6)]
+        for sender in senders:
+            sender.start()
+        assert httpx.get(listener.health_url, timeout=2).status_code == 200  # still serving
+        for sender in senders:
+            sender.join(10)
+        assert [(a.status_code, a.text) for a in answers] == [(503, "fail")] * 4
+        assert time.monotonic() - started < 5
+        errors = events.of("journal_error")
+        assert len(errors) == 4 and {e["code"] for e in errors} == {"journal_locked"}
+        assert "locked by another program" in errors[0]["message"]
+        holder.execute("ROLLBACK")
+        assert httpx.get(listener.url, params=notify(6)).text == "success"
+        holder.execute("BEGIN EXCLUSIVE")
+        waiting = threading.Thread(target=lambda: _quiet_get(listener.url, notify(7)))
+        waiting.start()
+        deadline = time.monotonic() + 5
+        while not any(c.awaiting_commit for c in list(listener._engine.connections)):
+            assert time.monotonic() < deadline, "the request never reached the journal"
+            time.sleep(0.01)
+        started = time.monotonic()
+        listener.close()
+        assert time.monotonic() - started < 2.5
+        waiting.join(10)
+    finally:
+        holder.close()
+    assert [r["trade_no"] for r in rows(journal_path)] == [order(n).trade_no for n in (1, 6)]
+
+
+def _quiet_get(url: str, params: dict) -> None:
+    try:
+        httpx.get(url, params=params, timeout=10)
+    except httpx.HTTPError:
+        pass

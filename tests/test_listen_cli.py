@@ -271,3 +271,45 @@ def test_listen_stays_off_the_cold_start_of_other_commands(env):
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=30)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_locked_journal_is_said_once_and_sigterm_stops_promptly(epay, tmp_path):
+    """(issue 15.4) Two notifies meet a journal another program holds locked: two 503s,
+    one line on the terminal saying why, and SIGTERM ends the process at once."""
+    journal = tmp_path / "j.sqlite3"
+    port = free_port()
+    listener = epay("listen", "--port", str(port), "--journal", str(journal))
+    url = f"http://127.0.0.1:{port}/notify"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert httpx.get(url, params=notify()).text == "success"
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    holder = sqlite3.connect(journal, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        for number in (2, 3):
+            got = httpx.get(url, params=notify(number), timeout=10)
+            assert (got.status_code, got.text) == (503, "fail")
+        waiting = threading.Thread(target=lambda: _ignore_errors(httpx.get, url,
+                                                                 params=notify(5), timeout=10))
+        waiting.start()
+        time.sleep(0.2)  # a request waits for the lock while the signal comes (best effort)
+        started = time.monotonic()
+        listener.proc.send_signal(signal.SIGTERM)
+        code, stderr = listener.finish()
+        assert code == 0 and time.monotonic() - started < 3, stderr
+        waiting.join(10)
+    finally:
+        holder.close()
+    assert stderr.count("locked by another program") == 1, stderr
+
+
+def _ignore_errors(function, *args, **options) -> None:
+    try:
+        function(*args, **options)
+    except httpx.HTTPError:
+        pass

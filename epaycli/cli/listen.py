@@ -164,9 +164,15 @@ def _json_renderer(out: Output):
 
 
 def _human_renderer(out: Output):
+    unjournaled = {"code": None, "count": 0}  # a journal that fails is said once, not per request
+
     def show(event: dict) -> None:
         kind = event["event"]
         if kind in ("notify", "bad_request"):
+            if unjournaled["count"] > 1:
+                out.status(f"the journal is written again; {unjournaled['count']} requests "
+                           "were answered 503 meanwhile", "warn")
+            unjournaled.update(code=None, count=0)
             out.status(*notify_line(event))
         elif kind == "ready":
             out.status(f"listening on {event['local_url']}"
@@ -196,7 +202,12 @@ def _human_renderer(out: Output):
             out.status(f"!!! internal error: {event['message']} — a bug in epay; please report it",
                        "bad")
         elif kind == "journal_error":
-            out.status(f"!!! JOURNAL: {event['message']} — answered 503", "bad")
+            unjournaled["count"] += 1
+            if unjournaled["code"] != event["code"]:
+                unjournaled["code"] = event["code"]
+                out.status(f"!!! JOURNAL: {event['message']} — answered 503", "bad")
+                if event["hint"]:
+                    out.status(f"    {event['hint']}", "dim")
         elif kind == "warning":
             out.status(f"warning: {event['message']}", "warn")
         elif kind == "stopped":

@@ -16,6 +16,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +71,11 @@ _JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
+# How long a request may wait for the journal another process holds locked: a gateway gives up
+# after 5 s, so it is answered 503 well before that (and sends the notify again later).
+BUSY_SECONDS = 3.0
+_STOP_JOIN_SECONDS = 5.0  # a commit under way (not a lock: that is not waited for)
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
 class JournalError(EpayError):
@@ -84,11 +90,12 @@ Done = Callable[[int | None, Exception | None], object]
 class _Pending:
     """One record waiting for its commit; ``done(id, error)`` runs on the writer after it."""
 
-    __slots__ = ("values", "done")
+    __slots__ = ("values", "done", "queued")
 
     def __init__(self, values: tuple, done: Done) -> None:
         self.values = values
         self.done = done
+        self.queued = time.monotonic()
 
 
 def default_journal_path(environ) -> Path:
@@ -108,6 +115,7 @@ class Journal:
         self._writer: threading.Thread | None = None
         self._read_lock = threading.Lock()
         self._closed = False
+        self._stopping = False  # close() was called: no more waiting for a lock
         if readonly:
             self._connection = _open_readonly(self.path)
             return
@@ -130,6 +138,11 @@ class Journal:
 
     def failure(self, error: Exception) -> JournalError:
         """What a failed commit means for the request: it cannot be acknowledged."""
+        if _is_busy(error):
+            return JournalError(f"the journal {self.path} is locked by another program "
+                                f"({error}); requests are answered 503 until it is free",
+                                "end the program that holds it open for writing (an sqlite3 "
+                                "shell inside a transaction?)", code="journal_locked")
         return JournalError(f"cannot write the journal {self.path} ({error})",
                             "check the disk space and the file's permissions")
 
@@ -152,10 +165,13 @@ class Journal:
                 batch.append(item)
             try:
                 outcomes = self._commit(batch)
-            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
-                # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail its
-                # own request only: the batch again, row by row
-                outcomes = self._commit_one_by_one(batch)
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError) as error:
+                if _is_busy(error):  # locked by another program: the whole batch waited
+                    outcomes = [(None, error)] * len(batch)
+                else:
+                    # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail
+                    # its own request only: the batch again, row by row
+                    outcomes = self._commit_one_by_one(batch)
             for item, (record_id, error) in zip(batch, outcomes):
                 try:
                     item.done(record_id, error)
@@ -168,7 +184,7 @@ class Journal:
         listener's loop costs more than the row), 32 × 29 values stay within every SQLite's
         limit of 999, and only 32 statement shapes are cached."""
         connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
+        self._begin(batch[0].queued)
         try:
             for start in range(0, len(batch), _ROWS_A_STATEMENT):
                 rows = batch[start:start + _ROWS_A_STATEMENT]
@@ -182,12 +198,31 @@ class Journal:
         # The write lock was held throughout: the batch got consecutive ids.
         return [(record_id, None) for record_id in range(last - len(batch) + 1, last + 1)]
 
+    def _begin(self, queued: float) -> None:
+        """Take the write lock. Another program may hold it: wait only as long as the batch's
+        oldest request may (``BUSY_SECONDS``), and not at all once the journal is closing.
+        SQLite's own busy wait cannot be cut short by close(): this one can."""
+        pause = 0.002
+        while True:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or self._stopping or \
+                        time.monotonic() + pause > queued + BUSY_SECONDS:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
     def _commit_one_by_one(self, batch: list[_Pending]) -> list[tuple]:
         outcomes = []
         for item in batch:
             try:
                 outcomes.append(self._commit([item])[0])
-            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError) as error:
+                if _is_busy(error):
+                    outcomes.append((None, error))
+                    continue
                 try:  # text that is not valid UTF-8 is kept with its bad code points escaped
                     item.values = tuple(_storable(value) for value in item.values)
                     outcomes.append(self._commit([item])[0])
@@ -200,10 +235,10 @@ class Journal:
         """Commit what is waiting, stop the writer, close the file."""
         if self._closed:
             return
-        self._closed = True
+        self._closed = self._stopping = True
         if self._writer is not None:
             self._queue.put(None)
-            self._writer.join(10)
+            self._writer.join(_STOP_JOIN_SECONDS)
         with self._read_lock:
             self._connection.close()
 
@@ -262,6 +297,12 @@ class Journal:
 def _insert_rows(count: int) -> str:
     """``INSERT … VALUES (…), (…)`` for ``count`` rows."""
     return _INSERT + ", ".join([_ROW] * count)
+
+
+def _is_busy(error: Exception) -> bool:
+    """Another program holds the journal locked (or the wait for it was interrupted)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _BUSY_CODES
 
 
 def _rollback(connection: sqlite3.Connection) -> None:
@@ -327,7 +368,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                     timeout=10)
+                                     timeout=BUSY_SECONDS)
         connection.row_factory = sqlite3.Row
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
@@ -338,6 +379,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
             connection.executescript("BEGIN;" + _SCHEMA +
                                      f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             path.chmod(0o600)  # raw requests: the owner's business only
+        connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"cannot write the journal {path} ({reason})",

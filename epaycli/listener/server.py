@@ -42,7 +42,9 @@ _RECEIVE_BYTES = 64 * 1024  # one read at the most (the buffer each connection r
 MAX_CONNECTIONS = 1024  # at once; more are closed as they come (as the local gateway does)
 _STOP_WAIT_SECONDS = 5.0
 _FORWARD_STOP_SECONDS = 2.0  # how long close() waits for forwards still in flight
-_COMMIT_WAIT_SECONDS = 30.0  # a request whose commit takes longer is answered 503
+# A request whose commit takes longer is answered 503 (a gateway waits 5 s). A journal locked
+# by another program fails sooner, after journal.BUSY_SECONDS: this is for a disk that stalls.
+_COMMIT_WAIT_SECONDS = 4.0
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
 
@@ -574,9 +576,10 @@ class _Engine:
             self.internal_error(connection, failure)
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
-        self.emit({"event": "journal_error", "message": error.message,
-                   "time": iso_time(self.clock())})  # before the answer, as in _answered
-        connection.answer(503, "fail: the listener cannot journal this request", True)
+        self.emit({"event": "journal_error", "code": error.code, "message": error.message,
+                   "hint": error.hint or "", "time": iso_time(self.clock())})
+        # (said before the answer, as in _answered)
+        connection.answer(503, "fail", True)  # what a gateway reads as "not delivered"
 
 
 @dataclass(slots=True)

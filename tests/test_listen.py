@@ -218,6 +218,65 @@ def test_duplicates_are_counted_and_a_changed_copy_is_flagged(listen, events):
     assert [e["content_changed"] for e in events] == [False, False, False, True]
 
 
+def test_a_changed_copy_names_the_fields_it_changed_everywhere(listen, events, journal_path,
+                                                               cli):
+    """(issue 14.5) A real retry differed only in ``name`` (the operator switched 回调参数去除
+    商品名称 between sends): the event, the terminal line, the journal and ``events show`` say
+    which field changed and how."""
+    from epaycli.cli.listen import notify_line
+
+    listener = listen()
+    assert httpx.get(listener.url, params=notify(5)).text == "success"
+    assert httpx.get(listener.url, params=notify(5, name="无类型")).text == "success"
+    fields = notify_fields(order(5, name="无类型"))
+    resent = signed_notify({k: v for k, v in fields.items() if k != "type"}, Md5Key(KEY))
+    assert httpx.get(listener.url, params=resent).text == "success"
+    events.wait(3)
+    assert [e["changed_fields"] for e in events] == [
+        [], [{"name": "name", "before": "product", "after": "无类型"}],
+        [{"name": "type", "before": "alipay", "after": None},
+         {"name": "name", "before": "product", "after": "无类型"}]]
+    line, style = notify_line(events[1])
+    assert "duplicate #2 CONTENT CHANGED (attack or bug): name: product → 无类型" in line
+    assert style == "bad"
+    assert "type: alipay → (absent); name: product → 无类型" in notify_line(events[2])[0]
+    stored = [json.loads(r["changed_fields"]) for r in rows(journal_path)]
+    assert stored == [e["changed_fields"] for e in events]
+    listener.close()
+    shown = cli("events", "show", str(events[1]["id"]), "--journal", str(journal_path))
+    assert "CONTENT CHANGED: name: product → 无类型" in shown.stdout
+    document = json.loads(cli("events", "show", str(events[1]["id"]), "--journal",
+                              str(journal_path), "--json").stdout)
+    assert document["changed_fields"] == events[1]["changed_fields"]
+
+
+def test_the_first_copy_is_known_after_a_restart_and_an_old_journal_is_upgraded(
+        journal_path, events):
+    keys = Keys(md5=Md5Key(KEY))
+    with start_listener(keys=keys, journal=journal_path) as listener:
+        httpx.get(listener.url, params=notify(8))
+    with sqlite3.connect(journal_path) as db:  # as the first schema wrote it
+        db.execute("ALTER TABLE requests DROP COLUMN changed_fields")
+        db.execute("PRAGMA user_version = 1")
+    with start_listener(keys=keys, journal=journal_path, on_event=events.append) as listener:
+        assert httpx.get(listener.url, params=notify(8, "8.00")).text == "success"
+        events.wait(1)
+    assert events[0]["changed_fields"] == [{"name": "money", "before": "1", "after": "8"}]
+    assert [r["changed_fields"] for r in rows(journal_path)] == [
+        None, json.dumps(events[0]["changed_fields"])]
+
+
+def test_the_first_copies_kept_are_bounded():
+    from epaycli.listener.judge import Duplicates
+
+    duplicates = Duplicates(keep=2)
+    for number in range(3):
+        duplicates.note(f"T{number}", "a", {"money": "1"})
+    forgotten, kept = duplicates.note("T0", "b", {"money": "2"}), duplicates.note("T2", "b", {})
+    assert (forgotten.count, forgotten.changed, forgotten.first) == (1, True, None)
+    assert (kept.count, kept.changed, kept.first) == (1, True, {"money": "1"})
+
+
 def test_duplicate_counts_survive_a_restart(journal_path, events):
     keys = Keys(md5=Md5Key(KEY))
     with start_listener(keys=keys, journal=journal_path) as listener:

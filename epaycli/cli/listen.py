@@ -217,6 +217,19 @@ def _human_renderer(out: Output):
     return show
 
 
+def changes_text(changes: list[dict] | None) -> str:
+    """``name: product → 无类型; money: 1.00 → 2.00`` — what a later copy of a notify changed."""
+    if changes is None:
+        return "which fields is not known (the first copy is no longer kept)"
+
+    def shown(value: str | None) -> str:
+        if value is None:
+            return "(absent)"
+        return value if len(value) <= 40 else value[:39] + "…"
+
+    return "; ".join(f"{c['name']}: {shown(c['before'])} → {shown(c['after'])}" for c in changes)
+
+
 def notify_line(event: dict) -> tuple[str, str]:
     """One line per request: time, method, numbers, money, type, verdict, duplicates, answer."""
     clock = event["time"][11:19]
@@ -230,7 +243,7 @@ def notify_line(event: dict) -> tuple[str, str]:
     if event["duplicate_count"]:
         duplicate = f"  duplicate #{event['duplicate_count'] + 1}"
         if event["content_changed"]:
-            duplicate += " CONTENT CHANGED (attack or bug)"
+            duplicate += f" CONTENT CHANGED (attack or bug): {changes_text(event['changed_fields'])}"
     answer = event["answer"] if len(event["answer"]) <= 40 else event["answer"][:40] + "…"
     delivered = "" if event["delivered"] else " (gateway: not delivered)"
     text = (f"{clock} {event['method']:4} {event['trade_no'] or '-'} {event['out_trade_no'] or '-'}"

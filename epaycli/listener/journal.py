@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError, EpayError, InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: changed_fields
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS requests (
     delivered INTEGER NOT NULL,        -- would a gateway count the answer as delivered?
     answered_by TEXT NOT NULL,         -- verdict | reply | forward
     forward TEXT,                      -- JSON: the shop handler's answer, NULL if not forwarded
-    timings TEXT NOT NULL              -- JSON: milliseconds
+    timings TEXT NOT NULL,             -- JSON: milliseconds
+    changed_fields TEXT                -- JSON [{name, before, after}]: what a duplicate changed
 );
 CREATE INDEX IF NOT EXISTS requests_by_trade_no ON requests (trade_no);
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (received_at);
@@ -64,10 +65,12 @@ COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", 
            "client", "trade_no", "out_trade_no", "money", "type", "pid", "params", "valid",
            "verdict", "reason", "report", "fingerprint", "duplicate_count", "content_changed",
            "order_amount", "answer_status", "answer", "delivered", "answered_by", "forward",
-           "timings")
+           "timings", "changed_fields")
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in COLUMNS)})"
-_JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
+_JSON_COLUMNS = ("headers", "params", "report", "forward", "timings", "changed_fields")
+# What each earlier schema lacks, added in place (the rows already there keep NULL).
+_MIGRATIONS = {1: "ALTER TABLE requests ADD COLUMN changed_fields TEXT;"}
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
@@ -292,6 +295,24 @@ class Journal:
                           "WHERE kind = 'notify' AND trade_no != '' ORDER BY id")
         return ((row[0], row[1]) for row in rows)
 
+    def first_copies(self, limit: int) -> list[tuple[str, dict]]:
+        """(trade_no, params) of the first journaled notify of each of the ``limit`` most
+        recent trade_nos, oldest first: what names a later copy's changes after a restart.
+        A row whose params are not readable JSON is left out."""
+        rows = self._rows(
+            "SELECT trade_no, params FROM requests WHERE id IN (SELECT min(id) FROM requests "
+            "WHERE kind = 'notify' AND trade_no != '' GROUP BY trade_no "
+            "ORDER BY min(id) DESC LIMIT ?) ORDER BY id", (limit,))
+        copies = []
+        for trade_no, params in rows:
+            try:
+                fields = json.loads(params) if isinstance(params, str) else None
+            except ValueError:
+                continue
+            if isinstance(fields, dict):
+                copies.append((trade_no, fields))
+        return copies
+
 
 @functools.lru_cache(maxsize=_ROWS_A_STATEMENT)
 def _insert_rows(count: int) -> str:
@@ -376,7 +397,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous=FULL")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:  # a new file (an existing one opens without a write)
-            connection.executescript("BEGIN;" + _SCHEMA +
+            connection.executescript("BEGIN;" + _MIGRATIONS.get(version, _SCHEMA) +
                                      f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             path.chmod(0o600)  # raw requests: the owner's business only
         connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)

@@ -24,11 +24,20 @@ from pathlib import Path
 from secrets import token_hex
 
 from ..core.errors import ConfigError, EpayError, InputError
-from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
 from ..core.signing import Keys
 from .http import METHODS, Head, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
-from .judge import Duplicates, Judgement, Masker, fingerprint, judge, read_params
+from .judge import (
+    KEEP_FIRST_COPIES,
+    Duplicates,
+    Judgement,
+    Masker,
+    Seen,
+    fingerprint,
+    judge,
+    read_params,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -309,7 +318,7 @@ class _Engine:
         self.read_timeout, self.max_body = read_timeout, max_body
         self.masker = Masker(secrets)
         self.duplicates = Duplicates()
-        self.duplicates.load(journal.fingerprints())
+        self.duplicates.load(journal.fingerprints(), journal.first_copies(KEEP_FIRST_COPIES))
         self.forwarder = None
         self._forward_workers = None
         self.health_token = token_hex(8)  # tells this listener apart from any other
@@ -407,9 +416,11 @@ class _Engine:
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)
         print_ = fingerprint(params)
-        seen, changed = self.duplicates.note(params.get("trade_no", ""), print_)
+        plain = self.masker.plain(params)
+        masked = params if plain else self.masker.params(params)
+        seen = self.duplicates.note(params.get("trade_no", ""), print_, masked)
         judged = _Judged(connection, head, path, query, body, params, source, close, verdict,
-                         print_, seen, changed, _ms(judged_at))
+                         print_, plain, masked, seen, _ms(judged_at))
         if self.forwarder is None:
             self._notified(judged, None)
             return
@@ -439,8 +450,11 @@ class _Engine:
     def _notified(self, judged: _Judged, forwarded) -> None:
         verdict, params = judged.verdict, judged.params
         answer = self._answer(verdict.valid, forwarded)
-        plain = self.masker.plain(params)
-        masked = params if plain else self.masker.params(params)
+        plain, masked, seen = judged.plain, judged.masked, judged.seen
+        changes: list | None = []  # None: changed, but the first copy is no longer kept
+        if seen.changed:
+            changes = None if seen.first is None else [
+                change.to_dict() for change in changed_fields(seen.first, masked)]
         timings = {"judge_ms": judged.judge_ms,
                    "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
         record = {
@@ -458,7 +472,8 @@ class _Engine:
             "report": verdict.report if plain and verdict.valid else
             self.masker.anything(verdict.report, params),
             "fingerprint": judged.fingerprint,
-            "duplicate_count": judged.seen, "content_changed": judged.changed,
+            "duplicate_count": seen.count, "content_changed": seen.changed,
+            "changed_fields": changes,
             "order_amount": verdict.order_amount, "answer_status": answer.status,
             "answer": self.masker.anything(answer.body, params),  # a handler may echo anything
             "delivered": counts_as_delivered(answer.body),
@@ -597,8 +612,9 @@ class _Judged:
     close: bool
     verdict: Judgement
     fingerprint: str
-    seen: int  # times this trade_no came before
-    changed: bool  # … saying something else than the first time
+    plain: bool  # nothing in params to mask
+    masked: dict  # params as stored and shown
+    seen: Seen  # this trade_no before
     judge_ms: float
 
 
@@ -622,8 +638,8 @@ def _event(name: str, record_id: int, record: dict) -> Event:
     params = record.get("params") or {}
     event["trade_status"] = params.get("trade_status", "")
     for field in ("valid", "verdict", "reason", "duplicate_count", "content_changed",
-                  "order_amount", "answer", "answer_status", "delivered", "answered_by",
-                  "forward"):
+                  "changed_fields", "order_amount", "answer", "answer_status", "delivered",
+                  "answered_by", "forward"):
         event[field] = record.get(field)
     event["duplicate_count"] = event["duplicate_count"] or 0
     event["content_changed"] = bool(event["content_changed"])

@@ -4,6 +4,12 @@ subprocess on 127.0.0.1 that verifies and journals each one durably before answe
 
     .venv/bin/python bench/listen_load.py [--count 20000] [--concurrency 32]
                                           [--client auto|wrk|raw|httpx] [--seconds 8]
+                                          [--rounds 0]
+
+``--rounds N`` measures side by side instead, with the same client: the bare stdlib server of
+bench/bare_server.py (answers ``success``, verifies and journals nothing) and `epay listen`,
+interleaved N times each (the machine's noise hits both alike); it prints every round, the
+medians and the ratios listen / bare (goal: notifies/s ≥ 0.5×, p99 ≤ 2×).
 
 ``--client auto`` (the default) is wrk when it is on PATH (Debian: apt install wrk), else the
 minimal asyncio client. wrk runs for ``--seconds`` and cycles through the ``--count`` notifies.
@@ -197,6 +203,67 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
+def start_bare(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """bench/bare_server.py in a subprocess: (process, the URL it answers on)."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py")],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(process.stdout.readline())
+    return process, f"http://127.0.0.1:{port}/notify"
+
+
+def measure(url: str, queries: list[str], options, workdir: Path, pid: int) -> dict:
+    """One load on ``url`` with the chosen client: what it counted, and the server's CPU."""
+    cpu_before = cpu_seconds(pid)
+    if options.client == "wrk":
+        counted = load_wrk(url, queries, options.concurrency, min(options.seconds, 120),
+                           workdir)
+    else:
+        run = load if options.client == "httpx" else load_raw
+        latencies, answered, elapsed = asyncio.run(run(url, queries, options.concurrency))
+        counted = {"answered": answered, "sent": len(queries), "elapsed": elapsed,
+                   "p50": percentile(latencies, .50), "p99": percentile(latencies, .99),
+                   "max": max(latencies)}
+    counted["per_s"] = counted["sent"] / counted["elapsed"]
+    counted["cpu_us"] = (cpu_seconds(pid) - cpu_before) / counted["sent"] * 1e6
+    return counted
+
+
+def compare(options, queries: list[str]) -> None:
+    """Bare stdlib server and `epay listen`, interleaved ``options.rounds`` times each."""
+    import statistics
+
+    figures: dict[str, list[dict]] = {"bare": [], "listen": []}
+    for number in range(options.rounds):
+        for name in ("bare", "listen") if number % 2 == 0 else ("listen", "bare"):
+            with tempfile.TemporaryDirectory() as folder:
+                workdir = Path(folder)
+                if name == "bare":
+                    process, url = start_bare(workdir)
+                else:
+                    process, url, _, _ = start_listener(workdir)
+                try:
+                    got = measure(url, queries, options, workdir, process.pid)
+                finally:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(30)
+            figures[name].append(got)
+            print(f"round {number + 1} {name:6} {got['per_s']:8.0f}/s  p50 {got['p50']:6.2f} ms"
+                  f"  p99 {got['p99']:6.2f} ms  server CPU {got['cpu_us']:4.0f} µs a request"
+                  f"  answered {got['answered']}/{got['sent']}", flush=True)
+    median = {name: {key: statistics.median(f[key] for f in runs)
+                     for key in ("per_s", "p50", "p99", "cpu_us")}
+              for name, runs in figures.items()}
+    report = {"client": options.client, "concurrency": options.concurrency,
+              "rounds": options.rounds, "median": median,
+              "throughput_ratio": round(median["listen"]["per_s"] / median["bare"]["per_s"], 2),
+              "p99_ratio": round(median["listen"]["p99"] / median["bare"]["p99"], 2),
+              "load_average": os.getloadavg()}
+    print(json.dumps(report, indent=2))
+    for name, passed in (("notifies/s ≥ 0.5 × the bare server's", report["throughput_ratio"] >= .5),
+                         ("p99 ≤ 2 × the bare server's", report["p99_ratio"] <= 2)):
+        print(f"{'PASS' if passed else 'MISS'}  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
@@ -205,6 +272,8 @@ def main() -> None:
                         help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
                              "(auto: wrk when on PATH, else raw)")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="side by side with a bare stdlib server, N rounds each")
     options = parser.parse_args()
     if options.client == "auto":
         import shutil
@@ -212,6 +281,9 @@ def main() -> None:
         options.client = "wrk" if shutil.which("wrk") else "raw"
     count = min(options.count, 200_000)  # bounded: this is a benchmark, not a soak test
     queries = notifies(count)
+    if options.rounds > 0:
+        compare(options, queries)
+        return
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         process, url, first_ms, journal = start_listener(workdir)

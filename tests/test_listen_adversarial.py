@@ -351,12 +351,17 @@ def test_a_slow_forward_target_does_not_block_the_loop(listen, handler, journal_
         answers[number] = (got.text, time.monotonic() - started)
 
     senders = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    checker = httpx.Client()  # made first: setting up a client (TLS context) is not the loop's time
     started = time.monotonic()
     for sender in senders:
         sender.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while len(slow.received) < 6:  # the six forwards are waiting in the slow handler
+        assert time.monotonic() < deadline, "the forwards did not reach the handler"
+        time.sleep(0.01)
     health_started = time.monotonic()
-    assert httpx.get(listener.health_url, timeout=2).status_code == 200
+    with checker:
+        assert checker.get(listener.health_url, timeout=2).status_code == 200
     assert time.monotonic() - health_started < 0.5  # while six forwards are waiting
     for sender in senders:
         sender.join(5)
@@ -537,17 +542,21 @@ def test_a_client_that_never_reads_cannot_grow_the_write_buffer(listen):
 def test_close_ends_a_connection_whose_answers_are_not_yet_sent(listen):
     listener = listen()
     with connect(listener.port, timeout=0.5, rcvbuf=4096) as sock:
-        backlog = 0
-        started = time.monotonic()
-        while backlog == 0 and time.monotonic() - started < 3:
+        def backlog() -> int:
+            return sum(c.transport.get_write_buffer_size()
+                       for c in list(listener._engine.connections) if c.transport)
+
+        # Health checks until the listener holds answers it cannot send: one unbroken byte
+        # stream (a send cut by a timeout would tear a request), however slow the machine.
+        sock.setblocking(False)
+        pending, deadline = b"", time.monotonic() + 10
+        while backlog() == 0 and time.monotonic() < deadline:
+            pending = pending or HEALTH * 20
             try:
-                sock.sendall(HEALTH * 20)
-            except TimeoutError:
-                break
-            time.sleep(0.0005)
-            backlog = sum(c.transport.get_write_buffer_size()
-                          for c in list(listener._engine.connections) if c.transport)
-        assert backlog > 0, "could not make the listener buffer answers"
+                pending = pending[sock.send(pending):]
+            except BlockingIOError:  # the listener stopped reading: wait for its backlog
+                time.sleep(0.005)
+        assert backlog() > 0, "could not make the listener buffer answers"
         listener.close()
         sock.settimeout(2)
         ended = time.monotonic() + 2

@@ -51,6 +51,14 @@ class Events(list):
         return [e for e in self if e["event"] == name]
 
 
+def wait_for(condition, timeout: float = 5, what: str = "") -> None:
+    """Until ``condition()`` holds (a test waits for what it asserts, never for time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what or condition}"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def journal_path(tmp_path) -> Path:
     return tmp_path / "journal.sqlite3"
@@ -85,20 +93,36 @@ def rows(path: Path) -> list[dict]:
         return [dict(r) for r in db.execute("SELECT * FROM requests ORDER BY id")]
 
 
-def raw_exchange(port: int, data: bytes, *, timeout: float = 5) -> bytes:
-    """Send bytes on a fresh connection; everything the server wrote until it closed."""
+def raw_exchange(port: int, data: bytes, *, timeout: float = 5,
+                 answers: int | None = None) -> bytes:
+    """Send bytes on a fresh connection; everything the server wrote until it closed (or,
+    with ``answers``, until that many whole answers came: a connection kept alive is not
+    waited out)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
-        chunks = []
-        while True:
+        got = b""
+        while answers is None or whole_answers(got) < answers:
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            got += chunk
+    return got
+
+
+def whole_answers(data: bytes) -> int:
+    """How many whole HTTP answers (head and Content-Length body) ``data`` holds."""
+    count = 0
+    while (end := data.find(b"\r\n\r\n")) >= 0:
+        head = data[:end].lower()
+        length = int(head.split(b"content-length:")[1].split(b"\r\n")[0]) \
+            if b"content-length:" in head else 0
+        if len(data) < end + 4 + length:
+            break
+        data, count = data[end + 4 + length:], count + 1
+    return count
 
 
 # ---- judging ------------------------------------------------------------------------------
@@ -535,7 +559,7 @@ def test_an_oversized_body_gets_413_and_is_journaled(listen, events, journal_pat
 def test_malformed_requests_get_an_error_are_journaled_and_do_not_stop_the_server(
         request_bytes, status, listen, events, journal_path):
     listener = listen()
-    answer = raw_exchange(listener.port, request_bytes)
+    answer = raw_exchange(listener.port, request_bytes, answers=1)
     assert answer.split(b" ")[1] == status, answer[:200]
     assert b"success" not in answer
     [row] = rows(journal_path)

@@ -32,6 +32,7 @@ from test_listen import (  # noqa: F401 - events, handler, journal_path, listen:
     notify,
     order,
     rows,
+    wait_for,
 )
 
 HEALTH = f"GET {HEALTH_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
@@ -190,7 +191,8 @@ def test_a_client_that_leaves_while_its_request_commits_does_not_hurt_the_listen
     assert httpx.get(listener.url, params=notify(99), timeout=5).text == "success"
     # After a FIN every request was read whole; after a reset the kernel may drop some unread.
     events.wait(31 if how == "close" else 1, timeout=5)
-    time.sleep(0.2)
+    # each request journaled is said just before its answer: wait for the last of them
+    wait_for(lambda: len(rows(journal_path)) == len(events), what="an event per journaled row")
     assert not events.of("internal_error") and not events.of("journal_error")
     assert order(99).trade_no in trade_nos(journal_path)
     assert len(rows(journal_path)) == len(events)  # each one journaled was dealt with
@@ -200,10 +202,11 @@ def test_reply_timeout_with_a_client_that_leaves_then_close(listen, events, jour
     listener = listen(reply="timeout")
     with connect(listener.port) as sock:
         sock.sendall(get(1))
-        time.sleep(0.3)  # journaled; the answer waits for the gateway's timeout
+        # journaled; the answer waits for the gateway's timeout
+        wait_for(lambda: len(rows(journal_path)) == 1, what="the first notify journaled")
     with connect(listener.port) as waiting:
         waiting.sendall(get(2))
-        time.sleep(0.3)
+        wait_for(lambda: len(rows(journal_path)) == 2, what="the second notify journaled")
         started = time.monotonic()
         listener.close()
         assert time.monotonic() - started < 2
@@ -399,7 +402,7 @@ def test_nothing_on_the_terminal_however_the_clients_behave(listen, events, capf
         sock.sendall(data)
         time.sleep(0.05)
         sock.close()  # reset while the listener answers
-    time.sleep(0.8)
+    wait_for(lambda: not listener._engine.connections, what="every connection dealt with")
     assert httpx.get(listener.url, params=notify(), timeout=5).text == "success"
     out, err = capfd.readouterr()
     assert out == "" and err == ""
@@ -428,7 +431,7 @@ def test_close_with_requests_in_flight_is_quick_and_loses_nothing_answered(liste
     clients = [threading.Thread(target=client, args=(k * 10_000,)) for k in range(16)]
     for one in clients:
         one.start()
-    time.sleep(0.5)
+    wait_for(lambda: len(answered) >= 16, what="requests in flight")
     started = time.monotonic()
     listener.close()
     listener.close()  # a second close is harmless
@@ -449,8 +452,7 @@ def test_a_listener_that_cannot_start_leaves_no_thread(listen, tmp_path):
     with pytest.raises(ListenError):
         start_listener(keys=Keys(md5=Md5Key(KEY)), journal=tmp_path / "other.sqlite3",
                        port=first.port)
-    time.sleep(0.2)
-    assert epay_threads() == before  # the failed one's journal writer is gone
+    wait_for(lambda: epay_threads() == before, what="the failed one's journal writer gone")
 
 
 # ---- found by attacking it ------------------------------------------------------------
@@ -576,7 +578,7 @@ def test_close_with_a_forward_in_flight_leaves_no_thread(listen, handler):
     sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
                                                       params=notify(), timeout=4))
     sender.start()
-    time.sleep(0.3)
+    wait_for(lambda: slow.received, what="the forward in the handler")
     listener.close()
     assert no_epay_threads_soon(0.3) == []
     sender.join(5)
@@ -647,7 +649,7 @@ def test_at_the_connection_limit_the_idlest_connection_makes_room(listen, monkey
     listener = listen()
     idle = [connect(listener.port) for _ in range(4)]
     try:
-        time.sleep(0.2)
+        wait_for(lambda: len(listener._engine.connections) == 4, what="four connections")
         assert read_to_end_of(listener.port, get(1, extra=b"Connection: close\r\n")
                               ).endswith(b"success")  # a gateway still gets in
         closed = 0
@@ -681,7 +683,7 @@ def test_close_does_not_wait_for_a_forward_stuck_in_a_slow_handler(listen, handl
     sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
                                                       params=notify(), timeout=8))
     sender.start()
-    time.sleep(0.3)
+    wait_for(lambda: slow.received, what="the forward in the handler")
     started = time.monotonic()
     listener.close()
     assert time.monotonic() - started < 3.5

@@ -140,8 +140,7 @@ def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
         except httpx.TransportError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    time.sleep(0.2)
-    listener.proc.send_signal(signal.SIGINT)
+    listener.proc.send_signal(signal.SIGINT)  # the line is out: it is said before the answer
     code, stderr = listener.finish()
     assert code == 0
     assert f"listening on {url}" in stderr
@@ -291,9 +290,14 @@ def test_a_locked_journal_is_said_once_and_sigterm_stops_promptly(epay, tmp_path
     holder = sqlite3.connect(journal, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
-        for number in (2, 3):
-            got = httpx.get(url, params=notify(number), timeout=10)
-            assert (got.status_code, got.text) == (503, "fail")
+        got: list[httpx.Response] = []
+        senders = [threading.Thread(target=lambda n=n: got.append(
+            httpx.get(url, params=notify(n), timeout=10))) for n in (2, 3)]
+        for sender in senders:  # side by side: each waits the journal's 3 s budget
+            sender.start()
+        for sender in senders:
+            sender.join(10)
+        assert [(answer.status_code, answer.text) for answer in got] == [(503, "fail")] * 2
         waiting = threading.Thread(target=lambda: _ignore_errors(httpx.get, url,
                                                                  params=notify(5), timeout=10))
         waiting.start()

@@ -39,7 +39,16 @@ def notify(number: int = 1, money: str = "1.00", *, key: str = KEY, **changes) -
 
 
 class Events(list):
-    """Collects on_event dicts; wait() until some arrived."""
+    """Collects the listener's events as their JSON (``to_dict()``; the typed ones in
+    ``typed``); wait() until some arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.typed: list = []
+
+    def append(self, event) -> None:
+        self.typed.append(event)
+        super().append(event.to_dict())
 
     def wait(self, count: int, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
@@ -260,10 +269,10 @@ def test_a_changed_copy_names_the_fields_it_changed_everywhere(listen, events, j
         [], [{"name": "name", "before": "product", "after": "无类型"}],
         [{"name": "type", "before": "alipay", "after": None},
          {"name": "name", "before": "product", "after": "无类型"}]]
-    line, style = notify_line(events[1])
+    line, style = notify_line(events.typed[1])
     assert "duplicate #2 CONTENT CHANGED (attack or bug): name: product → 无类型" in line
     assert style == "bad"
-    assert "type: alipay → (absent); name: product → 无类型" in notify_line(events[2])[0]
+    assert "type: alipay → (absent); name: product → 无类型" in notify_line(events.typed[2])[0]
     stored = [json.loads(r["changed_fields"]) for r in rows(journal_path)]
     assert stored == [e["changed_fields"] for e in events]
     listener.close()

@@ -147,7 +147,7 @@ def test_a_thousand_pipelined_requests_sent_unread_are_answered_in_order_bufferi
     def watch() -> None:
         while not watching.is_set():
             for connection in list(listener._engine.connections):
-                peak[0] = max(peak[0], len(connection.reader.buffer))
+                peak[0] = max(peak[0], connection.reader.held)
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)

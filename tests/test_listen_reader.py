@@ -262,13 +262,13 @@ def test_a_notify_is_handled_without_a_socket_or_the_journal(engine):
     assert (outcome.answer.status, outcome.answer.body, outcome.close) == (200, "success", False)
     assert outcome.record["kind"] == "notify" and outcome.record["valid"] is True
     assert outcome.record["client"] == "10.0.0.9" and outcome.record["query"] == query
-    event = outcome.event
+    event = outcome.event.to_dict()
     assert (event["event"], event["id"], event["verdict"], event["trade_no"]) == \
         ("notify", None, "genuine", "2026120112000000003")
     assert event["time"] == "2025-12-01T03:33:20.250Z" and event["changed_fields"] == []
     again = engine.handle(one_request(b"GET /notify?" + http_build_query(notify(3, "3.00"))
                                       .encode() + b" HTTP/1.1\r\n\r\n"))
-    assert again.event["duplicate_count"] == 1 and again.event["changed_fields"] == [
+    assert again.event.duplicate_count == 1 and again.event.changed_fields == [
         {"name": "money", "before": "1", "after": "3"}]
     assert engine.journal.count() == 0  # handling writes nothing: serve() journals
 
@@ -281,7 +281,7 @@ def test_what_is_not_a_notify_is_handled_as_its_refusal(engine):
     assert (elsewhere.answer.status, elsewhere.record["kind"], elsewhere.close) == \
         (404, "not_found", False)
     empty = engine.handle(one_request(b"GET /notify HTTP/1.1\r\nConnection: close\r\n\r\n"))
-    assert (empty.answer.status, empty.event["event"], empty.close) == (400, "bad_request", True)
+    assert (empty.answer.status, empty.event.name, empty.close) == (400, "bad_request", True)
     with pytest.raises(Refusal) as refused:
         read_all(b"GET /n HTTP/1.1\r\nX-" + KEY.encode() + b" 1\r\n\r\n", piece=100)
     outcome = engine.refused(refused.value, client="10.0.0.9")

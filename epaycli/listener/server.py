@@ -5,8 +5,9 @@ stretch. One thread, not one per connection: a notify costs a few dozen microsec
 judging, and threads would spend more than that handing the GIL to each other.
 
 Each request is judged, handed to the journal's writer thread and answered only once it is
-committed; its event (a plain dict) goes to ``on_event`` just before the answer is written, so
-a client that has its answer can rely on the event being out. The engine never prints.
+committed; its event (``events.Notify``, a frozen dataclass) goes to ``on_event`` just before
+the answer is written, so a client that has its answer can rely on the event being out. The
+engine never prints. ``_Engine.handle`` is the request's whole meaning without a socket.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
 from secrets import token_hex
@@ -26,6 +27,7 @@ from secrets import token_hex
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
 from ..core.signing import Keys
+from .events import BadRequest, InternalError, ListenEvent, NotJournaled, Notify
 from .http import METHODS, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
 from .judge import (
@@ -57,8 +59,7 @@ _COMMIT_WAIT_SECONDS = 4.0
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
 
-Event = dict
-OnEvent = Callable[[Event], None]
+OnEvent = Callable[[ListenEvent], None]
 
 
 class ListenError(ConfigError):
@@ -159,12 +160,11 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
     - ``reply``: ``auto`` (success if genuine, else fail; the handler's answer when
       forwarding), ``success``, ``fail``, ``timeout`` (answer after the gateway gave up),
       ``status:NNN``.
-    - ``on_event``: called (from the listener's thread) with one dict per request:
-      ``{"event": "notify" | "bad_request", "id", "time", "method", "path", "trade_no",
-      "out_trade_no", "money", "type", "valid", "verdict", "reason", "duplicate_count",
-      "content_changed", "answer", "answer_status", "delivered", "ms", …}``,
-      ``{"event": "journal_error", "message"}`` when a request could not be journaled, and
-      ``{"event": "internal_error", "message"}`` for a bug (the connection is closed).
+    - ``on_event``: called (from the listener's thread) with one ``events`` dataclass per
+      request (``Notify`` or ``BadRequest``: verdict, duplicates, answer, timings …), a
+      ``NotJournaled`` when a request could not be journaled (answered 503), and an
+      ``InternalError`` for a bug (the connection is closed). ``to_dict()`` is the JSON form
+      (docs/events.md).
     - ``state``: an ``epaycli.state.LocalState`` whose recorded orders give the expected
       amount, or ``None``.
     - ``forward_timeout``: how long the handler may take (a gateway waits 5 s).
@@ -337,8 +337,7 @@ class _Engine:
         # Whatever escaped a callback: one event, never a traceback on the user's terminal.
         error = context.get("exception")
         message = f"{type(error).__name__}: {error}" if error else context.get("message", "")
-        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
-                   "message": str(message)[:300]})
+        self.emit(InternalError(iso_time(self.clock()), str(message)[:300]))
 
     def _watch(self) -> None:
         # One timer for all connections: a request (or an idle keep-alive connection) that is
@@ -365,7 +364,7 @@ class _Engine:
             self._forward_workers.close(timeout=_FORWARD_STOP_SECONDS)
         self.journal.close()
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: ListenEvent) -> None:
         if self.on_event is not None:
             try:
                 self.on_event(event)
@@ -374,8 +373,7 @@ class _Engine:
 
     def internal_error(self, connection: _Connection, error: Exception) -> None:
         """A bug: said once as an event, the connection closed, the listener serving on."""
-        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
-                   "message": f"{type(error).__name__}: {error}"[:300]})
+        self.emit(InternalError(iso_time(self.clock()), f"{type(error).__name__}: {error}"[:300]))
         connection.abort()
 
     # ---- one request: pure (no socket, no journal) -------------------------------------
@@ -453,7 +451,7 @@ class _Engine:
                                                                              params),
             "timings": timings,
         }
-        return Outcome(record, answer, _event("notify", record), judged.close)
+        return Outcome(record, answer, Notify.of(record), judged.close)
 
     def refused(self, refusal: Refusal, *, client: str = "",
                 received_at: float = 0.0) -> Outcome:
@@ -479,7 +477,7 @@ class _Engine:
         }
         if body_size is not None:
             record["body_size"] = body_size
-        return Outcome(record, answer, _event("bad_request", record), close)
+        return Outcome(record, answer, BadRequest.of(record), close)
 
     def _raw(self, request: Request, path: str, query: bytes, params=None, source: str = "",
              plain: bool | None = None) -> dict:
@@ -608,11 +606,9 @@ class _Engine:
     def _answered(self, waiting: _Waiting, record_id: int) -> None:
         connection, outcome = waiting.connection, waiting.outcome
         try:
-            event = outcome.event
-            event["id"] = record_id
-            event["timings"] = {**outcome.record["timings"],
-                                "journal_ms": _ms(waiting.committing)}
-            event["ms"] = _ms(connection.request_started)
+            event = replace(outcome.event, id=record_id, ms=_ms(connection.request_started),
+                            timings={**outcome.record["timings"],
+                                     "journal_ms": _ms(waiting.committing)})
             # Said before the answer is written: whoever has the answer can count on the
             # event (and the terminal line) being out already; after it, that was a race.
             self.emit(event)
@@ -623,8 +619,8 @@ class _Engine:
             self.internal_error(connection, failure)
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
-        self.emit({"event": "journal_error", "code": error.code, "message": error.message,
-                   "hint": error.hint or "", "time": iso_time(self.clock())})
+        self.emit(NotJournaled(error.code, error.message, error.hint or "",
+                               iso_time(self.clock())))
         # (said before the answer, as in _answered)
         connection.answer(503, "fail", True)  # what a gateway reads as "not delivered"
 
@@ -637,7 +633,7 @@ class Outcome:
 
     record: dict | None
     answer: _Answer
-    event: Event | None
+    event: Notify | BadRequest | None
     close: bool
 
 
@@ -667,26 +663,6 @@ class _Waiting:
     connection: _Connection
     outcome: Outcome
     committing: float  # perf_counter when it was handed over
-
-
-def _event(name: str, record: dict) -> Event:
-    event = {"event": name, "id": None, "time": iso_time(record["received_at"])}
-    for field in ("kind", "method", "path", "client", "trade_no", "out_trade_no", "money",
-                  "type", "pid"):
-        event[field] = record.get(field, "")
-    params = record.get("params") or {}
-    event["trade_status"] = params.get("trade_status", "")
-    for field in ("valid", "verdict", "reason", "duplicate_count", "content_changed",
-                  "changed_fields", "order_amount", "answer", "answer_status", "delivered",
-                  "answered_by", "forward"):
-        event[field] = record.get(field)
-    event["duplicate_count"] = event["duplicate_count"] or 0
-    event["content_changed"] = bool(event["content_changed"])
-    report = record.get("report") or {}
-    event["sign_type"] = report.get("sign_type", "")
-    event["check"] = report or None
-    event["params"] = record.get("params")
-    return event
 
 
 def _ms(started: float) -> float:

@@ -128,10 +128,8 @@ def test_json_interface_ready_then_one_object_per_notify_and_sigterm_exits_0(epa
     assert "Traceback" not in stderr
 
 
-def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
-    port = free_port()
-    listener = epay("listen", "--port", str(port), "--journal", str(tmp_path / "j.sqlite3"))
-    url = f"http://127.0.0.1:{port}/notify"
+def first_notify_answered(url: str) -> None:
+    """Send notify 1 until the listener (a process starting) answers it ``success``."""
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -140,6 +138,13 @@ def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
         except httpx.TransportError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
+    port = free_port()
+    listener = epay("listen", "--port", str(port), "--journal", str(tmp_path / "j.sqlite3"))
+    url = f"http://127.0.0.1:{port}/notify"
+    first_notify_answered(url)
     # The line is out (it is said before the answer); the pause keeps the signal out of the
     # start-up (a SIGINT there can hang the process: a known issue, see the report).
     time.sleep(0.2)
@@ -282,14 +287,7 @@ def test_a_locked_journal_is_said_once_and_sigterm_stops_promptly(epay, tmp_path
     port = free_port()
     listener = epay("listen", "--port", str(port), "--journal", str(journal))
     url = f"http://127.0.0.1:{port}/notify"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            assert httpx.get(url, params=notify()).text == "success"
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    first_notify_answered(url)
     holder = sqlite3.connect(journal, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")

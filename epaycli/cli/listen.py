@@ -216,29 +216,16 @@ class _HumanLines:
         self.out.status(MESSAGES[message_id].format(**values), style)
 
     def show(self, event) -> None:  # noqa: C901 - one case per kind of event
-        from ..listener.events import (  # (off the cold start of other commands)
-            BadRequest,
-            InternalError,
-            ListenWarning,
-            NotJournaled,
-            Notify,
-            ProfileUpdated,
-            Ready,
-            Stopped,
-            TunnelError,
-            TunnelLost,
-            TunnelOk,
-            TunnelReopened,
-        )
+        from ..listener import events as e  # (off the cold start of other commands)
 
         say = self.say
         match event:
-            case Notify() | BadRequest():
+            case e.Notify() | e.BadRequest():
                 if self.unjournaled > 1:
                     say("journal_back", "warn", count=self.unjournaled)
                 self.journal_failure, self.unjournaled = None, 0
                 self.out.status(*notify_line(event))
-            case Ready():
+            case e.Ready():
                 say("ready", "ok", url=event.local_url, journal=event.journal,
                     any_path=MESSAGES["any_path"] if not event.path else "")
                 if event.public_url:
@@ -248,30 +235,30 @@ class _HumanLines:
                 if event.reply != "auto":
                     say("fixed_reply", "warn", reply=event.reply)
                 say("how_to_stop", "dim")
-            case TunnelOk():
+            case e.TunnelOk():
                 say("tunnel_ok", "ok", url=event.public_url, ms=event.ms)
-            case TunnelLost():
+            case e.TunnelLost():
                 say("tunnel_lost", "bad", url=event.public_url, reason=event.reason,
                     action=event.action)
-            case TunnelReopened():
+            case e.TunnelReopened():
                 say("tunnel_url_changed" if event.changed else "tunnel_reopened", "warn",
                     url=event.public_url)
-            case TunnelError():
+            case e.TunnelError():
                 say("tunnel_error", "bad", message=event.message)
-            case ProfileUpdated():
+            case e.ProfileUpdated():
                 say("profile_updated", "ok", url=event.notify_url, profile=event.profile)
-            case InternalError():
+            case e.InternalError():
                 say("internal_error", "bad", message=event.message)
-            case NotJournaled():
+            case e.NotJournaled():
                 self.unjournaled += 1
                 if self.journal_failure != event.code:
                     self.journal_failure = event.code
                     say("journal_error", "bad", message=event.message)
                     if event.hint:
                         say("journal_hint", "dim", hint=event.hint)
-            case ListenWarning():
+            case e.ListenWarning():
                 say("warning", "warn", message=event.message)
-            case Stopped():
+            case e.Stopped():
                 say("stopped" if event.reason == "stopped" else "stopped_why", "dim",
                     reason=event.reason, answered=event.answered)
 

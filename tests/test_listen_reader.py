@@ -104,6 +104,14 @@ def test_framing_that_can_be_read_two_ways_is_made_safe():
     assert request.body == b"a=1" and not request.head.keep_alive  # chunked wins; then close
 
 
+def test_an_upgrade_is_ignored_and_the_connection_read_on_as_http_1_1():
+    got, _ = read_all(b"GET /n?a=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+                      b"POST /n HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings"
+                      b"\r\nContent-Length: 3\r\n\r\na=1GET /n?b=2 HTTP/1.1\r\n\r\n", piece=4096)
+    assert [(r.head.method, r.head.target, r.body) for r in got] == [
+        ("GET", "/n?a=1", b""), ("POST", "/n", b"a=1"), ("GET", "/n?b=2", b"")]
+
+
 def test_a_chunked_body_is_read_on_from_where_it_stopped():
     reader = RequestReader(65536)
     reader.feed(b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n")

@@ -42,6 +42,7 @@ _VERSION_MAJOR = re.compile(rb"HTTP/([0-9]+)\.")
 _LENGTH_LINE = re.compile(rb"^content-length[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.MULTILINE)
 _HEADER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*")
 _URL_UNSAFE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
+_UPGRADE_LINE = re.compile(rb"^upgrade[ \t]*:[^\n]*\n", re.MULTILINE | re.IGNORECASE)
 _BLANK_LINES = (b"\n\r\n", b"\n\n")
 
 # What the reader is reading (its phase).
@@ -311,6 +312,10 @@ class RequestReader:
             raise Refusal(431, "the headers are longer than 128 KiB", path=path)
         if _longest_line(headers, 0) > MAX_LINE_BYTES:
             raise Refusal(431, "a header line is longer than 64 KiB", path=path)
+        if b"pgrade" in headers:
+            # A server may ignore Upgrade (RFC 9110 §7.8), and this one does (curl --http2
+            # asks for h2c): llhttp is not shown it, so it reads on as HTTP/1.1.
+            headers = _UPGRADE_LINE.sub(b"", headers)
         if b"ontent-" in headers:
             lengths = _LENGTH_LINE.findall(headers.lower())
             if len(lengths) > 1 or any(len(value) > 18 for value in lengths):
@@ -320,7 +325,7 @@ class RequestReader:
     def _feed_request_line(self, line: bytes) -> None:
         self._line = line.rstrip(b"\r\n")
         self._line_fed = True
-        if b" " in self._line and self._line.count(b" ") == 1:
+        if self._line.count(b" ") == 1:
             raise Refusal(400, "HTTP/0.9 requests are not accepted", path=self.path_guess())
         if not line.endswith(b"\r\n"):  # llhttp wants CRLF here; a bare LF is read as one
             line = line[:-1] + b"\r\n"
@@ -436,6 +441,9 @@ class RequestReader:
             raise
         except httptools.HttpParserError as error:
             raise self._malformed(error, part, data) from None
+        except httptools.HttpParserUpgrade:  # (its Upgrade line is not shown: see _take_head)
+            raise Refusal(400, "a protocol upgrade is not supported", head=self._head,
+                          path=self.path_guess()) from None
 
     def _malformed(self, error: httptools.HttpParserError, part: str, data: bytes) -> Refusal:
         """llhttp's reason, as the status it calls for."""

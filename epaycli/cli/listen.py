@@ -216,7 +216,7 @@ class _HumanLines:
         self.out.status(MESSAGES[message_id].format(**values), style)
 
     def show(self, event) -> None:  # noqa: C901 - one case per kind of event
-        from ..listener import events as e  # (off the cold start of other commands)
+        from ..listener import events as e  # (imported by _human_renderer; off cold start)
 
         say = self.say
         match event:
@@ -264,6 +264,10 @@ class _HumanLines:
 
 
 def _human_renderer(out: Output):
+    # Imported here, on the main thread, before the listener's thread renders with it: an
+    # import first made on that thread could meet a Ctrl+C midway on this one.
+    from ..listener import events  # noqa: F401
+
     return _HumanLines(out).show
 
 

@@ -48,6 +48,14 @@ WINDOWS = {KEY[i:i + 8] for i in range(len(KEY) - 7)}
 BUG = "this is a bug"
 
 
+def printed(text: str, secrets: list[str]) -> str:
+    """What the CLI would print of ``text``: its output masks the run's secrets (whole, and
+    runs of 8 of their characters) in every line it writes (render.Output.clean)."""
+    from epaycli.core.redact import scrub_text
+
+    return scrub_text(text, [secret for secret in secrets if secret])
+
+
 def shows_key(text: str) -> bool:
     return any(window in text for window in WINDOWS)
 
@@ -361,7 +369,8 @@ def fuzz_gateway(rng, count, budget, tally, home):
             except EpayError as error:
                 from epaycli.cli.hints import hint_for
 
-                said = f"{error.message} — {hint_for(error)}"  # the line the CLI would print
+                # the line the CLI would print: the key came by --key or EPAY_KEY
+                said = printed(f"{error.message} — {hint_for(error)}", [KEY])
             except Exception as error:  # noqa: BLE001 - the CLI would call it a bug
                 tally.add("tracebacks", f"{type(error).__name__}: {error}")
                 said = str(error)
@@ -419,9 +428,12 @@ def fuzz_profiles(rng, count, budget, tally, home):
         config.write_bytes(data)
         config.chmod(rng.choice([0o600, 0o644]))
         tally.add("inputs")
-        said = ""
+        said, secrets = "", []
         try:
             store = load_store(config)
+            # what the CLI's output learns: the keys of the profiles it could read
+            secrets = [p.key for p in store.profiles.values()] + \
+                [p.ngrok_authtoken for p in store.profiles.values()]
             for profile in store.profiles.values():
                 # the key as shown; other fields are the user's text (a path is shown whole,
                 # and a mutation may splice key characters into one)
@@ -433,6 +445,7 @@ def fuzz_profiles(rng, count, budget, tally, home):
             said += str(error)
         except Exception as error:  # noqa: BLE001
             tally.add("tracebacks", f"{type(error).__name__}: {error} ← {text[:200]!r}")
+        said = printed(said, secrets)
         if shows_key(said):
             tally.add("key_seen", around_key(said))
 

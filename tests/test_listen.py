@@ -39,7 +39,16 @@ def notify(number: int = 1, money: str = "1.00", *, key: str = KEY, **changes) -
 
 
 class Events(list):
-    """Collects on_event dicts; wait() until some arrived."""
+    """Collects the listener's events as their JSON (``to_dict()``; the typed ones in
+    ``typed``); wait() until some arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.typed: list = []
+
+    def append(self, event) -> None:
+        self.typed.append(event)
+        super().append(event.to_dict())
 
     def wait(self, count: int, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
@@ -49,6 +58,14 @@ class Events(list):
 
     def of(self, name: str) -> list[dict]:
         return [e for e in self if e["event"] == name]
+
+
+def wait_for(condition, timeout: float = 5, what: str = "") -> None:
+    """Until ``condition()`` holds (a test waits for what it asserts, never for time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what or condition}"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -85,20 +102,36 @@ def rows(path: Path) -> list[dict]:
         return [dict(r) for r in db.execute("SELECT * FROM requests ORDER BY id")]
 
 
-def raw_exchange(port: int, data: bytes, *, timeout: float = 5) -> bytes:
-    """Send bytes on a fresh connection; everything the server wrote until it closed."""
+def raw_exchange(port: int, data: bytes, *, timeout: float = 5,
+                 answers: int | None = None) -> bytes:
+    """Send bytes on a fresh connection; everything the server wrote until it closed (or,
+    with ``answers``, until that many whole answers came: a connection kept alive is not
+    waited out)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
-        chunks = []
-        while True:
+        got = b""
+        while answers is None or whole_answers(got) < answers:
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            got += chunk
+    return got
+
+
+def whole_answers(data: bytes) -> int:
+    """How many whole HTTP answers (head and Content-Length body) ``data`` holds."""
+    count = 0
+    while (end := data.find(b"\r\n\r\n")) >= 0:
+        head = data[:end].lower()
+        length = int(head.split(b"content-length:")[1].split(b"\r\n")[0]) \
+            if b"content-length:" in head else 0
+        if len(data) < end + 4 + length:
+            break
+        data, count = data[end + 4 + length:], count + 1
+    return count
 
 
 # ---- judging ------------------------------------------------------------------------------
@@ -216,6 +249,65 @@ def test_duplicates_are_counted_and_a_changed_copy_is_flagged(listen, events):
     events.wait(4)
     assert [e["duplicate_count"] for e in events] == [0, 1, 2, 3]
     assert [e["content_changed"] for e in events] == [False, False, False, True]
+
+
+def test_a_changed_copy_names_the_fields_it_changed_everywhere(listen, events, journal_path,
+                                                               cli):
+    """(issue 14.5) A real retry differed only in ``name`` (the operator switched 回调参数去除
+    商品名称 between sends): the event, the terminal line, the journal and ``events show`` say
+    which field changed and how."""
+    from epaycli.cli.listen import notify_line
+
+    listener = listen()
+    assert httpx.get(listener.url, params=notify(5)).text == "success"
+    assert httpx.get(listener.url, params=notify(5, name="无类型")).text == "success"
+    fields = notify_fields(order(5, name="无类型"))
+    resent = signed_notify({k: v for k, v in fields.items() if k != "type"}, Md5Key(KEY))
+    assert httpx.get(listener.url, params=resent).text == "success"
+    events.wait(3)
+    assert [e["changed_fields"] for e in events] == [
+        [], [{"name": "name", "before": "product", "after": "无类型"}],
+        [{"name": "type", "before": "alipay", "after": None},
+         {"name": "name", "before": "product", "after": "无类型"}]]
+    line, style = notify_line(events.typed[1])
+    assert "duplicate #2 CONTENT CHANGED (attack or bug): name: product → 无类型" in line
+    assert style == "bad"
+    assert "type: alipay → (absent); name: product → 无类型" in notify_line(events.typed[2])[0]
+    stored = [json.loads(r["changed_fields"]) for r in rows(journal_path)]
+    assert stored == [e["changed_fields"] for e in events]
+    listener.close()
+    shown = cli("events", "show", str(events[1]["id"]), "--journal", str(journal_path))
+    assert "CONTENT CHANGED: name: product → 无类型" in shown.stdout
+    document = json.loads(cli("events", "show", str(events[1]["id"]), "--journal",
+                              str(journal_path), "--json").stdout)
+    assert document["changed_fields"] == events[1]["changed_fields"]
+
+
+def test_the_first_copy_is_known_after_a_restart_and_an_old_journal_is_upgraded(
+        journal_path, events):
+    keys = Keys(md5=Md5Key(KEY))
+    with start_listener(keys=keys, journal=journal_path) as listener:
+        httpx.get(listener.url, params=notify(8))
+    with sqlite3.connect(journal_path) as db:  # as the first schema wrote it
+        db.execute("ALTER TABLE requests DROP COLUMN changed_fields")
+        db.execute("PRAGMA user_version = 1")
+    with start_listener(keys=keys, journal=journal_path, on_event=events.append) as listener:
+        assert httpx.get(listener.url, params=notify(8, "8.00")).text == "success"
+        events.wait(1)
+    assert events[0]["changed_fields"] == [{"name": "money", "before": "1", "after": "8"}]
+    assert [r["changed_fields"] for r in rows(journal_path)] == [
+        None, json.dumps(events[0]["changed_fields"])]
+
+
+def test_the_first_copies_kept_are_bounded():
+    from epaycli.listener.judge import Duplicates
+
+    duplicates = Duplicates(keep=2)
+    for number in range(3):
+        duplicates.note(f"T{number}", "a", {"money": "1"})
+    forgotten, kept = duplicates.note("T0", "b", {"money": "2"}), duplicates.note("T2", "b", {})
+    assert (forgotten.count, forgotten.changed, forgotten.first) == (1, True, None)
+    assert (kept.count, kept.changed, kept.first) == (1, True, {"money": "1"})
 
 
 def test_duplicate_counts_survive_a_restart(journal_path, events):
@@ -476,7 +568,7 @@ def test_an_oversized_body_gets_413_and_is_journaled(listen, events, journal_pat
 def test_malformed_requests_get_an_error_are_journaled_and_do_not_stop_the_server(
         request_bytes, status, listen, events, journal_path):
     listener = listen()
-    answer = raw_exchange(listener.port, request_bytes)
+    answer = raw_exchange(listener.port, request_bytes, answers=1)
     assert answer.split(b" ")[1] == status, answer[:200]
     assert b"success" not in answer
     [row] = rows(journal_path)
@@ -676,3 +768,52 @@ def test_a_bug_while_judging_is_one_event_not_a_traceback(listen, events, monkey
     monkeypatch.setattr(server, "judge", real_judge)
     assert httpx.get(listener.url, params=notify()).text == "success"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_journal_locked_by_another_program_is_answered_503_soon_and_close_is_prompt(
+        listen, events, journal_path):
+    """(issue 15.4) Another program holding the journal's write lock: each request is answered
+    503 ``fail`` within the journal's 3 s budget (a gateway waits 5 s), the listener keeps
+    serving, works again once the lock is gone, and close() does not wait for the lock."""
+    listener = listen()
+    assert httpx.get(listener.url, params=notify(1)).text == "success"
+    holder = sqlite3.connect(journal_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        answers: list[httpx.Response] = []
+        senders = [threading.Thread(target=lambda n=n: answers.append(
+            httpx.get(listener.url, params=notify(n), timeout=10))) for n in range(2, 6)]
+        for sender in senders:
+            sender.start()
+        assert httpx.get(listener.health_url, timeout=2).status_code == 200  # still serving
+        for sender in senders:
+            sender.join(10)
+        assert [(a.status_code, a.text) for a in answers] == [(503, "fail")] * 4
+        assert time.monotonic() - started < 5
+        errors = events.of("journal_error")
+        assert len(errors) == 4 and {e["code"] for e in errors} == {"journal_locked"}
+        assert "locked by another program" in errors[0]["message"]
+        holder.execute("ROLLBACK")
+        assert httpx.get(listener.url, params=notify(6)).text == "success"
+        holder.execute("BEGIN EXCLUSIVE")
+        waiting = threading.Thread(target=lambda: _quiet_get(listener.url, notify(7)))
+        waiting.start()
+        deadline = time.monotonic() + 5
+        while not any(c.awaiting_commit for c in list(listener._engine.connections)):
+            assert time.monotonic() < deadline, "the request never reached the journal"
+            time.sleep(0.01)
+        started = time.monotonic()
+        listener.close()
+        assert time.monotonic() - started < 2.5
+        waiting.join(10)
+    finally:
+        holder.close()
+    assert [r["trade_no"] for r in rows(journal_path)] == [order(n).trade_no for n in (1, 6)]
+
+
+def _quiet_get(url: str, params: dict) -> None:
+    try:
+        httpx.get(url, params=params, timeout=10)
+    except httpx.HTTPError:
+        pass

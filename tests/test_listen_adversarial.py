@@ -28,6 +28,7 @@ from test_listen import (  # noqa: F401 - events, handler, journal_path, listen:
     notify,
     order,
     rows,
+    wait_for,
 )
 
 from epaycli.core.php import http_build_query
@@ -146,7 +147,7 @@ def test_a_thousand_pipelined_requests_sent_unread_are_answered_in_order_bufferi
     def watch() -> None:
         while not watching.is_set():
             for connection in list(listener._engine.connections):
-                peak[0] = max(peak[0], len(connection.reader.buffer))
+                peak[0] = max(peak[0], connection.reader.held)
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -190,7 +191,8 @@ def test_a_client_that_leaves_while_its_request_commits_does_not_hurt_the_listen
     assert httpx.get(listener.url, params=notify(99), timeout=5).text == "success"
     # After a FIN every request was read whole; after a reset the kernel may drop some unread.
     events.wait(31 if how == "close" else 1, timeout=5)
-    time.sleep(0.2)
+    # each request journaled is said just before its answer: wait for the last of them
+    wait_for(lambda: len(rows(journal_path)) == len(events), what="an event per journaled row")
     assert not events.of("internal_error") and not events.of("journal_error")
     assert order(99).trade_no in trade_nos(journal_path)
     assert len(rows(journal_path)) == len(events)  # each one journaled was dealt with
@@ -200,10 +202,11 @@ def test_reply_timeout_with_a_client_that_leaves_then_close(listen, events, jour
     listener = listen(reply="timeout")
     with connect(listener.port) as sock:
         sock.sendall(get(1))
-        time.sleep(0.3)  # journaled; the answer waits for the gateway's timeout
+        # journaled; the answer waits for the gateway's timeout
+        wait_for(lambda: len(rows(journal_path)) == 1, what="the first notify journaled")
     with connect(listener.port) as waiting:
         waiting.sendall(get(2))
-        time.sleep(0.3)
+        wait_for(lambda: len(rows(journal_path)) == 2, what="the second notify journaled")
         started = time.monotonic()
         listener.close()
         assert time.monotonic() - started < 2
@@ -351,12 +354,17 @@ def test_a_slow_forward_target_does_not_block_the_loop(listen, handler, journal_
         answers[number] = (got.text, time.monotonic() - started)
 
     senders = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    checker = httpx.Client()  # made first: setting up a client (TLS context) is not the loop's time
     started = time.monotonic()
     for sender in senders:
         sender.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while len(slow.received) < 6:  # the six forwards are waiting in the slow handler
+        assert time.monotonic() < deadline, "the forwards did not reach the handler"
+        time.sleep(0.01)
     health_started = time.monotonic()
-    assert httpx.get(listener.health_url, timeout=2).status_code == 200
+    with checker:
+        assert checker.get(listener.health_url, timeout=2).status_code == 200
     assert time.monotonic() - health_started < 0.5  # while six forwards are waiting
     for sender in senders:
         sender.join(5)
@@ -394,7 +402,7 @@ def test_nothing_on_the_terminal_however_the_clients_behave(listen, events, capf
         sock.sendall(data)
         time.sleep(0.05)
         sock.close()  # reset while the listener answers
-    time.sleep(0.8)
+    wait_for(lambda: not listener._engine.connections, what="every connection dealt with")
     assert httpx.get(listener.url, params=notify(), timeout=5).text == "success"
     out, err = capfd.readouterr()
     assert out == "" and err == ""
@@ -423,7 +431,7 @@ def test_close_with_requests_in_flight_is_quick_and_loses_nothing_answered(liste
     clients = [threading.Thread(target=client, args=(k * 10_000,)) for k in range(16)]
     for one in clients:
         one.start()
-    time.sleep(0.5)
+    wait_for(lambda: len(answered) >= 16, what="requests in flight")
     started = time.monotonic()
     listener.close()
     listener.close()  # a second close is harmless
@@ -444,8 +452,7 @@ def test_a_listener_that_cannot_start_leaves_no_thread(listen, tmp_path):
     with pytest.raises(ListenError):
         start_listener(keys=Keys(md5=Md5Key(KEY)), journal=tmp_path / "other.sqlite3",
                        port=first.port)
-    time.sleep(0.2)
-    assert epay_threads() == before  # the failed one's journal writer is gone
+    wait_for(lambda: epay_threads() == before, what="the failed one's journal writer gone")
 
 
 # ---- found by attacking it ------------------------------------------------------------
@@ -537,17 +544,21 @@ def test_a_client_that_never_reads_cannot_grow_the_write_buffer(listen):
 def test_close_ends_a_connection_whose_answers_are_not_yet_sent(listen):
     listener = listen()
     with connect(listener.port, timeout=0.5, rcvbuf=4096) as sock:
-        backlog = 0
-        started = time.monotonic()
-        while backlog == 0 and time.monotonic() - started < 3:
+        def backlog() -> int:
+            return sum(c.transport.get_write_buffer_size()
+                       for c in list(listener._engine.connections) if c.transport)
+
+        # Health checks until the listener holds answers it cannot send: one unbroken byte
+        # stream (a send cut by a timeout would tear a request), however slow the machine.
+        sock.setblocking(False)
+        pending, deadline = b"", time.monotonic() + 10
+        while backlog() == 0 and time.monotonic() < deadline:
+            pending = pending or HEALTH * 20
             try:
-                sock.sendall(HEALTH * 20)
-            except TimeoutError:
-                break
-            time.sleep(0.0005)
-            backlog = sum(c.transport.get_write_buffer_size()
-                          for c in list(listener._engine.connections) if c.transport)
-        assert backlog > 0, "could not make the listener buffer answers"
+                pending = pending[sock.send(pending):]
+            except BlockingIOError:  # the listener stopped reading: wait for its backlog
+                time.sleep(0.005)
+        assert backlog() > 0, "could not make the listener buffer answers"
         listener.close()
         sock.settimeout(2)
         ended = time.monotonic() + 2
@@ -567,7 +578,7 @@ def test_close_with_a_forward_in_flight_leaves_no_thread(listen, handler):
     sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
                                                       params=notify(), timeout=4))
     sender.start()
-    time.sleep(0.3)
+    wait_for(lambda: slow.received, what="the forward in the handler")
     listener.close()
     assert no_epay_threads_soon(0.3) == []
     sender.join(5)
@@ -638,7 +649,7 @@ def test_at_the_connection_limit_the_idlest_connection_makes_room(listen, monkey
     listener = listen()
     idle = [connect(listener.port) for _ in range(4)]
     try:
-        time.sleep(0.2)
+        wait_for(lambda: len(listener._engine.connections) == 4, what="four connections")
         assert read_to_end_of(listener.port, get(1, extra=b"Connection: close\r\n")
                               ).endswith(b"success")  # a gateway still gets in
         closed = 0
@@ -672,7 +683,7 @@ def test_close_does_not_wait_for_a_forward_stuck_in_a_slow_handler(listen, handl
     sender = threading.Thread(target=lambda: _quietly(httpx.get, listener.url,
                                                       params=notify(), timeout=8))
     sender.start()
-    time.sleep(0.3)
+    wait_for(lambda: slow.received, what="the forward in the handler")
     started = time.monotonic()
     listener.close()
     assert time.monotonic() - started < 3.5

@@ -28,12 +28,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Process:
     """A running ``epay …`` whose stdout lines are collected as they come."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        # Ctrl+C as a terminal sends it, also when pytest itself was started in the background
+        # (a shell's `cmd &` ignores SIGINT, and a child inherits that: it would never stop).
         self.proc = subprocess.Popen([sys.executable, "-m", "epaycli", *args], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_interruptible)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[dict] = []
         self.stderr = ""
@@ -127,10 +134,8 @@ def test_json_interface_ready_then_one_object_per_notify_and_sigterm_exits_0(epa
     assert "Traceback" not in stderr
 
 
-def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
-    port = free_port()
-    listener = epay("listen", "--port", str(port), "--journal", str(tmp_path / "j.sqlite3"))
-    url = f"http://127.0.0.1:{port}/notify"
+def first_notify_answered(url: str) -> None:
+    """Send notify 1 until the listener (a process starting) answers it ``success``."""
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -139,10 +144,19 @@ def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
         except httpx.TransportError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_human_lines_go_to_stderr_and_ctrl_c_exits_0(epay, tmp_path):
+    port = free_port()
+    listener = epay("listen", "--port", str(port), "--journal", str(tmp_path / "j.sqlite3"))
+    url = f"http://127.0.0.1:{port}/notify"
+    first_notify_answered(url)
+    # The line is out (it is said before the answer); the pause lets the main thread reach
+    # its serving loop (a Ctrl+C still in the start-up exits 130, interrupted).
     time.sleep(0.2)
     listener.proc.send_signal(signal.SIGINT)
     code, stderr = listener.finish()
-    assert code == 0
+    assert code == 0, stderr
     assert f"listening on {url}" in stderr
     line = next(line for line in stderr.splitlines() if "2026120112000000001" in line)
     assert "ORD1" in line and "✓ genuine" in line and "→ 200 'success'" in line
@@ -270,3 +284,118 @@ def test_listen_stays_off_the_cold_start_of_other_commands(env):
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=30)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_locked_journal_is_said_once_and_sigterm_stops_promptly(epay, tmp_path):
+    """(issue 15.4) Two notifies meet a journal another program holds locked: two 503s,
+    one line on the terminal saying why, and SIGTERM ends the process at once."""
+    journal = tmp_path / "j.sqlite3"
+    port = free_port()
+    listener = epay("listen", "--port", str(port), "--journal", str(journal))
+    url = f"http://127.0.0.1:{port}/notify"
+    first_notify_answered(url)
+    holder = sqlite3.connect(journal, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        got: list[httpx.Response] = []
+        senders = [threading.Thread(target=lambda n=n: got.append(
+            httpx.get(url, params=notify(n), timeout=10))) for n in (2, 3)]
+        for sender in senders:  # side by side: each waits the journal's 3 s budget
+            sender.start()
+        for sender in senders:
+            sender.join(10)
+        assert [(answer.status_code, answer.text) for answer in got] == [(503, "fail")] * 2
+        waiting = threading.Thread(target=lambda: _ignore_errors(httpx.get, url,
+                                                                 params=notify(5), timeout=10))
+        waiting.start()
+        time.sleep(0.2)  # a request waits for the lock while the signal comes (best effort)
+        started = time.monotonic()
+        listener.proc.send_signal(signal.SIGTERM)
+        code, stderr = listener.finish()
+        assert code == 0 and time.monotonic() - started < 3, stderr
+        waiting.join(10)
+    finally:
+        holder.close()
+    assert stderr.count("locked by another program") == 1, stderr
+
+
+def _ignore_errors(function, *args, **options) -> None:
+    try:
+        function(*args, **options)
+    except httpx.HTTPError:
+        pass
+
+
+# ---- the events' contract (docs/events.md) --------------------------------------------------
+
+LISTEN_EVENTS = {
+    "notify": ["id", "time", "kind", "method", "path", "client", "trade_no", "out_trade_no",
+               "money", "type", "pid", "trade_status", "valid", "verdict", "reason",
+               "duplicate_count", "content_changed", "changed_fields", "order_amount", "answer",
+               "answer_status", "delivered", "answered_by", "forward", "sign_type", "check",
+               "params", "timings", "ms"],
+    "journal_error": ["code", "message", "hint", "time"],
+    "internal_error": ["time", "message"],
+    "ready": ["time", "local_url", "public_url", "journal", "path", "forward_to", "reply", "pid",
+              "agent_pid"],
+    "warning": ["time", "message"],
+    "stopped": ["time", "reason", "answered"],
+    "profile_updated": ["time", "profile", "notify_url"],
+    "tunnel_ok": ["time", "public_url", "ms"],
+    "tunnel_lost": ["time", "public_url", "reason", "action"],
+    "tunnel_error": ["time", "message", "hint"],
+    "tunnel_reopened": ["time", "public_url", "agent_pid", "changed"],
+}
+LISTEN_EVENTS["bad_request"] = LISTEN_EVENTS["notify"]
+
+
+def every_listen_event():
+    """One event of each kind, as the listener and its session make them."""
+    from epaycli.listener import events
+
+    values = {"time": "2026-12-01T03:33:20.250Z", "message": "m", "hint": "h", "code": "c",
+              "public_url": "https://p/notify", "ms": 1.5, "agent_pid": 7, "id": 1,
+              "kind": "notify", "method": "GET", "path": "/notify", "trade_no": "T1",
+              "out_trade_no": "O1", "money": "1.00", "type": "alipay", "pid": "1001",
+              "valid": True, "verdict": "genuine", "reason": "", "duplicate_count": 1,
+              "content_changed": True, "answer": "success", "answer_status": 200,
+              "delivered": True, "answered_by": "verdict", "sign_type": "MD5",
+              "changed_fields": [{"name": "name", "before": "product", "after": "无类型"}],
+              "timings": {"journal_ms": 0.5}, "local_url": "http://127.0.0.1:1/notify",
+              "journal": "/j", "reply": "auto", "answered": 3,
+              "profile": "sandbox", "notify_url": "https://p/notify", "action": "exit",
+              "changed": True, "client": "127.0.0.1", "trade_status": "TRADE_SUCCESS"}
+    made = []
+    for kind in vars(events).values():
+        if isinstance(kind, type) and issubclass(kind, events.ListenEvent) and \
+                not kind.__name__.startswith("_") and kind is not events.ListenEvent:
+            names = kind._fields()
+            made.append(kind(**{name: values.get(name) for name in names}))
+    return made
+
+
+def test_every_listen_event_has_the_documented_json_fields_in_order():
+    docs = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## epay listen"):]
+    made = every_listen_event()
+    assert sorted(event.name for event in made) == sorted(LISTEN_EVENTS)
+    for event in made:
+        shown = event.to_dict()
+        assert list(shown) == ["event", *LISTEN_EVENTS[event.name]], event.name
+        assert json.loads(json.dumps(shown)) == shown
+        assert f"`{event.name}`" in section
+        for field in LISTEN_EVENTS[event.name]:
+            assert f"`{field}`" in section, (event.name, field)
+
+
+def test_every_listen_event_has_a_human_line(capsys):
+    """The renderer dispatches on the type: each kind says something (a renderer that raised
+    would be silent: the listener swallows an observer's errors)."""
+    from epaycli.cli.listen import _human_renderer
+    from epaycli.env import Environment
+    from epaycli.render import Output
+
+    for event in every_listen_event():
+        show = _human_renderer(Output(Environment(None, None, sys.stderr, {})))
+        show(event)
+        assert capsys.readouterr().err.strip(), event.name

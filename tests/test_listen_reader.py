@@ -1,5 +1,5 @@
-"""The listener's request reader (bytes in, whole requests out, every part bounded) and its
-masker's shortcuts, without a server: what arrives in pieces is read as if it came at once."""
+"""The listener's request reader (bytes in, whole requests out, every part bounded: llhttp
+parses, the reader bounds) and its masker's shortcuts, without a server: what arrives in pieces is read as if it came at once."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def read_all(data: bytes, *, piece: int, max_body: int = 65536):
     """Feed ``data`` ``piece`` bytes at a time; every request that came out."""
     reader, got = RequestReader(max_body), []
     for start in range(0, len(data), piece):
-        reader.buffer += data[start:start + piece]
+        reader.feed(data[start:start + piece])
         while (request := reader.next()) is not None:
             got.append(request)
     return got, reader
@@ -37,7 +37,7 @@ def test_requests_read_in_pieces_are_the_same_as_read_at_once(piece):
     ]
     assert got[0].head.headers.get("user-agent") == "t"
     assert got[0].head.headers.items() == [("Host", "x"), ("User-Agent", "t")]
-    assert not reader.started and not reader.buffer
+    assert not reader.started and not reader.held
 
 
 @pytest.mark.parametrize("version, connection, keep_alive", [
@@ -104,13 +104,21 @@ def test_framing_that_can_be_read_two_ways_is_made_safe():
     assert request.body == b"a=1" and not request.head.keep_alive  # chunked wins; then close
 
 
+def test_an_upgrade_is_ignored_and_the_connection_read_on_as_http_1_1():
+    got, _ = read_all(b"GET /n?a=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+                      b"POST /n HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings"
+                      b"\r\nContent-Length: 3\r\n\r\na=1GET /n?b=2 HTTP/1.1\r\n\r\n", piece=4096)
+    assert [(r.head.method, r.head.target, r.body) for r in got] == [
+        ("GET", "/n?a=1", b""), ("POST", "/n", b"a=1"), ("GET", "/n?b=2", b"")]
+
+
 def test_a_chunked_body_is_read_on_from_where_it_stopped():
     reader = RequestReader(65536)
-    reader.buffer += b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n"
+    reader.feed(b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n")
     assert reader.next() is None
-    reader.buffer += b"4\r\n&b=2\r\n0\r\nT: 1\r\n"
+    reader.feed(b"4\r\n&b=2\r\n0\r\nT: 1\r\n")
     assert reader.next() is None
-    reader.buffer += b"\r\nGET /next?x=1 HTTP/1.1\r\n\r\n"
+    reader.feed(b"\r\nGET /next?x=1 HTTP/1.1\r\n\r\n")
     assert reader.next().body == b"a=1&b=2"
     assert reader.next().head.target == "/next?x=1"
 
@@ -148,18 +156,18 @@ def test_a_request_that_stops_arriving_says_how_far_it_got():
 
 def test_100_continue_is_asked_for_once_and_only_by_http_1_1():
     reader = RequestReader(65536)
-    reader.buffer += b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    reader.feed(b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
     assert reader.next() is None
     assert reader.needs_continue() and not reader.needs_continue()
-    reader.buffer += b"a=1"
+    reader.feed(b"a=1")
     assert reader.next().body == b"a=1"
-    reader.buffer += b"POST /n HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    reader.feed(b"POST /n HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
     assert reader.next() is None and not reader.needs_continue()
 
 
 def test_a_too_large_body_is_refused_before_the_go_ahead():
     reader = RequestReader(1024)
-    reader.buffer += b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n"
+    reader.feed(b"POST /n HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n")
     with pytest.raises(Refusal) as refused:
         reader.next()
     assert (refused.value.status, refused.value.size, refused.value.kind) == \
@@ -219,12 +227,71 @@ def test_a_refusal_quoting_the_request_never_quotes_a_key_cut_short():
 
 def test_a_chunked_body_keeps_only_the_chunk_being_read_in_the_buffer():
     reader = RequestReader(65536)
-    reader.buffer += b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-    assert reader.next() is None
-    head_bytes = len(reader.buffer)
+    reader.feed(b"POST /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert reader.next() is None and reader.held == 0
     for _ in range(1000):
-        reader.buffer += b"1;ext=" + b"e" * 500 + b"\r\na\r\n"
+        reader.feed(b"1;ext=" + b"e" * 500 + b"\r\na\r\n")
         assert reader.next() is None
-    assert len(reader.buffer) == head_bytes  # framing read is gone; the data is kept apart
-    reader.buffer += b"0\r\n\r\n"
+    assert reader.held == 1000  # the data only: the framing read is gone
+    reader.feed(b"0\r\n\r\n")
     assert reader.next().body == b"a" * 1000
+
+
+# ---- the engine without a socket: request in, (record, answer, event) out ------------------
+
+
+@pytest.fixture
+def engine(tmp_path):
+    from epaycli.core.signing import Keys, Md5Key
+    from epaycli.listener.journal import Journal
+    from epaycli.listener.server import Reply, _Engine
+
+    made = _Engine(keys=Keys(md5=Md5Key(KEY)), journal=Journal(tmp_path / "j.sqlite3"),
+                   path="/notify", pid="1001", reply=Reply(), on_event=None, state=None,
+                   clock=lambda: 1_764_560_000, read_timeout=10, max_body=65536,
+                   secrets=(KEY,))
+    yield made
+    made.close()
+
+
+def one_request(data: bytes):
+    [request], _ = read_all(data, piece=len(data))
+    request.client, request.received_at = "10.0.0.9", 1_764_560_000.25
+    return request
+
+
+def test_a_notify_is_handled_without_a_socket_or_the_journal(engine):
+    from test_listen import notify
+
+    from epaycli.core.php import http_build_query
+
+    query = http_build_query(notify(3)).encode()
+    outcome = engine.handle(one_request(b"GET /notify?" + query + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert (outcome.answer.status, outcome.answer.body, outcome.close) == (200, "success", False)
+    assert outcome.record["kind"] == "notify" and outcome.record["valid"] is True
+    assert outcome.record["client"] == "10.0.0.9" and outcome.record["query"] == query
+    event = outcome.event.to_dict()
+    assert (event["event"], event["id"], event["verdict"], event["trade_no"]) == \
+        ("notify", None, "genuine", "2026120112000000003")
+    assert event["time"] == "2025-12-01T03:33:20.250Z" and event["changed_fields"] == []
+    again = engine.handle(one_request(b"GET /notify?" + http_build_query(notify(3, "3.00"))
+                                      .encode() + b" HTTP/1.1\r\n\r\n"))
+    assert again.event.duplicate_count == 1 and again.event.changed_fields == [
+        {"name": "money", "before": "1", "after": "3"}]
+    assert engine.journal.count() == 0  # handling writes nothing: serve() journals
+
+
+def test_what_is_not_a_notify_is_handled_as_its_refusal(engine):
+    health = engine.handle(one_request(b"GET /.epay-listen/health HTTP/1.1\r\n\r\n"))
+    assert health.record is None and health.event is None
+    assert health.answer.body == f"epay-listen {engine.health_token}"
+    elsewhere = engine.handle(one_request(b"GET /other?pid=1 HTTP/1.1\r\n\r\n"))
+    assert (elsewhere.answer.status, elsewhere.record["kind"], elsewhere.close) == \
+        (404, "not_found", False)
+    empty = engine.handle(one_request(b"GET /notify HTTP/1.1\r\nConnection: close\r\n\r\n"))
+    assert (empty.answer.status, empty.event.name, empty.close) == (400, "bad_request", True)
+    with pytest.raises(Refusal) as refused:
+        read_all(b"GET /n HTTP/1.1\r\nX-" + KEY.encode() + b" 1\r\n\r\n", piece=100)
+    outcome = engine.refused(refused.value, client="10.0.0.9")
+    assert outcome.answer.status == 400 and outcome.record["verdict"] == "malformed"
+    assert KEY not in outcome.record["reason"] and KEY not in outcome.answer.body

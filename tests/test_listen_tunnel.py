@@ -105,11 +105,19 @@ def reapers_of(agent_pid: int) -> list[int]:
     return found
 
 
+def started_reapers(agent_pid: int, timeout: float = 5) -> list[int]:
+    """The reapers watching this agent, once one has started (it may lag "ready" a little)."""
+    deadline = time.monotonic() + timeout
+    while not (found := reapers_of(agent_pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
 def test_an_epay_killed_with_sigkill_leaves_no_agent_behind(epay, tunnel_env, tmp_path):
     listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
                     str(tmp_path / "j.sqlite3"), extra_env=tunnel_env)
     agent_pid = listener.event("ready", timeout=30)["agent_pid"]
-    assert reapers_of(agent_pid)  # watching while epay runs
+    assert started_reapers(agent_pid)  # watching while epay runs
     listener.proc.kill()  # no clean stop: nothing in epay runs any more
     listener.proc.wait(10)
     assert wait_gone([agent_pid]) == []
@@ -120,7 +128,7 @@ def test_a_clean_stop_ends_the_agent_and_its_watcher(epay, tunnel_env, tmp_path)
     listener = epay("listen", "--port", "0", "--tunnel", "--json", "--journal",
                     str(tmp_path / "j.sqlite3"), extra_env=tunnel_env)
     agent_pid = listener.event("ready", timeout=30)["agent_pid"]
-    watchers = reapers_of(agent_pid)
+    watchers = started_reapers(agent_pid)
     listener.proc.send_signal(signal.SIGTERM)
     assert listener.finish()[0] == 0
     assert wait_gone([agent_pid, *watchers]) == []

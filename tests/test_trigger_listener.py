@@ -23,7 +23,7 @@ def listener(tmp_path):
     events: list[dict] = []
     keys = Keys(md5=Md5Key(KEY), rsa=RsaKeys(public=load_public_key(V2["platform_public_key_pem"])))
     running = server.start_listener(keys=keys, journal=tmp_path / "journal.sqlite3", pid=PID,
-                                    on_event=events.append)
+                                    on_event=lambda event: events.append(event.to_dict()))
     try:
         yield running, events
     finally:

@@ -110,11 +110,14 @@ def show(
 
 def _shown_fields(record: dict) -> list[tuple[str, str]]:
     """The verdict half of `epay events show`: one labelled line per fact about the request."""
+    from .listen import changes_text
+
     pairs = [("id", str(record["id"])), ("time", record["time"]), ("kind", record["kind"]),
              ("client", record["client"]),
              ("verdict", ("✓ genuine" if record["valid"] else f"✗ {record['reason']}")),
              ("duplicates", f"{record['duplicate_count']} before this one"
-              + (" — CONTENT CHANGED" if record["content_changed"] else "")),
+              + (" — CONTENT CHANGED: " + changes_text(record.get("changed_fields"))
+                 if record["content_changed"] else "")),
              ("order amount", record["order_amount"] or "(order not known to epay)"),
              ("answered", f"{record['answer_status']} {record['answer']!r} "
                           f"(by {record['answered_by']}; delivered: "

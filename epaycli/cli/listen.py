@@ -149,81 +149,163 @@ def _profile_writer(resolved: Resolved, environ):
 
 
 def _json_renderer(out: Output):
-    return out.json_line
-
-
-def _human_renderer(out: Output):
-    def show(event: dict) -> None:
-        kind = event["event"]
-        if kind in ("notify", "bad_request"):
-            out.status(*notify_line(event))
-        elif kind == "ready":
-            out.status(f"listening on {event['local_url']}"
-                       + (" (any path)" if not event["path"] else "")
-                       + f" — journal {event['journal']}", "ok")
-            if event["public_url"]:
-                out.status(f"public notify URL: {event['public_url']}  ← paste as notify_url", "ok")
-            if event["forward_to"]:
-                out.status(f"forwarding to {event['forward_to']}", "info")
-            if event.get("inspector_url"):
-                out.status(f"inspector: {event['inspector_url']}", "ok")
-            if event["reply"] != "auto":
-                out.status(f"answering every notify with --reply {event['reply']}", "warn")
-            out.status("Ctrl+C stops", "dim")
-        elif kind == "tunnel_ok":
-            out.status(f"✓ {event['public_url']} reaches this listener ({event['ms']:.0f} ms)", "ok")
-        elif kind == "tunnel_lost":
-            out.status(f"!!! TUNNEL LOST: {event['public_url']} no longer reaches this listener "
-                       f"({event['reason']}) — {event['action']}", "bad")
-        elif kind == "tunnel_reopened":
-            extra = " — the URL CHANGED: update notify_url" if event["changed"] else ""
-            out.status(f"tunnel reopened: {event['public_url']}{extra}", "warn")
-        elif kind == "tunnel_error":
-            out.status(f"!!! cannot reopen the tunnel: {event['message']}", "bad")
-        elif kind == "profile_updated":
-            out.status(f"stored notify_url {event['notify_url']} in profile "
-                       f"{event['profile']!r}", "ok")
-        elif kind == "internal_error":
-            out.status(f"!!! internal error: {event['message']} — a bug in epay; please report it",
-                       "bad")
-        elif kind == "journal_error":
-            out.status(f"!!! JOURNAL: {event['message']} — answered 503", "bad")
-        elif kind == "warning":
-            out.status(f"warning: {event['message']}", "warn")
-        elif kind == "stopped":
-            why = "" if event["reason"] == "stopped" else f" ({event['reason']})"
-            out.status(f"stopped{why}; {event['answered']} requests answered", "dim")
+    def show(event) -> None:
+        out.json_line(event.to_dict())
 
     return show
 
 
-def notify_line(event: dict) -> tuple[str, str]:
-    """One line per request: time, method, numbers, money, type, verdict, duplicates, answer."""
-    clock = event["time"][11:19]
-    mark = _MARKS.get(event["verdict"], "?")
-    if event["event"] == "bad_request":
-        text = (f"{clock} {event['method'] or '-':4} {event['path'] or '-'}  ✗ {event['reason']}"
-                f"  → {event['answer_status']} ({event['ms']:.1f} ms)")
-        return text, "bad"
-    verdict = "genuine" if event["valid"] else event["reason"]
+# What the human renderer says, by message id (a translation replaces the templates).
+MESSAGES = {
+    "ready": "listening on {url}{any_path} — journal {journal}",
+    "any_path": " (any path)",
+    "public_url": "public notify URL: {url}  ← paste as notify_url",
+    "forwarding": "forwarding to {url}",
+    "inspector": "inspector: {url}",
+    "fixed_reply": "answering every notify with --reply {reply}",
+    "how_to_stop": "Ctrl+C stops",
+    "tunnel_ok": "✓ {url} reaches this listener ({ms:.0f} ms)",
+    "tunnel_lost": "!!! TUNNEL LOST: {url} no longer reaches this listener ({reason}) — {action}",
+    "tunnel_reopened": "tunnel reopened: {url}",
+    "tunnel_url_changed": "tunnel reopened: {url} — the URL CHANGED: update notify_url",
+    "tunnel_error": "!!! cannot reopen the tunnel: {message}",
+    "profile_updated": "stored notify_url {url} in profile {profile!r}",
+    "internal_error": "!!! internal error: {message} — a bug in epay; please report it",
+    "journal_error": "!!! JOURNAL: {message} — answered 503",
+    "journal_hint": "    {hint}",
+    "journal_back": "the journal is written again; {count} requests were answered 503 meanwhile",
+    "warning": "warning: {message}",
+    "stopped": "stopped; {answered} requests answered",
+    "stopped_why": "stopped ({reason}); {answered} requests answered",
+    "refused": "{clock} {method:4} {path}  ✗ {reason}  → {status} ({ms:.1f} ms)",
+    "notify": "{clock} {method:4} {trade_no} {out_trade_no} {money} {type}  {mark} {verdict}"
+              "{duplicate}  → {status} {answer!r}{delivered} {ms:.1f} ms",
+    "duplicate": "  duplicate #{number}",
+    "changed": " CONTENT CHANGED (attack or bug): {changes}",
+    "not_delivered": " (gateway: not delivered)",
+    "forward_failed": "\n    forward ✗ {url}: {error}",
+    "forwarded": "\n    forward → {status} {body!r} {ms:.1f} ms{flag}",
+    "forward_no_success": "  ✗ no 'success' in the answer",
+    "change": "{name}: {before} → {after}",
+    "change_separator": "; ",
+    "absent": "(absent)",
+    "changes_unknown": "which fields is not known (the first copy is no longer kept)",
+}
+
+
+class _HumanLines:
+    """The terminal's lines, one kind of event at a time; a journal that fails is said once
+    (and when it works again), not for every request it fails."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.journal_failure: str | None = None  # the code of the failure being said
+        self.unjournaled = 0
+
+    def say(self, message_id: str, style: str, **values) -> None:
+        self.out.status(MESSAGES[message_id].format(**values), style)
+
+    def show(self, event) -> None:
+        from ..listener import events as e  # (imported by _human_renderer; off cold start)
+
+        say = self.say
+        match event:
+            case e.Notify() | e.BadRequest():
+                if self.unjournaled > 1:
+                    say("journal_back", "warn", count=self.unjournaled)
+                self.journal_failure, self.unjournaled = None, 0
+                self.out.status(*notify_line(event))
+            case e.Ready():
+                say("ready", "ok", url=event.local_url, journal=event.journal,
+                    any_path=MESSAGES["any_path"] if not event.path else "")
+                if event.public_url:
+                    say("public_url", "ok", url=event.public_url)
+                if event.forward_to:
+                    say("forwarding", "info", url=event.forward_to)
+                if event.inspector_url:
+                    say("inspector", "ok", url=event.inspector_url)
+                if event.reply != "auto":
+                    say("fixed_reply", "warn", reply=event.reply)
+                say("how_to_stop", "dim")
+            case e.TunnelOk():
+                say("tunnel_ok", "ok", url=event.public_url, ms=event.ms)
+            case e.TunnelLost():
+                say("tunnel_lost", "bad", url=event.public_url, reason=event.reason,
+                    action=event.action)
+            case e.TunnelReopened():
+                say("tunnel_url_changed" if event.changed else "tunnel_reopened", "warn",
+                    url=event.public_url)
+            case e.TunnelError():
+                say("tunnel_error", "bad", message=event.message)
+            case e.ProfileUpdated():
+                say("profile_updated", "ok", url=event.notify_url, profile=event.profile)
+            case e.InternalError():
+                say("internal_error", "bad", message=event.message)
+            case e.NotJournaled():
+                self.unjournaled += 1
+                if self.journal_failure != event.code:
+                    self.journal_failure = event.code
+                    say("journal_error", "bad", message=event.message)
+                    if event.hint:
+                        say("journal_hint", "dim", hint=event.hint)
+            case e.ListenWarning():
+                say("warning", "warn", message=event.message)
+            case e.Stopped():
+                say("stopped" if event.reason == "stopped" else "stopped_why", "dim",
+                    reason=event.reason, answered=event.answered)
+
+
+def _human_renderer(out: Output):
+    # Imported here, on the main thread, before the listener's thread renders with it: an
+    # import first made on that thread could meet a Ctrl+C midway on this one.
+    from ..listener import events  # noqa: F401
+
+    return _HumanLines(out).show
+
+
+def changes_text(changes: list[dict] | None) -> str:
+    """``name: product → 无类型; money: 1.00 → 2.00`` — what a later copy of a notify changed."""
+    if changes is None:
+        return MESSAGES["changes_unknown"]
+
+    def shown(value: str | None) -> str:
+        if value is None:
+            return MESSAGES["absent"]
+        return value if len(value) <= 40 else value[:39] + "…"
+
+    return MESSAGES["change_separator"].join(
+        MESSAGES["change"].format(name=c["name"], before=shown(c["before"]),
+                                  after=shown(c["after"])) for c in changes)
+
+
+def notify_line(event) -> tuple[str, str]:
+    """One line per request (``Notify`` or ``BadRequest``): time, method, numbers, money, type,
+    verdict, duplicates, answer."""
+    clock = event.time[11:19]
+    if event.name == "bad_request":
+        return MESSAGES["refused"].format(
+            clock=clock, method=event.method or "-", path=event.path or "-",
+            reason=event.reason, status=event.answer_status, ms=event.ms), "bad"
     duplicate = ""
-    if event["duplicate_count"]:
-        duplicate = f"  duplicate #{event['duplicate_count'] + 1}"
-        if event["content_changed"]:
-            duplicate += " CONTENT CHANGED (attack or bug)"
-    answer = event["answer"] if len(event["answer"]) <= 40 else event["answer"][:40] + "…"
-    delivered = "" if event["delivered"] else " (gateway: not delivered)"
-    text = (f"{clock} {event['method']:4} {event['trade_no'] or '-'} {event['out_trade_no'] or '-'}"
-            f" {event['money'] or '-'} {event['type'] or '-'}  {mark} {verdict}{duplicate}"
-            f"  → {event['answer_status']} {answer!r}{delivered} {event['ms']:.1f} ms")
-    forward = event.get("forward")
+    if event.duplicate_count:
+        duplicate = MESSAGES["duplicate"].format(number=event.duplicate_count + 1)
+        if event.content_changed:
+            duplicate += MESSAGES["changed"].format(changes=changes_text(event.changed_fields))
+    answer = event.answer if len(event.answer) <= 40 else event.answer[:40] + "…"
+    text = MESSAGES["notify"].format(
+        clock=clock, method=event.method, trade_no=event.trade_no or "-",
+        out_trade_no=event.out_trade_no or "-", money=event.money or "-",
+        type=event.type or "-", mark=_MARKS.get(event.verdict, "?"),
+        verdict="genuine" if event.valid else event.reason, duplicate=duplicate,
+        status=event.answer_status, answer=answer, ms=event.ms,
+        delivered="" if event.delivered else MESSAGES["not_delivered"])
+    forward = event.forward
     if forward:
         if forward["status"] is None:
-            text += f"\n    forward ✗ {forward['url']}: {forward['error']}"
+            text += MESSAGES["forward_failed"].format(url=forward["url"], error=forward["error"])
         else:
-            flag = "" if forward["delivered"] else "  ✗ no 'success' in the answer"
-            text += (f"\n    forward → {forward['status']} {forward['body'][:60]!r}"
-                     f" {forward['ms']:.1f} ms{flag}")
-    style = "ok" if event["valid"] and not event["content_changed"] else "bad"
+            text += MESSAGES["forwarded"].format(
+                status=forward["status"], body=forward["body"][:60], ms=forward["ms"],
+                flag="" if forward["delivered"] else MESSAGES["forward_no_success"])
+    style = "ok" if event.valid and not event.content_changed else "bad"
     return text, style
-

@@ -126,7 +126,8 @@ def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
                        notify_timeout=min(timeout, 5.0)) as gateway:
         merchant, receiver_keys, secret = _merchant(gateway, dialect)
         with start_listener(keys=receiver_keys, journal=folder / "listener.sqlite3",
-                            pid=merchant.pid, state=state, on_event=events.put,
+                            pid=merchant.pid, state=state,
+                            on_event=lambda event: events.put(event.to_dict()),
                             secrets_to_mask=(secret,), read_timeout=timeout) as listener:
             setting = Setting(gateway.url, listener.url, dialect, merchant.pid, mask(secret),
                               "RSA" if merchant.v2 else "MD5", fault)

@@ -16,6 +16,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from ..core.errors import ConfigError, EpayError, InputError
 from ..files import private_database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: changed_fields
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS requests (
     delivered INTEGER NOT NULL,        -- would a gateway count the answer as delivered?
     answered_by TEXT NOT NULL,         -- verdict | reply | forward
     forward TEXT,                      -- JSON: the shop handler's answer, NULL if not forwarded
-    timings TEXT NOT NULL              -- JSON: milliseconds
+    timings TEXT NOT NULL,             -- JSON: milliseconds
+    changed_fields TEXT                -- JSON [{name, before, after}]: what a duplicate changed
 );
 CREATE INDEX IF NOT EXISTS requests_by_trade_no ON requests (trade_no);
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (received_at);
@@ -64,13 +66,20 @@ COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", 
            "client", "trade_no", "out_trade_no", "money", "type", "pid", "params", "valid",
            "verdict", "reason", "report", "fingerprint", "duplicate_count", "content_changed",
            "order_amount", "answer_status", "answer", "delivered", "answered_by", "forward",
-           "timings")
+           "timings", "changed_fields")
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in COLUMNS)})"
-_JSON_COLUMNS = ("headers", "params", "report", "forward", "timings")
+_JSON_COLUMNS = ("headers", "params", "report", "forward", "timings", "changed_fields")
+# What each earlier schema lacks, added in place (the rows already there keep NULL).
+_MIGRATIONS = {1: "ALTER TABLE requests ADD COLUMN changed_fields TEXT;"}
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
+# How long a request may wait for the journal another process holds locked: a gateway gives up
+# after 5 s, so it is answered 503 well before that (and sends the notify again later).
+BUSY_SECONDS = 3.0
+_STOP_JOIN_SECONDS = 5.0  # a commit under way (not a lock: that is not waited for)
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
 class JournalError(EpayError):
@@ -85,11 +94,12 @@ Done = Callable[[int | None, Exception | None], object]
 class _Pending:
     """One record waiting for its commit; ``done(id, error)`` runs on the writer after it."""
 
-    __slots__ = ("values", "done")
+    __slots__ = ("values", "done", "queued")
 
     def __init__(self, values: tuple, done: Done) -> None:
         self.values = values
         self.done = done
+        self.queued = time.monotonic()
 
 
 def default_journal_path(environ) -> Path:
@@ -109,6 +119,7 @@ class Journal:
         self._writer: threading.Thread | None = None
         self._read_lock = threading.Lock()
         self._closed = False
+        self._stopping = False  # close() was called: no more waiting for a lock
         if readonly:
             self._connection = _open_readonly(self.path)
             return
@@ -131,6 +142,11 @@ class Journal:
 
     def failure(self, error: Exception) -> JournalError:
         """What a failed commit means for the request: it cannot be acknowledged."""
+        if _is_busy(error):
+            return JournalError(f"the journal {self.path} is locked by another program "
+                                f"({error}); requests are answered 503 until it is free",
+                                "end the program that holds it open for writing (an sqlite3 "
+                                "shell inside a transaction?)", code="journal_locked")
         return JournalError(f"cannot write the journal {self.path} ({error})",
                             "check the disk space and the file's permissions")
 
@@ -152,10 +168,13 @@ class Journal:
                 batch.append(item)
             try:
                 outcomes = self._commit(batch)
-            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
-                # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail its
-                # own request only: the batch again, row by row
-                outcomes = self._commit_one_by_one(batch)
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError) as error:
+                if _is_busy(error):  # locked by another program: the whole batch waited
+                    outcomes = [(None, error)] * len(batch)
+                else:
+                    # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail
+                    # its own request only: the batch again, row by row
+                    outcomes = self._commit_one_by_one(batch)
             for item, (record_id, error) in zip(batch, outcomes):
                 try:
                     item.done(record_id, error)
@@ -168,7 +187,7 @@ class Journal:
         listener's loop costs more than the row), 32 × 29 values stay within every SQLite's
         limit of 999, and only 32 statement shapes are cached."""
         connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
+        self._begin(batch[0].queued)
         try:
             for start in range(0, len(batch), _ROWS_A_STATEMENT):
                 rows = batch[start:start + _ROWS_A_STATEMENT]
@@ -182,12 +201,31 @@ class Journal:
         # The write lock was held throughout: the batch got consecutive ids.
         return [(record_id, None) for record_id in range(last - len(batch) + 1, last + 1)]
 
+    def _begin(self, queued: float) -> None:
+        """Take the write lock. Another program may hold it: wait only as long as the batch's
+        oldest request may (``BUSY_SECONDS``), and not at all once the journal is closing.
+        SQLite's own busy wait cannot be cut short by close(): this one can."""
+        pause = 0.002
+        while True:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or self._stopping or \
+                        time.monotonic() + pause > queued + BUSY_SECONDS:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
     def _commit_one_by_one(self, batch: list[_Pending]) -> list[tuple]:
         outcomes = []
         for item in batch:
             try:
                 outcomes.append(self._commit([item])[0])
-            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError):
+            except (sqlite3.Error, OverflowError, ValueError, TypeError, UnicodeError) as error:
+                if _is_busy(error):
+                    outcomes.append((None, error))
+                    continue
                 try:  # text that is not valid UTF-8 is kept with its bad code points escaped
                     item.values = tuple(_storable(value) for value in item.values)
                     outcomes.append(self._commit([item])[0])
@@ -200,10 +238,10 @@ class Journal:
         """Commit what is waiting, stop the writer, close the file."""
         if self._closed:
             return
-        self._closed = True
+        self._closed = self._stopping = True
         if self._writer is not None:
             self._queue.put(None)
-            self._writer.join(10)
+            self._writer.join(_STOP_JOIN_SECONDS)
         with self._read_lock:
             self._connection.close()
 
@@ -277,11 +315,35 @@ class Journal:
                           "WHERE kind = 'notify' AND trade_no != '' ORDER BY id")
         return ((row[0], row[1]) for row in rows)
 
+    def first_copies(self, limit: int) -> list[tuple[str, dict]]:
+        """(trade_no, params) of the first journaled notify of each of the ``limit`` most
+        recent trade_nos, oldest first: what names a later copy's changes after a restart.
+        A row whose params are not readable JSON is left out."""
+        rows = self._rows(
+            "SELECT trade_no, params FROM requests WHERE id IN (SELECT min(id) FROM requests "
+            "WHERE kind = 'notify' AND trade_no != '' GROUP BY trade_no "
+            "ORDER BY min(id) DESC LIMIT ?) ORDER BY id", (limit,))
+        copies = []
+        for trade_no, params in rows:
+            try:
+                fields = json.loads(params) if isinstance(params, str) else None
+            except ValueError:
+                continue
+            if isinstance(fields, dict):
+                copies.append((trade_no, fields))
+        return copies
+
 
 @functools.lru_cache(maxsize=_ROWS_A_STATEMENT)
 def _insert_rows(count: int) -> str:
     """``INSERT … VALUES (…), (…)`` for ``count`` rows."""
     return _INSERT + ", ".join([_ROW] * count)
+
+
+def _is_busy(error: Exception) -> bool:
+    """Another program holds the journal locked (or the wait for it was interrupted)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _BUSY_CODES
 
 
 def _rollback(connection: sqlite3.Connection) -> None:
@@ -451,7 +513,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         private_database(path)  # before SQLite makes -wal and -shm with the file's mode
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                     timeout=10)
+                                     timeout=BUSY_SECONDS)
         connection.row_factory = sqlite3.Row
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
@@ -459,9 +521,10 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous=FULL")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:  # a new file (an existing one opens without a write)
-            connection.executescript("BEGIN;" + _SCHEMA +
+            connection.executescript("BEGIN;" + _MIGRATIONS.get(version, _SCHEMA) +
                                      f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             path.chmod(0o600)  # raw requests: the owner's business only
+        connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"cannot write the journal {path} ({reason})",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..core.errors import EpayError, InputError
@@ -171,23 +172,55 @@ def fingerprint(params: Mapping[str, str]) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+# The first copy's fields are kept for this many trade_nos (the most recent): enough to name
+# what a re-send changed during any gateway's retry window, bounded (~1 KB each).
+KEEP_FIRST_COPIES = 10_000
+
+
 @dataclass
+class Seen:
+    """What came before a notify with the same trade_no."""
+
+    count: int  # times this trade_no came before
+    changed: bool  # this copy says something else than the first one
+    first: Mapping[str, str] | None  # the first copy's (masked) fields, None when not kept
+
+
 class Duplicates:
-    """How often each trade_no was seen, and whether a later copy said something else."""
+    """How often each trade_no was seen, whether a later copy said something else, and (for
+    the most recent ``keep`` trade_nos) the first copy's fields, to name what changed. Used
+    from the loop's thread only."""
 
-    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # the loop's thread only
+    def __init__(self, keep: int = KEEP_FIRST_COPIES) -> None:
+        self._seen: dict[str, tuple[int, str]] = {}
+        self._first: OrderedDict[str, Mapping[str, str]] = OrderedDict()
+        self._keep = keep
 
-    def load(self, journaled: Iterable[tuple[str, str]]) -> None:
+    def load(self, journaled: Iterable[tuple[str, str]],
+             first_copies: Iterable[tuple[str, Mapping[str, str]]] = ()) -> None:
+        """(trade_no, fingerprint) of every journaled notify, oldest first; then the first
+        copies' fields the journal still has (oldest trade_no first)."""
         for trade_no, print_ in journaled:
-            self.note(trade_no, print_)
+            self.note(trade_no, print_, None)
+        for trade_no, params in first_copies:
+            self._remember(trade_no, params)
 
-    def note(self, trade_no: str, print_: str) -> tuple[int, bool]:
-        """(times seen before, content changed against the first one)."""
+    def note(self, trade_no: str, print_: str, params: Mapping[str, str] | None) -> Seen:
         if not trade_no:
-            return 0, False
+            return Seen(0, False, None)
         count, first = self._seen.get(trade_no, (0, print_))
         self._seen[trade_no] = (count + 1, first)
-        return count, print_ != first
+        if count == 0:
+            if params is not None:
+                self._remember(trade_no, params)
+            return Seen(0, False, None)
+        return Seen(count, print_ != first, self._first.get(trade_no))
+
+    def _remember(self, trade_no: str, params: Mapping[str, str]) -> None:
+        self._first[trade_no] = params
+        self._first.move_to_end(trade_no)
+        if len(self._first) > self._keep:
+            self._first.popitem(last=False)
 
 
 @dataclass(frozen=True)

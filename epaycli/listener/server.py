@@ -5,8 +5,9 @@ stretch. One thread, not one per connection: a notify costs a few dozen microsec
 judging, and threads would spend more than that handing the GIL to each other.
 
 Each request is judged, handed to the journal's writer thread and answered only once it is
-committed; its event (a plain dict) goes to ``on_event`` just before the answer is written, so
-a client that has its answer can rely on the event being out. The engine never prints.
+committed; its event (``events.Notify``, a frozen dataclass) goes to ``on_event`` just before
+the answer is written, so a client that has its answer can rely on the event being out. The
+engine never prints. ``_Engine.handle`` is the request's whole meaning without a socket.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
 from secrets import token_hex
 
 from ..core.errors import ConfigError, EpayError, InputError
-from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
 from ..core.signing import Keys
-from .http import METHODS, Head, Refusal, Request, RequestReader
+from .events import BadRequest, InternalError, ListenEvent, Notify, NotJournaled
+from .http import METHODS, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
-from .judge import Duplicates, Judgement, Masker, fingerprint, judge, read_params
+from .judge import (
+    KEEP_FIRST_COPIES,
+    Duplicates,
+    Judgement,
+    Masker,
+    Seen,
+    fingerprint,
+    judge,
+    read_params,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -42,12 +53,13 @@ _RECEIVE_BYTES = 64 * 1024  # one read at the most (the buffer each connection r
 MAX_CONNECTIONS = 1024  # at once; more are closed as they come (as the local gateway does)
 _STOP_WAIT_SECONDS = 5.0
 _FORWARD_STOP_SECONDS = 2.0  # how long close() waits for forwards still in flight
-_COMMIT_WAIT_SECONDS = 30.0  # a request whose commit takes longer is answered 503
+# A request whose commit takes longer is answered 503 (a gateway waits 5 s). A journal locked
+# by another program fails sooner, after journal.BUSY_SECONDS: this is for a disk that stalls.
+_COMMIT_WAIT_SECONDS = 4.0
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _REPLY_HELP = "use auto, success, fail, timeout or status:NNN (e.g. status:500)"
 
-Event = dict
-OnEvent = Callable[[Event], None]
+OnEvent = Callable[[ListenEvent], None]
 
 
 class ListenError(ConfigError):
@@ -148,12 +160,11 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
     - ``reply``: ``auto`` (success if genuine, else fail; the handler's answer when
       forwarding), ``success``, ``fail``, ``timeout`` (answer after the gateway gave up),
       ``status:NNN``.
-    - ``on_event``: called (from the listener's thread) with one dict per request:
-      ``{"event": "notify" | "bad_request", "id", "time", "method", "path", "trade_no",
-      "out_trade_no", "money", "type", "valid", "verdict", "reason", "duplicate_count",
-      "content_changed", "answer", "answer_status", "delivered", "ms", …}``,
-      ``{"event": "journal_error", "message"}`` when a request could not be journaled, and
-      ``{"event": "internal_error", "message"}`` for a bug (the connection is closed).
+    - ``on_event``: called (from the listener's thread) with one ``events`` dataclass per
+      request (``Notify`` or ``BadRequest``: verdict, duplicates, answer, timings …), a
+      ``NotJournaled`` when a request could not be journaled (answered 503), and an
+      ``InternalError`` for a bug (the connection is closed). ``to_dict()`` is the JSON form
+      (docs/events.md).
     - ``state``: an ``epaycli.state.LocalState`` whose recorded orders give the expected
       amount, or ``None``.
     - ``forward_timeout``: how long the handler may take (a gateway waits 5 s).
@@ -307,7 +318,7 @@ class _Engine:
         self.read_timeout, self.max_body = read_timeout, max_body
         self.masker = Masker(secrets)
         self.duplicates = Duplicates()
-        self.duplicates.load(journal.fingerprints())
+        self.duplicates.load(journal.fingerprints(), journal.first_copies(KEEP_FIRST_COPIES))
         self.forwarder = None
         self._forward_workers = None
         self.health_token = token_hex(8)  # tells this listener apart from any other
@@ -326,8 +337,7 @@ class _Engine:
         # Whatever escaped a callback: one event, never a traceback on the user's terminal.
         error = context.get("exception")
         message = f"{type(error).__name__}: {error}" if error else context.get("message", "")
-        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
-                   "message": str(message)[:300]})
+        self.emit(InternalError(iso_time(self.clock()), str(message)[:300]))
 
     def _watch(self) -> None:
         # One timer for all connections: a request (or an idle keep-alive connection) that is
@@ -354,7 +364,7 @@ class _Engine:
             self._forward_workers.close(timeout=_FORWARD_STOP_SECONDS)
         self.journal.close()
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: ListenEvent) -> None:
         if self.on_event is not None:
             try:
                 self.on_event(event)
@@ -363,87 +373,62 @@ class _Engine:
 
     def internal_error(self, connection: _Connection, error: Exception) -> None:
         """A bug: said once as an event, the connection closed, the listener serving on."""
-        self.emit({"event": "internal_error", "time": iso_time(self.clock()),
-                   "message": f"{type(error).__name__}: {error}"[:300]})
+        self.emit(InternalError(iso_time(self.clock()), f"{type(error).__name__}: {error}"[:300]))
         connection.abort()
 
-    # ---- one request -------------------------------------------------------------------
+    # ---- one request: pure (no socket, no journal) -------------------------------------
 
-    def handle(self, connection: _Connection, request: Request) -> None:
+    def handle(self, request: Request) -> Outcome:
+        """What one request comes to — the record to journal, the answer, the event — with no
+        socket and no journal: judged, duplicates counted, masked. A notify the shop's handler
+        is to see first is passed on by ``serve``, then ``conclude``d with its answer."""
+        prepared = self.prepare(request)
+        return prepared if isinstance(prepared, Outcome) else self.conclude(prepared, None)
+
+    def prepare(self, request: Request) -> Outcome | _Judged:
+        """The request read: a health check, a 404 or a 400 as its ``Outcome``; a notify
+        judged, on its way to an answer (``conclude``)."""
         head, body = request.head, request.body
         raw_path, _, query = head.target.encode("latin-1", "replace").partition(b"?")
         query = query.partition(b"#")[0]
         path = raw_path.decode("utf-8", "replace")
         close = not head.keep_alive
-        if path == HEALTH_PATH:  # a body on a health check is dropped
-            connection.answer(200, f"epay-listen {self.health_token}", close)
-            connection.next_request()
-            return
+        if path == HEALTH_PATH:  # a body on a health check is dropped; nothing journaled
+            return Outcome(None, _Answer(200, f"epay-listen {self.health_token}", "reply"),
+                           None, close)
         if self.path is not None and path != self.path:
-            self.refuse(connection, 404, f"not found: notifies go to {self.path}",
-                        kind="not_found", head=head, path=path, query=query, body=body,
-                        close=close)  # read whole: the connection stays usable
-            return
+            return self.refusal(request, 404, f"not found: notifies go to {self.path}",
+                                kind="not_found", path=path, query=query,
+                                close=close)  # read whole: the connection stays usable
         try:
             params, source = read_params(head.method, query, body,
                                          head.headers.get("Content-Type", ""))
         except InputError as error:  # read whole: the connection stays usable
-            self.refuse(connection, 400, error.message, head=head, path=path, query=query,
-                        body=body, close=close)
-            return
-        self.notify(connection, head, path, query, body, params, source, close)
-
-    def refused(self, connection: _Connection, refusal: Refusal) -> None:
-        """A request the reader could not read (malformed, too large, cut off)."""
-        head = refusal.head
-        path = head.path if head is not None else connection.reader.path_guess()
-        self.refuse(connection, refusal.status, refusal.told(self.masker.text),
-                    kind=refusal.kind, head=head, path=path, body_size=refusal.size)
-
-    def notify(self, connection: _Connection, head: Head, path: str, query: bytes, body: bytes,
-               params: dict, source: str, close: bool) -> None:
+            return self.refusal(request, 400, error.message, path=path, query=query,
+                                close=close)
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)
         print_ = fingerprint(params)
-        seen, changed = self.duplicates.note(params.get("trade_no", ""), print_)
-        judged = _Judged(connection, head, path, query, body, params, source, close, verdict,
-                         print_, seen, changed, _ms(judged_at))
-        if self.forwarder is None:
-            self._notified(judged, None)
-            return
-        if self._forward_workers is None:
-            from .forwarder import Workers
-
-            self._forward_workers = Workers(32, "epay-forward")
-        loop = self.loop
-
-        def forwarded(result, error) -> None:  # on a forwarding thread
-            try:
-                loop.call_soon_threadsafe(self._after_forward, judged, result, error)
-            except RuntimeError:  # the listener is stopping
-                pass
-
-        self._forward_workers.submit(self.forwarder.send, (head.method, query, body,
-                                     head.headers.items(), connection.client), forwarded)
-
-    def _after_forward(self, judged: _Judged, result, error: Exception | None) -> None:
-        try:
-            if error is not None:
-                raise error
-            self._notified(judged, result)
-        except Exception as failure:  # noqa: BLE001 - a bug: said once, not a traceback
-            self.internal_error(judged.connection, failure)
-
-    def _notified(self, judged: _Judged, forwarded) -> None:
-        verdict, params = judged.verdict, judged.params
-        answer = self._answer(verdict.valid, forwarded)
         plain = self.masker.plain(params)
         masked = params if plain else self.masker.params(params)
+        seen = self.duplicates.note(params.get("trade_no", ""), print_, masked)
+        return _Judged(request, path, query, params, source, close, verdict, print_, plain,
+                       masked, seen, _ms(judged_at))
+
+    def conclude(self, judged: _Judged, forwarded) -> Outcome:
+        """A judged notify (and the shop's handler's answer, when forwarding) as its
+        ``Outcome``."""
+        verdict, params, request = judged.verdict, judged.params, judged.request
+        answer = self._answer(verdict.valid, forwarded)
+        plain, masked, seen = judged.plain, judged.masked, judged.seen
+        changes: list | None = []  # None: changed, but the first copy is no longer kept
+        if seen.changed:
+            changes = None if seen.first is None else [
+                change.to_dict() for change in changed_fields(seen.first, masked)]
         timings = {"judge_ms": judged.judge_ms,
                    "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
         record = {
-            **self._raw(judged.connection, judged.head, judged.path, judged.query, judged.body,
-                        params, judged.source, plain),
+            **self._raw(request, judged.path, judged.query, params, judged.source, plain),
             "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
@@ -456,7 +441,8 @@ class _Engine:
             "report": verdict.report if plain and verdict.valid else
             self.masker.anything(verdict.report, params),
             "fingerprint": judged.fingerprint,
-            "duplicate_count": judged.seen, "content_changed": judged.changed,
+            "duplicate_count": seen.count, "content_changed": seen.changed,
+            "changed_fields": changes,
             "order_amount": verdict.order_amount, "answer_status": answer.status,
             "answer": self.masker.anything(answer.body, params),  # a handler may echo anything
             "delivered": counts_as_delivered(answer.body),
@@ -465,39 +451,47 @@ class _Engine:
                                                                              params),
             "timings": timings,
         }
-        self._journal_and_answer(judged.connection, record, answer, "notify", judged.close)
+        return Outcome(record, answer, Notify.of(record), judged.close)
 
-    def refuse(self, connection: _Connection, status: int, message: str, *, kind: str = "bad_request",
-               head: Head | None = None, path: str = "", query: bytes = b"", body: bytes = b"",
-               body_size: int | None = None, close: bool = True) -> None:
+    def refused(self, refusal: Refusal, *, client: str = "",
+                received_at: float = 0.0) -> Outcome:
+        """A request the reader could not read (malformed, too large, cut off)."""
+        head = refusal.head
+        request = Request(head, b"", client, received_at)
+        return self.refusal(request, refusal.status, refusal.told(self.masker.text),
+                            kind=refusal.kind, path=refusal.path, body_size=refusal.size)
+
+    def refusal(self, request: Request, status: int, message: str, *,
+                kind: str = "bad_request", path: str = "", query: bytes = b"",
+                body_size: int | None = None, close: bool = True) -> Outcome:
         """A request that is not a readable notify: journaled, answered ``status``. After a
         refusal the rest of the connection cannot be trusted (an unread body, a cut request),
         so it is closed unless the request was read whole (``close=False``)."""
         message = self.masker.text(message)  # it may quote the request line or a header
         answer = _Answer(status, f"fail: {message}", "verdict")
         record = {
-            **self._raw(connection, head, path, query, body), "kind": kind, "params": None,
+            **self._raw(request, path, query), "kind": kind, "params": None,
             "valid": False, "verdict": "malformed", "reason": message,
             "answer_status": status, "answer": answer.body, "delivered": False,
             "answered_by": "verdict", "timings": {},
         }
         if body_size is not None:
             record["body_size"] = body_size
-        self._journal_and_answer(connection, record, answer, "bad_request", close)
+        return Outcome(record, answer, BadRequest.of(record), close)
 
-    def _raw(self, connection: _Connection, head: Head | None, path: str, query: bytes,
-             body: bytes, params=None, source: str = "", plain: bool | None = None) -> dict:
+    def _raw(self, request: Request, path: str, query: bytes, params=None, source: str = "",
+             plain: bool | None = None) -> dict:
         """The request as it came, masked; ``params`` (read from ``source``) spare the
         masking of that part when they hold nothing to mask (``plain``)."""
-        masker = self.masker
-        return {"received_at": connection.request_received_at,
+        masker, head, body = self.masker, request.head, request.body
+        return {"received_at": request.received_at,
                 "method": "" if head is None else head.method if head.method in METHODS
                 else masker.text(head.method),
                 "path": path if path == self.path else masker.text(path),
                 "query": masker.raw(query, params if source == "query" else None, plain=plain),
                 "headers": masker.headers(head.headers.items() if head is not None else []),
                 "body": masker.raw(body, params if source == "body" else None, plain=plain),
-                "body_size": len(body), "client": connection.client}
+                "body_size": len(body), "client": request.client}
 
     def _answer(self, valid: bool, forwarded) -> _Answer:
         reply = self.reply
@@ -516,11 +510,62 @@ class _Engine:
         return _Answer(reply.status if reply.mode == "status" else 200, body,
                        "reply" if reply.mode == "status" else "verdict")
 
+    # ---- one request on a connection ---------------------------------------------------
+
+    def serve(self, connection: _Connection, request: Request) -> None:
+        """Handle a request read whole: passed on to the shop's handler first when
+        forwarding, then journaled and answered."""
+        request.client, request.received_at = connection.client, connection.request_received_at
+        prepared = self.prepare(request)
+        if isinstance(prepared, Outcome):
+            self._finish(connection, prepared)
+        elif self.forwarder is None:
+            self._finish(connection, self.conclude(prepared, None))
+        else:
+            self._forward(connection, prepared)
+
+    def serve_refusal(self, connection: _Connection, refusal: Refusal) -> None:
+        self._finish(connection, self.refused(refusal, client=connection.client,
+                                              received_at=connection.request_received_at))
+
+    def _forward(self, connection: _Connection, judged: _Judged) -> None:
+        if self._forward_workers is None:
+            from .forwarder import Workers
+
+            self._forward_workers = Workers(32, "epay-forward")
+        loop, head = self.loop, judged.request.head
+
+        def forwarded(result, error) -> None:  # on a forwarding thread
+            try:
+                loop.call_soon_threadsafe(self._after_forward, connection, judged, result,
+                                          error)
+            except RuntimeError:  # the listener is stopping
+                pass
+
+        self._forward_workers.submit(self.forwarder.send, (
+            head.method, judged.query, judged.request.body, head.headers.items(),
+            connection.client), forwarded)
+
+    def _after_forward(self, connection: _Connection, judged: _Judged, result,
+                       error: Exception | None) -> None:
+        try:
+            if error is not None:
+                raise error
+            self._finish(connection, self.conclude(judged, result))
+        except Exception as failure:  # noqa: BLE001 - a bug: said once, not a traceback
+            self.internal_error(connection, failure)
+
+    def _finish(self, connection: _Connection, outcome: Outcome) -> None:
+        if outcome.record is None:  # a health check: answered at once, not journaled
+            connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
+            connection.next_request()
+            return
+        self._journal_and_answer(connection, outcome)
+
     # ---- journal, then answer ----------------------------------------------------------
 
-    def _journal_and_answer(self, connection: _Connection, record: dict, answer: _Answer,
-                            event_name: str, close: bool) -> None:
-        waiting = _Waiting(connection, record, answer, event_name, close, time.perf_counter())
+    def _journal_and_answer(self, connection: _Connection, outcome: Outcome) -> None:
+        waiting = _Waiting(connection, outcome, time.perf_counter())
         connection.awaiting_commit = True  # a disk that stalls gets a 503 (see expired)
         connection.deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
 
@@ -528,7 +573,7 @@ class _Engine:
             self._committed_soon(waiting, record_id, error)
 
         try:
-            self.journal.append(record, done=done)
+            self.journal.append(outcome.record, done=done)
         except JournalError as error:
             self.not_journaled(connection, error)
 
@@ -552,50 +597,62 @@ class _Engine:
             connection.awaiting_commit, connection.deadline = False, float("inf")
             if error is not None:
                 self.not_journaled(connection, self.journal.failure(error))
-            elif waiting.answer.delay:
-                self.loop.call_later(waiting.answer.delay, self._answered, waiting, record_id)
+            elif waiting.outcome.answer.delay:
+                self.loop.call_later(waiting.outcome.answer.delay, self._answered, waiting,
+                                     record_id)
             else:
                 self._answered(waiting, record_id)
 
     def _answered(self, waiting: _Waiting, record_id: int) -> None:
-        connection = waiting.connection
+        connection, outcome = waiting.connection, waiting.outcome
         try:
-            event = _event(waiting.event_name, record_id, waiting.record)
-            event["timings"] = {**waiting.record["timings"],
-                                "journal_ms": _ms(waiting.committing)}
-            event["ms"] = _ms(connection.request_started)
+            event = replace(outcome.event, id=record_id, ms=_ms(connection.request_started),
+                            timings={**outcome.record["timings"],
+                                     "journal_ms": _ms(waiting.committing)})
             # Said before the answer is written: whoever has the answer can count on the
             # event (and the terminal line) being out already; after it, that was a race.
             self.emit(event)
-            connection.answer(waiting.answer.status, waiting.answer.body, waiting.close)
+            connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
             self.answered += 1
             connection.next_request()
         except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
             self.internal_error(connection, failure)
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
-        self.emit({"event": "journal_error", "message": error.message,
-                   "time": iso_time(self.clock())})  # before the answer, as in _answered
-        connection.answer(503, "fail: the listener cannot journal this request", True)
+        self.emit(NotJournaled(error.code, error.message, error.hint or "",
+                               iso_time(self.clock())))
+        # (said before the answer, as in _answered)
+        connection.answer(503, "fail", True)  # what a gateway reads as "not delivered"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one request comes to: the record to journal (``None``: not journaled — a health
+    check), the answer, the event (said once the record is committed, with its id and
+    times), and whether the connection closes after the answer."""
+
+    record: dict | None
+    answer: _Answer
+    event: Notify | BadRequest | None
+    close: bool
 
 
 @dataclass(slots=True)
 class _Judged:
-    """A notify judged, on its way to the journal (through the shop's handler first, when
+    """A notify judged, on its way to its answer (through the shop's handler first, when
     forwarding)."""
 
-    connection: _Connection
-    head: Head
+    request: Request
     path: str
     query: bytes
-    body: bytes
     params: dict
     source: str  # query | body: where the parameters were read
     close: bool
     verdict: Judgement
     fingerprint: str
-    seen: int  # times this trade_no came before
-    changed: bool  # … saying something else than the first time
+    plain: bool  # nothing in params to mask
+    masked: dict  # params as stored and shown
+    seen: Seen  # this trade_no before
     judge_ms: float
 
 
@@ -604,31 +661,8 @@ class _Waiting:
     """A request handed to the journal: answered once it is committed."""
 
     connection: _Connection
-    record: dict
-    answer: _Answer
-    event_name: str
-    close: bool
+    outcome: Outcome
     committing: float  # perf_counter when it was handed over
-
-
-def _event(name: str, record_id: int, record: dict) -> Event:
-    event = {"event": name, "id": record_id, "time": iso_time(record["received_at"])}
-    for field in ("kind", "method", "path", "client", "trade_no", "out_trade_no", "money",
-                  "type", "pid"):
-        event[field] = record.get(field, "")
-    params = record.get("params") or {}
-    event["trade_status"] = params.get("trade_status", "")
-    for field in ("valid", "verdict", "reason", "duplicate_count", "content_changed",
-                  "order_amount", "answer", "answer_status", "delivered", "answered_by",
-                  "forward"):
-        event[field] = record.get(field)
-    event["duplicate_count"] = event["duplicate_count"] or 0
-    event["content_changed"] = bool(event["content_changed"])
-    report = record.get("report") or {}
-    event["sign_type"] = report.get("sign_type", "")
-    event["check"] = report or None
-    event["params"] = record.get("params")
-    return event
 
 
 def _ms(started: float) -> float:
@@ -663,7 +697,8 @@ class _Connection(asyncio.BufferedProtocol):
         connections = self.engine.connections
         if len(connections) >= MAX_CONNECTIONS:  # each may hold ~200 KiB unread
             # The idlest connection makes room (a gateway must still get in), else this one.
-            idle = [c for c in connections if not c.busy and not c.reader.started]
+            idle = [c for c in connections if not c.busy and not c.reader.started
+                    and not c.reader.held]
             if not idle:
                 self.closing = True
                 transport.abort()
@@ -695,10 +730,10 @@ class _Connection(asyncio.BufferedProtocol):
             self.started, self.received_at = time.perf_counter(), self.engine.clock()
             if not self.busy and data[:1] not in (b"\r", b"\n"):  # blank lines do not count
                 self.deadline = time.monotonic() + self.engine.read_timeout
-        reader.buffer += data
+        reader.feed(data)
         if not self.busy and not self.blocked:
             self._advance()
-        elif len(reader.buffer) > _PAUSE_READING_AT and not self.paused:
+        elif reader.held > _PAUSE_READING_AT and not self.paused:
             self.paused = True
             self.transport.pause_reading()
 
@@ -741,13 +776,13 @@ class _Connection(asyncio.BufferedProtocol):
             request = reader.next()
         except Refusal as refusal:
             self._start()
-            engine.refused(self, refusal)
+            engine.serve_refusal(self, refusal)
             return True
         if request is None:
             if self.eof:
                 if reader.started:
                     self._start()
-                    engine.refused(self, reader.stopped(cut=False))
+                    engine.serve_refusal(self, reader.stopped(cut=False))
                 else:
                     self._end()
             elif reader.needs_continue():
@@ -757,7 +792,7 @@ class _Connection(asyncio.BufferedProtocol):
                 self.transport.resume_reading()
             return False
         self._start()
-        engine.handle(self, request)
+        engine.serve(self, request)
         return True
 
     def _start(self) -> None:
@@ -777,7 +812,7 @@ class _Connection(asyncio.BufferedProtocol):
         elif not self.busy:
             if self.reader.started:
                 self._start()
-                self.engine.refused(self, self.reader.stopped(
+                self.engine.serve_refusal(self, self.reader.stopped(
                     cut=True, timeout=self.engine.read_timeout))
             else:
                 self._end()
@@ -809,7 +844,7 @@ class _Connection(asyncio.BufferedProtocol):
         if self.closing:
             return
         self.closing, self.busy = True, True
-        self.reader.buffer.clear()
+        self.reader.clear()
         self.deadline = time.monotonic() + _LINGER_SECONDS
         if self.paused:
             self.paused = False

@@ -13,6 +13,16 @@ from urllib.parse import urlsplit
 
 from ..core.errors import EpayError
 from ..core.signing import Keys
+from .events import (
+    ListenWarning,
+    ProfileUpdated,
+    Ready,
+    Stopped,
+    TunnelError,
+    TunnelLost,
+    TunnelOk,
+    TunnelReopened,
+)
 from .journal import iso_time
 from .server import HEALTH_PATH, Listener, OnEvent, start_listener
 from .tunnel import Tunnel, TunnelDown, open_tunnel
@@ -62,16 +72,14 @@ def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
         if settings.inspector is not None:
             inspector = settings.inspector(listener)
         ready = True
-        on_event({"event": "ready", "time": iso_time(clock()), "local_url": listener.url,
-                  "public_url": watch.public_notify_url(), "journal": str(settings.journal),
-                  "path": listener.path, "forward_to": settings.forward_to,
-                  "reply": settings.reply, "pid": settings.pid,
-                  "agent_pid": watch.tunnel.agent_pid if watch.tunnel else None,
-                  "inspector_url": inspector.url if inspector else None})
+        on_event(Ready(iso_time(clock()), listener.url, watch.public_notify_url(),
+                       str(settings.journal), listener.path, settings.forward_to,
+                       settings.reply, settings.pid,
+                       watch.tunnel.agent_pid if watch.tunnel else None,
+                       inspector.url if inspector else None))
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
-            on_event({"event": "warning", "time": iso_time(clock()),
-                      "message": f"listening on {settings.host}: other machines can reach this "
-                                 "listener (and forge notifies to it)"})
+            on_event(ListenWarning(iso_time(clock()), f"listening on {settings.host}: other "
+                                   "machines can reach this listener (and forge notifies to it)"))
         watch.store(watch.public_notify_url() or listener.url)
         if watch.public_base:
             watch.check()
@@ -89,8 +97,7 @@ def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
         watch.close()
         listener.close()
         if ready:
-            on_event({"event": "stopped", "time": iso_time(clock()), "reason": reason,
-                      "answered": listener.answered})
+            on_event(Stopped(iso_time(clock()), reason, listener.answered))
     return reason
 
 
@@ -135,11 +142,10 @@ class _Watch:
         try:
             profile = self.settings.store_url(url)
         except EpayError as error:
-            self.on_event({"event": "warning", "time": iso_time(self.clock()),
-                           "message": f"notify_url not stored: {error.message}"})
+            self.on_event(ListenWarning(iso_time(self.clock()),
+                                        f"notify_url not stored: {error.message}"))
             return
-        self.on_event({"event": "profile_updated", "time": iso_time(self.clock()),
-                       "profile": profile, "notify_url": url})
+        self.on_event(ProfileUpdated(iso_time(self.clock()), profile, url))
 
     def check(self) -> None:
         """One request through the public URL to the health path; loud when it fails."""
@@ -147,15 +153,13 @@ class _Watch:
         now = iso_time(self.clock())
         if ok:
             if self.healthy is not True:
-                self.on_event({"event": "tunnel_ok", "time": now,
-                               "public_url": self.public_notify_url(), "ms": ms})
+                self.on_event(TunnelOk(now, self.public_notify_url(), ms))
             self.healthy = True
             return
         self.healthy = False
         exiting = self.settings.exit_on_tunnel_loss
         action = "exit" if exiting else ("reopening" if self.tunnel else "watching")
-        self.on_event({"event": "tunnel_lost", "time": now, "public_url": self.public_notify_url(),
-                       "reason": detail, "action": action})
+        self.on_event(TunnelLost(now, self.public_notify_url(), detail, action))
         if exiting:
             raise TunnelDown(f"the public URL {self.public_notify_url()} no longer reaches the "
                              f"listener ({detail})",
@@ -172,14 +176,12 @@ class _Watch:
         try:
             self.tunnel = self._open_tunnel()
         except EpayError as error:
-            self.on_event({"event": "tunnel_error", "time": iso_time(self.clock()),
-                           "message": error.message, "hint": error.hint})
+            self.on_event(TunnelError(iso_time(self.clock()), error.message, error.hint))
             return
         self.public_base = self.tunnel.public_url.rstrip("/")
         changed = self.tunnel.public_url != old
-        self.on_event({"event": "tunnel_reopened", "time": iso_time(self.clock()),
-                       "public_url": self.public_notify_url(), "agent_pid": self.tunnel.agent_pid,
-                       "changed": changed})
+        self.on_event(TunnelReopened(iso_time(self.clock()), self.public_notify_url(),
+                                     self.tunnel.agent_pid, changed))
         if changed:
             self.store(self.public_notify_url())
         self.check()

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import TESTS
 from test_listen import notify
 from test_listen_cli import env, epay, one_error_line, run_epay  # noqa: F401 - fixtures
 
-FAKE = Path(__file__).with_name("fake_ngrok.py")
+FAKE = TESTS / "fake_ngrok.py"
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT
 from test_listen import KEY, notify
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

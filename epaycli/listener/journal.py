@@ -486,13 +486,20 @@ def _is_forward(value) -> bool:
                  and isinstance(value.get("ms"), int | float))))
 
 
+def _is_changes(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(change, dict) and isinstance(change.get("name"), str) for change in value)
+
+
 _READERS = dict.fromkeys(COLUMNS, _read_text) | {
     "received_at": _read_seconds, "query": _read_raw, "body": _read_raw,
     "body_size": _read_int, "duplicate_count": _read_int, "answer_status": _read_int,
     "valid": _read_flag, "content_changed": _read_flag, "delivered": _read_flag,
     "order_amount": _read_amount, "headers": _json_reader(_is_headers, empty=[]),
     "params": _json_reader(_is_params), "report": _json_reader(_is_report),
-    "forward": _json_reader(_is_forward), "timings": _json_reader(lambda v: isinstance(v, dict), empty={})}
+    "forward": _json_reader(_is_forward),
+    "timings": _json_reader(lambda v: isinstance(v, dict), empty={}),
+    "changed_fields": _json_reader(_is_changes)}
 
 
 def _readable_time(stamp) -> str:

@@ -336,7 +336,7 @@ LISTEN_EVENTS = {
     "journal_error": ["code", "message", "hint", "time"],
     "internal_error": ["time", "message"],
     "ready": ["time", "local_url", "public_url", "journal", "path", "forward_to", "reply", "pid",
-              "agent_pid"],
+              "agent_pid", "inspector_url"],
     "warning": ["time", "message"],
     "stopped": ["time", "reason", "answered"],
     "profile_updated": ["time", "profile", "notify_url"],

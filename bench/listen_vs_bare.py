@@ -1,25 +1,12 @@
-"""(The listener's load figures side by side with a bare stdlib server: `--rounds N`. The same
-client code as bench/listen_load.py, which adds the inspector comparison.)
+"""`epay listen` side by side with a bare stdlib server (run by hand, not a test).
 
-Load on `epay listen` (run by hand, not a test): start-to-first-answer, then valid signed
-notifies from this process (async httpx, bounded concurrency) to a real `epay listen`
-subprocess on 127.0.0.1 that verifies and journals each one durably before answering.
+    .venv/bin/python bench/listen_vs_bare.py [--rounds 2] [--count 20000] [--concurrency 32]
+                                             [--client auto|wrk|raw|httpx] [--seconds 8]
 
-    .venv/bin/python bench/listen_load.py [--count 20000] [--concurrency 32]
-                                          [--client auto|wrk|raw|httpx] [--seconds 8]
-                                          [--rounds 0]
-
-``--rounds N`` measures side by side instead, with the same client: the bare stdlib server of
-bench/bare_server.py (answers ``success``, verifies and journals nothing) and `epay listen`,
-interleaved N times each (the machine's noise hits both alike); it prints every round, the
-medians and the ratios listen / bare (goal: notifies/s ≥ 0.5×, p99 ≤ 2×).
-
-``--client auto`` (the default) is wrk when it is on PATH (Debian: apt install wrk), else the
-minimal asyncio client. wrk runs for ``--seconds`` and cycles through the ``--count`` notifies.
-``httpx`` costs about twice the listener's CPU a request: on 2 cores it measures the client.
-
-Prints notifies/s, latency percentiles, journaled == answered == sent, the CPU the listener and
-the client spent per notify, and PASS/MISS against the targets (bench/README.md).
+bench/bare_server.py (answers ``success``, verifies and journals nothing) and `epay listen`
+are loaded in turn with the same client, interleaved ``--rounds`` times each (the machine's
+noise hits both alike); it prints every round, the medians and the ratios listen / bare (goal:
+notifies/s ≥ 0.5×, p99 ≤ 2×). The client and the listener's start are bench/listen_load.py's.
 """
 
 from __future__ import annotations
@@ -29,181 +16,21 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from decimal import Decimal
 from pathlib import Path
 
-import httpx
-
-from epaycli.core.models import SANDBOX_KEY
-from epaycli.core.notify import PaidOrder, notify_fields, signed_notify
-from epaycli.core.php import http_build_query
-from epaycli.core.signing import Md5Key
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def notifies(count: int) -> list[str]:
-    """Signed V1 notify query strings, each for its own order (made before the clock runs)."""
-    signer = Md5Key(SANDBOX_KEY)
-    made = []
-    for number in range(count):
-        order = PaidOrder(pid="1000", trade_no=f"2026120100000{number:06d}",
-                          out_trade_no=f"LOAD{number}", type="alipay", name="product",
-                          money=Decimal("12.34"))
-        made.append(http_build_query(signed_notify(notify_fields(order), signer)))
-    return made
-
-
-def start_listener(workdir: Path) -> tuple[subprocess.Popen, str, float, Path]:
-    journal = workdir / "journal.sqlite3"
-    out = (workdir / "events.jsonl").open("w")
-    env = {**os.environ, "HOME": str(workdir), "XDG_STATE_HOME": str(workdir / "state"),
-           "XDG_CONFIG_HOME": str(workdir / "config")}
-    port = _free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "epaycli", "listen", "--port", str(port), "--json",
-         "--journal", str(journal)], stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/notify"
-    probe = notifies(1)[0]
-    with httpx.Client() as client:
-        while True:
-            try:
-                if client.get(f"{url}?{probe}").text == "success":
-                    break
-            except httpx.TransportError:
-                time.sleep(0.002)
-            if time.perf_counter() - started > 10:
-                raise SystemExit("the listener did not answer within 10 s")
-    return process, url, (time.perf_counter() - started) * 1000, journal
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def load(url: str, queries: list[str], concurrency: int) -> tuple[list[float], int, float]:
-    """``concurrency`` workers, each with its own one-connection client: httpcore's shared
-    pool scans every connection per request, which costs more than the listener does."""
-    latencies: list[float] = []
-    answered = 0
-    pending = iter(queries)
-    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [httpx.AsyncClient(limits=one, timeout=10) for _ in range(concurrency)]
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal answered
-        for query in pending:
-            started = time.perf_counter()
-            response = await client.get(f"{url}?{query}")
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.text == "success":
-                answered += 1
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker(client) for client in clients))
-    elapsed = time.perf_counter() - began
-    for client in clients:
-        await client.aclose()
-    return latencies, answered, elapsed
-
-
-async def load_raw(url: str, queries: list[str], concurrency: int
-                   ) -> tuple[list[float], int, float]:
-    """The same load from a minimal asyncio HTTP/1.1 client (what wrk would be): shows what
-    the listener can do when the client costs little."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    latencies: list[float] = []
-    answered = 0
-    pending = iter(queries)
-
-    async def worker() -> None:
-        nonlocal answered
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        for query in pending:
-            started = time.perf_counter()
-            writer.write(f"GET {parts.path}?{query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                         "User-Agent: listen-load\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            body = await reader.readexactly(length)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if body == b"success":
-                answered += 1
-        writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, answered, time.perf_counter() - began
-
-
-_WRK_SCRIPT = """
-local paths = {%s}
-local i = 0
-local threads = {}
-answered = 0
-function setup(thread) table.insert(threads, thread) end
-function request()
-  i = i + 1
-  if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i])
-end
-function response(status, headers, body)
-  if body == "success" then answered = answered + 1 end
-end
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("answered") end
-  io.write(string.format("EPAY %%d %%d %%d %%.3f %%.3f %%.3f\\n", total, summary.requests,
-    summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000))
-end
-"""
-
-
-def load_wrk(url: str, queries: list[str], concurrency: int, seconds: float,
-             workdir: Path) -> dict:
-    """wrk (one thread, ``concurrency`` keep-alive connections) for ``seconds``: what it
-    counted. It stops with requests in flight, which the listener may journal uncounted."""
-    import shutil
-    from urllib.parse import urlsplit
-
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not on PATH (Debian: apt install wrk); use --client raw")
-    path = urlsplit(url).path
-    script = workdir / "notifies.lua"
-    script.write_text(_WRK_SCRIPT % ",".join(f'"{path}?{query}"' for query in queries))
-    done = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency",
-                           "-s", str(script), url], capture_output=True, text=True,
-                          timeout=seconds + 60)
-    line = next((line for line in done.stdout.splitlines() if line.startswith("EPAY ")), None)
-    if line is None:
-        raise SystemExit(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
-    answered, sent, micros, p50, p99, top = line.split()[1:]
-    return {"answered": int(answered), "sent": int(sent), "elapsed": int(micros) / 1e6,
-            "p50": float(p50), "p99": float(p99), "max": float(top)}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+from listen_load import (
+    ROOT,
+    cpu_seconds,
+    load,
+    load_raw,
+    load_wrk,
+    notifies,
+    percentile,
+    start_listener,
+)
 
 
 def start_bare(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -275,8 +102,8 @@ def main() -> None:
                         help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
                              "(auto: wrk when on PATH, else raw)")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
-    parser.add_argument("--rounds", type=int, default=0,
-                        help="side by side with a bare stdlib server, N rounds each")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of each server, interleaved")
     options = parser.parse_args()
     if options.client == "auto":
         import shutil
@@ -284,61 +111,7 @@ def main() -> None:
         options.client = "wrk" if shutil.which("wrk") else "raw"
     count = min(options.count, 200_000)  # bounded: this is a benchmark, not a soak test
     queries = notifies(count)
-    if options.rounds > 0:
-        compare(options, queries)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder)
-        process, url, first_ms, journal = start_listener(workdir)
-        try:
-            cpu_before, own_before = cpu_seconds(process.pid), cpu_seconds(os.getpid())
-            if options.client == "wrk":
-                counted = load_wrk(url, queries, options.concurrency,
-                                   min(options.seconds, 120), workdir)
-                answered, elapsed, count = counted["answered"], counted["elapsed"], counted["sent"]
-                latencies = None
-            else:
-                run = load if options.client == "httpx" else load_raw
-                latencies, answered, elapsed = asyncio.run(run(url, queries, options.concurrency))
-            listener_cpu = cpu_seconds(process.pid) - cpu_before
-            client_cpu = cpu_seconds(os.getpid()) - own_before
-        finally:
-            process.send_signal(signal.SIGTERM)
-            code = process.wait(30)
-        with sqlite3.connect(journal) as db:
-            journaled = db.execute("SELECT count(*) FROM requests WHERE valid = 1").fetchone()[0]
-        lines = (workdir / "events.jsonl").read_text().splitlines()
-        notify_lines = sum(1 for line in lines if json.loads(line)["event"] == "notify")
-    journaled -= 1  # the start probe
-    notify_lines -= 1
-    if latencies is None:  # wrk: its own percentiles; it stops with requests in flight
-        p50, p99, top = counted["p50"], counted["p99"], counted["max"]
-        equal = count == answered and 0 <= journaled - count <= options.concurrency \
-            and journaled == notify_lines
-        client_cpu = None  # wrk is a child process: not measured
-    else:
-        p50, p99, top = percentile(latencies, .50), percentile(latencies, .99), max(latencies)
-        equal = count == answered == journaled == notify_lines
-    report = {
-        "sent": count, "answered_success": answered, "journaled": journaled,
-        "json_lines": notify_lines, "equal": equal,
-        "notifies_per_s": round(count / elapsed), "p50_ms": round(p50, 2),
-        "p99_ms": round(p99, 2), "max_ms": round(top, 2), "concurrency": options.concurrency,
-        "client": options.client,
-        "listener_cpu_us_per_notify": round(listener_cpu / count * 1e6),
-        "client_cpu_us_per_notify": None if client_cpu is None else
-        round(client_cpu / count * 1e6),
-        "start_to_first_answer_ms": round(first_ms, 1), "listener_exit": code,
-        "load_average": os.getloadavg(),
-    }
-    print(json.dumps(report, indent=2))
-    for name, passed in (
-            ("≥ 3000 notifies/s", report["notifies_per_s"] >= 3000),
-            ("p99 answer ≤ 20 ms", report["p99_ms"] <= 20),
-            ("journaled == answered == sent" + (" (wrk: + requests in flight at its stop)"
-                                               if latencies is None else ""), report["equal"]),
-            ("start to first answer ≤ 300 ms", report["start_to_first_answer_ms"] <= 300)):
-        print(f"{'PASS' if passed else 'MISS'}  {name}")
+    compare(options, queries)
 
 
 if __name__ == "__main__":

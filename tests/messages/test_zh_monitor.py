@@ -5,17 +5,11 @@ its Chinese; the dashboard, the alerts and reconcile's lines speak it under EPAY
 from __future__ import annotations
 
 import json
-import os
-import pty
-import signal
-import subprocess
-import time
 
 import pytest
-from conftest import epay_executable
 from monitor.test_monitor import scripted, stack, v1  # noqa: F401 (stack is a fixture)
 from monitor.test_monitor_dashboard import gateway as dashboard_gateway  # noqa: F401
-from monitor.test_monitor_dashboard import read_until
+from monitor.test_monitor_dashboard import watch_in_terminal
 from monitor.test_reconcile import SHOP_CSV
 from monitor.test_reconcile import gateway as reconcile_gateway  # noqa: F401
 from test_zh import fields
@@ -71,24 +65,8 @@ def test_monitor_once_details_abnormal_orders_in_chinese_and_keeps_its_json(stac
 
 def test_the_dashboard_speaks_chinese_in_a_terminal(dashboard_gateway):
     gateway = dashboard_gateway
-    primary, secondary = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40", EPAY_LANG="zh")
-    process = subprocess.Popen(
-        [epay_executable(), "monitor", "--interval", "1s", "--gateway", gateway.url,
-         "--pid", gateway.pid, "--key", gateway.key],
-        stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True)
-    os.close(secondary)
-    try:
-        shown = read_until(primary, lambda text: "超出阈值：" in text and "历史" in text,
-                           time.monotonic() + 30)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(primary)
+    shown, _ = watch_in_terminal(gateway, lambda text: "超出阈值：" in text and "历史" in text,
+                                 EPAY_LANG="zh")
     assert f"epay 监控 · 商户ID {gateway.pid}" in shown and "每 1s 刷新" in shown
     assert "成功率" in shown and "50.00 %" in shown and "（≥ 99.50 %）" in shown
     assert "超出阈值：成功率 50.00 % 低于 99.50 %" in shown

@@ -97,6 +97,9 @@ def monitor(
     run = runtime(ctx)
     from ..monitor import alerts, watch
     from ..monitor.figures import Thresholds
+    from ..monitor.text import say, speaking
+
+    ctx.with_resource(speaking(run.messages))  # its lines, alerts and errors in the run's language
 
     environ = run.env.environ
     merchant, resolved = resolve_merchant(run, conn)
@@ -108,8 +111,9 @@ def monitor(
         secret=alert_secret or environ.get("EPAY_ALERT_SECRET", ""), email=alert_email,
         smtp=smtp, command=alert_cmd)  # --insecure is for the gateway, never the robots
     thresholds = Thresholds(min_success_rate, max_response_ms, max_abnormal_rate)
+    span = say("board_span", window=window, interval=interval)
     show = _shower(run, merchant, json_output or not run.env.is_terminal(run.env.stdout),
-                   thresholds, f"{window}, every {interval}", going_on=not once)
+                   thresholds, span, going_on=not once)
     watching = watch.open_watch(
         merchant, interval=interval, window=window, pay_timeout=pay_timeout,
         notify_grace=notify_grace, gateway_tz=gateway_tz, journal=journal,
@@ -171,6 +175,9 @@ def reconcile(
     paid, amounts that differ, orders the gateway does not know. Exit 7 on a mismatch."""
     run = runtime(ctx)
     from ..monitor import reconcile as rec
+    from ..monitor.text import speaking
+
+    ctx.with_resource(speaking(run.messages))
 
     merchant, resolved = resolve_merchant(run, conn)
     now = run.env.now()

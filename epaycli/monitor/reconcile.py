@@ -77,20 +77,20 @@ def read_shop(text: str, source: str, *, limit: int = MAX_ORDERS) -> list[ShopOr
     stripped = text.lstrip("\ufeff").strip()
     if stripped.startswith(("[", "{")):
         rows = _json_rows(stripped, source)
-        where = "item {index}"
+        where = "shop_item"
     else:
         rows = _csv_rows(stripped, source)
-        where = "line {index}"
+        where = "shop_line"
     orders = []
     for index, row in rows:
         try:
             orders.append(_shop_order(row, source))
         except InputError as error:
-            raise InputError(say("shop_bad_row", where=where.format(index=index), source=source,
+            raise InputError(say("shop_bad_row", where=say(where, index=index), source=source,
                                  problem=error.message), error.hint, code="bad_shop_export") \
                 from None
         if len(orders) > limit:
-            raise InputError(say("shop_too_many", source=source, count=f"more than {limit}"),
+            raise InputError(say("shop_too_many", source=source, count=say("shop_more_than", limit=limit)),
                              say("shop_too_many_hint", limit=limit), code="bad_shop_export")
     if not orders:
         raise InputError(say("shop_empty", source=source), say("shop_empty_hint"),

@@ -3,6 +3,13 @@ parameters, so that another language can be added by id (never built from fragme
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..messages import Messages
+
 MESSAGES = {
     # durations, time zones, thresholds
     "duration_invalid": "{what} {value!r} is not a duration",
@@ -59,6 +66,7 @@ MESSAGES = {
     "state_hint": "check the folder's permissions, or set XDG_STATE_HOME",
     # the dashboard
     "board_title": "epay monitor · pid {pid} at {host} · window {span}",
+    "board_span": "{window}, every {interval}",
     "board_updated": "updated {time} UTC · {orders} orders, {paid} paid · "
                      "notify latency {latency}",
     "board_success": "success rate   {value:>9}   (≥ {threshold})",
@@ -78,6 +86,9 @@ MESSAGES = {
     "shop_missing_column": "{source} has no {column} column",
     "shop_missing_column_hint": "the export needs out_trade_no, money and status columns",
     "shop_bad_row": "{where} of {source}: {problem}",
+    "shop_item": "item {index}",
+    "shop_line": "line {index}",
+    "shop_more_than": "more than {limit}",
     "shop_bad_money": "money {value!r} is not an amount",
     "shop_bad_status": "status {value!r} is not one epay knows",
     "shop_bad_status_hint": "credited: {credited}; not credited: {open}",
@@ -110,6 +121,26 @@ MESSAGES = {
 }
 
 
+# The language of this run, chosen by the CLI (``speaking``); None: English. One run speaks
+# one language, and the alert threads read it too, so a module value rather than a context
+# variable (which a new thread would not inherit).
+_speaking: Messages | None = None
+
+
+@contextmanager
+def speaking(messages: Messages) -> Iterator[None]:
+    """Word every ``say`` inside the block in ``messages``' language (``monitor.<id>``)."""
+    global _speaking
+    before, _speaking = _speaking, messages
+    try:
+        yield
+    finally:
+        _speaking = before
+
+
 def say(message_id: str, **params: object) -> str:
-    """The English sentence ``message_id`` with its parameters filled in."""
-    return MESSAGES[message_id].format(**params)
+    """The sentence ``message_id`` with its parameters filled in, in the run's language."""
+    english = MESSAGES[message_id]
+    if _speaking is None or _speaking.language == "en":
+        return english.format(**params)
+    return _speaking.text(f"monitor.{message_id}", english, **params)

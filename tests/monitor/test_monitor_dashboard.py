@@ -55,18 +55,19 @@ def read_until(fd: int, wanted, deadline: float) -> str:
     return seen.decode("utf-8", "replace")
 
 
-def test_the_dashboard_draws_the_figures_in_colour_and_redraws_each_interval(gateway, tmp_path):
+def watch_in_terminal(gateway, wanted, **environ: str) -> tuple[str, int]:
+    """What `epay monitor --interval 1s` draws in a pseudo-terminal until ``wanted(text)``
+    holds, then Ctrl+C: (the text, the exit code)."""
     primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+    env.update(TERM="xterm-256color", COLUMNS="120", LINES="40", **environ)
     process = subprocess.Popen(
         [epay_executable(), "monitor", "--interval", "1s", "--gateway", gateway.url,
          "--pid", gateway.pid, "--key", gateway.key],
         stdin=secondary, stdout=secondary, stderr=secondary, env=env, close_fds=True)
     os.close(secondary)
     try:
-        shown = read_until(primary, lambda text: "history  !!" in text,
-                           time.monotonic() + 30)
+        shown = read_until(primary, wanted, time.monotonic() + 30)
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=10)
     finally:
@@ -74,6 +75,11 @@ def test_the_dashboard_draws_the_figures_in_colour_and_redraws_each_interval(gat
             process.kill()
             process.wait()
         os.close(primary)
+    return shown, code
+
+
+def test_the_dashboard_draws_the_figures_in_colour_and_redraws_each_interval(gateway, tmp_path):
+    shown, code = watch_in_terminal(gateway, lambda text: "history  !!" in text)
     assert re.search(re.escape(RED) + r"success rate +50\.00 % +\(≥ 99\.50 %\)", shown)
     assert re.search(re.escape(GREEN) + r"response avg +[\d.]+ ms", shown)
     assert re.search(re.escape(GREEN) + r"abnormal +0\.00 % +\(< 0\.10 %\)", shown)

@@ -85,3 +85,40 @@ def test_events_list_and_show_speak_chinese_and_keep_their_json(cli, journal, mo
     assert shown.stdout.split("\n\n")[0] == english_show.split("\n\n")[0]
     assert [cli("events", "list", "--journal", journal, "--json").stdout,
             cli("events", "show", "2", "--journal", journal, "--json").stdout] == english
+
+
+def test_epay_listen_under_epay_lang_zh_prints_chinese_lines(tmp_path):
+    """The command passes the run's language to its renderer: a real ``epay listen``."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / ".config"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "EPAY_KEY": KEY, "EPAY_PID": "1001", "PYTHONPATH": str(ROOT), "EPAY_LANG": "zh",
+           "PYTHONIOENCODING": "utf-8"}
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "epaycli", "listen", "--port", "0", "--journal",
+         str(tmp_path / "j.sqlite3")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    try:
+        ready = listener.stderr.readline()  # said once serving (SIGTERM is handled from then)
+        found = re.search(r"正在监听 (http://127\.0\.0\.1:\d+/\S*?)（任意路径）", ready)
+        assert found, ready
+        assert httpx.get(found[1], params=notify(1)).text == "success"
+        listener.send_signal(signal.SIGTERM)
+        listener.wait(15)  # (its few lines fit the pipe: it cannot block writing them)
+        rest = listener.stderr.read()
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait(5)
+    assert listener.returncode == 0, rest
+    assert "按 Ctrl+C 停止" in rest
+    line = next(line for line in rest.splitlines() if "2026120112000000001" in line)
+    assert "✓ 验签通过" in line and "→ 200 'success'" in line
+    assert "已停止；共应答 1 个请求" in rest

@@ -170,9 +170,11 @@ class Output:
 
     def fields(self, pairs: list[tuple[str, str]]) -> None:
         """``label  value`` lines, labels aligned."""
-        width = max((len(label) for label, _ in pairs), default=0)
+        from .messages.width import display_width  # CJK labels take two columns a character
+
+        width = max((display_width(label) for label, _ in pairs), default=0)
         for label, value in pairs:
-            self.data(f"{label.ljust(width)}  {value}")
+            self.data(f"{label}{' ' * (width - display_width(label))}  {value}")
 
     def board(self, lines: list[tuple[str, str]]) -> None:
         """A block of (text, style) lines redrawn in place on a terminal (a live dashboard);

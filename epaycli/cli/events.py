@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..core.params import parse_pairs
+from ..messages import Messages
 from ..profiles.keys import signer_for
 from ..profiles.resolve import current
 from .inspect import ServeHostOption, ServePortOption
@@ -25,7 +26,43 @@ MESSAGES = {
     "damaged_rows": "warning: {count} of {total} requests are damaged in the journal (columns "
                     "not as epay listen writes them): shown as far as they can be read",
     "damaged_field": "{columns} — not as epay listen writes them: shown as far as readable",
+    "no_requests": "no requests journaled",
+    "no_requests_matching": "no requests journaled that match",
+    "genuine": "✓ genuine",
+    "not_genuine": "✗ {reason}",
+    "dup_changed": "{number} CHANGED",
+    # `events list`'s column headers (shown upper-cased; --json keeps its own keys)
+    "column.id": "id", "column.time": "time", "column.method": "method",
+    "column.trade_no": "trade_no", "column.out_trade_no": "out_trade_no",
+    "column.money": "money", "column.verdict": "verdict", "column.dup": "dup",
+    "column.answer": "answer",
+    # `events show`'s labels and the values it words
+    "label.id": "id", "label.time": "time", "label.kind": "kind", "label.client": "client",
+    "label.verdict": "verdict", "label.duplicates": "duplicates",
+    "label.order_amount": "order amount", "label.answered": "answered",
+    "label.damaged": "damaged", "label.problem": "problem",
+    "label.sender_signed": "sender signed", "label.protocol_signs": "protocol signs",
+    "label.forwarded": "forwarded",
+    "duplicates": "{count} before this one",
+    "duplicates_changed": "{count} before this one — CONTENT CHANGED: {changes}",
+    "order_unknown": "(order not known to epay)",
+    "answered_delivered": "{status} {answer!r} (by {by}; delivered: yes)",
+    "answered_not_delivered": "{status} {answer!r} (by {by}; delivered: no)",
+    "problem": "{message}",
+    "problem_fix": "{message} — fix: {fix}",
+    "forwarded": "{url} → {status} {body!r} {ms} ms",
+    "forward_failed": "{url} → ✗ {error}",
 }
+
+_COLUMNS = ("id", "time", "method", "trade_no", "out_trade_no", "money", "verdict", "dup",
+            "answer")
+
+
+_ENGLISH = Messages()
+
+
+def _text(messages: Messages, message_id: str, /, **fields) -> str:
+    return messages.text(f"events.{message_id}", MESSAGES[message_id], **fields)
 
 
 def _open(journal: Path | None, environ):
@@ -55,31 +92,33 @@ def list_events(
     if json_output:
         run.out.json_object(records)
         return
+    messages = run.messages
     if not records:
-        run.out.status("no requests journaled" + (" that match" if since or invalid else ""))
+        run.out.status(_text(messages, "no_requests_matching" if since or invalid
+                             else "no_requests"))
         return
-    run.out.table([_row(r) for r in records],
-                  ["id", "time", "method", "trade_no", "out_trade_no", "money", "verdict", "dup",
-                   "answer"])
+    # The table's columns are its headers, in the run's language.
+    headers = [_text(messages, f"column.{column}") for column in _COLUMNS]
+    run.out.table([dict(zip(headers, _row(r, messages))) for r in records], headers)
     damaged = sum(1 for record in records if record["damaged"])
     if damaged:
-        run.out.status(MESSAGES["damaged_rows"].format(count=damaged, total=len(records)), "warn")
+        run.out.status(_text(messages, "damaged_rows", count=damaged, total=len(records)), "warn")
 
 
-def _row(record: dict) -> dict:
-    verdict = "✓ genuine" if record["valid"] else f"✗ {record['reason']}"
+def _row(record: dict, messages: Messages = _ENGLISH) -> list[str]:
+    """The cells of one request, in the order of ``_COLUMNS``."""
+    verdict = (_text(messages, "genuine") if record["valid"]
+               else _text(messages, "not_genuine", reason=record["reason"]))
     if record["damaged"]:
-        verdict = MESSAGES["damaged_verdict"].format(columns=", ".join(record["damaged"]))
+        verdict = _text(messages, "damaged_verdict", columns=", ".join(record["damaged"]))
     if len(verdict) > 60:
         verdict = verdict[:59] + "…"
     duplicate = str(record["duplicate_count"] + 1) if record["duplicate_count"] else ""
     if record["content_changed"]:
-        duplicate += " CHANGED"
-    return {"id": str(record["id"]), "time": record["time"][:19].replace("T", " "),
-            "method": record["method"], "trade_no": record["trade_no"] or "-",
-            "out_trade_no": record["out_trade_no"] or "-", "money": record["money"] or "-",
-            "verdict": verdict, "dup": duplicate,
-            "answer": f"{record['answer_status']} {record['answer'][:20]}"}
+        duplicate = _text(messages, "dup_changed", number=duplicate)
+    return [str(record["id"]), record["time"][:19].replace("T", " "), record["method"],
+            record["trade_no"] or "-", record["out_trade_no"] or "-", record["money"] or "-",
+            verdict, duplicate, f"{record['answer_status']} {record['answer'][:20]}"]
 
 
 @app.command("show")
@@ -105,39 +144,48 @@ def show(
     if record["body"]:
         out.data(record["body"])
         out.data("")
-    out.fields(_shown_fields(record))
+    out.fields(_shown_fields(record, run.messages))
 
 
-def _shown_fields(record: dict) -> list[tuple[str, str]]:
+def _shown_fields(record: dict, messages: Messages = _ENGLISH) -> list[tuple[str, str]]:
     """The verdict half of `epay events show`: one labelled line per fact about the request."""
     from .listen import changes_text
 
-    pairs = [("id", str(record["id"])), ("time", record["time"]), ("kind", record["kind"]),
-             ("client", record["client"]),
-             ("verdict", ("✓ genuine" if record["valid"] else f"✗ {record['reason']}")),
-             ("duplicates", f"{record['duplicate_count']} before this one"
-              + (" — CONTENT CHANGED: " + changes_text(record.get("changed_fields"))
-                 if record["content_changed"] else "")),
-             ("order amount", record["order_amount"] or "(order not known to epay)"),
-             ("answered", f"{record['answer_status']} {record['answer']!r} "
-                          f"(by {record['answered_by']}; delivered: "
-                          f"{'yes' if record['delivered'] else 'no'})")]
+    def text(message_id: str, /, **fields) -> str:
+        return _text(messages, message_id, **fields)
+
+    def pair(label: str, value: str) -> tuple[str, str]:
+        return text(f"label.{label}"), value
+
+    count = record["duplicate_count"]
+    pairs = [pair("id", str(record["id"])), pair("time", record["time"]),
+             pair("kind", record["kind"]), pair("client", record["client"]),
+             pair("verdict", text("genuine") if record["valid"]
+                  else text("not_genuine", reason=record["reason"])),
+             pair("duplicates", text("duplicates_changed", count=count, changes=changes_text(
+                 record.get("changed_fields"), messages)) if record["content_changed"]
+                  else text("duplicates", count=count)),
+             pair("order_amount", record["order_amount"] or text("order_unknown")),
+             pair("answered", text("answered_delivered" if record["delivered"]
+                                   else "answered_not_delivered", status=record["answer_status"],
+                                   answer=record["answer"], by=record["answered_by"]))]
     if record["damaged"]:
-        pairs.append(("damaged", MESSAGES["damaged_field"].format(
-            columns=", ".join(record["damaged"]))))
+        pairs.append(pair("damaged", text("damaged_field", columns=", ".join(record["damaged"]))))
     report = record.get("report") or {}
     for problem in report.get("problems", []):
-        pairs.append(("problem", f"{problem['message']}"
-                      + (f" — fix: {problem['fix']}" if problem.get("fix") else "")))
+        pairs.append(pair("problem", text("problem_fix", message=problem["message"],
+                                          fix=problem["fix"]) if problem.get("fix")
+                          else text("problem", message=problem["message"])))
     diagnosis = report.get("diagnosis")
     if diagnosis and diagnosis.get("signed_string"):
-        pairs.append(("sender signed", diagnosis["signed_string"]))
-        pairs.append(("protocol signs", diagnosis["expected_string"]))
+        pairs.append(pair("sender_signed", diagnosis["signed_string"]))
+        pairs.append(pair("protocol_signs", diagnosis["expected_string"]))
     forward = record.get("forward")
     if forward:
-        pairs.append(("forwarded", f"{forward['url']} → "
-                      + (f"{forward['status']} {forward['body'][:60]!r} {forward['ms']} ms"
-                         if forward["status"] is not None else f"✗ {forward['error']}")))
+        pairs.append(pair("forwarded", text(
+            "forwarded", url=forward["url"], status=forward["status"], body=forward["body"][:60],
+            ms=forward["ms"]) if forward["status"] is not None
+            else text("forward_failed", url=forward["url"], error=forward["error"])))
     return pairs
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import InputError
+from ..messages import Messages
 from ..profiles.keys import notify_keys
 from ..profiles.resolve import Resolved, current, expected_pid, key_notes
 from ..render import Output
@@ -105,7 +106,7 @@ def listen(
         inspector=_inspector_starter(resolved, journal, inspect_host, inspect_port, forward_to)
         if inspect or inspect_port is not None or inspect_host else None)
     _serve_until_stopped(settings, _json_renderer(run.out) if json_output
-                         else _human_renderer(run.out), run.env.clock)
+                         else _human_renderer(run.out, run.messages), run.env.clock)
     return 0
 
 
@@ -190,20 +191,28 @@ MESSAGES = {
     "change_separator": "; ",
     "absent": "(absent)",
     "changes_unknown": "which fields is not known (the first copy is no longer kept)",
+    "genuine": "genuine",
 }
+
+_ENGLISH = Messages()
+
+
+def _text(messages: Messages, message_id: str, /, **fields) -> str:
+    return messages.text(f"listen.{message_id}", MESSAGES[message_id], **fields)
 
 
 class _HumanLines:
     """The terminal's lines, one kind of event at a time; a journal that fails is said once
     (and when it works again), not for every request it fails."""
 
-    def __init__(self, out: Output) -> None:
+    def __init__(self, out: Output, messages: Messages = _ENGLISH) -> None:
         self.out = out
+        self.messages = messages
         self.journal_failure: str | None = None  # the code of the failure being said
         self.unjournaled = 0
 
     def say(self, message_id: str, style: str, **values) -> None:
-        self.out.status(MESSAGES[message_id].format(**values), style)
+        self.out.status(_text(self.messages, message_id, **values), style)
 
     def show(self, event) -> None:
         from ..listener import events as e  # (imported by _human_renderer; off cold start)
@@ -214,10 +223,10 @@ class _HumanLines:
                 if self.unjournaled > 1:
                     say("journal_back", "warn", count=self.unjournaled)
                 self.journal_failure, self.unjournaled = None, 0
-                self.out.status(*notify_line(event))
+                self.out.status(*notify_line(event, self.messages))
             case e.Ready():
                 say("ready", "ok", url=event.local_url, journal=event.journal,
-                    any_path=MESSAGES["any_path"] if not event.path else "")
+                    any_path=_text(self.messages, "any_path") if not event.path else "")
                 if event.public_url:
                     say("public_url", "ok", url=event.public_url)
                 if event.forward_to:
@@ -255,57 +264,58 @@ class _HumanLines:
                     reason=event.reason, answered=event.answered)
 
 
-def _human_renderer(out: Output):
+def _human_renderer(out: Output, messages: Messages = _ENGLISH):
     # Imported here, on the main thread, before the listener's thread renders with it: an
     # import first made on that thread could meet a Ctrl+C midway on this one.
     from ..listener import events  # noqa: F401
 
-    return _HumanLines(out).show
+    return _HumanLines(out, messages).show
 
 
-def changes_text(changes: list[dict] | None) -> str:
+def changes_text(changes: list[dict] | None, messages: Messages = _ENGLISH) -> str:
     """``name: product → 无类型; money: 1.00 → 2.00`` — what a later copy of a notify changed."""
     if changes is None:
-        return MESSAGES["changes_unknown"]
+        return _text(messages, "changes_unknown")
 
     def shown(value: str | None) -> str:
         if value is None:
-            return MESSAGES["absent"]
+            return _text(messages, "absent")
         return value if len(value) <= 40 else value[:39] + "…"
 
-    return MESSAGES["change_separator"].join(
-        MESSAGES["change"].format(name=c["name"], before=shown(c["before"]),
-                                  after=shown(c["after"])) for c in changes)
+    return _text(messages, "change_separator").join(
+        _text(messages, "change", name=c["name"], before=shown(c["before"]),
+              after=shown(c["after"])) for c in changes)
 
 
-def notify_line(event) -> tuple[str, str]:
+def notify_line(event, messages: Messages = _ENGLISH) -> tuple[str, str]:
     """One line per request (``Notify`` or ``BadRequest``): time, method, numbers, money, type,
     verdict, duplicates, answer."""
     clock = event.time[11:19]
     if event.name == "bad_request":
-        return MESSAGES["refused"].format(
-            clock=clock, method=event.method or "-", path=event.path or "-",
+        return _text(
+            messages, "refused", clock=clock, method=event.method or "-", path=event.path or "-",
             reason=event.reason, status=event.answer_status, ms=event.ms), "bad"
     duplicate = ""
     if event.duplicate_count:
-        duplicate = MESSAGES["duplicate"].format(number=event.duplicate_count + 1)
+        duplicate = _text(messages, "duplicate", number=event.duplicate_count + 1)
         if event.content_changed:
-            duplicate += MESSAGES["changed"].format(changes=changes_text(event.changed_fields))
+            duplicate += _text(messages, "changed",
+                               changes=changes_text(event.changed_fields, messages))
     answer = event.answer if len(event.answer) <= 40 else event.answer[:40] + "…"
-    text = MESSAGES["notify"].format(
-        clock=clock, method=event.method, trade_no=event.trade_no or "-",
+    text = _text(
+        messages, "notify", clock=clock, method=event.method, trade_no=event.trade_no or "-",
         out_trade_no=event.out_trade_no or "-", money=event.money or "-",
         type=event.type or "-", mark=_MARKS.get(event.verdict, "?"),
-        verdict="genuine" if event.valid else event.reason, duplicate=duplicate,
+        verdict=_text(messages, "genuine") if event.valid else event.reason, duplicate=duplicate,
         status=event.answer_status, answer=answer, ms=event.ms,
-        delivered="" if event.delivered else MESSAGES["not_delivered"])
+        delivered="" if event.delivered else _text(messages, "not_delivered"))
     forward = event.forward
     if forward:
         if forward["status"] is None:
-            text += MESSAGES["forward_failed"].format(url=forward["url"], error=forward["error"])
+            text += _text(messages, "forward_failed", url=forward["url"], error=forward["error"])
         else:
-            text += MESSAGES["forwarded"].format(
-                status=forward["status"], body=forward["body"][:60], ms=forward["ms"],
-                flag="" if forward["delivered"] else MESSAGES["forward_no_success"])
+            text += _text(
+                messages, "forwarded", status=forward["status"], body=forward["body"][:60],
+                ms=forward["ms"], flag="" if forward["delivered"] else _text(messages, "forward_no_success"))
     style = "ok" if event.valid and not event.content_changed else "bad"
     return text, style

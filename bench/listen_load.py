@@ -336,7 +336,8 @@ def compare(options, queries: list[str]) -> None:
           "within 10 % of the run without it")
 
 
-def main() -> None:
+def client_options() -> argparse.ArgumentParser:
+    """The load's options, shared with bench/listen_vs_bare.py."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -344,6 +345,11 @@ def main() -> None:
                         help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
                              "(auto: wrk when on PATH, else raw)")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
+    return parser
+
+
+def main() -> None:
+    parser = client_options()
     parser.add_argument("--inspect", choices=("off", "on", "compare"), default="off",
                         help="run with `--inspect` and its page open (on), or both, "
                              "interleaved (compare)")

@@ -11,7 +11,6 @@ notifies/s ≥ 0.5×, p99 ≤ 2×). The client and the listener's start are benc
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from listen_load import (
     ROOT,
+    client_options,
     cpu_seconds,
     load,
     load_raw,
@@ -95,13 +95,7 @@ def compare(options, queries: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--client", choices=("auto", "wrk", "raw", "httpx"), default="auto",
-                        help="wrk, a minimal asyncio HTTP/1.1 client, or async httpx "
-                             "(auto: wrk when on PATH, else raw)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="how long wrk runs")
+    parser = client_options()
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds of each server, interleaved")
     options = parser.parse_args()

@@ -166,3 +166,20 @@ def fresh_core_caches():
         for value in list(vars(namespace).values()):
             if isinstance(value, functools._lru_cache_wrapper):
                 value.cache_clear()
+
+
+def tls_server_context(cert, key, folder: Path, stem: str = "server"):
+    """A TLS server context for a certificate and key made in a test (cryptography objects),
+    written to ``folder`` as PEM files first (ssl loads only files)."""
+    import ssl
+
+    from cryptography.hazmat.primitives import serialization
+
+    cert_file, key_file = folder / f"{stem}.crt", folder / f"{stem}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
-import ssl
 
+from conftest import tls_server_context
 from test_check_support import KEY, PID, Behaviour, odd_handler
 
 from epaycli.core.errors import ExitCode
@@ -14,7 +14,7 @@ from epaycli.core.errors import ExitCode
 
 def self_signed(tmp_path):
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -30,14 +30,7 @@ def self_signed(tmp_path):
             .add_extension(x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
             .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    return tls_server_context(cert, key, tmp_path)
 
 
 def test_tls_is_verified_unless_insecure(cli, tmp_path):

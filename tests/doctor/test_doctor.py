@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import tomlkit
+from conftest import tls_server_context
 
 from epaycli.core.errors import ExitCode
 from epaycli.core.models import SANDBOX_KEY
@@ -266,7 +267,7 @@ def certificate(tmp_path, *, names: list[str], days: tuple[int, int]):
     """A self-signed certificate for ``names`` valid from ``days[0]`` to ``days[1]`` days from
     now, as a server-side SSL context."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -285,14 +286,7 @@ def certificate(tmp_path, *, names: list[str], days: tuple[int, int]):
             .not_valid_after(now + datetime.timedelta(days=days[1]))
             .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
             .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / f"{names[0]}-{days[1]}.crt", tmp_path / f"{days[1]}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    return tls_server_context(cert, key, tmp_path, f"{names[0]}-{days[1]}")
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 English is the source and lives beside the code that says it, in small tables of
 ``id → template`` (named ``{fields}``, never sentences glued from fragments). Simplified
-Chinese is a full translation kept in ``zh.toml`` beside this file, keyed by the same ids.
+Chinese is a full translation kept in ``zh.toml`` and ``zh/*.toml`` (one file per area, so
+that areas are translated side by side) beside this file, keyed by the same ids.
 A TOML table rather than gettext's compiled ``.mo`` files: no build step, nothing binary in
 the repository, reviewable diffs, and the catalogue test can list every id. The catalogue is
 read only when Chinese is chosen: the English path reads no file and imports nothing new.
@@ -75,12 +76,15 @@ def render(template: Template, fields: Mapping[str, object]) -> str:
 
 
 def load_catalogue(language: Language) -> dict[str, str]:
-    """The translation table of ``language`` (``zh.toml``), flattened to ``id → template``."""
-    import tomllib
-    from importlib import resources
-
-    text = resources.files(__package__).joinpath(f"{language}.toml").read_text("utf-8")
-    return dict(_flatten(tomllib.loads(text)))
+    """The translation table of ``language`` (``zh.toml`` and ``zh/*.toml``), flattened to
+    ``id → template``. An id given twice is a mistake in the catalogue, not a choice."""
+    catalogue: dict[str, str] = {}
+    for name, table in _tables(language):
+        for message_id, template in _flatten(table):
+            if message_id in catalogue:
+                raise ValueError(f"message id {message_id} is given twice ({name})")
+            catalogue[message_id] = template
+    return catalogue
 
 
 def fold(text: str) -> str:
@@ -90,12 +94,25 @@ def fold(text: str) -> str:
 
 
 def load_help(language: Language) -> dict[str, str]:
-    """``--help`` texts of ``language``, keyed by their folded English text."""
+    """``--help`` texts of ``language``, keyed by their folded English text (from
+    ``zh-help.toml`` and ``zh-help/*.toml``)."""
+    return {fold(entry["en"]): entry["zh"].strip()
+            for _, table in _tables(f"{language}-help") for entry in table.get("help", ())}
+
+
+def _tables(stem: str) -> Iterator[tuple[str, dict[str, object]]]:
+    """``stem.toml`` and every ``stem/*.toml`` beside this module, parsed, in name order."""
     import tomllib
     from importlib import resources
 
-    text = resources.files(__package__).joinpath(f"{language}-help.toml").read_text("utf-8")
-    return {fold(entry["en"]): entry["zh"].strip() for entry in tomllib.loads(text)["help"]}
+    here = resources.files(__package__)
+    files = [here.joinpath(f"{stem}.toml")]
+    folder = here.joinpath(stem)
+    if folder.is_dir():
+        files += sorted((f for f in folder.iterdir() if f.name.endswith(".toml")),
+                        key=lambda f: f.name)
+    for file in files:
+        yield file.name, tomllib.loads(file.read_text("utf-8"))
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, str]]:

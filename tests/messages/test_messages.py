@@ -102,3 +102,27 @@ def test_help_texts_are_keyed_by_their_folded_english():
     assert table[fold("Print one JSON\n   object.")] == "输出一个 JSON 对象。"
     assert fold(" a\n b\n\n\n c ") == "a b\n\nc"
     assert all(english and chinese and english != chinese for english, chinese in table.items())
+
+
+def test_the_catalogue_is_read_from_every_area_file_and_an_id_given_twice_is_refused(
+        monkeypatch):
+    import epaycli.messages as messages
+
+    def tables(stem):
+        yield "zh.toml", {"boundary": {"see_help": "a"}}
+        yield "verify.toml", {"verify": {"valid": "b"}, "boundary": {"see_help": "c"}}
+
+    monkeypatch.setattr(messages, "_tables", tables)
+    with pytest.raises(ValueError, match=r"boundary\.see_help is given twice"):
+        load_catalogue("zh")
+
+
+def test_help_texts_come_from_every_area_file(monkeypatch):
+    import epaycli.messages as messages
+
+    def tables(stem):
+        yield "zh-help.toml", {"help": [{"en": "Sign  it.", "zh": "签名。"}]}
+        yield "order.toml", {"help": [{"en": "Query it.", "zh": " 查询。 "}]}
+
+    monkeypatch.setattr(messages, "_tables", tables)
+    assert load_help("zh") == {"Sign it.": "签名。", "Query it.": "查询。"}

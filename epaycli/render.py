@@ -129,10 +129,12 @@ class Output:
             encoder = self._line_encoder = json.JSONEncoder(ensure_ascii=False)
         self._write(self.env.stdout, _json_text(encoder.encode(value)), "")
 
-    def error(self, message: str, hint: str | None = None) -> None:
+    def error(self, message: str, hint: str | None = None, *, label: str = "error") -> None:
         """The one-line error the CLI boundary prints for every failure (never fails itself:
-        on a terminal that cannot show a character, the character is written escaped)."""
-        line = self.clean(f"epay: error: {message}" + (f" — {hint}" if hint else ""))
+        on a terminal that cannot show a character, the character is written escaped).
+        ``label`` is the run's word for "error" (``错误`` in Chinese)."""
+        separator = ": " if label.isascii() else "："
+        line = self.clean(f"epay: {label}{separator}{message}" + (f" — {hint}" if hint else ""))
         stream = self.env.stderr
         encoding = getattr(stream, "encoding", None) or "utf-8"
         try:

@@ -6,7 +6,12 @@ Keep the advice for one code true for every command that can raise it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.errors import EpayError
+
+if TYPE_CHECKING:
+    from ..messages import Messages
 
 HINTS = {
     "missing_md5_key": "pass --key, set EPAY_KEY, or add a profile with 'epay profile add'",
@@ -56,3 +61,17 @@ HINTS = {
 def hint_for(error: EpayError) -> str | None:
     """The CLI's words for this error: its code's advice, else the hint it carries."""
     return HINTS.get(error.code) or error.hint
+
+
+def words_for(error: EpayError, messages: Messages) -> tuple[str, str | None]:
+    """The error's message and advice in the run's language: a worded error (raised with
+    ``fields``) by its code, the CLI's advice by its code; plain words stay as they are."""
+    message, hint = error.message, hint_for(error)
+    if error.templates is not None:
+        template, hint_template = error.templates
+        message = messages.text(f"errors.{error.code}.message", template, **error.fields)
+        if hint_template and error.code not in HINTS:
+            hint = messages.text(f"errors.{error.code}.hint", hint_template, **error.fields)
+    if error.code in HINTS:
+        hint = messages.text(f"hints.{error.code}", HINTS[error.code])
+    return message, hint

@@ -8,8 +8,9 @@ import sys
 from ..core.errors import ConfigError, EpayError, ExitCode
 from ..core.redact import key_shaped_in, mask_key_shaped, scrub_text
 from ..env import Environment
+from ..messages import Messages
 from ..render import Output, cannot_encode, cannot_write
-from .hints import hint_for
+from .hints import words_for
 from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
@@ -30,11 +31,14 @@ def run(argv: list[str], env: Environment | None = None) -> int:
     """Run one command line and return its exit code."""
     env = env or Environment.from_process()
     out = _BoundaryOutput(env, secrets=_secrets_in(argv, env.environ))
+    runtime = out.runtime = Runtime(env, out)
     # --debug is a root option, but people add it at the end of the line they are debugging.
     debug = "--debug" in _options_part(argv) or env.environ.get("EPAY_DEBUG") == "1"
     argv = _without_debug(argv)
     if env.stdout is None:
-        out.error("standard output is closed", "run epay with its output open (no >&-)")
+        out.error(out.words("boundary.stdout_closed", "standard output is closed"),
+                  out.words("boundary.stdout_closed_fix",
+                            "run epay with its output open (no >&-)"))
         return ExitCode.ERROR
     app = None
     try:
@@ -43,21 +47,21 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         from .app import build_app
 
         app = build_app(argv, env)
-        outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=Runtime(env, out))
+        outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=runtime)
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         if isinstance(error, ConfigError):  # settings that cannot be read hold no secret to
             out.forget_secret_sources()     # learn: reading them again would only wait again
         _trace(debug, out)
-        out.error(error.message, hint_for(error))
+        out.error(*words_for(error, out.messages))
         return error.exit_code
     except TyperException as error:  # click's exceptions; typer names only their base
         return _parser_failure(error, out, debug, app, argv)
     except Abort:
-        out.error("aborted")
+        out.error(out.words("boundary.aborted", "aborted"))
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        out.error("interrupted")
+        out.error(out.words("boundary.interrupted", "interrupted"))
         return ExitCode.INTERRUPTED
     except UnicodeEncodeError as error:  # click writing help or a prompt to an ASCII terminal
         _trace(debug, out)
@@ -77,13 +81,16 @@ def run(argv: list[str], env: Environment | None = None) -> int:
         return failure.exit_code
     except RecursionError:  # nesting deep enough to exhaust the parser (JSON, TOML…)
         _trace(debug, out)
-        out.error("the input is nested too deeply to read",
-                  "callbacks and profiles are flat: check what was pasted or loaded")
+        out.error(out.words("boundary.too_deep", "the input is nested too deeply to read"),
+                  out.words("boundary.too_deep_fix",
+                            "callbacks and profiles are flat: check what was pasted or loaded"))
         return ExitCode.USAGE
     except Exception as error:  # noqa: BLE001 - the boundary: no traceback without --debug
         _trace(debug, out)
-        out.error(f"internal error ({type(error).__name__})",
-                  "this is a bug in epay; rerun with 'epay --debug …' and report it")
+        out.error(out.words("boundary.internal_error", "internal error ({kind})",
+                            kind=type(error).__name__),
+                  out.words("boundary.internal_error_fix",
+                            "this is a bug in epay; rerun with 'epay --debug …' and report it"))
         return ExitCode.ERROR
 
 
@@ -94,11 +101,28 @@ class _BoundaryOutput(Output):
     that its hint quotes (a key typed where a parameter belongs, or echoed by a gateway, must
     not land in a CI log)."""
 
+    runtime: Runtime | None = None
+
+    @property
+    def messages(self) -> Messages:
+        """The run's language; English when even choosing one fails (an error is on its way
+        out, and must not be lost to a second one)."""
+        try:
+            if self.runtime is not None:
+                return self.runtime.messages
+        except Exception:  # noqa: BLE001 - the boundary's own words never fail
+            pass
+        return Messages("en")
+
+    def words(self, message_id: str, english: str, /, **fields: object) -> str:
+        return self.messages.text(message_id, english, **fields)
+
     def error(self, message: str, hint: str | None = None) -> None:
         message, hint = self.clean(message), hint and self.clean(hint)
         shaped = key_shaped_in(f"{message} {hint or ''}")
         super().error(mask_key_shaped(scrub_text(message, shaped)),
-                      hint and mask_key_shaped(scrub_text(hint, shaped)))
+                      hint and mask_key_shaped(scrub_text(hint, shaped)),
+                      label=self.words("boundary.error_label", "error"))
 
     def trace(self, text: str) -> None:
         """A --debug traceback: the frames as they are, any key in them masked."""
@@ -120,7 +144,8 @@ def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[st
         return _output_guarded(out, debug, error.show)
     _trace(debug, out)
     command = ctx.command_path if ctx else _command_path(app, argv)
-    out.error(error.format_message(), f"see '{command} --help'")
+    out.error(error.format_message(), out.words("boundary.see_help", "see '{command} --help'",
+                                                 command=command))
     return ExitCode.USAGE
 
 

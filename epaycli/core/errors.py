@@ -3,10 +3,15 @@
 Core speaks in codes: an error says what is wrong (``message``) and carries a stable ``code``;
 its ``hint`` never names a command-line flag. Each edge (the CLI, the listener, the local
 gateway) turns the code into advice in its own words (``epaycli/cli/hints.py`` for the CLI).
+
+An error raised with ``fields`` is *worded*: its message and hint are English templates filled
+from the fields, so an edge can say it in another language by its code (the catalogue's
+``errors.<code>.message`` and ``.hint``, with the same ``{fields}``). One code, one wording.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 
 
@@ -33,8 +38,16 @@ class EpayError(Exception):
 
     exit_code: ExitCode = ExitCode.ERROR
     code: str = "error"
+    # (message, hint) templates and the fields that fill them; None: plain English words
+    templates: tuple[str, str | None] | None = None
+    fields: Mapping[str, object] = {}
 
-    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
+                 fields: Mapping[str, object] | None = None) -> None:
+        if fields is not None:
+            self.templates, self.fields = (message, hint), dict(fields)
+            message = message.format_map(fields)
+            hint = hint.format_map(fields) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -84,9 +97,9 @@ class GatewayError(EpayError):
     code = "gateway_error"
 
     def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
-                 gateway_code: object = None, gateway_message: str = "",
-                 explanation: object = None) -> None:
-        super().__init__(message, hint, code=code)
+                 fields: Mapping[str, object] | None = None, gateway_code: object = None,
+                 gateway_message: str = "", explanation: object = None) -> None:
+        super().__init__(message, hint, code=code, fields=fields)
         self.gateway_code = gateway_code
         self.gateway_message = gateway_message
         self.explanation = explanation

@@ -1,3 +1,3 @@
-from epaycli.cli.main import main
+from epaycli.cli.console import main
 
 main()

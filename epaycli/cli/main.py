@@ -48,6 +48,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
         app = build_app(argv, env)
         outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=runtime)
+        if outcome == ExitCode.INTERRUPTED:  # typer's own answer to Ctrl-C: Exit(130), silent
+            out.error(out.words("boundary.interrupted", "interrupted"))
         return int(outcome) if isinstance(outcome, int) else ExitCode.OK
     except EpayError as error:
         if isinstance(error, ConfigError):  # settings that cannot be read hold no secret to

@@ -113,7 +113,7 @@ def test_wheel_installs_the_epay_command(dists):
     with zipfile.ZipFile(dists.wheel) as wheel:
         name = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
         entry_points = wheel.read(name).decode()
-    assert re.search(r"^\[console_scripts\]\s*\nepay = epaycli\.cli\.main:main$", entry_points,
+    assert re.search(r"^\[console_scripts\]\s*\nepay = epaycli\.cli\.console:main$", entry_points,
                      re.MULTILINE), entry_points
 
 

@@ -9,6 +9,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import time
 
@@ -35,6 +36,15 @@ def gateway():
                                                           "out_trade_no": number})
     yield gw
     gw.close()
+
+
+def hold_port(url: str) -> socket.socket:
+    """Bind the port of ``url`` without listening: connections to it are refused, and no
+    server of another test or process on this machine can take it meanwhile."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", httpx.URL(url).port))
+    return holder
 
 
 def read_until(fd: int, wanted, deadline: float) -> str:
@@ -94,12 +104,14 @@ def test_in_a_pipe_one_json_line_an_interval_and_a_gateway_outage_does_not_stop_
     errors = tmp_path / "stderr.txt"
     with errors.open("w") as stderr:
         process = subprocess.Popen(
-            [epay_executable(), "monitor", "--interval", "1s", "--request-timeout", "1",
+            [epay_executable(), "monitor", "--interval", "1s", "--request-timeout", "30",
              "--gateway", gateway.url, "--pid", gateway.pid, "--key", gateway.key],
             stdout=subprocess.PIPE, stderr=stderr, text=True)
+    held = None
     try:
         first = json.loads(process.stdout.readline())
-        gateway.close()  # the gateway goes away between two intervals
+        gateway.close()  # the gateway goes away between two intervals …
+        held = hold_port(gateway.url)  # … and its port stays refused (no other server takes it)
         second = json.loads(process.stdout.readline())
         third = json.loads(process.stdout.readline())  # the second one's status line is out
         process.send_signal(signal.SIGINT)
@@ -108,6 +120,8 @@ def test_in_a_pipe_one_json_line_an_interval_and_a_gateway_outage_does_not_stop_
         if process.poll() is None:
             process.kill()
             process.wait()
+        if held is not None:
+            held.close()
     assert (first["orders"], first["paid"], first["success_rate"]) == (2, 1, 0.5)
     outage = {"figure": "gateway", "value": "network_connect", "threshold": None}
     assert outage in second["breaches"] and outage in third["breaches"]

@@ -183,3 +183,87 @@ def test_two_mistakes_at_once_are_listed_in_chinese():
         "sign_type 被算进了待签名字符串；并且参数值在签名前做了 URL 编码"
     assert diagnosis.title == ("sign_type was included in the signed string; and the values "
                                "were URL-encoded before signing")
+
+
+# ---- epay sign ---------------------------------------------------------------------------
+
+
+def test_sign_says_its_warnings_and_explain_in_chinese_and_prints_the_same_sign(cli, monkeypatch):
+    args = ("sign", "total_fee=1", "subject=x", "9=a", "10=b", "note= ", "--key", KEY)
+    english = cli(*args)
+    monkeypatch.setenv("EPAY_LANG", "zh")
+    chinese = cli(*args)
+    assert chinese.code == english.code == 0
+    assert chinese.stdout == english.stdout  # the sign itself: what S=$(epay sign …) reads
+    assert "警告：这些是支付宝风格的参数名，易支付网关不认：total_fee（易支付叫 money），" \
+           "subject（易支付叫 name）（加 --strict 时会拒绝签名）" in chinese.stderr
+    assert "警告：没有 pid：每个易支付请求都要用 pid 带上你的商户ID" in chinese.stderr
+    assert "note：只含空白，已按 --blanks keep 签名" in chinese.stderr
+    assert "'9', '10'：不同 PHP 版本对这类参数名的排序不同；已按 PHP 8.2+ ksort 顺序签名" \
+        in chinese.stderr
+    no_english_sentence(chinese.stderr)
+    explained = cli("sign", "pid=1001", "money=1.00", "--key", KEY, "--explain")
+    assert [line.split()[0] for line in explained.stdout.splitlines()] == \
+        ["排序拼接", "签名原文", "算法", "自动添加", "签名"]
+    assert "密钥直接拼在末尾（没有 '&key='），MD5，小写十六进制" in explained.stdout
+    no_english_sentence(explained.stdout)
+
+
+def test_sign_json_is_the_same_in_both_languages(cli, monkeypatch):
+    args = ("sign", "pid=1001", "money=1.00", "--key", KEY, "--json")
+    english = cli(*args).stdout
+    monkeypatch.setenv("EPAY_LANG", "zh")
+    assert cli(*args).stdout == english
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+# (command line, stdin, the Chinese error line's start)
+ERRORS = [
+    (("sign", "total_fee=1", "--strict", "--key", KEY), None,
+     "epay: 错误：这些是支付宝风格的参数名，易支付网关不认：total_fee（易支付叫 money）；"
+     "没有 pid：每个易支付请求都要用 pid 带上你的商户ID — 按易支付的叫法命名"),
+    (("sign", "pid=1", "money=0", "--strict", "--key", KEY), None,
+     "epay: 错误：金额 money '0' 为零：网关会拒绝（金额(money)不能为空） — 以元为单位"),
+    (("sign",), None, "epay: 错误：没有可签名的参数 — 用 k=v 参数或 --from FILE 给出参数"),
+    (("sign", "a"), None, "epay: 错误：有一个参数不是 name=value：'a' — 每个参数写成 name=value"),
+    (("sign", "pid=1", "sign_type=RSA", "--key", KEY), None,
+     "epay: 错误：sign_type 是 RSA，但没有给出 RSA 私钥 — 传入 --private-key 文件（商户私钥）"),
+    (("verify", "--key", KEY), None, "epay: 错误：没有输入：请把回调作为参数给出，或通过管道传入"),
+    (("verify", "--key", KEY, "-"), "", "epay: 错误：输入为空 — 请粘贴完整的 URL"),
+    (("verify", "--key", KEY, "missing.txt"), None,
+     "epay: 错误：文件 'missing.txt' 不存在 — 检查路径，或直接给出回调本身"),
+    (("verify", "--key", KEY, "pid=1&pid=2"), None,
+     "epay: 错误：参数 'pid' 出现了不止一次 — 请只粘贴一个回调"),
+    (("verify", "--key", KEY, "-"), b"pid=1&name=\xb5\xe3",
+     "epay: 错误：标准输入不是 UTF-8 文本（偏移 11 处的字节 0xb5） — 把它存为 UTF-8"),
+    (("verify", "--key", KEY, "pid=%B5%E3"), None,
+     "epay: 错误：'pid' 的值不是 UTF-8（字节 %B5%E3） — 易支付发送 UTF-8"),
+    (("verify", "--key", KEY, "https://shop.example.com/notify.php"), None,
+     "epay: 错误：URL 没有查询字符串 — 请粘贴完整的 URL"),
+    (("verify", "--key", KEY, "--amount", "1.001", "pid=1"), None,
+     "epay: 错误：金额 '1.001' 无效 — 以元为单位"),
+    (("verify", "--key", KEY, "pid=1&sign_type=HMAC&sign=x"), None, ""),
+    (("verify", "--public-key", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+      "pid=1&sign_type=RSA&sign=x"), None,
+     "epay: 错误：平台公钥是 PEM，但不是 RSA 公钥（SPKI，PEM 或纯 base64） — 请确认复制完整"),
+    (("sign", "pid=1", "money=1.005", "--key", KEY), None, "警告：金额 money '1.005' 超过 2 位"
+     "小数：网关会存成 1.00，异步通知里带的也是这个金额（加 --strict 时会拒绝签名）"),
+]
+
+
+@pytest.mark.parametrize(("argv", "stdin", "start"), ERRORS,
+                         ids=[" ".join(e[0][:3]) + f" {n}" for n, e in enumerate(ERRORS)])
+def test_errors_of_sign_verify_and_core_are_said_in_chinese(cli, chinese, argv, stdin, start):
+    done = cli(*argv, stdin=stdin)
+    if not start:  # a callback's own sign_type that is unknown: a verdict, not an error
+        assert done.code == 3 and "sign_type 'HMAC' 既不是 MD5 也不是 RSA" in done.stderr
+        no_english_sentence(done.stderr)
+        return
+    if start.startswith("警告"):  # a warning, and the sign on stdout
+        assert done.code == 0 and done.stderr.startswith(start)
+        return
+    assert done.code in (2, 6), done.stderr
+    assert done.stderr.startswith(start), done.stderr
+    assert done.stderr.count("\n") == 1
+    no_english_sentence(done.stderr)

@@ -1,6 +1,6 @@
 """Click's usage errors in the run's language (``epay: 错误：缺少参数 'INPUT'。``).
 
-The click typer vends (``typer._click``) writes its messages as fixed English f-strings, with
+The click that typer vends writes its messages as fixed English f-strings, with
 no gettext hook to install a translation into, and an exception keeps only the finished text
 (``Invalid value for '--blanks': 'x' is not one of 'keep', 'drop'.``). So the boundary reads
 that text back against click's own formats — the table below, one entry per format, fields

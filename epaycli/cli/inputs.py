@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..core.patterns import lazy
-from ..core.words import Text
+from ..core.words import Texts
 from ..env import Environment
 from ..files import path_exists, read_limited, user_path
 
@@ -20,8 +20,7 @@ WHAT_TEXTS = {"callback": "the callback", "parameters": "the parameters",
               "stdin": "standard input"}
 
 
-def _what(text_id: str) -> Text:
-    return Text(f"inputs.{text_id}", WHAT_TEXTS[text_id])
+_what = Texts("inputs", WHAT_TEXTS)
 
 
 def read_text(argument: str | None, env: Environment, *, what: str = "callback") -> str:

@@ -15,7 +15,7 @@ from ..core.patterns import lazy
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
-from ..core.words import Joined, Text
+from ..core.words import Joined, Texts
 from ..env import Environment
 from ..messages import Messages
 from ..profiles.keys import signer_for, signer_notes
@@ -133,8 +133,7 @@ MESSAGES = {
 _FOREIGN = {"Alipay": "foreign_alipay", "WeChat Pay": "foreign_wechat"}
 
 
-def _text(message_id: str, /, **fields: object) -> Text:
-    return Text(f"sign.{message_id}", MESSAGES[message_id], **fields)
+_text = Texts("sign", MESSAGES)
 
 
 def _name_problems(params: dict[str, str]) -> list[str]:

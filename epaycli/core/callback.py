@@ -31,7 +31,7 @@ from .signing import (
     pick_sign_type,
     verify_match,
 )
-from .words import Joined, Text
+from .words import Joined, Text, Texts
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -125,8 +125,7 @@ def problem(code: str, /, words: str | None = None, **fields: object) -> Problem
                    Text(f"verify.problems.{words}.fix", fix, **fields))
 
 
-def note(note_id: str, /, **fields: object) -> Text:
-    return Text(f"verify.notes.{note_id}", NOTES[note_id], **fields)
+note = Texts("verify.notes", NOTES)
 
 
 @dataclass(frozen=True)

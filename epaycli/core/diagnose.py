@@ -29,7 +29,7 @@ from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .php import htmlspecialchars, is_blank, rawurlencode, urlencode
 from .signing import constant_time_equal, md5_hex, rsa_verify_message
-from .words import Joined, Text
+from .words import Joined, Text, Texts
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -244,8 +244,7 @@ DETAILS = {
 }
 
 
-def _detail(detail_id: str, **fields: object) -> Text:
-    return Text(f"verify.details.{detail_id}", DETAILS[detail_id], **fields)
+_detail = Texts("verify.details", DETAILS)
 
 
 Pairs = tuple[tuple[str, str], ...]

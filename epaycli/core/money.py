@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import InputError
 from .php import float_text
-from .words import Text
+from .words import Text, Texts
 
 # What the protocol allows in a request: digits, one optional point, at most 2 decimals.
 _STRICT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
@@ -104,8 +104,7 @@ MONEY_TEXTS = {
 }
 
 
-def money_text(text_id: str, /, **fields: object) -> Text:
-    return Text(f"money.{text_id}", MONEY_TEXTS[text_id], **fields)
+money_text = Texts("money", MONEY_TEXTS)
 
 
 def money_text_problem(text: str) -> Text | None:

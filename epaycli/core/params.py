@@ -13,7 +13,7 @@ from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from .errors import InputError
 from .php import http_build_query
-from .words import Text
+from .words import Texts
 
 Params = Mapping[str, str]
 
@@ -289,8 +289,7 @@ WHAT_TEXTS = {
 }
 
 
-def _what_text(text_id: str, /, **fields: object) -> Text:
-    return Text(f"params.{text_id}", WHAT_TEXTS[text_id], **fields)
+_what_text = Texts("params", WHAT_TEXTS)
 
 
 def require_text(text: str, what: str) -> str:

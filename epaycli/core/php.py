@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, quote_plus
 
 from .patterns import lazy
-from .words import Text
+from .words import Text, Texts
 
 if TYPE_CHECKING:  # decimal costs `epay sign` ~1 ms at start-up, and only money needs it
     from decimal import Decimal
@@ -169,8 +169,7 @@ PHP_TEXTS = {
 }
 
 
-def php_text(text_id: str, /, **fields: object) -> Text:
-    return Text(f"php.{text_id}", PHP_TEXTS[text_id], **fields)
+php_text = Texts("php", PHP_TEXTS)
 
 
 def describe_php_name(raw: str, seen: PhpName) -> Text:

@@ -25,7 +25,7 @@ from .canonical import (
 from .errors import InputError, KeyFormatError
 from .patterns import lazy
 from .redact import mask
-from .words import Text
+from .words import Text, Texts
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
     from cryptography.exceptions import InvalidSignature
@@ -388,8 +388,7 @@ KEY_TEXTS = {
 }
 
 
-def key_text(text_id: str) -> Text:
-    return Text(f"keys.{text_id}", KEY_TEXTS[text_id])
+key_text = Texts("keys", KEY_TEXTS)
 
 
 def load_private_key(material: str | bytes, *, source: str | None = None) -> RSAPrivateKey:

@@ -9,7 +9,7 @@ message in the run's language (``Messages.say``). A field may itself be a ``Text
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class Text(str):
@@ -30,6 +30,17 @@ class Text(str):
 
 def _text(message_id: str, template: str, fields: dict[str, object]) -> Text:
     return Text(message_id, template, **fields)
+
+
+class Texts:
+    """A table of English templates whose ids share a catalogue prefix:
+    ``money_text = Texts("money", MONEY_TEXTS)``, then ``money_text("empty", money=…)``."""
+
+    def __init__(self, prefix: str, table: Mapping[str, str]) -> None:
+        self.prefix, self.table = prefix, table
+
+    def __call__(self, text_id: str, /, **fields: object) -> Text:
+        return Text(f"{self.prefix}.{text_id}", self.table[text_id], **fields)
 
 
 class Joined(str):

@@ -12,7 +12,7 @@ from ..core.errors import ConfigError, EpayError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
-from ..core.words import Text
+from ..core.words import Texts
 from .store import ProfileStore, config_path, load_store
 
 ENV_FIELDS = {
@@ -126,8 +126,7 @@ RUN_NOTES = {
 }
 
 
-def run_note(note_id: str, /, **fields: object) -> Text:
-    return Text(f"run_notes.{note_id}", RUN_NOTES[note_id], **fields)
+run_note = Texts("run_notes", RUN_NOTES)
 
 
 def site_root_of(resolved: Resolved) -> Resolved:

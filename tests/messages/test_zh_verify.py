@@ -6,9 +6,11 @@ English stays as it was."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote, urlencode
 
 import pytest
+from core.test_callback import MD5_KEYS, NOTIFY, NOW, V2, WORDING, _scenario
 from test_zh import ENGLISH_RUN, NOT_PROSE, fields
 
 from epaycli.cli.inputs import WHAT_TEXTS as INPUT_TEXTS
@@ -267,3 +269,60 @@ def test_errors_of_sign_verify_and_core_are_said_in_chinese(cli, chinese, argv, 
     assert done.stderr.startswith(start), done.stderr
     assert done.stderr.count("\n") == 1
     no_english_sentence(done.stderr)
+
+
+# ---- every problem and every mistake, said ------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(WORDING))
+def test_each_problem_is_said_in_chinese_with_no_english_left(code):
+    from epaycli.core.callback import Expectations, check_callback
+    from epaycli.core.signing import Keys, RsaKeys, load_private_key, load_public_key, rsa_sign
+
+    params, expect = _scenario(code)
+    keys = MD5_KEYS
+    if params is None:  # an RSA callback signed without a timestamp
+        params = {**NOTIFY, "sign_type": "RSA"}
+        params = {**params, "sign": rsa_sign(params, load_private_key(
+            V2["platform_private_key_pem"]))}
+        keys = Keys(rsa=RsaKeys(public=load_public_key(V2["platform_public_key_pem"])))
+        expect = Expectations(now=NOW)
+    report = check_callback(params, keys, expect)
+    problem = next(p for p in report.problems if p.code == code)
+    say = Messages("zh").say
+    for english in (problem.message, problem.fix, report.reason):
+        chinese = say(english)
+        assert chinese != english
+        no_english_sentence(chinese)
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_each_mistake_is_said_in_chinese(mistake):
+    from epaycli.core.diagnose import Diagnosis
+
+    diagnosis = Diagnosis((mistake,))
+    for english in (diagnosis.title, diagnosis.fix):
+        chinese = Messages("zh").say(english)
+        assert chinese != english
+        no_english_sentence(chinese)
+
+
+@pytest.mark.parametrize("prefix", list(_tables()))
+def test_no_chinese_template_of_this_area_keeps_an_english_sentence(prefix):
+    catalogue = load_catalogue("zh")
+    for message_id in _tables()[prefix]:
+        chinese = catalogue[f"{prefix}.{message_id}"]
+        no_english_sentence(re.sub(r"\{[^{}]*\}", " ", chinese))
+
+
+def test_the_errors_of_core_sign_verify_and_inputs_keep_no_english_sentence():
+    from test_worded_errors import worded_raises
+
+    catalogue = load_catalogue("zh")
+    mine = [code for where, code, _, _ in worded_raises()
+            if where.startswith(("core/", "cli/sign.py", "cli/verify.py", "cli/inputs.py"))]
+    assert len(mine) > 40
+    for code in mine:
+        for part in ("message", "hint"):
+            no_english_sentence(re.sub(r"\{[^{}]*\}", " ", catalogue.get(f"errors.{code}.{part}",
+                                                                        "")))

@@ -10,6 +10,7 @@ from ..core.errors import ExitCode
 from ..core.params import parse_pasted_as, unescape_separators
 from ..core.redact import SECRET_NAMES
 from ..core.signing import SignType, key_text
+from ..core.words import Texts
 from ..profiles.keys import rsa_key_notes, verifier_for
 from ..profiles.resolve import current, expected_pid, key_notes
 from ..render import Output
@@ -38,6 +39,7 @@ MESSAGES = {
     "sender_signed": "  the sender signed: {string}",
     "protocol_signs": "  the protocol signs: {string}",
 }
+_line = Texts("verify.lines", MESSAGES)
 
 def verify(
     ctx: typer.Context,
@@ -79,13 +81,12 @@ def verify(
     expect = Expectations(amount=expected_amount, pid=expected_pid(resolved),
                           now=run.env.now() if now is None else now)
     report = check_callback(params, keys, expect)
-    say = run.messages
-    notes = [*(say.text("verify.lines.amp", MESSAGES["amp"]),) * unescaped,
-             *(say.text("verify.lines.url_in_json", MESSAGES["url_in_json"]),) * (form == "json_url"),
+    notes = [*(_line("amp"),) * unescaped, *(_line("url_in_json"),) * (form == "json_url"),
              *resolved.notes,
              *key_notes(resolved, uses_md5_key=report.sign_type == SignType.MD5), *report.notes]
     if keys.rsa is not None and keys.rsa.public is not None:
         notes += rsa_key_notes(keys.rsa.public, key_text("platform_public"))
+    say = run.messages
     _show(run.out, report, params, [say.say(note) for note in notes], json_output, say)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
 
@@ -106,7 +107,7 @@ def _show(out: Output, report: CallbackReport, params, notes: list[str], json_ou
 def _lines(report: CallbackReport, params, notes: list[str], say: Messages):
     """(text, style, is_data): the verdict is data (stdout); reasons and hints are not."""
     def line(message_id: str, **fields: object) -> str:
-        return say.text(f"verify.lines.{message_id}", MESSAGES[message_id], **fields)
+        return say.say(_line(message_id, **fields))
 
     yield from ((note, "warn", False) for note in notes)
     if report.genuine:

@@ -326,3 +326,30 @@ def test_the_errors_of_core_sign_verify_and_inputs_keep_no_english_sentence():
         for part in ("message", "hint"):
             no_english_sentence(re.sub(r"\{[^{}]*\}", " ", catalogue.get(f"errors.{code}.{part}",
                                                                         "")))
+
+
+def test_an_ascii_terminal_gets_exactly_the_english_lines(cli, tmp_path):
+    import io
+    import os
+
+    from epaycli.cli.main import run
+    from epaycli.env import Environment
+
+    def streams():
+        return [io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="strict")
+                for _ in range(2)]
+
+    said = {}
+    for language in ("en", "zh"):
+        out, err = streams()
+        env = Environment(None, out, err, {**os.environ, "EPAY_LANG": language,
+                                           "XDG_CONFIG_HOME": str(tmp_path)})
+        ascii_only = {**PAID, "name": "VIP", "money": "1"}
+        callback = _query(ascii_only, md5_hex(canonical_string({**ascii_only, "money": "1.00"})
+                                              + KEY))  # money re-formatted: every line kind
+        code = run(["verify", "--key", KEY, "--amount", "1.00", callback], env)
+        out.flush(), err.flush()
+        said[language] = (code, out.buffer.getvalue(), err.buffer.getvalue())
+    assert said["zh"] == said["en"]
+    # (verify's English has '—' and '✗', which ASCII cannot show either: said as such, exit 1)
+    assert said["en"][0] == 1 and b"the ascii encoding of this terminal" in said["en"][2]

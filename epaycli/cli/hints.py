@@ -69,9 +69,12 @@ def words_for(error: EpayError, messages: Messages) -> tuple[str, str | None]:
     message, hint = error.message, hint_for(error)
     if error.templates is not None:
         template, hint_template = error.templates
-        message = messages.text(f"errors.{error.code}.message", template, **error.fields)
+        # a field that is core's Text (a money problem, a key's name) is said in the language too
+        fields = {name: messages.say(value) for name, value in error.fields.items()}
+        wording = error.words or error.code
+        message = messages.text(f"errors.{wording}.message", template, **fields)
         if hint_template and error.code not in HINTS:
-            hint = messages.text(f"errors.{error.code}.hint", hint_template, **error.fields)
+            hint = messages.text(f"errors.{wording}.hint", hint_template, **fields)
     if error.code in HINTS:
         hint = messages.text(f"hints.{error.code}", HINTS[error.code])
     return message, hint

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from ..core.patterns import lazy
+from ..core.words import Texts
 from ..env import Environment
 from ..files import path_exists, read_limited, user_path
 
@@ -14,31 +15,41 @@ MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe ea
 _FILE_NAME = lazy(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
 FIFO_WAIT_SECONDS = 30.0  # a FIFO's writer may be a slow command; past this, say so
 _TOO_LARGE = "a callback is a few hundred bytes: paste just that"
+# What is read, as the errors below name it (``inputs.<id>``).
+WHAT_TEXTS = {"callback": "the callback", "parameters": "the parameters",
+              "stdin": "standard input"}
 
 
-def read_text(argument: str | None, env: Environment, *, what: str = "the callback") -> str:
+_what = Texts("inputs", WHAT_TEXTS)
+
+
+def read_text(argument: str | None, env: Environment, *, what: str = "callback") -> str:
     """The argument itself, or stdin for ``-`` / no argument with something piped in; an
-    argument that is no callback (no ``=``) but names a file is that file's text."""
+    argument that is no callback (no ``=``) but names a file is that file's text. ``what``
+    (a ``WHAT_TEXTS`` id) names what is read in errors."""
     if argument is not None and argument != "-":
         if "=" not in argument and _names_a_file(argument):
             return read_file(argument, env)
         if "=" not in argument and _reads_as_a_file_name(argument.strip()):
-            raise InputError(f"file {argument.strip()!r} does not exist",
-                             f"check the path, or give {what} itself")
+            raise InputError("file {path!r} does not exist", "check the path, or give {what} itself",
+                             code="input_file_missing",
+                             fields={"path": argument.strip(), "what": _what(what)})
         return argument
     stdin = env.stdin
     if stdin is None:
-        raise InputError("standard input is closed", f"give {what} as an argument")
+        raise InputError("standard input is closed", "give {what} as an argument",
+                         code="stdin_closed", fields={"what": _what(what)})
     if argument is None and env.is_terminal(stdin):
-        raise InputError(f"no input: give {what} as an argument, or pipe it in",
-                         "e.g. epay verify 'https://shop.example/notify?pid=…' or … | epay verify -")
-    return decode(stdin.buffer.read(MAX_INPUT_BYTES + 1), source="standard input")
+        raise InputError("no input: give {what} as an argument, or pipe it in",
+                         "e.g. epay verify 'https://shop.example/notify?pid=…' or … | epay verify -",
+                         code="no_input", fields={"what": _what(what)})
+    return decode(stdin.buffer.read(MAX_INPUT_BYTES + 1), source=_what("stdin"))
 
 
 def read_file(path: str, env: Environment) -> str:
     """``--from FILE`` (``-`` is stdin)."""
     if path == "-":
-        return read_text("-", env, what="the parameters")
+        return read_text("-", env, what="parameters")
     where = user_path(path, what=f"file {path!r}", error=InputError)
     raw = read_limited(where, limit=MAX_INPUT_BYTES, what=f"file {path!r}",
                        error=InputError, too_large_hint=_TOO_LARGE, fifo_wait=FIFO_WAIT_SECONDS)
@@ -61,11 +72,15 @@ def _names_a_file(argument: str) -> bool:
 
 def decode(raw: bytes, *, source: str) -> str:
     if len(raw) > MAX_INPUT_BYTES:
-        raise InputError(f"{source} is larger than {MAX_INPUT_BYTES // 1024} KiB", _TOO_LARGE)
+        raise InputError("{source} is larger than {kib} KiB",
+                         "a callback is a few hundred bytes: paste just that",
+                         code="input_too_large",
+                         fields={"source": source, "kib": MAX_INPUT_BYTES // 1024})
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(
-            f"{source} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})",
-            "save it as UTF-8 (Epay itself sends UTF-8)",
+            "{source} is not UTF-8 text (byte 0x{byte:02x} at offset {offset})",
+            "save it as UTF-8 (Epay itself sends UTF-8)", code="input_not_utf8",
+            fields={"source": source, "byte": raw[error.start], "offset": error.start},
         ) from None

@@ -140,15 +140,24 @@ def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[st
     own code for one), or another of click's failures."""
     ctx = getattr(error, "ctx", None)
     if error.exit_code != ExitCode.USAGE:
-        out.error(error.format_message())
+        out.error(_click_message(error, out.messages))
         return int(error.exit_code)
     if ctx is not None and _names_only(ctx, argv):  # no_args_is_help: click shows the help
         return _output_guarded(out, debug, error.show)
     _trace(debug, out)
     command = ctx.command_path if ctx else _command_path(app, argv)
-    out.error(error.format_message(), out.words("boundary.see_help", "see '{command} --help'",
-                                                 command=command))
+    out.error(_click_message(error, out.messages),
+              out.words("boundary.see_help", "see '{command} --help'", command=command))
     return ExitCode.USAGE
+
+
+def _click_message(error, messages: Messages) -> str:
+    """Click's message, in the run's language (click itself writes only English)."""
+    if messages.language == "en":
+        return error.format_message()
+    from .click_words import say_click
+
+    return say_click(error.format_message(), messages)
 
 
 def _names_only(ctx, argv: list[str]) -> bool:

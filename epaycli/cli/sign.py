@@ -15,7 +15,9 @@ from ..core.patterns import lazy
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import SignType
+from ..core.words import Joined, Texts
 from ..env import Environment
+from ..messages import Messages
 from ..profiles.keys import signer_for, signer_notes
 from ..profiles.resolve import current, key_notes, request_defaults
 from ..render import Output
@@ -74,57 +76,78 @@ def sign(
     params = {**params, **defaults}
     money_problem = _money_problem(params)
     if money_problem and strict:
-        raise InputError(money_problem, "write yuan with digits and at most 2 decimals, e.g. 9.90")
+        raise InputError("{problem}", "write yuan with digits and at most 2 decimals, e.g. 9.90",
+                         code="sign_strict_money", fields={"problem": money_problem})
     name_problems = _name_problems(params)
     if name_problems and strict:
-        raise InputError("; ".join(name_problems), MESSAGES["rename"])
+        raise InputError("{problems}", "name them as Epay does (pid, money, name, type, "
+                         "notify_url …), or sign without --strict", code="sign_strict_names",
+                         fields={"problems": Joined("sign.separator", "; ", name_problems)})
     signer = signer_for(resolved, params)
     signed = sign_request(params, signer, blanks=blanks.value,
                           now=run.env.now() if now is None else now)
     notes = [*read_notes, *resolved.notes, *signer_notes(resolved, signer),
              *key_notes(resolved, uses_md5_key=signed.sign_type is SignType.MD5)]
     if defaults:
-        notes.append(f"added from {resolved.origins[next(iter(defaults))]}: {', '.join(defaults)}")
-    notes += [MESSAGES["warning"].format(problem=problem)
+        notes.append(_text("added_from", origin=resolved.origins[next(iter(defaults))],
+                           names=", ".join(defaults)))
+    notes += [_text("warning", problem=problem)
               for problem in [*([money_problem] if money_problem else []), *name_problems]]
     blank = blank_fields(params)
     if blank and signed.sign_type is SignType.MD5:
-        notes.append(f"{', '.join(blank)}: whitespace only, signed as --blanks {blanks.value}; "
-                     "older servers keep such values, newer ones drop them")
+        notes.append(_text("blanks", names=", ".join(blank), blanks=blanks.value))
     md5 = signed.sign_type is SignType.MD5
     notes += [*order_notes(params, blanks=blanks.value if md5 else "drop"),
               *name_rewrite_notes(params)]
     for note in notes:
-        run.out.status(note, "warn")
+        run.out.status(run.messages.say(note), "warn")
     _show(run.out, signed, explain=explain, query=query, url=url, json_output=json_output,
-          gateway=_checked_gateway(resolved) if json_output and not url else "")
+          gateway=_checked_gateway(resolved) if json_output and not url else "",
+          say=run.messages)
 
 
-# What `epay sign` says about a request's names (English source; ids for a translation).
+# Everything `epay sign` words itself (English source; `sign.<id>` in the catalogue).
 MESSAGES = {
     "warning": "warning: {problem} (--strict refuses to sign it)",
-    "foreign": "{origin}-style names, which an Epay gateway does not read: {names}",
+    "foreign_alipay": "Alipay-style names, which an Epay gateway does not read: {names}",
+    "foreign_wechat": "WeChat Pay-style names, which an Epay gateway does not read: {names}",
     "renamed": "{name} (Epay: {epay_name})",
     "no_field": "{name} (Epay has no such field)",
     "in_fen": "{name} is in fen (分) there; Epay's money is in yuan: 100 fen is money=1.00",
     "no_pid": "no pid: every Epay request carries your merchant id as pid",
-    "rename": "name them as Epay does (pid, money, name, type, notify_url …), or sign without "
-              "--strict",
+    "list": ", ",
+    "separator": "; ",
+    "amp_from": "--from had '&amp;' between its pairs (HTML-escaped): read them with '&'",
+    "added_from": "added from {origin}: {names}",
+    "blanks": "{names}: whitespace only, signed as --blanks {blanks}; older servers keep such "
+              "values, newer ones drop them",
+    "how_md5": "the key appended directly (no '&key='), MD5, lowercase hex",
+    "how_rsa": "SHA256withRSA (PKCS#1 v1.5), base64; no key appended",
+    "nothing": "nothing",
+    "label_canonical": "canonical",
+    "label_signed": "signed",
+    "label_how": "how",
+    "label_added": "added",
+    "label_sign": "sign",
 }
+_FOREIGN = {"Alipay": "foreign_alipay", "WeChat Pay": "foreign_wechat"}
+
+
+_text = Texts("sign", MESSAGES)
 
 
 def _name_problems(params: dict[str, str]) -> list[str]:
     """Another API's names instead of Epay's (tutorials quote Alipay's), and a missing pid."""
-    problems = []
+    problems: list[str] = []
     foreign = alipay_style_names(params)
     for origin in dict.fromkeys(f.origin for f in foreign):
-        names = ", ".join(
-            MESSAGES["renamed" if f.epay_name else "no_field"].format(**f._asdict())
-            for f in foreign if f.origin == origin)
-        problems.append(MESSAGES["foreign"].format(names=names, origin=origin))
-    problems += [MESSAGES["in_fen"].format(name=f.name) for f in foreign if f.in_fen]
+        names = Joined("sign.list", MESSAGES["list"], [
+            _text("renamed" if f.epay_name else "no_field", name=f.name, epay_name=f.epay_name)
+            for f in foreign if f.origin == origin])
+        problems.append(_text(_FOREIGN[origin], names=names))
+    problems += [_text("in_fen", name=f.name) for f in foreign if f.in_fen]
     if lacks_pid(params):
-        problems.append(MESSAGES["no_pid"])
+        problems.append(_text("no_pid"))
     return problems
 
 
@@ -146,16 +169,18 @@ def _collect(pairs: list[str], from_: str | None, env: Environment,
              notes: list[str]) -> dict[str, str]:
     text, unescaped = unescape_separators(_read(from_, env)) if from_ else ("", False)
     if unescaped:
-        notes.append("--from had '&amp;' between its pairs (HTML-escaped): read them with '&'")
+        notes.append(_text("amp_from"))
     from_file = parse_pasted(text) if from_ else {}
     from_args = parse_pairs(pairs)
     repeated = sorted(set(from_file) & set(from_args))
     if repeated:
-        raise InputError(f"{', '.join(repeated)} given both in --from and as an argument",
-                         "give each parameter once")
+        raise InputError("{names} given both in --from and as an argument",
+                         "give each parameter once", code="sign_given_twice",
+                         fields={"names": ", ".join(repeated)})
     params = {**from_file, **from_args}
     if not params:
-        raise InputError("nothing to sign", "give parameters as k=v arguments or with --from FILE")
+        raise InputError("nothing to sign", "give parameters as k=v arguments or with --from FILE",
+                         code="nothing_to_sign", fields={})
     return params
 
 
@@ -174,26 +199,30 @@ def _checked_gateway(resolved) -> str:
         try:
             normalize_base(gateway)
         except InputError as error:
-            raise ConfigError(f"{error.message} (from {resolved.origins.get('gateway')})",
-                              "set it to the site root, e.g. https://pay.example.com/") from None
+            raise ConfigError("{problem} (from {origin})",
+                              "set it to the site root, e.g. https://pay.example.com/",
+                              code="sign_bad_gateway",
+                              fields={"problem": error.said,
+                                      "origin": resolved.origins.get("gateway")}) from None
     return gateway
 
 
 def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output,
-          gateway) -> None:
+          gateway, say: Messages) -> None:
     if json_output:
         out.json_object(signed.to_dict(url or gateway or None))
         return
     if explain:
-        how = ("the key appended directly (no '&key='), MD5, lowercase hex"
-               if signed.sign_type is SignType.MD5
-               else "SHA256withRSA (PKCS#1 v1.5), base64; no key appended")
+        def word(message_id: str) -> str:
+            return say.text(f"sign.{message_id}", MESSAGES[message_id])
+
+        how = word("how_md5" if signed.sign_type is SignType.MD5 else "how_rsa")
         out.fields([
-            ("canonical", signed.canonical),
-            ("signed", signed.signed_string),
-            ("how", how),
-            ("added", ", ".join(signed.added) or "nothing"),
-            ("sign", signed.sign),
+            (word("label_canonical"), signed.canonical),
+            (word("label_signed"), signed.signed_string),
+            (word("label_how"), how),
+            (word("label_added"), ", ".join(signed.added) or word("nothing")),
+            (word("label_sign"), signed.sign),
         ])
     if query:
         out.data(signed.query())

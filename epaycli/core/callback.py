@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .models import SUCCESS_STATUS
-from .money import amounts_equal, format_wire, money_text_problem, parse_received_money
+from .money import (
+    amounts_equal,
+    format_wire,
+    money_text,
+    money_text_problem,
+    parse_received_money,
+)
 from .php import colliding_names, describe_php_name, rewritten_names
 from .signing import (
     MD5_SIGN_PATTERN,
@@ -25,6 +31,7 @@ from .signing import (
     pick_sign_type,
     verify_match,
 )
+from .words import Joined, Text, Texts
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -43,11 +50,82 @@ class Expectations:
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a callback must not be trusted."""
+    """One reason a callback must not be trusted: ``message`` and ``fix`` are ``Text``s."""
 
     code: str
     message: str
     fix: str
+
+
+# Every problem's (message, fix), by the id it is worded by (its code, but for the two codes
+# worded two ways); the CLI says them in the run's language as ``verify.problems.<id>.*``.
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "unknown_sign_type": (
+        "sign_type {shown!r} is not MD5 or RSA",
+        "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in sign_type"),
+    "missing_sign": (
+        "there is no sign parameter",
+        "paste the whole callback; a genuine Epay callback always carries sign"),
+    "signature_invalid": ("the {sign_type} sign does not match: {title}", "{fix}"),
+    "php_names_collide": (
+        "{shown} are all {name!r} to a PHP handler, which keeps only one of them",
+        "a gateway sends each field once under a plain name: treat this as forged, or parse the "
+        "raw query yourself"),
+    "sign_is_rsa": (
+        "sign_type says MD5 but the sign looks like an RSA (V2) sign",
+        "verify it as RSA, with the platform public key (平台公钥)"),
+    "sign_malformed": (
+        "the sign {sign} is not the 32 hex digits of an MD5 sign",
+        "paste the whole callback; the sign may have been cut"),
+    "not_paid": (
+        "trade_status is {status}, not {paid}",
+        "credit goods only for TRADE_SUCCESS"),
+    "pid_mismatch": (
+        "pid is {pid}, but your merchant id is {expected!r}",
+        "this callback is for another merchant (or the wrong profile is selected)"),
+    "amount_missing": ("there is no money field", "paste the whole callback"),
+    "amount_invalid": ("{problem}", "do not credit"),
+    "amount_mismatch": (
+        "money is {money}, not your order's {expected}: the amount was tampered with",
+        "do not credit; compare money with your own order amount, numerically"),
+    "timestamp_missing": (
+        "a V2 callback needs a Unix timestamp",
+        "V2 signs a timestamp; without one the callback can be replayed"),
+    "timestamp_invalid": (
+        "a V2 callback needs a Unix timestamp, got {stamp}",
+        "V2 signs a timestamp; without one the callback can be replayed"),
+    "timestamp_ahead": (
+        "timestamp is {skew} s ahead of your clock (allowed ±{window} s)",
+        "check both clocks (NTP); a stale callback may be a replay"),
+    "timestamp_behind": (
+        "timestamp is {skew} s behind your clock (allowed ±{window} s)",
+        "check both clocks (NTP); a stale callback may be a replay"),
+}
+
+# The report's own sentences (``verify.reason.*``, ``verify.notes.*``).
+REASONS = {
+    "rejected": "signature valid, but {problems}",
+    "no_match": "the sign does not match",
+    "separator": "; ",
+}
+NOTES = {
+    "other_order": "the sign holds in {order}, not in the PHP 8.2+ order epay signs with: the "
+                   "sender runs another PHP version (or sorted with sign present); names that "
+                   "look like numbers are ordered differently there",
+    "php_name": "{name}; a PHP handler would check the sign over that",
+    "no_clock": "the V2 timestamp window was not checked: pass Expectations(now=<unix time>)",
+}
+
+
+def problem(code: str, /, words: str | None = None, **fields: object) -> Problem:
+    """The problem ``code``, worded by ``PROBLEMS[words or code]`` from ``fields``."""
+    words = words or code
+    message, fix = PROBLEMS[words]
+    return Problem(code, Text(f"verify.problems.{words}.message", message, **fields),
+                   Text(f"verify.problems.{words}.fix", fix, **fields))
+
+
+note = Texts("verify.notes", NOTES)
 
 
 @dataclass(frozen=True)
@@ -77,10 +155,11 @@ class CallbackReport:
         """One line: why it is not genuine (empty when it is)."""
         if self.genuine:
             return ""
-        messages = "; ".join(p.message for p in self.problems)
+        messages = Joined("verify.reason.separator", REASONS["separator"],
+                          [p.message for p in self.problems])
         if self.verdict == "rejected":
-            return f"signature valid, but {messages}"
-        return messages or "the sign does not match"
+            return Text("verify.reason.rejected", REASONS["rejected"], problems=messages)
+        return messages or Text("verify.reason.no_match", REASONS["no_match"])
 
     def to_dict(self) -> dict[str, Any]:
         """The one shape of a verdict: ``verify --json``, the listener's lines and journal."""
@@ -91,7 +170,8 @@ class CallbackReport:
             "reason": self.reason,
             "sign_type": str(self.sign_type),
             "signature_valid": self.signature_valid,
-            "problems": [vars(p) for p in self.problems],
+            "problems": [{"code": p.code, "message": p.message, "fix": p.fix}
+                         for p in self.problems],
             "diagnosis": None if diagnosis is None else diagnosis.to_dict(),
             "notes": list(self.notes),
         }
@@ -105,17 +185,11 @@ def check_callback(
     try:
         sign_type = pick_sign_type(params, preferred=keys.preferred)
     except UnknownSignType as error:
-        problem = Problem("unknown_sign_type", error.message,
-                          "Epay signs with MD5 (V1) or RSA (V2); check what the sender put in "
-                          "sign_type")
-        return CallbackReport(params.get("sign_type", ""), False, (problem,))
+        unknown = problem("unknown_sign_type", **error.fields)
+        return CallbackReport(params.get("sign_type", ""), False, (unknown,))
     if not params.get("sign"):
-        problem = Problem(
-            "missing_sign",
-            "there is no sign parameter",
-            "paste the whole callback; a genuine Epay callback always carries sign",
-        )
-        return CallbackReport(sign_type, False, (problem,) + business_problems(params, expect))
+        return CallbackReport(sign_type, False,
+                              (problem("missing_sign"),) + business_problems(params, expect))
 
     signer = keys.to_verify(sign_type)
     match = verify_match(params, signer)
@@ -133,23 +207,20 @@ def check_callback(
             diagnosis = diagnose_md5(params, signer.secret)
         else:
             diagnosis = diagnose_rsa(params, signer.checking_key())
-        problems.append(Problem("signature_invalid",
-                                f"the {sign_type} sign does not match: {diagnosis.title}",
-                                diagnosis.fix))
+        problems.append(problem("signature_invalid", sign_type=str(sign_type),
+                                title=diagnosis.title, fix=diagnosis.fix))
     problems.extend(php_name_problems(params))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
     notes = [*_order_notes(match), *php_name_notes(params)]
     if sign_type is SignType.RSA and expect.now is None:
-        notes.append("the V2 timestamp window was not checked: pass Expectations(now=<unix time>)")
+        notes.append(note("no_clock"))
     return CallbackReport(sign_type, valid, tuple(problems), diagnosis, tuple(notes))
 
 
 def _order_notes(match: SignMatch | None) -> list[str]:
     if match is None or match.default_order:
         return []
-    return [f"the sign holds in {match.order.description}, not in the PHP 8.2+ order epay signs "
-            "with: the sender runs another PHP version (or sorted with sign present); names "
-            "that look like numbers are ordered differently there"]
+    return [note("other_order", order=match.order.description)]
 
 
 def php_name_problems(params: Mapping[str, str]) -> list[Problem]:
@@ -158,19 +229,14 @@ def php_name_problems(params: Mapping[str, str]) -> list[Problem]:
     problems = []
     for name, raws in colliding_names(params).items():
         shown = ", ".join(repr(raw) for raw in raws)
-        problems.append(Problem(
-            "php_names_collide",
-            f"{shown} are all {name!r} to a PHP handler, which keeps only one of them",
-            "a gateway sends each field once under a plain name: treat this as forged, or "
-            "parse the raw query yourself",
-        ))
+        problems.append(problem("php_names_collide", shown=shown, name=name))
     return problems
 
 
 def php_name_notes(params: Mapping[str, str]) -> list[str]:
     """Names a PHP handler would read differently (without a collision): worth knowing."""
     collided = {raw for raws in colliding_names(params).values() for raw in raws}
-    return [f"{describe_php_name(raw, seen)}; a PHP handler would check the sign over that"
+    return [note("php_name", name=describe_php_name(raw, seen))
             for raw, seen in rewritten_names(params) if raw not in collided]
 
 
@@ -178,16 +244,8 @@ def _sign_shape_problem(sign: str) -> Problem | None:
     if MD5_SIGN_PATTERN.fullmatch(sign):
         return None
     if RSA_SIGN_PATTERN.fullmatch(sign):
-        return Problem(
-            "sign_is_rsa",
-            "sign_type says MD5 but the sign looks like an RSA (V2) sign",
-            "verify it as RSA, with the platform public key (平台公钥)",
-        )
-    return Problem(
-        "sign_malformed",
-        f"the sign {_short(sign)} is not the 32 hex digits of an MD5 sign",
-        "paste the whole callback; the sign may have been cut",
-    )
+        return problem("sign_is_rsa")
+    return problem("sign_malformed", sign=_short(sign))
 
 
 def _short(text: str, limit: int = 24) -> str:
@@ -202,17 +260,10 @@ def business_problems(
     problems = []
     status = params.get("trade_status")
     if status is not None and status != SUCCESS_STATUS:
-        problems.append(Problem(
-            "not_paid",
-            f"trade_status is {_short(status)}, not {SUCCESS_STATUS}",
-            "credit goods only for TRADE_SUCCESS",
-        ))
+        problems.append(problem("not_paid", status=_short(status), paid=SUCCESS_STATUS))
     if expect.pid is not None and params.get("pid", "") != expect.pid:
-        problems.append(Problem(
-            "pid_mismatch",
-            f"pid is {_short(params.get('pid', ''))}, but your merchant id is {expect.pid!r}",
-            "this callback is for another merchant (or the wrong profile is selected)",
-        ))
+        problems.append(problem("pid_mismatch", pid=_short(params.get("pid", "")),
+                                expected=expect.pid))
     if expect.amount is not None:
         problems.extend(_amount_problems(params, expect.amount))
     if expect.now is not None and (sign_type is SignType.RSA or "timestamp" in params):
@@ -224,16 +275,12 @@ def _amount_problems(params: Mapping[str, str], amount: Decimal) -> list[Problem
     money = params.get("money")
     expected = format_wire(amount)
     if money is None:
-        return [Problem("amount_missing", "there is no money field", "paste the whole callback")]
+        return [problem("amount_missing")]
     if parse_received_money(money) is None:
-        wrong = money_text_problem(money) or f"money {_short(money)} has too many decimals"
-        return [Problem("amount_invalid", wrong, "do not credit")]
+        wrong = money_text_problem(money) or money_text("too_many_decimals", money=_short(money))
+        return [problem("amount_invalid", problem=wrong)]
     if not amounts_equal(money, amount):
-        return [Problem(
-            "amount_mismatch",
-            f"money is {money}, not your order's {expected}: the amount was tampered with",
-            "do not credit; compare money with your own order amount, numerically",
-        )]
+        return [problem("amount_mismatch", money=money, expected=expected)]
     return []
 
 
@@ -241,17 +288,12 @@ def _timestamp_problems(params: Mapping[str, str], now: int,
                         window_seconds: int) -> list[Problem]:
     stamp = params.get("timestamp", "")
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        return [Problem(
-            "timestamp_missing" if not stamp else "timestamp_invalid",
-            "a V2 callback needs a Unix timestamp" + (f", got {_short(stamp)}" if stamp else ""),
-            "V2 signs a timestamp; without one the callback can be replayed",
-        )]
+        if not stamp:
+            return [problem("timestamp_missing")]
+        return [problem("timestamp_invalid", stamp=_short(stamp))]
     skew = int(stamp) - now
     if abs(skew) > window_seconds:
-        when = "ahead of" if skew > 0 else "behind"
-        return [Problem(
-            "timestamp_outside_window",
-            f"timestamp is {abs(skew)} s {when} your clock (allowed ±{window_seconds} s)",
-            "check both clocks (NTP); a stale callback may be a replay",
-        )]
+        return [problem("timestamp_outside_window",
+                        "timestamp_ahead" if skew > 0 else "timestamp_behind",
+                        skew=abs(skew), window=window_seconds)]
     return []

@@ -7,6 +7,7 @@ from typing import Literal, NamedTuple
 
 from .ksort import DEFAULT_VERSION, NUMERIC_START, PhpVersion, ksort_names
 from .php import TRIM_CHARS, is_blank
+from .words import Joined, Text
 
 # Whitespace-only values: the official V1 SDK and older servers sign them ("keep"); newer
 # servers and every RSA signer leave them out ("drop"), as PHP's trim() would empty them.
@@ -50,10 +51,19 @@ class SortOrder(NamedTuple):
 
     @property
     def description(self) -> str:
-        where = {"unsigned": "", "received": " with sign and sign_type in the array",
-                 "signed": " of the signed fields alone (empty values filtered out first)"}
-        return f"{self.version.label} ksort order{where[self.array]}"
+        return Text(f"order.{self.array}", ORDER_TEXTS[self.array], php=self.version.label)
 
+
+# How each order is named (``order.<array>``; ``{php}`` is the version, "PHP 8.2+").
+ORDER_TEXTS = {
+    "unsigned": "{php} ksort order",
+    "received": "{php} ksort order with sign and sign_type in the array",
+    "signed": "{php} ksort order of the signed fields alone (empty values filtered out first)",
+    "names_differ": "{names}: PHP versions order names like these differently; signed in "
+                    "{signed}, but a gateway using {others} joins them in another order and will "
+                    "reject the sign — names that do not look like numbers avoid this",
+    "separator": "; ",
+}
 
 SIGNER_ORDER = SortOrder()  # what epay signs with: PHP 8.2+, sorted before sign is added
 # Every order a PHP signer or verifier may use, the default first.
@@ -139,7 +149,7 @@ def order_notes(params: Mapping[str, str], *, blanks: Blanks = "keep") -> list[s
         return []
     numeric = [n for n in params if n[:1] and n[:1] in NUMERIC_START and n not in UNSIGNED_FIELDS]
     shown = ", ".join(repr(n) for n in numeric[:6]) + (" …" if len(numeric) > 6 else "")
-    others = "; ".join(order.description for order in differing)
-    return [f"{shown}: PHP versions order names like these differently; signed in "
-            f"{SIGNER_ORDER.description}, but a gateway using {others} joins them in another "
-            "order and will reject the sign — names that do not look like numbers avoid this"]
+    others = Joined("order.separator", ORDER_TEXTS["separator"],
+                    [order.description for order in differing])
+    return [Text("order.names_differ", ORDER_TEXTS["names_differ"], names=shown,
+                 signed=SIGNER_ORDER.description, others=others)]

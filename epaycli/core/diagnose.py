@@ -29,6 +29,7 @@ from .models import SUCCESS_STATUS
 from .money import money_renderings
 from .php import htmlspecialchars, is_blank, rawurlencode, urlencode
 from .signing import constant_time_equal, md5_hex, rsa_verify_message
+from .words import Joined, Text, Texts
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -204,11 +205,11 @@ class Diagnosis:
 
     @property
     def title(self) -> str:
-        return "; and ".join(MISTAKES[m].title for m in self.mistakes)
+        return _listed(self.mistakes, "title")
 
     @property
     def fix(self) -> str:
-        return "; and ".join(MISTAKES[m].fix for m in self.mistakes)
+        return _listed(self.mistakes, "fix")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -220,6 +221,30 @@ class Diagnosis:
             "signed_string": self.signed_string,
             "expected_string": self.expected_string,
         }
+
+
+def _listed(mistakes: tuple[str, ...], part: str) -> str:
+    """The title (or fix) of each mistake, as a Text the CLI can word (``verify.mistakes.*``)."""
+    texts = [Text(f"verify.mistakes.{m}.{part}", getattr(MISTAKES[m], part)) for m in mistakes]
+    return texts[0] if len(texts) == 1 else Joined("verify.mistakes.and", "; and ", texts)
+
+
+# What a diagnosis adds about the fields it found (``Diagnosis.detail``), by id.
+DETAILS = {
+    "blanks_dropped": "whitespace-only values left out, as newer servers do",
+    "too_many_fields": "{count} fields: too many to search",
+    "too_large": "{size} characters: too large to search",
+    "search_stopped": "search stopped after {tried} candidates",
+    "money_reformatted": "the sign covers money={rendering}, but money={money} arrived",
+    "notify_url_query": "unsigned fields in front: {names}",
+    "type0_unsigned": "type=0 arrived but is not signed",
+    "field_added": "'{name}' is not covered by the sign",
+    "two_fields_added": "'{first}' and '{second}' are not covered by the sign",
+    "field_missing": "the sign covers {name}={value}, which is missing here",
+}
+
+
+_detail = Texts("verify.details", DETAILS)
 
 
 Pairs = tuple[tuple[str, str], ...]
@@ -289,10 +314,11 @@ def _search(params: Mapping[str, str], attempts: Attempts, matches: Callable[[st
     """Try candidates, fewest mistakes first (at most two), within ``budget`` attempts."""
     expected = canonical_string(params, blanks=blanks)
     if len(params) > MAX_FIELDS:
-        return Diagnosis((no_match,), f"{len(params)} fields: too many to search", "", expected)
+        return Diagnosis((no_match,), _detail("too_many_fields", count=len(params)), "",
+                         expected)
     size = sum(len(k) + len(v) for k, v in params.items())
     if size > MAX_SEARCH_CHARS:
-        return Diagnosis((no_match,), f"{size} characters: too large to search", "", expected)
+        return Diagnosis((no_match,), _detail("too_large", size=size), "", expected)
     best: tuple[int, Diagnosis] | None = None
     tried = 0
     work = 0
@@ -303,7 +329,7 @@ def _search(params: Mapping[str, str], attempts: Attempts, matches: Callable[[st
             work += len(string)
             if tried > budget or work > MAX_WORK_CHARS:
                 return best[1] if best else Diagnosis(
-                    (no_match,), f"search stopped after {tried - 1} candidates", "", expected)
+                    (no_match,), _detail("search_stopped", tried=tried - 1), "", expected)
             if not matches(candidate):
                 continue
             mistakes = fields.mistakes + other_mistakes
@@ -375,7 +401,7 @@ def _field_variants(params: Mapping[str, str], *, blanks: Blanks) -> Iterator[_F
     yield _Fields((), "", base)
     if keep_blanks and has_blank_values(params):
         trimmed = tuple((k, v) for k, v in base if not is_blank(v))
-        yield _Fields((), "whitespace-only values left out, as newer servers do", trimmed)
+        yield _Fields((), _detail("blanks_dropped"), trimmed)
 
     habits = list(_value_habits(params, base, select))
     yield from habits
@@ -420,7 +446,7 @@ def _money_variants(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]
     if "money" in params:
         for rendering in money_renderings(params["money"]):
             changed = tuple((k, rendering if k == "money" else v) for k, v in base)
-            detail = f"the sign covers money={rendering}, but money={params['money']} arrived"
+            detail = _detail("money_reformatted", rendering=rendering, money=params["money"])
             yield _Fields(("money_reformatted",), detail, changed)
 
 
@@ -432,22 +458,22 @@ def _dropped_fields(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]
         in_front = set(received[: received.index("pid")]) | {k for k in names
                                                             if k.startswith("amp;")}
         kept = tuple(p for p in base if p[0] not in in_front)
-        detail = "unsigned fields in front: " + ", ".join(sorted(in_front))
+        detail = _detail("notify_url_query", names=", ".join(sorted(in_front)))
         yield _Fields(("notify_url_query",), detail, kept)
     for name, value in base:
         kept = tuple(p for p in base if p[0] != name)
         if name == "type" and value == "0":
-            yield _Fields(("type0_unsigned",), "type=0 arrived but is not signed", kept)
+            yield _Fields(("type0_unsigned",), _detail("type0_unsigned"), kept)
         else:
             yield _Fields(("field_added_after_signing",),
-                          f"'{name}' is not covered by the sign", kept)
+                          _detail("field_added", name=name), kept)
 
 
 def _dropped_pairs(base: Pairs) -> Iterator[_Fields]:
     for (first, _), (second, _) in itertools.combinations(base, 2):
         kept = tuple(p for p in base if p[0] not in (first, second))
         yield _Fields(("two_fields_added_after_signing",),
-                      f"'{first}' and '{second}' are not covered by the sign", kept)
+                      _detail("two_fields_added", first=first, second=second), kept)
 
 
 def _missing_fields(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]:
@@ -457,7 +483,7 @@ def _missing_fields(params: Mapping[str, str], base: Pairs) -> Iterator[_Fields]
     if "type" not in params and "trade_no" in params:
         guesses.extend(("type", t) for t in COMMON_TYPES)
     for name, value in guesses:
-        detail = f"the sign covers {name}={value}, which is missing here"
+        detail = _detail("field_missing", name=name, value=value)
         yield _Fields(("field_missing",), detail, base + ((name, value),))
 
 

@@ -45,12 +45,13 @@ def normalize_base(url: str) -> str:
     url = site_root(url)[0]
     parts = url_parts(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"gateway {url!r} is not an http(s) URL",
-                         "give the site root, e.g. https://pay.example.com/", code="bad_gateway_url")
+        raise InputError("gateway {url!r} is not an http(s) URL",
+                         "give the site root, e.g. https://pay.example.com/",
+                         code="bad_gateway_url", words="gateway_not_http", fields={"url": url})
     if parts.query or parts.fragment:
-        raise InputError(f"gateway {url!r} has a query or fragment",
+        raise InputError("gateway {url!r} has a query or fragment",
                          "give the site root only, e.g. https://pay.example.com/",
-                         code="bad_gateway_url")
+                         code="bad_gateway_url", words="gateway_has_query", fields={"url": url})
     base = url.strip()
     return base if base.endswith("/") else base + "/"
 
@@ -63,9 +64,9 @@ def request_target(url: str, sign_type: SignType) -> str:
     parts = url_parts(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
         shown = text if len(text) <= 60 else text[:60] + "…"
-        raise InputError(f"{shown!r} is not an http(s) URL",
+        raise InputError("{url!r} is not an http(s) URL",
                          "give the gateway's site root, e.g. https://pay.example.com/",
-                         code="bad_request_url")
+                         code="bad_request_url", fields={"url": shown})
     if not parts.query and not parts.fragment and (parts.path == "" or parts.path.endswith("/")):
         return submit_url(text, sign_type)
     return text
@@ -78,7 +79,8 @@ def v1_url(base: str, page: str, act: str | None = None) -> str:
 
 def v2_url(base: str, route: str, *, rewrite: bool = True) -> str:
     if route not in V2_ROUTES:
-        raise InputError(f"{route!r} is not a V2 route", ", ".join(V2_ROUTES))
+        raise InputError("{route!r} is not a V2 route", "{routes}", code="unknown_v2_route",
+                         fields={"route": route, "routes": ", ".join(V2_ROUTES)})
     base = normalize_base(base)
     return f"{base}api/{route}" if rewrite else f"{base}api.php?s={route}"
 

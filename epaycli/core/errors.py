@@ -6,7 +6,9 @@ gateway) turns the code into advice in its own words (``epaycli/cli/hints.py`` f
 
 An error raised with ``fields`` is *worded*: its message and hint are English templates filled
 from the fields, so an edge can say it in another language by its code (the catalogue's
-``errors.<code>.message`` and ``.hint``, with the same ``{fields}``). One code, one wording.
+``errors.<code>.message`` and ``.hint``, with the same ``{fields}``). One code, one wording;
+where one code (which the CLI's advice is keyed by) is worded several ways, each wording has
+its own id, ``words=``, which then names the catalogue's entries instead of the code.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class EpayError(Exception):
     # (message, hint) templates and the fields that fill them; None: plain English words
     templates: tuple[str, str | None] | None = None
     fields: Mapping[str, object] = {}
+    words: str | None = None  # the wording's id in the catalogue, when it is not the code
 
     def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
-                 fields: Mapping[str, object] | None = None) -> None:
+                 fields: Mapping[str, object] | None = None, words: str | None = None) -> None:
+        self.words = words
         if fields is not None:
             self.templates, self.fields = (message, hint), dict(fields)
             message = message.format_map(fields)
@@ -56,6 +60,17 @@ class EpayError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
+
+    @property
+    def said(self) -> str:
+        """The message, as a Text an edge can say by its id when the error is worded (to quote
+        it inside another message); else the plain message."""
+        if self.templates is None:
+            return self.message
+        from .words import Text
+
+        return Text(f"errors.{self.words or self.code}.message", self.templates[0],
+                    **self.fields)
 
 
 class InputError(EpayError):

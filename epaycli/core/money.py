@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import InputError
 from .php import float_text
+from .words import Text, Texts
 
 # What the protocol allows in a request: digits, one optional point, at most 2 decimals.
 _STRICT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
@@ -20,13 +21,13 @@ CENT = Decimal("0.01")
 def parse_amount(text: str) -> Decimal:
     """An amount a merchant asks for: ``> 0``, digits and ``.``, at most 2 decimals."""
     if not _STRICT.fullmatch(text):
-        raise InputError(
-            f"amount {text!r} is not valid",
-            "write yuan with digits and at most 2 decimals, e.g. 9.90",
-        )
+        raise InputError("amount {amount!r} is not valid",
+                         "write yuan with digits and at most 2 decimals, e.g. 9.90",
+                         code="amount_not_valid", fields={"amount": text})
     amount = Decimal(text)
     if amount <= 0:
-        raise InputError(f"amount {text!r} is not above zero", "use at least 0.01")
+        raise InputError("amount {amount!r} is not above zero", "use at least 0.01",
+                         code="amount_not_positive", fields={"amount": text})
     return amount
 
 
@@ -81,48 +82,72 @@ _SIGNED_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 _EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 
 
-def money_text_problem(text: str) -> str | None:
+# What is wrong with a money value, by id (``money.<id>``; ``{money}`` is the value, quoted).
+MONEY_TEXTS = {
+    "empty": "money {money} is empty",
+    "spaces": "money {money} has spaces around it",
+    "not_a_number": "money {money} is not a number",
+    "exponent": "money {money} is in exponent notation, not plain digits",
+    "negative": "money {money} is negative",
+    "signed": "money {money} has a sign",
+    "too_long": "money {money} has more than 12 digits before the point",
+    "comma": "money {money} uses a comma, not a point",
+    "too_many_decimals": "money {money} has too many decimals",
+    # what an Epay gateway does with such a value in a payment request
+    "refused_empty": "money {money} is empty: the gateway refuses it (金额(money)不能为空)",
+    "refused": "{problem}: the gateway refuses it (金额不合法)",
+    "refused_zero": "money {money} is zero: the gateway refuses it (金额(money)不能为空)",
+    "rounded_to_zero": "money {money} has more than 2 decimals: the gateway stores it as 0.00, "
+                       "a zero-yuan order",
+    "rounded": "money {money} has more than 2 decimals: the gateway stores it as {rounded}, and "
+               "the notify then carries that amount",
+}
+
+
+money_text = Texts("money", MONEY_TEXTS)
+
+
+def money_text_problem(text: str) -> Text | None:
     """Why ``text`` is not an amount at all, worded exactly (``None`` when it is a plain
     non-negative decimal): negative, exponent notation, not a number, blank."""
+    shown = _shown(text)
     if not text.strip():
-        return f"money {_shown(text)} is empty"
+        return money_text("empty", money=shown)
     if text != text.strip():
-        return f"money {_shown(text)} has spaces around it"
+        return money_text("spaces", money=shown)
     if text.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
-        return f"money {_shown(text)} is not a number"
+        return money_text("not_a_number", money=shown)
     if _EXPONENT.fullmatch(text):
-        return f"money {_shown(text)} is in exponent notation, not plain digits"
+        return money_text("exponent", money=shown)
     if _SIGNED_NUMBER.fullmatch(text):
         if text.startswith("-") and Decimal(text) != 0:
-            return f"money {_shown(text)} is negative"
+            return money_text("negative", money=shown)
         if text.startswith(("+", "-")):
-            return f"money {_shown(text)} has a sign"
+            return money_text("signed", money=shown)
         if len(text.partition(".")[0]) > 12:
-            return f"money {_shown(text)} has more than 12 digits before the point"
+            return money_text("too_long", money=shown)
         return None
     if "," in text and _SIGNED_NUMBER.fullmatch(text.replace(",", ".", 1)):
-        return f"money {_shown(text)} uses a comma, not a point"
-    return f"money {_shown(text)} is not a number"
+        return money_text("comma", money=shown)
+    return money_text("not_a_number", money=shown)
 
 
-def gateway_money_problem(text: str) -> str | None:
+def gateway_money_problem(text: str) -> Text | None:
     """What an Epay gateway does with ``money`` in a payment request, when it is not simply
     accepted: refused (``金额不合法``, ``金额(money)不能为空``) or silently rounded."""
     problem = money_text_problem(text)
     if not text.strip():
-        return f"money {_shown(text)} is empty: the gateway refuses it (金额(money)不能为空)"
+        return money_text("refused_empty", money=_shown(text))
     if problem is not None:
-        return f"{problem}: the gateway refuses it (金额不合法)"
+        return money_text("refused", problem=problem)
     value = Decimal(text if text not in (".", "") else "0")
     rounded = value.quantize(CENT)
     if value == 0:
-        return f"money {_shown(text)} is zero: the gateway refuses it (金额(money)不能为空)"
+        return money_text("refused_zero", money=_shown(text))
     if rounded != value:
         if rounded == 0:
-            return (f"money {_shown(text)} has more than 2 decimals: the gateway stores it as "
-                    "0.00, a zero-yuan order")
-        return (f"money {_shown(text)} has more than 2 decimals: the gateway stores it as "
-                f"{format_wire(rounded)}, and the notify then carries that amount")
+            return money_text("rounded_to_zero", money=_shown(text))
+        return money_text("rounded", money=_shown(text), rounded=format_wire(rounded))
     return None
 
 

@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from .errors import InputError
 from .php import http_build_query
+from .words import Texts
 
 Params = Mapping[str, str]
 
@@ -34,10 +35,10 @@ def parse_pasted(text: str) -> dict[str, str]:
 def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
     """Parse pasted text; also say which form it was read as: url, request, query, json,
     json_url (a JSON answer carrying a signed URL: the URL's parameters) or lines."""
-    body = require_text(text, "the input").strip("\r\n\ufeff")
+    body = require_text(text, _what_text("input")).strip("\r\n\ufeff")
     probe = body.strip()
     if not probe:
-        raise InputError("the input is empty", _PASTE_HINT)
+        raise InputError("the input is empty", _PASTE_HINT, code="paste_empty_input", fields={})
     if probe.startswith(("{", "[")):
         document = parse_json(probe)
         inner = signed_url_inside(document)
@@ -53,7 +54,7 @@ def parse_pasted_as(text: str) -> tuple[str, dict[str, str]]:
     if "\n" in probe:
         if _WRAPPED_QUERY.fullmatch(first_line) or first_line.endswith("&"):
             raise InputError("the query string is broken over several lines",
-                             "join it into one line")
+                             "join it into one line", code="paste_query_broken", fields={})
         return "lines", parse_lines(body)
     return "query", parse_query(probe.removeprefix("?"))
 
@@ -97,12 +98,13 @@ def _is_url_without_scheme(text: str) -> bool:
 def parse_url(url: str) -> dict[str, str]:
     """Parameters of a full URL or of a ``/path?query`` target; the fragment is ignored."""
     if any(ch in url for ch in "\r\n"):
-        raise InputError("the URL is broken over several lines", "join it into one line")
+        raise InputError("the URL is broken over several lines", "join it into one line",
+                         code="paste_url_broken", fields={})
     query = url_parts(url).query
     if not query:
         raise InputError(
-            "the URL has no query string", "paste the whole URL, including everything after '?'"
-        )
+            "the URL has no query string", "paste the whole URL, including everything after '?'",
+            code="paste_url_without_query", fields={})
     return parse_query(query)
 
 
@@ -116,7 +118,8 @@ def parse_http_request(method: str, target: str, request: str) -> dict[str, str]
     from_query = parse_query(query) if query else {}
     if "pid" in from_query or not body.strip():
         if not from_query:
-            raise InputError(f"the {method} request carries no parameters", _PASTE_HINT)
+            raise InputError("the {method} request carries no parameters", _PASTE_HINT,
+                             code="paste_request_without_params", fields={"method": method})
         return from_query
     return parse_pasted(body)
 
@@ -126,7 +129,8 @@ def url_parts(url: str) -> SplitResult:
     try:
         return urlsplit(url)
     except ValueError as error:
-        raise InputError(f"the URL is malformed ({error})", "paste it whole, as copied") from None
+        raise InputError("the URL is malformed ({reason})", "paste it whole, as copied",
+                         code="paste_url_malformed", fields={"reason": str(error)}) from None
 
 
 def parse_query(query: str) -> dict[str, str]:
@@ -136,7 +140,8 @@ def parse_query(query: str) -> dict[str, str]:
     parameter with an empty value, as in PHP.
     """
     if "=" not in query:
-        raise InputError("no name=value pairs found in the input", _PASTE_HINT)
+        raise InputError("no name=value pairs found in the input", _PASTE_HINT,
+                         code="paste_no_pairs", fields={})
     pairs = []
     for piece in query.split("&"):
         if not piece:
@@ -151,7 +156,7 @@ def parse_lines(text: str) -> dict[str, str]:
     """``k=v`` lines, values taken literally (no decoding), as a log line per field shows them."""
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     return _collect(
-        _literal_pair(line, where=f"line {number}", hint="write one name=value per line")
+        _literal_pair(line, number=number)
         for number, line in enumerate(lines, start=1)
         if line.strip()
     )
@@ -160,16 +165,21 @@ def parse_lines(text: str) -> dict[str, str]:
 def parse_pairs(arguments: Iterable[str]) -> dict[str, str]:
     """``k=v`` command-line arguments, values literal."""
     return _collect(
-        _literal_pair(argument, where="an argument",
-                      hint="write each parameter as name=value, e.g. money=1.00")
-        for argument in arguments
+        _literal_pair(argument) for argument in arguments
     )
 
 
-def _literal_pair(text: str, *, where: str, hint: str) -> tuple[str, str]:
-    """Split at the first '=': the name is trimmed, the value kept exactly."""
+def _literal_pair(text: str, *, number: int | None = None) -> tuple[str, str]:
+    """Split at the first '=' (of line ``number``, or of an argument): the name is trimmed,
+    the value kept exactly."""
+    if "=" not in text and number is not None:
+        raise InputError("line {number} is not name=value: {text}",
+                         "write one name=value per line", code="paste_line_not_pair",
+                         fields={"number": number, "text": _preview(text)})
     if "=" not in text:
-        raise InputError(f"{where} is not name=value: {_preview(text)}", hint)
+        raise InputError("an argument is not name=value: {text}",
+                         "write each parameter as name=value, e.g. money=1.00",
+                         code="paste_argument_not_pair", fields={"text": _preview(text)})
     key, _, value = text.partition("=")
     return key.strip(), value
 
@@ -187,14 +197,17 @@ def parse_json(text: str) -> dict[str, str]:
         )
     except RecursionError:
         raise InputError("the JSON is nested too deeply to read",
-                         "callbacks are flat: paste the object that holds pid, sign, ...") from None
+                         "callbacks are flat: paste the object that holds pid, sign, ...",
+                         code="paste_json_too_deep", fields={}) from None
     except json.JSONDecodeError as error:
         raise InputError(
-            f"the JSON is not valid (line {error.lineno}, column {error.colno}: {error.msg})",
-            "check for a missing quote, comma or brace",
+            "the JSON is not valid (line {line}, column {column}: {reason})",
+            "check for a missing quote, comma or brace", code="paste_json_invalid",
+            fields={"line": error.lineno, "column": error.colno, "reason": error.msg},
         ) from None
     if not isinstance(document, _JsonObject):
-        raise InputError("the JSON is not an object", 'expected {"pid": "1001", ...}')
+        raise InputError("the JSON is not an object", 'expected {{"pid": "1001", ...}}',
+                         code="paste_json_not_object", fields={})
     return _collect(document.pairs)
 
 
@@ -219,20 +232,22 @@ def _json_scalar(key: str, value: object) -> str:
     if value is False:
         return ""
     raise InputError(
-        f"the JSON value of '{key}' is a nested object or list",
+        "the JSON value of '{key}' is a nested object or list",
         "callbacks are flat: paste the object that holds pid, sign, ...",
+        code="paste_json_nested", fields={"key": key},
     )
 
 
 def _reject_constant(name: str) -> str:
-    raise InputError(f"the JSON contains {name}", "use quoted strings for values")
+    raise InputError("the JSON contains {name}", "use quoted strings for values",
+                     code="paste_json_constant", fields={"name": name})
 
 
 def _form_decode(text: str, value_of: str | None = None) -> str:
     """A name (or, with ``value_of``, that name's value) as PHP decodes it."""
     if "%" not in text and "+" not in text:
         return text  # nothing to decode (most of a notify): the text is already what PHP reads
-    what = "a parameter name" if value_of is None else f"the value of '{value_of}'"
+    what = _what_text("name") if value_of is None else _what_text("value", name=value_of)
     try:
         raw = unquote_to_bytes(text.replace("+", " "))
     except UnicodeEncodeError:  # a lone surrogate: bytes a terminal passed in undecoded
@@ -242,25 +257,39 @@ def _form_decode(text: str, value_of: str | None = None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(
-            f"{what} is not UTF-8 (bytes {_hex_preview(raw)})",
+            "{what} is not UTF-8 (bytes {bytes})",
             "Epay sends UTF-8; the sender probably used GBK — make it send UTF-8",
+            code="paste_not_utf8_bytes", fields={"what": what, "bytes": _hex_preview(raw)},
         ) from None
 
 
 def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in pairs:
-        require_text(key, "a parameter name")
-        require_text(value, f"the value of '{key}'")
+        require_text(key, _what_text("name"))
+        require_text(value, _what_text("value", name=key))
         if not key:
-            raise InputError("a parameter has an empty name", "write each one as name=value")
+            raise InputError("a parameter has an empty name", "write each one as name=value",
+                             code="paste_empty_name", fields={})
         if key in params:
             raise InputError(
-                f"parameter '{key}' appears more than once",
+                "parameter '{key}' appears more than once",
                 "paste a single callback; a gateway sends each field once",
+                code="paste_repeated_param", fields={"key": key},
             )
         params[key] = value
     return params
+
+
+# What the errors above name (``params.<id>``).
+WHAT_TEXTS = {
+    "input": "the input",
+    "name": "a parameter name",
+    "value": "the value of '{name}'",
+}
+
+
+_what_text = Texts("params", WHAT_TEXTS)
 
 
 def require_text(text: str, what: str) -> str:
@@ -269,8 +298,9 @@ def require_text(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InputError(f"{what} is not valid UTF-8 text",
-                         "type it again, or save the file as UTF-8") from None
+        raise InputError("{what} is not valid UTF-8 text",
+                         "type it again, or save the file as UTF-8", code="paste_not_utf8_text",
+                         fields={"what": what}) from None
     return text
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, quote_plus
 
 from .patterns import lazy
+from .words import Text, Texts
 
 if TYPE_CHECKING:  # decimal costs `epay sign` ~1 ms at start-up, and only money needs it
     from decimal import Decimal
@@ -157,22 +158,33 @@ def colliding_names(names: Iterable[str]) -> dict[str, list[str]]:
     return {name: raws for name, raws in groups.items() if len(raws) > 1}
 
 
-def describe_php_name(raw: str, seen: PhpName) -> str:
+# What PHP makes of a name (``php.<id>``).
+PHP_TEXTS = {
+    "dropped": "{raw!r} is dropped by PHP (no name is left of it)",
+    "array": "{raw!r} arrives in PHP as an array {name!r} (its sign covers 'Array')",
+    "renamed": "{raw!r} arrives in PHP as {name!r}",
+    "gateway_rewrites": "{name}: a PHP gateway signs what it sees, so it will reject this sign — "
+                        "use letters, digits and '_' in names",
+    "collide": "{shown} are all {name!r} to PHP: it keeps only the last one",
+}
+
+
+php_text = Texts("php", PHP_TEXTS)
+
+
+def describe_php_name(raw: str, seen: PhpName) -> Text:
     """One phrase: what a PHP gateway or handler makes of ``raw``."""
     if not seen.name:
-        return f"{raw!r} is dropped by PHP (no name is left of it)"
-    if seen.is_array:
-        return f"{raw!r} arrives in PHP as an array {seen.name!r} (its sign covers 'Array')"
-    return f"{raw!r} arrives in PHP as {seen.name!r}"
+        return php_text("dropped", raw=raw)
+    return php_text("array" if seen.is_array else "renamed", raw=raw, name=seen.name)
 
 
 def name_rewrite_notes(names: Iterable[str]) -> list[str]:
     """For a signer: warnings about names a PHP gateway reads differently than they were
     signed, so that it computes another string and rejects the sign."""
-    notes = [f"{describe_php_name(raw, seen)}: a PHP gateway signs what it sees, so it will "
-             "reject this sign — use letters, digits and '_' in names"
+    notes = [php_text("gateway_rewrites", name=describe_php_name(raw, seen))
              for raw, seen in rewritten_names(names)]
     for name, raws in colliding_names(names).items():
         shown = ", ".join(repr(r) for r in raws)
-        notes.append(f"{shown} are all {name!r} to PHP: it keeps only the last one")
+        notes.append(php_text("collide", shown=shown, name=name))
     return notes

@@ -62,9 +62,10 @@ def sign_request(
     """
     sign_type = signer.sign_type
     if params.get("sign_type") and pick_sign_type(params) is not sign_type:
-        raise InputError(f"sign_type says {params['sign_type']} but the key given signs "
-                         f"{sign_type}", "leave sign_type out and epay adds the right one",
-                         code="sign_type_conflict")
+        raise InputError("sign_type says {declared} but the key given signs {sign_type}",
+                         "leave sign_type out and epay adds the right one",
+                         code="sign_type_conflict",
+                         fields={"declared": params["sign_type"], "sign_type": str(sign_type)})
     fields = {k: v for k, v in params.items() if k != "sign"}
     added = []
     if sign_type is SignType.RSA and "timestamp" not in fields and now is not None:

@@ -25,6 +25,7 @@ from .canonical import (
 from .errors import InputError, KeyFormatError
 from .patterns import lazy
 from .redact import mask
+from .words import Text, Texts
 
 if TYPE_CHECKING:  # cryptography is imported only when an RSA key is really used
     from cryptography.exceptions import InvalidSignature
@@ -67,13 +68,15 @@ class Md5Key:
 
     def __init__(self, secret: str) -> None:
         if not secret:
-            raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+            raise KeyFormatError("no merchant key was given", code="missing_md5_key",
+                                 words="no_md5_key", fields={})
         if secret.strip() in PLACEHOLDER_KEYS:  # the example file, copied and not filled in
-            raise KeyFormatError(f"the merchant key is the example's placeholder "
-                                 f"{secret.strip()!r}, not a key: nothing it signs or "
-                                 "checks can match the gateway",
+            raise KeyFormatError("the merchant key is the example's placeholder {placeholder!r}, "
+                                 "not a key: nothing it signs or checks can match the gateway",
                                  "put your merchant's 32-character key from the Epay merchant "
-                                 "admin in its place", code="placeholder_key")
+                                 "admin in its place", code="placeholder_key",
+                                 words="placeholder_md5_key",
+                                 fields={"placeholder": secret.strip()})
         object.__setattr__(self, "secret", secret)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -108,7 +111,8 @@ class RsaKeys(NamedTuple):
         """The public key, which checks signs; an error when this side holds none."""
         if self.public is None:
             raise KeyFormatError("checking an RSA sign needs a public key, and none was given",
-                                 code="missing_public_key")
+                                 code="missing_public_key", words="no_public_key_to_check",
+                                 fields={})
         return self.public
 
 
@@ -129,22 +133,26 @@ class Keys(NamedTuple):
         if sign_type is SignType.MD5:
             if self.md5 is None:
                 raise KeyFormatError("this is MD5-signed and no merchant key was given",
-                                     code="missing_md5_key")
+                                     code="missing_md5_key", words="no_md5_key_to_verify",
+                                     fields={})
             return self.md5
         if self.rsa is None or self.rsa.public is None:
             raise KeyFormatError("this is RSA-signed (V2) and no RSA public key was given",
-                                 code="missing_public_key")
+                                 code="missing_public_key", words="no_public_key_to_verify",
+                                 fields={})
         return self.rsa
 
     def to_sign(self, sign_type: SignType) -> Signer:
         if sign_type is SignType.MD5:
             if self.md5 is None:
                 raise KeyFormatError("signing MD5 needs the merchant key, and none was given",
-                                     code="missing_md5_key")
+                                     code="missing_md5_key", words="no_md5_key_to_sign",
+                                     fields={})
             return self.md5
         if self.rsa is None or self.rsa.private is None:
             raise KeyFormatError("sign_type is RSA but no RSA private key was given",
-                                 code="missing_private_key")
+                                 code="missing_private_key", words="no_private_key_for_rsa",
+                                 fields={})
         return self.rsa
 
 
@@ -157,8 +165,9 @@ def pick_sign_type(params: Mapping[str, str], *, preferred: SignType = SignType.
             return SignType(declared.upper())
         except ValueError:
             shown = declared if len(declared) <= 24 else declared[:24] + "…"
-            raise UnknownSignType(f"sign_type {shown!r} is not MD5 or RSA",
-                                  "Epay signs with MD5 (V1) or RSA (V2)") from None
+            raise UnknownSignType("sign_type {shown!r} is not MD5 or RSA",
+                                  "Epay signs with MD5 (V1) or RSA (V2)",
+                                  code="unknown_sign_type", fields={"shown": shown}) from None
     sign = params.get("sign", "")
     if not sign:  # (neither pattern matches nothing; `epay sign` need not compile them)
         return preferred
@@ -176,7 +185,8 @@ def sign(params: Mapping[str, str], signer: Signer, *, blanks: Blanks = "keep") 
         return md5_sign(params, signer.secret, blanks=blanks)
     if signer.private is None:
         raise KeyFormatError("signing RSA needs a private key, and none was given",
-                             code="missing_private_key")
+                             code="missing_private_key", words="no_private_key_to_sign",
+                             fields={})
     return rsa_sign(params, signer.private)
 
 
@@ -294,7 +304,8 @@ def _md5_other_variant(params: Mapping[str, str], key: str, received: str) -> Si
 
 def require_md5_key(key: str) -> None:
     if not key:
-        raise KeyFormatError("no merchant key was given", code="missing_md5_key")
+        raise KeyFormatError("no merchant key was given", code="missing_md5_key",
+                             words="no_md5_key", fields={})
 
 
 def looks_like_md5_key(key: str) -> bool:
@@ -365,67 +376,90 @@ def _pkcs1_sha256() -> tuple[PKCS1v15, SHA256, type[InvalidSignature]]:
     return padding.PKCS1v15(), hashes.SHA256(), InvalidSignature
 
 
-def load_private_key(material: str | bytes, *, source: str = "the private key") -> RSAPrivateKey:
+# How keys are named in errors (``keys.<id>``), and what each kind must be.
+KEY_TEXTS = {
+    "private": "the private key",
+    "public": "the public key",
+    "merchant_private": "the merchant private key",
+    "platform_public": "the platform public key",
+    "platform_private": "the platform private key",
+    "wanted_private": "an RSA private key (PKCS#8 or PKCS#1, PEM or bare base64)",
+    "wanted_public": "an RSA public key (SPKI, PEM or bare base64)",
+}
+
+
+key_text = Texts("keys", KEY_TEXTS)
+
+
+def load_private_key(material: str | bytes, *, source: str | None = None) -> RSAPrivateKey:
     """An RSA private key from PEM (PKCS#8 or PKCS#1) or bare base64 PKCS#8/PKCS#1 DER."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+    source = source or key_text("private")
     key = _load_key(
         material,
         source=source,
         pem_loader=lambda data: serialization.load_pem_private_key(data, password=None),
         der_loader=lambda data: serialization.load_der_private_key(data, password=None),
-        wanted="an RSA private key (PKCS#8 or PKCS#1, PEM or bare base64)",
+        wanted=key_text("wanted_private"),
     )
     if not isinstance(key, RSAPrivateKey):
-        raise KeyFormatError(f"{source} is not an RSA key", "Epay V2 uses 2048-bit RSA keys")
+        raise KeyFormatError("{source} is not an RSA key", "Epay V2 uses 2048-bit RSA keys",
+                             code="bad_key", words="not_an_rsa_key", fields={"source": source})
     return key
 
 
-def load_public_key(material: str | bytes, *, source: str = "the public key") -> RSAPublicKey:
+def load_public_key(material: str | bytes, *, source: str | None = None) -> RSAPublicKey:
     """An RSA public key from PEM or bare base64 SPKI (or PKCS#1) DER."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+    source = source or key_text("public")
     key = _load_key(
         material,
         source=source,
         pem_loader=serialization.load_pem_public_key,
         der_loader=serialization.load_der_public_key,
-        wanted="an RSA public key (SPKI, PEM or bare base64)",
+        wanted=key_text("wanted_public"),
     )
     if not isinstance(key, RSAPublicKey):
-        raise KeyFormatError(f"{source} is not an RSA key", "Epay V2 uses 2048-bit RSA keys")
+        raise KeyFormatError("{source} is not an RSA key", "Epay V2 uses 2048-bit RSA keys",
+                             code="bad_key", words="not_an_rsa_key", fields={"source": source})
     return key
 
 
 def _load_key(material: str | bytes, *, source: str, pem_loader: Callable[[bytes], object],
-              der_loader: Callable[[bytes], object], wanted: str) -> object:
+              der_loader: Callable[[bytes], object], wanted: Text) -> object:
     """Try PEM, then bare base64 DER (cryptography reads PKCS#8, SPKI and PKCS#1 alike)."""
     import base64
     import binascii
 
     text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
     text = text.strip().lstrip("\ufeff")
+    fields = {"source": source, "wanted": wanted}
     if not text:
-        raise KeyFormatError(f"{source} is empty", f"expected {wanted}")
+        raise KeyFormatError("{source} is empty", "expected {wanted}", code="bad_key",
+                             words="empty_key", fields=fields)
     if "-----BEGIN" in text:
-        if "PRIVATE KEY" in text and "public" in wanted:
+        if "PRIVATE KEY" in text and wanted.id == "keys.wanted_public":
             raise KeyFormatError(
-                f"{source} is a private key where a public key is needed",
+                "{source} is a private key where a public key is needed",
                 "use the platform public key (平台公钥) shown in the gateway's panel",
+                code="bad_key", words="private_key_for_public", fields=fields,
             )
         try:
             return pem_loader(text.encode("ascii", "replace"))
         except (ValueError, TypeError):
             raise KeyFormatError(
-                f"{source} is PEM but not {wanted}", "check you copied it whole"
+                "{source} is PEM but not {wanted}", "check you copied it whole",
+                code="bad_key", words="pem_not_key", fields=fields,
             ) from None
     try:
         der = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
         return der_loader(der)
     except (binascii.Error, ValueError, TypeError):
         raise KeyFormatError(
-            f"{source} could not be read as {wanted}", "check you copied it whole"
+            "{source} could not be read as {wanted}", "check you copied it whole",
+            code="bad_key", words="unreadable_key", fields=fields,
         ) from None
-

@@ -68,6 +68,29 @@ class Messages:
         template = self._catalogue.get(message_id, english)
         return render(template, fields)
 
+    def say(self, text: str) -> str:
+        """A ``core.words`` Text (or Joined list of them) in this language, its fields worded
+        too; any other string as it is. English is the text itself."""
+        if self.language == "en" or not isinstance(text, str):
+            return text
+        if hasattr(text, "separator"):  # Joined
+            return self.text(text.id, text.separator).join(self.say(item) for item in text.items)
+        if not hasattr(text, "template"):
+            return text
+        fields = {name: self.say(value) if isinstance(value, str) else value
+                  for name, value in text.fields.items()}
+        return self.text(text.id, text.template, **fields)
+
+    def say_all(self, value: object) -> object:
+        """A JSON-shaped value with every Text in it worded (its keys and other values kept)."""
+        if self.language == "en":
+            return value
+        if isinstance(value, dict):
+            return {key: self.say_all(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.say_all(item) for item in value]
+        return self.say(value) if isinstance(value, str) else value
+
 
 def render(template: Template, fields: Mapping[str, object]) -> str:
     if not isinstance(template, str):  # {one, other}: chosen by the count

@@ -18,12 +18,13 @@ from ..core.signing import (
     Signer,
     SignType,
     UnknownSignType,
+    key_text,
     load_private_key,
     load_public_key,
     pick_sign_type,
 )
 from ..files import path_exists, read_limited, user_path
-from .resolve import Resolved, rank
+from .resolve import Resolved, rank, run_note
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
@@ -149,13 +150,11 @@ def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     notes = []
     if resolved.origins.get("key") == "flag" and resolved.origins.get("private_key") == "flag":
         if signer.sign_type is SignType.RSA:
-            notes.append("both --key and --private-key were given: signed RSA with the private key "
-                         "(--key is not used; add sign_type=MD5 to sign with it instead)")
+            notes.append(run_note("both_keys_rsa"))
         else:
-            notes.append("both --key and --private-key were given: signed MD5 with --key "
-                         "(the private key is not used; add sign_type=RSA to sign with it instead)")
+            notes.append(run_note("both_keys_md5"))
     if isinstance(signer, RsaKeys) and signer.private is not None:
-        notes.extend(rsa_key_notes(signer.private, "the merchant private key"))
+        notes.extend(rsa_key_notes(signer.private, key_text("merchant_private")))
     return notes
 
 
@@ -163,8 +162,7 @@ def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:
     """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
     bits = getattr(key, "key_size", MIN_RSA_BITS)
     if bits < MIN_RSA_BITS:
-        return [f"{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
-                "short can be broken — make a new 2048-bit pair"]
+        return [run_note("weak_rsa_key", what=what, bits=bits)]
     return []
 
 
@@ -196,6 +194,14 @@ def load_key(source: str, kind: Literal["private", "public"], *,
     another key (the platform private key ``epay trigger`` signs notifies with)."""
     what = what or ("merchant private key" if kind == "private" else "platform public key")
     material = read_key_material(source, what=what)
+    named = _KEY_TEXT_IDS.get(what)
+    source = key_text(named) if named else f"the {what}"
     if kind == "private":
-        return load_private_key(material, source=f"the {what}")
-    return load_public_key(material, source=f"the {what}")
+        return load_private_key(material, source=source)
+    return load_public_key(material, source=source)
+
+
+# The keys errors name, as core words them (``keys.<id>``: said in the run's language).
+_KEY_TEXT_IDS = {"merchant private key": "merchant_private",
+                 "platform public key": "platform_public",
+                 "platform private key": "platform_private"}

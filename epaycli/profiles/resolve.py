@@ -12,6 +12,7 @@ from ..core.errors import ConfigError, EpayError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
+from ..core.words import Texts
 from .store import ProfileStore, config_path, load_store
 
 ENV_FIELDS = {
@@ -58,8 +59,7 @@ def resolve(
                  else "default" if store.default else "fallback")
     notes: tuple[str, ...] = ()
     if name == SANDBOX_NAME and SANDBOX_NAME in store.profiles:
-        notes = ("the profile 'sandbox' in your profiles file is used, not the built-in sandbox "
-                 "(rename yours to reach the built-in one)",)
+        notes = (run_note("own_sandbox"),)
     if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
         raise ConfigError(f"the default profile {name!r} does not exist",
                           "pick another with 'epay profile use NAME'")
@@ -100,8 +100,33 @@ def current(profile_name: str | None, flags: Mapping[str, str | None],
     return resolved if as_written else site_root_of(resolved)
 
 
-GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "
-                     "{root} and adds submit.php, mapi.php and api.php itself")
+# What a run is told about the settings it uses (``run_notes.<id>``; sign, verify and the
+# commands that sign or check with a profile's key print them).
+RUN_NOTES = {
+    "own_sandbox": "the profile 'sandbox' in your profiles file is used, not the built-in sandbox "
+                   "(rename yours to reach the built-in one)",
+    "gateway_page": "the gateway URL ({origin}) names a page, {page}: epay uses the site root "
+                    "{root} and adds submit.php, mapi.php and api.php itself",
+    "sandbox_key_flag": "used the built-in sandbox profile's key (--profile sandbox): pass --key, "
+                        "set EPAY_KEY, or run 'epay profile add' for your own merchant",
+    "sandbox_key_env": "used the built-in sandbox profile's key (EPAY_PROFILE=sandbox): pass "
+                       "--key, set EPAY_KEY, or run 'epay profile add' for your own merchant",
+    "sandbox_key_default": "used the built-in sandbox profile's key (the default profile): pass "
+                           "--key, set EPAY_KEY, or run 'epay profile add' for your own merchant",
+    "sandbox_key": "used the built-in sandbox profile's key (no profile configured): pass --key, "
+                   "set EPAY_KEY, or run 'epay profile add' for your own merchant",
+    "key_length": "the key ({origin}) is {length} characters; Epay merchant keys are 32 letters "
+                  "and digits — check it was copied whole",
+    "both_keys_rsa": "both --key and --private-key were given: signed RSA with the private key "
+                     "(--key is not used; add sign_type=MD5 to sign with it instead)",
+    "both_keys_md5": "both --key and --private-key were given: signed MD5 with --key (the private "
+                     "key is not used; add sign_type=RSA to sign with it instead)",
+    "weak_rsa_key": "{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this short "
+                    "can be broken — make a new 2048-bit pair",
+}
+
+
+run_note = Texts("run_notes", RUN_NOTES)
 
 
 def site_root_of(resolved: Resolved) -> Resolved:
@@ -114,7 +139,7 @@ def site_root_of(resolved: Resolved) -> Resolved:
         return resolved
     origin = resolved.origins.get("gateway", "")
     shown = "--gateway" if origin == "flag" else origin or "profile"
-    note = GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
+    note = run_note("gateway_page", origin=shown, page=page, root=root)
     return Resolved(resolved.profile.updated(gateway=root), resolved.origins,
                     resolved.chosen_by, (*resolved.notes, note))
 
@@ -152,14 +177,12 @@ def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
     if not uses_md5_key:
         return []
     if resolved.from_sandbox("key"):
-        why = {"flag": "--profile sandbox", "EPAY_PROFILE": "EPAY_PROFILE=sandbox",
-               "default": "the default profile"}.get(resolved.chosen_by, "no profile configured")
-        return [f"used the built-in sandbox profile's key ({why}): pass --key, "
-                "set EPAY_KEY, or run 'epay profile add' for your own merchant"]
+        why = {"flag": "sandbox_key_flag", "EPAY_PROFILE": "sandbox_key_env",
+               "default": "sandbox_key_default"}.get(resolved.chosen_by, "sandbox_key")
+        return [run_note(why)]
     key = resolved.profile.key
     if key and not looks_like_md5_key(key):
-        return [f"the key ({resolved.origins.get('key')}) is {len(key)} characters; Epay merchant "
-                "keys are 32 letters and digits — check it was copied whole"]
+        return [run_note("key_length", origin=resolved.origins.get("key"), length=len(key))]
     return []
 
 

@@ -29,11 +29,16 @@ def worded_raises() -> list[tuple[str, str, str, str | None]]:
             if not (isinstance(node, ast.Call) and any(k.arg == "fields" for k in node.keywords)):
                 continue
             called = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
-            if not called.endswith(("Error", "Failed")):
+            if not (called.endswith(("Error", "Failed")) or
+                    any(k.arg == "code" and isinstance(k.value, ast.Constant)
+                        for k in node.keywords)):  # UnknownSignType(…, code="…")
                 continue  # not an error (dataclasses have fields= too)
             where = f"{path.relative_to(PACKAGE)}:{node.lineno}"
             code = next((k.value for k in node.keywords if k.arg == "code"), None)
             assert isinstance(code, ast.Constant), f"{where}: a worded error names its code="
+            # a code worded several ways names each wording (words=): the catalogue's id
+            code = next((k.value for k in node.keywords if k.arg == "words"), code)
+            assert isinstance(code, ast.Constant), f"{where}: words= is a literal id"
             texts = [a.value if isinstance(a, ast.Constant) else None for a in node.args[:2]]
             assert texts and isinstance(texts[0], str), f"{where}: a literal message template"
             hint = texts[1] if len(texts) > 1 else next(

@@ -185,7 +185,7 @@ def check_callback(
     try:
         sign_type = pick_sign_type(params, preferred=keys.preferred)
     except UnknownSignType as error:
-        unknown = problem("unknown_sign_type", **error.fields)
+        unknown = problem("unknown_sign_type", None, **error.fields)
         return CallbackReport(params.get("sign_type", ""), False, (unknown,))
     if not params.get("sign"):
         return CallbackReport(sign_type, False,

@@ -182,7 +182,7 @@ def describe_php_name(raw: str, seen: PhpName) -> Text:
 def name_rewrite_notes(names: Iterable[str]) -> list[str]:
     """For a signer: warnings about names a PHP gateway reads differently than they were
     signed, so that it computes another string and rejects the sign."""
-    notes = [php_text("gateway_rewrites", name=describe_php_name(raw, seen))
+    notes: list[str] = [php_text("gateway_rewrites", name=describe_php_name(raw, seen))
              for raw, seen in rewritten_names(names)]
     for name, raws in colliding_names(names).items():
         shown = ", ".join(repr(r) for r in raws)

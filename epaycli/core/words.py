@@ -24,7 +24,8 @@ class Text(str):
         text.id, text.template, text.fields = message_id, template, fields
         return text
 
-    def __reduce__(self):  # a copy (or pickle) keeps the id and fields
+    def __reduce__(self) -> tuple[object, tuple[str, str, dict[str, object]]]:
+        # a copy (or pickle) keeps the id and fields
         return _text, (self.id, self.template, self.fields)
 
 
@@ -57,5 +58,5 @@ class Joined(str):
         text.id, text.separator, text.items = message_id, separator, listed
         return text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, tuple[str, str, tuple[str, ...]]]:
         return Joined, (self.id, self.separator, self.items)

@@ -15,7 +15,7 @@ Plurals: an English entry may be a table ``{one = "…", other = "…"}`` chosen
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 Language = Literal["en", "zh"]
 Template = str | Mapping[str, str]
@@ -73,9 +73,11 @@ class Messages:
         too; any other string as it is. English is the text itself."""
         if self.language == "en" or not isinstance(text, str):
             return text
-        if hasattr(text, "separator"):  # Joined
+        from ..core.words import Joined, Text
+
+        if isinstance(text, Joined):
             return self.text(text.id, text.separator).join(self.say(item) for item in text.items)
-        if not hasattr(text, "template"):
+        if not isinstance(text, Text):
             return text
         fields = {name: self.say(value) if isinstance(value, str) else value
                   for name, value in text.fields.items()}
@@ -123,7 +125,7 @@ def load_help(language: Language) -> dict[str, str]:
             for _, table in _tables(f"{language}-help") for entry in table.get("help", ())}
 
 
-def _tables(stem: str) -> Iterator[tuple[str, dict[str, object]]]:
+def _tables(stem: str) -> Iterator[tuple[str, dict[str, Any]]]:  # parsed TOML
     """``stem.toml`` and every ``stem/*.toml`` beside this module, parsed, in name order."""
     import tomllib
     from importlib import resources

@@ -84,9 +84,10 @@ def check_credentials(client: Sender, merchant: Merchant, now: int) -> list[Find
 
 def refusal_finding(error: GatewayError, pid: str) -> Finding:
     """A gateway's refusal, named by its catalogue entry, with the catalogue's fix."""
-    entry = error.explanation
-    entry_id = getattr(entry, "id", None)
-    code = REFUSALS.get(entry_id or "", "cred_refused")
+    from ..catalogue.lookup import Entry
+
+    entry = error.explanation if isinstance(error.explanation, Entry) else None
+    code = REFUSALS.get(entry.id, "cred_refused") if entry is not None else "cred_refused"
     said = error.gateway_message or error.message
-    fix = getattr(entry, "fix", "") or error.hint or ""
+    fix = (entry.fix if entry is not None else "") or error.hint or ""
     return finding(CHECK, code, "fail", pid=pid, said=said, fix=fix)

@@ -38,7 +38,8 @@ def check_completeness(resolved: Resolved) -> Finding:
     if profile.dialect not in DIALECTS:
         return finding("profile.complete", "profile_dialect", "fail", dialect=profile.dialect)
     needed = ["gateway", "pid"] + (["private_key"] if profile.dialect == "v2" else ["key"])
-    missing = [name for name in needed if not getattr(profile, name)]
+    given = profile.as_dict()
+    missing = [name for name in needed if not given[name]]
     if missing:
         return finding("profile.complete", "profile_missing", "fail", profile=profile.name,
                        dialect=profile.dialect, missing=", ".join(missing),

@@ -59,9 +59,10 @@ def run_doctor(request: DoctorRequest) -> Report:
     found, site = check_gateway_url(profile.gateway)
     report.extend(found)
     resolver = None if request.offline else request.resolver
-    urls = []
-    for field_name in ("notify_url", "return_url"):
-        urls.extend(check_url(field_name, field_name, getattr(profile, field_name),
+    urls: list[Finding] = []
+    for field_name, url in (("notify_url", profile.notify_url),
+                            ("return_url", profile.return_url)):
+        urls.extend(check_url(field_name, field_name, url,
                               gateway_local=site.local, resolver=resolver))
     if request.offline or site.root is None:
         report.extend(urls)

@@ -3,13 +3,18 @@ key), V2 ``api/merchant/info`` (signed) — and each refusal named with the cata
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
 from ..core.errors import EpayError, GatewayError, SignatureError
 from ..core.signing import Md5Key, RsaKeys
 from ..gateway import calls
-from ..gateway.calls import Merchant
+from ..gateway.calls import Call, Merchant
 from ..profiles.resolve import Resolved
 from .findings import Finding, finding
 from .profile import LoadedKeys
+
+if TYPE_CHECKING:
+    from ..gateway.replies import Reply
 
 CHECK = "credentials"
 # Catalogue entries (epaycli/catalogue/errors.toml) → the finding that names them.
@@ -28,6 +33,12 @@ REFUSALS = {
 }
 
 
+class Sender(Protocol):
+    """What the check sends its call through: a ``GatewayClient``."""
+
+    def send(self, call: Call) -> Reply: ...
+
+
 def merchant_of(resolved: Resolved, keys: LoadedKeys, root: str, *, rewrite: bool) -> Merchant:
     """The merchant the checks act as: the profile's own keys, as loaded by the profile checks.
     The sandbox key is never sent for a pid that is not the sandbox's."""
@@ -41,8 +52,7 @@ def merchant_of(resolved: Resolved, keys: LoadedKeys, root: str, *, rewrite: boo
                     md5=md5, platform=platform, rewrite=rewrite)
 
 
-def check_credentials(client, merchant: Merchant, now: int) -> list[Finding]:
-    """``client`` is a ``GatewayClient`` (anything with ``send(call) -> Reply``)."""
+def check_credentials(client: Sender, merchant: Merchant, now: int) -> list[Finding]:
     pid = merchant.pid
     if merchant.v2 and merchant.signer is None:
         return [finding(CHECK, "credentials_no_signer", "warn")]
@@ -74,9 +84,10 @@ def check_credentials(client, merchant: Merchant, now: int) -> list[Finding]:
 
 def refusal_finding(error: GatewayError, pid: str) -> Finding:
     """A gateway's refusal, named by its catalogue entry, with the catalogue's fix."""
-    entry = error.explanation
-    entry_id = getattr(entry, "id", None)
-    code = REFUSALS.get(entry_id or "", "cred_refused")
+    from ..catalogue.lookup import Entry
+
+    entry = error.explanation if isinstance(error.explanation, Entry) else None
+    code = REFUSALS.get(entry.id, "cred_refused") if entry is not None else "cred_refused"
     said = error.gateway_message or error.message
-    fix = getattr(entry, "fix", "") or error.hint or ""
+    fix = (entry.fix if entry is not None else "") or error.hint or ""
     return finding(CHECK, code, "fail", pid=pid, said=said, fix=fix)

@@ -25,9 +25,9 @@ class Finding:
     status: Status
     message: str
     fix: str = ""
-    values: dict = field(default_factory=dict, compare=False)
+    values: dict[str, object] = field(default_factory=dict, compare=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "status": self.status, "code": self.code,
                 "message": self.message, "fix": self.fix}
 
@@ -40,7 +40,7 @@ def finding(check: str, code: str, status: Status, /, **values: object) -> Findi
     return Finding(check, code, status, message, fix, values)
 
 
-def _worded(code: str, status: Status, values: dict,
+def _worded(code: str, status: Status, values: dict[str, object],
             messages: Messages | None = None) -> tuple[str, str]:
     """(message, fix) of ``code`` in ``messages``' language (English when none is given)."""
     message, fix = MESSAGES[code]
@@ -55,8 +55,12 @@ def worded(report: Report, messages: Messages) -> Report:
     """The same findings, their message and fix in ``messages``' language."""
     if messages.language == "en":
         return report
-    return Report([replace(item, **dict(zip(("message", "fix"), _worded(
-        item.code, item.status, item.values, messages)))) for item in report.findings])
+    return Report([_reworded(item, messages) for item in report.findings])
+
+
+def _reworded(item: Finding, messages: Messages) -> Finding:
+    message, fix = _worded(item.code, item.status, item.values, messages)
+    return replace(item, message=message, fix=fix)
 
 
 def _text(value: object) -> str:
@@ -88,7 +92,7 @@ class Report:
     def by_id(self, check: str) -> list[Finding]:
         return [f for f in self.findings if f.id == check]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"ok": not self.failed, "failed": len(self.failed),
                 "warnings": len(self.warnings),
                 "checks": [f.to_dict() for f in self.findings]}

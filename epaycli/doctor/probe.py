@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..conformance.delivery import Answer, deliver, make_transport
@@ -16,6 +17,9 @@ from ..conformance.orders import gateway_trade_no, random_out_trade_no
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
 from ..core.signing import Md5Key, RsaKeys, Signer
 from .findings import Finding, finding
+
+if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 CHECK = "notify_url.probe"
 TEST_MONEY = Decimal("1.00")
@@ -37,7 +41,8 @@ def listener_answers(url: str, *, timeout: float = 1.0) -> bool:
     return response.status_code == 200 and response.text.startswith("epay-listen")
 
 
-def test_notifies(url: str, *, pid: str, md5: Md5Key | None, merchant_private,
+def test_notifies(url: str, *, pid: str, md5: Md5Key | None,
+                  merchant_private: RSAPrivateKey | None,
                   now: int) -> tuple[OutgoingNotify | None, OutgoingNotify | None]:
     """(genuine, tampered). V1: signed with the merchant key, then the money changed. V2: a
     genuine notify needs the platform private key, which a merchant does not have; the
@@ -56,7 +61,8 @@ def test_notifies(url: str, *, pid: str, md5: Md5Key | None, merchant_private,
     return None, None
 
 
-def probe_notify_url(url: str, *, pid: str, md5: Md5Key | None, merchant_private, now: int,
+def probe_notify_url(url: str, *, pid: str, md5: Md5Key | None,
+                     merchant_private: RSAPrivateKey | None, now: int,
                      timeout: float = DELIVERY_TIMEOUT_SECONDS,
                      verify_tls: bool = True) -> list[Finding]:
     genuine, tampered = test_notifies(url, pid=pid, md5=md5, merchant_private=merchant_private,

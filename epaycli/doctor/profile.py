@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, overload
 
 from ..core.errors import EpayError
 from ..core.models import DIALECTS, SANDBOX_KEY
@@ -13,6 +14,9 @@ from ..core.signing import looks_like_md5_key
 from ..profiles.keys import MIN_RSA_BITS, load_key
 from ..profiles.resolve import Resolved
 from .findings import Finding, finding
+
+if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 QUOTES = "'\"`“”‘’「」『』"
 # What people paste in front of the key from a panel, a mail or a config file.
@@ -24,8 +28,8 @@ KEY_LABELS = ("key=", "key:", "key：", "key =", "md5key=", "merchant_key=", "�
 class LoadedKeys:
     """The RSA keys the profile names, as loaded (None: not given or not readable)."""
 
-    private: object = None
-    platform: object = None
+    private: RSAPrivateKey | None = None
+    platform: RSAPublicKey | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -34,7 +38,8 @@ def check_completeness(resolved: Resolved) -> Finding:
     if profile.dialect not in DIALECTS:
         return finding("profile.complete", "profile_dialect", "fail", dialect=profile.dialect)
     needed = ["gateway", "pid"] + (["private_key"] if profile.dialect == "v2" else ["key"])
-    missing = [name for name in needed if not getattr(profile, name)]
+    given = profile.as_dict()
+    missing = [name for name in needed if not given[name]]
     if missing:
         return finding("profile.complete", "profile_missing", "fail", profile=profile.name,
                        dialect=profile.dialect, missing=", ".join(missing),
@@ -69,11 +74,11 @@ def check_key_shape(key: str) -> Finding | None:
     return finding(check, "key_ok", "ok", masked=mask(key))
 
 
-def _bits(key) -> int:
-    return int(getattr(key, "key_size", MIN_RSA_BITS))
+def _bits(key: RSAPrivateKey | RSAPublicKey) -> int:
+    return key.key_size
 
 
-def _weak(check: str, key, what: str) -> Finding | None:
+def _weak(check: str, key: RSAPrivateKey | RSAPublicKey, what: str) -> Finding | None:
     bits = _bits(key)
     if bits < MIN_RSA_BITS:
         return finding(check, "rsa_weak", "warn", what=what, bits=bits)
@@ -108,7 +113,18 @@ def check_rsa_keys(resolved: Resolved, merchant_public_key: str | None,
     return found
 
 
-def _load(found: list[Finding], check: str, source: str, kind: str):
+@overload
+def _load(found: list[Finding], check: str, source: str,
+          kind: Literal["private"]) -> RSAPrivateKey | None: ...
+
+
+@overload
+def _load(found: list[Finding], check: str, source: str,
+          kind: Literal["public"]) -> RSAPublicKey | None: ...
+
+
+def _load(found: list[Finding], check: str, source: str,
+          kind: Literal["private", "public"]) -> RSAPrivateKey | RSAPublicKey | None:
     """The key ``source`` names, or None with the reason added to ``found``."""
     try:
         return load_key(source, kind)
@@ -118,7 +134,7 @@ def _load(found: list[Finding], check: str, source: str, kind: str):
         return None
 
 
-def _check_pair(private, source: str) -> Finding:
+def _check_pair(private: RSAPrivateKey, source: str) -> Finding:
     try:
         public = load_key(source, "public", what="merchant public key")
     except EpayError as error:
@@ -128,7 +144,7 @@ def _check_pair(private, source: str) -> Finding:
     return finding("profile.key_pair", "key_pair_mismatch", "fail", source="given")
 
 
-def _same_key(first, second) -> bool:
+def _same_key(first: RSAPublicKey, second: RSAPublicKey) -> bool:
     return first.public_numbers() == second.public_numbers()
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..core.diagnose import diagnose_md5, diagnose_rsa
@@ -21,6 +22,11 @@ from ..core.signing import Md5Key, RsaKeys, SignType, UnknownSignType, pick_sign
 from ..gateway.calls import NAME_STORED_MAX, OUT_TRADE_NO, OUT_TRADE_NO_MAX
 from .findings import Finding, Report, finding
 from .urls import Resolver, check_url
+
+if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    from ..profiles.resolve import Resolved
 
 USUAL_MAX_MONEY = Decimal(1000)  # a fresh install caps one payment at 1000 yuan
 FEN_FROM = Decimal(100)
@@ -71,17 +77,17 @@ class RequestKeys:
     the private key, or given) for an RSA sign."""
 
     md5: str = ""
-    merchant_public: object = None
+    merchant_public: RSAPublicKey | None = None
 
 
-def request_keys(resolved, merchant_public_key: str | None = None) -> tuple[RequestKeys, bool]:
+def request_keys(resolved: Resolved, merchant_public_key: str | None = None) -> tuple[RequestKeys, bool]:
     """What the sign is checked with, from the profile (and ``--merchant-public-key``), and
     whether the profile's gateway is on this machine or its network (local notify_urls work)."""
     from ..profiles.keys import load_key
     from .urls import is_local_host
 
     profile = resolved.profile
-    public = None
+    public: RSAPublicKey | None = None
     if merchant_public_key:
         public = load_key(merchant_public_key, "public", what="merchant public key")
     elif profile.private_key:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..core.signing import Md5Key
 from ..messages import Messages
 from ..profiles.resolve import Resolved
 from .credentials import check_credentials, merchant_of
@@ -21,7 +22,6 @@ from .profile import LoadedKeys, check_profile
 from .site import (
     LATENCY_SAMPLES,
     Probe,
-    SiteUrl,
     check_clock,
     check_dialects,
     check_dns,
@@ -59,14 +59,15 @@ def run_doctor(request: DoctorRequest) -> Report:
     found, site = check_gateway_url(profile.gateway)
     report.extend(found)
     resolver = None if request.offline else request.resolver
-    urls = []
-    for field_name in ("notify_url", "return_url"):
-        urls.extend(check_url(field_name, field_name, getattr(profile, field_name),
+    urls: list[Finding] = []
+    for field_name, url in (("notify_url", profile.notify_url),
+                            ("return_url", profile.return_url)):
+        urls.extend(check_url(field_name, field_name, url,
                               gateway_local=site.local, resolver=resolver))
     if request.offline or site.root is None:
         report.extend(urls)
         return report
-    gateway_findings, samples_done = _gateway_checks(request, site, keys)
+    gateway_findings, samples_done = _gateway_checks(request, site.root, keys)
     report.extend(gateway_findings)
     report.extend(urls)
     if samples_done is not None:
@@ -82,23 +83,22 @@ def run_doctor(request: DoctorRequest) -> Report:
     return report
 
 
-def _md5_of(resolved: Resolved):
-    from ..core.signing import Md5Key
-
+def _md5_of(resolved: Resolved) -> Md5Key | None:
     key = resolved.profile.key
     return Md5Key(key) if key and resolved.profile.dialect == "v1" else None
 
 
-def _gateway_checks(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys
+def _gateway_checks(request: DoctorRequest, root: str, keys: LoadedKeys
                     ) -> tuple[list[Finding], list[Finding] | None]:
-    """(the gateway's checks, the clock and latency findings — None when nothing answered)."""
+    """(the gateway's checks at the site ``root``, the clock and latency findings — None when
+    nothing answered)."""
     found: list[Finding] = []
-    host = site.host
+    parts = urlsplit(root)
+    host = parts.hostname or ""
     dns = check_dns(host, request.resolver)
     found.append(dns)
     if dns.status == "fail":
         return found, None
-    parts = urlsplit(site.root)
     if parts.scheme == "https":
         tls = check_tls(host, parts.port or 443, now=request.clock(), timeout=request.timeout)
         found.append(tls)
@@ -110,22 +110,22 @@ def _gateway_checks(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys
     headers = {"User-Agent": f"epay/{__version__} doctor", "Accept": "*/*"}
     with httpx.Client(timeout=request.timeout, follow_redirects=False, trust_env=False,
                       headers=headers) as http:
-        probe = Probe(site.root, http, request.clock)
+        probe = Probe(root, http, request.clock)
         try:
             dialects, seen = detect_dialects(probe)
         except httpx.HTTPError as error:
             reason = " ".join((str(error) or type(error).__name__).split())[:120]
-            found.append(finding("gateway.reachable", "unreachable", "fail", gateway=site.root,
+            found.append(finding("gateway.reachable", "unreachable", "fail", gateway=root,
                                  reason=reason))
             return found, None
-        found.append(finding("gateway.reachable", "reachable_ok", "ok", gateway=site.root,
+        found.append(finding("gateway.reachable", "reachable_ok", "ok", gateway=root,
                              status=probe.last_status))
         at_root = not dialects.any and epay_at_site_root(probe)
-        found.extend(check_dialects(dialects, seen, gateway=site.root, dialect=profile.dialect,
+        found.extend(check_dialects(dialects, seen, gateway=root, dialect=profile.dialect,
                                     epay_at_site_root=at_root))
         speaks = dialects.v2 if profile.dialect == "v2" else dialects.v1
         if speaks and profile.pid:
-            found.extend(_credentials(request, site, keys, rewrite=dialects.v2_rewrite
+            found.extend(_credentials(request, root, keys, rewrite=dialects.v2_rewrite
                                       or not dialects.v2_plain))
         try:
             while len(probe.samples) < LATENCY_SAMPLES:
@@ -137,11 +137,11 @@ def _gateway_checks(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys
     return found, timing
 
 
-def _credentials(request: DoctorRequest, site: SiteUrl, keys: LoadedKeys, *,
+def _credentials(request: DoctorRequest, root: str, keys: LoadedKeys, *,
                  rewrite: bool) -> list[Finding]:
     from ..gateway.client import GatewayClient, Settings
 
-    merchant = merchant_of(request.resolved, keys, site.root, rewrite=rewrite)
+    merchant = merchant_of(request.resolved, keys, root, rewrite=rewrite)
     settings = Settings(timeout=request.timeout, retries=0)
     with GatewayClient(settings, clock=request.clock) as client:
         return check_credentials(client, merchant, int(request.clock()))

@@ -11,11 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from ..catalogue.lookup import normalize
 from .findings import Finding, finding
 from .urls import Resolver, is_literal_address, is_local_host
+
+if TYPE_CHECKING:  # httpx and cryptography are imported only when the checks run
+    import httpx
+    from cryptography.x509 import Certificate
 
 LATENCY_LIMIT_MS = 500  # the guide's figure for a healthy gateway
 LATENCY_SAMPLES = 5
@@ -136,7 +141,7 @@ def _why_untrusted(host: str, port: int, error: ssl.SSLCertVerificationError, *,
     return finding(check, "tls_untrusted", "fail", host=host, reason=_verify_text(error))
 
 
-def _names(certificate) -> list[str]:
+def _names(certificate: Certificate) -> list[str]:
     from cryptography import x509
 
     try:
@@ -189,14 +194,15 @@ class Probe:
     latency and clock."""
 
     root: str
-    http: object  # httpx.Client
+    http: httpx.Client
     clock: Callable[[], float]
     samples: list[Sample] = field(default_factory=list)
     last_status: int = 0
 
-    def send(self, method: str, path: str, **kwargs):
+    def send(self, method: str, path: str, *,
+             data: dict[str, str] | None = None) -> httpx.Response:
         started = time.perf_counter()
-        response = self.http.request(method, self.root + path, **kwargs)
+        response = self.http.request(method, self.root + path, data=data)
         elapsed = time.perf_counter() - started
         self.samples.append(Sample(elapsed, _skew(response.headers.get("date"), self.clock())))
         self.last_status = response.status_code
@@ -240,7 +246,7 @@ class Dialects:
         return ", ".join(spoken) or "none"
 
 
-def _epay_code(response) -> tuple[bool, str]:
+def _epay_code(response: httpx.Response) -> tuple[bool, str]:
     """Whether an answer is Epay's JSON ``{"code": …}``, and its message."""
     import json
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from ..messages.note import Bilingual
+
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
 CLOSE_ENOUGH = 0.55  # difflib ratio from which a fuzzy match is shown as "closest"
@@ -37,10 +39,25 @@ class Entry:
     aliases: tuple[str, ...] = ()  # what people call it (签名错误), matched whole
     patterns: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     literals: tuple[str, ...] = field(default=(), compare=False, repr=False)  # fixed text
+    cause_zh: str = ""  # the cause and the fix in Chinese (what `epay errors` shows a zh run)
+    fix_zh: str = ""
 
     @property
     def from_other_gateways(self) -> bool:
         return self.source == "other"
+
+    @property
+    def meaning(self) -> Bilingual:
+        """What the message means, as one clause in either language (no final stop)."""
+        return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
+
+    @property
+    def fix_said(self) -> Bilingual:
+        return Bilingual(self.fix, self.fix_zh)
+
+    @property
+    def cause_said(self) -> Bilingual:
+        return Bilingual(self.cause, self.cause_zh)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
@@ -54,6 +71,11 @@ class CodeMeaning:
     zh: str
     en: str
     source: str = "epay"
+
+    @property
+    def said(self) -> Bilingual:
+        """The meaning as one clause in either language (no final stop)."""
+        return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "zh": self.zh, "en": self.en, "source": self.source}
@@ -305,6 +327,7 @@ def parse_catalogue(document: dict[str, Any]) -> Catalogue:
         entries.append(Entry(
             id=item["id"], codes=tuple(item.get("codes", ())), messages=messages,
             zh=item["zh"], en=item["en"], cause=item["cause"], fix=item["fix"],
+            cause_zh=item.get("cause_zh", ""), fix_zh=item.get("fix_zh", ""),
             source=item.get("source", "epay"), where=item.get("where", ""),
             aliases=tuple(item.get("aliases", ())),
             patterns=tuple(_compile(m) for m in messages),

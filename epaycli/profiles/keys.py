@@ -23,6 +23,7 @@ from ..core.signing import (
     pick_sign_type,
 )
 from ..files import path_exists, read_limited, user_path
+from ..messages.note import Note
 from .resolve import Resolved, rank
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
@@ -57,9 +58,10 @@ def read_key_material(value: str, *, what: str) -> str:
     path = user_path(text, what=f"the {what} path", error=KeyFormatError) \
         if looks_like_key_path(text) else Path(text)
     if not looks_like_key_path(text) and not path_exists(path):
-        raise KeyFormatError(f"{what} is neither a readable file nor a PEM or base64 key "
-                             f"({len(text)} characters)",
-                             "give the path of the key file, or the PEM key itself")
+        raise KeyFormatError("{what} is neither a readable file nor a PEM or base64 key "
+                             "({length} characters)",
+                             "give the path of the key file, or the PEM key itself",
+                             code="key_not_file_or_pem", fields={"what": what, "length": len(text)})
     data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
                         error=KeyFormatError, too_large_hint="point at the PEM file itself")
     return data.decode("utf-8", "replace")
@@ -114,7 +116,8 @@ def notify_keys(resolved: Resolved) -> Keys:
     keys = profile_keys(resolved, public=True).for_callbacks()
     if keys.md5 is None and keys.rsa is None:
         raise InputError("no key to check notifies with",
-                         "pass --key, set EPAY_KEY, or give the profile a key or public_key")
+                         "pass --key, set EPAY_KEY, or give the profile a key or public_key",
+                         code="no_notify_key", fields={})
     return keys
 
 
@@ -149,22 +152,38 @@ def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     notes = []
     if resolved.origins.get("key") == "flag" and resolved.origins.get("private_key") == "flag":
         if signer.sign_type is SignType.RSA:
-            notes.append("both --key and --private-key were given: signed RSA with the private key "
-                         "(--key is not used; add sign_type=MD5 to sign with it instead)")
+            notes.append(key_note("signed_rsa"))
         else:
-            notes.append("both --key and --private-key were given: signed MD5 with --key "
-                         "(the private key is not used; add sign_type=RSA to sign with it instead)")
+            notes.append(key_note("signed_md5"))
     if isinstance(signer, RsaKeys) and signer.private is not None:
-        notes.extend(rsa_key_notes(signer.private, "the merchant private key"))
+        notes.extend(rsa_key_notes(signer.private, key_note("the_merchant_private_key")))
     return notes
+
+
+MESSAGES = {
+    "signed_rsa": "both --key and --private-key were given: signed RSA with the private key "
+                  "(--key is not used; add sign_type=MD5 to sign with it instead)",
+    "signed_md5": "both --key and --private-key were given: signed MD5 with --key "
+                  "(the private key is not used; add sign_type=RSA to sign with it instead)",
+    "weak_rsa": "{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
+                "short can be broken — make a new 2048-bit pair",
+    "the_merchant_private_key": "the merchant private key",
+    "the_private_key": "the private key",
+    "the_public_key": "the public key",
+    "merchant_private_key": "merchant private key",
+    "platform_public_key": "platform public key",
+}
+
+
+def key_note(message_id: str, /, **fields: object) -> Note:
+    return Note(f"profiles.{message_id}", MESSAGES[message_id], **fields)
 
 
 def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:
     """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
     bits = getattr(key, "key_size", MIN_RSA_BITS)
     if bits < MIN_RSA_BITS:
-        return [f"{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
-                "short can be broken — make a new 2048-bit pair"]
+        return [key_note("weak_rsa", what=what, bits=bits)]
     return []
 
 
@@ -194,7 +213,8 @@ def load_key(source: str, kind: Literal["private", "public"], *,
     """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
     a profile names: a file path, or the key itself. ``what`` names it in errors when it is
     another key (the platform private key ``epay trigger`` signs notifies with)."""
-    what = what or ("merchant private key" if kind == "private" else "platform public key")
+    what = what or key_note("merchant_private_key" if kind == "private"
+                            else "platform_public_key")
     material = read_key_material(source, what=what)
     if kind == "private":
         return load_private_key(material, source=f"the {what}")

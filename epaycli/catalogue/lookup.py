@@ -62,7 +62,7 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
                 "zh": self.zh, "en": self.en, "cause": self.cause, "fix": self.fix,
-                "source": self.source, "where": self.where, "aliases": list(self.aliases)}
+                "cause_zh": self.cause_zh, "fix_zh": self.fix_zh, "source": self.source, "where": self.where, "aliases": list(self.aliases)}
 
 
 @dataclass(frozen=True)

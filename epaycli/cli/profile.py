@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ..core.errors import EpayError, InputError
-from ..messages.note import say
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..messages.note import say
 from ..profiles.keys import redacted
 from ..profiles.store import config_path, load_store, save_store
 from ..profiles.validate import check_answer, prepare_profile

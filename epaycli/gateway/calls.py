@@ -304,7 +304,7 @@ def explain_create_error(error: EpayError, order: OrderRequest) -> EpayError:
 
 def order_warnings(order: OrderRequest, gateway: str) -> list[str]:
     """What the gateway will do to this order that the merchant may not expect."""
-    notes = []
+    notes: list[str] = []
     if urlsplit(order.notify_url).query:
         notes.append(note("query_in_notify_url"))
     host = urlsplit(order.notify_url).hostname or ""

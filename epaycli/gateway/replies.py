@@ -303,7 +303,7 @@ def _error(call: Call, code: object, message: str, *, status: int,
     book = catalogue()
     entry = book.entry(entry_id) if entry_id else book.explain(code, message)
     said = message or _note("no_message")
-    details = {"gateway_code": code, "gateway_message": message}
+    details: dict[str, Any] = {"gateway_code": code, "gateway_message": message}
     if entry is not None:
         fields = {"code": code, "said": said, "meaning": entry.meaning, "fix": entry.fix_said}
         if code is None:

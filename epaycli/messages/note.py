@@ -8,6 +8,7 @@ both languages itself (data that is written in both, such as the errors catalogu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from . import Messages, Template, render
 
@@ -54,10 +55,10 @@ def said_fields(fields: Mapping[str, object], messages: Messages) -> dict[str, o
             for name, value in fields.items()}
 
 
-def error_said(error) -> str:
+def error_said(error: Any) -> str:
     """An error's message as a phrase inside another message: a worded error (raised with
     ``fields``) as a ``Note`` said by its code, plain words as they are."""
     templates = getattr(error, "templates", None)
     if templates is None:
-        return error.message
+        return str(error.message)
     return Note(f"errors.{error.code}.message", templates[0], **error.fields)

@@ -149,7 +149,7 @@ MIN_RSA_BITS = 2048
 
 def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     """What to know about the key that signed: which one, when two were given; a weak RSA key."""
-    notes = []
+    notes: list[str] = []
     if resolved.origins.get("key") == "flag" and resolved.origins.get("private_key") == "flag":
         if signer.sign_type is SignType.RSA:
             notes.append(key_note("signed_rsa"))

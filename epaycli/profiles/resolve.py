@@ -85,9 +85,10 @@ def resolve(
                           "pick another with 'epay profile use NAME'",
                           code="default_profile_missing", fields={"name": name})
     base = store.get(name)
-    origin = Note("profiles.built_in", BUILT_IN) if base is SANDBOX_PROFILE else \
+    origin: str = Note("profiles.built_in", BUILT_IN) if base is SANDBOX_PROFILE else \
         _note("profile_origin", name=name)
-    origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
+    origins: dict[str, str] = {k: origin for k, v in base.as_dict().items()
+                               if v and k != "name"}
     changes: dict[str, str] = {}
     # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():

@@ -96,7 +96,7 @@ def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
     original_gateway = profile.gateway
     profile = validate_profile(profile.updated(private_key=_absolute(profile.private_key),
                                                public_key=_absolute(profile.public_key)))
-    warnings = []
+    warnings: list[str] = []
     root, page = site_root(original_gateway)
     if page:
         warnings.append(_note("gateway_page_saved", page=page, root=root))
@@ -121,7 +121,7 @@ def notify_url_warnings(url: str) -> list[str]:
     """What makes gateways fail to deliver, or break the sign of, a notify ."""
     parts = url_parts(url)
     host = (parts.hostname or "").lower()
-    found = []
+    found: list[str] = []
     if parts.query:
         found.append(_note("notify_url_query"))
     if host == "localhost" or host.endswith(".local") or _is_private_address(host):

@@ -44,12 +44,20 @@ MESSAGES = {
                   "and digits — check it was copied whole",
     "the_default_profile": "the default profile",
     "no_profile_configured": "no profile configured",
+    "flag_empty": "{flag} is empty",
+    "variable_empty": "{variable} is set but empty",
 }
 BUILT_IN = "built-in sandbox"  # where a setting came from (origins), when the sandbox gave it
 
 
 def _note(message_id: str, /, **fields: object) -> Note:
     return Note(f"profiles.{message_id}", MESSAGES[message_id], **fields)
+
+
+def _empty(what: Note) -> ConfigError:
+    """A setting given empty. Its code is empty_setting (the CLI's advice is kept by code), and
+    each way of giving one is worded by its own note."""
+    return ConfigError("{what}", code="empty_setting", fields={"what": what})
 
 
 class Resolved(NamedTuple):
@@ -73,7 +81,7 @@ def resolve(
 ) -> Resolved:
     """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
     if profile_name is not None and not profile_name.strip():
-        raise ConfigError("--profile is empty", code="empty_setting")
+        raise _empty(_note("flag_empty", flag="--profile"))
     name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
     chosen_by = ("flag" if profile_name else "EPAY_PROFILE" if env.get("EPAY_PROFILE")
                  else "default" if store.default else "fallback")
@@ -93,13 +101,13 @@ def resolve(
     # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():
         if variable in SECRET_VARIABLES and variable in env and not env[variable].strip():
-            raise ConfigError(f"{variable} is set but empty", code="empty_setting")
+            raise _empty(_note("variable_empty", variable=variable))
         if env.get(variable, "").strip():
             changes[field_name] = require_text(env[variable].strip(), variable)
             origins[field_name] = variable
     for field_name, value in (flags or {}).items():
         if value is not None and not value.strip():
-            raise ConfigError(f"--{field_name.replace('_', '-')} is empty", code="empty_setting")
+            raise _empty(_note("flag_empty", flag=f"--{field_name.replace('_', '-')}"))
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"

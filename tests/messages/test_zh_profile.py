@@ -83,11 +83,22 @@ def test_profile_errors_are_said_in_chinese(cli, chinese, config_file):
     assert bad_pid.code == 2 and "pid '12a' 不是数字 — 商户ID是数字" in bad_pid.stderr
     unknown = cli("profile", "show", "nope")
     assert unknown.code == 6 and "没有名为 'nope' 的配置档（已有：shop）" in unknown.stderr
+    empty_flag = cli("order", "query", "A1", "--pid", "", "--dry-run")
+    assert empty_flag.code == 6 and empty_flag.stderr.startswith("epay: 错误：--pid 为空 — ")
     config_file.write_text("[profiles.shop]\nbogus = 1\n", encoding="utf-8")
     broken = cli("profile", "list")
     assert broken.code == 6 and "有未知字段：bogus" in broken.stderr
-    for done in (again, bad_pid, unknown, broken):
+    for done in (again, bad_pid, unknown, broken, empty_flag):
         no_english_left(done.stderr)
+
+
+def test_a_variable_set_empty_is_said_in_chinese_with_the_clis_advice(cli, chinese,
+                                                                    monkeypatch):
+    monkeypatch.setenv("EPAY_KEY", "")
+    done = cli("order", "query", "A1", "--dry-run")
+    assert done.code == 6
+    assert done.stderr == ("epay: 错误：设置了 EPAY_KEY，但它是空的 — 请给一个值，或不写这个"
+                           "选项/变量（是不是用了未设置的 shell 变量？）\n")
 
 
 def test_the_notes_about_resolved_settings_are_said_in_chinese(cli, chinese, config_file):

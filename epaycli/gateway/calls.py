@@ -23,7 +23,7 @@ from ..core.php import htmlspecialchars, is_blank, urlencode
 from ..core.redact import mask, redact_params
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import Md5Key, RsaKeys, Signer, SignType
-from ..messages.note import Bilingual, Note, error_said
+from ..messages.note import Bilingual, error_said, note_maker
 
 OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
 OUT_TRADE_NO_MAX = 150
@@ -144,9 +144,6 @@ def refusal(entry_id: str, detail: str, hint: str | None = None, *,
                               "fix": hint or found.fix_said, "entry": entry_id})
 
 
-def note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"gateway.{message_id}", MESSAGES[message_id], **fields)
-
 
 def validate_amount(text: str, *, refund: bool = False) -> Decimal:
     cleaned = text.strip()
@@ -258,6 +255,7 @@ MESSAGES = {
     "why_four_byte": "it stores emoji as '?'",
     "why_both": "it stores emoji as '?' and keeps {kept} characters",
 }
+note = note_maker("gateway", MESSAGES)
 
 
 def four_byte_characters(text: str) -> list[str]:

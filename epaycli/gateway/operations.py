@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..core.errors import EpayError, GatewayError
 from ..core.money import amounts_equal, format_wire, parse_received_money
 from ..core.redact import mask
-from ..messages.note import Note
+from ..messages.note import Note, note_maker
 from . import calls
 from .calls import Call, OrderRequest
 from .replies import (
@@ -98,6 +98,7 @@ MESSAGES = {
                     "to pay it (no payurl, qrcode, urlscheme or html): query it, or try page "
                     "mode",
 }
+_note = note_maker("gateway", MESSAGES)
 
 
 def check_amount(order: Mapping[str, Any], local: LocalOrder | None) -> AmountCheck | None:
@@ -167,9 +168,6 @@ def outcome_unknown(error: EpayError) -> bool:
     explanation = getattr(error, "explanation", None)
     return error.code in UNREADABLE or getattr(explanation, "id", None) == "http_500_empty"
 
-
-def _note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"gateway.{message_id}", MESSAGES[message_id], **fields)
 
 
 def _incomplete(call: Call, what: str) -> GatewayError:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
 from ..core.signing import verify
-from ..messages.note import Note
+from ..messages.note import note_maker
 from .calls import Call
 
 if TYPE_CHECKING:
@@ -53,10 +53,8 @@ MESSAGES = {
     "no_message": "(no message)",
     "answer_without_code": "an answer without a code",
 }
+_note = note_maker("gateway", MESSAGES)
 
-
-def _note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"gateway.{message_id}", MESSAGES[message_id], **fields)
 
 
 @dataclass(frozen=True)

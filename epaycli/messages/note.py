@@ -7,7 +7,7 @@ both languages itself (data that is written in both, such as the errors catalogu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import Messages, Template, render
@@ -28,6 +28,15 @@ class Note(str):
 
     def said(self, messages: Messages) -> str:
         return messages.text(self.message_id, self.template, **said_fields(self.fields, messages))
+
+
+def note_maker(prefix: str, table: Mapping[str, Template]) -> Callable[..., Note]:
+    """``note("no_type", …)`` for a module's table of English templates: its ids under
+    ``prefix`` in the catalogue (``gateway.no_type``)."""
+    def note(message_id: str, /, **fields: object) -> Note:
+        return Note(f"{prefix}.{message_id}", table[message_id], **fields)
+
+    return note
 
 
 class Bilingual(str):

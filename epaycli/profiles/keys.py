@@ -23,7 +23,7 @@ from ..core.signing import (
     pick_sign_type,
 )
 from ..files import path_exists, read_limited, user_path
-from ..messages.note import Note
+from ..messages.note import note_maker
 from .resolve import Resolved, rank
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
@@ -173,10 +173,8 @@ MESSAGES = {
     "merchant_private_key": "merchant private key",
     "platform_public_key": "platform public key",
 }
+key_note = note_maker("profiles", MESSAGES)
 
-
-def key_note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"profiles.{message_id}", MESSAGES[message_id], **fields)
 
 
 def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:

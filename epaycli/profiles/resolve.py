@@ -12,7 +12,7 @@ from ..core.errors import ConfigError, EpayError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
-from ..messages.note import Note
+from ..messages.note import Note, note_maker
 from .store import ProfileStore, config_path, load_store
 
 ENV_FIELDS = {
@@ -47,11 +47,9 @@ MESSAGES = {
     "flag_empty": "{flag} is empty",
     "variable_empty": "{variable} is set but empty",
 }
+_note = note_maker("profiles", MESSAGES)
 BUILT_IN = "built-in sandbox"  # where a setting came from (origins), when the sandbox gave it
 
-
-def _note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"profiles.{message_id}", MESSAGES[message_id], **fields)
 
 
 def _empty(what: Note) -> ConfigError:

@@ -11,7 +11,7 @@ from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
 from ..core.signing import PLACEHOLDER_KEYS, looks_like_md5_key
 from ..messages import language_of
-from ..messages.note import Note
+from ..messages.note import note_maker
 from .keys import key_note, load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -29,10 +29,8 @@ MESSAGES = {
                           "reach; use a public address or a tunnel",
     "notify_url_long": "notify_url is longer than 255 characters; gateways cut it silently",
 }
+_note = note_maker("profiles", MESSAGES)
 
-
-def _note(message_id: str, /, **fields: object) -> Note:
-    return Note(f"profiles.{message_id}", MESSAGES[message_id], **fields)
 
 
 def check_answer(field_name: str, value: str) -> str:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..messages.note import Bilingual
+from ..messages.note import Bilingual, Note
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
@@ -39,8 +39,6 @@ class Entry:
     aliases: tuple[str, ...] = ()  # what people call it (签名错误), matched whole
     patterns: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     literals: tuple[str, ...] = field(default=(), compare=False, repr=False)  # fixed text
-    cause_zh: str = ""  # the cause and the fix in Chinese (what `epay errors` shows a zh run)
-    fix_zh: str = ""
 
     @property
     def from_other_gateways(self) -> bool:
@@ -52,17 +50,24 @@ class Entry:
         return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
 
     @property
-    def fix_said(self) -> Bilingual:
-        return Bilingual(self.fix, self.fix_zh)
+    def fix_said(self) -> Note:
+        """The fix, said in the run's language (``errors_catalogue.<id>.fix`` in Chinese)."""
+        return _catalogue_note(self.id, "fix", self.fix)
 
     @property
-    def cause_said(self) -> Bilingual:
-        return Bilingual(self.cause, self.cause_zh)
+    def cause_said(self) -> Note:
+        return _catalogue_note(self.id, "cause", self.cause)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
                 "zh": self.zh, "en": self.en, "cause": self.cause, "fix": self.fix,
-                "cause_zh": self.cause_zh, "fix_zh": self.fix_zh, "source": self.source, "where": self.where, "aliases": list(self.aliases)}
+                "source": self.source, "where": self.where, "aliases": list(self.aliases)}
+
+
+def _catalogue_note(entry_id: str, part: str, english: str) -> Note:
+    """An entry's cause or fix as a note: its Chinese is the catalogue's, by the entry's id."""
+    return Note(f"errors_catalogue.{entry_id}.{part}",
+                english.replace("{", "{{").replace("}", "}}"))
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,6 @@ def parse_catalogue(document: dict[str, Any]) -> Catalogue:
         entries.append(Entry(
             id=item["id"], codes=tuple(item.get("codes", ())), messages=messages,
             zh=item["zh"], en=item["en"], cause=item["cause"], fix=item["fix"],
-            cause_zh=item.get("cause_zh", ""), fix_zh=item.get("fix_zh", ""),
             source=item.get("source", "epay"), where=item.get("where", ""),
             aliases=tuple(item.get("aliases", ())),
             patterns=tuple(_compile(m) for m in messages),

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ExitCode, InputError
+from ..messages.note import say
 from .completion import complete_error_id
 from .options import JsonOption
 from .runtime import Runtime, runtime
@@ -135,7 +136,7 @@ def _show_entry(run: Runtime, match) -> None:
             ("zh", entry.zh)]
     if not _chinese(run):
         rows.append(("en", entry.en))
-    rows += [("cause", entry.cause_said.said(messages)), ("fix", entry.fix_said.said(messages))]
+    rows += [("cause", say(entry.cause_said, messages)), ("fix", say(entry.fix_said, messages))]
     if entry.where:
         rows.append(("where", entry.where))
     if entry.from_other_gateways:

@@ -1,9 +1,10 @@
 """Human text a library hands up (a note, a warning, a phrase inside an error) that the edge
 may say in another language. Each *is* its English text (a ``str``, so every English path
-prints it unchanged) and knows how to say itself: ``said(messages)``.
+prints it unchanged, and ``--json`` keeps it) and can be said in the run's language.
 
-``Note`` keeps its message id and fields (worded from the catalogue); ``Bilingual`` carries
-both languages itself (data that is written in both, such as the errors catalogue)."""
+``Note`` keeps its message id, English template and fields (worded from the catalogue; the
+same shape as ``core.words.Text``, which ``say`` words alike); ``Bilingual`` carries both
+languages itself (data written in both, such as the errors catalogue's meanings)."""
 
 from __future__ import annotations
 
@@ -17,17 +18,21 @@ class Note(str):
     """``Note("gateway.no_type", MESSAGES["no_type"], kind=…)``: English text, id and fields.
     A field may itself be a ``Note`` or ``Bilingual``: it is said in the same language."""
 
-    message_id: str
+    id: str
     template: Template
     fields: dict[str, object]
 
     def __new__(cls, message_id: str, template: Template, /, **fields: object) -> Note:
         note = super().__new__(cls, render(template, fields))
-        note.message_id, note.template, note.fields = message_id, template, fields
+        note.id, note.template, note.fields = message_id, template, fields
         return note
 
-    def said(self, messages: Messages) -> str:
-        return messages.text(self.message_id, self.template, **said_fields(self.fields, messages))
+    def __reduce__(self) -> tuple[Any, ...]:  # a copy keeps the id and fields
+        return _note, (self.id, self.template, self.fields)
+
+
+def _note(message_id: str, template: Template, fields: dict[str, object]) -> Note:
+    return Note(message_id, template, **fields)
 
 
 def note_maker(prefix: str, table: Mapping[str, Template]) -> Callable[..., Note]:
@@ -49,13 +54,22 @@ class Bilingual(str):
         text.chinese = chinese
         return text
 
-    def said(self, messages: Messages) -> str:
-        return self.chinese if messages.language == "zh" and self.chinese else str(self)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Bilingual, (str(self), self.chinese)
 
 
 def say(text: str, messages: Messages) -> str:
-    """A line in the run's language: a ``Note`` or ``Bilingual`` said, other text as it is."""
-    return text.said(messages) if isinstance(text, (Note, Bilingual)) else text
+    """A line in the run's language: a ``Note`` (or anything of its shape: an id, a template,
+    fields) by its id, a ``Bilingual`` in its own words; other text as it is."""
+    if messages.language == "en":
+        return str(text)
+    if isinstance(text, Bilingual):
+        return text.chinese or str(text)
+    template, message_id = getattr(text, "template", None), getattr(text, "id", None)
+    if template is None or not isinstance(message_id, str):
+        return text
+    return messages.text(message_id, template, **said_fields(getattr(text, "fields", {}),
+                                                               messages))
 
 
 def said_fields(fields: Mapping[str, object], messages: Messages) -> dict[str, object]:

@@ -23,7 +23,6 @@ from ..core.signing import (
     pick_sign_type,
 )
 from ..files import path_exists, read_limited, user_path
-from ..messages.note import note_maker
 from .resolve import Resolved, rank
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
@@ -149,39 +148,25 @@ MIN_RSA_BITS = 2048
 
 def signer_notes(resolved: Resolved, signer: Signer) -> list[str]:
     """What to know about the key that signed: which one, when two were given; a weak RSA key."""
-    notes: list[str] = []
+    notes = []
     if resolved.origins.get("key") == "flag" and resolved.origins.get("private_key") == "flag":
         if signer.sign_type is SignType.RSA:
-            notes.append(key_note("signed_rsa"))
+            notes.append("both --key and --private-key were given: signed RSA with the private key "
+                         "(--key is not used; add sign_type=MD5 to sign with it instead)")
         else:
-            notes.append(key_note("signed_md5"))
+            notes.append("both --key and --private-key were given: signed MD5 with --key "
+                         "(the private key is not used; add sign_type=RSA to sign with it instead)")
     if isinstance(signer, RsaKeys) and signer.private is not None:
-        notes.extend(rsa_key_notes(signer.private, key_note("the_merchant_private_key")))
+        notes.extend(rsa_key_notes(signer.private, "the merchant private key"))
     return notes
-
-
-MESSAGES = {
-    "signed_rsa": "both --key and --private-key were given: signed RSA with the private key "
-                  "(--key is not used; add sign_type=MD5 to sign with it instead)",
-    "signed_md5": "both --key and --private-key were given: signed MD5 with --key "
-                  "(the private key is not used; add sign_type=RSA to sign with it instead)",
-    "weak_rsa": "{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
-                "short can be broken — make a new 2048-bit pair",
-    "the_merchant_private_key": "the merchant private key",
-    "the_private_key": "the private key",
-    "the_public_key": "the public key",
-    "merchant_private_key": "merchant private key",
-    "platform_public_key": "platform public key",
-}
-key_note = note_maker("profiles", MESSAGES)
-
 
 
 def rsa_key_notes(key: RSAPrivateKey | RSAPublicKey, what: str) -> list[str]:
     """A key shorter than Epay's 2048 bits signs, but is weak and may be refused."""
     bits = getattr(key, "key_size", MIN_RSA_BITS)
     if bits < MIN_RSA_BITS:
-        return [key_note("weak_rsa", what=what, bits=bits)]
+        return [f"{what} is only {bits} bits; Epay uses 2048-bit RSA keys and a key this "
+                "short can be broken — make a new 2048-bit pair"]
     return []
 
 
@@ -211,8 +196,7 @@ def load_key(source: str, kind: Literal["private", "public"], *,
     """The merchant private key (``kind="private"``) or the platform public key (``"public"``)
     a profile names: a file path, or the key itself. ``what`` names it in errors when it is
     another key (the platform private key ``epay trigger`` signs notifies with)."""
-    what = what or key_note("merchant_private_key" if kind == "private"
-                            else "platform_public_key")
+    what = what or ("merchant private key" if kind == "private" else "platform public key")
     material = read_key_material(source, what=what)
     if kind == "private":
         return load_private_key(material, source=f"the {what}")

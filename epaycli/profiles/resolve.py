@@ -32,24 +32,12 @@ SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY")
 REQUEST_DEFAULTS = ("type", "notify_url", "return_url")
 
 MESSAGES = {
-    "sandbox_shadowed": "the profile 'sandbox' in your profiles file is used, not the built-in "
-                        "sandbox (rename yours to reach the built-in one)",
-    "gateway_page": "the gateway URL ({origin}) names a page, {page}: epay uses the site root "
-                    "{root} and adds submit.php, mapi.php and api.php itself",
     "profile_origin": "profile {name!r}",
-    "profile": "profile",
-    "sandbox_key": "used the built-in sandbox profile's key ({why}): pass --key, set EPAY_KEY, "
-                   "or run 'epay profile add' for your own merchant",
-    "key_length": "the key ({origin}) is {length} characters; Epay merchant keys are 32 letters "
-                  "and digits — check it was copied whole",
-    "the_default_profile": "the default profile",
-    "no_profile_configured": "no profile configured",
     "flag_empty": "{flag} is empty",
     "variable_empty": "{variable} is set but empty",
 }
 _note = note_maker("profiles", MESSAGES)
 BUILT_IN = "built-in sandbox"  # where a setting came from (origins), when the sandbox gave it
-
 
 
 def _empty(what: Note) -> ConfigError:
@@ -85,7 +73,8 @@ def resolve(
                  else "default" if store.default else "fallback")
     notes: tuple[str, ...] = ()
     if name == SANDBOX_NAME and SANDBOX_NAME in store.profiles:
-        notes = (_note("sandbox_shadowed"),)
+        notes = ("the profile 'sandbox' in your profiles file is used, not the built-in sandbox "
+                 "(rename yours to reach the built-in one)",)
     if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
         raise ConfigError("the default profile {name!r} does not exist",
                           "pick another with 'epay profile use NAME'",
@@ -129,6 +118,10 @@ def current(profile_name: str | None, flags: Mapping[str, str | None],
     return resolved if as_written else site_root_of(resolved)
 
 
+GATEWAY_PAGE_NOTE = ("the gateway URL ({origin}) names a page, {page}: epay uses the site root "
+                     "{root} and adds submit.php, mapi.php and api.php itself")
+
+
 def site_root_of(resolved: Resolved) -> Resolved:
     """A gateway URL that names a page (``…/submit.php``, as the gateway's doc shows it) means
     its site root, wherever it came from (flag, EPAY_GATEWAY, profile): the root, and a note
@@ -138,8 +131,8 @@ def site_root_of(resolved: Resolved) -> Resolved:
     if not page:
         return resolved
     origin = resolved.origins.get("gateway", "")
-    shown = "--gateway" if origin == "flag" else origin or _note("profile")
-    note = _note("gateway_page", origin=shown, page=page, root=root)
+    shown = "--gateway" if origin == "flag" else origin or "profile"
+    note = GATEWAY_PAGE_NOTE.format(origin=shown, page=page, root=root)
     return Resolved(resolved.profile.updated(gateway=root), resolved.origins,
                     resolved.chosen_by, (*resolved.notes, note))
 
@@ -178,12 +171,13 @@ def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
         return []
     if resolved.from_sandbox("key"):
         why = {"flag": "--profile sandbox", "EPAY_PROFILE": "EPAY_PROFILE=sandbox",
-               "default": _note("the_default_profile")}.get(
-            resolved.chosen_by, _note("no_profile_configured"))
-        return [_note("sandbox_key", why=why)]
+               "default": "the default profile"}.get(resolved.chosen_by, "no profile configured")
+        return [f"used the built-in sandbox profile's key ({why}): pass --key, "
+                "set EPAY_KEY, or run 'epay profile add' for your own merchant"]
     key = resolved.profile.key
     if key and not looks_like_md5_key(key):
-        return [_note("key_length", origin=resolved.origins.get("key"), length=len(key))]
+        return [f"the key ({resolved.origins.get('key')}) is {len(key)} characters; Epay merchant "
+                "keys are 32 letters and digits — check it was copied whole"]
     return []
 
 

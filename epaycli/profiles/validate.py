@@ -12,7 +12,7 @@ from ..core.params import url_parts
 from ..core.signing import PLACEHOLDER_KEYS, looks_like_md5_key
 from ..messages import language_of
 from ..messages.note import note_maker
-from .keys import key_note, load_key, rsa_key_notes
+from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MESSAGES = {
@@ -28,6 +28,8 @@ MESSAGES = {
     "notify_url_private": "notify_url points at {host}, which a gateway on the internet cannot "
                           "reach; use a public address or a tunnel",
     "notify_url_long": "notify_url is longer than 255 characters; gateways cut it silently",
+    "the_private_key": "the private key",
+    "the_public_key": "the public key",
 }
 _note = note_maker("profiles", MESSAGES)
 
@@ -100,10 +102,10 @@ def prepare_profile(profile: Profile) -> tuple[Profile, list[str]]:
         warnings.append(_note("gateway_page_saved", page=page, root=root))
     if profile.private_key:
         warnings += rsa_key_notes(load_key(profile.private_key, "private"),
-                                  key_note("the_private_key"))
+                                  _note("the_private_key"))
     if profile.public_key:
         warnings += rsa_key_notes(load_key(profile.public_key, "public"),
-                                  key_note("the_public_key"))
+                                  _note("the_public_key"))
     if profile.name == SANDBOX_NAME:
         warnings.append(_note("named_sandbox"))
     if profile.key and not looks_like_md5_key(profile.key):

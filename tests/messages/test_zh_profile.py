@@ -13,7 +13,8 @@ from test_zh_order import check_area, no_english_left
 from epaycli.catalogue.lookup import catalogue
 from epaycli.cli import catalogue as errors_command
 from epaycli.cli import profile
-from epaycli.profiles import keys, resolve, store, validate
+from epaycli.messages import load_catalogue
+from epaycli.profiles import resolve, store, validate
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
 
@@ -29,16 +30,20 @@ def test_every_profile_and_errors_message_has_its_chinese_with_the_same_fields(p
 
 def test_every_note_about_profiles_has_its_chinese_and_one_wording():
     merged: dict = {"built_in": resolve.BUILT_IN}
-    for table in (resolve.MESSAGES, store.MESSAGES, validate.MESSAGES, keys.MESSAGES):
+    for table in (resolve.MESSAGES, store.MESSAGES, validate.MESSAGES):
         for message_id, english in table.items():
             assert merged.setdefault(message_id, english) == english, message_id
     check_area("profiles", merged)
 
 
 def test_every_catalogue_entry_has_its_cause_and_fix_in_chinese():
-    for entry in catalogue().entries:
-        for said in (entry.cause_zh, entry.fix_zh):
-            assert any("\u4e00" <= ch <= "\u9fff" for ch in said), entry.id
+    chinese = load_catalogue("zh")
+    ids = {entry.id for entry in catalogue().entries}
+    for entry_id in ids:
+        for part in ("cause", "fix"):
+            said = chinese.get(f"errors_catalogue.{entry_id}.{part}", "")
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in said), (entry_id, part)
+    assert {key.split(".")[1] for key in chinese if key.startswith("errors_catalogue.")} == ids
 
 
 @pytest.fixture
@@ -101,20 +106,18 @@ def test_a_variable_set_empty_is_said_in_chinese_with_the_clis_advice(cli, chine
                            "选项/变量（是不是用了未设置的 shell 变量？）\n")
 
 
-def test_the_notes_about_resolved_settings_are_said_in_chinese(cli, chinese, config_file):
-    done = cli("order", "create", "-a", "1", "-n", "x", "--gateway",
-               "https://pay.example.com/submit.php", "--pid", "1001", "--key", KEY,
-               "--notify-url", "https://shop.example.com/n", "--dry-run")
-    assert done.code == 0, done.stderr
-    assert "网关地址（--gateway）指向一个页面 submit.php：epay 使用网站根地址" in done.stderr
+def test_the_warning_about_a_profiles_file_others_can_read_is_said_in_chinese(cli, chinese,
+                                                                            config_file):
     config_file.parent.mkdir(parents=True)
-    config_file.write_text('[profiles.sandbox]\ngateway = "https://pay.example.com/"\n'
+    config_file.write_text(f'[profiles.shop]\ngateway = "https://pay.example.com/"\n'
                            f'pid = "1001"\nkey = "{KEY}"\n', encoding="utf-8")
     config_file.chmod(0o644)
-    shadowed = cli("order", "query", "A1", "--dry-run")
-    assert "使用的是你的配置档文件中名为 'sandbox' 的配置档" in shadowed.stderr
-    assert "其他用户可以读取（权限 644）" in shadowed.stderr
-    for said in (done, shadowed):
+    done = cli("order", "query", "A1", "--profile", "shop", "--dry-run")
+    assert done.code == 0, done.stderr
+    assert "其他用户可以读取（权限 644），而它保存着商户密钥" in done.stderr
+    listed = cli("profile", "list")
+    assert listed.stderr.startswith("警告：配置档文件 ")
+    for said in (done, listed):
         no_english_left(said.stderr)
 
 

@@ -60,11 +60,16 @@ class Bilingual(str):
 
 def say(text: str, messages: Messages) -> str:
     """A line in the run's language: a ``Note`` (or anything of its shape: an id, a template,
-    fields) by its id, a ``Bilingual`` in its own words; other text as it is."""
+    fields; a list of such with its separator) by its id, a ``Bilingual`` in its own words;
+    other text as it is."""
     if messages.language == "en":
         return str(text)
     if isinstance(text, Bilingual):
         return text.chinese or str(text)
+    if hasattr(text, "separator") and hasattr(text, "items"):  # whole messages listed
+        joined: Any = text
+        return messages.text(joined.id, joined.separator).join(
+            say(item, messages) for item in joined.items)
     template, message_id = getattr(text, "template", None), getattr(text, "id", None)
     if template is None or not isinstance(message_id, str):
         return text

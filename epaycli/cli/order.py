@@ -82,7 +82,7 @@ LABELS = {"gateway_said": "gateway said"}
 
 
 def _text(run: Runtime, message_id: str, /, **fields: object) -> str:
-    return run.messages.text(f"order.{message_id}", MESSAGES[message_id], **fields)
+    return run.messages.text(f"orders.{message_id}", MESSAGES[message_id], **fields)
 
 
 def _status(run: Runtime, text: str) -> str:
@@ -196,7 +196,7 @@ def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[st
     if calls.is_loopback_host(_host(merchant.gateway)):
         if not notify:
             notify = SANDBOX_NOTIFY_URL
-            notes.append(Note("order.sandbox_notify_url", MESSAGES["sandbox_notify_url"],
+            notes.append(Note("orders.sandbox_notify_url", MESSAGES["sandbox_notify_url"],
                               notify=notify))
         back = back or SANDBOX_RETURN_URL
     return notify, back, notes
@@ -267,7 +267,7 @@ def _show_created(run: Runtime, created: dict, json_output: bool) -> None:
     if kind:
         rows.append((kind, value if kind != "html" else _text(run, "html_length",
                                                                length=len(value))))
-    show_fields(run, rows, "order")
+    show_fields(run, rows, "orders")
     if kind in ("qrcode", "payurl", "urlscheme") and run.out.qr_code(value):
         run.out.status(_text(run, "scan_to_pay", kind=kind), "dim")
 
@@ -399,7 +399,7 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
                                          "amount_mismatches": len(differ)}})
     else:
         show_table(run, [_batch_row(run, r) for r in results],
-                   ["out_trade_no", "status", "money", "trade_no", "error"], "order")
+                   ["out_trade_no", "status", "money", "trade_no", "error"], "orders")
     for result in differ:
         run.out.status(say(result.queried.amount.line(result.out_trade_no), run.messages), "bad")
     run.out.status(_text(run, "batch_summary", queried=len(results),
@@ -429,7 +429,7 @@ def _show_order(run: Runtime, order: dict) -> None:
                                  text=_status(run, order["status_text"]))))
     if order.get("refundmoney"):
         rows.append(("refundmoney", str(order["refundmoney"])))
-    show_fields(run, rows, "order")
+    show_fields(run, rows, "orders")
 
 
 @app.command("list")
@@ -483,7 +483,7 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
     else:
         rows = [{**row, "status_text": _listed_status(run, row)} for row in listing.orders]
         show_table(run, rows, ["out_trade_no", "trade_no", "money", "status_text", "type",
-                               "name", "addtime"], "order")
+                               "name", "addtime"], "orders")
         run.out.status(_text(run, "listed",
                              orders=_text(run, "orders", count=len(listing.orders)),
                              pages=_text(run, "pages", count=listing.pages)))
@@ -509,7 +509,7 @@ def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
     rows = [{**o, "trade_no": _text(run, "unknown_order")} if o["unknown"] else o
             for o in orders]
     show_table(run, rows, ["out_trade_no", "trade_no", "money", "name", "type", "pid",
-                           "gateway"], "order")
+                           "gateway"], "orders")
     run.out.status(_text(run, "remembered", orders=_text(run, "orders", count=len(orders))))
 
 
@@ -553,7 +553,7 @@ def refund(
     document = result.to_dict()
     show_fields(run, [("refunded", document["money"]),
                       ("order", result.out_trade_no or result.trade_no),
-                      ("gateway_said", result.msg)], "order", LABELS)
+                      ("gateway_said", result.msg)], "orders", LABELS)
 
 
 @app.command("wait")
@@ -657,5 +657,5 @@ def pay(
             _text(run, "http_status", status=notify.get("status")))
         where = str(notify.get("url") or "").split("?")[0]  # the signed fields: see --json
         rows.append(("notify", _text(run, "notify_where", where=where, delivered=delivered)))
-    show_fields(run, rows, "order")
+    show_fields(run, rows, "orders")
 

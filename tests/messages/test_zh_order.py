@@ -45,7 +45,7 @@ def check_area(prefix: str, table: dict, *, own: tuple[str, ...] = ()) -> None:
 
 
 @pytest.mark.parametrize(("prefix", "table", "own"), [
-    ("order", order.MESSAGES, ("column", "label")),
+    ("orders", order.MESSAGES, ("column", "label")),
     ("merchant", merchant.MESSAGES, ("column", "label")),
     ("connect", connect.MESSAGES, ()),
 ])

@@ -32,14 +32,6 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_by_number ON orders (out_trade_no);
 """
 _COLUMNS = ("gateway", "pid", "out_trade_no", "trade_no", "money", "name", "type", "created_at")
-MESSAGES = {
-    "unreadable": "cannot read epay's state file {path} ({reason})",
-    "unreadable_hint": "move it aside (epay starts a new one), or set XDG_STATE_HOME",
-    "foreign": "epay's state file {path} is not one epay wrote (its orders table lacks "
-               "{columns})",
-}
-
-
 @dataclass(frozen=True)
 class RecordedOrder:
     gateway: str
@@ -82,8 +74,10 @@ def _readable(method: _Method) -> _Method:
         try:
             return method(self, *args, **kwargs)
         except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-            raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
-                              MESSAGES["unreadable_hint"], code="state_unreadable") from None
+            raise ConfigError("cannot read epay's state file {path} ({reason})",
+                              "move it aside (epay starts a new one), or set XDG_STATE_HOME",
+                              code="state_unreadable",
+                              fields={"path": self.path, "reason": error}) from None
     return cast(_Method, guarded)
 
 
@@ -101,15 +95,18 @@ class LocalState:
                 present = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
                 missing = [name for name in _COLUMNS if name not in present]
                 if present and missing:  # checked before the schema's index names them
-                    raise ConfigError(MESSAGES["foreign"].format(
-                        path=path, columns=", ".join(missing)), MESSAGES["unreadable_hint"],
-                        code="state_unreadable")
+                    # plain words: the code is state_unreadable's, which words it otherwise
+                    raise ConfigError(
+                        f"epay's state file {path} is not one epay wrote (its orders table lacks "
+                        f"{', '.join(missing)})", "move it aside (epay starts a new one), or set "
+                        "XDG_STATE_HOME", code="state_unreadable")
                 connection.executescript(_SCHEMA)
                 _add_unknown_column(connection)
         except (OSError, sqlite3.Error, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot open epay's state file {path} ({error})",
+            raise ConfigError("cannot open epay's state file {path} ({error})",
                               "check the folder's permissions, or set XDG_STATE_HOME",
-                              code="state_unreadable") from None
+                              code="state_cannot_open",
+                              fields={"path": path, "error": error}) from None
 
     @classmethod
     def default(cls, environ: Mapping[str, str]) -> LocalState:

@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from ..messages.note import Bilingual, Note
+
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
 CLOSE_ENOUGH = 0.55  # difflib ratio from which a fuzzy match is shown as "closest"
@@ -42,10 +44,30 @@ class Entry:
     def from_other_gateways(self) -> bool:
         return self.source == "other"
 
+    @property
+    def meaning(self) -> Bilingual:
+        """What the message means, as one clause in either language (no final stop)."""
+        return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
+
+    @property
+    def fix_said(self) -> Note:
+        """The fix, said in the run's language (``errors_catalogue.<id>.fix`` in Chinese)."""
+        return _catalogue_note(self.id, "fix", self.fix)
+
+    @property
+    def cause_said(self) -> Note:
+        return _catalogue_note(self.id, "cause", self.cause)
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "codes": list(self.codes), "messages": list(self.messages),
                 "zh": self.zh, "en": self.en, "cause": self.cause, "fix": self.fix,
                 "source": self.source, "where": self.where, "aliases": list(self.aliases)}
+
+
+def _catalogue_note(entry_id: str, part: str, english: str) -> Note:
+    """An entry's cause or fix as a note: its Chinese is the catalogue's, by the entry's id."""
+    return Note(f"errors_catalogue.{entry_id}.{part}",
+                english.replace("{", "{{").replace("}", "}}"))
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,11 @@ class CodeMeaning:
     zh: str
     en: str
     source: str = "epay"
+
+    @property
+    def said(self) -> Bilingual:
+        """The meaning as one clause in either language (no final stop)."""
+        return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "zh": self.zh, "en": self.en, "source": self.source}

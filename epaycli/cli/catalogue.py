@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ExitCode, InputError
+from ..messages.note import say
 from .completion import complete_error_id
 from .options import JsonOption
 from .runtime import Runtime, runtime
+from .wording import show_fields, show_table
 
 # What `epay errors` says around the entries (English source; ids for a translation).
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -23,7 +25,23 @@ MESSAGES = {
     "as_http_status": "{query} is no Epay code; as an HTTP status:",
     "from_other_gateways": " — from other gateways/tutorials, no Epay server sends it",
     "entries": "{count} entries; 'epay errors ID' shows one",
+    "messages_with_code": "messages with this code:",
+    "code_only": "(code only)",
+    "no_message": "(a code, no message)",
+    "none": "(none)",
+    "other_source": "other gateways and tutorials — no Epay server sends it",
 }
+# Labels whose English is not their id.
+LABELS = {"zh": "中文", "en": "English"}
+
+
+def _text(run: Runtime, message_id: str, /, **fields: object) -> str:
+    return run.messages.text(f"catalogue.{message_id}", MESSAGES[message_id], **fields)
+
+
+def _chinese(run: Runtime) -> bool:
+    """A Chinese run shows each entry's Chinese (its English stays in --json)."""
+    return run.messages.language == "zh"
 
 
 def errors(
@@ -47,11 +65,13 @@ def errors(
     text = " ".join(words or []).strip()
     if list_all:
         if text:
-            raise InputError("--list takes no code or message", "give one or the other")
+            raise InputError("--list takes no code or message", "give one or the other",
+                             code="errors_list_and_query", fields={})
         _show_list(run, book, json_output)
         return ExitCode.OK
     if not text:
-        raise InputError("nothing to look up", "give a code or message, or --list")
+        raise InputError("nothing to look up", "give a code or message, or --list",
+                         code="errors_nothing_to_look_up", fields={})
     found = book.lookup(text)
     if json_output:
         run.out.json_object(found.to_dict())
@@ -65,35 +85,43 @@ def _show_list(run: Runtime, book, json_output: bool) -> None:
         run.out.json_object({"codes": [c.to_dict() for c in book.codes.values()],
                              "entries": [e.to_dict() for e in book.entries]})
         return
+    chinese = _chinese(run)
     rows = [{"id": e.id, "codes": ",".join(str(c) for c in e.codes),
-             "message": " / ".join(e.messages) or "(code only)", "meaning": e.en}
+             "message": " / ".join(e.messages) or _text(run, "code_only"),
+             "meaning": e.zh if chinese else e.en}
             for e in book.entries]
-    run.out.table(rows, ["id", "codes", "message", "meaning"])
-    run.out.status(MESSAGES["entries"].format(count=len(rows)))
+    show_table(run, rows, ["id", "codes", "message", "meaning"], "catalogue")
+    run.out.status(_text(run, "entries", count=len(rows)))
 
 
 def _show_lookup(run: Runtime, found, book) -> None:
+    chinese = _chinese(run)
     if found.code is not None:
-        other = MESSAGES["from_other_gateways"] if found.code.source == "other" else ""
-        run.out.fields([("code", str(found.code.code)), ("中文", found.code.zh),
-                        ("English", found.code.en + other)])
+        rows = [("code", str(found.code.code)), ("zh", found.code.zh)]
+        if not chinese:  # the Chinese meaning says where a code comes from itself
+            other = MESSAGES["from_other_gateways"] if found.code.source == "other" else ""
+            rows.append(("en", found.code.en + other))
+        show_fields(run, rows, "catalogue", LABELS)
         if found.matches:
             run.out.data("")
-            run.out.data("messages with this code:")
+            run.out.data(_text(run, "messages_with_code"))
             for match in found.matches:
-                run.out.data(f"  {match.entry.id}: {' / '.join(match.entry.messages) or match.entry.en}")
+                entry = match.entry
+                said = " / ".join(entry.messages) or (entry.zh if chinese else entry.en)
+                run.out.data(f"  {entry.id}: {said}")
         return
     if not found.matches:
         numeric = _INTEGER.fullmatch(found.query)
-        run.out.status(MESSAGES["unknown_code" if numeric else "nothing"].format(
-            query=found.query,
-            codes=", ".join(str(c.code) for c in book.codes.values() if c.source == "epay")), "warn")
-        run.out.status(MESSAGES["see_list"])
+        run.out.status(_text(
+            run, "unknown_code" if numeric else "nothing", query=found.query,
+            codes=", ".join(str(c.code) for c in book.codes.values() if c.source == "epay")),
+            "warn")
+        run.out.status(_text(run, "see_list"))
         return
     if found.matches[0].how == "http":
-        run.out.status(MESSAGES["as_http_status"].format(query=found.query))
+        run.out.status(_text(run, "as_http_status", query=found.query))
     elif not found.found:
-        run.out.status(MESSAGES["only_guesses"].format(query=found.query), "warn")
+        run.out.status(_text(run, "only_guesses", query=found.query), "warn")
     for index, match in enumerate(found.matches):
         if index:
             run.out.data("")
@@ -101,16 +129,20 @@ def _show_lookup(run: Runtime, found, book) -> None:
 
 
 def _show_entry(run: Runtime, match) -> None:
-    entry = match.entry
-    rows = [("id", entry.id), ("message", " / ".join(entry.messages) or "(a code, no message)"),
-            ("codes", ", ".join(str(c) for c in entry.codes) or "(none)"),
-            ("中文", entry.zh), ("English", entry.en), ("cause", entry.cause), ("fix", entry.fix)]
+    entry, messages = match.entry, run.messages
+    rows = [("id", entry.id),
+            ("message", " / ".join(entry.messages) or _text(run, "no_message")),
+            ("codes", ", ".join(str(c) for c in entry.codes) or _text(run, "none")),
+            ("zh", entry.zh)]
+    if not _chinese(run):
+        rows.append(("en", entry.en))
+    rows += [("cause", say(entry.cause_said, messages)), ("fix", say(entry.fix_said, messages))]
     if entry.where:
         rows.append(("where", entry.where))
     if entry.from_other_gateways:
-        rows.append(("source", "other gateways and tutorials — no Epay server sends it"))
+        rows.append(("source", _text(run, "other_source")))
     if match.values:
         rows.append(("values", ", ".join(f"{k}={v}" for k, v in match.values.items())))
     if match.how in ("closest", "partial"):
         rows.insert(0, ("similarity", f"{match.score:.0%}"))
-    run.out.fields(rows)
+    show_fields(run, rows, "catalogue", LABELS)

@@ -52,9 +52,11 @@ def completion(
     ~/.config/fish/completions/epay.fish
     """
     if shell not in SHELLS:
-        what = "which shell?" if shell is None else f"no completion for the shell {shell!r}"
-        raise InputError(what, "name one: epay completion bash, epay completion zsh or "
-                               "epay completion fish")
+        advice = "name one: epay completion bash, epay completion zsh or epay completion fish"
+        if shell is None:
+            raise InputError("which shell?", advice, code="completion_no_shell", fields={})
+        raise InputError("no completion for the shell {shell!r}", advice,
+                         code="completion_unknown_shell", fields={"shell": shell})
     from typer.completion import get_completion_script
 
     script = get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell)

@@ -17,6 +17,9 @@ from ..profiles.keys import profile_keys, signer_for
 from ..profiles.resolve import Resolved, current
 from .options import KeyOption, ProfileOption
 from .runtime import Runtime
+from .wording import show_notes
+
+__all__ = ["show_notes"]  # commands take it from here, with the options
 
 if TYPE_CHECKING:
     from ..gateway.calls import Merchant
@@ -110,14 +113,17 @@ def resolve_merchant(run: Runtime, options: Connection) -> tuple[Merchant, Resol
     show_notes(run, list(resolved.notes))
     profile = resolved.profile
     if profile.dialect not in DIALECTS:
-        raise ConfigError(f"dialect {profile.dialect!r} is neither v1 nor v2",
-                          "use --dialect v1 (MD5) or --dialect v2 (RSA)")
+        raise ConfigError("dialect {dialect!r} is neither v1 nor v2",
+                          "use --dialect v1 (MD5) or --dialect v2 (RSA)", code="dialect_not_v1_v2",
+                          fields={"dialect": profile.dialect})
     if not profile.gateway:
         raise ConfigError("no gateway URL is configured",
-                          "pass --gateway URL, set EPAY_GATEWAY, or add a profile")
+                          "pass --gateway URL, set EPAY_GATEWAY, or add a profile",
+                          code="no_gateway_configured", fields={})
     if not profile.pid:
         raise ConfigError("no merchant id (pid) is configured",
-                          "pass --pid, set EPAY_PID, or add it to the profile")
+                          "pass --pid, set EPAY_PID, or add it to the profile", code="no_pid_configured",
+                          fields={})
     dialect = profile.dialect
     keys = profile_keys(resolved, private=dialect == Dialect.V2, own_pid_refuses_sandbox_key=True)
     md5 = keys.md5
@@ -145,13 +151,8 @@ def open_client(run: Runtime, options: Connection) -> GatewayClient:
     from ..gateway.client import GatewayClient
 
     if options.insecure:
-        run.out.status("TLS certificate checks are off (--insecure)", "warn")
+        run.out.status(_text(run, "insecure"), "warn")
     return GatewayClient(settings_of(options), clock=run.env.clock)
-
-
-def show_notes(run: Runtime, notes: list[str]) -> None:
-    for note in notes:
-        run.out.status(note, "warn")
 
 
 def show_dry_run(run: Runtime, planned, json_output: bool) -> None:
@@ -165,5 +166,16 @@ def show_dry_run(run: Runtime, planned, json_output: bool) -> None:
         for key, value in (document["form"] or {}).items():
             run.out.data(f"  {key}={value}")
         if "signed" in document:
-            run.out.data(f"  # signed string: {document['signed']['signed_string']}")
-    run.out.status("dry run: nothing was sent")
+            run.out.data(_text(run, "signed_string", signed=document["signed"]["signed_string"]))
+    run.out.status(_text(run, "dry_run"))
+
+
+MESSAGES = {
+    "insecure": "TLS certificate checks are off (--insecure)",
+    "signed_string": "  # signed string: {signed}",
+    "dry_run": "dry run: nothing was sent",
+}
+
+
+def _text(run: Runtime, message_id: str, /, **fields: object) -> str:
+    return run.messages.text(f"connect.{message_id}", MESSAGES[message_id], **fields)

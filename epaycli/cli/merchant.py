@@ -17,7 +17,8 @@ from .connect import (
     show_notes,
 )
 from .options import JsonOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
+from .wording import show_fields, show_table
 
 app = typer.Typer(help="The merchant account at the gateway: info and settlements.",
                   no_args_is_help=True)
@@ -42,7 +43,7 @@ def info(ctx: typer.Context, dry_run: DryRunOption = False, json_output: JsonOpt
     if json_output:
         run.out.json_object(result.to_dict())
         return
-    run.out.fields([(k, _text(v)) for k, v in result.info.items() if k != "msg"])
+    show_fields(run, [(k, _text(v)) for k, v in result.info.items() if k != "msg"], "merchant")
 
 
 @app.command("settles")
@@ -74,8 +75,17 @@ def settles(
         run.out.json_object(result.to_dict())
         return
     rows = [{k: _text(v) for k, v in row.items()} for row in result.rows]
-    run.out.table(rows, result.columns())
-    run.out.status(f"{len(rows)} settlement records")
+    show_table(run, rows, result.columns(), "merchant")
+    run.out.status(_said(run, "settles", count=len(rows)))
+
+
+MESSAGES = {
+    "settles": {"one": "{count} settlement records", "other": "{count} settlement records"},
+}
+
+
+def _said(run: Runtime, message_id: str, /, **fields: object) -> str:
+    return run.messages.text(f"merchant.{message_id}", MESSAGES[message_id], **fields)
 
 
 def _text(value) -> str:

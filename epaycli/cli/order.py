@@ -11,6 +11,7 @@ import typer
 from ..core.errors import ConfigError, EpayError, ExitCode, InputError
 from ..gateway import calls
 from ..gateway.calls import Merchant
+from ..messages.note import Note, error_said, say
 from .connect import (
     Connection,
     DryRunOption,
@@ -23,6 +24,7 @@ from .connect import (
 )
 from .options import JsonOption
 from .runtime import Runtime, runtime
+from .wording import show_fields, show_table
 
 app = typer.Typer(help="Create, query, list, refund and wait for orders at the gateway.",
                   no_args_is_help=True)
@@ -37,8 +39,20 @@ MESSAGES = {
     "create_unknown": "the gateway's answer could not be read, so the order may exist there: "
                       "epay recorded {out_trade_no} as unknown — query it: "
                       "epay order query {out_trade_no}",
+    "not_remembered": "the order was created but epay could not remember it ({error})",
+    "sandbox_notify_url": "notify_url: {notify} (sandbox default; --notify-url sets one, "
+                          "e.g. from 'epay listen')",
+    "wrote_form": "wrote the auto-submit form to {path}",
+    "page_dry_run": "dry run: nothing was recorded; the URL is what a browser would open",
+    "page_open": "out_trade_no {out_trade_no}: open the URL in a browser to pay",
+    "html_length": "({length} characters of HTML)",
+    "scan_to_pay": "scan to pay ({kind})",
+    "status_value": "{status} ({text})",
     "batch_summary": "queried {queried} orders: {answered} answered, {failed} failed",
     "listed": "{orders} listed ({pages} read)",
+    "orders": {"one": "{count} order", "other": "{count} orders"},
+    "pages": {"one": "{count} page", "other": "{count} pages"},
+    "polls": {"one": "{count} poll", "other": "{count} polls"},
     "poll": "poll {number}: {state}",
     "not_there_yet": "not at the gateway yet",
     "amount_differs": "{status} (AMOUNT DIFFERS)",
@@ -48,16 +62,33 @@ MESSAGES = {
     "wait_ended": "{out_trade_no}: {why} ({polls})",
     "unknown_order": "unknown — query it",
     "remembered": "{orders} remembered by epay",
-    "count_one": "1 {one}",
-    "count_many": "{count} {many}",
+    "damaged_orders": "warning: {count} damaged orders in {path} left out",
+    "delivered": "delivered",
+    "not_delivered": "not delivered ({why})",
+    "http_status": "HTTP {status}",
+    "notify_where": "{where}: {delivered}",
+    # status_text (the JSON keeps these ids; a person reads them in the run's language)
+    "status.unpaid": "unpaid",
+    "status.paid": "paid",
+    "status.refunded": "refunded",
+    "status.frozen": "frozen",
+    "status.pre-authorised": "pre-authorised",
+    "status.unknown": "unknown",
+    "status.error": "error",
+    "status.failed": "failed",
 }
+# Labels whose English is not their id (the others are said as their id: out_trade_no …).
+LABELS = {"gateway_said": "gateway said"}
 
 
-def _counted(count: int, one: str, many: str) -> str:
-    """``1 poll``, ``3 polls``: the number with its noun, never ``1 polls``."""
-    if count == 1:
-        return MESSAGES["count_one"].format(one=one)
-    return MESSAGES["count_many"].format(count=count, many=many)
+def _text(run: Runtime, message_id: str, /, **fields: object) -> str:
+    return run.messages.text(f"orders.{message_id}", MESSAGES[message_id], **fields)
+
+
+def _status(run: Runtime, text: str) -> str:
+    """An order's status_text (paid, unpaid …) as a person reads it."""
+    key = f"status.{text}"
+    return _text(run, key) if key in MESSAGES else text
 
 
 class Mode(str, Enum):
@@ -165,8 +196,8 @@ def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[st
     if calls.is_loopback_host(_host(merchant.gateway)):
         if not notify:
             notify = SANDBOX_NOTIFY_URL
-            notes.append(f"notify_url: {notify} (sandbox default; --notify-url sets one, "
-                         "e.g. from 'epay listen')")
+            notes.append(Note("orders.sandbox_notify_url", MESSAGES["sandbox_notify_url"],
+                              notify=notify))
         back = back or SANDBOX_RETURN_URL
     return notify, back, notes
 
@@ -192,10 +223,10 @@ def _remember(run: Runtime, state, merchant: Merchant, order, trade_no: str, now
                                          trade_no, order.money, order.name, order.type, now,
                                          unknown))
     except Exception as error:  # noqa: BLE001 - the order exists at the gateway: say, not fail
-        run.out.status(f"the order was created but epay could not remember it ({error})", "warn")
+        run.out.status(_text(run, "not_remembered", error=error), "warn")
         return
     if unknown:
-        run.out.status(MESSAGES["create_unknown"].format(out_trade_no=order.out_trade_no), "warn")
+        run.out.status(_text(run, "create_unknown", out_trade_no=order.out_trade_no), "warn")
 
 
 def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, json_output):
@@ -205,9 +236,10 @@ def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, j
         try:
             html.write_text(calls.auto_submit_form(endpoint, signed), encoding="utf-8")
         except OSError as error:
-            raise InputError(f"cannot write {html}: {error.strerror}",
-                             "check the folder exists and is writable") from None
-        run.out.status(f"wrote the auto-submit form to {html}")
+            raise InputError("cannot write {path}: {reason}",
+                             "check the folder exists and is writable", code="html_unwritable",
+                             fields={"path": html, "reason": error.strerror}) from None
+        run.out.status(_text(run, "wrote_form", path=html))
     if not dry_run:
         _remember(run, _state(run), merchant, order, "", now)
     if json_output:
@@ -218,9 +250,9 @@ def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, j
         return
     run.out.data(url)
     if dry_run:
-        run.out.status("dry run: nothing was recorded; the URL is what a browser would open")
+        run.out.status(_text(run, "page_dry_run"))
     else:
-        run.out.status(f"out_trade_no {order.out_trade_no}: open the URL in a browser to pay")
+        run.out.status(_text(run, "page_open", out_trade_no=order.out_trade_no))
 
 
 def _show_created(run: Runtime, created: dict, json_output: bool) -> None:
@@ -233,10 +265,11 @@ def _show_created(run: Runtime, created: dict, json_output: bool) -> None:
     rows = [("out_trade_no", created["out_trade_no"]), ("trade_no", created["trade_no"]),
             ("money", created["money"])]
     if kind:
-        rows.append((kind, value if kind != "html" else f"({len(value)} characters of HTML)"))
-    run.out.fields(rows)
+        rows.append((kind, value if kind != "html" else _text(run, "html_length",
+                                                               length=len(value))))
+    show_fields(run, rows, "orders")
     if kind in ("qrcode", "payurl", "urlscheme") and run.out.qr_code(value):
-        run.out.status(f"scan to pay ({kind})", "dim")
+        run.out.status(_text(run, "scan_to_pay", kind=kind), "dim")
 
 
 @app.command("query")
@@ -264,7 +297,8 @@ def query(
     now = run.env.now()
     if from_ is not None:
         if out_trade_no or trade_no:
-            raise InputError("--from and an order number given together", "give one of them")
+            raise InputError("--from and an order number given together", "give one of them",
+                             code="from_and_order_number", fields={})
         return _query_batch(run, merchant, _numbers(from_, run), now, conn, concurrency,
                             dry_run, json_output)
     call = calls.query_order(merchant, now, out_trade_no=out_trade_no, trade_no=trade_no)
@@ -312,7 +346,8 @@ def _learn_trade_no(state, merchant: Merchant, queried) -> None:
 def _amount_verdict(run: Runtime, queried) -> int:
     """Exit 3 and one plain line when the gateway holds another amount than epay ordered."""
     if queried.amount_differs:
-        run.out.status(queried.amount.line(queried.order.get("out_trade_no", "")), "bad")
+        run.out.status(say(queried.amount.line(queried.order.get("out_trade_no", "")),
+                           run.messages), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK
 
@@ -328,12 +363,19 @@ def _numbers(source: str, run: Runtime) -> list[str]:
         try:
             numbers.append(calls.validate_out_trade_no(text))
         except InputError as error:
-            raise InputError(f"line {index} of {source}: {error.message}", error.hint) from None
+            raise InputError("line {line} of {source}: {problem}", "{fix}",
+                             code="bad_order_number_line",
+                             fields={"line": index, "source": source,
+                                     "problem": error_said(error),
+                                     "fix": error.fields.get("fix", error.hint)}) from None
     if not numbers:
-        raise InputError(f"{source} lists no order numbers",
-                         "write one out_trade_no a line (a CSV's first column works too)")
+        raise InputError("{source} lists no order numbers",
+                         "write one out_trade_no a line (a CSV's first column works too)",
+                         code="no_order_numbers", fields={"source": source})
     if len(numbers) > MAX_BATCH:
-        raise InputError(f"{source} lists {len(numbers)} orders", f"split it: at most {MAX_BATCH}")
+        raise InputError("{source} lists {count} orders", "split it: at most {most}",
+                         code="too_many_order_numbers",
+                         fields={"source": source, "count": len(numbers), "most": MAX_BATCH})
     return numbers
 
 
@@ -356,24 +398,25 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
                                          "failed": len(failed),
                                          "amount_mismatches": len(differ)}})
     else:
-        run.out.table([_batch_row(r) for r in results],
-                      ["out_trade_no", "status", "money", "trade_no", "error"])
+        show_table(run, [_batch_row(run, r) for r in results],
+                   ["out_trade_no", "status", "money", "trade_no", "error"], "orders")
     for result in differ:
-        run.out.status(result.queried.amount.line(result.out_trade_no), "bad")
-    run.out.status(MESSAGES["batch_summary"].format(
-        queried=len(results), answered=len(results) - len(failed), failed=len(failed)))
+        run.out.status(say(result.queried.amount.line(result.out_trade_no), run.messages), "bad")
+    run.out.status(_text(run, "batch_summary", queried=len(results),
+                         answered=len(results) - len(failed), failed=len(failed)))
     # The worst outcome decides: network (5) over gateway (4) over a wrong amount (3).
     worst = max((int(r.error.exit_code) for r in failed), default=ExitCode.OK)
     return max(worst, ExitCode.SIGNATURE_INVALID if differ else ExitCode.OK)
 
 
-def _batch_row(result) -> dict[str, str]:
+def _batch_row(run: Runtime, result) -> dict[str, str]:
     if result.queried is None:
-        return {"out_trade_no": result.out_trade_no, "status": "error",
-                "error": result.error.message}
-    order, status = result.queried.order, result.queried.order.get("status_text", "")
+        return {"out_trade_no": result.out_trade_no, "status": _status(run, "error"),
+                "error": say(error_said(result.error), run.messages)}
+    order = result.queried.order
+    status = _status(run, order.get("status_text", ""))
     if result.queried.amount_differs:
-        status = MESSAGES["amount_differs"].format(status=status)
+        status = _text(run, "amount_differs", status=status)
     return {"out_trade_no": result.out_trade_no, "status": status,
             "money": order.get("money", ""), "trade_no": order.get("trade_no", ""), "error": ""}
 
@@ -382,10 +425,11 @@ def _show_order(run: Runtime, order: dict) -> None:
     rows = [(k, str(order[k])) for k in ("out_trade_no", "trade_no", "api_trade_no", "type",
                                          "name", "money", "addtime", "endtime", "param", "buyer")
             if order.get(k) not in (None, "")]
-    rows.append(("status", f"{order['status']} ({order['status_text']})"))
+    rows.append(("status", _text(run, "status_value", status=order["status"],
+                                 text=_status(run, order["status_text"]))))
     if order.get("refundmoney"):
         rows.append(("refundmoney", str(order["refundmoney"])))
-    run.out.fields(rows)
+    show_fields(run, rows, "orders")
 
 
 @app.command("list")
@@ -437,28 +481,36 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
     if json_output:
         run.out.json_object(listing.to_dict())
     else:
-        rows = [{**row, "status_text": MESSAGES["amount_differs"].format(status=row["status_text"])}
-                if row.get("amount_matches") is False else row for row in listing.orders]
-        run.out.table(rows, ["out_trade_no", "trade_no", "money", "status_text", "type",
-                             "name", "addtime"])
-        run.out.status(MESSAGES["listed"].format(
-            orders=_counted(len(listing.orders), "order", "orders"),
-            pages=_counted(listing.pages, "page", "pages")))
+        rows = [{**row, "status_text": _listed_status(run, row)} for row in listing.orders]
+        show_table(run, rows, ["out_trade_no", "trade_no", "money", "status_text", "type",
+                               "name", "addtime"], "orders")
+        run.out.status(_text(run, "listed",
+                             orders=_text(run, "orders", count=len(listing.orders)),
+                             pages=_text(run, "pages", count=listing.pages)))
     for line in listing.mismatch_lines():
-        run.out.status(line, "bad")
+        run.out.status(say(line, run.messages), "bad")
+
+
+def _listed_status(run: Runtime, row: dict) -> str:
+    status = _status(run, row["status_text"])
+    if row.get("amount_matches") is False:
+        return _text(run, "amount_differs", status=status)
+    return status
 
 
 def _list_local(run: Runtime, limit: int, json_output: bool) -> None:
     state = _state(run)
     orders = [o.to_dict() for o in state.list_orders(limit)]
     if state.skipped:
-        run.out.status(f"warning: {state.skipped} damaged orders in {state.path} left out", "warn")
+        run.out.status(_text(run, "damaged_orders", count=state.skipped, path=state.path), "warn")
     if json_output:
         run.out.json_object({"orders": orders})
         return
-    rows = [{**o, "trade_no": MESSAGES["unknown_order"]} if o["unknown"] else o for o in orders]
-    run.out.table(rows, ["out_trade_no", "trade_no", "money", "name", "type", "pid", "gateway"])
-    run.out.status(MESSAGES["remembered"].format(orders=_counted(len(orders), "order", "orders")))
+    rows = [{**o, "trade_no": _text(run, "unknown_order")} if o["unknown"] else o
+            for o in orders]
+    show_table(run, rows, ["out_trade_no", "trade_no", "money", "name", "type", "pid",
+                           "gateway"], "orders")
+    run.out.status(_text(run, "remembered", orders=_text(run, "orders", count=len(orders))))
 
 
 @app.command("refund")
@@ -479,9 +531,9 @@ def refund(
     """Refund a paid order (api.php?act=refund / api/pay/refund). Not retried."""
     run = runtime(ctx)
     if not amount:
-        raise calls.refusal("refund_money_invalid", "no --amount was given",
-                            "give the amount to refund, e.g. --amount 1.00")
-    money = calls.validate_amount(amount, what="refund amount")
+        raise calls.refusal("refund_money_invalid", calls.note("no_refund_amount"),
+                            calls.note("refund_amount_example"))
+    money = calls.validate_amount(amount, refund=True)
     merchant, _ = resolve_merchant(run, conn)
     now = run.env.now()
     call = calls.refund_order(merchant, now, money=money, out_trade_no=out_trade_no,
@@ -499,9 +551,9 @@ def refund(
         run.out.json_object(result.to_dict())
         return
     document = result.to_dict()
-    run.out.fields([("refunded", document["money"]),
-                    ("order", result.out_trade_no or result.trade_no),
-                    ("gateway said", result.msg)])
+    show_fields(run, [("refunded", document["money"]),
+                      ("order", result.out_trade_no or result.trade_no),
+                      ("gateway_said", result.msg)], "orders", LABELS)
 
 
 @app.command("wait")
@@ -538,8 +590,9 @@ def wait(
     from ..gateway import operations
 
     def on_poll(number: int, queried) -> None:
-        state = queried.order["status_text"] if queried else MESSAGES["not_there_yet"]
-        run.out.status(MESSAGES["poll"].format(number=number, state=state), "dim")
+        state = _status(run, queried.order["status_text"]) if queried else \
+            _text(run, "not_there_yet")
+        run.out.status(_text(run, "poll", number=number, state=state), "dim")
 
     with open_client(run, conn) as client:
         outcome = operations.wait_paid(client, build, timeout=timeout_seconds,
@@ -553,19 +606,17 @@ def _show_wait(run: Runtime, outcome, out_trade_no: str, timeout: float, json_ou
         run.out.json_object(outcome.to_dict())
     elif outcome.paid:
         order = outcome.order
-        run.out.data(MESSAGES["paid"].format(out_trade_no=out_trade_no,
-                                             trade_no=order.get("trade_no", ""),
-                                             money=order.get("money", "")),
+        run.out.data(_text(run, "paid", out_trade_no=out_trade_no,
+                           trade_no=order.get("trade_no", ""), money=order.get("money", "")),
                      "ok" if outcome.deliverable else "bad")
     else:
-        why = (MESSAGES["not_paid_in_time"].format(seconds=f"{timeout:g}")
+        why = (_text(run, "not_paid_in_time", seconds=f"{timeout:g}")
                if outcome.reason == "timeout" else
-               MESSAGES["order_is"].format(reason=outcome.reason))
-        run.out.status(MESSAGES["wait_ended"].format(out_trade_no=out_trade_no, why=why,
-                                                     polls=_counted(outcome.polls, "poll",
-                                                                    "polls")), "bad")
+               _text(run, "order_is", reason=_status(run, outcome.reason)))
+        run.out.status(_text(run, "wait_ended", out_trade_no=out_trade_no, why=why,
+                             polls=_text(run, "polls", count=outcome.polls)), "bad")
     if outcome.paid and not outcome.deliverable:
-        run.out.status(outcome.amount.line(out_trade_no), "bad")
+        run.out.status(say(outcome.amount.line(out_trade_no), run.messages), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK if outcome.paid else ExitCode.CHECK_FAILED
 
@@ -597,13 +648,14 @@ def pay(
         run.out.json_object(result.to_dict())
         return
     notify = result.notify
-    rows = [("result", "failed" if fail else "paid"),
+    rows = [("result", _status(run, "failed" if fail else "paid")),
             ("out_trade_no", str(result.data.get("out_trade_no", ""))),
             ("trade_no", str(result.data.get("trade_no", "")))]
     if notify:
-        delivered = "delivered" if notify.get("delivered") else (
-            f"not delivered ({notify.get('error') or 'HTTP ' + str(notify.get('status'))})")
+        delivered = _text(run, "delivered") if notify.get("delivered") else _text(
+            run, "not_delivered", why=notify.get("error") or
+            _text(run, "http_status", status=notify.get("status")))
         where = str(notify.get("url") or "").split("?")[0]  # the signed fields: see --json
-        rows.append(("notify", f"{where}: {delivered}"))
-    run.out.fields(rows)
+        rows.append(("notify", _text(run, "notify_where", where=where, delivered=delivered)))
+    show_fields(run, rows, "orders")
 

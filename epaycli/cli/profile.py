@@ -8,19 +8,37 @@ import typer
 
 from ..core.errors import EpayError, InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..messages.note import say
 from ..profiles.keys import redacted
 from ..profiles.store import config_path, load_store, save_store
 from ..profiles.validate import check_answer, prepare_profile
 from .options import JsonOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
+from .wording import show_fields, show_table
 
 app = typer.Typer(help="Manage merchant profiles (gateway, pid, keys).", no_args_is_help=True)
 
-REQUIRED_PROMPTS = (
-    ("gateway", "Gateway base URL (e.g. https://pay.example.com/)", False),
-    ("pid", "Merchant id (商户ID)", False),
-    ("key", "Merchant key (商户密钥)", True),
-)
+REQUIRED_PROMPTS = (("gateway", "ask_gateway", False), ("pid", "ask_pid", False),
+                    ("key", "ask_key", True))
+MESSAGES = {
+    "saved": "saved profile {name!r} to {path}",
+    "saved_default": "saved profile {name!r} (default) to {path}",
+    "warning": "warning: {warning}",
+    "none_yet": "no profiles yet: commands use the built-in sandbox profile. Add yours with "
+                "'epay profile add NAME --gateway URL --pid N --key KEY'",
+    "sandbox_note": "built-in; points at the local gateway (epay mock)",
+    "default_now": "default profile is now {name!r}",
+    "removed": "removed profile {name!r}",
+    "no_default": "there is no default profile now: pick one with 'epay profile use NAME'",
+    "ask_gateway": "Gateway base URL (e.g. https://pay.example.com/)",
+    "ask_pid": "Merchant id (商户ID)",
+    "ask_key": "Merchant key (商户密钥)",
+    "answer_problem": "  {problem}",
+}
+
+
+def _text(run: Runtime, message_id: str, /, **fields: object) -> str:
+    return run.messages.text(f"profile.{message_id}", MESSAGES[message_id], **fields)
 
 
 @app.command("add")
@@ -65,7 +83,8 @@ def add(
     path = config_path(run.env.environ)
     store = _load(run, path)
     if name in store.profiles and not force:
-        raise InputError(f"profile {name!r} already exists", "pass --force to replace it")
+        raise InputError("profile {name!r} already exists", "pass --force to replace it",
+                         code="profile_exists", fields={"name": name})
     values = {"gateway": gateway, "pid": pid, "key": key}
     _ask_missing(values, run, rsa=bool(private_key))
     profile, warnings = prepare_profile(Profile(
@@ -75,19 +94,22 @@ def add(
         ngrok_authtoken=(ngrok_authtoken or "").strip(), smtp=(smtp or "").strip(),
         lang=(lang or "").strip(),
     ))
-    for warning in warnings:
-        run.out.status(f"warning: {warning}", "warn")
+    _warn(run, warnings)
     store = store.with_profile(profile, make_default=default)
     save_store(path, store)
-    marker = " (default)" if store.default == name else ""
-    run.out.status(f"saved profile {name!r}{marker} to {path}", "ok")
+    run.out.status(_text(run, "saved_default" if store.default == name else "saved", name=name,
+                         path=path), "ok")
+
+
+def _warn(run: Runtime, warnings) -> None:
+    for warning in warnings:
+        run.out.status(_text(run, "warning", warning=say(warning, run.messages)), "warn")
 
 
 def _load(run, path):
     """The profiles file, and what to know about it (others can read it) said on stderr."""
     store = load_store(path)
-    for warning in store.warnings:
-        run.out.status(f"warning: {warning}", "warn")
+    _warn(run, store.warnings)
     return store
 
 
@@ -101,17 +123,19 @@ def _ask_missing(values: dict[str, str | None], run, *, rsa: bool) -> None:
     env = run.env
     if not env.is_terminal(env.stdin):
         flags = ", ".join(f"--{field}" for field in missing)
-        raise InputError(f"missing {flags}", "give them as flags, or run this on a terminal to be asked")
+        raise InputError("missing {flags}", "give them as flags, or run this on a terminal to be "
+                         "asked", code="profile_flags_missing", fields={"flags": flags})
     for field in ("gateway", "pid"):
         if values[field]:
             check_answer(field, values[field])
     for field, question, secret in REQUIRED_PROMPTS:
         while field in missing and not values[field]:
-            answer = typer.prompt(question, hide_input=secret, default="", show_default=False)
+            answer = typer.prompt(_text(run, question), hide_input=secret, default="",
+                                  show_default=False)
             try:
                 values[field] = check_answer(field, answer)
             except EpayError as error:  # said at once; the question is asked again
-                run.out.status(f"  {error}", "warn")
+                run.out.status(_text(run, "answer_problem", problem=_said(run, error)), "warn")
 
 
 @app.command("list")
@@ -125,10 +149,9 @@ def list_profiles(ctx: typer.Context, json_output: JsonOption = False) -> None:
         run.out.json_object({"default": store.default, "profiles": rows})
         return
     if not rows:
-        run.out.status("no profiles yet: commands use the built-in sandbox profile. "
-                      "Add yours with 'epay profile add NAME --gateway URL --pid N --key KEY'")
+        run.out.status(_text(run, "none_yet"))
         return
-    run.out.table(rows, ["default", "name", "gateway", "dialect", "pid", "key"])
+    show_table(run, rows, ["default", "name", "gateway", "dialect", "pid", "key"], "profile")
 
 
 @app.command("show")
@@ -145,11 +168,13 @@ def show(
     profile = store.get(chosen)
     shown = profile.as_dict() if reveal else redacted(profile)
     if profile is SANDBOX_PROFILE:
-        shown["note"] = "built-in; points at the local gateway (epay mock)"
+        shown["note"] = MESSAGES["sandbox_note"]
     if json_output:
         run.out.json_object(shown)
         return
-    run.out.fields([(k, v) for k, v in shown.items() if v])
+    if "note" in shown:
+        shown["note"] = _text(run, "sandbox_note")
+    show_fields(run, [(k, v) for k, v in shown.items() if v], "profile")
 
 
 @app.command("use")
@@ -158,7 +183,7 @@ def use(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", 
     run = runtime(ctx)
     path = config_path(run.env.environ)
     save_store(path, _load(run, path).with_default(name))
-    run.out.status(f"default profile is now {name!r}", "ok")
+    run.out.status(_text(run, "default_now", name=name), "ok")
 
 
 @app.command("remove")
@@ -169,12 +194,13 @@ def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME
     store = _load(run, path)
     if name not in store.profiles:
         store.get(name)  # raises the "no such profile" error with the list of names
-        raise InputError(f"{name!r} is built in and cannot be removed", "nothing to do")
+        raise InputError("{name!r} is built in and cannot be removed", "nothing to do",
+                         code="profile_built_in", fields={"name": name})
     updated = store.without(name)
     save_store(path, updated)
-    run.out.status(f"removed profile {name!r}", "ok")
+    run.out.status(_text(run, "removed", name=name), "ok")
     if store.default == name:
-        run.out.status("there is no default profile now: pick one with 'epay profile use NAME'", "warn")
+        run.out.status(_text(run, "no_default"), "warn")
 
 
 @app.command("path")
@@ -186,3 +212,11 @@ def path(ctx: typer.Context, json_output: JsonOption = False) -> None:
         run.out.json_object({"path": str(where), "exists": where.exists()})
     else:
         run.out.data(str(where))
+
+
+def _said(run: Runtime, error: EpayError) -> str:
+    """An answer's problem, as the error line would say it (message — advice)."""
+    from .hints import words_for
+
+    message, hint = words_for(error, run.messages)
+    return f"{message} — {hint}" if hint else message

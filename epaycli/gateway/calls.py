@@ -23,6 +23,7 @@ from ..core.php import htmlspecialchars, is_blank, urlencode
 from ..core.redact import mask, redact_params
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import Md5Key, RsaKeys, Signer, SignType
+from ..messages.note import Bilingual, error_said, note_maker
 
 OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
 OUT_TRADE_NO_MAX = 150
@@ -130,39 +131,45 @@ def refusal(entry_id: str, detail: str, hint: str | None = None, *,
             meaning: str | None = None) -> InputError:
     """An ``InputError`` worded as the gateway would refuse it: its message, then why
     (``meaning``: what the message means here, when the catalogue's general one would not
-    fit, e.g. a number too long is not one with characters not allowed)."""
+    fit, e.g. a number too long is not one with characters not allowed). ``detail``, ``hint``
+    and ``meaning`` are ``Note``s (or catalogue text), so the refusal is said in either
+    language."""
     from ..catalogue.lookup import entry
 
     found = entry(entry_id)
     message = re.sub(r"\{\w+\}", "…", found.messages[0]) if found.messages else found.zh
-    said = (meaning or found.en).rstrip(".")
-    return InputError(f"{message} ({said}): {detail}", hint or found.fix,
-                      code=f"refused_{entry_id}")
+    said = meaning or Bilingual(found.en.rstrip("."), found.zh.rstrip("。"))
+    return InputError("{message} ({meaning}): {detail}", "{fix}", code="refused_by_gateway_rules",
+                      fields={"message": message, "meaning": said, "detail": detail,
+                              "fix": hint or found.fix_said, "entry": entry_id})
 
 
-def validate_amount(text: str, *, what: str = "amount") -> Decimal:
+
+def validate_amount(text: str, *, refund: bool = False) -> Decimal:
     cleaned = text.strip()
     if cleaned and re.fullmatch(r"0*(\.0*)?", cleaned):
-        raise refusal("money_empty", f"the {what} is {text!r}", "give an amount above zero, e.g. 1.00")
+        raise refusal("money_empty", note("refund_amount_zero" if refund else "amount_zero",
+                                           text=text), note("amount_above_zero"))
     try:
         return parse_amount(text).quantize(CENT)
     except InputError:
-        raise refusal("money_invalid", f"the {what} {_cut(text)!r} is not digits with at most "
-                                       "2 decimals") from None
+        raise refusal("money_invalid", note(
+            "refund_amount_not_digits" if refund else "amount_not_digits", text=_cut(text))) from None
 
 
 def validate_out_trade_no(value: str) -> str:
     if not value:
-        raise refusal("out_trade_no_empty", "no out_trade_no was given")
+        raise refusal("out_trade_no_empty", note("no_out_trade_no"))
     if not OUT_TRADE_NO.fullmatch(value):
         bad = sorted({ch for ch in value if not OUT_TRADE_NO.fullmatch(ch)})
-        raise refusal("out_trade_no_invalid",
-                      f"{_cut(value)!r} contains {' '.join(repr(c) for c in bad[:5])}")
+        raise refusal("out_trade_no_invalid", note(
+            "out_trade_no_characters", value=_cut(value),
+            characters=" ".join(repr(c) for c in bad[:5])))
     if len(value) > OUT_TRADE_NO_MAX:
         raise refusal("out_trade_no_invalid",
-                      f"it is {len(value)} characters; the gateway allows {OUT_TRADE_NO_MAX}",
-                      f"use at most {OUT_TRADE_NO_MAX} characters",
-                      meaning=MESSAGES["out_trade_no_too_long"])
+                      note("out_trade_no_length", length=len(value), limit=OUT_TRADE_NO_MAX),
+                      note("out_trade_no_limit", limit=OUT_TRADE_NO_MAX),
+                      meaning=note("out_trade_no_too_long"))
     return value
 
 
@@ -170,12 +177,13 @@ def validate_url(value: str, field_name: str, *, required: bool) -> str:
     entry_id = "notify_url_empty" if field_name == "notify_url" else "return_url_empty"
     if not value or is_blank(value):
         if required:
-            raise refusal(entry_id, f"no {field_name} was given")
+            raise refusal(entry_id, note("no_url", field=field_name))
         return ""
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise refusal("domain_not_allowed", f"{field_name} {_cut(value)!r} is not an absolute "
-                      "http(s) URL", f"give the full URL, e.g. https://shop.example.com/{field_name}")
+        raise refusal("domain_not_allowed",
+                      note("url_not_absolute", field=field_name, value=_cut(value)),
+                      note("url_example", field=field_name))
     return value.strip()
 
 
@@ -188,15 +196,19 @@ def validate_order(*, money: str, name: str, out_trade_no: str, notify_url: str,
     required)."""
     amount = validate_amount(money)
     if is_blank(name):
-        raise refusal("name_empty", "no product name was given")
+        raise refusal("name_empty", note("no_name"))
     if api and is_blank(type):
-        raise refusal("type_empty", "API payments need a payment type, e.g. alipay")
+        raise refusal("type_empty", note("no_type_given"))
     if api and is_blank(clientip):
-        raise refusal("clientip_empty", "API payments need the buyer's IP address")
+        raise refusal("clientip_empty", note("no_clientip"))
     if device and device not in DEVICES:
-        raise InputError(f"device {device!r} is not one Epay knows", ", ".join(DEVICES))
+        raise InputError("device {device!r} is not one Epay knows", "{known}",
+                         code="unknown_device", fields={"device": device,
+                                                        "known": ", ".join(DEVICES)})
     if method and method not in V2_METHODS:
-        raise InputError(f"method {method!r} is not one Epay V2 knows", ", ".join(V2_METHODS))
+        raise InputError("method {method!r} is not one Epay V2 knows", "{known}",
+                         code="unknown_v2_method", fields={"method": method,
+                                                           "known": ", ".join(V2_METHODS)})
     return OrderRequest(
         out_trade_no=validate_out_trade_no(out_trade_no), money=amount, name=name,
         notify_url=validate_url(notify_url, "notify_url", required=True),
@@ -207,6 +219,25 @@ def validate_order(*, money: str, name: str, out_trade_no: str, notify_url: str,
 
 
 MESSAGES = {
+    "amount_zero": "the amount is {text!r}",
+    "refund_amount_zero": "the refund amount is {text!r}",
+    "amount_above_zero": "give an amount above zero, e.g. 1.00",
+    "amount_not_digits": "the amount {text!r} is not digits with at most 2 decimals",
+    "refund_amount_not_digits": "the refund amount {text!r} is not digits with at most 2 "
+                                "decimals",
+    "no_out_trade_no": "no out_trade_no was given",
+    "out_trade_no_characters": "{value!r} contains {characters}",
+    "out_trade_no_length": "it is {length} characters; the gateway allows {limit}",
+    "out_trade_no_limit": "use at most {limit} characters",
+    "no_url": "no {field} was given",
+    "url_not_absolute": "{field} {value!r} is not an absolute http(s) URL",
+    "url_example": "give the full URL, e.g. https://shop.example.com/{field}",
+    "no_name": "no product name was given",
+    "no_type_given": "API payments need a payment type, e.g. alipay",
+    "no_clientip": "API payments need the buyer's IP address",
+    "no_order_no": "give OUT_TRADE_NO or --trade-no",
+    "no_refund_amount": "no --amount was given",
+    "refund_amount_example": "give the amount to refund, e.g. --amount 1.00",
     "out_trade_no_too_long": "out_trade_no is longer than the gateway allows",
     "query_in_notify_url": "notify_url has its own query string: real gateways store it "
                            "HTML-escaped and the notify arrives with extra unsigned fields "
@@ -220,14 +251,11 @@ MESSAGES = {
     "no_type": "--type '': no payment type, the buyer picks one in the gateway's cashier; such "
                "an order is notified with type=0 outside the signature, which the official SDK "
                "and 'epay verify' reject — poll 'epay order query' for it, or give a type",
-    "stored_name_differs": "{message} — the gateway stored this order's name as {stored!r}, "
-                           "not as sent ({why}), so even an identical resend counts as changed",
-    "stored_name_hint": "resend with --name {stored!r} (the name as stored), or use a new "
-                        "out_trade_no; avoid emoji and names over {kept} characters",
     "why_cut": "it keeps {kept} characters",
     "why_four_byte": "it stores emoji as '?'",
     "why_both": "it stores emoji as '?' and keeps {kept} characters",
 }
+note = note_maker("gateway", MESSAGES)
 
 
 def four_byte_characters(text: str) -> list[str]:
@@ -246,7 +274,7 @@ def payment_type(given: str | None, default: str) -> tuple[str, list[str]]:
     if given is None:
         return default, []
     if not given.strip():
-        return "", [MESSAGES["no_type"]]
+        return "", [note("no_type")]
     return given, []
 
 
@@ -259,29 +287,33 @@ def explain_create_error(error: EpayError, order: OrderRequest) -> EpayError:
     if stored == order.name or not isinstance(error, GatewayError):
         return error
     cut, emoji = len(order.name) > NAME_STORED_MAX, bool(four_byte_characters(order.name))
-    why = MESSAGES["why_both" if cut and emoji else "why_cut" if cut else "why_four_byte"]
+    why = note("why_both" if cut and emoji else "why_cut" if cut else "why_four_byte",
+                kept=NAME_STORED_MAX)
     return GatewayError(
-        MESSAGES["stored_name_differs"].format(message=error.message, stored=stored,
-                                               why=why.format(kept=NAME_STORED_MAX)),
-        MESSAGES["stored_name_hint"].format(stored=stored, kept=NAME_STORED_MAX),
-        code=error.code, gateway_code=error.gateway_code, gateway_message=error.gateway_message,
+        "{message} — the gateway stored this order's name as {stored!r}, not as sent ({why}), "
+        "so even an identical resend counts as changed",
+        "resend with --name {stored!r} (the name as stored), or use a new out_trade_no; avoid "
+        "emoji and names over {kept} characters", code="order_name_stored_differently",
+        fields={"message": error_said(error), "stored": stored, "why": why,
+                "kept": NAME_STORED_MAX},
+        gateway_code=error.gateway_code, gateway_message=error.gateway_message,
         explanation=error.explanation)
 
 
 def order_warnings(order: OrderRequest, gateway: str) -> list[str]:
     """What the gateway will do to this order that the merchant may not expect."""
-    notes = []
+    notes: list[str] = []
     if urlsplit(order.notify_url).query:
-        notes.append(MESSAGES["query_in_notify_url"])
+        notes.append(note("query_in_notify_url"))
     host = urlsplit(order.notify_url).hostname or ""
     if is_loopback_host(host) and not is_loopback_host(urlsplit(gateway).hostname or ""):
-        notes.append(MESSAGES["local_notify_url"].format(host=host))
+        notes.append(note("local_notify_url", host=host))
     if len(order.name) > NAME_STORED_MAX:
-        notes.append(MESSAGES["name_cut"].format(length=len(order.name), kept=NAME_STORED_MAX))
+        notes.append(note("name_cut", length=len(order.name), kept=NAME_STORED_MAX))
     emoji = four_byte_characters(order.name)
     if emoji:
-        notes.append(MESSAGES["name_four_byte"].format(characters=" ".join(emoji[:5]),
-                                                       stored=stored_name(order.name)))
+        notes.append(note("name_four_byte", characters=" ".join(emoji[:5]),
+                             stored=stored_name(order.name)))
     return notes
 
 
@@ -370,12 +402,13 @@ def auto_submit_form(endpoint: str, signed: SignedRequest) -> str:
 def _order_ref(out_trade_no: str | None, trade_no: str | None) -> dict[str, str]:
     if trade_no:
         if not OUT_TRADE_NO.fullmatch(trade_no) or len(trade_no) > OUT_TRADE_NO_MAX:
-            raise InputError(f"trade_no {_cut(trade_no)!r} is not an order number",
-                             "the gateway's trade_no is 19 digits, e.g. 2026120112000012345")
+            raise InputError("trade_no {trade_no!r} is not an order number",
+                             "the gateway's trade_no is 19 digits, e.g. 2026120112000012345",
+                             code="bad_trade_no", fields={"trade_no": _cut(trade_no)})
         return {"trade_no": trade_no}
     if out_trade_no:
         return {"out_trade_no": validate_out_trade_no(out_trade_no)}
-    raise refusal("order_no_empty", "give OUT_TRADE_NO or --trade-no")
+    raise refusal("order_no_empty", note("no_order_no"))
 
 
 def query_order(merchant: Merchant, now: int, *, out_trade_no: str | None = None,
@@ -390,10 +423,12 @@ def query_order(merchant: Merchant, now: int, *, out_trade_no: str | None = None
 def list_orders(merchant: Merchant, now: int, *, limit: int = 20, offset: int = 0,
                 status: int | None = None) -> Call:
     if not 1 <= limit <= LIST_PAGE_MAX:
-        raise InputError(f"limit {limit} is outside 1…{LIST_PAGE_MAX}",
-                         f"the gateway pages at most {LIST_PAGE_MAX} orders; --all pages through")
+        raise InputError("limit {limit} is outside 1…{most}",
+                         "the gateway pages at most {most} orders; --all pages through",
+                         code="orders_limit_out_of_range",
+                         fields={"limit": limit, "most": LIST_PAGE_MAX})
     if offset < 0:
-        raise InputError(f"offset {offset} is negative", "use 0 or more")
+        raise _negative_offset(offset)
     fields = {"limit": str(limit), "offset": str(offset),
               "status": "" if status is None else str(status)}
     if merchant.v2:
@@ -439,11 +474,18 @@ def merchant_info(merchant: Merchant, now: int) -> Call:
 def settles(merchant: Merchant, *, limit: int = 10, offset: int = 0) -> Call:
     """Settlement records exist on api.php only (V1, plain key), also for V2 merchants."""
     if not 1 <= limit <= LIST_PAGE_MAX:
-        raise InputError(f"limit {limit} is outside 1…{LIST_PAGE_MAX}",
-                         f"the gateway returns at most {LIST_PAGE_MAX} settlements a page")
+        raise InputError("limit {limit} is outside 1…{most}",
+                         "the gateway returns at most {most} settlements a page",
+                         code="settles_limit_out_of_range",
+                         fields={"limit": limit, "most": LIST_PAGE_MAX})
     if offset < 0:
-        raise InputError(f"offset {offset} is negative", "use 0 or more")
+        raise _negative_offset(offset)
     return _api_call(merchant, "settle", {"limit": str(limit), "offset": str(offset)})
+
+
+def _negative_offset(offset: int) -> InputError:
+    return InputError("offset {offset} is negative", "use 0 or more", code="negative_offset",
+                      fields={"offset": offset})
 
 
 def sandbox_pay(merchant: Merchant, *, out_trade_no: str | None = None,
@@ -470,9 +512,10 @@ def is_loopback_host(host: str) -> bool:
 def require_loopback(gateway: str) -> None:
     host = urlsplit(gateway).hostname or ""
     if not is_loopback_host(host):
-        raise InputError(f"{gateway} is not a local gateway: 'epay order pay' pays sandbox "
+        raise InputError("{gateway} is not a local gateway: 'epay order pay' pays sandbox "
                          "orders only", "pay real orders in the gateway's cashier; start "
-                         "'epay mock' for a sandbox", code="not_sandbox")
+                         "'epay mock' for a sandbox", code="not_sandbox",
+                         fields={"gateway": gateway})
 
 
 def _require_signer(merchant: Merchant) -> Signer:
@@ -493,8 +536,9 @@ def _require_md5(merchant: Merchant, what: str) -> Md5Key:
 
 def _require_v2(merchant: Merchant, what: str) -> None:
     if not merchant.v2:
-        raise InputError(f"{what} exists on V2 gateways only (api/pay/{what})",
-                         "use a V2 profile (dialect v2, RSA keys)", code="v2_only")
+        raise InputError("{what} exists on V2 gateways only (api/pay/{what})",
+                         "use a V2 profile (dialect v2, RSA keys)", code="v2_only",
+                         fields={"what": what})
 
 
 def _cut(text: str, limit: int = 40) -> str:

@@ -19,11 +19,26 @@ import httpx
 
 from .. import __version__
 from ..core.errors import EpayError, NetworkError
+from ..messages.note import Note
 from .calls import Call
 from .replies import Reply, parse_reply
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # a proxy in front of the gateway hiccuped
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a listing of 50 orders is ~30 KiB; more is not an answer
+
+
+MESSAGES = {  # what was tried, inside a network error
+    "tried": "timeout {seconds} s",
+    "tried_attempts": "timeout {seconds} s, {attempts} attempts",
+    "tried_whole": "timeout {seconds} s for the whole request",
+    "tried_whole_attempts": "timeout {seconds} s for the whole request, {attempts} attempts",
+}
+
+
+def _tried(settings: Settings, attempts: int, *, whole: bool = False) -> Note:
+    message_id = ("tried_whole" if whole else "tried") + ("_attempts" if attempts > 1 else "")
+    return Note(f"gateway.{message_id}", MESSAGES[message_id],
+                seconds=f"{settings.timeout:g}", attempts=attempts)
 
 
 class _TooLarge(Exception):
@@ -38,14 +53,17 @@ def _deadline_error(call: Call, settings: Settings, attempts: int, *,
                     by_caller: bool) -> NetworkError:
     """The whole request ran out of time: its own --timeout, or the caller's deadline (the
     end of an ``order wait``)."""
-    tried = f"timeout {settings.timeout:g} s for the whole request" + (
-        f", {attempts} attempts" if attempts > 1 else "")
     if by_caller:
-        return NetworkError(f"{call.shown_url} did not answer before the wait's deadline",
-                            "raise --timeout", code="network_deadline")
-    return NetworkError(f"{call.shown_url} did not answer in time ({tried})",
+        return NetworkError("{url} did not answer before the wait's deadline",
+                            "raise --timeout", code="network_deadline",
+                            fields={"url": call.shown_url})
+    return _timed_out(call.shown_url, _tried(settings, attempts, whole=True))
+
+
+def _timed_out(url: str, tried: str) -> NetworkError:
+    return NetworkError("{url} did not answer in time ({tried})",
                         "check the gateway is up and reachable, or raise --timeout",
-                        code="network_timeout")
+                        code="network_timeout", fields={"url": url, "tried": tried})
 
 
 def _parse(call: Call, response: httpx.Response, body: bytes, *, now: int) -> Reply:
@@ -74,9 +92,9 @@ async def _read_async(client: httpx.AsyncClient, call: Call) -> tuple[httpx.Resp
 
 
 def _too_large(call: Call) -> NetworkError:
-    return NetworkError(f"{call.shown_url} answered more than {MAX_ANSWER_BYTES // 1024 // 1024} "
-                        "MiB: not an Epay answer", "check the gateway URL",
-                        code="network_too_large")
+    return NetworkError("{url} answered more than {mib} MiB: not an Epay answer",
+                        "check the gateway URL", code="network_too_large",
+                        fields={"url": call.shown_url, "mib": MAX_ANSWER_BYTES // 1024 // 1024})
 
 
 @dataclass(frozen=True)
@@ -101,24 +119,24 @@ def _request_args(call: Call) -> dict[str, Any]:
 
 def _network_error(call: Call, error: Exception, settings: Settings, attempts: int) -> NetworkError:
     """What was tried and why it failed, in one line (never the key: ``shown_url``)."""
-    tried = f"timeout {settings.timeout:g} s" + (f", {attempts} attempts" if attempts > 1 else "")
+    tried = _tried(settings, attempts)
     url = call.shown_url
     if isinstance(error, httpx.TimeoutException):
-        return NetworkError(f"{url} did not answer in time ({tried})",
-                            "check the gateway is up and reachable, or raise --timeout",
-                            code="network_timeout")
+        return _timed_out(url, tried)
     reason = str(error) or type(error).__name__
+    fields = {"url": url, "reason": _short(reason), "tried": tried}
     if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason.lower() \
             or "SSL" in reason or "TLS" in reason:
-        return NetworkError(f"TLS failed for {url}: {_short(reason)} ({tried})",
+        return NetworkError("TLS failed for {url}: {reason} ({tried})",
                             "fix the gateway's certificate; pass --insecure only for a test gateway",
-                            code="network_tls")
+                            code="network_tls", fields=fields)
     if isinstance(error, httpx.ConnectError):
-        return NetworkError(f"cannot connect to {url}: {_short(reason)} ({tried})",
+        return NetworkError("cannot connect to {url}: {reason} ({tried})",
                             "is the gateway running and the URL right? for the sandbox, start "
-                            "'epay mock'", code="network_connect")
-    return NetworkError(f"{url} did not answer as an HTTP server should: {_short(reason)} ({tried})",
-                        "check the gateway URL (http vs https, port)", code="network_protocol")
+                            "'epay mock'", code="network_connect", fields=fields)
+    return NetworkError("{url} did not answer as an HTTP server should: {reason} ({tried})",
+                        "check the gateway URL (http vs https, port)", code="network_protocol",
+                        fields=fields)
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..core.errors import EpayError, GatewayError
 from ..core.money import amounts_equal, format_wire, parse_received_money
 from ..core.redact import mask
+from ..messages.note import Note, note_maker
 from . import calls
 from .calls import Call, OrderRequest
 from .replies import (
@@ -75,10 +76,10 @@ class AmountCheck:
         return {"amount_matches": self.matches, "ordered_money": format_wire(self.ordered),
                 "gateway_money": self.held}
 
-    def line(self, out_trade_no: str) -> str:
+    def line(self, out_trade_no: str) -> Note:
         """The one plain line a mismatch gets."""
-        return MESSAGES["amount_mismatch"].format(out_trade_no=out_trade_no, held=self.held,
-                                                  ordered=format_wire(self.ordered))
+        return _note("amount_mismatch", out_trade_no=out_trade_no, held=self.held,
+                     ordered=format_wire(self.ordered))
 
 
 MESSAGES = {
@@ -89,10 +90,15 @@ MESSAGES = {
                   "orders are missing, its error log says",
     "not_an_order": "the gateway's answer is not an order: {what}",
     "not_rows": "a listing whose data is not a list of rows: {what}",
+    "success_without_trade_no": "a success (code {code}) without a trade_no",
+    "bad_status": "status {status} is none of 0-4",
+    "bad_money": "money {money} is not an amount",
+    "missing": "'(missing)'",
     "no_pay_field": "the gateway made order {out_trade_no} (trade_no {trade_no}) but gave no way "
                     "to pay it (no payurl, qrcode, urlscheme or html): query it, or try page "
                     "mode",
 }
+_note = note_maker("gateway", MESSAGES)
 
 
 def check_amount(order: Mapping[str, Any], local: LocalOrder | None) -> AmountCheck | None:
@@ -140,18 +146,19 @@ def create(client: Sender, call: Call, order: OrderRequest, merchant: calls.Merc
     reply = client.send(call)
     created = create_fields(reply.data, v2=merchant.v2)
     if not created["trade_no"].strip():
-        raise _incomplete(call, "a success (code "
-                          f"{php_string(reply.data.get('code'))}) without a trade_no")
+        raise _incomplete(call, _note("success_without_trade_no",
+                                      code=php_string(reply.data.get("code"))))
     notes = reply.notes
     if not pay_field(created)[0]:
-        notes = (*notes, MESSAGES["no_pay_field"].format(out_trade_no=order.out_trade_no,
-                                                         trade_no=created["trade_no"]))
+        notes = (*notes, _note("no_pay_field", out_trade_no=order.out_trade_no,
+                               trade_no=created["trade_no"]))
     return Created(order, created, merchant.gateway, merchant.pid, merchant.dialect,
                    reply.verified, notes)
 
 
 # Errors after which the gateway may hold the order although epay could not read that it does.
-UNREADABLE = frozenset({"gateway_not_json", "gateway_internal_error", "gateway_empty_answer",
+UNREADABLE = frozenset({"gateway_not_json", "gateway_internal_error", "gateway_internal_text",
+                        "gateway_empty_answer",
                         "gateway_incomplete_answer", "network_timeout", "network_protocol"})
 
 
@@ -162,10 +169,12 @@ def outcome_unknown(error: EpayError) -> bool:
     return error.code in UNREADABLE or getattr(explanation, "id", None) == "http_500_empty"
 
 
+
 def _incomplete(call: Call, what: str) -> GatewayError:
-    return GatewayError(f"{call.shown_url} answered {what}", "the gateway (or a fork of it) "
-                        "broke its own protocol: query the order, and tell its operator",
-                        code="gateway_incomplete_answer")
+    return GatewayError("{url} answered {what}", "the gateway (or a fork of it) broke its own "
+                        "protocol: query the order, and tell its operator",
+                        code="gateway_incomplete_answer",
+                        fields={"url": call.shown_url, "what": what})
 
 
 # ---- query ----------------------------------------------------------------------------------
@@ -206,7 +215,7 @@ def query(client: Sender, call: Call, *, recorded: Recorded | None = None,
     order = order_fields(reply.data)
     problem = order_problem(order)
     if problem:
-        raise _incomplete(call, MESSAGES["not_an_order"].format(what=problem))
+        raise _incomplete(call, _note("not_an_order", what=problem))
     local = _lookup(recorded, str(order.get("out_trade_no", "")))
     return Queried(order, reply.verified, reply.notes, local, check_amount(order, local),
                    recorded is not None)
@@ -215,14 +224,16 @@ def query(client: Sender, call: Call, *, recorded: Recorded | None = None,
 def order_problem(order: Mapping[str, Any]) -> str | None:
     """Why an order the gateway reported cannot be trusted as one (None: it can)."""
     if order.get("status") not in STATUS_NAMES:
-        return f"status {_shown(order.get('status', '(missing)'))} is none of 0-4"
+        return _note("bad_status", status=_shown(order.get("status", _note("missing"))))
     money = str(order.get("money", ""))
     if parse_received_money(money) is None:
-        return f"money {_shown(money or '(missing)')} is not an amount"
+        return _note("bad_money", money=_shown(money or _note("missing")))
     return None
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, Note):  # already quoted, in either language
+        return value
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:40] + "…"
 
@@ -257,7 +268,7 @@ def query_many(batch: Sequence[Call], numbers: Sequence[str], *, settings: Setti
         order = order_fields(outcome.data)
         problem = order_problem(order)
         if problem:
-            error = _incomplete(call, MESSAGES["not_an_order"].format(what=problem))
+            error = _incomplete(call, _note("not_an_order", what=problem))
             results.append(BatchResult(number, error=error))
             continue
         local = _lookup(recorded, number)
@@ -310,7 +321,7 @@ def _listed(reply: Reply) -> list[dict[str, Any]]:
     rows = rows_of(reply.data)
     empty = data is None or data is False or data == "" or data == [] or data == {}
     if (not rows and not empty) or len(rows) != len(data or ()):
-        raise _incomplete(reply.call, MESSAGES["not_rows"].format(what=_shown(data)))
+        raise _incomplete(reply.call, _note("not_rows", what=_shown(data)))
     return rows
 
 
@@ -331,7 +342,7 @@ def list_page(client: Sender, call: Call, *, recorded: Recorded | None = None) -
     reply = client.send(call)
     listing = Listing(_rows(reply, recorded), 1, list(reply.notes))
     if reply.empty:
-        listing.notes.append(MESSAGES["empty_page"].format(offset=call_offset(call)))
+        listing.notes.append(_note("empty_page", offset=call_offset(call)))
     return listing
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
 from ..core.signing import verify
+from ..messages.note import note_maker
 from .calls import Call
 
 if TYPE_CHECKING:
@@ -32,6 +33,28 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _PHP_ERROR = re.compile(r"\b(Fatal error|Parse error|Uncaught|Warning|Notice|Deprecated)\b"
                         r"|SQLSTATE\[|on line \d+")
 SHOWN_BODY = 160  # characters of an unexpected body carried in an error
+
+MESSAGES = {
+    "proxy_failed": "a proxy in front of the gateway failed: try again, or tell the gateway's "
+                    "operator",
+    "check_site_root": "check the gateway URL: the site root where submit.php and api.php are",
+    "php_stopped": "the gateway's PHP stopped before it answered (its error log says why); "
+                   "check the URL is the site root",
+    "no_location": "(no Location header)",
+    "behind": "{seconds} s behind",
+    "ahead": "{seconds} s ahead of",
+    "not_signed": "the answer is not signed: it could not be verified",
+    "no_platform_key": "the answer is signed but not verified: no platform public key "
+                       "(平台公钥) was given",
+    "an_html_page": "an HTML page",
+    "text": "text",
+    "labelled": " labelled {content_type}",
+    "nothing_readable": "(nothing readable)",
+    "no_message": "(no message)",
+    "answer_without_code": "an answer without a code",
+}
+_note = note_maker("gateway", MESSAGES)
+
 
 
 @dataclass(frozen=True)
@@ -85,7 +108,7 @@ def parse_reply(call: Call, status: int, content_type: str, body: bytes, *, now:
     message = _text(document.get("msg") if document.get("msg") is not None
                     else document.get("message", ""))
     if code is None:
-        raise _error(call, document.get("code"), message or "an answer without a code",
+        raise _error(call, document.get("code"), message or _note("answer_without_code"),
                      status=status)
     if code not in call.success:
         raise _error(call, code, message, status=status)
@@ -100,24 +123,22 @@ def _empty(call: Call, status: int) -> GatewayError:
     if status == 500:
         return _error(call, None, "HTTP 500 with an empty body", status=status,
                       entry_id="http_500_empty")
-    if status > 500:
-        hint = "a proxy in front of the gateway failed: try again, or tell the gateway's operator"
-    elif status >= 400:
-        hint = "check the gateway URL: the site root where submit.php and api.php are"
-    else:
-        hint = ("the gateway's PHP stopped before it answered (its error log says why); "
-                "check the URL is the site root")
-    return GatewayError(f"{call.shown_url} answered HTTP {status} with an empty body",
-                        hint, code="gateway_empty_answer", gateway_code=status)
+    advice = _note("proxy_failed" if status > 500 else "check_site_root" if status >= 400
+                   else "php_stopped")
+    return GatewayError("{url} answered HTTP {status} with an empty body", "{advice}",
+                        code="gateway_empty_answer",
+                        fields={"url": call.shown_url, "status": status, "advice": advice},
+                        gateway_code=status)
 
 
 def _redirect(call: Call, status: int, location: str) -> GatewayError:
     # Only where it points, not its query: it may repeat the request's own (with the key).
     target = location.split("?")[0] + ("?…" if "?" in location else "") if location else ""
-    target = _cut(target, 120) or "(no Location header)"
-    return GatewayError(f"{call.shown_url} answered a redirect (HTTP {status}) to {target}",
+    target = _cut(target, 120) or _note("no_location")
+    return GatewayError("{url} answered a redirect (HTTP {status}) to {target}",
                         "use the gateway URL it redirects to (https, trailing slash); epay does "
                         "not follow redirects with a signed request", code="gateway_redirect",
+                        fields={"url": call.shown_url, "status": status, "target": target},
                         gateway_code=status)
 
 
@@ -131,30 +152,30 @@ def check_signed_reply(call: Call, document: dict[str, Any], *,
     if stamp not in (None, ""):
         seconds = _code(stamp)
         if seconds is None:
-            raise SignatureError(f"the answer's timestamp {stamp!r} is not Unix seconds",
+            raise SignatureError("the answer's timestamp {stamp!r} is not Unix seconds",
                                  "the gateway or something between is mangling answers",
-                                 code="reply_timestamp")
+                                 code="reply_timestamp", fields={"stamp": stamp})
         if abs(now - seconds) > TIMESTAMP_WINDOW_SECONDS:
             raise SignatureError(
-                f"the answer's timestamp is {abs(now - seconds)} s "
-                f"{'behind' if seconds < now else 'ahead of'} this clock "
-                f"(allowed: {TIMESTAMP_WINDOW_SECONDS} s)",
+                "the answer's timestamp is {off} this clock (allowed: {window} s)",
                 "synchronise the clock (NTP); a stale answer may be replayed",
-                code="reply_timestamp")
+                code="reply_timestamp_window",
+                fields={"off": _note("behind" if seconds < now else "ahead",
+                                     seconds=abs(now - seconds)),
+                        "window": TIMESTAMP_WINDOW_SECONDS})
     sign = document.get("sign")
     if not sign:
-        notes.append("the answer is not signed: it could not be verified")
+        notes.append(_note("not_signed"))
         return None, notes
     if call.platform is None or call.platform.public is None:
-        notes.append("the answer is signed but not verified: no platform public key "
-                     "(平台公钥) was given")
+        notes.append(_note("no_platform_key"))
         return None, notes
     fields = signed_fields(document)
     if not verify(fields, call.platform, received=str(sign)):
-        raise SignatureError(f"the answer from {call.shown_url} does not verify with the "
-                             "platform public key", "check the platform public key (平台公钥) "
-                             "in the profile; an answer that does not verify is not trusted",
-                             code="reply_signature")
+        raise SignatureError("the answer from {url} does not verify with the platform public "
+                             "key", "check the platform public key (平台公钥) in the profile; an "
+                             "answer that does not verify is not trusted",
+                             code="reply_signature", fields={"url": call.shown_url})
     return True, notes
 
 
@@ -211,26 +232,37 @@ def _not_json(call: Call, status: int, content_type: str, text: str) -> GatewayE
     entry = explain(None, shown)
     if entry is not None and entry.id == "http_error_page":
         entry = explain(None, shown.replace("站点提示信息", "")) or entry
-    kind = "an HTML page" if looks_html else "text"
-    labelled = f" labelled {content_type.split(';')[0]}" if "json" in content_type else ""
-    said = _cut(shown) or "(nothing readable)"
+    kind = _note("an_html_page" if looks_html else "text")
+    labelled = _note("labelled", content_type=content_type.split(";")[0]) \
+        if "json" in content_type else ""
+    said = _cut(shown) or _note("nothing_readable")
     if entry is None and internal:
         return GatewayError(
-            f"the gateway reports an internal error: {call.shown_url} answered {kind}{labelled} "
-            f"(HTTP {status}), not JSON: {said}",
+            "the gateway reports an internal error: {url} answered {kind}{labelled} "
+            "(HTTP {status}), not JSON: {said}",
             "the gateway's server is failing (its database, its PHP), not your request: tell "
-            "its operator, or look it up with 'epay errors'", code="gateway_internal_error",
+            "its operator, or look it up with 'epay errors'", code="gateway_internal_text",
+            fields={"url": call.shown_url, "kind": kind, "labelled": labelled, "status": status,
+                    "said": said},
             gateway_code=status, gateway_message=said)
     if entry is None:
         return GatewayError(
-            f"{call.shown_url} answered {kind}{labelled} (HTTP {status}), not JSON: {said}",
+            "{url} answered {kind}{labelled} (HTTP {status}), not JSON: {said}",
             "is the gateway URL right? it must be the Epay site root",
-            code="gateway_not_json", gateway_code=status, gateway_message=said)
+            code="gateway_not_json", fields={"url": call.shown_url, "kind": kind,
+                                             "labelled": labelled, "status": status,
+                                             "said": said},
+            gateway_code=status, gateway_message=said)
     message = _message_of(entry, shown)
-    return GatewayError(
-        f"gateway answered {kind}{labelled} (HTTP {status}): {message} — {entry.en.rstrip('.')}",
-        entry.fix, code="gateway_internal_error" if internal else None, gateway_code=status,
-        gateway_message=message, explanation=entry)
+    fields = {"kind": kind, "labelled": labelled, "status": status, "message": message,
+              "meaning": entry.meaning, "fix": entry.fix_said}
+    if internal:  # the gateway's own failure, explained (a database down, a PHP error)
+        return GatewayError("gateway answered {kind}{labelled} (HTTP {status}): {message} — "
+                            "{meaning}", "{fix}", code="gateway_internal_error", fields=fields,
+                            gateway_code=status, gateway_message=message, explanation=entry)
+    return GatewayError("gateway answered {kind}{labelled} (HTTP {status}): {message} — {meaning}",
+                        "{fix}", code="gateway_page", fields=fields, gateway_code=status,
+                        gateway_message=message, explanation=entry)
 
 
 def page_text(page: str) -> str:
@@ -262,22 +294,41 @@ def _message_of(entry: Entry, text: str) -> str:
 
 def _error(call: Call, code: object, message: str, *, status: int,
            entry_id: str | None = None) -> GatewayError:
+    """The gateway's error answer, explained by the catalogue; what it said (``said``) is
+    quoted as it came, in every language."""
     from ..catalogue.lookup import catalogue
 
     book = catalogue()
     entry = book.entry(entry_id) if entry_id else book.explain(code, message)
-    code_text = "no code" if code is None else f"code {code}"
-    said = message or "(no message)"
+    said = message or _note("no_message")
+    details: dict[str, Any] = {"gateway_code": code, "gateway_message": message}
     if entry is not None:
-        origin = " (a code of other gateways, quoted by tutorials)" if entry.from_other_gateways else ""
-        line = f"gateway answered {code_text}{origin}: {said} — {entry.en.rstrip('.')}"
-        return GatewayError(line, entry.fix, gateway_code=code, gateway_message=message,
+        fields = {"code": code, "said": said, "meaning": entry.meaning, "fix": entry.fix_said}
+        if code is None:
+            return GatewayError("gateway answered no code: {said} — {meaning}", "{fix}",
+                                code="gateway_answered_no_code", fields=fields, **details,
+                                explanation=entry)
+        if entry.from_other_gateways:
+            return GatewayError("gateway answered code {code} (a code of other gateways, quoted "
+                                "by tutorials): {said} — {meaning}", "{fix}",
+                                code="gateway_answered_quoted", fields=fields, **details,
+                                explanation=entry)
+        return GatewayError("gateway answered code {code}: {said} — {meaning}", "{fix}",
+                            code="gateway_answered", fields=fields, **details,
                             explanation=entry)
     meaning = book.code_meaning(code)
-    extra = f" — {meaning.en.rstrip('.')}" if meaning else ""
-    return GatewayError(f"gateway answered {code_text}: {said}{extra}",
-                        f"look it up with 'epay errors {_cut(message, 30) or code}'",
-                        gateway_code=code, gateway_message=message)
+    fields = {"code": code, "said": said, "what": _cut(message, 30) or code}
+    if meaning is not None:
+        return GatewayError("gateway answered code {code}: {said} — {meaning}",
+                            "look it up with 'epay errors {what}'", code="gateway_code_only",
+                            fields={**fields, "meaning": meaning.said}, **details)
+    if code is None:
+        return GatewayError("gateway answered no code: {said}",
+                            "look it up with 'epay errors {what}'",
+                            code="gateway_unexplained_no_code", fields=fields, **details)
+    return GatewayError("gateway answered code {code}: {said}",
+                        "look it up with 'epay errors {what}'", code="gateway_unexplained",
+                        fields=fields, **details)
 
 
 def _code(value: object) -> int | None:

@@ -58,9 +58,10 @@ def read_key_material(value: str, *, what: str) -> str:
     path = user_path(text, what=f"the {what} path", error=KeyFormatError) \
         if looks_like_key_path(text) else Path(text)
     if not looks_like_key_path(text) and not path_exists(path):
-        raise KeyFormatError(f"{what} is neither a readable file nor a PEM or base64 key "
-                             f"({len(text)} characters)",
-                             "give the path of the key file, or the PEM key itself")
+        raise KeyFormatError("{what} is neither a readable file nor a PEM or base64 key "
+                             "({length} characters)",
+                             "give the path of the key file, or the PEM key itself",
+                             code="key_not_file_or_pem", fields={"what": what, "length": len(text)})
     data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
                         error=KeyFormatError, too_large_hint="point at the PEM file itself")
     return data.decode("utf-8", "replace")
@@ -115,7 +116,8 @@ def notify_keys(resolved: Resolved) -> Keys:
     keys = profile_keys(resolved, public=True).for_callbacks()
     if keys.md5 is None and keys.rsa is None:
         raise InputError("no key to check notifies with",
-                         "pass --key, set EPAY_KEY, or give the profile a key or public_key")
+                         "pass --key, set EPAY_KEY, or give the profile a key or public_key",
+                         code="no_notify_key", fields={})
     return keys
 
 

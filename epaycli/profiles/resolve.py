@@ -13,6 +13,7 @@ from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
 from ..core.words import Texts
+from ..messages.note import Note, note_maker
 from .store import ProfileStore, config_path, load_store
 
 ENV_FIELDS = {
@@ -31,6 +32,20 @@ SECRET_VARIABLES = ("EPAY_KEY", "EPAY_PRIVATE_KEY", "EPAY_PUBLIC_KEY")
 # Profile fields that are defaults for the request `epay sign` builds, when it lacks them.
 REQUEST_DEFAULTS = ("type", "notify_url", "return_url")
 
+MESSAGES = {
+    "profile_origin": "profile {name!r}",
+    "flag_empty": "{flag} is empty",
+    "variable_empty": "{variable} is set but empty",
+}
+_note = note_maker("profiles", MESSAGES)
+BUILT_IN = "built-in sandbox"  # where a setting came from (origins), when the sandbox gave it
+
+
+def _empty(what: Note) -> ConfigError:
+    """A setting given empty. Its code is empty_setting (the CLI's advice is kept by code), and
+    each way of giving one is worded by its own note."""
+    return ConfigError("{what}", code="empty_setting", fields={"what": what})
+
 
 class Resolved(NamedTuple):
     """The settings a command runs with, and where each one came from."""
@@ -41,7 +56,7 @@ class Resolved(NamedTuple):
     notes: tuple[str, ...] = ()  # what to tell the user about that choice
 
     def from_sandbox(self, field_name: str) -> bool:
-        return self.origins.get(field_name) == "built-in sandbox"
+        return self.origins.get(field_name) == BUILT_IN
 
 
 def resolve(
@@ -53,7 +68,7 @@ def resolve(
 ) -> Resolved:
     """flag > EPAY_* environment > selected profile > built-in sandbox, field by field."""
     if profile_name is not None and not profile_name.strip():
-        raise ConfigError("--profile is empty", code="empty_setting")
+        raise _empty(_note("flag_empty", flag="--profile"))
     name = profile_name or env.get("EPAY_PROFILE") or store.default or SANDBOX_NAME
     chosen_by = ("flag" if profile_name else "EPAY_PROFILE" if env.get("EPAY_PROFILE")
                  else "default" if store.default else "fallback")
@@ -61,22 +76,25 @@ def resolve(
     if name == SANDBOX_NAME and SANDBOX_NAME in store.profiles:
         notes = (run_note("own_sandbox"),)
     if name == store.default and name not in store.profiles and name != SANDBOX_NAME:
-        raise ConfigError(f"the default profile {name!r} does not exist",
-                          "pick another with 'epay profile use NAME'")
+        raise ConfigError("the default profile {name!r} does not exist",
+                          "pick another with 'epay profile use NAME'",
+                          code="default_profile_missing", fields={"name": name})
     base = store.get(name)
-    origin = "built-in sandbox" if base is SANDBOX_PROFILE else f"profile {name!r}"
-    origins = {k: origin for k, v in base.as_dict().items() if v and k != "name"}
+    origin: str = Note("profiles.built_in", BUILT_IN) if base is SANDBOX_PROFILE else \
+        _note("profile_origin", name=name)
+    origins: dict[str, str] = {k: origin for k, v in base.as_dict().items()
+                               if v and k != "name"}
     changes: dict[str, str] = {}
     # Surrounding whitespace in a setting is always a copy mistake (a key never has any).
     for variable, field_name in ENV_FIELDS.items():
         if variable in SECRET_VARIABLES and variable in env and not env[variable].strip():
-            raise ConfigError(f"{variable} is set but empty", code="empty_setting")
+            raise _empty(_note("variable_empty", variable=variable))
         if env.get(variable, "").strip():
             changes[field_name] = require_text(env[variable].strip(), variable)
             origins[field_name] = variable
     for field_name, value in (flags or {}).items():
         if value is not None and not value.strip():
-            raise ConfigError(f"--{field_name.replace('_', '-')} is empty", code="empty_setting")
+            raise _empty(_note("flag_empty", flag=f"--{field_name.replace('_', '-')}"))
         if value and value.strip():
             changes[field_name] = require_text(value.strip(), f"--{field_name.replace('_', '-')}")
             origins[field_name] = "flag"

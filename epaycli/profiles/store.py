@@ -14,12 +14,14 @@ from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.redact import mask
 from ..files import path_exists, read_limited, user_path
+from ..messages.note import Note
 
 MAX_PROFILES_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"  # Windows Notepad starts UTF-8 files with it; TOML does not allow it
 MESSAGES = {
     "too_open": "the profiles file {path} can be read by other users (mode {mode:03o}), and it "
                 "holds merchant keys — make it yours only: chmod 600 {path}",
+    "none_yet": "none yet",
 }
 
 
@@ -43,9 +45,10 @@ class ProfileStore(NamedTuple):
             return self.profiles[name]
         if name == SANDBOX_NAME:
             return SANDBOX_PROFILE
-        known = ", ".join(sorted(self.profiles)) or "none yet"
-        raise ConfigError(f"no profile named {name!r} (profiles: {known})",
-                          "see 'epay profile list', or add it with 'epay profile add'")
+        known = ", ".join(sorted(self.profiles)) or Note("profiles.none_yet", MESSAGES["none_yet"])
+        raise ConfigError("no profile named {name!r} (profiles: {known})",
+                          "see 'epay profile list', or add it with 'epay profile add'",
+                          code="no_such_profile", fields={"name": name, "known": known})
 
     def with_profile(self, profile: Profile, *, make_default: bool = False) -> ProfileStore:
         profiles = {**self.profiles, profile.name: profile}
@@ -73,14 +76,16 @@ def load_store(path: Path) -> ProfileStore:
     try:
         document = tomllib.loads(raw.removeprefix(_BOM).decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(f"the profiles file {path} is not UTF-8 text",
-                          "save it as UTF-8") from None
+        raise ConfigError("the profiles file {path} is not UTF-8 text", "save it as UTF-8",
+                          code="profiles_not_utf8", fields={"path": path}) from None
     except RecursionError:
-        raise ConfigError(f"the profiles file {path} is nested too deeply to read",
-                          "profiles are flat tables of text: fix or move the file") from None
+        raise ConfigError("the profiles file {path} is nested too deeply to read",
+                          "profiles are flat tables of text: fix or move the file",
+                          code="profiles_too_deep", fields={"path": path}) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"the profiles file {path} is not valid TOML ({error})",
-                          "fix that line, or move the file away and add profiles again") from None
+        raise ConfigError("the profiles file {path} is not valid TOML ({error})",
+                          "fix that line, or move the file away and add profiles again",
+                          code="profiles_not_toml", fields={"path": path, "error": error}) from None
     store = _store_from_document(document, path)
     warning = _too_open(path)
     return ProfileStore(store.profiles, store.default, (warning,)) if warning else store
@@ -94,41 +99,49 @@ def _too_open(path: Path) -> str | None:
         mode = path.stat().st_mode & 0o777
     except OSError:
         return None
-    return MESSAGES["too_open"].format(path=path, mode=mode) if mode & 0o077 else None
+    return Note("profiles.too_open", MESSAGES["too_open"], path=path, mode=mode) \
+        if mode & 0o077 else None
 
 
 def _store_from_document(document: dict[str, Any], path: Path) -> ProfileStore:
     unknown = set(document) - {"default", "profiles"}
     if unknown:
-        raise ConfigError(f"the profiles file {path} has unknown top-level keys: "
-                          f"{', '.join(sorted(unknown))}",
-                          "only 'default' and [profiles.NAME] tables belong there")
+        raise ConfigError("the profiles file {path} has unknown top-level keys: {keys}",
+                          "only 'default' and [profiles.NAME] tables belong there",
+                          code="profiles_unknown_keys",
+                          fields={"path": path, "keys": ", ".join(sorted(unknown))})
     tables = document.get("profiles", {})
     if not isinstance(tables, dict):
-        raise ConfigError(f"'profiles' in {path} is not a table", "write [profiles.NAME] tables")
+        raise ConfigError("'profiles' in {path} is not a table", "write [profiles.NAME] tables",
+                          code="profiles_not_a_table", fields={"path": path})
     profiles = {}
     for name, table in tables.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"profile {name!r} in {path} is not a table",
-                              f"write it as [profiles.{name}]")
+            raise ConfigError("profile {name!r} in {path} is not a table",
+                              "write it as [profiles.{name}]", code="profile_not_a_table",
+                              fields={"name": name, "path": path})
         extra = set(table) - set(PROFILE_FIELDS) - {"name"}
         if extra:
-            raise ConfigError(f"profile {name!r} in {path} has unknown fields: "
-                              f"{', '.join(sorted(_shown_name(field) for field in extra))}",
-                              "see profiles.example.toml for the field names")
+            raise ConfigError("profile {name!r} in {path} has unknown fields: {unknown}",
+                              "see profiles.example.toml for the field names",
+                              code="profile_unknown_fields",
+                              fields={"name": name, "path": path, "unknown": ", ".join(
+                                  sorted(_shown_name(field) for field in extra))})
         values = {}
         for key, value in table.items():
             if key == "name":
                 continue
             if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise ConfigError(f"field {key!r} of profile {name!r} in {path} is not text",
-                                  f'write it in quotes: {key} = "…"')
+                raise ConfigError("field {key!r} of profile {name!r} in {path} is not text",
+                                  'write it in quotes: {key} = "…"', code="profile_field_not_text",
+                                  fields={"key": key, "name": name, "path": path})
             values[key] = str(value)
         profiles[name] = Profile(name=name, **values)
     default = document.get("default")
     if default is not None and not isinstance(default, str):
-        raise ConfigError(f"'default' in {path} is not a profile name",
-                          'write it as default = "NAME"')
+        raise ConfigError("'default' in {path} is not a profile name",
+                          'write it as default = "NAME"', code="profiles_bad_default",
+                          fields={"path": path})
     # A default that names no profile is reported when it is used, not here: a file that
     # cannot load could not be repaired with 'epay profile use'.
     return ProfileStore(profiles, default)
@@ -154,8 +167,10 @@ def save_store(path: Path, store: ProfileStore) -> None:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as error:
-        raise ConfigError(f"cannot write the profiles file {path}: {error.strerror}",
-                          "check the folder's permissions, or set EPAY_CONFIG") from None
+        raise ConfigError("cannot write the profiles file {path}: {reason}",
+                          "check the folder's permissions, or set EPAY_CONFIG",
+                          code="profiles_unwritable",
+                          fields={"path": path, "reason": error.strerror}) from None
 
 
 def _edited_text(path: Path, store: ProfileStore) -> str:
@@ -170,8 +185,9 @@ def _edited_text(path: Path, store: ProfileStore) -> str:
         document = tomlkit.document()
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as error:
         # load_store read it a moment ago: it changed in between
-        raise ConfigError(f"the profiles file {path} cannot be edited ({error})",
-                          "run the command again") from None
+        raise ConfigError("the profiles file {path} cannot be edited ({error})",
+                          "run the command again", code="profiles_changed",
+                          fields={"path": path, "error": error}) from None
     if store.default:
         document["default"] = store.default
     elif "default" in document:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..messages.note import Bilingual, Note
+from ..core.words import Bilingual, Text
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,6}")
@@ -50,12 +50,12 @@ class Entry:
         return Bilingual(self.en.rstrip("."), self.zh.rstrip("。"))
 
     @property
-    def fix_said(self) -> Note:
+    def fix_said(self) -> Text:
         """The fix, said in the run's language (``errors_catalogue.<id>.fix`` in Chinese)."""
         return _catalogue_note(self.id, "fix", self.fix)
 
     @property
-    def cause_said(self) -> Note:
+    def cause_said(self) -> Text:
         return _catalogue_note(self.id, "cause", self.cause)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,9 +64,9 @@ class Entry:
                 "source": self.source, "where": self.where, "aliases": list(self.aliases)}
 
 
-def _catalogue_note(entry_id: str, part: str, english: str) -> Note:
+def _catalogue_note(entry_id: str, part: str, english: str) -> Text:
     """An entry's cause or fix as a note: its Chinese is the catalogue's, by the entry's id."""
-    return Note(f"errors_catalogue.{entry_id}.{part}",
+    return Text(f"errors_catalogue.{entry_id}.{part}",
                 english.replace("{", "{{").replace("}", "}}"))
 
 

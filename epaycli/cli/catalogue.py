@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ExitCode, InputError
-from ..messages.note import say
 from .completion import complete_error_id
 from .options import JsonOption
 from .runtime import Runtime, runtime
@@ -136,7 +135,7 @@ def _show_entry(run: Runtime, match) -> None:
             ("zh", entry.zh)]
     if not _chinese(run):
         rows.append(("en", entry.en))
-    rows += [("cause", say(entry.cause_said, messages)), ("fix", say(entry.fix_said, messages))]
+    rows += [("cause", messages.say(entry.cause_said)), ("fix", messages.say(entry.fix_said))]
     if entry.where:
         rows.append(("where", entry.where))
     if entry.from_other_gateways:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import EpayError
-from ..messages.note import said_fields
 
 if TYPE_CHECKING:
     from ..messages import Messages
@@ -67,12 +66,12 @@ def hint_for(error: EpayError) -> str | None:
 def words_for(error: EpayError, messages: Messages) -> tuple[str, str | None]:
     """The error's message and advice in the run's language: a worded error (raised with
     ``fields``) by its code, the CLI's advice by its code; plain words stay as they are. A
-    field that is itself a ``Note`` or ``Bilingual`` phrase is said in the same language."""
+    field that is itself a ``Text`` or ``Bilingual`` phrase is said in the same language."""
     message, hint = error.message, hint_for(error)
     if error.templates is not None:
         template, hint_template = error.templates
-        # a field that is a Text, Note or Bilingual phrase is said in the language too
-        fields = said_fields(error.fields, messages)
+        # a field that is a Text or Bilingual phrase is said in the language too
+        fields = messages.said_fields(error.fields)
         wording = error.words or error.code
         message = messages.text(f"errors.{wording}.message", template, **fields)
         if hint_template and error.code not in HINTS:

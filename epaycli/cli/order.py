@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ConfigError, EpayError, ExitCode, InputError
+from ..core.words import Text
 from ..gateway import calls
 from ..gateway.calls import Merchant
-from ..messages.note import Note, error_said, say
 from .connect import (
     Connection,
     DryRunOption,
@@ -196,7 +196,7 @@ def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[st
     if calls.is_loopback_host(_host(merchant.gateway)):
         if not notify:
             notify = SANDBOX_NOTIFY_URL
-            notes.append(Note("orders.sandbox_notify_url", MESSAGES["sandbox_notify_url"],
+            notes.append(Text("orders.sandbox_notify_url", MESSAGES["sandbox_notify_url"],
                               notify=notify))
         back = back or SANDBOX_RETURN_URL
     return notify, back, notes
@@ -346,8 +346,8 @@ def _learn_trade_no(state, merchant: Merchant, queried) -> None:
 def _amount_verdict(run: Runtime, queried) -> int:
     """Exit 3 and one plain line when the gateway holds another amount than epay ordered."""
     if queried.amount_differs:
-        run.out.status(say(queried.amount.line(queried.order.get("out_trade_no", "")),
-                           run.messages), "bad")
+        run.out.status(run.messages.say(
+            queried.amount.line(queried.order.get("out_trade_no", ""))), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK
 
@@ -366,7 +366,7 @@ def _numbers(source: str, run: Runtime) -> list[str]:
             raise InputError("line {line} of {source}: {problem}", "{fix}",
                              code="bad_order_number_line",
                              fields={"line": index, "source": source,
-                                     "problem": error_said(error),
+                                     "problem": error.said,
                                      "fix": error.fields.get("fix", error.hint)}) from None
     if not numbers:
         raise InputError("{source} lists no order numbers",
@@ -401,7 +401,7 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
         show_table(run, [_batch_row(run, r) for r in results],
                    ["out_trade_no", "status", "money", "trade_no", "error"], "orders")
     for result in differ:
-        run.out.status(say(result.queried.amount.line(result.out_trade_no), run.messages), "bad")
+        run.out.status(run.messages.say(result.queried.amount.line(result.out_trade_no)), "bad")
     run.out.status(_text(run, "batch_summary", queried=len(results),
                          answered=len(results) - len(failed), failed=len(failed)))
     # The worst outcome decides: network (5) over gateway (4) over a wrong amount (3).
@@ -412,7 +412,7 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
 def _batch_row(run: Runtime, result) -> dict[str, str]:
     if result.queried is None:
         return {"out_trade_no": result.out_trade_no, "status": _status(run, "error"),
-                "error": say(error_said(result.error), run.messages)}
+                "error": run.messages.say(result.error.said)}
     order = result.queried.order
     status = _status(run, order.get("status_text", ""))
     if result.queried.amount_differs:
@@ -488,7 +488,7 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
                              orders=_text(run, "orders", count=len(listing.orders)),
                              pages=_text(run, "pages", count=listing.pages)))
     for line in listing.mismatch_lines():
-        run.out.status(say(line, run.messages), "bad")
+        run.out.status(run.messages.say(line), "bad")
 
 
 def _listed_status(run: Runtime, row: dict) -> str:
@@ -616,7 +616,7 @@ def _show_wait(run: Runtime, outcome, out_trade_no: str, timeout: float, json_ou
         run.out.status(_text(run, "wait_ended", out_trade_no=out_trade_no, why=why,
                              polls=_text(run, "polls", count=outcome.polls)), "bad")
     if outcome.paid and not outcome.deliverable:
-        run.out.status(say(outcome.amount.line(out_trade_no), run.messages), "bad")
+        run.out.status(run.messages.say(outcome.amount.line(out_trade_no)), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK if outcome.paid else ExitCode.CHECK_FAILED
 

@@ -8,7 +8,6 @@ import typer
 
 from ..core.errors import EpayError, InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
-from ..messages.note import say
 from ..profiles.keys import redacted
 from ..profiles.store import config_path, load_store, save_store
 from ..profiles.validate import check_answer, prepare_profile
@@ -103,7 +102,7 @@ def add(
 
 def _warn(run: Runtime, warnings) -> None:
     for warning in warnings:
-        run.out.status(_text(run, "warning", warning=say(warning, run.messages)), "warn")
+        run.out.status(_text(run, "warning", warning=run.messages.say(warning)), "warn")
 
 
 def _load(run, path):

@@ -1,19 +1,18 @@
 """The run's language for the commands' tables, labels and notes: a column or label is said
-by its id (``order.column.out_trade_no``), a library's ``Note`` by its message id. English
+by its id (``order.column.out_trade_no``), a library's ``Text`` by its message id. English
 keeps the id as it is (the table helper upper-cases it), byte for byte as before."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..messages.note import say
 from .runtime import Runtime
 
 
 def show_notes(run: Runtime, notes: Iterable[str], style: str = "warn") -> None:
-    """Notes and warnings on stderr, each in the run's language (a ``Note``) or as given."""
+    """Notes and warnings on stderr, each in the run's language (a ``Text``) or as given."""
     for note in notes:
-        run.out.status(say(note, run.messages), style)
+        run.out.status(run.messages.say(note), style)
 
 
 def show_table(run: Runtime, rows: Sequence[Mapping[str, object]], columns: Sequence[str],

@@ -23,7 +23,7 @@ from ..core.php import htmlspecialchars, is_blank, urlencode
 from ..core.redact import mask, redact_params
 from ..core.request import SignedRequest, sign_request
 from ..core.signing import Md5Key, RsaKeys, Signer, SignType
-from ..messages.note import Bilingual, error_said, note_maker
+from ..core.words import Bilingual, Texts
 
 OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
 OUT_TRADE_NO_MAX = 150
@@ -132,7 +132,7 @@ def refusal(entry_id: str, detail: str, hint: str | None = None, *,
     """An ``InputError`` worded as the gateway would refuse it: its message, then why
     (``meaning``: what the message means here, when the catalogue's general one would not
     fit, e.g. a number too long is not one with characters not allowed). ``detail``, ``hint``
-    and ``meaning`` are ``Note``s (or catalogue text), so the refusal is said in either
+    and ``meaning`` are ``Text``s (or catalogue text), so the refusal is said in either
     language."""
     from ..catalogue.lookup import entry
 
@@ -255,7 +255,7 @@ MESSAGES = {
     "why_four_byte": "it stores emoji as '?'",
     "why_both": "it stores emoji as '?' and keeps {kept} characters",
 }
-note = note_maker("gateway", MESSAGES)
+note = Texts("gateway", MESSAGES)
 
 
 def four_byte_characters(text: str) -> list[str]:
@@ -294,7 +294,7 @@ def explain_create_error(error: EpayError, order: OrderRequest) -> EpayError:
         "so even an identical resend counts as changed",
         "resend with --name {stored!r} (the name as stored), or use a new out_trade_no; avoid "
         "emoji and names over {kept} characters", code="order_name_stored_differently",
-        fields={"message": error_said(error), "stored": stored, "why": why,
+        fields={"message": error.said, "stored": stored, "why": why,
                 "kept": NAME_STORED_MAX},
         gateway_code=error.gateway_code, gateway_message=error.gateway_message,
         explanation=error.explanation)

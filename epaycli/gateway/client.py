@@ -19,7 +19,7 @@ import httpx
 
 from .. import __version__
 from ..core.errors import EpayError, NetworkError
-from ..messages.note import Note
+from ..core.words import Text
 from .calls import Call
 from .replies import Reply, parse_reply
 
@@ -35,9 +35,9 @@ MESSAGES = {  # what was tried, inside a network error
 }
 
 
-def _tried(settings: Settings, attempts: int, *, whole: bool = False) -> Note:
+def _tried(settings: Settings, attempts: int, *, whole: bool = False) -> Text:
     message_id = ("tried_whole" if whole else "tried") + ("_attempts" if attempts > 1 else "")
-    return Note(f"gateway.{message_id}", MESSAGES[message_id],
+    return Text(f"gateway.{message_id}", MESSAGES[message_id],
                 seconds=f"{settings.timeout:g}", attempts=attempts)
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..core.errors import EpayError, GatewayError
 from ..core.money import amounts_equal, format_wire, parse_received_money
 from ..core.redact import mask
-from ..messages.note import Note, note_maker
+from ..core.words import Text, Texts
 from . import calls
 from .calls import Call, OrderRequest
 from .replies import (
@@ -76,7 +76,7 @@ class AmountCheck:
         return {"amount_matches": self.matches, "ordered_money": format_wire(self.ordered),
                 "gateway_money": self.held}
 
-    def line(self, out_trade_no: str) -> Note:
+    def line(self, out_trade_no: str) -> Text:
         """The one plain line a mismatch gets."""
         return _note("amount_mismatch", out_trade_no=out_trade_no, held=self.held,
                      ordered=format_wire(self.ordered))
@@ -98,7 +98,7 @@ MESSAGES = {
                     "to pay it (no payurl, qrcode, urlscheme or html): query it, or try page "
                     "mode",
 }
-_note = note_maker("gateway", MESSAGES)
+_note = Texts("gateway", MESSAGES)
 
 
 def check_amount(order: Mapping[str, Any], local: LocalOrder | None) -> AmountCheck | None:
@@ -232,7 +232,7 @@ def order_problem(order: Mapping[str, Any]) -> str | None:
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, Note):  # already quoted, in either language
+    if isinstance(value, Text):  # already quoted, in either language
         return value
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:40] + "…"

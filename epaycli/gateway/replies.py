@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import GatewayError, SignatureError
 from ..core.php import float_text
 from ..core.signing import verify
-from ..messages.note import note_maker
+from ..core.words import Texts
 from .calls import Call
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ MESSAGES = {
     "no_message": "(no message)",
     "answer_without_code": "an answer without a code",
 }
-_note = note_maker("gateway", MESSAGES)
+_note = Texts("gateway", MESSAGES)
 
 
 

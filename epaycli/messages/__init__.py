@@ -69,19 +69,24 @@ class Messages:
         return render(template, fields)
 
     def say(self, text: str) -> str:
-        """A ``core.words`` Text (or Joined list of them) in this language, its fields worded
-        too; any other string as it is. English is the text itself."""
+        """A ``core.words`` Text (or Joined list of them, or Bilingual phrase) in this language,
+        its fields said too; any other string as it is. English is the text itself."""
         if self.language == "en" or not isinstance(text, str):
             return text
-        from ..core.words import Joined, Text
+        from ..core.words import Bilingual, Joined, Text
 
+        if isinstance(text, Bilingual):
+            return text.chinese or text
         if isinstance(text, Joined):
             return self.text(text.id, text.separator).join(self.say(item) for item in text.items)
         if not isinstance(text, Text):
             return text
-        fields = {name: self.say(value) if isinstance(value, str) else value
-                  for name, value in text.fields.items()}
-        return self.text(text.id, text.template, **fields)
+        return self.text(text.id, text.template, **self.said_fields(text.fields))
+
+    def said_fields(self, fields: Mapping[str, object]) -> dict[str, object]:
+        """Template fields with every Text, Joined or Bilingual among them said."""
+        return {name: self.say(value) if isinstance(value, str) else value
+                for name, value in fields.items()}
 
     def say_all(self, value: object) -> object:
         """A JSON-shaped value with every Text in it worded (its keys and other values kept)."""

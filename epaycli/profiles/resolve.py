@@ -12,8 +12,7 @@ from ..core.errors import ConfigError, EpayError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
-from ..core.words import Texts
-from ..messages.note import Note, note_maker
+from ..core.words import Text, Texts
 from .store import ProfileStore, config_path, load_store
 
 ENV_FIELDS = {
@@ -37,11 +36,11 @@ MESSAGES = {
     "flag_empty": "{flag} is empty",
     "variable_empty": "{variable} is set but empty",
 }
-_note = note_maker("profiles", MESSAGES)
+_note = Texts("profiles", MESSAGES)
 BUILT_IN = "built-in sandbox"  # where a setting came from (origins), when the sandbox gave it
 
 
-def _empty(what: Note) -> ConfigError:
+def _empty(what: Text) -> ConfigError:
     """A setting given empty. Its code is empty_setting (the CLI's advice is kept by code), and
     each way of giving one is worded by its own note."""
     return ConfigError("{what}", code="empty_setting", fields={"what": what})
@@ -80,7 +79,7 @@ def resolve(
                           "pick another with 'epay profile use NAME'",
                           code="default_profile_missing", fields={"name": name})
     base = store.get(name)
-    origin: str = Note("profiles.built_in", BUILT_IN) if base is SANDBOX_PROFILE else \
+    origin: str = Text("profiles.built_in", BUILT_IN) if base is SANDBOX_PROFILE else \
         _note("profile_origin", name=name)
     origins: dict[str, str] = {k: origin for k, v in base.as_dict().items()
                                if v and k != "name"}

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.redact import mask
+from ..core.words import Text
 from ..files import path_exists, read_limited, user_path
-from ..messages.note import Note
 
 MAX_PROFILES_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"  # Windows Notepad starts UTF-8 files with it; TOML does not allow it
@@ -45,7 +45,7 @@ class ProfileStore(NamedTuple):
             return self.profiles[name]
         if name == SANDBOX_NAME:
             return SANDBOX_PROFILE
-        known = ", ".join(sorted(self.profiles)) or Note("profiles.none_yet", MESSAGES["none_yet"])
+        known = ", ".join(sorted(self.profiles)) or Text("profiles.none_yet", MESSAGES["none_yet"])
         raise ConfigError("no profile named {name!r} (profiles: {known})",
                           "see 'epay profile list', or add it with 'epay profile add'",
                           code="no_such_profile", fields={"name": name, "known": known})
@@ -99,7 +99,7 @@ def _too_open(path: Path) -> str | None:
         mode = path.stat().st_mode & 0o777
     except OSError:
         return None
-    return Note("profiles.too_open", MESSAGES["too_open"], path=path, mode=mode) \
+    return Text("profiles.too_open", MESSAGES["too_open"], path=path, mode=mode) \
         if mode & 0o077 else None
 
 

@@ -10,8 +10,8 @@ from ..core.errors import InputError, KeyFormatError
 from ..core.models import DIALECTS, SANDBOX_NAME, Profile
 from ..core.params import url_parts
 from ..core.signing import PLACEHOLDER_KEYS, looks_like_md5_key
+from ..core.words import Texts
 from ..messages import language_of
-from ..messages.note import note_maker
 from .keys import load_key, rsa_key_notes
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -31,7 +31,7 @@ MESSAGES = {
     "the_private_key": "the private key",
     "the_public_key": "the public key",
 }
-_note = note_maker("profiles", MESSAGES)
+_note = Texts("profiles", MESSAGES)
 
 
 

@@ -50,11 +50,13 @@ def demo(
     """
     from ..demo import timeline
     from ..demo.roundtrip import DemoFailed, run_demo
+    from ..messages.phrase import say
 
-    out = runtime(ctx).out
+    run = runtime(ctx)
+    out = run.out
 
     def show(event: DemoEvent) -> None:  # the timeline, drawn as the run goes
-        for text, style in timeline.lines(event):
+        for text, style in timeline.lines(event, run.messages):
             out.data(text, style)
 
     result = run_demo(
@@ -66,9 +68,12 @@ def demo(
         show(result)
     if result.fault_caught:  # what was asked for: no error, but not a clean payment either
         if not json_output:
-            out.status(MESSAGES["fault_caught"].format(
-                fault=fault, number=result.failed_step.number, step=result.failed_step.name), "ok")
+            out.status(run.messages.text(
+                "demo.fault_caught", MESSAGES["fault_caught"], fault=fault,
+                number=result.failed_step.number, step=result.failed_step.name), "ok")
         return int(ExitCode.CHECK_FAILED)
     if not result.ok:
-        raise DemoFailed(result)
+        failed = result.failed_step
+        raise DemoFailed(result, None if failed is None else
+                         say(failed.failure, run.messages))
     return None

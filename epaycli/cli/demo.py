@@ -50,7 +50,6 @@ def demo(
     """
     from ..demo import timeline
     from ..demo.roundtrip import DemoFailed, run_demo
-    from ..messages.phrase import say
 
     run = runtime(ctx)
     out = run.out
@@ -73,7 +72,5 @@ def demo(
                 number=result.failed_step.number, step=result.failed_step.name), "ok")
         return int(ExitCode.CHECK_FAILED)
     if not result.ok:
-        failed = result.failed_step
-        raise DemoFailed(result, None if failed is None else
-                         say(failed.failure, run.messages))
+        raise DemoFailed(result)
     return None

@@ -118,8 +118,7 @@ class DemoFailed(EpayError):
 
     code = "demo_failed"
 
-    def __init__(self, result: DemoResult, failure: str | None = None) -> None:
-        """``failure``: why the step failed, in the run's language (default: English)."""
+    def __init__(self, result: DemoResult) -> None:
         failed = result.failed_step
         fault = result.setting.fault
         if failed is None:
@@ -129,7 +128,7 @@ class DemoFailed(EpayError):
             self.exit_code = ExitCode.ERROR
             return
         fields = {"number": failed.number, "step": failed.name, "fault": fault,
-                  "failure": str(failed.failure) if failure is None else failure}
+                  "failure": failed.failure}  # a phrase: said in the run's language
         if fault:  # a caught fault ends without an error (cli/demo.py)
             super().__init__("demo step {number} ({step}) failed: {failure}",
                              "the '{fault}' fault should not fail this step — the timeline "

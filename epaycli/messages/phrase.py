@@ -25,8 +25,11 @@ class Phrase:
     def __str__(self) -> str:
         return render(self.english, {k: _english(v) for k, v in self.fields.items()})
 
-    def __repr__(self) -> str:
-        return f"Phrase({self.id!r}, {str(self)!r})"
+    def __repr__(self) -> str:  # as its text: a template's {field!r} quotes the words
+        return repr(str(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
     def __eq__(self, other: object) -> bool:
         return str(self) == str(other) if isinstance(other, Phrase | str) else NotImplemented
@@ -35,8 +38,7 @@ class Phrase:
         return hash(str(self))
 
     def said(self, messages: Messages) -> str:
-        return messages.text(self.id, self.english,
-                             **{k: say(v, messages) for k, v in self.fields.items()})
+        return messages.text(self.id, self.english, **self.fields)  # (it says inner phrases)
 
 
 def say(value: object, messages: Messages) -> object:

@@ -98,7 +98,7 @@ def test_the_demo_failed_error_is_worded_in_chinese():
                   checks=(Check(said("accepted", code=1), False, said("no_trade_no")),))
     result = DemoResult(setting, (failed,), 1.0)
     chinese = Messages("zh")
-    error = DemoFailed(result, said("no_trade_no").said(chinese))
+    error = DemoFailed(result)
     assert words_for(error, chinese)[0] == "demo 第 1 步（create）失败：回复里没有 trade_no"
     assert str(DemoFailed(result)).startswith(
         "demo step 1 (create) failed: the answer has no trade_no — the timeline above")

@@ -72,5 +72,5 @@ def demo(
                 number=result.failed_step.number, step=result.failed_step.name), "ok")
         return int(ExitCode.CHECK_FAILED)
     if not result.ok:
-        raise DemoFailed(result)
+        raise DemoFailed.of(result)
     return None

@@ -118,27 +118,31 @@ class DemoFailed(EpayError):
 
     code = "demo_failed"
 
-    def __init__(self, result: DemoResult) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
+                 fields: dict | None = None, exit_code: int = ExitCode.CHECK_FAILED) -> None:
+        super().__init__(message, hint, code=code, fields=fields)
+        self.exit_code = ExitCode(exit_code)
+
+    @classmethod
+    def of(cls, result: DemoResult) -> DemoFailed:
         failed = result.failed_step
-        fault = result.setting.fault
         if failed is None:
-            super().__init__("the round trip did not finish",
-                             "the timeline above shows what was sent and what came back; "
-                             "--json gives every step", code="demo_unfinished", fields={})
-            self.exit_code = ExitCode.ERROR
-            return
-        fields = {"number": failed.number, "step": failed.name, "fault": fault,
+            return DemoFailed("the round trip did not finish",
+                              "the timeline above shows what was sent and what came back; "
+                              "--json gives every step", code="demo_unfinished", fields={},
+                              exit_code=ExitCode.ERROR)
+        fields = {"number": failed.number, "step": failed.name, "fault": result.setting.fault,
                   "failure": failed.failure}  # a phrase: said in the run's language
-        if fault:  # a caught fault ends without an error (cli/demo.py)
-            super().__init__("demo step {number} ({step}) failed: {failure}",
-                             "the '{fault}' fault should not fail this step — the timeline "
-                             "above shows what was sent and what came back; --json gives "
-                             "every step", code="demo_failed_fault", fields=fields)
-        else:
-            super().__init__("demo step {number} ({step}) failed: {failure}",
-                             "the timeline above shows what was sent and what came back; "
-                             "--json gives every step", code="demo_failed", fields=fields)
-        self.exit_code = ExitCode(failed.exit_code)
+        if result.setting.fault:  # a caught fault ends without an error (cli/demo.py)
+            return DemoFailed("demo step {number} ({step}) failed: {failure}",
+                              "the '{fault}' fault should not fail this step — the timeline "
+                              "above shows what was sent and what came back; --json gives "
+                              "every step", code="demo_failed_fault", fields=fields,
+                              exit_code=failed.exit_code)
+        return DemoFailed("demo step {number} ({step}) failed: {failure}",
+                          "the timeline above shows what was sent and what came back; --json "
+                          "gives every step", code="demo_failed", fields=fields,
+                          exit_code=failed.exit_code)
 
 
 OnStep = Callable[[Step], None]

@@ -24,10 +24,10 @@ def english_tables() -> dict[str, object]:
 
     return {**table_ids("demo", DEMO_CLI), **table_ids("demo.step", STEP_TITLES),
             **table_ids("demo.said", SAID), **table_ids("demo.timeline", TIMELINE),
-            "demo.nothing_checked": "nothing was checked"}
+            "demo.nothing_checked": "nothing was checked", **check_tables()}
 
 
-AREAS = ("demo.",)
+AREAS = ("demo.", "check.", "trigger.")
 
 
 def test_every_report_message_has_its_chinese_with_the_same_fields():
@@ -98,9 +98,9 @@ def test_the_demo_failed_error_is_worded_in_chinese():
                   checks=(Check(said("accepted", code=1), False, said("no_trade_no")),))
     result = DemoResult(setting, (failed,), 1.0)
     chinese = Messages("zh")
-    error = DemoFailed(result)
+    error = DemoFailed.of(result)
     assert words_for(error, chinese)[0] == "demo 第 1 步（create）失败：回复里没有 trade_no"
-    assert str(DemoFailed(result)).startswith(
+    assert str(DemoFailed.of(result)).startswith(
         "demo step 1 (create) failed: the answer has no trade_no — the timeline above")
 
 
@@ -112,9 +112,147 @@ def test_the_demo_json_is_the_same_in_both_languages(cli, monkeypatch):
     assert chinese["steps"][0]["checks"][0]["check"].startswith("the gateway accepted it")
 
 
-VOLATILE = re.compile(r"\d{8,}|epay\w{14,}|[0-9a-f]{32,}|:\d{4,5}/|\"ms\": [\d.]+|\d\d:\d\d:\d\d")
+VOLATILE = re.compile(r"\d{8,}|epay[\w-]{14,}|[0-9a-f]{32,}|:\d{4,5}/|\"ms\": [\d.]+|\d\d:\d\d:\d\d")
 
 
 def same_shape(document) -> str:
     """A document with what changes from run to run (numbers, ports, times) blanked."""
     return VOLATILE.sub("#", json.dumps(document, ensure_ascii=False, sort_keys=True))
+
+
+# ---- epay check notify, epay trigger -------------------------------------------------------
+
+
+def check_tables() -> dict[str, object]:
+    from epaycli.conformance.cases import CASES, SAID
+    from epaycli.conformance.delivery import ANSWER
+    from epaycli.conformance.events import VERDICTS
+    from epaycli.conformance.reports import MESSAGES as REPORT
+    from epaycli.conformance.runner import ALREADY_CREDITED
+    from epaycli.cli.trigger import MESSAGES as TRIGGER
+    from epaycli.messages.phrase import table_ids
+
+    cases = {f"check.case.{case.id}.{part}": text for case in CASES
+             for part, text in (("fix", case.fix), ("risk", case.risk)) if text}
+    return {**cases, **table_ids("check.said", SAID), **table_ids("check.answer", ANSWER),
+            **table_ids("check.report", REPORT), **table_ids("trigger", TRIGGER),
+            **table_ids("trigger.verdict", VERDICTS), "check.already_credited": ALREADY_CREDITED}
+
+
+def check(cli, url, *args):
+    from test_check_support import KEY, PID
+
+    return cli("check", "notify", url, "--key", KEY, "--pid", PID, "--order", "A1",
+               "--amount", "1.00", *args)
+
+
+def test_a_check_report_speaks_chinese_and_keeps_grades_and_case_ids(cli, chinese):
+    from test_check_support import example_shop
+
+    with example_shop("broken_handler") as shop:
+        done = check(cli, shop.url, "--state-url", shop.state_url)
+    assert done.code == 7
+    lines = done.stdout.splitlines()
+    flawed = next(line for line in lines if line.startswith("FAIL  bad_signature"))
+    assert "订单被入账了（HTTP 200 'success'，用时" in flawed, flawed
+    assert any(line.strip().startswith("修复：对收到的除 sign") for line in lines)
+    assert lines[-1].startswith("未通过：") and "项通过" in lines[-1]
+    assert "个用例中有" in done.stderr and "bad_signature" in done.stderr
+    assert english_left(done.stdout + done.stderr) == []
+
+
+def test_a_check_report_is_a_chinese_table_on_a_terminal(monkeypatch):
+    import io
+
+    from test_check_support import KEY, PID, example_shop
+
+    from epaycli.cli.main import run
+    from epaycli.env import Environment
+
+    class Terminal(io.StringIO):
+        encoding = "utf-8"
+
+        def isatty(self):
+            return True
+
+    stdout, stderr = Terminal(), Terminal()
+    env = Environment(None, stdout, stderr, {"TERM": "xterm", "EPAY_LANG": "zh"})
+    with example_shop("broken_handler") as shop:
+        code = run(["check", "notify", shop.url, "--key", KEY, "--pid", PID, "--order", "A1",
+                    "--amount", "1.00", "--only", "genuine,bad_signature"], env)
+    assert code == 7
+    text = stdout.getvalue()
+    assert "用例" in text and "结果" in text and "原因" in text and "修复" in text
+    assert "CASE" not in text and "未通过：1 项通过，1 项失败" in text
+
+
+def test_check_dry_run_and_an_unreachable_handler_speak_chinese(cli, chinese):
+    from test_check_support import unused_port
+
+    url = f"http://127.0.0.1:{unused_port()}/notify"
+    planned = check(cli, url, "--dry-run", "--only", "duplicate")
+    assert planned.code == 0, planned.stderr
+    assert "演练：什么都没有发送" in planned.stderr and "duplicate ×15：GET" in planned.stdout
+    down = check(cli, url, "--only", "genuine")
+    assert down.code == 5
+    assert down.stderr.startswith("epay: 错误：无法访问 ") and "连接被拒绝" in down.stderr
+    assert english_left(planned.stderr + down.stderr) == []
+
+
+def test_the_check_json_is_the_same_in_both_languages_but_its_free_text(cli, monkeypatch):
+    from test_check_support import example_shop
+
+    with example_shop("broken_handler") as shop:
+        args = ("--json", "--trade-no", "2026120112000000001", "--now", "1764561600")
+        english = json.loads(check(cli, shop.url, *args).stdout)
+        monkeypatch.setenv("EPAY_LANG", "zh")
+        chinese = json.loads(check(cli, shop.url, *args).stdout)
+
+    def words_out(report):
+        return [{k: v for k, v in case.items() if k not in ("reason", "fix", "answers")}
+                for case in report["cases"]]
+
+    assert same_shape(words_out(chinese)) == same_shape(words_out(english))
+    assert [c["grade"] for c in chinese["cases"]] == [c["grade"] for c in english["cases"]]
+
+
+def test_trigger_says_its_answer_in_chinese(cli, chinese):
+    from test_check_support import KEY, PID, Behaviour, odd_handler
+
+    with odd_handler(Behaviour(body="fail")) as url:
+        one = cli("trigger", "notify", "--to", url, "--key", KEY, "--pid", PID)
+        many = cli("trigger", "notify", "--to", url, "--key", KEY, "--pid", PID,
+                   "--count", "3")
+        planned = cli("trigger", "notify", "--to", url, "--key", KEY, "--pid", PID,
+                      "--dry-run")
+    assert one.code == 0, one.stderr
+    assert "已送达" in one.stdout and "否 — 正文里没有 success" in one.stdout
+    assert "耗时" in one.stdout and "状态码" in one.stdout
+    assert "3 条，用时" in many.stdout and "状态码分布  200：3" in many.stdout
+    assert "演练：什么都没有发送（GET）" in planned.stderr
+    assert english_left(one.stdout + one.stderr + many.stdout + planned.stderr) == []
+
+
+def test_trigger_with_no_answer_says_the_error_in_chinese(cli, chinese):
+    from test_check_support import KEY, PID, unused_port
+
+    done = cli("trigger", "notify", "--to", f"http://127.0.0.1:{unused_port()}/n", "--key", KEY,
+               "--pid", PID)
+    assert done.code == 5
+    assert "没有应答：连接被拒绝（处理程序在运行吗？）" in done.stderr
+    assert "网关会把它算作未送达" in done.stderr
+    assert english_left(done.stderr) == []
+
+
+def test_trigger_json_is_the_same_in_both_languages(cli, monkeypatch):
+    from test_check_support import KEY, PID, Behaviour, odd_handler
+
+    with odd_handler(Behaviour()) as url:
+        args = ("trigger", "notify", "--to", url, "--key", KEY, "--pid", PID, "--order", "A1",
+                "--trade-no", "2026120112000000001", "--now", "1764561600", "--json")
+        english = json.loads(cli(*args).stdout)
+        monkeypatch.setenv("EPAY_LANG", "zh")
+        chinese = json.loads(cli(*args).stdout)
+    for document in (english, chinese):
+        document["answer"].pop("ms"), document.pop("summary")
+    assert chinese == english

@@ -130,7 +130,6 @@ def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
 
 def _show_report(run, report: CheckReport) -> None:
     from ..conformance import reports
-
     from ..messages.phrase import say
 
     out, messages = run.out, run.messages

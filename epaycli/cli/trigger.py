@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.errors import InputError, NetworkError
+from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
 from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType

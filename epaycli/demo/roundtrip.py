@@ -30,9 +30,9 @@ from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
+from ..messages.phrase import Phrase
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
-from ..messages.phrase import Phrase
 from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
 
 DEFAULT_TIMEOUT = 10.0  # seconds any one wait may take (an HTTP answer, the notify)

@@ -124,12 +124,12 @@ def same_shape(document) -> str:
 
 
 def check_tables() -> dict[str, object]:
+    from epaycli.cli.trigger import MESSAGES as TRIGGER
     from epaycli.conformance.cases import CASES, SAID
     from epaycli.conformance.delivery import ANSWER
     from epaycli.conformance.events import VERDICTS
     from epaycli.conformance.reports import MESSAGES as REPORT
     from epaycli.conformance.runner import ALREADY_CREDITED
-    from epaycli.cli.trigger import MESSAGES as TRIGGER
     from epaycli.messages.phrase import table_ids
 
     cases = {f"check.case.{case.id}.{part}": text for case in CASES

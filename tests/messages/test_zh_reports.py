@@ -24,10 +24,10 @@ def english_tables() -> dict[str, object]:
 
     return {**table_ids("demo", DEMO_CLI), **table_ids("demo.step", STEP_TITLES),
             **table_ids("demo.said", SAID), **table_ids("demo.timeline", TIMELINE),
-            "demo.nothing_checked": "nothing was checked", **check_tables()}
+            "demo.nothing_checked": "nothing was checked", **check_tables(), **mock_tables()}
 
 
-AREAS = ("demo.", "check.", "trigger.")
+AREAS = ("demo.", "check.", "trigger.", "mock.")
 
 
 def test_every_report_message_has_its_chinese_with_the_same_fields():
@@ -256,3 +256,83 @@ def test_trigger_json_is_the_same_in_both_languages(cli, monkeypatch):
     for document in (english, chinese):
         document["answer"].pop("ms"), document.pop("summary")
     assert chinese == english
+
+
+# ---- epay mock -----------------------------------------------------------------------------
+
+
+def mock_tables() -> dict[str, object]:
+    from epaycli.cli.mock import MESSAGES
+    from epaycli.messages.phrase import table_ids
+
+    return table_ids("mock", MESSAGES)
+
+
+def test_epay_mock_says_its_start_lines_notifies_and_stop_in_chinese(tmp_path, receiver, client):
+    """A real ``epay mock`` under EPAY_LANG=zh: its fields, the listening line, a notify it
+    sent and its last line in Chinese."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from conftest import ROOT
+    from mockkit import create, pay
+
+    from epaycli.core.models import SANDBOX_KEY
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / ".config"), "PYTHONPATH": os.environ["PYTHONPATH"]
+           + os.pathsep + str(ROOT), "EPAY_LANG": "zh", "PYTHONIOENCODING": "utf-8",
+           "PYTHONUNBUFFERED": "1"}
+    errors = (tmp_path / "mock.err").open("w+", encoding="utf-8")
+    gateway = subprocess.Popen([sys.executable, "-m", "epaycli", "mock", "--port", "0",
+                                "--in-memory"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=errors, text=True, encoding="utf-8")
+    try:
+        first = gateway.stdout.readline()  # printed once serving
+        assert first.startswith("网关 "), first
+        gw = SimpleNamespace(url=first.split()[1], pid="1000", key=SANDBOX_KEY)
+        order = create(gw, client, receiver.url)
+        pay(gw, client, order["sent"]["out_trade_no"])
+        receiver.wait(1)
+        gateway.send_signal(signal.SIGTERM)
+        assert gateway.wait(15) == 0
+        out = first + gateway.stdout.read()
+        errors.seek(0)
+        err = errors.read()
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+            gateway.wait(5)
+        gateway.stdout.close()
+        errors.close()
+    assert "商户密钥     " + SANDBOX_KEY in out and "V2 商户私钥  （仅在内存中）" in out
+    assert "epay mock：正在监听 http://127.0.0.1:" in err and "epay mock 已停止" in err
+    assert f"异步通知 {order['sent']['out_trade_no']} 第 1 次：已送达" in err
+    assert "配置档 'sandbox' 现在指向" in err
+    assert english_left(out + err) == []
+
+
+def test_a_dropped_notify_and_a_second_copy_are_said_in_chinese():
+    import io
+
+    from epaycli.cli.mock import show_event
+    from epaycli.env import Environment
+    from epaycli.messages import Messages
+    from epaycli.mock.events import NotifyAttempt, RequestFailed
+    from epaycli.render import Output
+
+    said = io.StringIO()
+    out = Output(Environment(None, io.StringIO(), said, {}))
+    dropped = NotifyAttempt("A1", "2026", 0, 1, 0.0, "-", "http://127.0.0.1:9/", None, "",
+                            "dropped (fault: dropped)", False, "dropped", None)
+    copy = NotifyAttempt("A1", "2026", 1, 2, 0.0, "GET", "http://127.0.0.1:9/", 200, "fail",
+                         None, False, "duplicate", 3)
+    for event in (dropped, copy, RequestFailed("/mapi.php", "ValueError: odd")):
+        show_event(out, event, Messages("zh"))
+    assert said.getvalue().splitlines() == [
+        "异步通知 A1 第 0 次：已丢弃（故障：dropped）",
+        "异步通知 A1 第 1 次（第 2 份）：HTTP 200，没有 success",
+        "网关错误：ValueError: odd"]

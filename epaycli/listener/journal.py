@@ -266,9 +266,10 @@ class Journal:
                     self._connection.text_factory = _lenient_text
                     return self._connection.execute(sql, args).fetchall()
             except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-                raise ConfigError(f"cannot read the journal {self.path} ({error})",
+                raise ConfigError("cannot read the journal {path} ({error})",
                                   "is it a journal written by epay listen?",
-                                  code="journal_unreadable") from None
+                                  code="journal_unreadable",
+                                  fields={"path": str(self.path), "error": str(error)}) from None
 
     def records(self, *, since: float | None = None, invalid_only: bool = False,
                 limit: int | None = None) -> list[dict]:
@@ -301,8 +302,9 @@ class Journal:
         rows = self._rows(f"SELECT * FROM (SELECT {self._selected} FROM requests) WHERE id = ?",
                           (record_id,))
         if not rows:
-            raise InputError(f"there is no request {record_id} in the journal {self.path}",
-                             "list them with 'epay events list'", code="no_such_event")
+            raise InputError("there is no request {id} in the journal {path}",
+                             "list them with 'epay events list'", code="no_such_event",
+                             fields={"id": record_id, "path": str(self.path)})
         return record_dict(rows[0])
 
     def count(self) -> int:
@@ -563,7 +565,8 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         connection.row_factory = sqlite3.Row
         connection.execute("SELECT 1 FROM requests LIMIT 1").fetchall()
     except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-        raise ConfigError(f"cannot read the journal {path} ({error})",
+        raise ConfigError("cannot read the journal {path} ({error})",
                           "is it a journal written by epay listen?",
-                          code="journal_unreadable") from None
+                          code="journal_unreadable",
+                          fields={"path": str(path), "error": str(error)}) from None
     return connection

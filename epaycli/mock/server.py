@@ -386,7 +386,8 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
         raise InputError(f"durability must be commit or fsync, not {durability!r}",
                          code="bad_durability")
     if not 0 <= port <= 65535:
-        raise InputError(f"port {port} is not between 0 and 65535", code="bad_port")
+        raise InputError("port {port} is out of range", "give a port from 1 to 65535, or 0",
+                         code="bad_port", fields={"port": port})
     chosen_faults = parse_faults(faults) if not isinstance(faults, Faults) else faults
     behaviour = Quirks.named(quirks)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -85,7 +85,7 @@ def listen(
     run = runtime(ctx)
     if tunnel and public_url:
         raise InputError("--tunnel and --public-url both give the public URL",
-                         "use one of them")
+                         "use one of them", code="tunnel_and_public_url", fields={})
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
     keys = notify_keys(resolved)

@@ -135,7 +135,8 @@ class Journal:
         — or ``done(None, error)`` — runs on the writer thread right after the commit (the
         listener answers from there, without a thread waiting per request)."""
         if self._writer is None or self._closed:
-            raise JournalError("the journal is closed", "start the listener again")
+            raise JournalError("the journal is closed", "start the listener again",
+                               code="journal_closed", fields={})
         get = record.get
         self._queue.put(_Pending(tuple([convert(get(name)) for name, convert in _CONVERTERS]),
                                  done))
@@ -143,10 +144,11 @@ class Journal:
     def failure(self, error: Exception) -> JournalError:
         """What a failed commit means for the request: it cannot be acknowledged."""
         if _is_busy(error):
-            return JournalError(f"the journal {self.path} is locked by another program "
-                                f"({error}); requests are answered 503 until it is free",
+            return JournalError("the journal {path} is locked by another program ({reason}); "
+                                "requests are answered 503 until it is free",
                                 "end the program that holds it open for writing (an sqlite3 "
-                                "shell inside a transaction?)", code="journal_locked")
+                                "shell inside a transaction?)", code="journal_locked",
+                                fields={"path": str(self.path), "reason": str(error)})
         return JournalError(f"cannot write the journal {self.path} ({error})",
                             "check the disk space and the file's permissions")
 
@@ -536,8 +538,9 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise ConfigError(f"cannot write the journal {path} ({reason})",
-                          "choose a writable journal file", code="journal_unwritable") from None
+        raise ConfigError("cannot write the journal {path} ({reason})",
+                          "choose a writable journal file", code="journal_unwritable",
+                          fields={"path": str(path), "reason": reason}) from None
     return connection
 
 
@@ -556,9 +559,9 @@ def _lenient_text(data: bytes) -> str:
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
-        raise ConfigError(f"there is no journal at {path}",
+        raise ConfigError("there is no journal at {path}",
                           "epay listen writes one; name it with --journal FILE",
-                          code="journal_missing")
+                          code="journal_missing", fields={"path": str(path)})
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                      check_same_thread=False, timeout=10)

@@ -24,7 +24,8 @@ def english_tables() -> dict[str, object]:
 
     return {**table_ids("demo", DEMO_CLI), **table_ids("demo.step", STEP_TITLES),
             **table_ids("demo.said", SAID), **table_ids("demo.timeline", TIMELINE),
-            "demo.nothing_checked": "nothing was checked", **check_tables(), **mock_tables()}
+            "demo.nothing_checked": "nothing was checked", **check_tables(), **mock_tables(),
+            **events_tables()}
 
 
 AREAS = ("demo.", "check.", "trigger.", "mock.")
@@ -336,3 +337,74 @@ def test_a_dropped_notify_and_a_second_copy_are_said_in_chinese():
         "异步通知 A1 第 0 次：已丢弃（故障：dropped）",
         "异步通知 A1 第 1 次（第 2 份）：HTTP 200，没有 success",
         "网关错误：ValueError: odd"]
+
+
+# ---- epay events replay / serve ------------------------------------------------------------
+
+
+def events_tables() -> dict[str, object]:
+    """The replay and serve lines (list and show: test_zh_listen.py)."""
+    from epaycli.cli.events import MESSAGES
+
+    return {f"events.{key}": text for key, text in MESSAGES.items()
+            if key.startswith(("replay_", "serving", "how_to_stop"))}
+
+
+@pytest.fixture
+def journal(tmp_path):
+    import httpx
+    from listener.test_listen import KEY, notify
+
+    from epaycli.core.signing import Keys, Md5Key
+    from epaycli.listener.server import start_listener
+
+    path = tmp_path / "journal.sqlite3"
+    with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=path) as listener:
+        httpx.get(listener.url, params=notify(1))
+    return str(path)
+
+
+def test_events_replay_speaks_chinese(cli, chinese, journal):
+    from listener.test_listen import KEY
+    from test_check_support import Behaviour, odd_handler
+
+    with odd_handler(Behaviour(body="fail")) as url:
+        sent = cli("events", "replay", "1", "--journal", journal, "--to", url)
+        changed = cli("events", "replay", "1", "--journal", journal, "--to", url, "--set",
+                      "money=2.00", "--resign", "--key", KEY, "--dry-run")
+    assert sent.code == 0, sent.stderr
+    assert "✗ 没有 'success'：网关会再次发送" in sent.stdout
+    assert changed.code == 0, changed.stderr
+    assert "（已修改）" in changed.stderr and "money=2.00" in changed.stderr
+    nowhere = cli("events", "replay", "1", "--journal", journal)
+    assert nowhere.code == 2 and nowhere.stderr.startswith("epay: 错误：没有重放的目标地址")
+    assert english_left(sent.stdout + sent.stderr + changed.stderr + nowhere.stderr) == []
+
+
+def test_events_serve_says_where_in_chinese(tmp_path, journal):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / ".config"), "EPAY_LANG": "zh",
+           "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(ROOT),
+           "PYTHONIOENCODING": "utf-8"}
+    served = subprocess.Popen([sys.executable, "-m", "epaycli", "events", "serve", "--journal",
+                               journal, "--port", "0"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              encoding="utf-8")
+    try:
+        first = served.stderr.readline()  # said once serving
+        served.send_signal(signal.SIGTERM)
+        served.wait(15)
+        rest = served.stderr.read()
+    finally:
+        if served.poll() is None:
+            served.kill()
+            served.wait(5)
+    assert first.startswith("检查器：http://127.0.0.1:") and f"— 日志 {journal}" in first
+    assert "按 Ctrl+C 停止" in rest

@@ -12,7 +12,7 @@ import typer
 
 from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..messages import Messages
-from ..messages.phrase import Phrase, say
+from ..messages.phrase import phrasebook, say
 from ..mock.events import GatewayStarted, MockEvent, NotifyAttempt, RequestFailed
 from .runtime import runtime
 
@@ -126,8 +126,7 @@ def _text(messages: Messages, message_id: str, /, **fields) -> str:
     return messages.text(f"mock.{message_id}", MESSAGES[message_id], **fields)
 
 
-def _said(message_id: str, /, **fields) -> Phrase:
-    return Phrase(f"mock.{message_id}", MESSAGES[message_id], **fields)
+_said = phrasebook("mock", MESSAGES)
 
 
 def _reporter(out, json_output: bool, messages: Messages = _ENGLISH):

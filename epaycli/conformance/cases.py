@@ -13,7 +13,7 @@ from typing import Literal
 from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.signing import Signer
-from ..messages.phrase import Phrase
+from ..messages.phrase import Phrase, phrasebook
 from .delivery import Answer
 from .events import Grade
 from .notifies import NotifyPlan, OutgoingNotify, build_notify
@@ -277,8 +277,7 @@ SAID = {
 }
 
 
-def said(message_id: str, /, **fields: object) -> Phrase:
-    return Phrase(f"check.said.{message_id}", SAID[message_id], **fields)
+said = phrasebook("check.said", SAID)
 
 
 Said = Phrase | str

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
-from ..messages.phrase import Phrase
+from ..messages.phrase import Phrase, phrasebook
 from .notifies import OutgoingNotify
 
 if TYPE_CHECKING:
@@ -47,8 +47,7 @@ ANSWER = {
 }
 
 
-def said(message_id: str, /, **fields: object) -> Phrase:
-    return Phrase(f"check.answer.{message_id}", ANSWER[message_id], **fields)
+said = phrasebook("check.answer", ANSWER)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
-from ..messages.phrase import Phrase
+from ..messages.phrase import Phrase, phrasebook
 from .delivery import Answer, Summary
 from .notifies import OutgoingNotify
 
@@ -67,8 +67,7 @@ VERDICTS = {
 }
 
 
-def _verdict(message_id: str, /, **fields: object) -> Phrase:
-    return Phrase(f"trigger.verdict.{message_id}", VERDICTS[message_id], **fields)
+_verdict = phrasebook("trigger.verdict", VERDICTS)
 
 
 @dataclass(frozen=True)

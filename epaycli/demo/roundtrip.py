@@ -30,7 +30,7 @@ from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
-from ..messages.phrase import Phrase
+from ..messages.phrase import Phrase, phrasebook
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
 from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
@@ -85,8 +85,7 @@ SAID = {
 }
 
 
-def said(message_id: str, /, **fields: object) -> Phrase:
-    return Phrase(f"demo.said.{message_id}", SAID[message_id], **fields)
+said = phrasebook("demo.said", SAID)
 
 
 class _StepRecord:

@@ -8,7 +8,7 @@ in the same language, as a value, never glued to another fragment (``Messages.te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from . import Template, render
@@ -29,6 +29,14 @@ class Phrase(str):
 
     def said(self, messages: Messages) -> str:
         return messages.text(self.id, self.english, **self.fields)
+
+
+def phrasebook(prefix: str, table: Mapping[str, Template]) -> Callable[..., Phrase]:
+    """``said(id, **fields)``: the phrase ``prefix.id`` of a module's English ``table``."""
+    def said(message_id: str, /, **fields: object) -> Phrase:
+        return Phrase(f"{prefix}.{message_id}", table[message_id], **fields)
+
+    return said
 
 
 def say(value: object, messages: Messages) -> object:

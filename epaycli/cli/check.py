@@ -85,8 +85,9 @@ def notify(
 
     run = runtime(ctx)
     if junit is not None and not junit.expanduser().parent.is_dir():  # before anything is sent
-        raise InputError(f"--junit {str(junit)!r}: the folder does not exist",
-                         "create it first, or write the report elsewhere")
+        raise InputError("--junit {path!r}: the folder does not exist",
+                         "create it first, or write the report elsewhere",
+                         code="junit_no_folder", fields={"path": str(junit)})
     resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
     plan = prepare_check(CheckRequest(
         url=url, order=order, amount=amount, create_order_cmd=create_order_cmd,
@@ -107,9 +108,11 @@ def notify(
     if junit is not None:  # a file, not output: masked here
         _write(junit, scrub(reports.junit_xml(report), [resolved.profile.key]))
     if report.failed:
-        names = ", ".join(r.case.id for r in report.failed)
-        raise CheckFailed(f"{len(report.failed)} of {len(report.results)} cases failed: {names}",
-                          "fix the handler as each case's fix says, then run the check again")
+        raise CheckFailed("{count} of {total} cases failed: {names}",
+                          "fix the handler as each case's fix says, then run the check again",
+                          code="check_cases_failed",
+                          fields={"count": len(report.failed), "total": len(report.results),
+                                  "names": ", ".join(r.case.id for r in report.failed)})
 
 
 def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
@@ -120,38 +123,44 @@ def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
     if json_output:
         run.out.json_object(event.to_dict())
     elif isinstance(event, CheckPlanned):
-        _show_planned(run.out, event)
+        _show_planned(run, event)
     else:
         _show_report(run, event)
 
 
 def _show_report(run, report: CheckReport) -> None:
     from ..conformance import reports
+    from ..messages.phrase import say
 
-    out = run.out
+    out, messages = run.out, run.messages
     for note in report.notes:
-        out.status(note, "warn")
+        out.status(say(note, messages), "warn")
     if run.env.colour(run.env.stdout):
-        out.table(reports.table_rows(report), ["case", "grade", "reason", "fix"])
+        out.table(reports.table_rows(report, messages), reports.table_columns(messages))
     else:
-        for line, style in reports.text_lines(report):
+        for line, style in reports.text_lines(report, messages):
             out.data(line, style)
-    out.data(reports.summary_line(report), "bad" if report.failed else "ok")
+    out.data(reports.summary_line(report, messages), "bad" if report.failed else "ok")
 
 
-def _show_planned(out, planned: CheckPlanned) -> None:
-    out.status("dry run: nothing sent")
+def _show_planned(run, planned: CheckPlanned) -> None:
+    from ..conformance.reports import text
+
+    out, messages = run.out, run.messages
+    out.status(text(messages, "dry_run"))
     for case in planned.cases:
         for notify, count in case.notifies:
-            times = f" ×{count}" if count > 1 else ""
-            out.data(f"{case.id}{times}: {notify.method} {notify.url}")
+            where = {"case": case.id, "method": notify.method, "url": notify.url}
+            out.data(text(messages, "planned_times", count=count, **where) if count > 1
+                     else text(messages, "planned", **where))
             if notify.body is not None:
-                out.data(f"  body: {notify.body}")
+                out.data(text(messages, "body", body=notify.body))
 
 
 def _write(path: Path, text: str) -> None:
     try:
         path.expanduser().write_text(text, encoding="utf-8")
     except OSError as error:
-        raise InputError(f"cannot write --junit {str(path)!r}: {error.strerror}",
-                         "check the directory exists and is writable") from None
+        raise InputError("cannot write --junit {path!r}: {reason}",
+                         "check the directory exists and is writable", code="junit_unwritable",
+                         fields={"path": str(path), "reason": error.strerror}) from None

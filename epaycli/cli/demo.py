@@ -51,10 +51,11 @@ def demo(
     from ..demo import timeline
     from ..demo.roundtrip import DemoFailed, run_demo
 
-    out = runtime(ctx).out
+    run = runtime(ctx)
+    out = run.out
 
     def show(event: DemoEvent) -> None:  # the timeline, drawn as the run goes
-        for text, style in timeline.lines(event):
+        for text, style in timeline.lines(event, run.messages):
             out.data(text, style)
 
     result = run_demo(
@@ -66,9 +67,10 @@ def demo(
         show(result)
     if result.fault_caught:  # what was asked for: no error, but not a clean payment either
         if not json_output:
-            out.status(MESSAGES["fault_caught"].format(
-                fault=fault, number=result.failed_step.number, step=result.failed_step.name), "ok")
+            out.status(run.messages.text(
+                "demo.fault_caught", MESSAGES["fault_caught"], fault=fault,
+                number=result.failed_step.number, step=result.failed_step.name), "ok")
         return int(ExitCode.CHECK_FAILED)
     if not result.ok:
-        raise DemoFailed(result)
+        raise DemoFailed.of(result)
     return None

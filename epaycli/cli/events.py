@@ -52,6 +52,16 @@ MESSAGES = {
     "problem_fix": "{message} — fix: {fix}",
     "forwarded": "{url} → {status} {body!r} {ms} ms",
     "forward_failed": "{url} → ✗ {error}",
+    # `events replay` and `events serve`
+    "replay_masked": "warning: {fields} were masked in the journal and are sent masked",
+    "replay_sent": "{method} {url}",
+    "replay_sent_changed": "{method} {url} (changed)",
+    "replay_body": "  body: {body}",
+    "replay_answer": "{status} {body!r} {ms:.1f} ms",
+    "replay_not_delivered": "{status} {body!r} {ms:.1f} ms   ✗ no 'success': a gateway would "
+                            "send it again",
+    "serving": "inspector: {url} — journal {journal}",
+    "how_to_stop": "Ctrl+C stops",
 }
 
 _COLUMNS = ("id", "time", "method", "trade_no", "out_trade_no", "money", "verdict", "dup",
@@ -219,31 +229,34 @@ def replay(
     resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
     target = to or resolved.profile.notify_url
     if not target:
-        raise InputError("no target to replay to", "pass --to URL (or set the profile's notify_url)")
+        raise InputError("no target to replay to", "pass --to URL (or set the profile's "
+                         "notify_url)", code="replay_no_target", fields={})
     changes = parse_pairs(set_fields or [])
     signer = signer_for(resolved, record.get("params") or {}) if resign else None
     request = build_replay(record, target, changes=changes, signer=signer, now=run.env.now())
     if request.masked_fields and not resign:
-        run.out.status(f"warning: {', '.join(request.masked_fields)} were masked in the journal "
-                       "and are sent masked", "warn")
+        run.out.status(_text(run.messages, "replay_masked",
+                             fields=", ".join(request.masked_fields)), "warn")
     if dry_run:
-        _show_replay(run.out, request.to_dict(), None, json_output)
+        _show_replay(run, request.to_dict(), None, json_output)
         return
     result = send_replay(request)
-    _show_replay(run.out, request.to_dict(), result.to_dict(), json_output)
+    _show_replay(run, request.to_dict(), result.to_dict(), json_output)
 
 
-def _show_replay(out, sent: dict, answer: dict | None, json_output: bool) -> None:
+def _show_replay(run, sent: dict, answer: dict | None, json_output: bool) -> None:
+    out, messages = run.out, run.messages
     if json_output:
         out.json_object({"sent": sent, "answer": answer})
         return
-    out.status(f"{sent['method']} {sent['url']}" + (" (changed)" if sent["changed"] else ""))
+    out.status(_text(messages, "replay_sent_changed" if sent["changed"] else "replay_sent",
+                     method=sent["method"], url=sent["url"]))
     if sent["body"]:
-        out.status(f"  body: {sent['body']}", "dim")
+        out.status(_text(messages, "replay_body", body=sent["body"]), "dim")
     if answer is None:
         return
-    flag = "" if answer["delivered"] else "   ✗ no 'success': a gateway would send it again"
-    out.data(f"{answer['status']} {answer['body'][:200]!r} {answer['ms']:.1f} ms{flag}",
+    out.data(_text(messages, "replay_answer" if answer["delivered"] else "replay_not_delivered",
+                   status=answer["status"], body=answer["body"][:200], ms=answer["ms"]),
              "ok" if answer["delivered"] else "bad")
 
 
@@ -278,19 +291,20 @@ def serve(
     resolved = current(profile, {"key": key, "private_key": private_key}, run.env.environ)
     path = journal or default_journal_path(run.env.environ)
     config = inspector_config(resolved, path, host=host, port=port, request_base=None,
-                              targets={"to": to or resolved.profile.notify_url})
+                              targets={"to": to or resolved.profile.notify_url},
+                              language=run.messages.language)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         serve_journal(config, lambda inspector: _show_serving(
-            run.out, inspector.url, str(path), json_output), stop)
+            run, inspector.url, str(path), json_output), stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _show_serving(out, url: str, journal: str, json_output: bool) -> None:
+def _show_serving(run, url: str, journal: str, json_output: bool) -> None:
     if json_output:
-        out.json_line({"event": "ready", "inspector_url": url, "journal": journal})
+        run.out.json_line({"event": "ready", "inspector_url": url, "journal": journal})
         return
-    out.status(f"inspector: {url} — journal {journal}", "ok")
-    out.status("Ctrl+C stops", "dim")
+    run.out.status(_text(run.messages, "serving", url=url, journal=journal), "ok")
+    run.out.status(_text(run.messages, "how_to_stop"), "dim")

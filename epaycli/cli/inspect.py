@@ -31,9 +31,9 @@ ServeHostOption, ServePortOption = _host_option("--host"), _port_option("--port"
 
 
 def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, port: int | None,
-                     targets: dict[str, str], request_base: str | None):
+                     targets: dict[str, str], request_base: str | None, language: str = "en"):
     """The inspector for this profile: replays to ``targets``; re-signs with the profile's
-    key (or private key for V2) when it has one."""
+    key (or private key for V2) when it has one. ``language``: the run's (the page's)."""
     from urllib.parse import urlsplit
 
     from ..listener.inspector import InspectorConfig
@@ -50,5 +50,5 @@ def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, por
         signer_for=(lambda params: signer_for(resolved, params)) if can_sign else None,
         key_shown=mask(profile.key) if profile.key else "{key}",
         secrets=tuple(s for s in (profile.key, profile.private_key) if s),
-        request_base=request_base)
+        request_base=request_base, language=language)
 

@@ -85,7 +85,7 @@ def listen(
     run = runtime(ctx)
     if tunnel and public_url:
         raise InputError("--tunnel and --public-url both give the public URL",
-                         "use one of them")
+                         "use one of them", code="tunnel_and_public_url", fields={})
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
     keys = notify_keys(resolved)
@@ -103,7 +103,8 @@ def listen(
         health_interval=health_interval,
         exit_on_tunnel_loss=exit_on_tunnel_loss,
         store_url=_profile_writer(resolved, run.env.environ) if set_profile else None,
-        inspector=_inspector_starter(resolved, journal, inspect_host, inspect_port, forward_to)
+        inspector=_inspector_starter(resolved, journal, inspect_host, inspect_port, forward_to,
+                                     run.messages.language)
         if inspect or inspect_port is not None or inspect_host else None)
     _serve_until_stopped(settings, _json_renderer(run.out) if json_output
                          else _human_renderer(run.out, run.messages), run.env.clock)
@@ -122,14 +123,14 @@ def _serve_until_stopped(settings, show, clock) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _inspector_starter(resolved: Resolved, journal: Path, host, port, forward_to):
+def _inspector_starter(resolved: Resolved, journal: Path, host, port, forward_to, language):
     def start(listener):
         from ..listener.inspector import start_inspector
         from .inspect import inspector_config
 
         return start_inspector(inspector_config(
             resolved, journal, host=host, port=port, request_base=listener.base_url,
-            targets={"listener": listener.url, "forward": forward_to}))
+            targets={"listener": listener.url, "forward": forward_to}, language=language))
 
     return start
 

@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..messages import Messages
+from ..messages.phrase import phrasebook, say
 from ..mock.events import GatewayStarted, MockEvent, NotifyAttempt, RequestFailed
 from .runtime import runtime
 
@@ -72,7 +74,8 @@ def mock(
     try:
         gw = start_gateway(port=port, data_dir=folder, time_scale=time_scale,
                            latency_ms=latency, quirks=quirks, faults=fault or (), host=host,
-                           on_event=_reporter(out, json_output), durability=durability,
+                           on_event=_reporter(out, json_output, run.messages),
+                           durability=durability,
                            clock_offset=clock_offset)
         try:
             notes = [] if no_profiles else write_profiles(gw, run.env.environ)
@@ -84,52 +87,86 @@ def mock(
             gw.close()
     finally:
         restore()
-    out.status("epay mock stopped", "ok")
+    out.status(_text(run.messages, "stopped"), "ok")
 
 
 # What a person reads of each event (id → English, named fields; --json has the ids).
 MESSAGES = {
-    "notify": "notify {out_trade_no} attempt {attempt}{copy}: {outcome}",
-    "second_copy": " (copy 2)",
+    "notify": "notify {out_trade_no} attempt {attempt}: {outcome}",
+    "notify_copy": "notify {out_trade_no} attempt {attempt} (copy 2): {outcome}",
     "delivered": "delivered",
     "not_delivered": "HTTP {status}, no success",
     "error": "gateway error: {error}",
     "in_memory": "(in memory)",
+    "listening": "epay mock: listening on {url} (process {process}, quirks {quirks}); Ctrl+C or "
+                 "SIGTERM stops it",
+    "exposed": "warning: listening on {host}, beyond this machine: anyone who can reach it can "
+               "pay orders with the public sandbox key",
+    "stopped": "epay mock stopped",
+    "gateway": "gateway",
+    "pid": "pid",
+    "key": "key",
+    "v2_pid": "v2 pid",
+    "v2_private_key": "v2 private key",
+    "v2_public_key": "v2 platform public key",
+    "data": "data",
+    "profile_moved": "profile '{name}' now points at {url} ({path})",
+    "profile_v2_wrote": "wrote profile '{name}' for the V2 merchant {pid} at {url} ({path}); use "
+                        "it with --profile {name}",
+    "profile_v2_updated": "updated profile '{name}' for the V2 merchant {pid} at {url} ({path}); "
+                          "use it with --profile {name}",
+    # why a notify was not sent (the gateway's delivery log keeps the English)
+    "fault_dropped": "dropped (fault: dropped)",
 }
+_ENGLISH = Messages()
+_NOT_SENT = {MESSAGES["fault_dropped"]: "fault_dropped"}
 
 
-def _reporter(out, json_output: bool):
+def _text(messages: Messages, message_id: str, /, **fields) -> str:
+    return messages.text(f"mock.{message_id}", MESSAGES[message_id], **fields)
+
+
+_said = phrasebook("mock", MESSAGES)
+
+
+def _reporter(out, json_output: bool, messages: Messages = _ENGLISH):
     """What the gateway's events print: one JSON line each, or a line for a person."""
 
     def report(event: MockEvent) -> None:
         if json_output:
             out.json_line(event.to_dict())
         else:
-            show_event(out, event)
+            show_event(out, event, messages)
 
     return report
 
 
-def show_event(out, event: MockEvent) -> None:
+def show_event(out, event: MockEvent, messages: Messages = _ENGLISH) -> None:
     """An event as a person reads it."""
     if isinstance(event, NotifyAttempt):
-        outcome = (MESSAGES["delivered"] if event.delivered else
-                   event.error or MESSAGES["not_delivered"].format(status=event.status))
-        out.status(MESSAGES["notify"].format(
-            out_trade_no=event.out_trade_no, attempt=event.attempt, outcome=outcome,
-            copy=MESSAGES["second_copy"] if event.copy == 2 else ""))
+        if event.delivered:
+            outcome = _text(messages, "delivered")
+        elif event.error:
+            known = _NOT_SENT.get(event.error)
+            outcome = _text(messages, known) if known else event.error
+        else:
+            outcome = _text(messages, "not_delivered", status=event.status)
+        out.status(_text(messages, "notify_copy" if event.copy == 2 else "notify",
+                         out_trade_no=event.out_trade_no, attempt=event.attempt,
+                         outcome=outcome))
     elif isinstance(event, RequestFailed):
-        out.status(MESSAGES["error"].format(error=event.error), "warn")
+        out.status(_text(messages, "error", error=event.error), "warn")
     else:
-        in_memory = MESSAGES["in_memory"]
+        in_memory = _text(messages, "in_memory")
         out.fields([
-            ("gateway", event.url), ("pid", event.pid), ("key", event.key),
-            ("v2 pid", event.v2_pid), ("v2 private key", event.v2_private_key or in_memory),
-            ("v2 platform public key", event.v2_public_key or in_memory),
-            ("data", event.data_dir or in_memory),
+            (_text(messages, "gateway"), event.url), (_text(messages, "pid"), event.pid),
+            (_text(messages, "key"), event.key), (_text(messages, "v2_pid"), event.v2_pid),
+            (_text(messages, "v2_private_key"), event.v2_private_key or in_memory),
+            (_text(messages, "v2_public_key"), event.v2_public_key or in_memory),
+            (_text(messages, "data"), event.data_dir or in_memory),
         ])
         for note in event.profiles:
-            out.status(note)
+            out.status(say(note, messages))
 
 
 def _announce(run, gw, notes: list[str], json_output: bool) -> None:
@@ -139,12 +176,11 @@ def _announce(run, gw, notes: list[str], json_output: bool) -> None:
         v2_private_key=_path(v2.merchant_private_path),
         v2_public_key=_path(v2.platform_public_path), data_dir=_path(gw.data_dir),
         process=os.getpid(), quirks=gw.quirks.mode, profiles=tuple(notes))
-    _reporter(run.out, json_output)(started)
-    run.out.status(f"epay mock: listening on {gw.url} (process {os.getpid()}, quirks "
-                   f"{gw.quirks.mode}); Ctrl+C or SIGTERM stops it")
+    _reporter(run.out, json_output, run.messages)(started)
+    run.out.status(_text(run.messages, "listening", url=gw.url, process=os.getpid(),
+                         quirks=gw.quirks.mode))
     if not _is_loopback(gw.host):
-        run.out.status(f"warning: listening on {gw.host}, beyond this machine: anyone who can "
-                       "reach it can pay orders with the public sandbox key", "warn")
+        run.out.status(_text(run.messages, "exposed", host=gw.host), "warn")
 
 
 def _is_loopback(host: str) -> bool:
@@ -189,7 +225,7 @@ def write_profiles(gw, environ: Mapping[str, str]) -> list[str]:
         wanted = base.updated(gateway=gw.url, dialect="v1", pid=gw.pid, key=gw.key)
         if wanted != stored:
             profiles[SANDBOX_NAME] = wanted
-            notes.append(f"profile '{SANDBOX_NAME}' now points at {gw.url} ({path})")
+            notes.append(_said("profile_moved", name=SANDBOX_NAME, url=gw.url, path=path))
     v2 = gw.v2
     if v2.merchant_private_path is not None:
         base = profiles.get(V2_PROFILE) or Profile(name=V2_PROFILE, type="alipay")
@@ -197,10 +233,9 @@ def write_profiles(gw, environ: Mapping[str, str]) -> list[str]:
                               private_key=str(v2.merchant_private_path),
                               public_key=str(v2.platform_public_path))
         if wanted != profiles.get(V2_PROFILE):
-            verb = "updated" if V2_PROFILE in profiles else "wrote"
+            said = "profile_v2_updated" if V2_PROFILE in profiles else "profile_v2_wrote"
             profiles[V2_PROFILE] = wanted
-            notes.append(f"{verb} profile '{V2_PROFILE}' for the V2 merchant {v2.pid} at "
-                         f"{gw.url} ({path}); use it with --profile {V2_PROFILE}")
+            notes.append(_said(said, name=V2_PROFILE, pid=v2.pid, url=gw.url, path=path))
     if notes:
         save_store(path, ProfileStore(profiles, store.default))
     return notes

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.errors import InputError, NetworkError
+from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
 from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
@@ -25,6 +25,29 @@ app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway w
 
 
 MAX_COUNT = 100_000  # a load test, bounded: every answer is kept to be counted
+
+# What trigger prints, by id (trigger.<id> in the catalogue).
+MESSAGES = {
+    "recorded": "order {order} as 'epay order create' recorded it: money {money}, "
+                "trade_no {trade_no}",
+    "dry_run": "dry run: nothing sent ({method})",
+    "status": "status",
+    "latency": "latency",
+    "body": "body",
+    "location": "location",
+    "delivered": "delivered",
+    "ms": "{ms:.1f} ms",
+    "not_followed": "{location} (not followed)",
+    "sent": "sent",
+    "no_answer": "no answer",
+    "statuses": "statuses",
+    "first_body": "first body",
+    "sent_rate": "{sent} in {seconds:.2f} s ({rate:.0f}/s)",
+    "delivered_count": "{delivered} (as a gateway counts it)",
+    "percentiles": "p50 {p50} ms, p95 {p95} ms, max {max} ms",
+    "status_count": "{status}: {count}",
+    "status_separator": ", ",
+}
 
 
 class Method(str, Enum):
@@ -101,13 +124,13 @@ def notify(
     run = runtime(ctx)
     if sum((unsigned, bad_sign, sign_with is not None)) > 1:
         raise InputError("--unsigned, --bad-sign and --sign-with exclude each other",
-                         "give one of them")
+                         "give one of them", code="trigger_signing_conflict", fields={})
     resolved = current(profile, {"key": key, "pid": pid}, run.env.environ)
     signer = notify_signer(resolved, platform_key)
     recorded = recorded_order(order, resolved.profile.pid, run.env.environ) if order else None
     if recorded is not None:
-        run.out.status(f"order {order} as 'epay order create' recorded it: money "
-                       f"{recorded.money:.2f}, trade_no {recorded.trade_no}", "dim")
+        run.out.status(_text(run.messages, "recorded", order=order,
+                             money=f"{recorded.money:.2f}", trade_no=recorded.trade_no), "dim")
     request = engine.TriggerRequest(
         to=to, order=order,
         amount=amount or (f"{recorded.money:.2f}" if recorded else "1.00"),
@@ -128,27 +151,23 @@ def notify(
     if dry_run:
         from ..conformance.events import TriggerPlanned
 
-        _show(run.out, TriggerPlanned(outgoing), json_output, secrets)
+        _show(run, TriggerPlanned(outgoing), json_output, secrets)
         return
-    _send(run.out, outgoing, count=count, concurrency=concurrency, timeout=timeout,
+    _send(run, outgoing, count=count, concurrency=concurrency, timeout=timeout,
           verify_tls=not insecure, json_output=json_output, secrets=secrets)
 
 
-def _send(out, outgoing, *, count, concurrency, timeout, verify_tls, json_output, secrets):
+def _send(run, outgoing, *, count, concurrency, timeout, verify_tls, json_output, secrets):
     """Send, print what came back, and end with exit 5 when a notify got no answer."""
     from ..conformance import trigger as engine
-    from ..conformance.delivery import no_answer_hint
 
     result = engine.send(outgoing, count=count, concurrency=concurrency, timeout=timeout,
                          verify_tls=verify_tls)
     summary = result.summary
     if summary.no_answer < summary.sent:  # nothing answered: the error line says it all
-        _show(out, result, json_output, secrets)
+        _show(run, result, json_output, secrets)
     if summary.no_answer:
-        first = next(a for a in result.answers if not a.answered)
-        counted = "" if summary.sent == 1 else f"{summary.no_answer} of {summary.sent} notifies: "
-        raise NetworkError(f"{counted}no answer from {outgoing.notify_url}: {first.error}",
-                           no_answer_hint(first))
+        raise engine.no_answer_error(result)
 
 
 def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
@@ -175,41 +194,57 @@ def forger_signer(signer: Signer, given: str) -> Signer:
     return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
 
 
-def _show(out, event: TriggerPlanned | TriggerResult, json_output: bool,
+def _text(messages, message_id: str, /, **fields) -> str:
+    return messages.text(f"trigger.{message_id}", MESSAGES[message_id], **fields)
+
+
+def _show(run, event: TriggerPlanned | TriggerResult, json_output: bool,
           secrets: list[str]) -> None:
     """An event of the trigger: its to_dict() with --json; else lines by its type."""
     from ..conformance.events import TriggerPlanned
 
+    out = run.out
     if json_output:
         out.json_object(scrub(event.to_dict(), secrets))
     elif isinstance(event, TriggerPlanned):
         outgoing = event.notify
-        out.status(f"dry run: nothing sent ({outgoing.method})")
+        out.status(_text(run.messages, "dry_run", method=outgoing.method))
         out.data(scrub(outgoing.url, secrets))
         if outgoing.body is not None:
             out.data(scrub(outgoing.body, secrets))
     else:
-        _show_result(out, event, secrets)
+        if event.summary.sent == 1:
+            out.status(f"{event.notify.method} {scrub(event.notify.url, secrets)}", "dim")
+        out.fields(result_fields(event, run.messages))
 
 
-def _show_result(out, result: TriggerResult, secrets: list[str]) -> None:
+def result_fields(result: TriggerResult, messages) -> list[tuple[str, str]]:
+    """The answer (one notify) or the figures (many), as labelled fields."""
+    from ..messages.phrase import say as in_language
+
+    def say(message_id: str, /, **fields) -> str:
+        return _text(messages, message_id, **fields)
+
     if result.summary.sent == 1:
         answer = result.answers[0]
-        out.status(f"{result.notify.method} {scrub(result.notify.url, secrets)}", "dim")
-        rows = [("status", str(answer.status) if answer.answered else "—"),
-                ("latency", f"{answer.seconds * 1000:.1f} ms"),
-                ("body", answer.short_body() if answer.answered else answer.error)]
+        rows = [(say("status"), str(answer.status) if answer.answered else "—"),
+                (say("latency"), say("ms", ms=answer.seconds * 1000)),
+                (say("body"), answer.short_body() if answer.answered
+                 else in_language(answer.describe(), messages))]
         if answer.redirected:
-            rows.append(("location", f"{answer.location} (not followed)"))
-        rows.append(("delivered", result.verdict(answer)))
-        out.fields(rows)
-        return
+            rows.append((say("location"), say("not_followed", location=answer.location)))
+        return [*rows, (say("delivered"), result.verdict(answer).said(messages))]
     summary = result.summary
-    out.fields([
-        ("sent", f"{summary.sent} in {summary.seconds:.2f} s ({summary.rate:.0f}/s)"),
-        ("delivered", f"{summary.delivered} (as a gateway counts it)"),
-        ("no answer", str(summary.no_answer)),
-        ("statuses", ", ".join(f"{k}: {v}" for k, v in summary.statuses.items())),
-        ("latency", f"p50 {summary.p50_ms} ms, p95 {summary.p95_ms} ms, max {summary.max_ms} ms"),
-        ("first body", result.answers[0].short_body() if result.answers else ""),
-    ])
+    statuses = say("status_separator").join(
+        say("status_count", status=say("no_answer") if status == "no answer" else status,
+            count=count) for status, count in summary.statuses.items())
+    return [
+        (say("sent"), say("sent_rate", sent=summary.sent, seconds=summary.seconds,
+                          rate=summary.rate)),
+        (say("delivered"), say("delivered_count", delivered=summary.delivered)),
+        (say("no_answer"), str(summary.no_answer)),
+        (say("statuses"), statuses),
+        (say("latency"), say("percentiles", p50=summary.p50_ms, p95=summary.p95_ms,
+                             max=summary.max_ms)),
+        (say("first_body"), result.answers[0].short_body() if result.answers else ""),
+    ]

@@ -13,6 +13,7 @@ from typing import Literal
 from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.signing import Signer
+from ..messages.phrase import Phrase, phrasebook
 from .delivery import Answer
 from .events import Grade
 from .notifies import NotifyPlan, OutgoingNotify, build_notify
@@ -83,6 +84,14 @@ class Case:
     build: Callable[[Suite], NotifyPlan] | None = None
     sequential: int = 1
     concurrent: int = 0
+
+    @property
+    def said_fix(self) -> Phrase:
+        return Phrase(f"check.case.{self.id}.fix", self.fix)
+
+    @property
+    def said_risk(self) -> Phrase:
+        return Phrase(f"check.case.{self.id}.risk", self.risk)
 
     def notifies(self, suite: Suite) -> list[OutgoingNotify]:
         """What this case sends, in order (the concurrent ones after the sequential ones)."""
@@ -180,11 +189,13 @@ def select_cases(only: list[str], skip: list[str]) -> tuple[Case, ...]:
     wanted, unwanted = _ids(only), _ids(skip)
     unknown = [name for name in (*wanted, *unwanted) if name not in CASE_IDS]
     if unknown:
-        raise InputError(f"unknown case {', '.join(repr(n) for n in unknown)}",
-                         f"cases are: {', '.join(CASE_IDS)}")
+        raise InputError("unknown case {names}", "cases are: {cases}", code="unknown_case",
+                         fields={"names": ", ".join(repr(n) for n in unknown),
+                                 "cases": ", ".join(CASE_IDS)})
     chosen = tuple(c for c in CASES if (not wanted or c.id in wanted) and c.id not in unwanted)
     if not chosen:
-        raise InputError("no case left to run", "loosen --only/--skip")
+        raise InputError("no case left to run", "loosen --only/--skip", code="no_case_left",
+                         fields={})
     return chosen
 
 
@@ -212,12 +223,73 @@ class Observed:
         return self.credits_after - self.credits_before
 
 
+# Why a case got its grade, and the fixes that are not a case's own, by id (check.said.<id>).
+SAID = {
+    "no_answer": "no answer: {error}",
+    "not_credited_after_success": "answered success ({answer}) but the state URL says the "
+                                  "order is not credited",
+    "credit_first": "credit the order before answering success",
+    "accepted": "accepted: {answers}",
+    "post_only": "{reason} — Rainbow Epay servers send notifies by GET only, so this matters "
+                 "only if your gateway POSTs them (then pass --gateway-posts)",
+    "credited": "credited the order ({answer}): {risk}",
+    "refused": "refused: {answer}",
+    "success_no_credit": "answered success ({answer}) but did not credit: a forged notify "
+                         "should be answered with an error",
+    "success_forged": "answered success ({answer}): {risk}",
+    "success_unknown_order": "answered success ({answer}) for an order it cannot have",
+    "success_not_credited": "answered success ({answer}); did not credit",
+    "success_credit_unknown": "answered success ({answer}); pass --state-url to see whether "
+                              "it credited",
+    "not_credited": "not credited: {answer}",
+    "credited_again": {
+        "one": "credited {count} more time while one paid notify was delivered {sent}× "
+               "(state: {before} → {after}): every gateway retry ships the goods again",
+        "other": "credited {count} more times while one paid notify was delivered {sent}× "
+                 "(state: {before} → {after}): every gateway retry ships the goods again"},
+    "credited_once": "answered success {count}× and credited exactly once",
+    "answered_times": "answered success {count}× (pass --state-url to check it credits only "
+                      "once)",
+    "redirects": "{count} answer(s) redirected ({answer}); a gateway does not follow redirects",
+    "slowest": "slowest answer took {seconds:.1f} s (the gateway gives up at {timeout:g} s)",
+    "status_5xx": "answered success with HTTP {status}: Epay ignores the status, but proxies "
+                  "and other gateways may not — answer 200",
+    "and": "{first}; {then}",
+    "nothing_was_sent": "nothing was sent",
+    "prompt_ok": "{count} answers, slowest {ms:.0f} ms, none redirected",
+    "timed_out": "no answer within {timeout:g} s: the gateway counts it as failed",
+    "timed_out_of": "no answer within {timeout:g} s (delivery {number} of {total}): the "
+                    "gateway counts it as failed",
+    "no_answer_of": "no answer (delivery {number} of {total}): {error}",
+    "redirected": "redirected to {location} (HTTP {status}): the gateway does not follow "
+                  "redirects and counts it as failed",
+    "redirected_of": "redirected (delivery {number} of {total}) to {location} (HTTP "
+                     "{status}): the gateway does not follow redirects and counts it as failed",
+    "no_success": "answered {answer}: the body does not contain 'success', so the gateway "
+                  "counts it as failed and retries",
+    "no_success_of": "answered {answer} (delivery {number} of {total}): the body does not "
+                     "contain 'success', so the gateway counts it as failed and retries",
+    "fix_timeout": "answer within 5 s: credit quickly and do slow work (mail, shipping) after",
+    "fix_unreachable": "check the handler is running and reachable at this URL",
+    "fix_redirect": "give the gateway the final URL as notify_url (https, trailing slash)",
+    "nothing_sent": "nothing sent",
+    "span": "{count} answers, slowest {ms:.0f} ms",
+}
+
+
+said = phrasebook("check.said", SAID)
+
+
+Said = Phrase | str
+
+
 def grade_case(case: Case, observed: Observed, suite: Suite,
-               everything: tuple[Answer, ...] = ()) -> tuple[Grade, str, str]:
-    """(grade, reason, fix) for one case."""
+               everything: tuple[Answer, ...] = ()) -> tuple[Grade, Said, Said]:
+    """(grade, reason, fix) for one case: phrases, English unless said in another language."""
     unreachable = next((a for a in observed.answers if a.unreachable), None)
     if unreachable is not None:  # "not accepted" proves nothing about a handler never reached
-        return "FAIL", f"no answer: {unreachable.error}", _fix_for(unreachable, case)
+        return "FAIL", said("no_answer", error=unreachable.describe()), \
+            _fix_for(unreachable, case)
     grader = _GRADERS[case.expect]
     return grader(case, observed, suite, everything)
 
@@ -229,19 +301,15 @@ def _accept(case, observed, suite, _everything):
             return "FAIL", _not_delivered(answer, number, len(answers), suite), \
                 _fix_for(answer, case)
     if case.id == "genuine" and observed.credits_after == 0:
-        return "FAIL", (f"answered success ({answers[-1].describe()}) but the state URL says "
-                        "the order is not credited"), "credit the order before answering success"
-    return "PASS", f"accepted: {_span(answers)}", ""
-
-
-POST_ONLY_WARNS = ("Rainbow Epay servers send notifies by GET only, so this matters only if "
-                   "your gateway POSTs them (then pass --gateway-posts)")
+        return "FAIL", said("not_credited_after_success", answer=answers[-1].describe()), \
+            said("credit_first")
+    return "PASS", said("accepted", answers=_span(answers)), ""
 
 
 def _accept_post(case, observed, suite, everything):
     grade, reason, fix = _accept(case, observed, suite, everything)
     if grade == "FAIL" and not suite.gateway_posts:
-        return "WARN", f"{reason} — {POST_ONLY_WARNS}", fix
+        return "WARN", said("post_only", reason=reason), fix
     return grade, reason, fix
 
 
@@ -249,34 +317,35 @@ def _reject(case, observed, suite, _everything):
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if observed.credited:
-        return "FAIL", f"credited the order ({_first(answers)}): {case.risk}", case.fix
+        return "FAIL", said("credited", answer=_first(answers), risk=case.said_risk), \
+            case.said_fix
     if not accepted:
-        return "PASS", f"refused: {_first(answers)}", ""
+        return "PASS", said("refused", answer=_first(answers)), ""
     if observed.credited == 0:
-        return "WARN", (f"answered success ({accepted[0].describe()}) but did not credit: "
-                        "a forged notify should be answered with an error"), case.fix
-    return "FAIL", f"answered success ({accepted[0].describe()}): {case.risk}", case.fix
+        return "WARN", said("success_no_credit", answer=accepted[0].describe()), case.said_fix
+    return "FAIL", said("success_forged", answer=accepted[0].describe(), risk=case.said_risk), \
+        case.said_fix
 
 
 def _reject_warn(case, observed, suite, _everything):
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if accepted:
-        return "WARN", (f"answered success ({accepted[0].describe()}) for an order it cannot "
-                        "have"), case.fix
-    return "PASS", f"refused: {_first(answers)}", ""
+        return "WARN", said("success_unknown_order", answer=accepted[0].describe()), \
+            case.said_fix
+    return "PASS", said("refused", answer=_first(answers)), ""
 
 
 def _not_credit(case, observed, suite, _everything):
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if observed.credited:
-        return "FAIL", f"credited the order ({_first(answers)}): {case.risk}", case.fix
+        return "FAIL", said("credited", answer=_first(answers), risk=case.said_risk), \
+            case.said_fix
     if accepted:
-        checked = "did not credit" if observed.credited == 0 else \
-            "pass --state-url to see whether it credited"
-        return "WARN", f"answered success ({accepted[0].describe()}); {checked}", case.fix
-    return "PASS", f"not credited: {_first(answers)}", ""
+        checked = "success_not_credited" if observed.credited == 0 else "success_credit_unknown"
+        return "WARN", said(checked, answer=accepted[0].describe()), case.said_fix
+    return "PASS", said("not_credited", answer=_first(answers)), ""
 
 
 def _idempotent(case, observed, suite, _everything):
@@ -289,14 +358,11 @@ def _idempotent(case, observed, suite, _everything):
     if before is not None and after is not None:
         expected = max(before, 1)
         if after != expected:
-            more = after - before
-            sent = observed.deliveries or len(answers)
-            return "FAIL", (f"credited {more} more time{'s' if more != 1 else ''} while one paid "
-                            f"notify was delivered {sent}× (state: {before} → {after}): every "
-                            "gateway retry ships the goods again"), case.fix
-        return "PASS", f"answered success {len(answers)}× and credited exactly once", ""
-    return "PASS", (f"answered success {len(answers)}× (pass --state-url to check it credits "
-                    "only once)"), ""
+            return "FAIL", said("credited_again", count=after - before,
+                                sent=observed.deliveries or len(answers), before=before,
+                                after=after), case.said_fix
+        return "PASS", said("credited_once", count=len(answers)), ""
+    return "PASS", said("answered_times", count=len(answers)), ""
 
 
 def _prompt(case, observed, suite, everything):
@@ -304,57 +370,56 @@ def _prompt(case, observed, suite, everything):
     problems = []
     redirects = [a for a in answered if a.redirected]
     if redirects:
-        problems.append(f"{len(redirects)} answer(s) redirected ({redirects[0].describe()}); "
-                        "a gateway does not follow redirects")
+        problems.append(said("redirects", count=len(redirects), answer=redirects[0].describe()))
     slowest = max(everything, key=lambda a: a.seconds, default=None)
     if slowest is not None and slowest.seconds > suite.slow_seconds:
-        problems.append(f"slowest answer took {slowest.seconds:.1f} s (the gateway gives up at "
-                        f"{suite.timeout:g} s)")
+        problems.append(said("slowest", seconds=slowest.seconds, timeout=suite.timeout))
     errors = [a for a in answered if a.delivered and a.status is not None and a.status >= 500]
     if errors:
-        problems.append(f"answered success with HTTP {errors[0].status}: Epay ignores the "
-                        "status, but proxies and other gateways may not — answer 200")
+        problems.append(said("status_5xx", status=errors[0].status))
     if problems:
-        return "WARN", "; ".join(problems), case.fix
+        reason = problems[0]
+        for problem in problems[1:]:
+            reason = said("and", first=reason, then=problem)
+        return "WARN", reason, case.said_fix
     if not everything:
-        return "PASS", "nothing was sent", ""
-    return "PASS", (f"{len(everything)} answers, slowest {slowest.seconds * 1000:.0f} ms, none "
-                    "redirected"), ""
+        return "PASS", said("nothing_was_sent"), ""
+    return "PASS", said("prompt_ok", count=len(everything), ms=slowest.seconds * 1000), ""
 
 
 _GRADERS = {"accept": _accept, "accept_post": _accept_post, "reject": _reject, "reject_warn": _reject_warn,
             "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
 
 
-def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> str:
-    which = f" (delivery {number} of {total})" if total > 1 else ""
+def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> Phrase:
+    of = {"number": number, "total": total} if total > 1 else {}
+    suffix = "_of" if of else ""
     if answer.timed_out:
-        return f"no answer within {suite.timeout:g} s{which}: the gateway counts it as failed"
+        return said(f"timed_out{suffix}", timeout=suite.timeout, **of)
     if answer.error:
-        return f"no answer{which}: {answer.error}"
+        return said("no_answer_of", error=answer.describe(), **of) if of else \
+            said("no_answer", error=answer.describe())
     if answer.redirected:
-        return (f"redirected{which} to {answer.location or '?'} (HTTP {answer.status}): the "
-                "gateway does not follow redirects and counts it as failed")
-    return (f"answered {answer.describe()}{which}: the body does not contain 'success', so "
-            "the gateway counts it as failed and retries")
+        return said(f"redirected{suffix}", location=answer.location or "?",
+                    status=answer.status, **of)
+    return said(f"no_success{suffix}", answer=answer.describe(), **of)
 
 
-def _fix_for(answer: Answer, case: Case) -> str:
+def _fix_for(answer: Answer, case: Case) -> Phrase:
     if answer.timed_out:
-        return "answer within 5 s: credit quickly and do slow work (mail, shipping) after"
+        return said("fix_timeout")
     if answer.unreachable:
-        return "check the handler is running and reachable at this URL"
+        return said("fix_unreachable")
     if answer.redirected:
-        return "give the gateway the final URL as notify_url (https, trailing slash)"
-    return case.fix
+        return said("fix_redirect")
+    return case.said_fix
 
 
-def _first(answers) -> str:
-    return answers[0].describe() if answers else "nothing sent"
+def _first(answers) -> Said:
+    return answers[0].describe() if answers else said("nothing_sent")
 
 
-def _span(answers) -> str:
+def _span(answers) -> Said:
     if len(answers) == 1:
         return answers[0].describe()
-    slowest = max(a.seconds for a in answers)
-    return f"{len(answers)} answers, slowest {slowest * 1000:.0f} ms"
+    return said("span", count=len(answers), ms=max(a.seconds for a in answers) * 1000)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
+from ..messages.phrase import Phrase, phrasebook
 from .notifies import OutgoingNotify
 
 if TYPE_CHECKING:
@@ -33,6 +34,22 @@ GATEWAY_HEADERS = {
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+# How an answer is described, by id (check.answer.<id> in the catalogue).
+ANSWER = {
+    "no_answer_within": "no answer within {timeout:g} s",
+    "tls_untrusted": "TLS certificate not trusted ({detail})",
+    "refused": "connection refused (is the handler running?)",
+    "could_not_connect": "could not connect: {detail}",
+    "broke": "the handler broke the connection: {detail}",
+    "other": "{kind}: {detail}",
+    "http": "HTTP {status} {body!r} in {ms}",
+    "http_redirect": "HTTP {status} {body!r} in {ms} (redirect to {location}, not followed)",
+}
+
+
+said = phrasebook("check.answer", ANSWER)
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the handler answered to one notify (or why it did not)."""
@@ -44,6 +61,7 @@ class Answer:
     error: str = ""  # no answer: why (refused, timed out …)
     timed_out: bool = False
     connected: bool = True  # False: no connection was made at all (refused, DNS, TLS)
+    why: Phrase | None = field(default=None, compare=False, repr=False)  # ``error``, to say
 
     @property
     def answered(self) -> bool:
@@ -70,14 +88,14 @@ class Answer:
         text = " ".join(self.body.split())
         return text if len(text) <= limit else text[:limit] + "…"
 
-    def describe(self) -> str:
+    def describe(self) -> Phrase | str:
         """One line: 'HTTP 200 'success' in 3 ms', or why there was no answer."""
         if self.error:
-            return self.error
-        shown = f"HTTP {self.status} {self.short_body(40)!r} in {_ms(self.seconds)}"
+            return self.why or self.error
         if self.redirected:
-            shown += f" (redirect to {self.location or '?'}, not followed)"
-        return shown
+            return said("http_redirect", status=self.status, body=self.short_body(40),
+                        ms=_ms(self.seconds), location=self.location or "?")
+        return said("http", status=self.status, body=self.short_body(40), ms=_ms(self.seconds))
 
     def to_dict(self) -> dict:
         return {"status": self.status, "body": self.short_body(200),
@@ -133,11 +151,14 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
                           time.perf_counter() - started,
                           location=response.headers.get("location", ""))
     except TimeoutError:
-        return Answer(None, "", time.perf_counter() - started, timed_out=True,
-                      error=f"no answer within {timeout:g} s")
+        return no_answer(started, said("no_answer_within", timeout=timeout), timed_out=True)
     except httpx.TransportError as error:
-        return Answer(None, "", time.perf_counter() - started, error=_transport_text(error),
-                      connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
+        return no_answer(started, _transport_text(error),
+                         connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
+
+
+def no_answer(started: float, why: Phrase, **flags: bool) -> Answer:
+    return Answer(None, "", time.perf_counter() - started, error=str(why), why=why, **flags)
 
 
 async def _read_bounded(stream) -> bytes:
@@ -152,19 +173,12 @@ async def _read_bounded(stream) -> bytes:
     return b"".join(chunks)[:BODY_LIMIT]
 
 
-UNTRUSTED_TLS_HINT = ("use a certificate the system trusts, or skip the check as a gateway does "
-                      "(--insecure)")
+def untrusted_tls(answer: Answer) -> bool:
+    """The handler's certificate was not trusted (the fix: --insecure, or a trusted one)."""
+    return answer.why is not None and answer.why.id == "check.answer.tls_untrusted"
 
 
-def no_answer_hint(answer: Answer) -> str:
-    """What to do when a notify got no answer."""
-    if answer.error.startswith("TLS certificate"):
-        return UNTRUSTED_TLS_HINT
-    return ("a gateway counts this as not delivered; check the handler runs and answers "
-            "within the timeout")
-
-
-def _transport_text(error: Exception) -> str:
+def _transport_text(error: Exception) -> Phrase:
     """One line for a failed exchange (httpx's errors, or httpcore's under them)."""
     import httpcore
     import httpx
@@ -173,14 +187,14 @@ def _transport_text(error: Exception) -> str:
     if isinstance(error, httpx.ConnectError | httpcore.ConnectError):
         lowered = detail.lower()
         if "certificate" in lowered:
-            return f"TLS certificate not trusted ({_cut(detail)})"
+            return said("tls_untrusted", detail=_cut(detail))
         if "refused" in lowered or "all connection attempts failed" in lowered:
-            return "connection refused (is the handler running?)"
-        return f"could not connect: {_cut(detail)}"
+            return said("refused")
+        return said("could_not_connect", detail=_cut(detail))
     if isinstance(error, httpx.RemoteProtocolError | httpcore.RemoteProtocolError
                   | httpx.ReadError | httpcore.ReadError):
-        return f"the handler broke the connection: {_cut(detail)}"
-    return f"{type(error).__name__}: {_cut(detail)}"
+        return said("broke", detail=_cut(detail))
+    return said("other", kind=type(error).__name__, detail=_cut(detail))
 
 
 async def deliver_many(notify: OutgoingNotify, *, count: int, concurrency: int,
@@ -250,15 +264,15 @@ class KeepAlive:
                               time.perf_counter() - started, location=location)
         except TimeoutError:
             await self.close()
-            return Answer(None, "", time.perf_counter() - started, timed_out=True,
-                          error=f"no answer within {self._timeout:g} s")
+            return no_answer(started, said("no_answer_within", timeout=self._timeout),
+                             timed_out=True)
         except httpcore.NetworkError as error:  # ConnectError, ReadError, WriteError
             await self.close()
-            return Answer(None, "", time.perf_counter() - started, error=_transport_text(error),
-                          connected=not isinstance(error, httpcore.ConnectError))
+            return no_answer(started, _transport_text(error),
+                             connected=not isinstance(error, httpcore.ConnectError))
         except httpcore.ProtocolError as error:
             await self.close()
-            return Answer(None, "", time.perf_counter() - started, error=_transport_text(error))
+            return no_answer(started, _transport_text(error))
 
     async def _send(self):
         import httpcore

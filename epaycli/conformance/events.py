@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
+from ..messages.phrase import Phrase, phrasebook
 from .delivery import Answer, Summary
 from .notifies import OutgoingNotify
 
@@ -36,24 +37,37 @@ class TriggerResult:
     summary: Summary
 
     @staticmethod
-    def verdict(answer: Answer) -> str:
+    def verdict(answer: Answer) -> Phrase:
         """Whether a gateway counts this answer as delivered, and why."""
         if answer.timed_out or (answer.answered and answer.seconds > DELIVERY_TIMEOUT_SECONDS):
-            return f"no — no answer within {DELIVERY_TIMEOUT_SECONDS} s (the gateway gives up)"
+            return _verdict("too_slow", timeout=DELIVERY_TIMEOUT_SECONDS)
         if not answer.answered:
-            return f"no — {answer.error}"
+            return _verdict("no_answer", error=answer.describe())
         if answer.delivered:
-            return "yes — the body contains success (a gateway ignores the status)"
+            return _verdict("delivered")
         if answer.redirected:
-            return "no — a gateway does not follow the redirect, and this body lacks success"
-        return "no — the body does not contain success/SUCCESS/Success (the gateway retries)"
+            return _verdict("redirected")
+        return _verdict("no_success")
 
     def to_dict(self) -> dict[str, Any]:
         document = {"notify": self.notify.to_dict(), "summary": self.summary.to_dict()}
         if len(self.answers) == 1:
             answer = self.answers[0]
-            document["answer"] = {**answer.to_dict(), "verdict": self.verdict(answer)}
+            document["answer"] = {**answer.to_dict(), "verdict": str(self.verdict(answer))}
         return document
+
+
+# Whether a gateway counts trigger's answer as delivered, by id (trigger.verdict.<id>).
+VERDICTS = {
+    "too_slow": "no — no answer within {timeout} s (the gateway gives up)",
+    "no_answer": "no — {error}",
+    "delivered": "yes — the body contains success (a gateway ignores the status)",
+    "redirected": "no — a gateway does not follow the redirect, and this body lacks success",
+    "no_success": "no — the body does not contain success/SUCCESS/Success (the gateway retries)",
+}
+
+
+_verdict = phrasebook("trigger.verdict", VERDICTS)
 
 
 @dataclass(frozen=True)
@@ -86,15 +100,15 @@ class CaseResult:
 
     case: Case
     grade: Grade
-    reason: str
-    fix: str = ""
+    reason: Phrase | str  # English in --json, the run's language in the report's lines
+    fix: Phrase | str = ""
     sent: tuple[OutgoingNotify, ...] = ()
     answers: tuple[Answer, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         distinct = list({id(n): n for n in self.sent}.values())  # a repeat is one notify
         return {"id": self.case.id, "title": self.case.title, "grade": self.grade,
-                "reason": self.reason, "fix": self.fix, "sent": self.case.sent,
+                "reason": str(self.reason), "fix": str(self.fix), "sent": self.case.sent,
                 "correct": self.case.correct,
                 "notifies": [n.to_dict() for n in distinct],
                 "answers": [a.to_dict() for a in self.answers]}
@@ -107,7 +121,7 @@ class CheckReport:
     notify_url: str
     order: dict[str, Any]
     results: tuple[CaseResult, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Phrase | str, ...] = ()
     seconds: float = 0.0
     state_url: str | None = None
 
@@ -123,7 +137,7 @@ class CheckReport:
                 "passed": not self.failed,
                 "summary": {"pass": self.count("PASS"), "fail": self.count("FAIL"),
                             "warn": self.count("WARN"), "seconds": round(self.seconds, 3)},
-                "notes": list(self.notes),
+                "notes": [str(note) for note in self.notes],
                 "cases": [r.to_dict() for r in self.results]}
 
 

@@ -99,13 +99,16 @@ def check_notify_url(url: str) -> str:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise InputError(f"{_cut(text)} is not a valid URL",
-                         "give the handler's full URL, e.g. http://127.0.0.1:8000/notify") from None
+        raise InputError("{url} is not a valid URL",
+                         "give the handler's full URL, e.g. http://127.0.0.1:8000/notify",
+                         code="bad_handler_url", fields={"url": _cut(text)}) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{_cut(text)} is not an absolute http(s) URL",
-                         "give the handler's full URL, e.g. http://127.0.0.1:8000/notify")
+        raise InputError("{url} is not an absolute http(s) URL",
+                         "give the handler's full URL, e.g. http://127.0.0.1:8000/notify",
+                         code="handler_url_not_http", fields={"url": _cut(text)})
     if parts.fragment:
-        raise InputError(f"{_cut(text)} has a #fragment", "a notify_url has no fragment")
+        raise InputError("{url} has a #fragment", "a notify_url has no fragment",
+                         code="handler_url_fragment", fields={"url": _cut(text)})
     return text
 
 
@@ -115,8 +118,9 @@ def parse_changes(pairs: list[str]) -> tuple[tuple[str, str], ...]:
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals or not name.strip():
-            raise InputError(f"--set {_cut(pair)} is not name=value",
-                             "write e.g. --set money=0.01 (an empty value: --set param=)")
+            raise InputError("--set {pair} is not name=value",
+                             "write e.g. --set money=0.01 (an empty value: --set param=)",
+                             code="bad_notify_change", fields={"pair": _cut(pair)})
         changes.append((name.strip(), value))
     return tuple(changes)
 

@@ -51,23 +51,28 @@ def parse_created_order(text: str) -> CreatedOrder:
     """What a ``--create-order-cmd`` printed: a JSON object with ``out_trade_no`` and
     ``money`` (or ``amount``), or a first line ``OUT_TRADE_NO [AMOUNT]``."""
     stripped = text.strip()
-    hint = ('print {"out_trade_no": "…", "money": "1.00"} or a line "OUT_TRADE_NO 1.00"')
+    hint = "print {example} or a line {line}"
+    shapes = {"example": '{"out_trade_no": "…", "money": "1.00"}', "line": '"OUT_TRADE_NO 1.00"'}
     if not stripped:
-        raise InputError("--create-order-cmd printed nothing", hint)
+        raise InputError("--create-order-cmd printed nothing", hint,
+                         code="order_cmd_printed_nothing", fields=shapes)
     if stripped.startswith("{"):
         try:
             document = json.loads(stripped)
         except ValueError:
-            raise InputError("--create-order-cmd printed JSON that does not parse", hint) from None
+            raise InputError("--create-order-cmd printed JSON that does not parse", hint,
+                             code="order_cmd_bad_json", fields=shapes) from None
         number = document.get("out_trade_no") if isinstance(document, dict) else None
         if not isinstance(number, str | int) or not str(number).strip():
-            raise InputError("--create-order-cmd printed JSON without out_trade_no", hint)
+            raise InputError("--create-order-cmd printed JSON without out_trade_no", hint,
+                             code="order_cmd_no_number", fields=shapes)
         money = document.get("money", document.get("amount"))
         return CreatedOrder(str(number).strip(),
                             parse_amount(str(money)) if money is not None else None)
     words = stripped.splitlines()[0].split()
     if len(words) > 2:
-        raise InputError("--create-order-cmd printed more than OUT_TRADE_NO [AMOUNT]", hint)
+        raise InputError("--create-order-cmd printed more than OUT_TRADE_NO [AMOUNT]", hint,
+                         code="order_cmd_too_much", fields=shapes)
     return CreatedOrder(words[0], parse_amount(words[1]) if len(words) == 2 else None)
 
 
@@ -79,26 +84,35 @@ def order_from_command(command: str, environ) -> CreatedOrder:
     try:
         argv = shlex.split(command)
     except ValueError as error:
-        raise InputError(f"--create-order-cmd cannot be split into words: {error}",
-                         "check its quotes") from None
+        raise InputError("--create-order-cmd cannot be split into words: {reason}",
+                         "check its quotes", code="order_cmd_unsplittable",
+                         fields={"reason": str(error)}) from None
     if not argv:
-        raise InputError("--create-order-cmd is empty", "give the command that creates an order")
+        raise InputError("--create-order-cmd is empty", "give the command that creates an order",
+                         code="order_cmd_empty", fields={})
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_SECONDS,
                               env=dict(environ), stdin=subprocess.DEVNULL, check=False)
     except FileNotFoundError:
-        raise InputError(f"--create-order-cmd: {argv[0]!r} was not found",
-                         "give the full path of the program") from None
+        raise InputError("--create-order-cmd: {program!r} was not found",
+                         "give the full path of the program", code="order_cmd_not_found",
+                         fields={"program": argv[0]}) from None
     except subprocess.TimeoutExpired:
-        raise EpayError(f"--create-order-cmd did not finish within {COMMAND_SECONDS} s",
-                        "make it print the new order and exit") from None
+        raise EpayError("--create-order-cmd did not finish within {seconds} s",
+                        "make it print the new order and exit", code="order_cmd_timeout",
+                        fields={"seconds": COMMAND_SECONDS}) from None
     except OSError as error:
-        raise InputError(f"--create-order-cmd could not run: {error.strerror}",
-                         "check the command") from None
+        raise InputError("--create-order-cmd could not run: {reason}", "check the command",
+                         code="order_cmd_cannot_run", fields={"reason": error.strerror}) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [""])[-1][:120]
-        raise EpayError(f"--create-order-cmd exited with {done.returncode}"
-                        + (f": {last}" if last else ""), "run it by hand to see why")
+        exited = {"status": done.returncode, "said": last}
+        if last:
+            raise EpayError("--create-order-cmd exited with {status}: {said}",
+                            "run it by hand to see why", code="order_cmd_failed_saying",
+                            fields=exited)
+        raise EpayError("--create-order-cmd exited with {status}", "run it by hand to see why",
+                        code="order_cmd_failed", fields=exited)
     return parse_created_order(done.stdout)
 
 
@@ -107,19 +121,23 @@ def shop_order(order: str | None, amount: str | None, command: str | None,
     """The shop's real order the valid cases are about: ``--order`` with ``--amount``, or what
     ``--create-order-cmd`` printed (its amount, or ``--amount``)."""
     if order and command:
-        raise InputError("--order and --create-order-cmd both given", "give one of them")
+        raise InputError("--order and --create-order-cmd both given", "give one of them",
+                         code="order_and_cmd", fields={})
     given = parse_amount(amount) if amount is not None else None
     if command:
         created = order_from_command(command, environ)
         if created.amount is None and given is None:
-            raise InputError(f"--create-order-cmd printed order {created.out_trade_no!r} "
-                             "without its amount", "print the amount too, or pass --amount")
+            raise InputError("--create-order-cmd printed order {order!r} without its amount",
+                             "print the amount too, or pass --amount",
+                             code="order_cmd_no_amount", fields={"order": created.out_trade_no})
         return CreatedOrder(created.out_trade_no, created.amount if created.amount is not None
                             else given)
     if not order or not order.strip():
         raise InputError("the check needs a real, unpaid order in the shop",
-                         "pass --order OUT_TRADE_NO --amount X, or --create-order-cmd \"…\"")
+                         "pass --order OUT_TRADE_NO --amount X, or --create-order-cmd \"…\"",
+                         code="check_no_order", fields={})
     if given is None:
-        raise InputError(f"the amount of order {order.strip()!r} is needed",
-                         "pass --amount X (the order's amount in the shop)")
+        raise InputError("the amount of order {order!r} is needed",
+                         "pass --amount X (the order's amount in the shop)",
+                         code="check_no_amount", fields={"order": order.strip()})
     return CreatedOrder(order.strip(), given)

@@ -50,10 +50,12 @@ def prepare_check(request: CheckRequest, environ: Mapping[str, str]) -> CheckPla
     pid = request.pid
     if not pid:
         raise InputError("the notifies need your merchant id (pid)",
-                         "pass --pid N, set EPAY_PID, or use a profile")
+                         "pass --pid N, set EPAY_PID, or use a profile", code="check_no_pid",
+                         fields={})
     if request.dry_run and request.create_order_cmd:
         raise InputError("--dry-run runs no command, so it cannot use --create-order-cmd",
-                         "give --order and --amount to see what would be sent")
+                         "give --order and --amount to see what would be sent",
+                         code="check_dry_run_command", fields={})
     signer = request.signer
     wrong = wrong_signer(signer)
     shop = shop_order(request.order, request.amount, request.create_order_cmd, environ)

@@ -5,34 +5,63 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..messages import Messages
+from ..messages.phrase import say
 from .cases import Case, Suite
 from .events import CheckPlanned, CheckReport, PlannedCase
 
 SUITE_NAME = "epay check notify"
+_ENGLISH = Messages()
+
+# What the report says, by id (check.report.<id>). Grades (PASS, FAIL, WARN) and case ids stay.
+MESSAGES = {
+    "failed": "FAILED: {passed} pass, {failed} fail, {warned} warn — {url} ({seconds:.2f} s)",
+    "passed": "passed: {passed} pass, {failed} fail, {warned} warn — {url} ({seconds:.2f} s)",
+    "fix": "fix: {fix}",
+    "case": "case",
+    "grade": "grade",
+    "reason": "reason",
+    "fix_column": "fix",
+    "dry_run": "dry run: nothing sent",
+    "planned": "{case}: {method} {url}",
+    "planned_times": "{case} ×{count}: {method} {url}",
+    "body": "  body: {body}",
+}
+_COLUMNS = {"case": "case", "grade": "grade", "reason": "reason", "fix": "fix_column"}
 
 
-def summary_line(report: CheckReport) -> str:
-    verdict = "FAILED" if report.failed else "passed"
-    return (f"{verdict}: {report.count('PASS')} pass, {report.count('FAIL')} fail, "
-            f"{report.count('WARN')} warn — {report.notify_url} "
-            f"({report.seconds:.2f} s)")
+def text(messages: Messages, message_id: str, /, **fields: object) -> str:
+    return messages.text(f"check.report.{message_id}", MESSAGES[message_id], **fields)
 
 
-def table_rows(report: CheckReport) -> list[dict[str, str]]:
-    """One row a case, for a terminal table."""
-    return [{"case": r.case.id, "grade": r.grade, "reason": r.reason, "fix": r.fix}
-            for r in report.results]
+def summary_line(report: CheckReport, messages: Messages = _ENGLISH) -> str:
+    return text(messages, "failed" if report.failed else "passed", passed=report.count("PASS"),
+                failed=report.count("FAIL"), warned=report.count("WARN"),
+                url=report.notify_url, seconds=report.seconds)
 
 
-def text_lines(report: CheckReport) -> Iterator[tuple[str, str]]:
+def table_columns(messages: Messages = _ENGLISH) -> list[str]:
+    return [text(messages, message_id) for message_id in _COLUMNS.values()]
+
+
+def table_rows(report: CheckReport, messages: Messages = _ENGLISH) -> list[dict[str, str]]:
+    """One row a case, for a terminal table (keyed by ``table_columns``)."""
+    case, grade, reason, fix = table_columns(messages)
+    return [{case: r.case.id, grade: r.grade, reason: str(say(r.reason, messages)),
+             fix: str(say(r.fix, messages))} for r in report.results]
+
+
+def text_lines(report: CheckReport,
+               messages: Messages = _ENGLISH) -> Iterator[tuple[str, str]]:
     """(line, style) for plain output: a line a case, its fix under it when not passed."""
     styles = {"PASS": "ok", "FAIL": "bad", "WARN": "warn"}
     width = max((len(r.case.id) for r in report.results), default=0)
     for result in report.results:
-        yield f"{result.grade}  {result.case.id.ljust(width)}  {result.reason}", \
+        yield f"{result.grade}  {result.case.id.ljust(width)}  {say(result.reason, messages)}", \
             styles[result.grade]
         if result.fix and result.grade != "PASS":
-            yield f"      {' ' * width}  fix: {result.fix}", ""
+            fix = text(messages, "fix", fix=say(result.fix, messages))
+            yield f"      {' ' * width}  {fix}", ""
 
 
 def junit_xml(report: CheckReport) -> str:
@@ -54,9 +83,9 @@ def junit_xml(report: CheckReport) -> str:
         case = ET.SubElement(suite, "testcase", {
             "classname": "epay.check.notify", "name": result.case.id, "time": f"{seconds:.3f}",
         })
-        detail = f"{result.reason}\nfix: {result.fix}" if result.fix else result.reason
+        detail = f"{result.reason}\nfix: {result.fix}" if result.fix else str(result.reason)
         if result.grade == "FAIL":
-            failure = ET.SubElement(case, "failure", message=result.reason, type="FAIL")
+            failure = ET.SubElement(case, "failure", message=str(result.reason), type="FAIL")
             failure.text = detail
         elif result.grade == "WARN":
             ET.SubElement(case, "system-out").text = f"WARN: {detail}"

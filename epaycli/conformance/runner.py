@@ -12,14 +12,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
+from ..messages.phrase import Phrase
 from .cases import CASES, Observed, Stage, Suite, grade_case
-from .delivery import (
-    GATEWAY_HEADERS,
-    UNTRUSTED_TLS_HINT,
-    Answer,
-    deliver,
-    make_transport,
-)
+from .delivery import GATEWAY_HEADERS, Answer, deliver, make_transport, untrusted_tls
 from .events import CaseResult, CheckReport
 
 if TYPE_CHECKING:
@@ -29,6 +24,8 @@ if TYPE_CHECKING:
     from .notifies import OutgoingNotify
 
 POOL = 16  # connections to the handler; the widest stage sends 10 at once
+ALREADY_CREDITED = ("the order was already credited {count}× before the check: use a fresh, "
+                    "unpaid order so the refusal cases mean something")
 
 
 class StateError(EpayError):
@@ -63,31 +60,37 @@ class StateProbe:
                     text = (await response.aread()).decode("utf-8", "replace")
                 finally:
                     await response.aclose()
-        except (TimeoutError, httpx.TransportError) as error:
-            detail = "no answer in time" if isinstance(error, TimeoutError) else \
-                type(error).__name__
-            raise NetworkError(f"the state URL {url} could not be read ({detail})",
-                               "check --state-url points at the shop's order-state endpoint"
-                               ) from None
+        except TimeoutError:
+            raise NetworkError("the state URL {url} could not be read (no answer in time)",
+                               "check --state-url points at the shop's order-state endpoint",
+                               code="state_url_timeout", fields={"url": url}) from None
+        except httpx.TransportError as error:
+            raise NetworkError("the state URL {url} could not be read ({detail})",
+                               "check --state-url points at the shop's order-state endpoint",
+                               code="state_url_unreadable",
+                               fields={"url": url, "detail": type(error).__name__}) from None
         return parse_credits(response.status_code, text, url)
 
 
 def parse_credits(status: int, text: str, url: str) -> int:
     """The credit count in a state answer (see ``StateProbe``)."""
-    hint = ('answer JSON such as {"out_trade_no": "A1", "credits": 1} '
-            '(or {"credited": true})')
+    hint = ('answer JSON such as {example} (or {credited})')
+    examples = {"example": '{"out_trade_no": "A1", "credits": 1}',
+                "credited": '{"credited": true}'}
     try:
         document = json.loads(text)
     except ValueError:
-        raise StateError(f"the state URL {url} answered HTTP {status} that is not JSON",
-                         hint) from None
+        raise StateError("the state URL {url} answered HTTP {status} that is not JSON",
+                         hint, code="state_url_not_json",
+                         fields={"url": url, "status": status, **examples}) from None
     value = document.get("credits", document.get("credited")) if isinstance(document, dict) \
         else None
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int) and value >= 0:
         return value
-    raise StateError(f"the state URL {url} answered without a credits count", hint)
+    raise StateError("the state URL {url} answered without a credits count", hint,
+                     code="state_url_no_credits", fields={"url": url, **examples})
 
 
 @dataclass
@@ -111,10 +114,15 @@ class _Run:
         if not self.reached and answers:
             if all(a.unreachable for a in answers):
                 first = answers[0]
-                hint = UNTRUSTED_TLS_HINT if first.error.startswith("TLS") else \
-                    "start it, or check the URL"
-                raise NetworkError(f"cannot reach the handler at {self.suite.notify_url}: "
-                                   f"{first.error}", hint)
+                reached = {"url": self.suite.notify_url, "error": first.describe()}
+                if untrusted_tls(first):
+                    raise NetworkError("cannot reach the handler at {url}: {error}",
+                                       "use a certificate the system trusts, or skip the "
+                                       "check as a gateway does (--insecure)",
+                                       code="handler_tls_untrusted", fields=reached)
+                raise NetworkError("cannot reach the handler at {url}: {error}",
+                                   "start it, or check the URL", code="handler_unreachable",
+                                   fields=reached)
             self.reached = True
         return answers
 
@@ -142,8 +150,7 @@ async def run_suite(suite: Suite, cases: tuple[Case, ...], *, state: StateProbe 
         run = _Run(suite, transport, state)
         credits = await run.credits()
         if credits:
-            notes.append(f"the order was already credited {credits}× before the check: use a "
-                         "fresh, unpaid order so the refusal cases mean something")
+            notes.append(Phrase("check.already_credited", ALREADY_CREDITED, count=credits))
         by_stage = {stage: [c for c in cases if c.stage is stage] for stage in Stage}
 
         refusals = by_stage[Stage.BEFORE_CREDIT]

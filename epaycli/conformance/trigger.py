@@ -7,7 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from ..core.errors import InputError
+from ..core.errors import InputError, NetworkError
 from ..core.money import parse_amount
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
 from ..core.signing import Signer
@@ -49,7 +49,8 @@ def prepare(request: TriggerRequest) -> OutgoingNotify:
     money = parse_amount(request.amount)
     if not request.pid:
         raise InputError("the notify needs a merchant id (pid)",
-                         "pass --pid N, set EPAY_PID, or use a profile")
+                         "pass --pid N, set EPAY_PID, or use a profile", code="trigger_no_pid",
+                         fields={})
     order = PaidOrder(
         pid=request.pid,
         trade_no=request.trade_no or gateway_trade_no(request.now),
@@ -69,3 +70,30 @@ def send(notify: OutgoingNotify, *, count: int = 1, concurrency: int = 1,
     answers = asyncio.run(deliver_many(notify, count=count, concurrency=concurrency,
                                        timeout=timeout, verify_tls=verify_tls))
     return TriggerResult(notify, answers, summarize(answers, time.perf_counter() - started))
+
+
+def no_answer_error(result: TriggerResult) -> NetworkError:
+    """Exit 5: a notify (or some of many) got no answer; the first one's reason."""
+    from .delivery import untrusted_tls
+
+    summary = result.summary
+    first = next(a for a in result.answers if not a.answered)
+    fields = {"url": result.notify.notify_url, "error": first.describe(),
+              "count": summary.no_answer, "sent": summary.sent}
+    if untrusted_tls(first):
+        if summary.sent == 1:
+            return NetworkError("no answer from {url}: {error}", "use a certificate the system "
+                                "trusts, or skip the check as a gateway does (--insecure)",
+                                code="trigger_tls_untrusted", fields=fields)
+        return NetworkError("{count} of {sent} notifies: no answer from {url}: {error}",
+                            "use a certificate the system trusts, or skip the check as a "
+                            "gateway does (--insecure)", code="trigger_tls_untrusted_some",
+                            fields=fields)
+    if summary.sent == 1:
+        return NetworkError("no answer from {url}: {error}", "a gateway counts this as not "
+                            "delivered; check the handler runs and answers within the timeout",
+                            code="trigger_no_answer", fields=fields)
+    return NetworkError("{count} of {sent} notifies: no answer from {url}: {error}",
+                        "a gateway counts this as not delivered; check the handler runs and "
+                        "answers within the timeout", code="trigger_no_answer_some",
+                        fields=fields)

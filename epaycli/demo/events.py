@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import ExitCode
+from ..messages.phrase import Phrase
 
 STEP_TITLES = {
     "create": "create the order",
@@ -28,14 +29,15 @@ CATCHING_STEP = {"tampered-money": "notify", "bad-signature": "notify", "dropped
 
 @dataclass(frozen=True)
 class Check:
-    """What was expected (``what``), whether it held, and what was found instead (``got``)."""
+    """What was expected (``what``), whether it held, and what was found instead (``got``):
+    phrases, English in ``--json``, the run's language in the timeline."""
 
-    what: str
+    what: Phrase | str
     ok: bool
-    got: str = ""
+    got: Phrase | str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.what, "ok": self.ok, "got": None if self.ok else self.got}
+        return {"check": str(self.what), "ok": self.ok, "got": None if self.ok else str(self.got)}
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Step:
     error: dict[str, Any] | None = None  # {"kind", "message", "exit_code"}
     ms: float = 0.0
     run: bool = True
+    said_error: Phrase | str | None = None  # the error's message, to say in the run's language
 
     @property
     def ok(self) -> bool:
@@ -84,15 +87,16 @@ class Step:
         return ExitCode.CHECK_FAILED
 
     @property
-    def failure(self) -> str:
+    def failure(self) -> Phrase | str:
         """One line: why this step failed ('' when it did not)."""
         if self.ok or not self.run:
             return ""
         if self.error is not None:
-            return str(self.error["message"])
+            return self.said_error or str(self.error["message"])
         # The first failed check says it; the later ones mostly follow from it.
         first = next((check for check in self.checks if not check.ok), None)
-        return "nothing was checked" if first is None else first.got
+        return Phrase("demo.nothing_checked", "nothing was checked") if first is None \
+            else first.got
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.number, "name": self.name, "title": self.title, "ok": self.ok,
@@ -134,7 +138,7 @@ class DemoResult:
         failed = self.failed_step
         return {"ok": self.ok, "exit_code": int(self.exit_code),
                 "failed_step": None if failed is None else failed.name,
-                "failure": "" if failed is None else failed.failure,
+                "failure": "" if failed is None else str(failed.failure),
                 "gateway": self.setting.gateway, "receiver": self.setting.receiver,
                 "dialect": self.setting.dialect, "pid": self.setting.pid,
                 "key": self.setting.key, "sign_type": self.setting.sign_type,

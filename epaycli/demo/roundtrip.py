@@ -30,6 +30,7 @@ from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
+from ..messages.phrase import Phrase, phrasebook
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
 from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
@@ -42,6 +43,51 @@ DEMO_TYPE = "alipay"
 # What a query step shows of the order (--json has all of it).
 QUERY_SHOWN = ("code", "msg", "trade_no", "out_trade_no", "type", "money", "status",
                "refundmoney", "endtime")
+# What the steps check, and what they found instead, by id (demo.said.<id> in the catalogue).
+SAID = {
+    "accepted": "the gateway accepted it (code {code}) and gave a trade_no",
+    "no_trade_no": "the answer has no trade_no",
+    "payurl_cashier": "the pay URL is this gateway's cashier for that trade_no",
+    "pay_field": "the pay field is {kind}: {payurl!r}",
+    "missing": "missing",
+    "html_page": "HTTP 200, an HTML page",
+    "http_content_type": "HTTP {status}, {content_type}",
+    "no_content_type": "no content type",
+    "shows_order": "it shows the order: ￥{money}, {out_trade_no}",
+    "order_not_shown": "the page does not show this order's amount and number",
+    "pay_form": "it has a form with a pay button (action=pay)",
+    "no_pay_form": "the page has no form with a pay button",
+    "posts_back": "the form posts back to this gateway",
+    "posts_to": "it posts to {url}",
+    "http_200": "HTTP 200",
+    "http_status": "HTTP {status}",
+    "cashier_paid": "the cashier says 支付成功 (paid)",
+    "cashier_says": "the cashier says: {body}",
+    "notify_arrives": "the receiver gets a notify for {trade_no} within {timeout:g} s",
+    "no_notify": "no notify reached the receiver in {timeout:g} s",
+    "genuine": "check_callback: genuine (signature valid, amount as ordered, pid {pid}, "
+               "trade_status TRADE_SUCCESS)",
+    "judged": "check_callback said {verdict}: {reason}",
+    "answers_success": "the receiver answers success",
+    "answered": "the receiver answered HTTP {status} {answer!r}",
+    "delivered": "the gateway counts it delivered",
+    "no_delivery": "the gateway has no delivery of it",
+    "not_delivered": "the gateway did not count it delivered (HTTP {status}, {body!r})",
+    "refund_accepted": "the gateway accepted the refund of {money} (code {code}: {msg})",
+    "status": "status {status} ({text})",
+    "as_ordered": "trade_no {trade_no} and money {money} as ordered",
+    "found": "trade_no {trade_no!r}, money {money!r}",
+    "verified": "the answer is signed by the platform and verifies",
+    "not_verified": "the answer was not verified",
+    "not_so": "it was not so",
+    "paid": "paid",
+    "refunded": "refunded",
+}
+
+
+said = phrasebook("demo.said", SAID)
+
+
 class _StepRecord:
     """A step as it runs: the step methods fill in the fields of a ``Step`` and add checks;
     ``done()`` freezes it."""
@@ -50,17 +96,19 @@ class _StepRecord:
         self.number, self.name, self.title = number, name, title
         self.signed = self.sent = self.received = self.answered = None
         self.error: dict[str, Any] | None = None
+        self.said_error: Phrase | str | None = None
         self.checks: list[Check] = []
         self.ms = 0.0
         self.run = True
 
-    def check(self, what: str, ok: bool, got: str = "") -> bool:
-        self.checks.append(Check(what, bool(ok), "" if ok else got or "it was not so"))
+    def check(self, what: Phrase, ok: bool, got: Phrase | str = "") -> bool:
+        self.checks.append(Check(what, bool(ok), "" if ok else got or said("not_so")))
         return bool(ok)
 
     def done(self) -> Step:
         return Step(self.number, self.name, self.title, self.signed, self.sent, self.received,
-                    self.answered, tuple(self.checks), self.error, self.ms, self.run)
+                    self.answered, tuple(self.checks), self.error, self.ms, self.run,
+                    self.said_error)
 
 
 class DemoFailed(EpayError):
@@ -69,20 +117,31 @@ class DemoFailed(EpayError):
 
     code = "demo_failed"
 
-    def __init__(self, result: DemoResult) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
+                 fields: dict | None = None, exit_code: int = ExitCode.CHECK_FAILED) -> None:
+        super().__init__(message, hint, code=code, fields=fields)
+        self.exit_code = ExitCode(exit_code)
+
+    @classmethod
+    def of(cls, result: DemoResult) -> DemoFailed:
         failed = result.failed_step
         if failed is None:
-            message, exit_code = "the round trip did not finish", ExitCode.ERROR
-        else:
-            message = f"demo step {failed.number} ({failed.name}) failed: {failed.failure}"
-            exit_code = ExitCode(failed.exit_code)
-        fault = result.setting.fault
-        hint = ("the timeline above shows what was sent and what came back; "
-                "--json gives every step")
-        if fault and failed is not None:  # a caught fault ends without an error (cli/demo.py)
-            hint = (f"the '{fault}' fault should not fail this step — " + hint)
-        super().__init__(message, hint)
-        self.exit_code = exit_code
+            return DemoFailed("the round trip did not finish",
+                              "the timeline above shows what was sent and what came back; "
+                              "--json gives every step", code="demo_unfinished", fields={},
+                              exit_code=ExitCode.ERROR)
+        fields = {"number": failed.number, "step": failed.name, "fault": result.setting.fault,
+                  "failure": failed.failure}  # a phrase: said in the run's language
+        if result.setting.fault:  # a caught fault ends without an error (cli/demo.py)
+            return DemoFailed("demo step {number} ({step}) failed: {failure}",
+                              "the '{fault}' fault should not fail this step — the timeline "
+                              "above shows what was sent and what came back; --json gives "
+                              "every step", code="demo_failed_fault", fields=fields,
+                              exit_code=failed.exit_code)
+        return DemoFailed("demo step {number} ({step}) failed: {failure}",
+                          "the timeline above shows what was sent and what came back; --json "
+                          "gives every step", code="demo_failed", fields=fields,
+                          exit_code=failed.exit_code)
 
 
 OnStep = Callable[[Step], None]
@@ -99,10 +158,11 @@ def run_demo(*, dialect: str = Dialect.V1, fault: str = "", timeout: float = DEF
     listener and orders files go (default: a temporary folder, removed afterwards).
     ``on_setting``/``on_step`` are called as the run goes (for live output)."""
     if dialect not in DIALECTS:
-        raise InputError(f"dialect must be v1 or v2, not {dialect!r}", code="bad_dialect")
+        raise InputError("dialect must be v1 or v2, not {dialect!r}", code="demo_bad_dialect",
+                         fields={"dialect": dialect})
     if not 0 < timeout <= 600:
-        raise InputError(f"timeout {timeout:g} s is not above 0 (and at most 600)",
-                         "e.g. 10", code="bad_timeout")
+        raise InputError("timeout {timeout:g} s is not above 0 (and at most 600)",
+                         "e.g. 10", code="demo_bad_timeout", fields={"timeout": timeout})
     from ..mock.notifier import parse_faults
 
     faults = parse_faults([fault]) if fault else ()  # a bad name fails before anything starts
@@ -193,6 +253,7 @@ class _Trip:
                     step.error = {"kind": type(error).__name__,
                                   "message": scrub(error.message, [self.secret]),
                                   "exit_code": int(error.exit_code)}
+                    step.said_error = _said_error(error, self.secret)
                 step.ms = (time.perf_counter() - began) * 1000
             done = step.done()
             failed = not done.ok  # (a step not run is not ok either: the rest stay not run)
@@ -222,8 +283,10 @@ class _Trip:
             return self.browser.request(method, url, **form)
         except httpx.HTTPError as error:
             reason = " ".join(str(error).split())[:160] or type(error).__name__
-            raise NetworkError(f"{method} {url} failed: {reason} (timeout {self.timeout:g} s)",
-                               code="network_connect") from None
+            raise NetworkError("{method} {url} failed: {reason} (timeout {timeout:g} s)",
+                               code="demo_browser_failed",
+                               fields={"method": method, "url": url, "reason": reason,
+                                       "timeout": self.timeout}) from None
 
     # ---- the steps --------------------------------------------------------------------
 
@@ -239,11 +302,11 @@ class _Trip:
         created = create_fields(reply.data, v2=self.merchant.v2)
         self.trade_no = created.get("trade_no", "")
         kind, self.payurl = pay_field(created)
-        step.check(f"the gateway accepted it (code {reply.data.get('code')}) and gave a trade_no",
-                   bool(self.trade_no), "the answer has no trade_no")
-        step.check("the pay URL is this gateway's cashier for that trade_no",
+        step.check(said("accepted", code=reply.data.get("code")),
+                   bool(self.trade_no), said("no_trade_no"))
+        step.check(said("payurl_cashier"),
                    kind == "payurl" and self.payurl == f"{self.gateway.url}cashier/{self.trade_no}",
-                   f"the pay field is {kind or 'missing'}: {self.payurl[:80]!r}")
+                   said("pay_field", kind=kind or said("missing"), payurl=self.payurl[:80]))
         if self.merchant.v2:
             self._check_verified(step, reply)
         from ..state import RecordedOrder
@@ -260,28 +323,30 @@ class _Trip:
         page = response.text
         step.received = {"status": response.status_code, "body": _page_text(page)}
         content_type = response.headers.get("content-type", "")
-        step.check("HTTP 200, an HTML page",
+        step.check(said("html_page"),
                    response.status_code == 200 and "text/html" in content_type,
-                   f"HTTP {response.status_code}, {content_type or 'no content type'}")
-        step.check(f"it shows the order: ￥{self.order.money:f}, {self.order.out_trade_no}",
+                   said("http_content_type", status=response.status_code,
+                        content_type=content_type or said("no_content_type")))
+        step.check(said("shows_order", money=f"{self.order.money:f}",
+                        out_trade_no=self.order.out_trade_no),
                    f"￥{self.order.money:f}" in page and self.order.out_trade_no in page,
-                   "the page does not show this order's amount and number")
+                   said("order_not_shown"))
         action = _pay_form_action(page)
-        if step.check("it has a form with a pay button (action=pay)", action is not None,
-                      "the page has no form with a pay button"):
+        if step.check(said("pay_form"), action is not None, said("no_pay_form")):
             self.pay_action = urljoin(self.payurl, action)
-            step.check("the form posts back to this gateway",
+            step.check(said("posts_back"),
                        urlsplit(self.pay_action).netloc == urlsplit(self.gateway.url).netloc,
-                       f"it posts to {self.pay_action}")
+                       said("posts_to", url=self.pay_action))
 
     def _pay(self, step: _StepRecord) -> None:
         form = {"action": "pay"}
         step.sent = {"method": "POST", "url": self.pay_action, "form": form}
         response = self._browse("POST", self.pay_action, data=form)
         step.received = {"status": response.status_code, "body": _page_text(response.text)}
-        step.check("HTTP 200", response.status_code == 200, f"HTTP {response.status_code}")
-        step.check("the cashier says 支付成功 (paid)", "支付成功" in response.text,
-                   f"the cashier says: {step.received['body'][:120]}")
+        step.check(said("http_200"), response.status_code == 200,
+                   said("http_status", status=response.status_code))
+        step.check(said("cashier_paid"), "支付成功" in response.text,
+                   said("cashier_says", body=step.received["body"][:120]))
 
     def _notify(self, step: _StepRecord) -> None:
         """The gateway sent the first notify while answering the pay button; the receiver
@@ -295,9 +360,8 @@ class _Trip:
         if delivery is not None:
             step.sent = {"by": "the gateway", "method": delivery.get("method", ""),
                          "url": scrub(delivery.get("url", ""), [self.secret])}
-        if not step.check(f"the receiver gets a notify for {self.trade_no} within "
-                          f"{self.timeout:g} s", event is not None,
-                          f"no notify reached the receiver in {self.timeout:g} s"):
+        if not step.check(said("notify_arrives", trade_no=self.trade_no, timeout=self.timeout),
+                          event is not None, said("no_notify", timeout=self.timeout)):
             return
         params = event.get("params") or {}
         step.signed = self._notify_signed(params)
@@ -309,19 +373,17 @@ class _Trip:
                          "params": redact_params(params)}
         step.answered = {"by": "the receiver", "status": event.get("answer_status"),
                          "body": event.get("answer", "")}
-        step.check("check_callback: genuine (signature valid, amount as ordered, pid "
-                   f"{self.merchant.pid}, trade_status TRADE_SUCCESS)",
-                   event.get("verdict") == "genuine",
-                   f"check_callback said {event.get('verdict')}: {event.get('reason')}")
-        step.check("the receiver answers success", event.get("answer") == "success"
+        step.check(said("genuine", pid=self.merchant.pid), event.get("verdict") == "genuine",
+                   said("judged", verdict=event.get("verdict"), reason=event.get("reason")))
+        step.check(said("answers_success"), event.get("answer") == "success"
                    and event.get("answer_status") == 200,
-                   f"the receiver answered HTTP {event.get('answer_status')} "
-                   f"{str(event.get('answer'))[:60]!r}")
-        step.check("the gateway counts it delivered",
+                   said("answered", status=event.get("answer_status"),
+                        answer=str(event.get("answer"))[:60]))
+        step.check(said("delivered"),
                    delivery is not None and bool(delivery.get("delivered")),
-                   "the gateway has no delivery of it" if delivery is None else
-                   f"the gateway did not count it delivered (HTTP {delivery.get('status')}, "
-                   f"{str(delivery.get('body') or delivery.get('error') or '')[:60]!r})")
+                   said("no_delivery") if delivery is None else
+                   said("not_delivered", status=delivery.get("status"),
+                        body=str(delivery.get("body") or delivery.get("error") or "")[:60]))
 
     def _notify_event(self) -> dict | None:
         deadline = time.monotonic() + self.timeout
@@ -348,7 +410,7 @@ class _Trip:
                 else "the platform private key (RSA)"}
 
     def _query(self, step: _StepRecord) -> None:
-        self._query_status(step, 1, "paid")
+        self._query_status(step, 1, said("paid"))
 
     def _refund(self, step: _StepRecord) -> None:
         out_refund_no = f"R{self.order.out_trade_no}" if self.merchant.v2 else ""
@@ -356,15 +418,15 @@ class _Trip:
             self.merchant, self._now(), money=self.order.money,
             out_trade_no=self.order.out_trade_no, out_refund_no=out_refund_no))
         # parse_reply raised unless the answer was a success code (0 here; forks answer 1).
-        step.check(f"the gateway accepted the refund of {format_wire(self.order.money)} "
-                   f"(code {reply.data.get('code')}: {reply.data.get('msg', '')})", True)
+        step.check(said("refund_accepted", money=format_wire(self.order.money),
+                        code=reply.data.get("code"), msg=reply.data.get("msg", "")), True)
         if self.merchant.v2:
             self._check_verified(step, reply)
 
     def _refunded(self, step: _StepRecord) -> None:
-        self._query_status(step, 2, "refunded")
+        self._query_status(step, 2, said("refunded"))
 
-    def _query_status(self, step: _StepRecord, status: int, text: str) -> None:
+    def _query_status(self, step: _StepRecord, status: int, text: Phrase) -> None:
         from ..gateway.replies import order_fields
 
         reply = self._send(step, calls.query_order(self.merchant, self._now(),
@@ -373,18 +435,27 @@ class _Trip:
         shown = {k: reply.data[k] for k in QUERY_SHOWN if k in reply.data}
         step.received["body"] = _short_json(shown, self.secret) + (
             f" (+{len(reply.data) - len(shown)} more fields)" if len(reply.data) > len(shown) else "")
-        step.check(f"status {status} ({text})", order.get("status") == status,
-                   f"status {order.get('status')} ({order.get('status_text')})")
-        step.check(f"trade_no {self.trade_no} and money {format_wire(self.order.money)} as "
-                   "ordered", order.get("trade_no") == self.trade_no
+        step.check(said("status", status=status, text=text), order.get("status") == status,
+                   said("status", status=order.get("status"), text=order.get("status_text")))
+        step.check(said("as_ordered", trade_no=self.trade_no,
+                        money=format_wire(self.order.money)),
+                   order.get("trade_no") == self.trade_no
                    and amounts_equal(str(order.get("money", "")), self.order.money),
-                   f"trade_no {order.get('trade_no')!r}, money {order.get('money')!r}")
+                   said("found", trade_no=order.get("trade_no"), money=order.get("money")))
         if self.merchant.v2:
             self._check_verified(step, reply)
 
     def _check_verified(self, step: _StepRecord, reply) -> None:
-        step.check("the answer is signed by the platform and verifies", reply.verified is True,
-                   "; ".join(reply.notes) or "the answer was not verified")
+        step.check(said("verified"), reply.verified is True,
+                   "; ".join(reply.notes) or said("not_verified"))
+
+
+def _said_error(error: EpayError, secret: str) -> Phrase | str:
+    """A step's error as the timeline says it: a worded error by its code, else its words."""
+    if error.templates is None:
+        return scrub(error.message, [secret])
+    return Phrase(f"errors.{error.code}.message", error.templates[0],
+                  **scrub(dict(error.fields), [secret]))
 
 
 # ---- what a step shows --------------------------------------------------------------------

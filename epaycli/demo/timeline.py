@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from ..core.models import Dialect
+from ..messages import Messages
+from ..messages.phrase import say
 from .events import DemoEvent, DemoResult, Setting, Step
 
 Line = tuple[str, str]  # text, style (ok | bad | warn | dim | "")
@@ -13,130 +15,208 @@ LABEL = 10  # width of "signed", "sent", "received", "answered"
 INDENT = "   "
 SHOWN_SIGN = 24  # an RSA sign is 344 characters: its start is enough to see it
 _LONG_SIGN = re.compile(r"(?<=[?&]sign=)([^&]{40,})")
+_MORE_FIELDS = re.compile(r" \(\+(\d+) more fields\)$")
+_ENGLISH = Messages()
+
+# What the timeline says, by id (demo.timeline.<id> in the catalogue). Labels are padded to
+# LABEL display columns, whatever their language.
+MESSAGES = {
+    "title": "epay demo: one payment round trip on a local Epay gateway (nothing leaves this "
+             "machine)",
+    "dialect_v1": "V1: mapi.php + api.php, MD5",
+    "dialect_v2": "V2: api/pay/*, RSA (SHA256withRSA)",
+    "gateway": "  gateway   {url}  {dialect}; merchant pid {pid}, key {key}",
+    "receiver": "  receiver  {url}  epay's notify listener (answers success only to a genuine "
+                "notify)",
+    "data": "  data      a temporary folder, removed afterwards (profiles, orders and journal "
+            "of yours are not touched)",
+    "fault": "  fault     the gateway injects '{fault}' into the notify",
+    "not_run": "{number}. {title}  — not run",
+    "step": "{number}. {title}  {mark}  ({ms:.0f} ms)",
+    "signed": "signed",
+    "sent": "sent",
+    "received": "received",
+    "answered": "answered",
+    "api_key_itself": "nothing: api.php takes the merchant key itself (masked below)",
+    "browser": "nothing: this is the buyer's browser",
+    "answer": "HTTP {status}  {body!r}",
+    "got": "  got: {got}",
+    "md5": "md5( {canonical} + key {key} )",
+    "rsa": "SHA256withRSA( {canonical} )",
+    "signed_by": "by {by}, with {using}",
+    "sign": "→ sign={sign}",
+    "long_sign": "→ sign={start}… ({count} characters)",
+    "sent_line": "{method} {url}",
+    "sent_by": "{method} {url}  (by {by})",
+    "form": "form: {form}",
+    "notify_received": "{method} {path} (by {by}; the gateway sends the first notify before it "
+                       "answers the pay button)",
+    "notify_received_ms": "{method} {path} (by {by}, judged and answered in {ms:.0f} ms; the "
+                          "gateway sends the first notify before it answers the pay button)",
+    "verdict": "verdict: {verdict} — {reason}",
+    "all_checks_passed": "signature valid, every business check passed",
+    "reply": "HTTP {status}  {body}",
+    "more_fields": "{body} (+{count} more fields)",
+    "reply_verified": "the answer's signature verifies with the platform public key",
+    "all_ok": "✓ every step checked out: {count} steps in {seconds:.2f} s",
+    "unfinished": "✗ the round trip did not finish",
+    "failed": "✗ step {number} ({step}) failed: {failure}",
+    # who signed, sent and received, and with what (the engine's English, kept in --json)
+    "who_merchant": "epay (the merchant)",
+    "who_gateway": "the gateway",
+    "who_receiver": "the receiver",
+    "who_merchant_key": "the merchant key (MD5)",
+    "who_merchant_private_key": "the merchant private key (RSA)",
+    "who_platform_private_key": "the platform private key (RSA)",
+}
+WHO = {MESSAGES[key]: key for key in MESSAGES if key.startswith("who_")}
 
 
-def heading(setting: Setting) -> list[Line]:
-    dialect = ("V1: mapi.php + api.php, MD5" if setting.dialect == Dialect.V1
-               else "V2: api/pay/*, RSA (SHA256withRSA)")
-    lines = [("epay demo: one payment round trip on a local Epay gateway (nothing leaves this "
-              "machine)", "ok"),
-             (f"  gateway   {setting.gateway}  {dialect}; merchant pid {setting.pid}, "
-              f"key {setting.key}", ""),
-             (f"  receiver  {setting.receiver}  epay's notify listener (answers success only "
-              "to a genuine notify)", ""),
-             ("  data      a temporary folder, removed afterwards (profiles, orders and "
-              "journal of yours are not touched)", "dim")]
+def _text(messages: Messages, message_id: str, /, **fields) -> str:
+    return messages.text(f"demo.timeline.{message_id}", MESSAGES[message_id], **fields)
+
+
+def _who(messages: Messages, english: str) -> str:
+    return _text(messages, WHO[english]) if english in WHO else english
+
+
+def heading(setting: Setting, messages: Messages = _ENGLISH) -> list[Line]:
+    dialect = _text(messages, "dialect_v1" if setting.dialect == Dialect.V1 else "dialect_v2")
+    lines = [(_text(messages, "title"), "ok"),
+             (_text(messages, "gateway", url=setting.gateway, dialect=dialect, pid=setting.pid,
+                    key=setting.key), ""),
+             (_text(messages, "receiver", url=setting.receiver), ""),
+             (_text(messages, "data"), "dim")]
     if setting.fault:
-        lines.append((f"  fault     the gateway injects '{setting.fault}' into the notify", "warn"))
+        lines.append((_text(messages, "fault", fault=setting.fault), "warn"))
     lines.append(("", ""))
     return lines
 
 
-def step_lines(step: Step) -> list[Line]:
+def step_lines(step: Step, messages: Messages = _ENGLISH) -> list[Line]:
+    title = messages.text(f"demo.step.{step.name}", step.title)
     if not step.run:
-        return [(f"{step.number}. {step.title}  — not run", "dim")]
+        return [(_text(messages, "not_run", number=step.number, title=title), "dim")]
     mark = "✓" if step.ok else "✗"
-    lines: list[Line] = [(f"{step.number}. {step.title}  {mark}  ({step.ms:.0f} ms)",
-                          "ok" if step.ok else "bad")]
+    lines: list[Line] = [(_text(messages, "step", number=step.number, title=title, mark=mark,
+                                ms=step.ms), "ok" if step.ok else "bad")]
     if step.signed is not None:
-        lines += _signed(step.signed)
+        lines += _signed(step.signed, messages)
     elif step.sent is not None and step.name in ("query", "refunded", "refund"):
-        lines.append(_field("signed", "nothing: api.php takes the merchant key itself "
-                                      "(masked below)"))
+        lines.append(_field(messages, "signed", _text(messages, "api_key_itself")))
     elif step.name in ("cashier", "pay"):
-        lines.append(_field("signed", "nothing: this is the buyer's browser"))
+        lines.append(_field(messages, "signed", _text(messages, "browser")))
     if step.sent is not None:
-        lines += _sent(step.sent)
+        lines += _sent(step.sent, messages)
     if step.received is not None:
-        lines += _received(step.received)
+        lines += _received(step.received, messages)
     if step.answered is not None:
         answered = step.answered
-        lines.append(_field("answered", f"HTTP {answered.get('status')}  "
-                                        f"{answered.get('body', '')!r}"))
+        lines.append(_field(messages, "answered", _text(
+            messages, "answer", status=answered.get("status"), body=answered.get("body", ""))))
     for check in step.checks:
+        what = say(check.what, messages)
         if check.ok:
-            lines.append((f"{INDENT}✓ {check.what}", ""))
+            lines.append((f"{INDENT}✓ {what}", ""))
         else:
-            lines.append((f"{INDENT}✗ {check.what}", "bad"))
-            lines.append((f"{INDENT}  got: {check.got}", "bad"))
+            lines.append((f"{INDENT}✗ {what}", "bad"))
+            lines.append((INDENT + _text(messages, "got", got=say(check.got, messages)), "bad"))
     if step.error is not None:
-        lines.append((f"{INDENT}✗ {step.error['kind']}: {step.error['message']}", "bad"))
+        message = say(step.said_error or step.error["message"], messages)
+        lines.append((f"{INDENT}✗ {step.error['kind']}: {message}", "bad"))
     lines.append(("", ""))
     return lines
 
 
-def summary(result: DemoResult) -> list[Line]:
+def summary(result: DemoResult, messages: Messages = _ENGLISH) -> list[Line]:
     failed = result.failed_step
     gap: list[Line] = [("", "")] if result.steps and not result.steps[-1].run else []
     if failed is None and result.ok:
-        return [(f"✓ every step checked out: {len(result.steps)} steps in "
-                 f"{result.ms / 1000:.2f} s", "ok")]
+        return [(_text(messages, "all_ok", count=len(result.steps), seconds=result.ms / 1000),
+                 "ok")]
     if failed is None:
-        return gap + [("✗ the round trip did not finish", "bad")]
-    return gap + [(f"✗ step {failed.number} ({failed.name}) failed: {failed.failure}", "bad")]
+        return gap + [(_text(messages, "unfinished"), "bad")]
+    return gap + [(_text(messages, "failed", number=failed.number, step=failed.name,
+                         failure=say(failed.failure, messages)), "bad")]
 
 
-def lines(event: DemoEvent) -> list[Line]:
+def lines(event: DemoEvent, messages: Messages = _ENGLISH) -> list[Line]:
     """An event of the demo as the lines a person reads."""
     if isinstance(event, Setting):
-        return heading(event)
+        return heading(event, messages)
     if isinstance(event, Step):
-        return step_lines(event)
-    return summary(event)
+        return step_lines(event, messages)
+    return summary(event, messages)
 
 
-def timeline(result: DemoResult) -> list[Line]:
-    lines = heading(result.setting)
+def timeline(result: DemoResult, messages: Messages = _ENGLISH) -> list[Line]:
+    lines = heading(result.setting, messages)
     for step in result.steps:
-        lines += step_lines(step)
-    return lines + summary(result)
+        lines += step_lines(step, messages)
+    return lines + summary(result, messages)
 
 
-def _field(label: str, text: str, style: str = "") -> Line:
-    return (f"{INDENT}{label.ljust(LABEL)}{text}", style)
+def _field(messages: Messages, label: str, text: str, style: str = "") -> Line:
+    return (f"{INDENT}{_pad(_text(messages, label))}{text}", style)
 
 
 def _more(text: str, style: str = "") -> Line:
     return (f"{INDENT}{' ' * LABEL}{text}", style)
 
 
-def _signed(signed: dict) -> list[Line]:
-    by = signed.get("by", "")
+def _pad(label: str) -> str:
+    from ..messages.width import display_width
+
+    return label + " " * max(LABEL - display_width(label), 0)
+
+
+def _signed(signed: dict, messages: Messages) -> list[Line]:
+    by = _who(messages, signed.get("by", ""))
     if signed.get("sign_type") == "MD5":  # the key is appended to the string, then hashed
-        shown = f"md5( {signed['canonical']} + key {signed.get('key', '')} )"
+        shown = _text(messages, "md5", canonical=signed["canonical"], key=signed.get("key", ""))
     else:
-        shown = f"SHA256withRSA( {signed['canonical']} )"
-    lines = [_field("signed", shown),
-             _more(f"by {by}, with {signed.get('with', signed.get('sign_type', ''))}", "dim")]
+        shown = _text(messages, "rsa", canonical=signed["canonical"])
+    using = _who(messages, signed.get("with", signed.get("sign_type", "")))
+    lines = [_field(messages, "signed", shown),
+             _more(_text(messages, "signed_by", by=by, using=using), "dim")]
     sign = str(signed.get("sign", ""))
-    shown = sign if len(sign) <= 32 else f"{sign[:SHOWN_SIGN]}… ({len(sign)} characters)"
-    lines.append(_more(f"→ sign={shown}"))
+    lines.append(_more(_text(messages, "sign", sign=sign) if len(sign) <= 32 else
+                       _text(messages, "long_sign", start=sign[:SHOWN_SIGN], count=len(sign))))
     return lines
 
 
-def _sent(sent: dict) -> list[Line]:
-    by = f"  (by {sent['by']})" if sent.get("by") else ""
+def _sent(sent: dict, messages: Messages) -> list[Line]:
     url = _LONG_SIGN.sub(lambda m: f"{m.group(1)[:SHOWN_SIGN]}…", sent.get("url", ""))
-    lines = [_field("sent", f"{sent.get('method', '')} {url}{by}")]
+    method = sent.get("method", "")
+    shown = _text(messages, "sent_by", method=method, url=url, by=_who(messages, sent["by"])) \
+        if sent.get("by") else _text(messages, "sent_line", method=method, url=url)
+    lines = [_field(messages, "sent", shown)]
     form = sent.get("form")
     if form:
-        lines.append(_more("form: " + "&".join(f"{k}={_cut(str(v))}" for k, v in form.items())))
+        lines.append(_more(_text(messages, "form", form="&".join(
+            f"{k}={_cut(str(v))}" for k, v in form.items()))))
     return lines
 
 
-def _received(received: dict) -> list[Line]:
+def _received(received: dict, messages: Messages) -> list[Line]:
     if "verdict" in received:  # the notify, as the receiver saw it
         verdict = received.get("verdict", "")
-        reason = received.get("reason") or "signature valid, every business check passed"
-        by = received.get("by", "the receiver")
-        took = f", judged and answered in {received['ms']:.0f} ms" if received.get("ms") else ""
-        return [_field("received", f"{received.get('method', '')} {received.get('path', '')} "
-                                   f"(by {by}{took}; the gateway sends the first notify "
-                                   "before it answers the pay button)"),
-                _more(f"verdict: {verdict} — {reason}", "" if verdict == "genuine" else "bad")]
-    lines = [_field("received", f"HTTP {received.get('status')}  {received.get('body', '')}")]
+        reason = received.get("reason") or _text(messages, "all_checks_passed")
+        by = _who(messages, received.get("by", "the receiver"))
+        where = {"method": received.get("method", ""), "path": received.get("path", ""), "by": by}
+        heard = _text(messages, "notify_received_ms", ms=received["ms"], **where) \
+            if received.get("ms") else _text(messages, "notify_received", **where)
+        return [_field(messages, "received", heard),
+                _more(_text(messages, "verdict", verdict=verdict, reason=reason),
+                      "" if verdict == "genuine" else "bad")]
+    body = str(received.get("body", ""))
+    more = _MORE_FIELDS.search(body)  # a query's answer, cut short by the engine (roundtrip.py)
+    if more:
+        body = _text(messages, "more_fields", body=body[:more.start()], count=int(more[1]))
+    lines = [_field(messages, "received", _text(messages, "reply", status=received.get("status"),
+                                                body=body))]
     if received.get("verified") is True:
-        lines.append(_more("the answer's signature verifies with the platform public key", "dim"))
+        lines.append(_more(_text(messages, "reply_verified"), "dim"))
     return lines
 
 

@@ -40,9 +40,9 @@ def check_target(url: str) -> str:
     """A forward target must be an absolute http(s) URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"the forward target {url!r} is not an http(s) URL",
+        raise InputError("the forward target {url!r} is not an http(s) URL",
                          "give the handler's full URL, e.g. http://127.0.0.1:8000/epay/notify",
-                         code="bad_forward_url")
+                         code="bad_forward_url", fields={"url": url})
     return url
 
 

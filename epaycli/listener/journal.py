@@ -135,7 +135,8 @@ class Journal:
         — or ``done(None, error)`` — runs on the writer thread right after the commit (the
         listener answers from there, without a thread waiting per request)."""
         if self._writer is None or self._closed:
-            raise JournalError("the journal is closed", "start the listener again")
+            raise JournalError("the journal is closed", "start the listener again",
+                               code="journal_closed", fields={})
         get = record.get
         self._queue.put(_Pending(tuple([convert(get(name)) for name, convert in _CONVERTERS]),
                                  done))
@@ -143,10 +144,11 @@ class Journal:
     def failure(self, error: Exception) -> JournalError:
         """What a failed commit means for the request: it cannot be acknowledged."""
         if _is_busy(error):
-            return JournalError(f"the journal {self.path} is locked by another program "
-                                f"({error}); requests are answered 503 until it is free",
+            return JournalError("the journal {path} is locked by another program ({reason}); "
+                                "requests are answered 503 until it is free",
                                 "end the program that holds it open for writing (an sqlite3 "
-                                "shell inside a transaction?)", code="journal_locked")
+                                "shell inside a transaction?)", code="journal_locked",
+                                fields={"path": str(self.path), "reason": str(error)})
         return JournalError(f"cannot write the journal {self.path} ({error})",
                             "check the disk space and the file's permissions")
 
@@ -266,9 +268,10 @@ class Journal:
                     self._connection.text_factory = _lenient_text
                     return self._connection.execute(sql, args).fetchall()
             except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-                raise ConfigError(f"cannot read the journal {self.path} ({error})",
+                raise ConfigError("cannot read the journal {path} ({error})",
                                   "is it a journal written by epay listen?",
-                                  code="journal_unreadable") from None
+                                  code="journal_unreadable",
+                                  fields={"path": str(self.path), "error": str(error)}) from None
 
     def records(self, *, since: float | None = None, invalid_only: bool = False,
                 limit: int | None = None) -> list[dict]:
@@ -301,8 +304,9 @@ class Journal:
         rows = self._rows(f"SELECT * FROM (SELECT {self._selected} FROM requests) WHERE id = ?",
                           (record_id,))
         if not rows:
-            raise InputError(f"there is no request {record_id} in the journal {self.path}",
-                             "list them with 'epay events list'", code="no_such_event")
+            raise InputError("there is no request {id} in the journal {path}",
+                             "list them with 'epay events list'", code="no_such_event",
+                             fields={"id": record_id, "path": str(self.path)})
         return record_dict(rows[0])
 
     def count(self) -> int:
@@ -534,8 +538,9 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise ConfigError(f"cannot write the journal {path} ({reason})",
-                          "choose a writable journal file", code="journal_unwritable") from None
+        raise ConfigError("cannot write the journal {path} ({reason})",
+                          "choose a writable journal file", code="journal_unwritable",
+                          fields={"path": str(path), "reason": reason}) from None
     return connection
 
 
@@ -554,16 +559,17 @@ def _lenient_text(data: bytes) -> str:
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
-        raise ConfigError(f"there is no journal at {path}",
+        raise ConfigError("there is no journal at {path}",
                           "epay listen writes one; name it with --journal FILE",
-                          code="journal_missing")
+                          code="journal_missing", fields={"path": str(path)})
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                      check_same_thread=False, timeout=10)
         connection.row_factory = sqlite3.Row
         connection.execute("SELECT 1 FROM requests LIMIT 1").fetchall()
     except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-        raise ConfigError(f"cannot read the journal {path} ({error})",
+        raise ConfigError("cannot read the journal {path} ({error})",
                           "is it a journal written by epay listen?",
-                          code="journal_unreadable") from None
+                          code="journal_unreadable",
+                          fields={"path": str(path), "error": str(error)}) from None
     return connection

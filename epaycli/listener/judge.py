@@ -41,8 +41,9 @@ def read_params(method: str, query: bytes, body: bytes,
     from_query = _form(query, "the query string") if query else {}
     if "pid" in from_query or not body.strip():
         if not from_query:
-            raise InputError(f"the {method} request carries no parameters",
-                             "a notify carries pid, trade_no, … in its query or form body")
+            raise InputError("the {method} request carries no parameters",
+                             "a notify carries pid, trade_no, … in its query or form body",
+                             code="notify_no_params", fields={"method": method})
         return from_query, "query"
     text = _utf8(body, "the body")
     if text.lstrip().startswith("{") or "json" in content_type.lower():
@@ -54,8 +55,8 @@ def _utf8(raw: bytes, what: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{what} is not UTF-8", "Epay sends UTF-8; make the sender use it") \
-            from None
+        raise InputError("{part} is not UTF-8", "Epay sends UTF-8; make the sender use it",
+                         code="notify_not_utf8", fields={"part": what}) from None
 
 
 def _form(raw: bytes, what: str) -> dict[str, str]:

@@ -33,9 +33,9 @@ def parse_since(text: str, now: float) -> float:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"--since {text!r} is not a time",
-                         "give 10m, 2h, 3d, Unix seconds or 2026-12-01T08:00", code="bad_since") \
-            from None
+        raise InputError("--since {text!r} is not a time",
+                         "give 10m, 2h, 3d, Unix seconds or 2026-12-01T08:00",
+                         code="bad_replay_since", fields={"text": text}) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -66,9 +66,9 @@ def build_replay(record: Mapping, target: str, *, changes: Mapping[str, str] | N
     a signer, signed again (sign and sign_type replaced; V2 gets a fresh timestamp)."""
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"the replay target {target!r} is not an http(s) URL",
+        raise InputError("the replay target {target!r} is not an http(s) URL",
                          "give the handler's full URL, e.g. http://127.0.0.1:8000/notify",
-                         code="bad_replay_url")
+                         code="bad_replay_url", fields={"target": target})
     method = record["method"] if record["method"] in ("GET", "POST") else "GET"
     headers = {name: value for name, value in record["headers"]
                if name.lower() in _KEPT_HEADERS}
@@ -80,8 +80,9 @@ def build_replay(record: Mapping, target: str, *, changes: Mapping[str, str] | N
         return Replay(method, _join(target, query.decode("latin-1")), body, headers, False,
                       masked)
     if params is None:
-        raise InputError(f"request {record['id']} was not a readable notify, so it has no "
-                         "fields to change", "replay it unchanged", code="replay_unreadable")
+        raise InputError("request {id} was not a readable notify, so it has no fields to "
+                         "change", "replay it unchanged", code="replay_unreadable",
+                         fields={"id": record["id"]})
     fields = dict(params)
     for name, value in (changes or {}).items():
         if value == "":
@@ -146,11 +147,13 @@ def send_replay(replay: Replay, *, timeout: float = DELIVERY_TIMEOUT_SECONDS) ->
     try:
         status, body = asyncio.run(exchange())
     except (TimeoutError, httpx.TimeoutException):
-        raise NetworkError(f"{replay.url} did not answer within {timeout:g} s",
+        raise NetworkError("{url} did not answer within {timeout:g} s",
                            "a gateway gives up then: make the handler answer faster",
-                           code="replay_timeout") from None
+                           code="replay_timeout",
+                           fields={"url": replay.url, "timeout": timeout}) from None
     except httpx.HTTPError as error:
-        raise NetworkError(f"cannot reach {replay.url} ({type(error).__name__})",
-                           "is the handler running?", code="replay_unreachable") from None
+        raise NetworkError("cannot reach {url} ({reason})", "is the handler running?",
+                           code="replay_unreachable",
+                           fields={"url": replay.url, "reason": type(error).__name__}) from None
     return ReplayResult(status, body.decode("utf-8", "replace"),
                         (time.perf_counter() - started) * 1000)

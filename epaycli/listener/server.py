@@ -88,7 +88,8 @@ class Reply:
             code = text.removeprefix("status:")
             if code.isdigit() and 200 <= int(code) <= 599:
                 return cls("status", int(code))
-        raise InputError(f"unknown reply {text!r}", _REPLY_HELP, code="bad_reply")
+        raise InputError("unknown reply {reply!r}", _REPLY_HELP, code="bad_reply",
+                         fields={"reply": text})
 
 
 @dataclass(frozen=True)
@@ -200,16 +201,17 @@ def _normal_path(path: str | None) -> str | None:
     if path is None or path in ("", "*"):
         return None
     if not path.startswith("/") or any(ch in path for ch in "?# \r\n"):
-        raise InputError(f"the path {path!r} is not a URL path",
-                         "give it as /notify (no query, no spaces)", code="bad_path")
+        raise InputError("the path {path!r} is not a URL path",
+                         "give it as /notify (no query, no spaces)", code="bad_path",
+                         fields={"path": path})
     return path
 
 
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host``:``port``, or the error that says why not."""
     if not 0 <= port <= 65535:
-        raise InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
-                         code="bad_port")
+        raise InputError("port {port} is out of range", "give a port from 1 to 65535, or 0",
+                         code="bad_port", fields={"port": port})
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -223,23 +225,27 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _bind_error(error: OSError | OverflowError, host: str, port: int) -> EpayError:
     if isinstance(error, socket.gaierror):
-        return InputError(f"cannot listen on {host!r}: no such address",
-                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host")
+        return InputError("cannot listen on {host!r}: not an address of this machine",
+                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host",
+                          fields={"host": host})  # (no such name at all)
     if isinstance(error, OverflowError):
-        return InputError(f"port {port} is out of range", "give a port from 1 to 65535, or 0",
-                          code="bad_port")
+        return InputError("port {port} is out of range", "give a port from 1 to 65535, or 0",
+                          code="bad_port", fields={"port": port})
     if error.errno == errno.EADDRINUSE:
-        return ListenError(f"port {port} on {host} is already in use",
-                           "pick another port, or port 0 for a free one", code="port_in_use")
+        return ListenError("port {port} on {host} is already in use",
+                           "pick another port, or port 0 for a free one", code="port_in_use",
+                           fields={"port": port, "host": host})
     if error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EINVAL):
-        return InputError(f"cannot listen on {host!r}: not an address of this machine",
-                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host")
+        return InputError("cannot listen on {host!r}: not an address of this machine",
+                          "give an address of this machine, e.g. 127.0.0.1", code="bad_host",
+                          fields={"host": host})
     if error.errno == errno.EACCES:
-        return ListenError(f"not allowed to listen on port {port}",
+        return ListenError("not allowed to listen on port {port}",
                            "ports below 1024 need privileges: pick a higher one",
-                           code="port_denied")
-    return ListenError(f"cannot listen on {host}:{port} ({error.strerror})",
-                       "pick another address or port")
+                           code="port_denied", fields={"port": port})
+    return ListenError("cannot listen on {host}:{port} ({reason})", "pick another host or port",
+                       code="cannot_listen",
+                       fields={"host": host, "port": port, "reason": error.strerror})
 
 
 class _Runner:
@@ -257,8 +263,10 @@ class _Runner:
         self._thread.start()
         ready.wait()
         if self._failure is not None:
-            raise ListenError(f"cannot serve on {self.address[0]}:{self.address[1]} "
-                              f"({self._failure})", "pick another address or port")
+            raise ListenError("cannot serve on {host}:{port} ({reason})",
+                              "pick another address or port", code="cannot_serve",
+                              fields={"host": self.address[0], "port": self.address[1],
+                                      "reason": str(self._failure)})
 
     def _run(self, sock: socket.socket, ready: threading.Event) -> None:
         loop = self.loop

@@ -117,19 +117,20 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
 
     path = agent_path(ngrok_path, environ)
     if not os.path.isfile(path):
-        raise TunnelError(f"no ngrok agent at {path}",
+        raise TunnelError("no ngrok agent at {path}",
                           "install ngrok and point PYNGROK_NGROK_PATH at it, or use another "
-                          "tunnel and give its public URL", code="ngrok_missing")
+                          "tunnel and give its public URL", code="ngrok_missing",
+                          fields={"path": path})
     if not os.access(path, os.X_OK):
-        raise TunnelError(f"the ngrok agent {path} is not executable",
-                          f"chmod +x {path}", code="ngrok_not_executable")
+        raise TunnelError("the ngrok agent {path} is not executable", "chmod +x {path}",
+                          code="ngrok_not_executable", fields={"path": path})
     config_file = config_path or conf.get_default().config_path
     token = authtoken or environ.get("NGROK_AUTHTOKEN") or _config_authtoken(
         config_file or conf.DEFAULT_NGROK_CONFIG_PATH)
     if not token:
         raise TunnelError("ngrok needs an authtoken and none is set",
                           "set NGROK_AUTHTOKEN, or run 'ngrok config add-authtoken TOKEN' "
-                          "(free at dashboard.ngrok.com)", code="ngrok_no_authtoken")
+                          "(free at dashboard.ngrok.com)", code="ngrok_no_authtoken", fields={})
     errors: list[str] = []
 
     def remember(log) -> None:
@@ -169,8 +170,9 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
             raise _classify(getattr(error, "ngrok_error", None) or (errors[-1] if errors else "")
                             or str(error)) from None
         if isinstance(error, PyngrokError):
-            raise TunnelError(f"ngrok failed: {_one_line(str(error))}",
-                              "check ngrok's config file", code="ngrok_failed") from None
+            raise TunnelError("ngrok failed: {reason}", "check ngrok's config file",
+                              code="ngrok_failed", fields={"reason": _one_line(str(error))}
+                              ) from None
         raise TunnelDown(f"ngrok failed ({type(error).__name__}: {_one_line(str(error))})",
                          "run the ngrok agent by hand to see why",
                          code="ngrok_failed") from None
@@ -197,9 +199,9 @@ def _classify(message: str) -> Exception:
     lowered = text.lower()
     if "authtoken" in lowered or "authentication" in lowered or "err_ngrok_105" in lowered \
             or "err_ngrok_4018" in lowered:
-        return TunnelError(f"ngrok rejected the authtoken: {text}",
+        return TunnelError("ngrok rejected the authtoken: {reason}",
                            "copy it again from dashboard.ngrok.com and set NGROK_AUTHTOKEN",
-                           code="ngrok_authtoken_rejected")
+                           code="ngrok_authtoken_rejected", fields={"reason": text})
     if any(word in lowered for word in ("dial", "lookup", "resolve", "network", "connect",
                                         "timeout", "timed out")):
         return TunnelDown(f"ngrok cannot reach its servers: {text}",

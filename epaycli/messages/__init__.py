@@ -66,7 +66,10 @@ class Messages:
 
     def text(self, message_id: str, english: Template, /, **fields: object) -> str:
         template = self._catalogue.get(message_id, english)
-        return render(template, fields)
+        # a field that is itself a sentence (a Phrase, messages/phrase.py) is said in this
+        # language too
+        return render(template, {name: value.said(self) if hasattr(value, "said") else value
+                                 for name, value in fields.items()})
 
     def say(self, text: str) -> str:
         """A ``core.words`` Text (or Joined list of them, or Bilingual phrase) in this language,

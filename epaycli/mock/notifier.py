@@ -87,19 +87,21 @@ def parse_faults(specs: Iterable[str]) -> Faults:
             name, _, value = piece.partition("=")
             name = name.strip().lower().replace("-", "_")
             if name not in FAULT_NAMES:
-                raise InputError(f"unknown fault {piece!r}",
-                                 f"faults are: {', '.join(FAULT_NAMES)}", code="unknown_fault")
+                raise InputError("unknown fault {fault!r}", "faults are: {faults}",
+                                 code="unknown_fault",
+                                 fields={"fault": piece, "faults": ", ".join(FAULT_NAMES)})
             if value:
                 if name != "delayed":
-                    raise InputError(f"fault {name!r} takes no value", "write it bare",
-                                     code="unknown_fault")
+                    raise InputError("fault {fault!r} takes no value", "write it bare",
+                                     code="fault_takes_no_value", fields={"fault": name})
                 try:
                     delay = float(value)
                 except ValueError:
                     delay = -1.0
                 if not 0 <= delay <= 86400:
-                    raise InputError(f"delay {value!r} is not a number of seconds (0-86400)",
-                                     "e.g. delayed=30", code="unknown_fault")
+                    raise InputError("delay {value!r} is not a number of seconds (0-86400)",
+                                     "e.g. delayed=30", code="bad_fault_delay",
+                                     fields={"value": value})
             names.add(name)
     return Faults(frozenset(names), delay)
 

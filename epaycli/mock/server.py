@@ -366,16 +366,18 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     gateway's clock ahead (or, negative, behind): its Date header, V2 timestamp window and
     answers' timestamps, as a gateway whose server clock is wrong."""
     if quirks not in MODES:
-        raise InputError(f"quirks must be real or clean, not {quirks!r}", code="bad_quirks")
+        raise InputError("quirks must be real or clean, not {quirks!r}", code="bad_quirks",
+                         fields={"quirks": quirks})
     if not 0 < time_scale <= 1000:
-        raise InputError(f"time scale {time_scale:g} is not above 0 (and at most 1000)",
-                         "0.001 makes the 55-minute retry come after 3.3 s", code="bad_time_scale")
+        raise InputError("time scale {scale:g} is not above 0 (and at most 1000)",
+                         "0.001 makes the 55-minute retry come after 3.3 s", code="bad_time_scale",
+                         fields={"scale": time_scale})
     if not 0 <= latency_ms <= MAX_LATENCY_MS:
-        raise InputError(f"latency {latency_ms:g} ms is not between 0 and {MAX_LATENCY_MS}",
-                         code="bad_latency")
+        raise InputError("latency {latency:g} ms is not between 0 and {limit}",
+                         code="bad_latency", fields={"latency": latency_ms, "limit": MAX_LATENCY_MS})
     if not abs(clock_offset) <= MAX_CLOCK_OFFSET_SECONDS:
-        raise InputError(f"clock offset {clock_offset:g} s is beyond ±{MAX_CLOCK_OFFSET_SECONDS} s",
-                         code="bad_clock_offset")
+        raise InputError("clock offset {offset:g} s is beyond ±{limit} s", code="bad_clock_offset",
+                         fields={"offset": clock_offset, "limit": MAX_CLOCK_OFFSET_SECONDS})
     if clock_offset:
         base_clock = clock
 
@@ -383,10 +385,11 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
             return base_clock() + clock_offset
 
     if durability not in DURABILITIES:
-        raise InputError(f"durability must be commit or fsync, not {durability!r}",
-                         code="bad_durability")
+        raise InputError("durability must be commit or fsync, not {durability!r}",
+                         code="bad_durability", fields={"durability": durability})
     if not 0 <= port <= 65535:
-        raise InputError(f"port {port} is not between 0 and 65535", code="bad_port")
+        raise InputError("port {port} is out of range", "give a port from 1 to 65535, or 0",
+                         code="bad_port", fields={"port": port})
     chosen_faults = parse_faults(faults) if not isinstance(faults, Faults) else faults
     behaviour = Quirks.named(quirks)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -400,10 +403,13 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
         server.max_connections = max_connections
     except OSError as error:
         if error.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-            raise PortInUse(f"port {port} on {host} is already in use (another epay mock?)",
-                            "stop the other one, or pick another port", code="port_in_use") from None
-        raise ConfigError(f"cannot listen on {host}:{port} ({error.strerror or error})",
-                          "pick another host or port", code="cannot_listen") from None
+            raise PortInUse("port {port} on {host} is already in use",
+                            "pick another port, or port 0 for a free one", code="port_in_use",
+                            fields={"port": port, "host": host}) from None
+        raise ConfigError("cannot listen on {host}:{port} ({reason})",
+                          "pick another host or port", code="cannot_listen",
+                          fields={"host": host, "port": port,
+                                  "reason": error.strerror or str(error)}) from None
     try:
         bound_port = server.server_address[1]
         shown_host = f"[{host}]" if family == socket.AF_INET6 else host
@@ -415,8 +421,10 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
             material = key_material(folder)
             store = GatewayStore(folder, durability=durability)
         except OSError as error:  # a file where the folder should be, no permission, …
-            raise ConfigError(f"cannot keep the gateway's data in {folder} "
-                              f"({error.strerror or error})", code="bad_data_dir") from None
+            raise ConfigError("cannot keep the gateway's data in {folder} ({reason})",
+                              code="bad_data_dir", fields={"folder": str(folder),
+                                                           "reason": error.strerror or str(error)}
+                              ) from None
     except BaseException:
         server.server_close()
         raise

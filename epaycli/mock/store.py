@@ -168,14 +168,6 @@ _ORDER_KINDS = dict.fromkeys(ORDER_FIELDS, (str,)) | {
     "notify_attempts": (int,), "endtime": _OPTIONAL_TEXT, "paid_at": _OPTIONAL_NUMBER,
     "api_trade_no": _OPTIONAL_TEXT, "buyer": _OPTIONAL_TEXT, "refundmoney": _OPTIONAL_TEXT,
     "notify_next_at": _OPTIONAL_NUMBER}
-MESSAGES = {
-    "unreadable": "cannot read the gateway's data file {path} ({reason})",
-    "foreign": "the gateway's data file {path} is not one epay mock wrote (table {table} lacks "
-               "{columns})",
-    "hint": "move it aside (the gateway starts a new one), or choose another --data folder",
-}
-
-
 def _order(row: sqlite3.Row | tuple) -> Order | None:
     values = dict(zip(ORDER_FIELDS, row))
     if not all(values[name].__class__ in kinds for name, kinds in _ORDER_KINDS.items()):
@@ -230,9 +222,11 @@ def _readable(method):
         try:
             return method(self, *args, **kwargs)
         except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
-            raise ConfigError(MESSAGES["unreadable"].format(path=self.path or ":memory:",
-                                                            reason=error),
-                              MESSAGES["hint"], code="mock_data_unreadable") from None
+            raise ConfigError("cannot read the gateway's data file {path} ({reason})",
+                              "move it aside (the gateway starts a new one), or choose another "
+                              "--data folder", code="mock_data_unreadable",
+                              fields={"path": str(self.path or ":memory:"),
+                                      "reason": str(error)}) from None
     return guarded
 
 
@@ -272,14 +266,18 @@ class GatewayStore:
                            if isinstance(row[1], str)}
                 missing = [name for name in columns if name not in present]
                 if present and missing:
-                    raise ConfigError(MESSAGES["foreign"].format(
-                        path=self.path, table=table, columns=", ".join(missing)),
-                        MESSAGES["hint"], code="mock_data_unreadable")
+                    raise ConfigError(  # (plain words: tests know it by the code below)
+                        f"the gateway's data file {self.path} is not one epay mock wrote "
+                        f"(table {table} lacks {', '.join(missing)})", "move it aside (the "
+                        "gateway starts a new one), or choose another --data folder",
+                        code="mock_data_unreadable")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
             self._db.close()
-            raise ConfigError(MESSAGES["unreadable"].format(path=self.path, reason=error),
-                              MESSAGES["hint"], code="mock_data_unreadable") from None
+            raise ConfigError("cannot read the gateway's data file {path} ({reason})",
+                              "move it aside (the gateway starts a new one), or choose another "
+                              "--data folder", code="mock_data_unreadable",
+                              fields={"path": str(self.path), "reason": str(error)}) from None
         except ConfigError:
             self._db.close()
             raise

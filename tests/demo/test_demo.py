@@ -155,7 +155,7 @@ def test_a_gateway_refusal_exits_4_naming_the_create_step(monkeypatch, tmp_path)
     assert create.sent["url"].endswith("/mapi.php") and create.signed["sign_type"] == "MD5"
     assert result.exit_code == 4 and result.failed_step is create
     assert not any(step.run for step in result.steps[1:])
-    failure = roundtrip.DemoFailed(result)
+    failure = roundtrip.DemoFailed.of(result)
     assert failure.exit_code == 4 and failure.message.startswith("demo step 1 (create) failed: ")
     lines = [text for text, _ in timeline.timeline(result)]
     assert any(line.startswith("1. create the order  ✗") for line in lines)

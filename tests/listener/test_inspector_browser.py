@@ -200,3 +200,43 @@ def test_a_large_journal_pages_and_filters_in_the_browser(browser, artifacts, ep
     row(browser, 4321)
     browser.save_screenshot(str(artifacts / "large-journal.png"))
     assert console_problems(browser) == []
+
+
+def test_the_page_speaks_chinese_when_the_run_does(browser, artifacts, epay, tmp_path):
+    """``epay events serve`` under EPAY_LANG=zh: the page's own words, its verdicts and the
+    opened request's sections are Chinese; ids, numbers and the raw request stay as they are."""
+    from selenium.webdriver.common.by import By
+
+    from epaycli.core.signing import Keys, Md5Key
+    from epaycli.listener.server import start_listener
+
+    journal = tmp_path / "j.sqlite3"
+    with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=journal) as listener:
+        assert httpx.get(listener.url, params=notify(1)).text == "success"
+        assert httpx.get(listener.url, params={**notify(2), "money": "0.01"}).text == "fail"
+    served = epay("events", "serve", "--journal", str(journal), "--port", "0", "--json",
+                  extra_env={"EPAY_LANG": "zh", "PYTHONIOENCODING": "utf-8"})
+    browser.get(served.event("ready")["inspector_url"])
+    row(browser, 2)
+    wait_for(browser, lambda d: d.find_element(By.ID, "total").text == "共 2 个请求",
+             "the count never showed in Chinese")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
+    assert row(browser, 1).find_element(By.CSS_SELECTOR, ".verdict").text == "真实"
+    assert row(browser, 2).find_element(By.CSS_SELECTOR, ".verdict").text == "签名错误"
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "thead th")]
+    assert headers[1:3] == ["时间", "方法"] and headers[5] == "判定"
+    assert browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").text == "筛选"
+    assert browser.find_element(By.ID, "f-q").get_attribute("placeholder") == \
+        "trade_no 或 out_trade_no"
+    wait_for(browser, lambda d: d.find_element(By.ID, "live").text == "实时",
+             "the live feed never said so in Chinese")
+
+    row(browser, 2).click()
+    detail = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#detail[data-id="2"]'),
+                      "the request never opened")
+    sections = [h3.text for h3 in detail.find_elements(By.TAG_NAME, "h3")]
+    assert sections[:3] == ["判定", "原始请求", "解析出的字段"], sections
+    assert "money=0.01" in detail.find_element(By.CSS_SELECTOR, "pre.raw").text
+    assert "网关会把它算作未送达" in detail.text and "重放" in sections
+    browser.save_screenshot(str(artifacts / "inspector-zh.png"))
+    assert console_problems(browser) == []

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ...core.errors import ConfigError, EpayError, InputError
 from ...core.redact import mask
 from ...core.signing import Signer, constant_time_equal
+from ...messages import Messages
 from ..replay import build_replay, send_replay
 from .view import JournalView, curl_command, parse_filters, parse_id, signed_text, verify_command
 
@@ -49,7 +50,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 _STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
            "favicon.svg": "image/svg+xml"}
 
-# Every sentence the server answers with, by id (a translated catalogue can follow by id).
+# Every sentence the server answers with, by id (inspector.<id> in the catalogue). The page's
+# own sentences are in static/app.js and index.html (inspector.page.<id>).
 MESSAGES = {
     "bad_host": "this inspector answers only to its own address",
     "token_needed": "open the inspector with the URL epay printed (it carries ?token=)",
@@ -89,6 +91,7 @@ class InspectorConfig:
     secrets: tuple[str, ...] = ()
     request_base: str | None = None
     now: Callable[[], float] = time.time
+    language: str = "en"  # the run's language: the page and the server's words are in it
 
 
 class Inspector:
@@ -96,6 +99,8 @@ class Inspector:
 
     def __init__(self, config: InspectorConfig) -> None:
         self.config = config
+        self.messages = Messages(config.language)  # (a language epay does not speak: English)
+        self.page_texts = page_texts(config.language)
         self.view = JournalView(config.journal)
         self.token = secrets.token_urlsafe(18) if config.host != LOOPBACK else None
         self.csrf = secrets.token_urlsafe(24)
@@ -171,8 +176,8 @@ def _bind(inspector: Inspector, host: str, port: int | None) -> _Server:
                 continue  # the default port is taken: a free one instead
             raise _bind_error(error, host, wanted) from None
         except OverflowError:
-            raise InputError(f"port {wanted} is out of range",
-                             "give a port from 1 to 65535, or 0", code="bad_port") from None
+            raise InputError("port {port} is out of range", "give a port from 1 to 65535, or 0",
+                             code="bad_port", fields={"port": wanted}) from None
         server.inspector = inspector
         return server
     raise AssertionError("unreachable")
@@ -180,12 +185,13 @@ def _bind(inspector: Inspector, host: str, port: int | None) -> _Server:
 
 def _bind_error(error: OSError, host: str, port: int) -> EpayError:
     if error.errno == errno.EADDRINUSE:
-        return ConfigError(f"the inspector's port {port} on {host} is already in use",
+        return ConfigError("the inspector's port {port} on {host} is already in use",
                            "pick another with --inspect-port N (0: a free one)",
-                           code="inspector_port_in_use")
-    return InputError(f"the inspector cannot listen on {host!r} ({error.strerror or error})",
+                           code="inspector_port_in_use", fields={"port": port, "host": host})
+    return InputError("the inspector cannot listen on {host!r} ({reason})",
                       "give an address of this machine, e.g. 127.0.0.1",
-                      code="inspector_bad_host")
+                      code="inspector_bad_host",
+                      fields={"host": host, "reason": error.strerror or str(error)})
 
 
 class _Refused(Exception):
@@ -240,8 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
                 else 500
             if not self._body_read:
                 self.close_connection = True
-            self._json({"error": {"code": error.code, "message": error.message,
-                                  "hint": error.hint}}, status)
+            message, hint = said_error(error, self.inspector.messages)
+            self._json({"error": {"code": error.code, "message": message, "hint": hint}},
+                       status)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -295,7 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
                         "targets": [{"name": name, "url": url}
                                     for name, url in config.targets.items()],
                         "can_resign": config.signer_for is not None,
-                        "latest_id": inspector.view.latest_id()})
+                        "latest_id": inspector.view.latest_id(),
+                        "language": inspector.messages.language,
+                        "messages": inspector.page_texts})
         elif path == "/api/requests":
             filters = parse_filters(query)
             limit = parse_id(query.get("limit"), "limit") or 100
@@ -326,6 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _page(self) -> None:
         page = _asset("index.html").decode("utf-8").replace("{{csrf}}", self.inspector.csrf)
+        if self.inspector.messages.language == "zh":
+            page = page.replace('<html lang="en">', '<html lang="zh-CN">', 1)
         self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
 
     def _static(self, name: str) -> None:
@@ -334,7 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _detail(self, record_id: int | None) -> dict:
         inspector = self.inspector
         if record_id is None:
-            raise InputError("no request id", "pick one from the list", code="bad_id")
+            raise InputError("{name}={text!r} is not a request id", "ids are whole numbers",
+                             code="bad_id", fields={"name": "id", "text": ""})
         record = inspector.view.detail(record_id)
         config = inspector.config
         record["signed_text"] = signed_text(record.get("params"), config.key_shown)
@@ -346,7 +358,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Through the same code as ``epay events replay``: build_replay, then send_replay."""
         config = self.inspector.config
         if record_id is None:
-            raise InputError("no request id", "pick one from the list", code="bad_id")
+            raise InputError("{name}={text!r} is not a request id", "ids are whole numbers",
+                             code="bad_id", fields={"name": "id", "text": ""})
         record = self.inspector.view.detail(record_id)
         if not config.targets:
             raise _Refused(400, "no_target")
@@ -463,8 +476,30 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse(self, status: int, message_id: str, **params) -> None:
         if not getattr(self, "_body_read", True):
             self.close_connection = True  # its unread body must not be taken for a request
-        self._json({"error": {"code": message_id,
-                              "message": MESSAGES[message_id].format(**params)}}, status)
+        message = self.inspector.messages.text(f"inspector.{message_id}", MESSAGES[message_id],
+                                               **params)
+        self._json({"error": {"code": message_id, "message": message}}, status)
+
+
+def said_error(error: EpayError, messages: Messages) -> tuple[str, str | None]:
+    """An error's message and hint in the page's language: a worded error by its code (the
+    catalogue's errors.<code>), plain words as they are."""
+    if error.templates is None:
+        return error.message, error.hint
+    template, hint = error.templates
+    return (messages.text(f"errors.{error.code}.message", template, **error.fields),
+            messages.text(f"errors.{error.code}.hint", hint, **error.fields) if hint else None)
+
+
+def page_texts(language: str) -> dict[str, str]:
+    """The page's sentences in ``language`` by id (app.js and index.html keep the English)."""
+    if language == "en":
+        return {}
+    from ...messages import load_catalogue
+
+    prefix = "inspector.page."
+    return {key.removeprefix(prefix): text for key, text in load_catalogue(language).items()
+            if key.startswith(prefix)}
 
 
 def _asset(name: str) -> bytes:

@@ -65,12 +65,12 @@ def parse_filters(query: Mapping[str, str]) -> Filters:
     """The list's filters from a query string; a bad value is an ``InputError`` (answered 400)."""
     verdict = query.get("verdict") or None
     if verdict is not None and verdict not in VERDICTS:
-        raise InputError(f"unknown verdict {verdict!r}", f"one of {', '.join(VERDICTS)}",
-                         code="bad_filter")
+        raise InputError("unknown verdict {verdict!r}", "one of {verdicts}", code="bad_filter",
+                         fields={"verdict": verdict, "verdicts": ", ".join(VERDICTS)})
     number = (query.get("q") or "").strip() or None
     if number is not None and len(number) > MAX_SEARCH_CHARS:
-        raise InputError("the search is too long", f"at most {MAX_SEARCH_CHARS} characters",
-                         code="bad_filter")
+        raise InputError("the search is too long", "at most {limit} characters",
+                         code="bad_filter_search", fields={"limit": MAX_SEARCH_CHARS})
     return Filters(verdict, number, _seconds(query, "since"), _seconds(query, "until"))
 
 
@@ -83,7 +83,8 @@ def _seconds(query: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         value = float("nan")
     if not 0 <= value < 1e11:  # also refuses nan and inf
-        raise InputError(f"{name}={text!r} is not a time", "give Unix seconds", code="bad_filter")
+        raise InputError("{name}={text!r} is not a time", "give Unix seconds",
+                         code="bad_filter_time", fields={"name": name, "text": text})
     return value
 
 
@@ -91,8 +92,8 @@ def parse_id(text: str | None, name: str = "id") -> int | None:
     if text is None or text == "":
         return None
     if not text.isdigit() or len(text) > 18:
-        raise InputError(f"{name}={text[:40]!r} is not a request id", "ids are whole numbers",
-                         code="bad_id")
+        raise InputError("{name}={text!r} is not a request id", "ids are whole numbers",
+                         code="bad_id", fields={"name": name, "text": text[:40]})
     return int(text)
 
 
@@ -125,9 +126,10 @@ class JournalView:
         try:
             return connection.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as error:
-            raise ConfigError(f"cannot read the journal {self.path} ({error})",
+            raise ConfigError("cannot read the journal {path} ({error})",
                               "is it a journal written by epay listen?",
-                              code="journal_unreadable") from None
+                              code="journal_unreadable",
+                              fields={"path": str(self.path), "error": str(error)}) from None
         finally:
             self._idle.put(connection)
 
@@ -198,8 +200,9 @@ class JournalView:
     def detail(self, record_id: int) -> dict:
         rows = self._rows("SELECT * FROM requests WHERE id = ?", (record_id,))
         if not rows:
-            raise InputError(f"there is no request {record_id} in the journal",
-                             "pick one from the list", code="no_such_event")
+            raise InputError("there is no request {id} in the journal {path}",
+                             "list them with 'epay events list'", code="no_such_event",
+                             fields={"id": record_id, "path": str(self.path)})
         record = record_dict(rows[0])
         record["earlier"] = self.earlier(record)
         return record

@@ -2,7 +2,8 @@
 // Plain DOM: every value is set as text (never as HTML), so nothing received can run here.
 "use strict";
 
-// Every sentence the page shows, by id (a translated table can replace this one).
+// Every sentence the page shows, by id. The server's /api/info hands the page the run's
+// language and, for Chinese, the table that replaces these (and index.html's data-t texts).
 const MESSAGES = {
   verdict_genuine: "genuine",
   verdict_bad_signature: "bad signature",
@@ -54,6 +55,14 @@ const MESSAGES = {
   order_amount: "order amount: {amount}",
   client: "from {client} at {time}",
 };
+
+function translatePage(language, texts) {
+  Object.assign(MESSAGES, texts);
+  document.documentElement.lang = language === "zh" ? "zh-CN" : language;
+  for (const node of document.querySelectorAll("[data-t]")) if (node.dataset.t in texts) node.textContent = texts[node.dataset.t];
+  for (const node of document.querySelectorAll("[data-t-placeholder]")) if (node.dataset.tPlaceholder in texts) node.placeholder = texts[node.dataset.tPlaceholder];
+  for (const node of document.querySelectorAll("[data-t-title]")) if (node.dataset.tTitle in texts) node.title = texts[node.dataset.tTitle];
+}
 
 function t(id, params) {
   return MESSAGES[id].replace(/\{(\w+)\}/g, (_, name) => String(params && name in params ? params[name] : ""));
@@ -402,6 +411,7 @@ async function start() {
   document.getElementById("new-rows").addEventListener("click", () => go({ before: null, after: null }));
   try {
     state.info = await api("/api/info");
+    if (state.info.messages && Object.keys(state.info.messages).length) translatePage(state.info.language, state.info.messages);
     document.getElementById("journal").textContent = state.info.journal;
     state.latestId = state.info.latest_id;
     await loadPage();

@@ -21,3 +21,8 @@ def english_left(text: str) -> list[str]:
     URLs, paths, commands and name=value pairs aside)."""
     return [line for line in text.splitlines()
             if ENGLISH_RUN.search(NAMES.sub(" ", NOT_PROSE.sub(" ", line)))]
+
+
+def table_ids(prefix: str, table: dict) -> dict:
+    """A module's English table keyed by the catalogue's ids (for the completeness tests)."""
+    return {f"{prefix}.{key}": english for key, english in table.items()}

@@ -130,11 +130,10 @@ def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
 
 def _show_report(run, report: CheckReport) -> None:
     from ..conformance import reports
-    from ..messages.phrase import say
 
     out, messages = run.out, run.messages
     for note in report.notes:
-        out.status(say(note, messages), "warn")
+        out.status(messages.say(note), "warn")
     if run.env.colour(run.env.stdout):
         out.table(reports.table_rows(report, messages), reports.table_columns(messages))
     else:

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profile
+from ..core.words import Texts
 from ..messages import Messages
-from ..messages.phrase import phrasebook, say
 from ..mock.events import GatewayStarted, MockEvent, NotifyAttempt, RequestFailed
 from .runtime import runtime
 
@@ -126,7 +126,7 @@ def _text(messages: Messages, message_id: str, /, **fields) -> str:
     return messages.text(f"mock.{message_id}", MESSAGES[message_id], **fields)
 
 
-_said = phrasebook("mock", MESSAGES)
+_said = Texts("mock", MESSAGES)
 
 
 def _reporter(out, json_output: bool, messages: Messages = _ENGLISH):
@@ -166,7 +166,7 @@ def show_event(out, event: MockEvent, messages: Messages = _ENGLISH) -> None:
             (_text(messages, "data"), event.data_dir or in_memory),
         ])
         for note in event.profiles:
-            out.status(say(note, messages))
+            out.status(messages.say(note))
 
 
 def _announce(run, gw, notes: list[str], json_output: bool) -> None:

@@ -220,8 +220,6 @@ def _show(run, event: TriggerPlanned | TriggerResult, json_output: bool,
 
 def result_fields(result: TriggerResult, messages) -> list[tuple[str, str]]:
     """The answer (one notify) or the figures (many), as labelled fields."""
-    from ..messages.phrase import say as in_language
-
     def say(message_id: str, /, **fields) -> str:
         return _text(messages, message_id, **fields)
 
@@ -230,10 +228,10 @@ def result_fields(result: TriggerResult, messages) -> list[tuple[str, str]]:
         rows = [(say("status"), str(answer.status) if answer.answered else "—"),
                 (say("latency"), say("ms", ms=answer.seconds * 1000)),
                 (say("body"), answer.short_body() if answer.answered
-                 else in_language(answer.describe(), messages))]
+                 else messages.say(answer.describe()))]
         if answer.redirected:
             rows.append((say("location"), say("not_followed", location=answer.location)))
-        return [*rows, (say("delivered"), result.verdict(answer).said(messages))]
+        return [*rows, (say("delivered"), messages.say(result.verdict(answer)))]
     summary = result.summary
     statuses = say("status_separator").join(
         say("status_count", status=say("no_answer") if status == "no answer" else status,

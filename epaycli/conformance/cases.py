@@ -13,7 +13,7 @@ from typing import Literal
 from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.signing import Signer
-from ..messages.phrase import Phrase, phrasebook
+from ..core.words import Text, Texts
 from .delivery import Answer
 from .events import Grade
 from .notifies import NotifyPlan, OutgoingNotify, build_notify
@@ -86,12 +86,12 @@ class Case:
     concurrent: int = 0
 
     @property
-    def said_fix(self) -> Phrase:
-        return Phrase(f"check.case.{self.id}.fix", self.fix)
+    def said_fix(self) -> Text:
+        return Text(f"check.case.{self.id}.fix", self.fix)
 
     @property
-    def said_risk(self) -> Phrase:
-        return Phrase(f"check.case.{self.id}.risk", self.risk)
+    def said_risk(self) -> Text:
+        return Text(f"check.case.{self.id}.risk", self.risk)
 
     def notifies(self, suite: Suite) -> list[OutgoingNotify]:
         """What this case sends, in order (the concurrent ones after the sequential ones)."""
@@ -277,10 +277,10 @@ SAID = {
 }
 
 
-said = phrasebook("check.said", SAID)
+said = Texts("check.said", SAID)
 
 
-Said = Phrase | str
+Said = Text | str
 
 
 def grade_case(case: Case, observed: Observed, suite: Suite,
@@ -391,7 +391,7 @@ _GRADERS = {"accept": _accept, "accept_post": _accept_post, "reject": _reject, "
             "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
 
 
-def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> Phrase:
+def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> Text:
     of = {"number": number, "total": total} if total > 1 else {}
     suffix = "_of" if of else ""
     if answer.timed_out:
@@ -405,7 +405,7 @@ def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> Phr
     return said(f"no_success{suffix}", answer=answer.describe(), **of)
 
 
-def _fix_for(answer: Answer, case: Case) -> Phrase:
+def _fix_for(answer: Answer, case: Case) -> Text:
     if answer.timed_out:
         return said("fix_timeout")
     if answer.unreachable:

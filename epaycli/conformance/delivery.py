@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
-from ..messages.phrase import Phrase, phrasebook
+from ..core.words import Text, Texts
 from .notifies import OutgoingNotify
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ ANSWER = {
 }
 
 
-said = phrasebook("check.answer", ANSWER)
+said = Texts("check.answer", ANSWER)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Answer:
     error: str = ""  # no answer: why (refused, timed out …)
     timed_out: bool = False
     connected: bool = True  # False: no connection was made at all (refused, DNS, TLS)
-    why: Phrase | None = field(default=None, compare=False, repr=False)  # ``error``, to say
+    why: Text | None = field(default=None, compare=False, repr=False)  # ``error``, to say
 
     @property
     def answered(self) -> bool:
@@ -88,7 +88,7 @@ class Answer:
         text = " ".join(self.body.split())
         return text if len(text) <= limit else text[:limit] + "…"
 
-    def describe(self) -> Phrase | str:
+    def describe(self) -> Text | str:
         """One line: 'HTTP 200 'success' in 3 ms', or why there was no answer."""
         if self.error:
             return self.why or self.error
@@ -157,7 +157,7 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
                          connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
 
 
-def no_answer(started: float, why: Phrase, **flags: bool) -> Answer:
+def no_answer(started: float, why: Text, **flags: bool) -> Answer:
     return Answer(None, "", time.perf_counter() - started, error=str(why), why=why, **flags)
 
 
@@ -178,7 +178,7 @@ def untrusted_tls(answer: Answer) -> bool:
     return answer.why is not None and answer.why.id == "check.answer.tls_untrusted"
 
 
-def _transport_text(error: Exception) -> Phrase:
+def _transport_text(error: Exception) -> Text:
     """One line for a failed exchange (httpx's errors, or httpcore's under them)."""
     import httpcore
     import httpx

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
-from ..messages.phrase import Phrase, phrasebook
+from ..core.words import Text, Texts
 from .delivery import Answer, Summary
 from .notifies import OutgoingNotify
 
@@ -37,7 +37,7 @@ class TriggerResult:
     summary: Summary
 
     @staticmethod
-    def verdict(answer: Answer) -> Phrase:
+    def verdict(answer: Answer) -> Text:
         """Whether a gateway counts this answer as delivered, and why."""
         if answer.timed_out or (answer.answered and answer.seconds > DELIVERY_TIMEOUT_SECONDS):
             return _verdict("too_slow", timeout=DELIVERY_TIMEOUT_SECONDS)
@@ -67,7 +67,7 @@ VERDICTS = {
 }
 
 
-_verdict = phrasebook("trigger.verdict", VERDICTS)
+_verdict = Texts("trigger.verdict", VERDICTS)
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ class CaseResult:
 
     case: Case
     grade: Grade
-    reason: Phrase | str  # English in --json, the run's language in the report's lines
-    fix: Phrase | str = ""
+    reason: Text | str  # English in --json, the run's language in the report's lines
+    fix: Text | str = ""
     sent: tuple[OutgoingNotify, ...] = ()
     answers: tuple[Answer, ...] = ()
 
@@ -121,7 +121,7 @@ class CheckReport:
     notify_url: str
     order: dict[str, Any]
     results: tuple[CaseResult, ...]
-    notes: tuple[Phrase | str, ...] = ()
+    notes: tuple[Text | str, ...] = ()
     seconds: float = 0.0
     state_url: str | None = None
 

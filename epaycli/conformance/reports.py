@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..messages import Messages
-from ..messages.phrase import say
 from .cases import Case, Suite
 from .events import CheckPlanned, CheckReport, PlannedCase
 
@@ -47,8 +46,8 @@ def table_columns(messages: Messages = _ENGLISH) -> list[str]:
 def table_rows(report: CheckReport, messages: Messages = _ENGLISH) -> list[dict[str, str]]:
     """One row a case, for a terminal table (keyed by ``table_columns``)."""
     case, grade, reason, fix = table_columns(messages)
-    return [{case: r.case.id, grade: r.grade, reason: str(say(r.reason, messages)),
-             fix: str(say(r.fix, messages))} for r in report.results]
+    return [{case: r.case.id, grade: r.grade, reason: str(messages.say(r.reason)),
+             fix: str(messages.say(r.fix))} for r in report.results]
 
 
 def text_lines(report: CheckReport,
@@ -57,10 +56,10 @@ def text_lines(report: CheckReport,
     styles = {"PASS": "ok", "FAIL": "bad", "WARN": "warn"}
     width = max((len(r.case.id) for r in report.results), default=0)
     for result in report.results:
-        yield f"{result.grade}  {result.case.id.ljust(width)}  {say(result.reason, messages)}", \
+        yield f"{result.grade}  {result.case.id.ljust(width)}  {messages.say(result.reason)}", \
             styles[result.grade]
         if result.fix and result.grade != "PASS":
-            fix = text(messages, "fix", fix=say(result.fix, messages))
+            fix = text(messages, "fix", fix=messages.say(result.fix))
             yield f"      {' ' * width}  {fix}", ""
 
 

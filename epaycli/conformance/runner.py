@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..core.errors import EpayError, NetworkError
-from ..messages.phrase import Phrase
+from ..core.words import Text
 from .cases import CASES, Observed, Stage, Suite, grade_case
 from .delivery import GATEWAY_HEADERS, Answer, deliver, make_transport, untrusted_tls
 from .events import CaseResult, CheckReport
@@ -150,7 +150,7 @@ async def run_suite(suite: Suite, cases: tuple[Case, ...], *, state: StateProbe 
         run = _Run(suite, transport, state)
         credits = await run.credits()
         if credits:
-            notes.append(Phrase("check.already_credited", ALREADY_CREDITED, count=credits))
+            notes.append(Text("check.already_credited", ALREADY_CREDITED, count=credits))
         by_stage = {stage: [c for c in cases if c.stage is stage] for stage in Stage}
 
         refusals = by_stage[Stage.BEFORE_CREDIT]

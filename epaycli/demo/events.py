@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import ExitCode
-from ..messages.phrase import Phrase
+from ..core.words import Text
 
 STEP_TITLES = {
     "create": "create the order",
@@ -32,9 +32,9 @@ class Check:
     """What was expected (``what``), whether it held, and what was found instead (``got``):
     phrases, English in ``--json``, the run's language in the timeline."""
 
-    what: Phrase | str
+    what: Text | str
     ok: bool
-    got: Phrase | str = ""
+    got: Text | str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": str(self.what), "ok": self.ok, "got": None if self.ok else str(self.got)}
@@ -70,7 +70,7 @@ class Step:
     error: dict[str, Any] | None = None  # {"kind", "message", "exit_code"}
     ms: float = 0.0
     run: bool = True
-    said_error: Phrase | str | None = None  # the error's message, to say in the run's language
+    said_error: Text | str | None = None  # the error's message, to say in the run's language
 
     @property
     def ok(self) -> bool:
@@ -87,7 +87,7 @@ class Step:
         return ExitCode.CHECK_FAILED
 
     @property
-    def failure(self) -> Phrase | str:
+    def failure(self) -> Text | str:
         """One line: why this step failed ('' when it did not)."""
         if self.ok or not self.run:
             return ""
@@ -95,7 +95,7 @@ class Step:
             return self.said_error or str(self.error["message"])
         # The first failed check says it; the later ones mostly follow from it.
         first = next((check for check in self.checks if not check.ok), None)
-        return Phrase("demo.nothing_checked", "nothing was checked") if first is None \
+        return Text("demo.nothing_checked", "nothing was checked") if first is None \
             else first.got
 
     def to_dict(self) -> dict[str, Any]:

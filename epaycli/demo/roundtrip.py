@@ -28,9 +28,9 @@ from ..core.models import DIALECTS, Dialect, Profile
 from ..core.money import amounts_equal, format_wire
 from ..core.redact import mask, redact_params, scrub
 from ..core.signing import Keys, SignType, pick_sign_type, signed_string
+from ..core.words import Text, Texts
 from ..gateway import calls
 from ..gateway.calls import Call, Merchant
-from ..messages.phrase import Phrase, phrasebook
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
 from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
@@ -85,7 +85,7 @@ SAID = {
 }
 
 
-said = phrasebook("demo.said", SAID)
+said = Texts("demo.said", SAID)
 
 
 class _StepRecord:
@@ -96,12 +96,12 @@ class _StepRecord:
         self.number, self.name, self.title = number, name, title
         self.signed = self.sent = self.received = self.answered = None
         self.error: dict[str, Any] | None = None
-        self.said_error: Phrase | str | None = None
+        self.said_error: Text | str | None = None
         self.checks: list[Check] = []
         self.ms = 0.0
         self.run = True
 
-    def check(self, what: Phrase, ok: bool, got: Phrase | str = "") -> bool:
+    def check(self, what: Text, ok: bool, got: Text | str = "") -> bool:
         self.checks.append(Check(what, bool(ok), "" if ok else got or said("not_so")))
         return bool(ok)
 
@@ -426,7 +426,7 @@ class _Trip:
     def _refunded(self, step: _StepRecord) -> None:
         self._query_status(step, 2, said("refunded"))
 
-    def _query_status(self, step: _StepRecord, status: int, text: Phrase) -> None:
+    def _query_status(self, step: _StepRecord, status: int, text: Text) -> None:
         from ..gateway.replies import order_fields
 
         reply = self._send(step, calls.query_order(self.merchant, self._now(),
@@ -450,11 +450,11 @@ class _Trip:
                    "; ".join(reply.notes) or said("not_verified"))
 
 
-def _said_error(error: EpayError, secret: str) -> Phrase | str:
+def _said_error(error: EpayError, secret: str) -> Text | str:
     """A step's error as the timeline says it: a worded error by its code, else its words."""
     if error.templates is None:
         return scrub(error.message, [secret])
-    return Phrase(f"errors.{error.code}.message", error.templates[0],
+    return Text(f"errors.{error.code}.message", error.templates[0],
                   **scrub(dict(error.fields), [secret]))
 
 

@@ -7,7 +7,6 @@ import re
 
 from ..core.models import Dialect
 from ..messages import Messages
-from ..messages.phrase import say
 from .events import DemoEvent, DemoResult, Setting, Step
 
 Line = tuple[str, str]  # text, style (ok | bad | warn | dim | "")
@@ -115,14 +114,14 @@ def step_lines(step: Step, messages: Messages = _ENGLISH) -> list[Line]:
         lines.append(_field(messages, "answered", _text(
             messages, "answer", status=answered.get("status"), body=answered.get("body", ""))))
     for check in step.checks:
-        what = say(check.what, messages)
+        what = messages.say(check.what)
         if check.ok:
             lines.append((f"{INDENT}✓ {what}", ""))
         else:
             lines.append((f"{INDENT}✗ {what}", "bad"))
-            lines.append((INDENT + _text(messages, "got", got=say(check.got, messages)), "bad"))
+            lines.append((INDENT + _text(messages, "got", got=messages.say(check.got)), "bad"))
     if step.error is not None:
-        message = say(step.said_error or step.error["message"], messages)
+        message = messages.say(step.said_error or step.error["message"])
         lines.append((f"{INDENT}✗ {step.error['kind']}: {message}", "bad"))
     lines.append(("", ""))
     return lines
@@ -137,7 +136,7 @@ def summary(result: DemoResult, messages: Messages = _ENGLISH) -> list[Line]:
     if failed is None:
         return gap + [(_text(messages, "unfinished"), "bad")]
     return gap + [(_text(messages, "failed", number=failed.number, step=failed.name,
-                         failure=say(failed.failure, messages)), "bad")]
+                         failure=messages.say(failed.failure)), "bad")]
 
 
 def lines(event: DemoEvent, messages: Messages = _ENGLISH) -> list[Line]:

@@ -66,10 +66,8 @@ class Messages:
 
     def text(self, message_id: str, english: Template, /, **fields: object) -> str:
         template = self._catalogue.get(message_id, english)
-        # a field that is itself a sentence (a Phrase, messages/phrase.py) is said in this
-        # language too
-        return render(template, {name: value.said(self) if hasattr(value, "said") else value
-                                 for name, value in fields.items()})
+        # a field that is itself a sentence (a core.words Text) is said in this language too
+        return render(template, self.said_fields(fields) if self.language != "en" else fields)
 
     def say(self, text: str) -> str:
         """A ``core.words`` Text (or Joined list of them, or Bilingual phrase) in this language,

@@ -203,9 +203,9 @@ def test_gateway_trade_no_is_beijing_time():
 
 
 def test_conformance_stands_on_core_alone():
-    """cli → conformance → core: the checker neither reads profiles nor prints. It names its
-    sentences through ``messages`` (a leaf: it imports nothing of epay) so the CLI can say
-    them in the run's language."""
+    """cli → conformance → core: the checker neither reads profiles nor prints. Its sentences
+    are core.words Texts, and its reports are worded by a ``messages.Messages`` they are handed
+    (a leaf: it imports nothing of epay), so the CLI can say them in the run's language."""
     from test_architecture import PACKAGE, imports_of
 
     for path in sorted((PACKAGE / "conformance").glob("*.py")):

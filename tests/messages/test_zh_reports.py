@@ -16,11 +16,12 @@ from epaycli.messages import load_catalogue
 
 def english_tables() -> dict[str, object]:
     """Every English template of these areas, by its catalogue id."""
+    from zhkit import table_ids
+
     from epaycli.cli.demo import MESSAGES as DEMO_CLI
     from epaycli.demo.events import STEP_TITLES
     from epaycli.demo.roundtrip import SAID
     from epaycli.demo.timeline import MESSAGES as TIMELINE
-    from epaycli.messages.phrase import table_ids
 
     return {**table_ids("demo", DEMO_CLI), **table_ids("demo.step", STEP_TITLES),
             **table_ids("demo.said", SAID), **table_ids("demo.timeline", TIMELINE),
@@ -125,13 +126,14 @@ def same_shape(document) -> str:
 
 
 def check_tables() -> dict[str, object]:
+    from zhkit import table_ids
+
     from epaycli.cli.trigger import MESSAGES as TRIGGER
     from epaycli.conformance.cases import CASES, SAID
     from epaycli.conformance.delivery import ANSWER
     from epaycli.conformance.events import VERDICTS
     from epaycli.conformance.reports import MESSAGES as REPORT
     from epaycli.conformance.runner import ALREADY_CREDITED
-    from epaycli.messages.phrase import table_ids
 
     cases = {f"check.case.{case.id}.{part}": text for case in CASES
              for part, text in (("fix", case.fix), ("risk", case.risk)) if text}
@@ -263,8 +265,9 @@ def test_trigger_json_is_the_same_in_both_languages(cli, monkeypatch):
 
 
 def mock_tables() -> dict[str, object]:
+    from zhkit import table_ids
+
     from epaycli.cli.mock import MESSAGES
-    from epaycli.messages.phrase import table_ids
 
     return table_ids("mock", MESSAGES)
 

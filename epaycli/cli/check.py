@@ -99,7 +99,7 @@ def notify(
         run.env.environ)
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):
-            run.out.status(note, "warn")
+            run.out.status(run.messages.say(note), "warn")
     if dry_run:
         _show(run, reports.planned(plan.suite, plan.cases), json_output)
         return

@@ -90,7 +90,7 @@ def listen(
                        run.env.environ)
     keys = notify_keys(resolved)
     for note in key_notes(resolved, uses_md5_key=keys.md5 is not None):
-        run.out.status(f"note: {note}", "warn")
+        run.out.status(_text(run.messages, "note", note=note), "warn")
     journal = journal or default_journal_path(run.env.environ)
     settings = ListenSettings(
         keys=keys, journal=journal,
@@ -179,6 +179,7 @@ MESSAGES = {
     "warning": "warning: {message}",
     "stopped": "stopped; {answered} requests answered",
     "stopped_why": "stopped ({reason}); {answered} requests answered",
+    "note": "note: {note}",
     "refused": "{clock} {method:4} {path}  ✗ {reason}  → {status} ({ms:.1f} ms)",
     "notify": "{clock} {method:4} {trade_no} {out_trade_no} {money} {type}  {mark} {verdict}"
               "{duplicate}  → {status} {answer!r}{delivered} {ms:.1f} ms",

@@ -147,7 +147,7 @@ def notify(
     secrets = [resolved.profile.key, sign_with or ""]
     if not platform_key:
         for note in key_notes(resolved, uses_md5_key=True):
-            run.out.status(note, "warn")
+            run.out.status(run.messages.say(note), "warn")
     if dry_run:
         from ..conformance.events import TriggerPlanned
 

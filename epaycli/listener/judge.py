@@ -16,6 +16,7 @@ from ..core.notify import RESEND_VOLATILE_FIELDS
 from ..core.params import parse_json, parse_query
 from ..core.redact import SECRET_NAMES, has_key_shaped, mask, mask_key_shaped, scrub
 from ..core.signing import Keys
+from ..core.words import Text
 from .journal import JSON_TEXT
 
 # Fields of the protocol whose values are data the gateway or the merchant chose (order
@@ -249,7 +250,7 @@ def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
     try:
         report = check_callback(params, keys, Expectations(amount=amount, pid=pid, now=now))
     except EpayError as error:  # the key this sign_type needs is not configured
-        reason = f"cannot verify: {error.message}"
+        reason = Text("judge.cannot_verify", "cannot verify: {message}", message=error.said)
         report = {"valid": False, "verdict": "bad_signature", "reason": reason,
                   "sign_type": params.get("sign_type", ""), "signature_valid": False,
                   "problems": [{"code": error.code, "message": error.message,

@@ -8,16 +8,16 @@ from ..core.errors import InputError
 from ..core.patterns import lazy
 from ..core.words import Texts
 from ..env import Environment
-from ..files import path_exists, read_limited, user_path
+from ..files import file_name, path_exists, read_limited, user_path
 
 MAX_INPUT_BYTES = 1024 * 1024  # far above any callback; stops a runaway pipe early
 # An argument with no '=' that reads as a file name (a suffix, or a path): a missing file.
 _FILE_NAME = lazy(r"[^\s?&]+\.(txt|log|json|http|har|csv|dump)|[.~]?/[^\s?&]*")
 FIFO_WAIT_SECONDS = 30.0  # a FIFO's writer may be a slow command; past this, say so
-_TOO_LARGE = "a callback is a few hundred bytes: paste just that"
 # What is read, as the errors below name it (``inputs.<id>``).
 WHAT_TEXTS = {"callback": "the callback", "parameters": "the parameters",
-              "stdin": "standard input"}
+              "stdin": "standard input",
+              "too_large": "a callback is a few hundred bytes: paste just that"}
 
 
 _what = Texts("inputs", WHAT_TEXTS)
@@ -50,9 +50,9 @@ def read_file(path: str, env: Environment) -> str:
     """``--from FILE`` (``-`` is stdin)."""
     if path == "-":
         return read_text("-", env, what="parameters")
-    where = user_path(path, what=f"file {path!r}", error=InputError)
-    raw = read_limited(where, limit=MAX_INPUT_BYTES, what=f"file {path!r}",
-                       error=InputError, too_large_hint=_TOO_LARGE, fifo_wait=FIFO_WAIT_SECONDS)
+    where = user_path(path, what=file_name("file", path=path), error=InputError)
+    raw = read_limited(where, limit=MAX_INPUT_BYTES, what=file_name("file", path=path),
+                       error=InputError, too_large_hint=_what("too_large"), fifo_wait=FIFO_WAIT_SECONDS)
     return decode(raw, source=repr(path))
 
 

@@ -198,7 +198,7 @@ def reconcile(
 def _read_export(source: str, run: Runtime) -> str:
     """The shop's export: a file or stdin, up to 64 MiB (a million orders)."""
     from ..core.errors import InputError
-    from ..files import read_limited, user_path
+    from ..files import file_name, read_limited, user_path
     from ..monitor.text import say
 
     limit, shown = 64 * 1024 * 1024, "standard input" if source == "-" else repr(source)
@@ -207,8 +207,8 @@ def _read_export(source: str, run: Runtime) -> str:
             raise InputError(say("export_stdin_closed"), say("export_stdin_hint"))
         raw = run.env.stdin.buffer.read(limit + 1)
     else:
-        raw = read_limited(user_path(source, what=f"file {source!r}", error=InputError),
-                           limit=limit, what=f"file {source!r}", error=InputError,
+        raw = read_limited(user_path(source, what=file_name("file", path=source), error=InputError),
+                           limit=limit, what=file_name("file", path=source), error=InputError,
                            too_large_hint=say("export_too_large_hint"))
     if len(raw) > limit:
         raise InputError(say("export_too_large", source=shown), say("export_too_large_hint"))

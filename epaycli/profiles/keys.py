@@ -23,7 +23,7 @@ from ..core.signing import (
     load_public_key,
     pick_sign_type,
 )
-from ..files import path_exists, read_limited, user_path
+from ..files import file_name, path_exists, read_limited, user_path
 from .resolve import Resolved, rank, run_note
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is loaded
@@ -55,15 +55,16 @@ def read_key_material(value: str, *, what: str) -> str:
         path = Path(text)
         if not path_exists(path):
             return text
-    path = user_path(text, what=f"the {what} path", error=KeyFormatError) \
+    path = user_path(text, what=file_name("key_path", what=what), error=KeyFormatError) \
         if looks_like_key_path(text) else Path(text)
     if not looks_like_key_path(text) and not path_exists(path):
         raise KeyFormatError("{what} is neither a readable file nor a PEM or base64 key "
                              "({length} characters)",
                              "give the path of the key file, or the PEM key itself",
                              code="key_not_file_or_pem", fields={"what": what, "length": len(text)})
-    data = read_limited(path, limit=MAX_KEY_FILE_BYTES, what=f"{what} file {text!r}",
-                        error=KeyFormatError, too_large_hint="point at the PEM file itself")
+    data = read_limited(path, limit=MAX_KEY_FILE_BYTES,
+                        what=file_name("key_file", what=what, path=text),
+                        error=KeyFormatError, too_large_hint=file_name("key_too_large"))
     return data.decode("utf-8", "replace")
 
 
@@ -195,8 +196,9 @@ def load_key(source: str, kind: Literal["private", "public"], *,
     a profile names: a file path, or the key itself. ``what`` names it in errors when it is
     another key (the platform private key ``epay trigger`` signs notifies with)."""
     what = what or ("merchant private key" if kind == "private" else "platform public key")
-    material = read_key_material(source, what=what)
     named = _KEY_TEXT_IDS.get(what)
+    material = read_key_material(source, what=file_name(_FILE_NAME_IDS[what])
+                                 if what in _FILE_NAME_IDS else what)
     source = key_text(named) if named else f"the {what}"
     if kind == "private":
         return load_private_key(material, source=source)
@@ -207,3 +209,5 @@ def load_key(source: str, kind: Literal["private", "public"], *,
 _KEY_TEXT_IDS = {"merchant private key": "merchant_private",
                  "platform public key": "platform_public",
                  "platform private key": "platform_private"}
+# … and as their files are named (``files.<id>``).
+_FILE_NAME_IDS = {**_KEY_TEXT_IDS, "key given to --sign-with": "sign_with"}

@@ -14,7 +14,7 @@ from ..core.errors import ConfigError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.redact import mask
 from ..core.words import Text
-from ..files import path_exists, read_limited, user_path
+from ..files import file_name, path_exists, read_limited, user_path
 
 MAX_PROFILES_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"  # Windows Notepad starts UTF-8 files with it; TOML does not allow it
@@ -69,8 +69,8 @@ def load_store(path: Path) -> ProfileStore:
     """The profiles file; a missing file is an empty store, a broken one a ConfigError."""
     if not path_exists(path) and not path.is_symlink():
         return ProfileStore()
-    raw = read_limited(path, limit=MAX_PROFILES_BYTES, what=f"the profiles file {path}",
-                       error=ConfigError, too_large_hint="point EPAY_CONFIG at the right file")
+    raw = read_limited(path, limit=MAX_PROFILES_BYTES, what=file_name("profiles_file", path=path),
+                       error=ConfigError, too_large_hint=file_name("config_too_large"))
     import tomllib  # ~5 ms: only when there is a file to read
 
     try:

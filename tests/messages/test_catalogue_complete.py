@@ -43,3 +43,13 @@ def test_every_inline_text_has_its_chinese_with_the_same_fields():
     assert not missing
     for where, message_id, template in inline_texts():
         assert fields(catalogue[message_id]) == fields(template), where
+
+
+def test_how_files_are_named_has_its_chinese():
+    from epaycli.files import FILE_NAMES
+
+    catalogue = load_catalogue("zh")
+    for name, english in FILE_NAMES.items():
+        assert fields(catalogue[f"files.{name}"]) == fields(english), name
+    assert not {key for key in catalogue if key.startswith("files.")} - {
+        f"files.{name}" for name in FILE_NAMES}

@@ -66,6 +66,8 @@ def _reworded(item: Finding, messages: Messages) -> Finding:
 def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, str):  # kept as it is: a core Text is said in the run's language
+        return value
     return str(value)
 
 

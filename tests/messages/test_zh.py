@@ -181,3 +181,20 @@ def test_a_lang_epay_does_not_speak_is_refused_when_added(cli):
     done = cli("profile", "add", "shop", "--gateway", "http://127.0.0.1:9/", "--pid", "1001",
                "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i", "--lang", "fr")
     assert done.code == 2 and "use en (English) or zh" in done.stderr
+
+
+def test_doctor_request_says_a_diagnosed_sign_mismatch_in_chinese(cli, chinese):
+    """The diagnosis core words (``&key=`` appended) keeps its words into doctor's line."""
+    from epaycli.core.canonical import canonical_string
+    from epaycli.core.signing import md5_hex
+
+    key = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+    request = {"pid": "1001", "out_trade_no": "20261206-0001", "type": "alipay",
+               "notify_url": "https://shop.example.com/n", "return_url": "https://shop.example.com/r",
+               "name": "VIP", "money": "1.00"}
+    request["sign"] = md5_hex(canonical_string(request) + "&key=" + key)
+    done = cli("doctor", "request", *(f"{k}={v}" for k, v in request.items()), "sign_type=MD5",
+               "--offline", "--key", key)
+    line = next(line for line in done.stdout.splitlines() if "request.sign" in line)
+    assert "&key=" in line and not english_left(line), line
+    assert key not in done.stdout

@@ -58,24 +58,10 @@ HINTS = {
 }
 
 
-def hint_for(error: EpayError) -> str | None:
-    """The CLI's words for this error: its code's advice, else the hint it carries."""
-    return HINTS.get(error.code) or error.hint
-
-
 def words_for(error: EpayError, messages: Messages) -> tuple[str, str | None]:
     """The error's message and advice in the run's language: a worded error (raised with
-    ``fields``) by its code, the CLI's advice by its code; plain words stay as they are. A
-    field that is itself a ``Text`` or ``Bilingual`` phrase is said in the same language."""
-    message, hint = error.message, hint_for(error)
-    if error.templates is not None:
-        template, hint_template = error.templates
-        # a field that is a Text or Bilingual phrase is said in the language too
-        fields = messages.said_fields(error.fields)
-        wording = error.words or error.code
-        message = messages.text(f"errors.{wording}.message", template, **fields)
-        if hint_template and error.code not in HINTS:
-            hint = messages.text(f"errors.{wording}.hint", hint_template, **fields)
+    ``fields``) by its wording, the CLI's advice by its code; plain words stay as they are."""
+    message, hint = messages.say_error(error)
     if error.code in HINTS:
         hint = messages.text(f"hints.{error.code}", HINTS[error.code])
     return message, hint

@@ -454,7 +454,7 @@ def _said_error(error: EpayError, secret: str) -> Text | str:
     """A step's error as the timeline says it: a worded error by its code, else its words."""
     if error.templates is None:
         return scrub(error.message, [secret])
-    return Text(f"errors.{error.code}.message", error.templates[0],
+    return Text(f"errors.{error.words or error.code}.message", error.templates[0],
                   **scrub(dict(error.fields), [secret]))
 
 

@@ -84,6 +84,18 @@ class Messages:
             return text
         return self.text(text.id, text.template, **self.said_fields(text.fields))
 
+    def say_error(self, error: Any) -> tuple[str, str | None]:
+        """An ``EpayError``'s message and hint in this language: a worded one (raised with
+        ``fields``) by its wording's id (``errors.<id>.message``/``.hint``), its Text fields said
+        too; plain words as they are."""
+        if error.templates is None or self.language == "en":
+            return error.message, error.hint
+        template, hint_template = error.templates
+        wording, fields = error.words or error.code, self.said_fields(error.fields)
+        return (self.text(f"errors.{wording}.message", template, **fields),
+                self.text(f"errors.{wording}.hint", hint_template, **fields) if hint_template
+                else error.hint)
+
     def said_fields(self, fields: Mapping[str, object]) -> dict[str, object]:
         """Template fields with every Text, Joined or Bilingual among them said."""
         return {name: self.say(value) if isinstance(value, str) else value

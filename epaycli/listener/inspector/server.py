@@ -246,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else 500
             if not self._body_read:
                 self.close_connection = True
-            message, hint = said_error(error, self.inspector.messages)
+            message, hint = self.inspector.messages.say_error(error)
             self._json({"error": {"code": error.code, "message": message, "hint": hint}},
                        status)
         except (BrokenPipeError, ConnectionResetError):
@@ -479,16 +479,6 @@ class _Handler(BaseHTTPRequestHandler):
         message = self.inspector.messages.text(f"inspector.{message_id}", MESSAGES[message_id],
                                                **params)
         self._json({"error": {"code": message_id, "message": message}}, status)
-
-
-def said_error(error: EpayError, messages: Messages) -> tuple[str, str | None]:
-    """An error's message and hint in the page's language: a worded error by its code (the
-    catalogue's errors.<code>), plain words as they are."""
-    if error.templates is None:
-        return error.message, error.hint
-    template, hint = error.templates
-    return (messages.text(f"errors.{error.code}.message", template, **error.fields),
-            messages.text(f"errors.{error.code}.hint", hint, **error.fields) if hint else None)
 
 
 def page_texts(language: str) -> dict[str, str]:

@@ -60,3 +60,57 @@ def test_a_lazy_pattern_matches_as_the_compiled_one_would():
     assert pattern.sub("-", "ab ab") == "- -"
     assert pattern.sub(lambda found: found.group(1).upper(), "aab") == "AA"
     assert pattern.compiled is pattern.compiled  # compiled once
+
+
+def test_the_root_help_lists_every_command_without_importing_one(tmp_path):
+    """(issue 16.9) `epay --help` (and `epay` alone) names every command and what it does
+    without importing the command modules (together they cost twice what typer does)."""
+    for args in (["--help"], []):
+        modules = loaded(args, tmp_path)
+        assert [m for m in modules if m.startswith("epaycli.cli.") and m.rsplit(".", 1)[1]
+                in ("sign", "verify", "order", "listen", "monitor", "doctor", "profile")] == []
+
+
+def test_the_listed_summaries_are_each_commands_own_first_sentence(monkeypatch):
+    """The list `epay --help` shows from app.LISTED is the one the commands themselves give:
+    the same names, in the same order, with the same words, in plain and in rich help."""
+    import io
+
+    from typer.main import get_command
+
+    from epaycli.cli import app as cli_app
+    from epaycli.env import Environment
+
+    whole = get_command(cli_app.build_app(["sign"], Environment(None, None, io.StringIO())))
+    monkeypatch.setattr(cli_app, "_lists_only", lambda *args: False)
+    every = get_command(cli_app.build_app([], Environment(None, None, io.StringIO())))
+    listed = {**cli_app.LISTED, **cli_app.LISTED_GROUPS}
+    assert list(every.commands) == list(listed) and set(listed) == set(cli_app.COMMANDS)
+    assert {name: command.short_help for name, command in every.commands.items()} == listed
+    assert list(whole.commands) == ["sign"]  # a command named is the only one built
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_root_help_reads_the_same_listed_or_built_whole(terminal, monkeypatch, capsys):
+    """Plain help in a pipe, rich help on a terminal: word for word the same either way."""
+    import io
+
+    from epaycli.cli import app as cli_app
+    from epaycli.cli.main import run
+    from epaycli.env import Environment
+
+    class Screen(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    monkeypatch.setenv("COLUMNS", "100")
+
+    def shown() -> str:
+        env = Environment(None, Screen(), io.StringIO(), {"TERM": "xterm"})
+        assert run(["--help"], env) == 0
+        return capsys.readouterr().out
+
+    listed = shown()
+    monkeypatch.setattr(cli_app, "_lists_only", lambda *args: False)
+    assert shown() == listed and "reconcile" in listed and "doctor" in listed
+    assert ("╭" in listed) is terminal  # (rich draws its panels only on a terminal)

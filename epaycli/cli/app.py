@@ -268,11 +268,15 @@ def _help_language(argv: list[str], env: Environment) -> str:
     return choose_language(environ, profile_lang, encoding=getattr(env.stdout, "encoding", None))
 
 
-def build_app(argv: list[str] | None = None, env: Environment | None = None) -> typer.Typer:
+def build_app(argv: list[str] | None = None, env: Environment | None = None, *,
+              listing: bool = False) -> typer.Typer:
     """The application; with the command line known, only the command it names is built.
 
     typer inspects every command's signature when it builds the parser, and each command module
-    has imports of its own: a run of `epay sign` need not pay for `epay profile`.
+    has imports of its own: a run of `epay sign` need not pay for `epay profile`. With
+    ``listing`` (the CLI's own runs), a line that names no command gets every command by name
+    and summary only (``LISTED``): all its run can show is the root's help; otherwise the
+    whole tree is built (what a caller walking the commands wants).
     Help is drawn by rich only on a terminal that allows colour; in a pipe, with NO_COLOR or
     TERM=dumb it is plain text (and rich is not imported).
     """
@@ -300,7 +304,7 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()
     named = next((arg for arg in argv or [] if not arg.startswith("-")), None)
-    if _lists_only(named, env, chinese):
+    if listing and _lists_only(named, env, chinese):
         _list_commands(app)
         return app
     for name, add in COMMANDS.items():

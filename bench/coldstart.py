@@ -1,6 +1,6 @@
 """Cold start of `epay sign`: wall time of one whole process, next to a bare Python start.
 
-Run by hand: python bench/coldstart.py [--runs N] [--epay PATH] [--inherit-bytecode-env]
+Run by hand: python bench/coldstart.py [--runs N] [--epay PATH] [--inherit-bytecode-env] [--also]
 Prints figures and PASS/MISS against the targets; exits 0 unless `epay sign` itself fails.
 """
 
@@ -28,6 +28,13 @@ SIGN_ARGS = [
     "--key", "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i",
 ]
 EXPECTED_SIGN = "54c512132255861dd571ceba04eb0803"
+# The other commands people start most often, timed beside it (--also): the same order verified,
+# and the root's help.
+ALSO_ARGS = {
+    "verify": ["verify", "money=1.00&name=VIP&out_trade_no=20240101123456&pid=1001&type=alipay"
+               f"&sign={EXPECTED_SIGN}&sign_type=MD5", "--key", SIGN_ARGS[-1]],
+    "--help": ["--help"],
+}
 BARE_PYTHON_ARGS = ["-c", "import hashlib"]
 TYPER_ARGS = ["-c", "import typer"]
 
@@ -50,6 +57,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40, help="timed runs of each command")
     parser.add_argument("--epay", help="the epay executable (default: next to this Python)")
+    parser.add_argument("--also", action="store_true",
+                        help="time `epay verify` and `epay --help` too, in the same rotation")
     parser.add_argument(
         "--inherit-bytecode-env", action="store_true",
         help="run children with this environment as is (e.g. PYTHONDONTWRITEBYTECODE=1) "
@@ -197,6 +206,14 @@ def print_cpu(epay: dict[str, float], typer: dict[str, float]) -> None:
           f"{verdict(ratio <= TARGET_TYPER_RATIO)}")
 
 
+def print_also(label: str, wall: dict[str, float], cpu: dict[str, float],
+               typer_wall: dict[str, float], typer_cpu: dict[str, float]) -> None:
+    wall_ratio, cpu_ratio = wall["median"] / typer_wall["median"], cpu["median"] / typer_cpu["median"]
+    print(f"{label:16} median {wall['median']:6.1f} ms ({wall_ratio:.2f}x typer), CPU "
+          f"{cpu['median']:6.1f} ms ({cpu_ratio:.2f}x typer)  target <= "
+          f"{TARGET_TYPER_RATIO:.2f}x  {verdict(cpu_ratio <= TARGET_TYPER_RATIO)}")
+
+
 def print_imports(rows: list[tuple[int, int, str]]) -> None:
     print("\n10 slowest cumulative imports (one `python -X importtime -m epaycli sign …` run):")
     print(f"{'cumul ms':>9} {'self ms':>8}  module (indent = nesting)")
@@ -237,11 +254,16 @@ def main() -> int:
         env = child_environment(args.inherit_bytecode_env, cache_dir)
         warm_up([epay_cmd, bare_cmd, typer_cmd], env)
         print_sign_output(run_once(epay_cmd, env)[1].stdout.strip())
+        also = {f"epay {name}": [epay, *words] for name, words in ALSO_ARGS.items()} \
+            if args.also else {}
         times, cpu_times = time_interleaved(
-            {"epay": epay_cmd, "bare": bare_cmd, "typer": typer_cmd}, args.runs, env)
+            {"epay": epay_cmd, "bare": bare_cmd, "typer": typer_cmd, **also}, args.runs, env)
         print_timings(summary_ms(times["epay"]), summary_ms(times["bare"]),
                       summary_ms(times["typer"]), args.runs)
         print_cpu(summary_ms(cpu_times["epay"]), summary_ms(cpu_times["typer"]))
+        for label in also:
+            print_also(label, summary_ms(times[label]), summary_ms(cpu_times[label]),
+                       summary_ms(times["typer"]), summary_ms(cpu_times["typer"]))
         print_imports(slowest_imports(env))
         print_heavy(heavy_modules_imported(env))
     return 0

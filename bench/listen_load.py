@@ -57,8 +57,10 @@ def notifies(count: int) -> list[str]:
     return made
 
 
-def start_listener(workdir: Path, extra: tuple[str, ...] = ()
+def start_listener(workdir: Path, extra: tuple[str, ...] = (), tree: Path = ROOT
                    ) -> tuple[subprocess.Popen, str, float, Path]:
+    """`epay listen` in a subprocess, from ``tree``'s epaycli (another checkout or an unpacked
+    `git archive` of a commit: `python -m` finds the package of its working directory first)."""
     journal = workdir / "journal.sqlite3"
     out = (workdir / "events.jsonl").open("w")
     env = {**os.environ, "HOME": str(workdir), "XDG_STATE_HOME": str(workdir / "state"),
@@ -68,7 +70,7 @@ def start_listener(workdir: Path, extra: tuple[str, ...] = ()
     process = subprocess.Popen(
         [sys.executable, "-m", "epaycli", "listen", "--port", str(port), "--json",
          "--journal", str(journal), *extra], stdout=out, stderr=subprocess.DEVNULL, env=env,
-        cwd=ROOT)
+        cwd=tree)
     url = f"http://127.0.0.1:{port}/notify"
     probe = notifies(1)[0]
     with httpx.Client() as client:

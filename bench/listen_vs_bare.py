@@ -2,11 +2,16 @@
 
     .venv/bin/python bench/listen_vs_bare.py [--rounds 2] [--count 20000] [--concurrency 32]
                                              [--client auto|wrk|raw|httpx] [--seconds 8]
+                                             [--before TREE]
 
 bench/bare_server.py (answers ``success``, verifies and journals nothing) and `epay listen`
 are loaded in turn with the same client, interleaved ``--rounds`` times each (the machine's
 noise hits both alike); it prints every round, the medians and the ratios listen / bare (goal:
 notifies/s ≥ 0.5×, p99 ≤ 2×). The client and the listener's start are bench/listen_load.py's.
+
+``--before TREE`` adds `epay listen` from another source tree (e.g. the commit before a change:
+``git archive main epaycli | tar -x -C /tmp/before``) to the same rounds, so a change is
+measured against what it replaces on the same machine at the same time.
 """
 
 from __future__ import annotations
@@ -62,15 +67,17 @@ def compare(options, queries: list[str]) -> None:
     """Bare stdlib server and `epay listen`, interleaved ``options.rounds`` times each."""
     import statistics
 
-    figures: dict[str, list[dict]] = {"bare": [], "listen": []}
+    names = ("bare", "listen", *(("before",) if options.before else ()))
+    figures: dict[str, list[dict]] = {name: [] for name in names}
     for number in range(options.rounds):
-        for name in ("bare", "listen") if number % 2 == 0 else ("listen", "bare"):
+        for name in names[number % len(names):] + names[:number % len(names)]:
             with tempfile.TemporaryDirectory() as folder:
                 workdir = Path(folder)
                 if name == "bare":
                     process, url = start_bare(workdir)
                 else:
-                    process, url, _, _ = start_listener(workdir)
+                    tree = Path(options.before) if name == "before" else ROOT
+                    process, url, _, _ = start_listener(workdir, tree=tree)
                 try:
                     got = measure(url, queries, options, workdir, process.pid)
                 finally:
@@ -88,6 +95,10 @@ def compare(options, queries: list[str]) -> None:
               "throughput_ratio": round(median["listen"]["per_s"] / median["bare"]["per_s"], 2),
               "p99_ratio": round(median["listen"]["p99"] / median["bare"]["p99"], 2),
               "load_average": os.getloadavg()}
+    if options.before:
+        report["before_throughput_ratio"] = round(
+            median["before"]["per_s"] / median["bare"]["per_s"], 2)
+        report["before_p99_ratio"] = round(median["before"]["p99"] / median["bare"]["p99"], 2)
     print(json.dumps(report, indent=2))
     for name, passed in (("notifies/s ≥ 0.5 × the bare server's", report["throughput_ratio"] >= .5),
                          ("p99 ≤ 2 × the bare server's", report["p99_ratio"] <= 2)):
@@ -98,6 +109,8 @@ def main() -> None:
     parser = client_options()
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds of each server, interleaved")
+    parser.add_argument("--before", metavar="TREE",
+                        help="also run `epay listen` from this source tree (its epaycli/)")
     options = parser.parse_args()
     if options.client == "auto":
         import shutil

@@ -151,6 +151,55 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
 }
 
 
+# What `epay --help` says of each command (its help's first sentence), so that the list is
+# shown without importing the sixteen command modules: together they cost twice what typer
+# does. A test holds each line to the command's own help. Groups are listed after commands.
+LISTED = {
+    "sign": "Sign parameters (MD5 with the merchant key, or RSA with --private-key).",
+    "verify": "Verify a pasted notify or return callback; exit 0 if genuine, 3 if not.",
+    "errors": "Explain an Epay error: meaning (中文 + English), likely cause and fix.",
+    "listen": "Receive notifies: verify each one, journal it before answering, print one "
+              "line each.",
+    "mock": "Run a local Epay gateway (V1 + V2, cashier, notifies) until Ctrl+C or SIGTERM.",
+    "demo": "Run a whole payment on a local gateway: create, pay, notify, query, refund.",
+    "monitor": "Watch a live integration: success rate, response time, abnormal orders; "
+               "alert on a breach.",
+    "reconcile": "Compare the shop's orders with the gateway's: paid but not credited, "
+                 "credited but not paid, amounts that differ, orders the gateway does not know.",
+    "completion": "Print the shell completion script for bash, zsh or fish.",
+}
+LISTED_GROUPS = {
+    "order": "Create, query, list, refund and wait for orders at the gateway.",
+    "merchant": "The merchant account at the gateway: info and settlements.",
+    "events": "What epay listen journaled: list, show and replay requests.",
+    "profile": "Manage merchant profiles (gateway, pid, keys).",
+    "trigger": "Send a signed notify to a shop's handler, as a gateway would.",
+    "check": "Grade a shop's notify handler (exit 7 when a case fails).",
+    "doctor": "Check the profile, gateway, key, notify_url and clock (exit 7 when a check "
+              "fails); 'doctor request' lints a payment request.",
+}
+
+
+def _list_commands(app: typer.Typer) -> None:
+    """Every command by name and summary only: enough for the root's help, which is all a
+    command line naming no command can show (``--help``, ``--version``, nothing at all)."""
+    for name, summary in LISTED.items():
+        app.command(name, help=summary)(_listed_only)
+    for name, summary in LISTED_GROUPS.items():
+        app.add_typer(typer.Typer(help=summary), name=name)
+
+
+def _listed_only() -> None:  # never run: a command line that names a command builds it whole
+    raise RuntimeError("a listed command was run")
+
+
+def _lists_only(named: str | None, env: Environment, chinese: bool) -> bool:
+    """The command line names no command, so its run only shows the list (not in Chinese,
+    whose help is looked up by each command's whole help; not when the shell asks for
+    completions, which need every command's options)."""
+    return named is None and not chinese and "_EPAY_COMPLETE" not in env.environ
+
+
 # Plain help wraps with textwrap, which breaks "--private-key" after its hyphen. The help text
 # goes in with U+2011 (a hyphen textwrap does not break at) and comes out with "-" again.
 _UNBROKEN_HYPHEN = "\u2011"
@@ -219,11 +268,15 @@ def _help_language(argv: list[str], env: Environment) -> str:
     return choose_language(environ, profile_lang, encoding=getattr(env.stdout, "encoding", None))
 
 
-def build_app(argv: list[str] | None = None, env: Environment | None = None) -> typer.Typer:
+def build_app(argv: list[str] | None = None, env: Environment | None = None, *,
+              listing: bool = False) -> typer.Typer:
     """The application; with the command line known, only the command it names is built.
 
     typer inspects every command's signature when it builds the parser, and each command module
-    has imports of its own: a run of `epay sign` need not pay for `epay profile`.
+    has imports of its own: a run of `epay sign` need not pay for `epay profile`. With
+    ``listing`` (the CLI's own runs), a line that names no command gets every command by name
+    and summary only (``LISTED``): all its run can show is the root's help; otherwise the
+    whole tree is built (what a caller walking the commands wants).
     Help is drawn by rich only on a terminal that allows colour; in a pipe, with NO_COLOR or
     TERM=dumb it is plain text (and rich is not imported).
     """
@@ -251,6 +304,9 @@ def build_app(argv: list[str] | None = None, env: Environment | None = None) -> 
     # complete_bash …); with add_completion off, typer leaves registering its shells to us.
     completion_init()
     named = next((arg for arg in argv or [] if not arg.startswith("-")), None)
+    if listing and _lists_only(named, env, chinese):
+        _list_commands(app)
+        return app
     for name, add in COMMANDS.items():
         if named not in COMMANDS or name == named:
             add(app)

@@ -46,7 +46,7 @@ def run(argv: list[str], env: Environment | None = None) -> int:
 
         from .app import build_app
 
-        app = build_app(argv, env)
+        app = build_app(argv, env, listing=True)
         outcome = app(args=argv, prog_name="epay", standalone_mode=False, obj=runtime)
         if outcome == ExitCode.INTERRUPTED:  # typer's own answer to Ctrl-C: Exit(130), silent
             out.error(out.words("boundary.interrupted", "interrupted"))

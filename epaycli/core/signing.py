@@ -314,9 +314,11 @@ def looks_like_md5_key(key: str) -> bool:
 
 
 def constant_time_equal(received: str, expected: str) -> bool:
-    import hmac  # only verifying needs it; it loads OpenSSL's hashlib (see _md5 below)
+    # hmac.compare_digest's own constant-time routine, without importing hmac: that loads
+    # OpenSSL's hashlib, a third of `epay verify`'s start beyond typer (see _md5 below)
+    from _operator import _compare_digest
 
-    return hmac.compare_digest(
+    return _compare_digest(
         received.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )
 

@@ -61,13 +61,14 @@ class _RequestEvent(ListenEvent):
     ms: float | None = None  # from the first byte to the answer
 
     @classmethod
-    def of(cls, record: dict) -> _RequestEvent:
-        """The event of a journal record (before it has its id)."""
+    def of(cls, record: dict, *, id: int | None = None, ms: float | None = None,
+           timings: dict | None = None) -> _RequestEvent:
+        """The event of a journal record; its id and times are known once it is committed."""
         params = record.get("params") or {}
         report = record.get("report") or {}
         get = record.get
         return cls(
-            id=None, time=iso_time(record["received_at"]), kind=get("kind", ""),
+            id=id, time=iso_time(record["received_at"]), kind=get("kind", ""),
             method=get("method", ""), path=get("path", ""), client=get("client", ""),
             trade_no=get("trade_no", ""), out_trade_no=get("out_trade_no", ""),
             money=get("money", ""), type=get("type", ""), pid=get("pid", ""),
@@ -79,7 +80,7 @@ class _RequestEvent(ListenEvent):
             answer=get("answer"), answer_status=get("answer_status"),
             delivered=get("delivered"), answered_by=get("answered_by"),
             forward=get("forward"), sign_type=report.get("sign_type", ""),
-            check=report or None, params=get("params"))
+            check=report or None, params=get("params"), timings=timings, ms=ms)
 
 
 @dataclass(frozen=True)

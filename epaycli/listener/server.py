@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from secrets import token_hex
@@ -128,7 +129,8 @@ class Listener:
         self._closed = True
         runner, engine = self._runner, self._engine
         runner.call(runner.stop_accepting)
-        engine.journal.close()  # its last commits queue their answers on the loop …
+        runner.call(engine.hand_over)  # what was read is committed and answered …
+        engine.journal.close()  # … its last commits queue their answers on the loop …
         runner.call(engine.end_connections)  # … which runs them before this
         runner.stop()
         engine.close()
@@ -333,6 +335,7 @@ class _Engine:
         self.answered = 0
         self.connections: set[_Connection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._to_journal: list[_Waiting] = []  # read in this turn of the loop
         self._committed: deque[tuple] = deque()  # filled by the writer, emptied by the loop
         self._wake_pending = False
 
@@ -459,7 +462,7 @@ class _Engine:
                                                                              params),
             "timings": timings,
         }
-        return Outcome(record, answer, Notify.of(record), judged.close)
+        return Outcome(record, answer, Notify, judged.close)
 
     def refused(self, refusal: Refusal, *, client: str = "",
                 received_at: float = 0.0) -> Outcome:
@@ -485,7 +488,7 @@ class _Engine:
         }
         if body_size is not None:
             record["body_size"] = body_size
-        return Outcome(record, answer, BadRequest.of(record), close)
+        return Outcome(record, answer, BadRequest, close)
 
     def _raw(self, request: Request, path: str, query: bytes, params=None, source: str = "",
              plain: bool | None = None) -> dict:
@@ -576,14 +579,34 @@ class _Engine:
         waiting = _Waiting(connection, outcome, time.perf_counter())
         connection.awaiting_commit = True  # a disk that stalls gets a 503 (see expired)
         connection.deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
+        if not self._to_journal:
+            self.loop.call_soon(self.hand_over)
+        self._to_journal.append(waiting)
 
-        def done(record_id, error) -> None:  # on the journal's writer, right after the commit
-            self._committed_soon(waiting, record_id, error)
-
+    def hand_over(self) -> None:
+        # The requests read in one turn of the loop go to the journal together, once the turn
+        # is over: one batch, one fsync. Handed over one by one as they were read, the writer
+        # would take each as soon as the loop let go of the GIL (at its next recv or send),
+        # and commit batches of one or two: an fsync costs as much CPU as judging a notify.
+        handing, self._to_journal = self._to_journal, []
+        if not handing:
+            return  # (handed over already: the listener is closing)
         try:
-            self.journal.append(outcome.record, done=done)
+            self.journal.append_many([self._journal_entry(waiting) for waiting in handing])
         except JournalError as error:
-            self.not_journaled(connection, error)
+            for waiting in handing:
+                self.not_journaled(waiting.connection, error)
+        except Exception:  # noqa: BLE001 - a record that cannot be stored fails itself only
+            for waiting in handing:
+                try:
+                    self.journal.append_many([self._journal_entry(waiting)])
+                except JournalError as error:
+                    self.not_journaled(waiting.connection, error)
+                except Exception as failure:  # noqa: BLE001 - a bug: said once
+                    self.internal_error(waiting.connection, failure)
+
+    def _journal_entry(self, waiting: _Waiting) -> tuple[dict, Callable]:
+        return waiting.outcome.record, functools.partial(self._committed_soon, waiting)
 
     def _committed_soon(self, waiting: _Waiting, record_id, error) -> None:
         # The writer thread hands commits over in batches: one wake-up of the loop for all of
@@ -614,12 +637,14 @@ class _Engine:
     def _answered(self, waiting: _Waiting, record_id: int) -> None:
         connection, outcome = waiting.connection, waiting.outcome
         try:
-            event = replace(outcome.event, id=record_id, ms=_ms(connection.request_started),
-                            timings={**outcome.record["timings"],
-                                     "journal_ms": _ms(waiting.committing)})
-            # Said before the answer is written: whoever has the answer can count on the
-            # event (and the terminal line) being out already; after it, that was a race.
-            self.emit(event)
+            if self.on_event is not None:  # (an event nobody hears is not built)
+                record = outcome.record
+                # Said before the answer is written: whoever has the answer can count on the
+                # event (and the terminal line) being out already; after it, that was a race.
+                self.emit(outcome.event_type.of(record, id=record_id,
+                                                ms=_ms(connection.request_started),
+                                                timings={**record["timings"],
+                                                         "journal_ms": _ms(waiting.committing)}))
             connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
             self.answered += 1
             connection.next_request()
@@ -636,13 +661,18 @@ class _Engine:
 @dataclass(slots=True)
 class Outcome:
     """What one request comes to: the record to journal (``None``: not journaled — a health
-    check), the answer, the event (said once the record is committed, with its id and
-    times), and whether the connection closes after the answer."""
+    check), the answer, the type of its event (said once the record is committed, with its id
+    and times), and whether the connection closes after the answer."""
 
     record: dict | None
     answer: _Answer
-    event: Notify | BadRequest | None
+    event_type: type[Notify] | type[BadRequest] | None
     close: bool
+
+    @property
+    def event(self) -> Notify | BadRequest | None:
+        """The event, as far as it is known before the commit (no id, no times yet)."""
+        return None if self.event_type is None else self.event_type.of(self.record)
 
 
 @dataclass(slots=True)

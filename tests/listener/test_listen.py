@@ -350,6 +350,108 @@ def test_many_notifies_at_once_are_all_answered_and_journaled(listen, events, jo
     assert len(rows(journal_path)) == 200 == len({e["id"] for e in events})
 
 
+def test_notifies_read_together_are_committed_together(listen, events, monkeypatch):
+    """(issue 16.1) Group commit: the notifies the loop reads in one turn reach the journal's
+    writer together and share one commit (one fsync). Handed over one by one, the writer took
+    the first as soon as the loop let go of the GIL and committed batches of one or two; an
+    fsync costs as much CPU as judging a notify."""
+    from epaycli.listener.journal import Journal
+
+    batches: list[int] = []
+    real_commit = Journal._commit
+
+    def counted(self, batch):
+        batches.append(len(batch))
+        return real_commit(self, batch)
+
+    monkeypatch.setattr(Journal, "_commit", counted)
+    listener = listen()
+    connections = [socket.create_connection(("127.0.0.1", listener.port), timeout=10)
+                   for _ in range(32)]
+    try:
+        def send_one_each(first: int) -> None:
+            for number, connection in enumerate(connections, start=first):
+                connection.sendall(b"GET /notify?" + http_build_query(notify(number)).encode()
+                                   + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        def read_answers() -> list[bytes]:
+            answers = []
+            for connection in connections:
+                got = b""
+                while whole_answers(got) < 1:
+                    got += connection.recv(65536)
+                answers.append(got.rpartition(b"\r\n\r\n")[2])
+            return answers
+
+        send_one_each(1)  # every connection accepted and served once
+        assert read_answers() == [b"success"] * 32
+        loop_waits, loop_free = threading.Event(), threading.Event()
+
+        def hold_the_loop() -> None:
+            loop_waits.set()
+            loop_free.wait(10)
+
+        listener._runner.loop.call_soon_threadsafe(hold_the_loop)
+        assert loop_waits.wait(10)
+        batches.clear()
+        send_one_each(33)  # 32 notifies arrive while the loop waits: its next turn reads all
+        loop_free.set()
+        assert read_answers() == [b"success"] * 32
+    finally:
+        for connection in connections:
+            connection.close()
+    assert batches == [32]
+    events.wait(64)
+    assert len({event["id"] for event in events}) == 64
+
+
+def test_a_record_is_stored_column_by_column(tmp_path):
+    """Each value lands in its own column, in the form readers expect (JSON text, raw bytes,
+    0/1); what a record leaves out is stored as '' (NULL where a column allows it)."""
+    from epaycli.listener.journal import COLUMNS, Journal
+
+    json_values = {"headers": [["Host", "x"]], "params": {"pid": "1001"},
+                   "report": {"valid": False}, "forward": {"url": "http://shop/"},
+                   "timings": {"judge_ms": 1.5}, "changed_fields": [{"name": "money"}]}
+    record = {name: f"<{name}>" for name in COLUMNS} | json_values | {
+        "received_at": 1_764_560_000.5, "query": b"a=1", "body": b"b=2", "body_size": 3,
+        "valid": True, "duplicate_count": 2, "content_changed": False, "answer_status": 201,
+        "delivered": True, "order_amount": "1.00"}
+    stored = {name: json.dumps(value, ensure_ascii=False) for name, value in json_values.items()}
+    expected = record | stored | {"valid": 1, "content_changed": 0, "delivered": 1}
+    committed = []
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        journal.append(record, done=lambda *outcome: committed.append(outcome))
+        journal.append({"received_at": 1.0, "headers": [], "timings": {}},
+                       done=lambda *outcome: committed.append(outcome))
+    assert committed == [(1, None), (2, None)]
+    full, sparse = rows(tmp_path / "j.sqlite3")
+    assert {name: full[name] for name in COLUMNS} == expected
+    assert {name for name in COLUMNS if sparse[name] is None} == {
+        "order_amount", "params", "report", "forward", "changed_fields"}
+    assert (sparse["headers"], sparse["timings"]) == ("[]", "{}")
+    assert all(sparse[name] in ("", b"") for name in COLUMNS
+               if name not in ("received_at", "order_amount", *json_values))
+
+
+@pytest.mark.parametrize("stamp", [
+    0, 1_764_560_000.25, 1_764_560_000.9995, 1_764_560_000.9999996, 1.0000005, -0.5,
+    -1.0000004, -62_135_596_800.0, 253_402_300_799.999, True])
+def test_times_are_written_as_datetime_writes_them(stamp):
+    """iso_time keeps the text of the last whole second: the same text as isoformat, also
+    where a fraction rounds up into the next second, before 1970, and in year 1 or 9999."""
+    from datetime import UTC, datetime
+
+    from epaycli.listener.journal import iso_time
+
+    expected = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
+    for _ in range(2):  # the second time from the kept second
+        assert iso_time(stamp) == expected.replace("+00:00", "Z")
+    for damaged in (float("nan"), float("inf"), 10.0**20, "1", None):
+        with pytest.raises((TypeError, ValueError, OverflowError)):
+            iso_time(damaged)
+
+
 # ---- answers ------------------------------------------------------------------------------
 
 
@@ -729,10 +831,10 @@ def test_a_notify_that_cannot_be_journaled_is_not_acknowledged(listen, events, m
 
     listener = listen()
 
-    def full_disk(self, record, **options):
+    def full_disk(self, records):
         raise JournalError("cannot write the journal (database or disk is full)")
 
-    monkeypatch.setattr(Journal, "append", full_disk)
+    monkeypatch.setattr(Journal, "append_many", full_disk)
     got = httpx.get(listener.url, params=notify())
     assert got.status_code == 503 and "success" not in got.text
     events.wait(1)

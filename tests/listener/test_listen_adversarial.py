@@ -619,7 +619,7 @@ def test_a_commit_that_never_comes_is_answered_503_not_held_forever(listen, even
     from epaycli.listener.journal import Journal
 
     monkeypatch.setattr(server, "_COMMIT_WAIT_SECONDS", 0.5)
-    monkeypatch.setattr(Journal, "append", lambda self, record, done=None: None)  # a stuck disk
+    monkeypatch.setattr(Journal, "append_many", lambda self, records: None)  # a stuck disk
     listener = listen()
     started = time.monotonic()
     answer = read_to_end_of(listener.port, get(1), timeout=5)

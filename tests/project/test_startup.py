@@ -40,6 +40,20 @@ def test_sign_loads_only_what_signing_md5_needs(args, tmp_path):
     assert "epaycli.cli.sign" in modules
 
 
+def test_verify_compares_signs_without_loading_openssl(tmp_path):
+    """The sign is compared in constant time by hmac's own routine, without importing hmac,
+    which loads OpenSSL's hashlib (~7 ms, a third of verify's start beyond typer)."""
+    from epaycli.core.signing import constant_time_equal
+
+    query = ("money=1.00&name=VIP&out_trade_no=20240101123456&pid=1001&type=alipay"
+             "&sign=54c512132255861dd571ceba04eb0803&sign_type=MD5")
+    modules = loaded(["verify", query, "--key", KEY], tmp_path)
+    assert "epaycli.cli.verify" in modules
+    assert [m for m in ("hmac", "hashlib", "_hashlib") if m in modules] == []
+    assert constant_time_equal("名字", "名字") and not constant_time_equal("ab", "ac")
+    assert not constant_time_equal("a", "ab") and constant_time_equal("\ud800", "\ud800")
+
+
 def test_md5_is_the_same_digest_as_hashlibs():
     import hashlib
 
@@ -60,3 +74,58 @@ def test_a_lazy_pattern_matches_as_the_compiled_one_would():
     assert pattern.sub("-", "ab ab") == "- -"
     assert pattern.sub(lambda found: found.group(1).upper(), "aab") == "AA"
     assert pattern.compiled is pattern.compiled  # compiled once
+
+
+def test_the_root_help_lists_every_command_without_importing_one(tmp_path):
+    """(issue 16.9) `epay --help` (and `epay` alone) names every command and what it does
+    without importing the command modules (together they cost twice what typer does)."""
+    for args in (["--help"], []):
+        modules = loaded(args, tmp_path)
+        assert [m for m in modules if m.startswith("epaycli.cli.") and m.rsplit(".", 1)[1]
+                in ("sign", "verify", "order", "listen", "monitor", "doctor", "profile")] == []
+
+
+def test_the_listed_summaries_are_each_commands_own_first_sentence():
+    """The list `epay --help` shows from app.LISTED is the one the commands themselves give:
+    the same names, in the same order, with the same words, in plain and in rich help."""
+    import io
+
+    from typer.main import get_command
+
+    from epaycli.cli import app as cli_app
+    from epaycli.env import Environment
+
+    env = Environment(None, None, io.StringIO())
+    whole = get_command(cli_app.build_app(["sign"], env, listing=True))
+    every = get_command(cli_app.build_app([], env))
+    assert every.commands["sign"].params  # (built whole unless asked for the listing)
+    listed = {**cli_app.LISTED, **cli_app.LISTED_GROUPS}
+    assert list(every.commands) == list(listed) and set(listed) == set(cli_app.COMMANDS)
+    assert {name: command.short_help for name, command in every.commands.items()} == listed
+    assert list(whole.commands) == ["sign"]  # a command named is the only one built
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_root_help_reads_the_same_listed_or_built_whole(terminal, monkeypatch, capsys):
+    """Plain help in a pipe, rich help on a terminal: word for word the same either way."""
+    import io
+
+    from epaycli.cli import app as cli_app
+    from epaycli.cli.main import run
+    from epaycli.env import Environment
+
+    class Screen(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    monkeypatch.setenv("COLUMNS", "100")
+
+    def shown() -> str:
+        env = Environment(None, Screen(), io.StringIO(), {"TERM": "xterm"})
+        assert run(["--help"], env) == 0
+        return capsys.readouterr().out
+
+    listed = shown()
+    monkeypatch.setattr(cli_app, "_lists_only", lambda *args: False)
+    assert shown() == listed and "reconcile" in listed and "doctor" in listed
+    assert ("╭" in listed) is terminal  # (rich draws its panels only on a terminal)

@@ -228,9 +228,11 @@ def fetch_gateway(merchant, numbers: list[str], *, settings, concurrency: int,
                   now: int) -> dict[str, dict | None]:
     """The gateway's order for each number (None: it does not know it)."""
     from ..gateway.client import AsyncGatewayClient
+    from .transport import KeptConnections
 
     async def main() -> dict[str, dict | None]:
-        client = AsyncGatewayClient(settings, concurrency=concurrency)
+        client = AsyncGatewayClient(settings, concurrency=concurrency,
+                                    transport=KeptConnections(verify_tls=settings.verify_tls))
         try:
             wanted = set(numbers)
             found: dict[str, dict | None] = {}

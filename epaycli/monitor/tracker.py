@@ -19,6 +19,7 @@ from ..gateway.calls import Merchant
 from ..gateway.client import AsyncGatewayClient, Settings
 from ..gateway.replies import rows_of
 from .figures import GatewayOrder, Probes, SeenNotify, Window, compute
+from .transport import KeptConnections
 
 PAGE = calls.LIST_PAGE_MAX
 QUERY_AT_MOST = 64  # more open orders than this: list the unpaid ones instead of asking each
@@ -146,7 +147,9 @@ class Monitor:
         self.probes = Probes()
         self.notifies = NotifyReader(journal) if journal is not None else None
         self._runner = asyncio.Runner()
-        self._client = AsyncGatewayClient(settings, concurrency=width, clock=clock)
+        self._client = AsyncGatewayClient(settings, concurrency=width, clock=clock,
+                                          transport=KeptConnections(
+                                              verify_tls=settings.verify_tls))
         self.tracker = OrderTracker(self._client, merchant, window, width=width)
 
     def step(self):

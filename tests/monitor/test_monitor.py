@@ -186,6 +186,26 @@ def test_later_intervals_list_only_new_orders_and_recheck_open_ones(stack):
         monitor.close()
 
 
+def test_orders_that_leave_the_window_are_forgotten(stack):
+    gateway, listener, clock = stack
+    merchant = Merchant(gateway.url, gateway.pid, "v1", Md5Key(gateway.key), Md5Key(gateway.key))
+    ahead = [0.0]
+    monitor = Monitor(merchant, Window(seconds=60, pid=gateway.pid), Thresholds(),
+                      settings=Settings(), interval=1, clock=lambda: time.time() + ahead[0])
+    try:
+        with httpx.Client(timeout=15) as client:
+            clock.back = 30
+            make(gateway, client, "OLDER", listener.url, pay="")
+            clock.back = 0
+            make(gateway, client, "NEWER", listener.url, pay="")
+        assert monitor.step().orders == 2 and len(monitor.tracker.orders) == 2
+        ahead[0] = 45  # the window now starts 15 s ago: OLDER has left it
+        assert monitor.step().orders == 1
+        assert [o.out_trade_no for o in monitor.tracker.orders.values()] == ["NEWER"]
+    finally:
+        monitor.close()
+
+
 # ---- the pure figures --------------------------------------------------------------------
 
 NOW = 1_800_000_000.0

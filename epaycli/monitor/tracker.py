@@ -20,9 +20,9 @@ from ..gateway.calls import Merchant
 from ..gateway.client import AsyncGatewayClient, Settings
 from ..gateway.replies import rows_of
 from .figures import GatewayOrder, Probes, SeenNotify, Window, compute
+from .listing import PAGE, page_calls, probe_call
 from .transport import KeptConnections
 
-PAGE = calls.LIST_PAGE_MAX
 QUERY_AT_MOST = 64  # more open orders than this: list the unpaid ones instead of asking each
 
 
@@ -46,9 +46,9 @@ class OrderTracker:
         return GatewayOrder.from_fields(row, self.window.gateway_tz)
 
     async def probe(self, now: int) -> float:
-        """The cheapest signed call (the newest order), in milliseconds."""
+        """The gateway's response time to the probe, in milliseconds."""
         began = time.perf_counter()
-        await self.client.send(calls.list_orders(self.merchant, now, limit=1))
+        await self.client.send(probe_call(self.merchant, now))
         return (time.perf_counter() - began) * 1000
 
     async def refresh(self, now: int, *, recheck_after: float) -> None:
@@ -94,8 +94,7 @@ class OrderTracker:
         found: list[GatewayOrder] = []
         offset = 0
         while True:
-            batch = [calls.list_orders(self.merchant, now, limit=PAGE, offset=offset + i * PAGE,
-                                       status=status) for i in range(width)]
+            batch = page_calls(self.merchant, now, offset=offset, width=width, status=status)
             for outcome in await self.client.send_all(batch):
                 if isinstance(outcome, EpayError):
                     raise outcome
@@ -169,6 +168,13 @@ class Monitor:
                                           transport=KeptConnections(
                                               verify_tls=settings.verify_tls))
         self.tracker = OrderTracker(self._client, merchant, window, width=width)
+
+    def planned(self) -> list:
+        """What the first interval starts with (``--dry-run``): its first batch of pages and
+        the probe; the pages after them depend on what the gateway answers."""
+        now = int(self.clock())
+        return [*page_calls(self.tracker.merchant, now, offset=0, width=self.tracker.width),
+                probe_call(self.tracker.merchant, now)]
 
     def step(self):
         """The report of one interval; a gateway that fails is a breach of its own (an

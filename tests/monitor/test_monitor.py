@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -354,3 +355,25 @@ def test_the_alert_secret_is_never_echoed_in_an_error(cli):
                  "--interval", "SECfeedface0123456789")
     assert result.code == 2 and "is not a duration" in result.stderr
     assert "SECfeedface0123456789" not in result.stderr
+
+
+DRY_KEY = "abcdefghijklmnopqrstuvwxyz123456"
+
+
+def test_dry_run_shows_the_first_requests_and_sends_nothing(cli, receiver):
+    """The same requests a real run starts with (built by the same code), the key masked."""
+    options = ("--gateway", receiver.url, "--pid", "1000", "--key", DRY_KEY, "--concurrency",
+               "3", "--json")
+    shown = cli("monitor", "--dry-run", *options)
+    assert shown.code == 0, shown.stderr
+    assert receiver.hits == [] and DRY_KEY not in shown.stdout
+    document = json.loads(shown.stdout)
+    assert document["dry_run"] is True
+    pages = [dict(parse_qsl(urlsplit(r["url"]).query)) for r in document["requests"]]
+    assert [(p["act"], p["limit"], p["offset"]) for p in pages] == [
+        ("orders", "50", "0"), ("orders", "50", "50"), ("orders", "50", "100"),
+        ("orders", "1", "0")]  # three pages, then the probe
+    sent = cli("monitor", "--once", *options)  # the receiver answers no JSON: it stops there
+    assert sent.code == 4
+    assert sorted((h.query["limit"], h.query["offset"]) for h in receiver.hits) == \
+        sorted((p["limit"], p["offset"]) for p in pages[:3])

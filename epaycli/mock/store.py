@@ -484,10 +484,24 @@ class GatewayStore:
             numbers = self._order_list().page(pid, status, offset=offset, limit=limit)
             if not numbers:
                 return []
-            rows = self._db.execute(
+            rows = self._fetch_decoded(
                 f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE trade_no IN "
-                f"({', '.join('?' for _ in numbers)}) ORDER BY trade_no DESC", numbers).fetchall()
+                f"({', '.join('?' for _ in numbers)}) ORDER BY trade_no DESC", numbers)
         return _orders(rows)
+
+    def _fetch_decoded(self, query: str, args: list) -> list[tuple]:
+        """Rows whose text SQLite's own decoder reads (under the lock): the ``_text`` callback
+        costs ~3 µs a row, a sixth of a listed order. Text that is not UTF-8 stops that decoder;
+        then the rows are read again through ``_text``, which keeps such text as bytes (its
+        row is left out as damaged)."""
+        self._db.text_factory = str
+        try:
+            return self._db.execute(query, args).fetchall()
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            self._db.text_factory = _text
+        return self._db.execute(query, args).fetchall()
 
     @_readable
     def counts(self, pid: int, today_start: float) -> dict:

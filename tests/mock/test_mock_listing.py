@@ -96,3 +96,19 @@ def test_orders_another_connection_wrote_are_listed(tmp_path):
         assert_pages_match(store, path)
     finally:
         store.close()
+
+
+def test_an_order_whose_text_is_not_utf8_is_left_out_and_the_page_served(tmp_path):
+    store = GatewayStore(tmp_path)
+    try:
+        for number in ("2026120612000000001", "2026120612000000002", "2026120612000000003"):
+            new_order(store, 1000, number)
+        with sqlite3.connect(tmp_path / DB_NAME) as db:  # damaged by a disk or a hand edit
+            db.execute("UPDATE orders SET name = CAST(x'ff41' AS TEXT) "
+                       "WHERE trade_no = '2026120612000000002'")
+        assert listed(store, 1000, None, 0, 50) == ["2026120612000000003",
+                                                     "2026120612000000001"]
+        assert [o.name for o in store.orders(1000, limit=50, offset=0, status=None)] == \
+            ["VIP", "VIP"]
+    finally:
+        store.close()

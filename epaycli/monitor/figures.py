@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 from ..core.errors import InputError
 from ..core.money import amounts_equal, parse_received_money
@@ -107,9 +108,9 @@ class Window:
     pid: str = ""
 
 
-@dataclass(frozen=True)
-class GatewayOrder:
-    """An order as the gateway lists it, its times in Unix seconds."""
+class GatewayOrder(NamedTuple):
+    """An order as the gateway lists it, its times in Unix seconds. A named tuple: a first
+    interval makes 100,000 of them, and a tuple is made ~4x faster than a frozen dataclass."""
 
     trade_no: str
     out_trade_no: str
@@ -125,13 +126,18 @@ class GatewayOrder:
         or text, null or false for nothing)."""
         get = order.get
         status = get("status")
-        if not isinstance(status, int) or isinstance(status, bool):
+        if status.__class__ is not int:  # a bool is no status either
             status = int(status) if isinstance(status, str) and status.isdigit() else None
         money = get("money")
-        return cls(_text(get("trade_no")), _text(get("out_trade_no")),
-                   _text(money) if not isinstance(money, float) else f"{money:.2f}", status,
-                   _text(get("pid")), gateway_time(_text(get("addtime")), offset),
-                   gateway_time(_text(get("endtime")), offset))
+        if money.__class__ is not str:
+            money = f"{money:.2f}" if isinstance(money, float) else _text(money)
+        trade_no, number, pid = get("trade_no"), get("out_trade_no"), get("pid")
+        added, paid = get("addtime"), get("endtime")
+        return cls(trade_no if trade_no.__class__ is str else _text(trade_no),
+                   number if number.__class__ is str else _text(number), money, status,
+                   pid if pid.__class__ is str else _text(pid),
+                   gateway_time(added if added.__class__ is str else _text(added), offset),
+                   gateway_time(paid if paid.__class__ is str else _text(paid), offset))
 
     @property
     def paid(self) -> bool:

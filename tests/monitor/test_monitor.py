@@ -313,6 +313,22 @@ def test_a_missing_journal_is_a_config_error(cli, tmp_path):
     assert "there is no journal" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("row, expected", [
+    ({"trade_no": "T1", "out_trade_no": "N1", "money": "1.00", "status": 1, "pid": 1000,
+      "addtime": "2026-12-06 17:30:00", "endtime": None},  # PHP 8 types, as api.php writes
+     ("T1", "N1", "1.00", 1, "1000", 1796549400.0, None)),
+    ({"trade_no": "T2", "out_trade_no": "N2", "money": 1.5, "status": "2", "pid": "1000",
+      "addtime": "2026-12-06 17:30:00", "endtime": "2026-12-06 17:30:05"},  # all text, float
+     ("T2", "N2", "1.50", 2, "1000", 1796549400.0, 1796549405.0)),
+    ({"trade_no": None, "out_trade_no": False, "money": None, "status": True, "pid": None,
+      "addtime": False, "endtime": False},  # nothing in each
+     ("", "", "", None, "", None, None)),
+    ({"status": "paid", "money": 2, "trade_no": 19}, ("19", "", "2", None, "", None, None)),
+])
+def test_a_gateway_order_is_read_leniently(row, expected):
+    assert tuple(GatewayOrder.from_fields(row, 28800)) == expected
+
+
 @pytest.mark.parametrize("text, offset, expected", [
     ("2026-12-06 17:30:00", 28800, 1796549400.0),  # Beijing 17:30 is 09:30 UTC
     ("2026-12-06 09:30:00", 0, 1796549400.0),

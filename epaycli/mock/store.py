@@ -177,10 +177,6 @@ MESSAGES = {
 }
 
 
-_ROW_KINDS = tuple(_ORDER_KINDS[name] for name in ORDER_FIELDS)
-_MONEY, _CLOSED = ORDER_FIELDS.index("money"), ORDER_FIELDS.index("closed")
-
-
 def _order(row: sqlite3.Row | tuple) -> Order | None:
     # isinstance is exact here: SQLite gives plain int, float, str, bytes or None (never bool)
     if not all(map(isinstance, row, _ROW_KINDS)):
@@ -198,6 +194,11 @@ def _order(row: sqlite3.Row | tuple) -> Order | None:
 
 def _orders(rows) -> list[Order]:
     return [order for order in map(_order, rows) if order is not None]
+
+
+# what _order checks and converts, by position
+_ROW_KINDS = tuple(_ORDER_KINDS[name] for name in ORDER_FIELDS)
+_MONEY, _CLOSED = ORDER_FIELDS.index("money"), ORDER_FIELDS.index("closed")
 
 
 def _text(data: bytes) -> str | bytes:

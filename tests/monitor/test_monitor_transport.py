@@ -6,8 +6,6 @@ the client's errors as through httpx's own transport."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
 import socket
 import threading
@@ -15,7 +13,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import tls_server_context
+from conftest import self_signed_context
+from test_check_support import serving
 
 from epaycli.core.errors import NetworkError
 from epaycli.core.models import SANDBOX_KEY, SANDBOX_PID
@@ -73,17 +72,10 @@ def gateway(behaviour: Gateway, tls=None):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    scheme = "http"
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        yield f"{'https' if tls is not None else 'http'}://127.0.0.1:{server.server_address[1]}/"
 
 
 def pages(url: str, count: int, *, lanes: int, settings: Settings | None = None) -> list:
@@ -164,27 +156,8 @@ def test_a_refused_connection_is_the_clients_connect_error():
     assert isinstance(replies[0], NetworkError) and replies[0].code == "network_connect"
 
 
-def self_signed(tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    return tls_server_context(cert, key, tmp_path)
-
-
 def test_tls_is_verified_unless_told_not_to(tmp_path):
-    with gateway(Gateway(), tls=self_signed(tmp_path)) as url:
+    with gateway(Gateway(), tls=self_signed_context(tmp_path)) as url:
         refused = pages(url, 1, lanes=1, settings=Settings(retries=0))
         accepted = pages(url, 3, lanes=1, settings=Settings(verify_tls=False))
     assert isinstance(refused[0], NetworkError) and refused[0].code == "network_tls"

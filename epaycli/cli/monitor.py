@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ExitCode
-from .connect import Connection, connection_options, resolve_merchant, settings_of
+from .connect import (
+    Connection,
+    DryRunOption,
+    connection_options,
+    resolve_merchant,
+    settings_of,
+    show_dry_run,
+)
 from .options import JsonOption
 from .runtime import Runtime, runtime
 
@@ -87,6 +94,7 @@ def monitor(
         "--alert-cmd", metavar="CMD", help="Run CMD with the alert as JSON on stdin.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
                                              help="Gateway requests in flight.")] = 8,
+    dry_run: DryRunOption = False,
     *,
     conn: Connection,
 ) -> int:
@@ -120,6 +128,9 @@ def monitor(
         thresholds=thresholds, channels=channels, settings=settings_of(conn), environ=environ,
         show=show, status=run.out.status, width=concurrency, clock=run.env.clock)
     try:
+        if dry_run:  # the first interval's first requests; the rest depend on the answers
+            show_dry_run(run, watching.monitor.planned(), json_output)
+            return ExitCode.OK
         return watching.once() if once else watching.forever()
     finally:
         run.out.board_close()
@@ -167,6 +178,7 @@ def reconcile(
                                                   help="Also write the mismatches as CSV.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
                                              help="Gateway requests in flight.")] = 32,
+    dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     *,
     conn: Connection,
@@ -184,6 +196,10 @@ def reconcile(
     shop = rec.shop_orders(from_, local=local, since=since, now=now, merchant=merchant,
                            read=lambda source: _read_export(source, run),
                            environ=run.env.environ)
+    if dry_run:
+        show_dry_run(run, rec.planned(merchant, shop, concurrency=concurrency, now=now),
+                     json_output)
+        return ExitCode.OK
     result = rec.reconcile(merchant, shop, settings=settings_of(conn), concurrency=concurrency,
                            now=now, notify_url=resolved.profile.notify_url)
     if csv_file is not None:

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import NamedTuple
 
 from ..core.errors import InputError
 from ..core.money import amounts_equal, parse_received_money
@@ -58,9 +60,12 @@ def parse_tz(text: str) -> int:
     return -offset if sign == "-" else offset
 
 
+@lru_cache(maxsize=16384)
 def gateway_time(text: str, offset: int) -> float | None:
     """``addtime``/``endtime`` (``2026-12-06 17:30:00``, the gateway's local time) → Unix.
-    Read by position (strptime costs ~15 µs, and a window may hold 100,000 orders)."""
+    Read by position (strptime costs ~15 µs, and a window may hold 100,000 orders), and
+    remembered: a window of an hour holds at most 3,600 distinct seconds of each, however
+    many orders share them."""
     if not text or len(text) != 19 or text[4] != "-" or text[10] != " " or text[13] != ":":
         return None
     try:
@@ -103,9 +108,9 @@ class Window:
     pid: str = ""
 
 
-@dataclass(frozen=True)
-class GatewayOrder:
-    """An order as the gateway lists it, its times in Unix seconds."""
+class GatewayOrder(NamedTuple):
+    """An order as the gateway lists it, its times in Unix seconds. A named tuple: a first
+    interval makes 100,000 of them, and a tuple is made ~4x faster than a frozen dataclass."""
 
     trade_no: str
     out_trade_no: str
@@ -121,13 +126,18 @@ class GatewayOrder:
         or text, null or false for nothing)."""
         get = order.get
         status = get("status")
-        if not isinstance(status, int) or isinstance(status, bool):
+        if status.__class__ is not int:  # a bool is no status either
             status = int(status) if isinstance(status, str) and status.isdigit() else None
         money = get("money")
-        return cls(_text(get("trade_no")), _text(get("out_trade_no")),
-                   _text(money) if not isinstance(money, float) else f"{money:.2f}", status,
-                   _text(get("pid")), gateway_time(_text(get("addtime")), offset),
-                   gateway_time(_text(get("endtime")), offset))
+        if money.__class__ is not str:
+            money = f"{money:.2f}" if isinstance(money, float) else _text(money)
+        trade_no, number, pid = get("trade_no"), get("out_trade_no"), get("pid")
+        added, paid = get("addtime"), get("endtime")
+        return cls(trade_no if trade_no.__class__ is str else _text(trade_no),
+                   number if number.__class__ is str else _text(number), money, status,
+                   pid if pid.__class__ is str else _text(pid),
+                   gateway_time(added if added.__class__ is str else _text(added), offset),
+                   gateway_time(paid if paid.__class__ is str else _text(paid), offset))
 
     @property
     def paid(self) -> bool:
@@ -260,11 +270,21 @@ def compute(orders: Iterable[GatewayOrder], notifies: Iterable[SeenNotify] | Non
     """The figures of one interval. ``notifies`` is None without a journal (then nothing is
     said about notifies: no latency, no notify-based abnormal orders)."""
     start = now - window.seconds
-    in_window = [o for o in orders if o.added_at is None or o.added_at >= start]
-    paid = [o for o in in_window if o.paid]
-    due = len(paid) + sum(1 for o in in_window if o.status == 0 and o.added_at is not None
-                          and o.added_at <= now - window.pay_timeout)
-    success_rate = round(len(paid) / due, 6) if due else None
+    # one pass: a window may hold 100,000 orders, and this runs every interval
+    in_window: list[GatewayOrder] = []
+    paid = unpaid_due = 0
+    due_by = now - window.pay_timeout
+    for order in orders:
+        added = order.added_at
+        if added is not None and added < start:
+            continue
+        in_window.append(order)
+        if order.status in PAID_STATUSES:
+            paid += 1
+        elif order.status == 0 and added is not None and added <= due_by:
+            unpaid_due += 1
+    due = paid + unpaid_due
+    success_rate = round(paid / due, 6) if due else None
     avg = round(sum(response_ms) / len(response_ms), 1) if response_ms else None
     p95 = round(nearest_rank(response_ms, 0.95), 1) if response_ms else None
     abnormal: list[Abnormal] = []
@@ -273,7 +293,7 @@ def compute(orders: Iterable[GatewayOrder], notifies: Iterable[SeenNotify] | Non
         seen = [n for n in notifies if n.received_at >= start]
         abnormal, latency = _notify_figures(in_window, seen, now=now, window=window)
     distinct = len({a.trade_no or a.out_trade_no for a in abnormal})
-    abnormal_rate = (round(min(1.0, distinct / len(paid)), 6) if paid
+    abnormal_rate = (round(min(1.0, distinct / paid), 6) if paid
                      else (1.0 if distinct else None))
     breaches = []
     if success_rate is not None and success_rate < thresholds.min_success_rate:
@@ -284,7 +304,7 @@ def compute(orders: Iterable[GatewayOrder], notifies: Iterable[SeenNotify] | Non
         breaches.append(Breach("abnormal_rate", abnormal_rate, thresholds.max_abnormal_rate))
     if gateway_error:
         breaches.append(Breach("gateway", gateway_error, None))
-    return Report(window.seconds, len(in_window), len(paid), success_rate, avg, p95,
+    return Report(window.seconds, len(in_window), paid, success_rate, avg, p95,
                   abnormal_rate, tuple(abnormal), latency, tuple(breaches))
 
 

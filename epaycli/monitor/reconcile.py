@@ -18,6 +18,7 @@ from ..core.errors import EpayError, GatewayError, InputError
 from ..core.money import amounts_equal, format_wire, parse_received_money
 from ..gateway import calls
 from ..gateway.replies import order_fields, rows_of
+from .listing import PAGE, page_calls
 from .text import say
 
 MAX_ORDERS = 1_000_000
@@ -228,9 +229,11 @@ def fetch_gateway(merchant, numbers: list[str], *, settings, concurrency: int,
                   now: int) -> dict[str, dict | None]:
     """The gateway's order for each number (None: it does not know it)."""
     from ..gateway.client import AsyncGatewayClient
+    from .transport import KeptConnections
 
     async def main() -> dict[str, dict | None]:
-        client = AsyncGatewayClient(settings, concurrency=concurrency)
+        client = AsyncGatewayClient(settings, concurrency=concurrency,
+                                    transport=KeptConnections(verify_tls=settings.verify_tls))
         try:
             wanted = set(numbers)
             found: dict[str, dict | None] = {}
@@ -253,12 +256,11 @@ async def _list(client, merchant, now: int, wanted: set[str], found: dict,
                 width: int) -> bool:
     """Page the list newest first until every wanted order was seen, the list ends (True), or
     three times as many orders as wanted were listed (then the rest are asked for)."""
-    page, offset = calls.LIST_PAGE_MAX, 0
+    offset = 0
     budget = 3 * len(wanted) + 1000
     while offset < budget:
-        batch = [calls.list_orders(merchant, now, limit=page, offset=offset + i * page)
-                 for i in range(width)]
-        for outcome in await client.send_all(batch):
+        for outcome in await client.send_all(page_calls(merchant, now, offset=offset,
+                                                        width=width)):
             if isinstance(outcome, EpayError):
                 raise outcome
             rows = rows_of(outcome.data)
@@ -266,17 +268,21 @@ async def _list(client, merchant, now: int, wanted: set[str], found: dict,
                 number = str(row.get("out_trade_no") or "")
                 if number in wanted and number not in found:  # newest first: the latest wins
                     found[number] = order_fields(row)
-            if len(rows) < page:
+            if len(rows) < PAGE:
                 return True
             if len(found) == len(wanted):
                 return False
-        offset += width * page
+        offset += width * PAGE
     return False
 
 
+def _query_calls(merchant, now: int, numbers: list[str]) -> list:
+    return [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
+
+
 async def _query(client, merchant, now: int, numbers: list[str], found: dict) -> None:
-    batch = [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
-    for number, outcome in zip(numbers, await client.send_all(batch)):
+    for number, outcome in zip(numbers, await client.send_all(_query_calls(merchant, now,
+                                                                           numbers))):
         if isinstance(outcome, GatewayError) and _not_found(outcome):
             found[number] = None
         elif isinstance(outcome, EpayError):
@@ -335,9 +341,22 @@ def shop_orders(source: str | None, *, local: bool, since: str | None, now: floa
     return orders
 
 
+def _numbers(shop: list[ShopOrder]) -> list[str]:
+    return list(dict.fromkeys(o.out_trade_no for o in shop))
+
+
+def planned(merchant, shop: list[ShopOrder], *, concurrency: int, now: int) -> list:
+    """What reconcile starts with (``--dry-run``): a question per order, or, for many
+    orders, the first batch of list pages (the pages after them depend on the answers)."""
+    numbers = _numbers(shop)
+    if len(numbers) >= LIST_FIRST_FROM:
+        return page_calls(merchant, now, offset=0, width=concurrency)
+    return _query_calls(merchant, now, numbers)
+
+
 def reconcile(merchant, shop: list[ShopOrder], *, settings, concurrency: int, now: int,
               notify_url: str = "") -> Reconciliation:
-    numbers = list(dict.fromkeys(o.out_trade_no for o in shop))
+    numbers = _numbers(shop)
     gateway = fetch_gateway(merchant, numbers, settings=settings, concurrency=concurrency,
                             now=now) if numbers else {}
     return compare(shop, gateway, notify_url=notify_url)

@@ -9,6 +9,7 @@ One event loop and one set of keep-alive connections serve every interval."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +20,9 @@ from ..gateway.calls import Merchant
 from ..gateway.client import AsyncGatewayClient, Settings
 from ..gateway.replies import rows_of
 from .figures import GatewayOrder, Probes, SeenNotify, Window, compute
+from .listing import PAGE, page_calls, probe_call
+from .transport import KeptConnections
 
-PAGE = calls.LIST_PAGE_MAX
 QUERY_AT_MOST = 64  # more open orders than this: list the unpaid ones instead of asking each
 
 
@@ -34,15 +36,19 @@ class OrderTracker:
         self.window = window
         self.width = max(1, width)
         self.orders: dict[str, GatewayOrder] = {}
+        # (added_at, trade_no), a heap: the orders leave the window oldest first, and each
+        # interval drops only those instead of going through the whole window
+        self._by_age: list[tuple[float, str]] = []
+        self._newest = 0.0
         self.started = False
 
     def _order(self, row: dict) -> GatewayOrder:
         return GatewayOrder.from_fields(row, self.window.gateway_tz)
 
     async def probe(self, now: int) -> float:
-        """The cheapest signed call (the newest order), in milliseconds."""
+        """The gateway's response time to the probe, in milliseconds."""
         began = time.perf_counter()
-        await self.client.send(calls.list_orders(self.merchant, now, limit=1))
+        await self.client.send(probe_call(self.merchant, now))
         return (time.perf_counter() - began) * 1000
 
     async def refresh(self, now: int, *, recheck_after: float) -> None:
@@ -55,18 +61,31 @@ class OrderTracker:
             # trade_no is the second it was made plus random digits: an order made in the same
             # second as the newest known one (or committed a moment late) may sort below it,
             # so page on past that second and the one before
-            known = set(self.orders)
-            newest = max((o.added_at or 0 for o in self.orders.values()), default=0)
+            known, newest = self.orders, self._newest
             enough = lambda o: _older(o, start) or (  # noqa: E731
                 o.trade_no in known and o.added_at is not None and o.added_at < newest - 1)
-        for order in await self._pages(now, None, self.width if not self.started else 1,
-                                       enough):
-            self.orders.setdefault(order.trade_no, order)
+        self._keep(await self._pages(now, None, self.width if not self.started else 1, enough))
         if self.started:
             await self._recheck(now, now - recheck_after)
         self.started = True
-        self.orders = {k: o for k, o in self.orders.items()
-                       if o.added_at is None or o.added_at >= start}
+        while self._by_age and self._by_age[0][0] < start:
+            self.orders.pop(heapq.heappop(self._by_age)[1], None)
+
+    def _keep(self, found: list[GatewayOrder]) -> None:
+        """Orders not known yet (a known one stays as it was seen, or last asked)."""
+        aged = []
+        for order in found:
+            if order.trade_no not in self.orders:
+                self.orders[order.trade_no] = order
+                if order.added_at is not None:
+                    aged.append((order.added_at, order.trade_no))
+        self._newest = max(self._newest, max((at for at, _ in aged), default=0.0))
+        if len(aged) > len(self._by_age):  # the first interval: one heapify, O(n)
+            self._by_age += aged
+            heapq.heapify(self._by_age)
+        else:
+            for entry in aged:
+                heapq.heappush(self._by_age, entry)
 
     async def _pages(self, now: int, status: int | None, width: int,
                      enough: Callable[[GatewayOrder], bool]) -> list[GatewayOrder]:
@@ -75,8 +94,7 @@ class OrderTracker:
         found: list[GatewayOrder] = []
         offset = 0
         while True:
-            batch = [calls.list_orders(self.merchant, now, limit=PAGE, offset=offset + i * PAGE,
-                                       status=status) for i in range(width)]
+            batch = page_calls(self.merchant, now, offset=offset, width=width, status=status)
             for outcome in await self.client.send_all(batch):
                 if isinstance(outcome, EpayError):
                     raise outcome
@@ -146,8 +164,17 @@ class Monitor:
         self.probes = Probes()
         self.notifies = NotifyReader(journal) if journal is not None else None
         self._runner = asyncio.Runner()
-        self._client = AsyncGatewayClient(settings, concurrency=width, clock=clock)
+        self._client = AsyncGatewayClient(settings, concurrency=width, clock=clock,
+                                          transport=KeptConnections(
+                                              verify_tls=settings.verify_tls))
         self.tracker = OrderTracker(self._client, merchant, window, width=width)
+
+    def planned(self) -> list:
+        """What the first interval starts with (``--dry-run``): its first batch of pages and
+        the probe; the pages after them depend on what the gateway answers."""
+        now = int(self.clock())
+        return [*page_calls(self.tracker.merchant, now, offset=0, width=self.tracker.width),
+                probe_call(self.tracker.merchant, now)]
 
     def step(self):
         """The report of one interval; a gateway that fails is a breach of its own (an

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -186,6 +187,26 @@ def test_later_intervals_list_only_new_orders_and_recheck_open_ones(stack):
         monitor.close()
 
 
+def test_orders_that_leave_the_window_are_forgotten(stack):
+    gateway, listener, clock = stack
+    merchant = Merchant(gateway.url, gateway.pid, "v1", Md5Key(gateway.key), Md5Key(gateway.key))
+    ahead = [0.0]
+    monitor = Monitor(merchant, Window(seconds=60, pid=gateway.pid), Thresholds(),
+                      settings=Settings(), interval=1, clock=lambda: time.time() + ahead[0])
+    try:
+        with httpx.Client(timeout=15) as client:
+            clock.back = 30
+            make(gateway, client, "OLDER", listener.url, pay="")
+            clock.back = 0
+            make(gateway, client, "NEWER", listener.url, pay="")
+        assert monitor.step().orders == 2 and len(monitor.tracker.orders) == 2
+        ahead[0] = 45  # the window now starts 15 s ago: OLDER has left it
+        assert monitor.step().orders == 1
+        assert [o.out_trade_no for o in monitor.tracker.orders.values()] == ["NEWER"]
+    finally:
+        monitor.close()
+
+
 # ---- the pure figures --------------------------------------------------------------------
 
 NOW = 1_800_000_000.0
@@ -293,6 +314,22 @@ def test_a_missing_journal_is_a_config_error(cli, tmp_path):
     assert "there is no journal" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("row, expected", [
+    ({"trade_no": "T1", "out_trade_no": "N1", "money": "1.00", "status": 1, "pid": 1000,
+      "addtime": "2026-12-06 17:30:00", "endtime": None},  # PHP 8 types, as api.php writes
+     ("T1", "N1", "1.00", 1, "1000", 1796549400.0, None)),
+    ({"trade_no": "T2", "out_trade_no": "N2", "money": 1.5, "status": "2", "pid": "1000",
+      "addtime": "2026-12-06 17:30:00", "endtime": "2026-12-06 17:30:05"},  # all text, float
+     ("T2", "N2", "1.50", 2, "1000", 1796549400.0, 1796549405.0)),
+    ({"trade_no": None, "out_trade_no": False, "money": None, "status": True, "pid": None,
+      "addtime": False, "endtime": False},  # nothing in each
+     ("", "", "", None, "", None, None)),
+    ({"status": "paid", "money": 2, "trade_no": 19}, ("19", "", "2", None, "", None, None)),
+])
+def test_a_gateway_order_is_read_leniently(row, expected):
+    assert tuple(GatewayOrder.from_fields(row, 28800)) == expected
+
+
 @pytest.mark.parametrize("text, offset, expected", [
     ("2026-12-06 17:30:00", 28800, 1796549400.0),  # Beijing 17:30 is 09:30 UTC
     ("2026-12-06 09:30:00", 0, 1796549400.0),
@@ -335,3 +372,25 @@ def test_the_alert_secret_is_never_echoed_in_an_error(cli):
                  "--interval", "SECfeedface0123456789")
     assert result.code == 2 and "is not a duration" in result.stderr
     assert "SECfeedface0123456789" not in result.stderr
+
+
+DRY_KEY = "abcdefghijklmnopqrstuvwxyz123456"
+
+
+def test_dry_run_shows_the_first_requests_and_sends_nothing(cli, receiver):
+    """The same requests a real run starts with (built by the same code), the key masked."""
+    options = ("--gateway", receiver.url, "--pid", "1000", "--key", DRY_KEY, "--concurrency",
+               "3", "--json")
+    shown = cli("monitor", "--dry-run", *options)
+    assert shown.code == 0, shown.stderr
+    assert receiver.hits == [] and DRY_KEY not in shown.stdout
+    document = json.loads(shown.stdout)
+    assert document["dry_run"] is True
+    pages = [dict(parse_qsl(urlsplit(r["url"]).query)) for r in document["requests"]]
+    assert [(p["act"], p["limit"], p["offset"]) for p in pages] == [
+        ("orders", "50", "0"), ("orders", "50", "50"), ("orders", "50", "100"),
+        ("orders", "1", "0")]  # three pages, then the probe
+    sent = cli("monitor", "--once", *options)  # the receiver answers no JSON: it stops there
+    assert sent.code == 4
+    assert sorted((h.query["limit"], h.query["offset"]) for h in receiver.hits) == \
+        sorted((p["limit"], p["offset"]) for p in pages[:3])

@@ -185,3 +185,23 @@ def test_since_keeps_the_rows_made_since_and_stdin_is_read(cli, gateway):
                  stdin=export)
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout) == {"checked": 1, "mismatches": []}
+
+
+def test_dry_run_shows_what_would_be_asked_and_sends_nothing(cli, receiver, tmp_path):
+    key = "abcdefghijklmnopqrstuvwxyz123456"
+    options = ("--gateway", receiver.url, "--pid", "1000", "--key", key, "--concurrency", "4",
+               "--dry-run", "--json")
+    few, many = tmp_path / "few.csv", tmp_path / "many.csv"
+    few.write_text("out_trade_no,money,status\nR1,1.00,paid\nR2,2.00,unpaid\nR1,1.00,paid\n")
+    many.write_text("out_trade_no,money,status\n" + "".join(
+        f"M{i},1.00,paid\n" for i in range(rec.LIST_FIRST_FROM)))
+    asked = cli("reconcile", "--from", str(few), *options)
+    listed = cli("reconcile", "--from", str(many), *options)
+    assert asked.code == listed.code == 0, asked.stderr + listed.stderr
+    assert receiver.hits == [] and key not in asked.stdout + listed.stdout
+    # a question per order (once each) ...
+    assert [r["url"].rsplit("&", 1)[1] for r in json.loads(asked.stdout)["requests"]] == \
+        ["out_trade_no=R1", "out_trade_no=R2"]
+    # ... or, for many, the first batch of list pages
+    assert [r["url"].rsplit("&", 2)[1:] for r in json.loads(listed.stdout)["requests"]] == \
+        [["limit=50", f"offset={offset}"] for offset in (0, 50, 100, 150)]

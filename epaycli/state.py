@@ -95,11 +95,11 @@ class LocalState:
                 present = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
                 missing = [name for name in _COLUMNS if name not in present]
                 if present and missing:  # checked before the schema's index names them
-                    # plain words: the code is state_unreadable's, which words it otherwise
                     raise ConfigError(
-                        f"epay's state file {path} is not one epay wrote (its orders table lacks "
-                        f"{', '.join(missing)})", "move it aside (epay starts a new one), or set "
-                        "XDG_STATE_HOME", code="state_unreadable")
+                        "epay's state file {path} is not one epay wrote (its orders table lacks "
+                        "{missing})", "move it aside (epay starts a new one), or set "
+                        "XDG_STATE_HOME", code="state_unreadable", words="state_foreign",
+                        fields={"path": path, "missing": ", ".join(missing)})
                 connection.executescript(_SCHEMA)
                 _add_unknown_column(connection)
         except (OSError, sqlite3.Error, UnicodeDecodeError) as error:

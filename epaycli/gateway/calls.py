@@ -529,8 +529,9 @@ def _require_md5(merchant: Merchant, what: str) -> Md5Key:
     if merchant.md5 is None:
         from ..core.errors import KeyFormatError
 
-        raise KeyFormatError(f"api.php ({what}) takes the merchant MD5 key, and none was given",
-                             code="missing_md5_key")
+        raise KeyFormatError("api.php ({what}) takes the merchant MD5 key, and none was given",
+                             code="missing_md5_key", words="api_needs_md5_key",
+                             fields={"what": what})
     return merchant.md5
 
 

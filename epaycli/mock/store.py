@@ -316,11 +316,13 @@ class GatewayStore:
                            if isinstance(row[1], str)}
                 missing = [name for name in columns if name not in present]
                 if present and missing:
-                    raise ConfigError(  # (plain words: tests know it by the code below)
-                        f"the gateway's data file {self.path} is not one epay mock wrote "
-                        f"(table {table} lacks {', '.join(missing)})", "move it aside (the "
+                    raise ConfigError(
+                        "the gateway's data file {path} is not one epay mock wrote "
+                        "(table {table} lacks {missing})", "move it aside (the "
                         "gateway starts a new one), or choose another --data folder",
-                        code="mock_data_unreadable")
+                        code="mock_data_unreadable", words="mock_data_foreign",
+                        fields={"path": self.path, "table": table,
+                                "missing": ", ".join(missing)})
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
             self._db.close()

@@ -115,7 +115,9 @@ def test_the_demo_json_is_the_same_in_both_languages(cli, monkeypatch):
     assert chinese["steps"][0]["checks"][0]["check"].startswith("the gateway accepted it")
 
 
-VOLATILE = re.compile(r"\d{8,}|epay[\w-]{14,}|[0-9a-f]{32,}|:\d{4,5}/|\"ms\": [\d.]+|\d\d:\d\d:\d\d")
+# Signs first: an MD5 sign that starts with eight digits would otherwise lose just those.
+VOLATILE = re.compile(r"[0-9a-f]{32,}|\d{8,}|epay[\w-]{14,}|:\d{4,5}/|\"ms\": [\d.]+"
+                      r"|\d\d:\d\d:\d\d")
 
 
 def same_shape(document) -> str:

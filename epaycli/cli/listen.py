@@ -179,6 +179,7 @@ MESSAGES = {
     "warning": "warning: {message}",
     "stopped": "stopped; {answered} requests answered",
     "stopped_why": "stopped ({reason}); {answered} requests answered",
+    "stopped_interrupted": "stopped (interrupted); {answered} requests answered",
     "note": "note: {note}",
     "refused": "{clock} {method:4} {path}  ✗ {reason}  → {status} ({ms:.1f} ms)",
     "notify": "{clock} {method:4} {trade_no} {out_trade_no} {money} {type}  {mark} {verdict}"
@@ -262,8 +263,9 @@ class _HumanLines:
             case e.ListenWarning():
                 say("warning", "warn", message=event.message)
             case e.Stopped():
-                say("stopped" if event.reason == "stopped" else "stopped_why", "dim",
-                    reason=event.reason, answered=event.answered)
+                said = {"stopped": "stopped", "interrupted": "stopped_interrupted"}
+                say(said.get(event.reason, "stopped_why"), "dim", reason=event.reason,
+                    answered=event.answered)
 
 
 def _human_renderer(out: Output, messages: Messages = _ENGLISH):

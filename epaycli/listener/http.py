@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import httptools
 
 from ..core.redact import mask_key_shaped
+from ..core.words import Text
 
 MAX_LINE_BYTES = 65536
 MAX_HEADERS = 100
@@ -77,28 +78,71 @@ class Headers:
         return len(self._pairs)
 
 
+# Why a request is refused, by id (``refusals.<id>`` in the catalogue). ``{quoted}`` is the
+# piece of the request a message quotes, masked and cut; ``{reason}`` is llhttp's own words.
+REFUSALS = {
+    "chunked_body_cut": "the chunked body ended early",
+    "chunked_body_cut_late": "the chunked body ended early (read deadline)",
+    "body_cut": "the body ended after {size} of {length} bytes",
+    "body_cut_late": "the body ended after {size} of {length} bytes (read deadline)",
+    "headers_late": "the headers did not arrive within {seconds:g} s",
+    "line_late": "the request line did not arrive within {seconds:g} s",
+    "headers_cut": "the headers ended before they were complete",
+    "line_cut": "the request line ended before it was complete",
+    "line_too_long": "the request line is longer than 64 KiB",
+    "too_many_headers": "more than {count} headers",
+    "headers_too_long": "the headers are longer than 128 KiB",
+    "header_line_too_long": "a header line is longer than 64 KiB",
+    "http09": "HTTP/0.9 requests are not accepted",
+    "version_unsupported": "HTTP version {version} is not supported",
+    "length_digits": "the body is {digits} digits long; at most {kib} KiB is accepted",
+    "length_twice": "Content-Length is given twice, with different values",
+    "length_overflow": "the body is longer than 64 bits can count; at most {kib} KiB is accepted",
+    "body_too_large": "the body is {length} bytes; at most {kib} KiB is accepted",
+    "body_over": "the body is over {kib} KiB",
+    "trailer_line_too_long": "a trailer line is longer than 64 KiB",
+    "chunk_line_too_long": "a chunk size line is longer than 1 KiB",
+    "too_many_chunks": "the body comes in more than {count} chunks",
+    "trailers_too_long": "the trailer lines after the chunked body are over the headers' bounds",
+    "upgrade": "a protocol upgrade is not supported",
+    "method": "method {quoted} is not used for notifies (GET or POST)",
+    "expect": "Expect {quoted} is not supported",
+    "coding": "Transfer-Encoding {quoted} is not supported (only chunked)",
+    "bad_version": "bad request version {quoted} ({reason})",
+    "bad_line": "bad request line {quoted} ({reason})",
+    "bad_header_line": "malformed header line {quoted} ({reason})",
+    "bad_headers": "malformed headers ({reason})",
+    "bad_body": "malformed body ({reason})",
+    "not_found": "not found: notifies go to {path}",  # (said by the server, which knows the path)
+}
+
+
 class Refusal(Exception):
     """A request that cannot be served: answer ``status`` and (unless the request was read
     whole) close the connection. ``kind`` is the journal's: bad_request, too_large, timeout.
+    ``said`` names its words (``REFUSALS``), filled from ``fields``.
 
     A message that quotes the request (``quote``: the piece and how much of it to show, put
-    where the message says ``{}``) is worded by ``told(mask)``: masked whole, then cut — a key
-    cut short would no longer be recognised as one. ``message`` masks key-shaped runs."""
+    where the message says ``{quoted}``) is worded by ``told(mask)``: masked whole, then cut —
+    a key cut short would no longer be recognised as one. ``message`` masks key-shaped runs."""
 
-    def __init__(self, status: int, message: str, *, kind: str = "bad_request",
+    def __init__(self, status: int, said: str, *, kind: str = "bad_request",
                  size: int | None = None, head: Head | None = None,
-                 quote: tuple[str, int] | None = None, path: str = "") -> None:
+                 quote: tuple[str, int] | None = None, path: str = "",
+                 fields: dict[str, object] | None = None) -> None:
         self.status, self.kind, self.size, self.head = status, kind, size, head
         self.path = head.path if head is not None else path  # as far as it is known
-        self._message, self._quote = message, quote
+        self.said, self._fields, self._quote = said, fields or {}, quote
         self.message = self.told(mask_key_shaped)
         super().__init__(self.message)
 
     def told(self, mask: Callable[[str], str]) -> str:
-        if self._quote is None:
-            return self._message
-        piece, limit = self._quote
-        return self._message.format(repr(mask(piece)[:limit]))
+        """The words (a ``Text``: the listener's line says them in the run's language)."""
+        fields = self._fields
+        if self._quote is not None:
+            piece, limit = self._quote
+            fields = {**fields, "quoted": repr(mask(piece)[:limit])}
+        return Text(f"refusals.{self.said}", REFUSALS[self.said], **fields)
 
 
 @dataclass(slots=True)
@@ -218,18 +262,16 @@ class RequestReader:
         head = self._head
         if head is not None:
             if head.length is None:
-                message = "the chunked body ended early"
+                said = "chunked_body_cut_late" if cut else "chunked_body_cut"
             else:
-                message = f"the body ended after {self._size} of {head.length} bytes"
-            if cut:
-                message += " (read deadline)"
-            return Refusal(status, message, kind=kind, size=self._size, head=head)
-        what = "the headers" if self._line else "the request line"
+                said = "body_cut_late" if cut else "body_cut"
+            return Refusal(status, said, kind=kind, size=self._size, head=head,
+                           fields={"size": self._size, "length": head.length})
+        what = "headers" if self._line else "line"
         if cut:
-            return Refusal(status, f"{what} did not arrive within {timeout:g} s", kind=kind,
-                           path=self.path_guess())
-        return Refusal(status, f"{what} ended before it was complete", kind=kind,
-                       path=self.path_guess())
+            return Refusal(status, f"{what}_late", kind=kind, path=self.path_guess(),
+                           fields={"seconds": timeout})
+        return Refusal(status, f"{what}_cut", kind=kind, path=self.path_guess())
 
     def path_guess(self) -> str:
         """The path of the request being read, as far as its request line shows it."""
@@ -284,34 +326,35 @@ class RequestReader:
         line_end = held.find(b"\n")
         if line_end < 0:
             if len(held) > MAX_LINE_BYTES:
-                raise Refusal(414, "the request line is longer than 64 KiB")
+                raise Refusal(414, "line_too_long")
             return
         if not self._line_fed:
             self._feed_request_line(bytes(held[:line_end + 1]))
         lines = held.count(b"\n")
         if lines - 1 > MAX_HEADERS:
-            raise Refusal(431, f"more than {MAX_HEADERS} headers", path=self.path_guess())
+            raise Refusal(431, "too_many_headers", path=self.path_guess(),
+                          fields={"count": MAX_HEADERS})
         if len(held) - line_end > MAX_HEADER_BYTES:
-            raise Refusal(431, "the headers are longer than 128 KiB", path=self.path_guess())
+            raise Refusal(431, "headers_too_long", path=self.path_guess())
         if len(held) - held.rfind(b"\n") > MAX_LINE_BYTES or \
                 _longest_line(held, line_end + 1) > MAX_LINE_BYTES:
-            raise Refusal(431, "a header line is longer than 64 KiB", path=self.path_guess())
+            raise Refusal(431, "header_line_too_long", path=self.path_guess())
 
     def _take_head(self, head: bytes) -> None:
         """A whole head (through its blank line): bounds, then llhttp."""
         line_end = head.find(b"\n")
         if line_end > MAX_LINE_BYTES:
-            raise Refusal(414, "the request line is longer than 64 KiB")
+            raise Refusal(414, "line_too_long")
         headers = head[line_end + 1:]
         if not self._line_fed:
             self._feed_request_line(head[:line_end + 1])
         path = self.path_guess()
         if headers.count(b"\n") - 1 > MAX_HEADERS:
-            raise Refusal(431, f"more than {MAX_HEADERS} headers", path=path)
+            raise Refusal(431, "too_many_headers", path=path, fields={"count": MAX_HEADERS})
         if len(headers) > MAX_HEADER_BYTES:
-            raise Refusal(431, "the headers are longer than 128 KiB", path=path)
+            raise Refusal(431, "headers_too_long", path=path)
         if _longest_line(headers, 0) > MAX_LINE_BYTES:
-            raise Refusal(431, "a header line is longer than 64 KiB", path=path)
+            raise Refusal(431, "header_line_too_long", path=path)
         if b"pgrade" in headers:
             # A server may ignore Upgrade (RFC 9110 §7.8), and this one does (curl --http2
             # asks for h2c): llhttp is not shown it, so it reads on as HTTP/1.1.
@@ -326,7 +369,7 @@ class RequestReader:
         self._line = line.rstrip(b"\r\n")
         self._line_fed = True
         if self._line.count(b" ") == 1:
-            raise Refusal(400, "HTTP/0.9 requests are not accepted", path=self.path_guess())
+            raise Refusal(400, "http09", path=self.path_guess())
         if not line.endswith(b"\r\n"):  # llhttp wants CRLF here; a bare LF is read as one
             line = line[:-1] + b"\r\n"
         if _URL_UNSAFE.search(line) is not None:
@@ -339,8 +382,8 @@ class RequestReader:
         self._feed(line, "line")
         version = _VERSION_MAJOR.search(self._line.rpartition(b" ")[2])
         if version is not None and int(version[1]) >= 2:
-            raise Refusal(505, f"HTTP version {self._line.rpartition(b' ')[2][5:].decode()} is "
-                          "not supported", path=self.path_guess())
+            raise Refusal(505, "version_unsupported", path=self.path_guess(),
+                          fields={"version": self._line.rpartition(b' ')[2][5:].decode()})
 
     def _one_content_length(self, headers: bytes, path: str) -> bytes:
         """The same Content-Length given twice is read once (RFC 9110 §8.6; llhttp refuses
@@ -353,15 +396,14 @@ class RequestReader:
             if found is not None:
                 value = found[1]
                 if value.isdigit() and len(value) > 18:
-                    raise Refusal(413, f"the body is {len(value)} digits long; at most "
-                                  f"{self.max_body // 1024} KiB is accepted", kind="too_large",
-                                  size=2**63 - 1, path=path)
+                    raise Refusal(413, "length_digits", kind="too_large", size=2**63 - 1,
+                                  path=path, fields={"digits": len(value),
+                                                     "kib": self.max_body // 1024})
                 if value in values:
                     continue
                 values.add(value)
                 if len(values) > 1:
-                    raise Refusal(400, "Content-Length is given twice, with different values",
-                                  size=0, path=path)
+                    raise Refusal(400, "length_twice", size=0, path=path)
             kept.append(line)
         return b"\n".join(kept)
 
@@ -401,10 +443,10 @@ class RequestReader:
     def _check_chunk_line(self, length: int) -> None:
         if self._phase == _TRAILER:
             if length > MAX_LINE_BYTES:
-                raise Refusal(431, "a trailer line is longer than 64 KiB", size=self._size,
+                raise Refusal(431, "trailer_line_too_long", size=self._size,
                               head=self._head)
         elif length >= MAX_CHUNK_LINE:
-            raise Refusal(400, "a chunk size line is longer than 1 KiB", size=self._size,
+            raise Refusal(400, "chunk_line_too_long", size=self._size,
                           head=self._head)
 
     def _chunk_size(self, line: bytes) -> None:
@@ -415,11 +457,11 @@ class RequestReader:
             return
         self._chunks += 1
         if self._chunks > MAX_CHUNKS:
-            raise Refusal(400, f"the body comes in more than {MAX_CHUNKS} chunks",
-                          size=self._size, head=self._head)
+            raise Refusal(400, "too_many_chunks", size=self._size, head=self._head,
+                          fields={"count": MAX_CHUNKS})
         if self._size + size > self.max_body:
-            raise Refusal(413, f"the body is over {self.max_body // 1024} KiB",
-                          kind="too_large", size=self._size + size, head=self._head)
+            raise Refusal(413, "body_over", kind="too_large", size=self._size + size,
+                          head=self._head, fields={"kib": self.max_body // 1024})
         self._phase, self._remaining = _CHUNK_DATA, size
 
     def _trailer_line(self, line: bytes) -> None:
@@ -427,8 +469,7 @@ class RequestReader:
             self._trailer_lines += 1
             self._trailer_bytes += len(line)
             if self._trailer_lines > MAX_HEADERS or self._trailer_bytes > MAX_HEADER_BYTES:
-                raise Refusal(431, "the trailer lines after the chunked body are over the "
-                              "headers' bounds", size=self._size, head=self._head)
+                raise Refusal(431, "trailers_too_long", size=self._size, head=self._head)
         self._feed(line, "body")  # the blank line ends the request (on_message_complete)
 
     def _feed(self, data: bytes, part: str) -> None:
@@ -442,7 +483,7 @@ class RequestReader:
         except httptools.HttpParserError as error:
             raise self._malformed(error, part, data) from None
         except httptools.HttpParserUpgrade:  # (its Upgrade line is not shown: see _take_head)
-            raise Refusal(400, "a protocol upgrade is not supported", head=self._head,
+            raise Refusal(400, "upgrade", head=self._head,
                           path=self.path_guess()) from None
 
     def _malformed(self, error: httptools.HttpParserError, part: str, data: bytes) -> Refusal:
@@ -453,30 +494,28 @@ class RequestReader:
             method = self._line.partition(b" ")[0]
             if isinstance(error, httptools.HttpParserInvalidMethodError) and \
                     _TOKEN.fullmatch(method):
-                return Refusal(405, "method {} is not used for notifies (GET or POST)",
-                               quote=(method.decode("latin-1"), 20), path=path)
+                return Refusal(405, "method", quote=(method.decode("latin-1"), 20), path=path)
             if reason.startswith("Invalid") and "version" in reason:
-                return Refusal(400, f"bad request version {{}} ({reason.lower()})",
-                               quote=(line.rpartition(" ")[2], 20), path=path)
-            return Refusal(400, f"bad request line {{}} ({reason.lower()})", quote=(line, 80),
-                           path=path)
+                return Refusal(400, "bad_version", quote=(line.rpartition(" ")[2], 20),
+                               path=path, fields={"reason": reason.lower()})
+            return Refusal(400, "bad_line", quote=(line, 80), path=path,
+                           fields={"reason": reason.lower()})
         if "Transfer-Encoding" in reason:
-            return Refusal(501, "Transfer-Encoding {} is not supported (only chunked)",
-                           quote=(self._headers.joined("Transfer-Encoding") or reason, 40),
-                           path=path)
+            return Refusal(501, "coding", path=path,
+                           quote=(self._headers.joined("Transfer-Encoding") or reason, 40))
         if reason == "Content-Length overflow":
-            return Refusal(413, "the body is longer than 64 bits can count; at most "
-                           f"{self.max_body // 1024} KiB is accepted", kind="too_large",
-                           size=2**63 - 1, path=path)
+            return Refusal(413, "length_overflow", kind="too_large", size=2**63 - 1,
+                           path=path, fields={"kib": self.max_body // 1024})
         if part == "headers":
             bad = next((line for line in data.split(b"\n")[:-2]
                         if not _HEADER_LINE.fullmatch(line)), None)
             if bad is not None:  # (named for whoever reads the journal)
-                return Refusal(400, f"malformed header line {{}} ({reason.lower()})",
-                               quote=(bad.rstrip(b"\r").decode("latin-1"), 40), path=path)
-            return Refusal(400, f"malformed headers ({reason.lower()})", path=path)
-        return Refusal(400, f"malformed body ({reason.lower()})", size=self._size,
-                       head=self._head)
+                return Refusal(400, "bad_header_line", path=path,
+                               quote=(bad.rstrip(b"\r").decode("latin-1"), 40),
+                               fields={"reason": reason.lower()})
+            return Refusal(400, "bad_headers", path=path, fields={"reason": reason.lower()})
+        return Refusal(400, "bad_body", size=self._size, head=self._head,
+                       fields={"reason": reason.lower()})
 
     def _refuse(self, refusal: Refusal) -> None:
         self._failed = True
@@ -500,11 +539,10 @@ class RequestReader:
                     headers, parser.should_keep_alive(), False)
         self._head = head
         if method not in METHODS:
-            raise Refusal(405, "method {} is not used for notifies (GET or POST)", head=head,
-                          quote=(method, 20))
+            raise Refusal(405, "method", head=head, quote=(method, 20))
         expect = headers.get("Expect")
         if expect is not None and expect.lower() != "100-continue":
-            raise Refusal(417, "Expect {} is not supported", head=head, quote=(expect, 40))
+            raise Refusal(417, "expect", head=head, quote=(expect, 40))
         head.expects_continue = expect is not None and head.version >= "HTTP/1.1"
         self._framed(head)
 
@@ -514,8 +552,7 @@ class RequestReader:
         length = head.headers.get("Content-Length")
         if coding:
             if coding.lower().replace(" ", "") != "chunked":
-                raise Refusal(501, "Transfer-Encoding {} is not supported (only chunked)",
-                              head=head, quote=(coding, 40))
+                raise Refusal(501, "coding", head=head, quote=(coding, 40))
             head.length = None
             if length is not None:  # both: chunked wins, and the connection is not trusted
                 head.keep_alive = False
@@ -523,9 +560,9 @@ class RequestReader:
             return
         head.length = int(length) if length is not None else 0  # digits: llhttp checked
         if head.length > self.max_body:
-            raise Refusal(413, f"the body is {head.length} bytes; at most "
-                          f"{self.max_body // 1024} KiB is accepted", kind="too_large",
-                          size=head.length, head=head)
+            raise Refusal(413, "body_too_large", kind="too_large", size=head.length,
+                          head=head, fields={"length": head.length,
+                                             "kib": self.max_body // 1024})
         self._phase, self._remaining = _LENGTH, head.length
 
     def on_body(self, body: bytes) -> None:

@@ -28,8 +28,9 @@ from secrets import token_hex
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
 from ..core.signing import Keys
+from ..core.words import Text
 from .events import BadRequest, InternalError, ListenEvent, Notify, NotJournaled
-from .http import METHODS, Refusal, Request, RequestReader
+from .http import METHODS, REFUSALS, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
 from .judge import (
     KEEP_FIRST_COPIES,
@@ -408,14 +409,15 @@ class _Engine:
             return Outcome(None, _Answer(200, f"epay-listen {self.health_token}", "reply"),
                            None, close)
         if self.path is not None and path != self.path:
-            return self.refusal(request, 404, f"not found: notifies go to {self.path}",
+            return self.refusal(request, 404, Text("refusals.not_found", REFUSALS["not_found"],
+                                                   path=self.path),
                                 kind="not_found", path=path, query=query,
                                 close=close)  # read whole: the connection stays usable
         try:
             params, source = read_params(head.method, query, body,
                                          head.headers.get("Content-Type", ""))
         except InputError as error:  # read whole: the connection stays usable
-            return self.refusal(request, 400, error.message, path=path, query=query,
+            return self.refusal(request, 400, error.said, path=path, query=query,
                                 close=close)
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()), state=self.state)

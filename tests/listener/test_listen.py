@@ -731,7 +731,7 @@ def test_a_request_cut_off_by_its_sender_is_journaled_as_incomplete(listen, even
             assert sock.recv(4096).startswith(b"HTTP/1.1 400")
     reasons = [r["reason"] for r in rows(journal_path)]
     assert reasons == ["the request line ended before it was complete",
-                       "the headers ended before it was complete",
+                       "the headers ended before they were complete",
                        "the body ended after 5 of 50 bytes", "the chunked body ended early"]
     assert httpx.get(listener.url, params=notify()).text == "success"
 

@@ -53,3 +53,13 @@ def test_how_files_are_named_has_its_chinese():
         assert fields(catalogue[f"files.{name}"]) == fields(english), name
     assert not {key for key in catalogue if key.startswith("files.")} - {
         f"files.{name}" for name in FILE_NAMES}
+
+
+def test_every_refusal_of_the_listener_has_its_chinese():
+    from epaycli.listener.http import REFUSALS
+
+    catalogue = load_catalogue("zh")
+    for name, english in REFUSALS.items():
+        assert fields(catalogue[f"refusals.{name}"]) == fields(english), name
+    assert not {key for key in catalogue if key.startswith("refusals.")} - {
+        f"refusals.{name}" for name in REFUSALS}

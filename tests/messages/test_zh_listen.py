@@ -122,3 +122,30 @@ def test_epay_listen_under_epay_lang_zh_prints_chinese_lines(tmp_path):
     line = next(line for line in rest.splitlines() if "2026120112000000001" in line)
     assert "✓ 验签通过" in line and "→ 200 'success'" in line
     assert "已停止；共应答 1 个请求" in rest
+
+
+@pytest.mark.parametrize(("raw", "chinese", "english"), [
+    (b"BREW /notify HTTP/1.1\r\nHost: a\r\n\r\n", "异步通知不使用 'BREW' 方法（只用 GET 或 POST）",
+     "method 'BREW' is not used for notifies (GET or POST)"),
+    (b"GET /notify HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+     "Content-Length 出现了两次，且值不同", "Content-Length is given twice, with different values"),
+    (b"GET /elsewhere HTTP/1.1\r\nHost: a\r\n\r\n", "找不到：异步通知请发到 /notify",
+     "not found: notifies go to /notify"),
+])
+def test_a_refused_request_is_said_in_chinese_and_journaled_in_english(tmp_path, raw, chinese,
+                                                                      english):
+    import socket
+
+    from epaycli.cli.listen import notify_line
+
+    events = Events()
+    with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=tmp_path / "j.sqlite3",
+                        path="/notify", on_event=events.append) as listener:
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=5) as sock:
+            sock.sendall(raw)
+            assert sock.recv(1000).startswith(b"HTTP/1.1 4")
+        events.wait(1)
+    (event,) = [e for e in events.typed if e.name == "bad_request"]
+    assert chinese in notify_line(event, Messages("zh"))[0]
+    assert english in notify_line(event, Messages("en"))[0]
+    assert event.reason == english  # the journal and --json keep the English

@@ -93,12 +93,14 @@ def list_events(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List journaled requests, oldest first: id, time, numbers, money, verdict, answer."""
+    from ..listener.journal import said_record
     from ..listener.replay import parse_since
 
     run = runtime(ctx)
     start = parse_since(since, run.env.clock()) if since else None
     with _open(journal, run.env.environ) as book:
-        records = book.records(since=start, invalid_only=invalid, limit=limit)
+        records = [said_record(record, run.messages)
+                   for record in book.records(since=start, invalid_only=invalid, limit=limit)]
     if json_output:
         run.out.json_object(records)
         return
@@ -139,9 +141,11 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show one journaled request: the raw request and the full verdict."""
+    from ..listener.journal import said_record
+
     run = runtime(ctx)
     with _open(journal, run.env.environ) as book:
-        record = book.record(event_id)
+        record = said_record(book.record(event_id), run.messages)
     if json_output:
         run.out.json_object(record)
         return

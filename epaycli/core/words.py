@@ -85,3 +85,82 @@ class Joined(str):
 
     def __reduce__(self) -> tuple[object, tuple[str, str, tuple[str, ...]]]:
         return Joined, (self.id, self.separator, self.items)
+
+
+# ---- words kept beside a JSON document (the listener's journal) ---------------------------
+# A report written as JSON keeps only the English. ``words_of`` lists, by their English, how
+# its sentences are said (id, template, fields), so that a later reader in another language
+# (the inspector, ``epay events show``) can say them again: ``with_words`` puts them back.
+
+
+def words_of(value: object) -> dict[str, object]:
+    """``{english: how to say it}`` for every Text, Joined or Bilingual in a JSON-shaped
+    value (its keys and other values aside)."""
+    found: dict[str, object] = {}
+    _collect(value, found)
+    return found
+
+
+def _collect(value: object, found: dict[str, object]) -> None:
+    if isinstance(value, Text | Joined | Bilingual):
+        found.setdefault(str(value), _spec(value))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, found)
+
+
+def _spec(value: object) -> object:
+    if isinstance(value, Text):
+        return {"id": value.id, "template": value.template,
+                "fields": {name: _spec(field) for name, field in value.fields.items()}}
+    if isinstance(value, Joined):
+        return {"id": value.id, "separator": value.separator,
+                "items": [_spec(item) for item in value.items]}
+    if isinstance(value, Bilingual):
+        return {"en": str(value), "zh": value.chinese}
+    if value is None or isinstance(value, bool | int | float | str):
+        return str(value) if isinstance(value, str) else value
+    return {"text": str(value)}  # (a Decimal, a Path: its text is what was said)
+
+
+def _said(spec: object) -> object:
+    if not isinstance(spec, Mapping):
+        return spec
+    if "template" in spec:
+        fields = spec.get("fields")
+        return Text(str(spec["id"]), spec["template"],
+                    **{str(k): _said(v) for k, v in (fields or {}).items()})
+    if "separator" in spec:
+        return Joined(str(spec["id"]), str(spec["separator"]),
+                      [_said_text(item) for item in spec.get("items") or ()])
+    if "zh" in spec:
+        return Bilingual(str(spec["en"]), str(spec["zh"]))
+    return str(spec.get("text", ""))
+
+
+def _said_text(spec: object) -> str:
+    said = _said(spec)
+    return said if isinstance(said, str) else str(said)
+
+
+def with_words(value: object, words: Mapping[str, object]) -> object:
+    """``value`` with each string that ``words`` knows put back as the sentence it was (whose
+    English is that string): a reader in another language can then say it. A string whose
+    words cannot be rebuilt stays as it is."""
+    if isinstance(value, str):
+        spec = words.get(value)
+        if spec is None:
+            return value
+        try:
+            said = _said(spec)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return value
+        return said if isinstance(said, str) and str(said) == value else value
+    if isinstance(value, Mapping):
+        return {key: with_words(item, words) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_words(item, words) for item in value]
+    return value

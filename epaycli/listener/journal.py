@@ -24,8 +24,9 @@ from pathlib import Path
 
 from ..core.errors import ConfigError, EpayError, InputError
 from ..files import private_database
+from ..messages import Messages
 
-SCHEMA_VERSION = 2  # 2: changed_fields
+SCHEMA_VERSION = 3  # 2: changed_fields, 3: words
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS requests (
     answered_by TEXT NOT NULL,         -- verdict | reply | forward
     forward TEXT,                      -- JSON: the shop handler's answer, NULL if not forwarded
     timings TEXT NOT NULL,             -- JSON: milliseconds
-    changed_fields TEXT                -- JSON [{name, before, after}]: what a duplicate changed
+    changed_fields TEXT,               -- JSON [{name, before, after}]: what a duplicate changed
+    words TEXT                         -- JSON {english: how to say it}: the report's sentences,
+                                       -- to be said again in another language (core.words)
 );
 CREATE INDEX IF NOT EXISTS requests_by_trade_no ON requests (trade_no);
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (received_at);
@@ -67,11 +70,14 @@ COLUMNS = ("received_at", "kind", "method", "path", "query", "headers", "body", 
            "client", "trade_no", "out_trade_no", "money", "type", "pid", "params", "valid",
            "verdict", "reason", "report", "fingerprint", "duplicate_count", "content_changed",
            "order_amount", "answer_status", "answer", "delivered", "answered_by", "forward",
-           "timings", "changed_fields")
+           "timings", "changed_fields", "words")
 _INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in COLUMNS)})"
 # What each earlier schema lacks, added in place (the rows already there keep NULL).
-_MIGRATIONS = {1: "ALTER TABLE requests ADD COLUMN changed_fields TEXT;"}
+# What later versions added to the table: an older journal gets the columns it lacks.
+_ADDED_COLUMNS = {"changed_fields": "TEXT", "words": "TEXT"}
+# Columns an older journal may lack without being damaged (a reader opens it as it is).
+OPTIONAL_COLUMNS = frozenset({"words"})
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
@@ -419,7 +425,7 @@ def row_values(record: dict) -> tuple:
         plain(get("content_changed")), get("order_amount"), plain(get("answer_status")),
         plain(get("answer")), plain(get("delivered")), plain(get("answered_by")),
         json_column(get("forward")), json_column(get("timings")),
-        json_column(get("changed_fields")))
+        json_column(get("changed_fields")), json_column(get("words")))
 
 
 def record_dict(row: sqlite3.Row) -> dict:
@@ -428,7 +434,7 @@ def record_dict(row: sqlite3.Row) -> dict:
     damaged by hand, a column missing) is shown as well as it can be, and its column is named
     in ``damaged``: one bad row never hides the others."""
     found = dict(row)
-    damaged = [name for name in COLUMNS if name not in found]
+    damaged = [name for name in COLUMNS if name not in found and name not in OPTIONAL_COLUMNS]
     record = {"id": found.get("id")}
     if record["id"].__class__ is not int:
         damaged.insert(0, "id")
@@ -440,6 +446,23 @@ def record_dict(row: sqlite3.Row) -> dict:
     record["time"] = _readable_time(record["received_at"])
     record["damaged"] = damaged
     return record
+
+
+def said_record(record: dict, messages: Messages) -> dict:
+    """A journaled record (``record_dict``) with its reason and report said in ``messages``'
+    language, from the words journaled beside them (English, or a journal without words, as
+    they are). The words themselves are not shown."""
+    words = record.pop("words", None)
+    if messages.language == "en" or not isinstance(words, dict) or not words:
+        return record
+    from ..core.words import with_words
+
+    try:
+        said = {name: messages.say_all(with_words(record.get(name), words))
+                for name in ("reason", "report")}
+    except (KeyError, IndexError, TypeError, ValueError):  # words an older epay wrote
+        return record
+    return {**record, **said}
 
 
 def _read_text(value) -> tuple[str, bool]:
@@ -536,7 +559,8 @@ _READERS = dict.fromkeys(COLUMNS, _read_text) | {
     "params": _json_reader(_is_params), "report": _json_reader(_is_report),
     "forward": _json_reader(_is_forward),
     "timings": _json_reader(lambda v: isinstance(v, dict), empty={}),
-    "changed_fields": _json_reader(_is_changes)}
+    "changed_fields": _json_reader(_is_changes),
+    "words": _json_reader(lambda v: isinstance(v, dict))}
 
 
 def _readable_time(stamp) -> str:
@@ -574,6 +598,13 @@ def _remember_second(whole: float, text: str) -> None:
     _last_second = (whole, text)
 
 
+def _upgrade(connection: sqlite3.Connection) -> str:
+    """The statements that bring an older journal's table up to this version's columns."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    return "".join(f"ALTER TABLE requests ADD COLUMN {name} {kind};"
+                   for name, kind in _ADDED_COLUMNS.items() if name not in present)
+
+
 def _open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -587,8 +618,8 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous=FULL")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:  # a new file (an existing one opens without a write)
-            connection.executescript("BEGIN;" + _MIGRATIONS.get(version, _SCHEMA) +
-                                     f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            connection.executescript("BEGIN;" + (_upgrade(connection) if version else _SCHEMA)
+                                     + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             path.chmod(0o600)  # raw requests: the owner's business only
         connection.execute("PRAGMA busy_timeout = 0")  # the writer waits its own way (_begin)
     except (OSError, sqlite3.Error) as error:

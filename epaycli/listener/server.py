@@ -28,7 +28,7 @@ from secrets import token_hex
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
 from ..core.signing import Keys
-from ..core.words import Text
+from ..core.words import Text, words_of
 from .events import BadRequest, InternalError, ListenEvent, Notify, NotJournaled
 from .http import METHODS, REFUSALS, Refusal, Request, RequestReader
 from .journal import Journal, JournalError, iso_time
@@ -453,6 +453,9 @@ class _Engine:
             self.masker.anything(verdict.reason, params),
             "report": verdict.report if plain and verdict.valid else
             self.masker.anything(verdict.report, params),
+            # how its sentences are said, for a reader in another language (masked alike)
+            "words": None if verdict.valid else self.masker.anything(
+                words_of(verdict.report), params) or None,
             "fingerprint": judged.fingerprint,
             "duplicate_count": seen.count, "content_changed": seen.changed,
             "changed_fields": changes,

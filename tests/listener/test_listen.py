@@ -290,6 +290,7 @@ def test_the_first_copy_is_known_after_a_restart_and_an_old_journal_is_upgraded(
         httpx.get(listener.url, params=notify(8))
     with sqlite3.connect(journal_path) as db:  # as the first schema wrote it
         db.execute("ALTER TABLE requests DROP COLUMN changed_fields")
+        db.execute("ALTER TABLE requests DROP COLUMN words")
         db.execute("PRAGMA user_version = 1")
     with start_listener(keys=keys, journal=journal_path, on_event=events.append) as listener:
         assert httpx.get(listener.url, params=notify(8, "8.00")).text == "success"
@@ -412,7 +413,8 @@ def test_a_record_is_stored_column_by_column(tmp_path):
 
     json_values = {"headers": [["Host", "x"]], "params": {"pid": "1001"},
                    "report": {"valid": False}, "forward": {"url": "http://shop/"},
-                   "timings": {"judge_ms": 1.5}, "changed_fields": [{"name": "money"}]}
+                   "timings": {"judge_ms": 1.5}, "changed_fields": [{"name": "money"}],
+                   "words": {"bad": {"id": "x.bad", "template": "bad", "fields": {}}}}
     record = {name: f"<{name}>" for name in COLUMNS} | json_values | {
         "received_at": 1_764_560_000.5, "query": b"a=1", "body": b"b=2", "body_size": 3,
         "valid": True, "duplicate_count": 2, "content_changed": False, "answer_status": 201,
@@ -428,7 +430,7 @@ def test_a_record_is_stored_column_by_column(tmp_path):
     full, sparse = rows(tmp_path / "j.sqlite3")
     assert {name: full[name] for name in COLUMNS} == expected
     assert {name for name in COLUMNS if sparse[name] is None} == {
-        "order_amount", "params", "report", "forward", "changed_fields"}
+        "order_amount", "params", "report", "forward", "changed_fields", "words"}
     assert (sparse["headers"], sparse["timings"]) == ("[]", "{}")
     assert all(sparse[name] in ("", b"") for name in COLUMNS
                if name not in ("received_at", "order_amount", *json_values))

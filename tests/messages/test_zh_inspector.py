@@ -13,6 +13,7 @@ import httpx
 import pytest
 from listener.test_listen import KEY, notify
 from test_zh import fields
+from zhkit import english_left
 
 from epaycli.core.signing import Keys, Md5Key
 from epaycli.listener.inspector import InspectorConfig, start_inspector
@@ -79,3 +80,23 @@ def test_the_inspector_hands_its_page_the_language_and_says_refusals_in_it(journ
     assert '<html lang="zh-CN">' in page
     assert missing == {"code": "not_found", "message": "没有这个页面"}
     assert bad_id["code"] == "bad_id" and re.search(r"[\u4e00-\u9fff]", bad_id["message"])
+
+
+def test_a_forged_notify_is_diagnosed_in_the_inspectors_language(tmp_path):
+    """The journal keeps how its verdict's sentences are said: the page shows them in Chinese,
+    the English journal and page are unchanged."""
+    path = tmp_path / "journal.sqlite3"
+    with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=path) as listener:
+        httpx.get(listener.url, params=notify(2, key="w" * 32))
+    shown = {}
+    for language in ("en", "zh"):
+        with start_inspector(InspectorConfig(journal=path, port=0, language=language)) as seen:
+            shown[language] = httpx.get(seen.base_url + "/api/requests/1").json()
+    english, chinese = shown["en"], shown["zh"]
+    assert "words" not in english and "words" not in chinese
+    problem = chinese["report"]["problems"][0]
+    assert "签名" in problem["message"] and not english_left(problem["message"])
+    assert problem["code"] == english["report"]["problems"][0]["code"]
+    assert "signature" in english["report"]["problems"][0]["message"].lower() or \
+        "sign" in english["reason"]
+    assert chinese["reason"] != english["reason"] and not english_left(chinese["reason"])

@@ -33,6 +33,7 @@ from ...core.errors import ConfigError, EpayError, InputError
 from ...core.redact import mask
 from ...core.signing import Signer, constant_time_equal
 from ...messages import Messages
+from ..journal import said_record
 from ..replay import build_replay, send_replay
 from .view import JournalView, curl_command, parse_filters, parse_id, signed_text, verify_command
 
@@ -347,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
         if record_id is None:
             raise InputError("{name}={text!r} is not a request id", "ids are whole numbers",
                              code="bad_id", fields={"name": "id", "text": ""})
-        record = inspector.view.detail(record_id)
+        record = said_record(inspector.view.detail(record_id), inspector.messages)
         config = inspector.config
         record["signed_text"] = signed_text(record.get("params"), config.key_shown)
         record["curl"] = curl_command(record, config.request_base)

@@ -88,11 +88,15 @@ def test_a_forged_notify_is_diagnosed_in_the_inspectors_language(tmp_path):
     path = tmp_path / "journal.sqlite3"
     with start_listener(keys=Keys(md5=Md5Key(KEY)), journal=path) as listener:
         httpx.get(listener.url, params=notify(2, key="w" * 32))
-    shown = {}
+    shown, listed = {}, {}
     for language in ("en", "zh"):
         with start_inspector(InspectorConfig(journal=path, port=0, language=language)) as seen:
             shown[language] = httpx.get(seen.base_url + "/api/requests/1").json()
+            listed[language] = httpx.get(seen.base_url + "/api/requests").json()
     english, chinese = shown["en"], shown["zh"]
+    (row,) = listed["zh"]["rows"]
+    assert row["reason"] == chinese["reason"] and "words" not in row
+    assert listed["en"]["rows"][0]["reason"] == english["reason"]
     assert "words" not in english and "words" not in chinese
     problem = chinese["report"]["problems"][0]
     assert "签名" in problem["message"] and not english_left(problem["message"])

@@ -102,7 +102,7 @@ class Inspector:
         self.config = config
         self.messages = Messages(config.language)  # (a language epay does not speak: English)
         self.page_texts = page_texts(config.language)
-        self.view = JournalView(config.journal)
+        self.view = JournalView(config.journal, self.messages)
         self.token = secrets.token_urlsafe(18) if config.host != LOOPBACK else None
         self.csrf = secrets.token_urlsafe(24)
         self.stopping = threading.Event()

@@ -17,6 +17,7 @@ from pathlib import Path
 from ...core.errors import ConfigError, InputError
 from ...core.notify import changed_fields
 from ...core.signing import SignType, signed_string
+from ...messages import Messages
 from ..journal import _open_readonly, iso_time, record_dict
 
 PAGE_SIZE = 100
@@ -105,8 +106,10 @@ class JournalView:
     """Read-only queries on a journal, from any thread: each query borrows a connection from
     a pool (as many as queries ever ran at once, not one per thread the server started)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, messages: Messages | None = None) -> None:
         self.path = Path(path)
+        self.messages = messages  # a reason is said in its language when the journal can
+        self._has_words = False
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -117,6 +120,16 @@ class JournalView:
         with self._lock:
             self._connections.append(connection)
         return connection
+
+    def _summary(self) -> str:
+        """The list's columns, with the words its reasons are said in when the journal keeps
+        them (a journal of an older epay does not, until a listener upgrades it)."""
+        if self.messages is None or self.messages.language == "en":
+            return _SUMMARY
+        if not self._has_words:
+            self._has_words = any(row[1] == "words" for row in
+                                  self._rows("PRAGMA table_info(requests)"))
+        return _SUMMARY + ", words" if self._has_words else _SUMMARY
 
     def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
         try:
@@ -155,10 +168,11 @@ class JournalView:
             args.append(after)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         order = "ASC" if after is not None else "DESC"
-        rows = self._rows(f"SELECT {_SUMMARY} FROM requests{where} ORDER BY id {order} LIMIT ?",
+        rows = self._rows(f"SELECT {self._summary()} FROM requests{where} ORDER BY id {order} "
+                          "LIMIT ?",
                           (*args, limit + 1))
         more = len(rows) > limit
-        rows = [summary(row) for row in rows[:limit]]
+        rows = [summary(row, self.messages) for row in rows[:limit]]
         if after is not None:
             rows.reverse()
         newest = self.latest_id()
@@ -190,10 +204,10 @@ class JournalView:
     def newer_than(self, last: int, limit: int = LIVE_BATCH) -> tuple[list[dict], int]:
         """The newest ``limit`` rows above ``last`` (newest first) and the newest id: what the
         live feed sends. A burst larger than ``limit`` is summed up, not sent whole."""
-        rows = self._rows(f"SELECT {_SUMMARY} FROM requests WHERE id > ? ORDER BY id DESC "
+        rows = self._rows(f"SELECT {self._summary()} FROM requests WHERE id > ? ORDER BY id DESC "
                           "LIMIT ?", (last, limit))
         newest = rows[0]["id"] if rows else last
-        return [summary(row) for row in rows], newest
+        return [summary(row, self.messages) for row in rows], newest
 
     # ---- one request -----------------------------------------------------------------------
 
@@ -225,9 +239,13 @@ class JournalView:
         return found
 
 
-def summary(row: sqlite3.Row) -> dict:
-    """One row of the list, JSON-ready."""
+def summary(row: sqlite3.Row, messages: Messages | None = None) -> dict:
+    """One row of the list, JSON-ready (its reason said in ``messages``' language when the
+    journal keeps its words)."""
     item = dict(row)
+    words = item.pop("words", None)
+    if words and messages is not None:
+        item["reason"] = said_reason(item["reason"], words, messages)
     item["time"] = iso_time(item["received_at"])
     item["duplicate_count"] = int(item["duplicate_count"] or 0)
     item["content_changed"] = bool(item["content_changed"])
@@ -240,6 +258,16 @@ def summary(row: sqlite3.Row) -> dict:
     if len(item["answer"]) > 60:
         item["answer"] = item["answer"][:59] + "…"
     return item
+
+
+def said_reason(reason: str, words: str, messages: Messages) -> str:
+    from ...core.words import with_words
+
+    try:
+        said = with_words(reason, json.loads(words))
+        return messages.say(said) if isinstance(said, str) else reason
+    except (ValueError, KeyError, IndexError, TypeError):  # words an older epay wrote
+        return reason
 
 
 # ---- what the page offers to copy ----------------------------------------------------------

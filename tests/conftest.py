@@ -137,6 +137,19 @@ def client():
         yield session
 
 
+@pytest.fixture(scope="module")
+def gateway():
+    """epay's local gateway (``epay mock``) on a free 127.0.0.1 port, for a whole test file; a
+    file that needs one set up its own way defines its own ``gateway``."""
+    from epaycli.mock.server import start_gateway
+
+    running = start_gateway()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
 @pytest.fixture
 def receiver():
     """A merchant's notify URL on a free 127.0.0.1 port, recording every hit (mockkit.py)."""

@@ -26,15 +26,6 @@ KEY = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
 
 
 @pytest.fixture(scope="module")
-def gateway():
-    gw = start_gateway(port=0)
-    try:
-        yield gw
-    finally:
-        gw.close()
-
-
-@pytest.fixture(scope="module")
 def v2_files(gateway, tmp_path_factory):
     folder = tmp_path_factory.mktemp("doctor-keys")
     files = {"private": gateway.v2.merchant_private_pem,

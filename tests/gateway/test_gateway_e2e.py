@@ -55,15 +55,6 @@ def cli(cli, notify_target):
 
 
 @pytest.fixture(scope="module")
-def gateway():
-    gw = mock_server.start_gateway(port=0)
-    try:
-        yield gw
-    finally:
-        gw.close()
-
-
-@pytest.fixture(scope="module")
 def v2_keys(gateway, tmp_path_factory):
     folder = tmp_path_factory.mktemp("v2keys")
     private = folder / "merchant_private.pem"

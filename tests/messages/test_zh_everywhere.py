@@ -10,17 +10,6 @@ import pytest
 from mockkit import create
 from zhkit import english_left
 
-from epaycli.mock.server import start_gateway
-
-
-@pytest.fixture
-def gateway():
-    gw = start_gateway()
-    try:
-        yield gw
-    finally:
-        gw.close()
-
 
 @pytest.fixture
 def chinese(monkeypatch):

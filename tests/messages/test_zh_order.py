@@ -65,15 +65,6 @@ def test_every_note_of_the_gateway_client_has_its_chinese_and_one_wording():
 # ---- the commands, on a real local gateway ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def gateway():
-    gw = mock_server.start_gateway(port=0)
-    try:
-        yield gw
-    finally:
-        gw.close()
-
-
 @pytest.fixture
 def v1(gateway, receiver):
     """The merchant's options, and notifies to a receiver of this test's own."""

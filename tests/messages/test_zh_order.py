@@ -18,7 +18,6 @@ from epaycli.cli import connect, merchant, order
 from epaycli.gateway import calls, client, operations, replies
 from epaycli.messages import load_catalogue
 
-mock_server = pytest.importorskip("epaycli.mock.server")
 
 GATEWAY_TABLES = [calls.MESSAGES, operations.MESSAGES, replies.MESSAGES, client.MESSAGES]
 

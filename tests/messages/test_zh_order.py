@@ -18,7 +18,6 @@ from epaycli.cli import connect, merchant, order
 from epaycli.gateway import calls, client, operations, replies
 from epaycli.messages import load_catalogue
 
-
 GATEWAY_TABLES = [calls.MESSAGES, operations.MESSAGES, replies.MESSAGES, client.MESSAGES]
 
 

@@ -101,11 +101,13 @@ def _collect(pairs: list[str], from_: str | None, env) -> dict[str, str]:
     from_args = parse_pairs(pairs)
     repeated = sorted(set(from_file) & set(from_args))
     if repeated:
-        raise InputError(f"{', '.join(repeated)} given both in --from and as an argument",
-                         "give each parameter once")
+        raise InputError("{names} given both in --from and as an argument",
+                         "give each parameter once", code="doctor_request_repeated",
+                         fields={"names": ", ".join(repeated)})
     if not from_file and not from_args:
         raise InputError("no request to check",
-                         "give its parameters as k=v arguments or with --from FILE")
+                         "give its parameters as k=v arguments or with --from FILE",
+                         code="doctor_request_empty", fields={})
     return {**from_file, **from_args}
 
 

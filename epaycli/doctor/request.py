@@ -61,8 +61,9 @@ def choose_endpoint(params: Mapping[str, str], asked: str | None) -> tuple[Endpo
     request has V2's method or timestamp, mapi.php when it has clientip, else submit.php."""
     if asked is not None:
         if asked not in ENDPOINTS:
-            raise InputError(f"endpoint {asked!r} is not submit, mapi or create",
-                             "use --endpoint submit, mapi or create")
+            raise InputError("endpoint {asked!r} is not submit, mapi or create",
+                             "use --endpoint submit, mapi or create",
+                             code="doctor_request_endpoint", fields={"asked": asked})
         return ENDPOINTS[asked], "request_endpoint_asked"
     if "method" in params or "timestamp" in params:
         return ENDPOINTS["create"], "request_endpoint_v2"

@@ -521,7 +521,7 @@ def require_loopback(gateway: str) -> None:
 def _require_signer(merchant: Merchant) -> Signer:
     if merchant.signer is None:
         raise InputError("no key to sign with", "give the merchant key (V1) or private key (V2)",
-                         code="missing_md5_key")
+                         code="missing_md5_key", words="no_signing_key", fields={})
     return merchant.signer
 
 

@@ -159,8 +159,10 @@ class Journal:
                                 "end the program that holds it open for writing (an sqlite3 "
                                 "shell inside a transaction?)", code="journal_locked",
                                 fields={"path": str(self.path), "reason": str(error)})
-        return JournalError(f"cannot write the journal {self.path} ({error})",
-                            "check the disk space and the file's permissions")
+        return JournalError("cannot write the journal {path} ({reason})",
+                            "check the disk space and the file's permissions",
+                            code="journal_unwritable", words="journal_write_failed",
+                            fields={"path": str(self.path), "reason": str(error)})
 
     def _write_loop(self) -> None:
         stopping = False

@@ -850,8 +850,9 @@ class _Connection(asyncio.BufferedProtocol):
         elif self.awaiting_commit:
             self.awaiting_commit = False
             self.engine.not_journaled(self, JournalError(
-                f"the journal did not commit within {_COMMIT_WAIT_SECONDS:g} s",
-                "check the disk"))
+                "the journal did not commit within {seconds:g} s", "check the disk",
+                code="journal_unwritable", words="journal_commit_late",
+                fields={"seconds": _COMMIT_WAIT_SECONDS}))
         elif not self.busy:
             if self.reader.started:
                 self._start()

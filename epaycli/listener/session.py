@@ -161,10 +161,10 @@ class _Watch:
         action = "exit" if exiting else ("reopening" if self.tunnel else "watching")
         self.on_event(TunnelLost(now, self.public_notify_url(), detail, action))
         if exiting:
-            raise TunnelDown(f"the public URL {self.public_notify_url()} no longer reaches the "
-                             f"listener ({detail})",
+            raise TunnelDown("the public URL {url} no longer reaches the listener ({detail})",
                              "restart it (a supervisor can), or check the tunnel",
-                             code="tunnel_lost")
+                             code="tunnel_lost",
+                             fields={"url": self.public_notify_url(), "detail": detail})
         if self.tunnel is not None:
             self._reopen()
 

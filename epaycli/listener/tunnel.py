@@ -159,10 +159,16 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
         if running is not None:
             running.proc.kill()
         worker.join(5)
-        raise TunnelDown(f"the ngrok agent did not open a tunnel within {startup_timeout:g} s"
-                         + (f" ({errors[-1]})" if errors else ""),
+        if errors:
+            raise TunnelDown("the ngrok agent did not open a tunnel within {seconds:g} s "
+                             "({said})", "check the network (ngrok must reach its servers), or "
+                             "use another tunnel and give its public URL", code="ngrok_timeout",
+                             words="ngrok_timeout_said",
+                             fields={"seconds": startup_timeout, "said": errors[-1]})
+        raise TunnelDown("the ngrok agent did not open a tunnel within {seconds:g} s",
                          "check the network (ngrok must reach its servers), or use another "
-                         "tunnel and give its public URL", code="ngrok_timeout")
+                         "tunnel and give its public URL", code="ngrok_timeout",
+                         fields={"seconds": startup_timeout})
     error = outcome.get("error")
     if error is not None:
         ngrok.kill(pyngrok_config=config)
@@ -173,9 +179,10 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
             raise TunnelError("ngrok failed: {reason}", "check ngrok's config file",
                               code="ngrok_failed", fields={"reason": _one_line(str(error))}
                               ) from None
-        raise TunnelDown(f"ngrok failed ({type(error).__name__}: {_one_line(str(error))})",
-                         "run the ngrok agent by hand to see why",
-                         code="ngrok_failed") from None
+        raise TunnelDown("ngrok failed ({kind}: {reason})", "run the ngrok agent by hand to see why",
+                         code="ngrok_failed", words="ngrok_failed_error",
+                         fields={"kind": type(error).__name__,
+                                 "reason": _one_line(str(error))}) from None
     tunnel = outcome["tunnel"]
     running = process.get_process(config) if process.is_process_running(path) else None
     agent_pid = running.proc.pid if running else None
@@ -204,11 +211,11 @@ def _classify(message: str) -> Exception:
                            code="ngrok_authtoken_rejected", fields={"reason": text})
     if any(word in lowered for word in ("dial", "lookup", "resolve", "network", "connect",
                                         "timeout", "timed out")):
-        return TunnelDown(f"ngrok cannot reach its servers: {text}",
+        return TunnelDown("ngrok cannot reach its servers: {reason}",
                           "check the network, or use another tunnel and give its public URL",
-                          code="ngrok_unreachable")
-    return TunnelDown(f"the ngrok agent failed: {text}",
-                      "run the ngrok agent by hand to see why", code="ngrok_failed")
+                          code="ngrok_unreachable", fields={"reason": text})
+    return TunnelDown("the ngrok agent failed: {reason}", "run the ngrok agent by hand to see why",
+                      code="ngrok_failed", words="ngrok_agent_failed", fields={"reason": text})
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import CheckFailed, InputError
-from ..core.params import parse_pairs, parse_pasted
+from ..core.params import merged_params, parse_pairs, parse_pasted
 from ..profiles.resolve import current
 from .inputs import read_file
 from .options import JsonOption, KeyOption, ProfileOption
@@ -97,18 +97,13 @@ def request(
 
 
 def _collect(pairs: list[str], from_: str | None, env) -> dict[str, str]:
-    from_file = parse_pasted(read_file(from_, env)) if from_ else {}
-    from_args = parse_pairs(pairs)
-    repeated = sorted(set(from_file) & set(from_args))
-    if repeated:
-        raise InputError("{names} given both in --from and as an argument",
-                         "give each parameter once", code="doctor_request_repeated",
-                         fields={"names": ", ".join(repeated)})
-    if not from_file and not from_args:
+    params = merged_params(parse_pasted(read_file(from_, env)) if from_ else {},
+                           parse_pairs(pairs))
+    if not params:
         raise InputError("no request to check",
                          "give its parameters as k=v arguments or with --from FILE",
                          code="doctor_request_empty", fields={})
-    return {**from_file, **from_args}
+    return params
 
 
 def _show(run, report, json_output: bool, secrets: list[str]) -> None:

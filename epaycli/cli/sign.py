@@ -10,7 +10,7 @@ import typer
 from ..core.canonical import blank_fields, order_notes
 from ..core.errors import ConfigError, InputError
 from ..core.lint import alipay_style_names, lacks_pid
-from ..core.params import parse_pairs, parse_pasted, unescape_separators
+from ..core.params import merged_params, parse_pairs, parse_pasted, unescape_separators
 from ..core.patterns import lazy
 from ..core.php import name_rewrite_notes
 from ..core.request import SignedRequest, sign_request
@@ -170,14 +170,7 @@ def _collect(pairs: list[str], from_: str | None, env: Environment,
     text, unescaped = unescape_separators(_read(from_, env)) if from_ else ("", False)
     if unescaped:
         notes.append(_text("amp_from"))
-    from_file = parse_pasted(text) if from_ else {}
-    from_args = parse_pairs(pairs)
-    repeated = sorted(set(from_file) & set(from_args))
-    if repeated:
-        raise InputError("{names} given both in --from and as an argument",
-                         "give each parameter once", code="sign_given_twice",
-                         fields={"names": ", ".join(repeated)})
-    params = {**from_file, **from_args}
+    params = merged_params(parse_pasted(text) if from_ else {}, parse_pairs(pairs))
     if not params:
         raise InputError("nothing to sign", "give parameters as k=v arguments or with --from FILE",
                          code="nothing_to_sign", fields={})

@@ -336,3 +336,14 @@ def format_json(params: Params) -> str:
     import json
 
     return json.dumps(dict(params), ensure_ascii=False)
+
+
+def merged_params(from_file: dict[str, str], from_args: dict[str, str]) -> dict[str, str]:
+    """The parameters of ``--from`` and of the k=v arguments together; one given in both is
+    refused (which of the two was meant cannot be guessed)."""
+    repeated = sorted(set(from_file) & set(from_args))
+    if repeated:
+        raise InputError("{names} given both in --from and as an argument",
+                         "give each parameter once", code="params_given_twice",
+                         fields={"names": ", ".join(repeated)})
+    return {**from_file, **from_args}

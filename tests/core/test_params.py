@@ -415,3 +415,15 @@ def test_writers_produce_what_php_and_readers_expect():
     assert format_lines({"a": "1", "b": ""}) == "a=1\nb=\n"
     assert format_lines({}) == ""
     assert format_json({"name": "会员"}) == '{"name": "会员"}'
+
+
+def test_parameters_from_a_file_and_from_arguments_are_merged_once_each():
+    from epaycli.core.errors import InputError
+    from epaycli.core.params import merged_params
+
+    assert merged_params({"pid": "1"}, {"money": "1.00"}) == {"pid": "1", "money": "1.00"}
+    assert merged_params({}, {}) == {}
+    with pytest.raises(InputError) as raised:
+        merged_params({"pid": "1", "sign": "x", "a": "1"}, {"sign": "y", "pid": "1"})
+    assert raised.value.code == "params_given_twice"
+    assert raised.value.message == "pid, sign given both in --from and as an argument"

@@ -7,6 +7,8 @@ import ast
 import string
 from pathlib import Path
 
+import pytest
+
 from epaycli.messages import load_catalogue
 
 PACKAGE = Path(__file__).resolve().parents[2] / "epaycli"
@@ -45,21 +47,19 @@ def test_every_inline_text_has_its_chinese_with_the_same_fields():
         assert fields(catalogue[message_id]) == fields(template), where
 
 
-def test_how_files_are_named_has_its_chinese():
+def english_tables():
     from epaycli.files import FILE_NAMES
-
-    catalogue = load_catalogue("zh")
-    for name, english in FILE_NAMES.items():
-        assert fields(catalogue[f"files.{name}"]) == fields(english), name
-    assert not {key for key in catalogue if key.startswith("files.")} - {
-        f"files.{name}" for name in FILE_NAMES}
-
-
-def test_every_refusal_of_the_listener_has_its_chinese():
     from epaycli.listener.http import REFUSALS
 
+    return {"files": FILE_NAMES,  # how a file is named in an error
+            "refusals": REFUSALS}  # why the listener refused a request
+
+
+@pytest.mark.parametrize("prefix", ["files", "refusals"])
+def test_every_sentence_of_a_table_has_its_chinese_and_none_is_stale(prefix):
+    table = english_tables()[prefix]
     catalogue = load_catalogue("zh")
-    for name, english in REFUSALS.items():
-        assert fields(catalogue[f"refusals.{name}"]) == fields(english), name
-    assert not {key for key in catalogue if key.startswith("refusals.")} - {
-        f"refusals.{name}" for name in REFUSALS}
+    for name, english in table.items():
+        assert fields(catalogue[f"{prefix}.{name}"]) == fields(english), name
+    assert not {key for key in catalogue if key.startswith(f"{prefix}.")} - {
+        f"{prefix}.{name}" for name in table}

@@ -266,8 +266,12 @@ def _form_decode(text: str, value_of: str | None = None) -> str:
 def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in pairs:
-        require_text(key, _what_text("name"))
-        require_text(value, _what_text("value", name=key))
+        # ASCII is always UTF-8: the error's wording is built only for the rest (the listener
+        # reads a notify's dozen fields here, for every request)
+        if not key.isascii():
+            require_text(key, _what_text("name"))
+        if not value.isascii():
+            require_text(value, _what_text("value", name=key))
         if not key:
             raise InputError("a parameter has an empty name", "write each one as name=value",
                              code="paste_empty_name", fields={})

@@ -140,6 +140,9 @@ _REWRITTEN_CHARS = lazy(r"[ .\[\0]")
 
 def rewritten_names(names: Iterable[str]) -> list[tuple[str, PhpName]]:
     """The names PHP would not file under themselves, with where it files them."""
+    names = list(names)
+    if not _REWRITTEN_CHARS.search("".join(names)):
+        return []  # one search for all: the common case
     return [(raw, seen) for raw in names if _REWRITTEN_CHARS.search(raw)
             if (seen := php_name(raw)).is_array or seen.name != raw]
 
@@ -148,7 +151,7 @@ def colliding_names(names: Iterable[str]) -> dict[str, list[str]]:
     """PHP names that several distinct received names end up as: PHP keeps only one value
     for each (the last one; an array replaces a plain value)."""
     names = list(names)
-    if not any(_REWRITTEN_CHARS.search(raw) for raw in names):
+    if not _REWRITTEN_CHARS.search("".join(names)):
         return {}  # distinct names PHP keeps as they are cannot collide
     groups: dict[str, list[str]] = {}
     for raw in names:

@@ -74,7 +74,11 @@ class Masker:
     def plain(self, params: Mapping[str, str]) -> bool:
         """Only protocol fields, none holding a known secret: nothing to mask (the common
         case, worked out once a notify)."""
-        return all(self._plain(name, value) for name, value in params.items())
+        if not PROTOCOL_FIELDS.issuperset(params):
+            return False
+        # one search a secret (a secret spanning two joined values only errs safe: masked)
+        values = "\n".join(params.values())
+        return not any(secret in values for secret in self.secrets)
 
     def params(self, params: Mapping[str, str]) -> dict[str, str]:
         return {name: value if self._plain(name, value) else self._value(name, value)

@@ -27,7 +27,9 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def escape_controls(text: str) -> str:
     """``text`` with every control character written out (``\\x1b``), so pasted input can be
     shown without moving the cursor, changing colours or ringing the bell."""
-    if not _CONTROLS.search(text):
+    # isprintable() is False for every control (and for tab, newline, some spaces): a C loop
+    # that clears most text before the regex looks (the listener prints a line a notify)
+    if text.isprintable() or not _CONTROLS.search(text):
         return text
     return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 

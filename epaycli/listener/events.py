@@ -5,8 +5,7 @@ dispatches on the type."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .journal import iso_time
@@ -18,12 +17,9 @@ class ListenEvent:
     name: ClassVar[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.name, **{field: getattr(self, field) for field in self._fields()}}
-
-    @classmethod
-    @functools.cache
-    def _fields(cls) -> tuple[str, ...]:
-        return tuple(field.name for field in fields(cls))
+        # A dataclass's __init__ sets its fields in their order, so its __dict__ is the
+        # line's order already (a copy, not a getattr a field: one of these a notify)
+        return {"event": self.name, **self.__dict__}
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ journal surviving SIGKILL mid-load, public-URL checks, and one-line start-up err
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -368,7 +369,7 @@ def every_listen_event():
     for kind in vars(events).values():
         if isinstance(kind, type) and issubclass(kind, events.ListenEvent) and \
                 not kind.__name__.startswith("_") and kind is not events.ListenEvent:
-            names = kind._fields()
+            names = [field.name for field in dataclasses.fields(kind)]
             made.append(kind(**{name: values.get(name) for name in names}))
     return made
 

@@ -186,6 +186,16 @@ def test_the_verdict_is_masked_wherever_the_key_appears_and_kept_whole_otherwise
     assert KEY not in str(masked) and "89un…UJ8i" in str(masked) and masked["n"] == 1
 
 
+
+def test_an_answer_body_is_kept_as_it_is_unless_it_echoes_a_secret():
+    params = {"pid": "1", "api_key": "AnotherSecretValue123"}
+    masker = Masker((KEY,))
+    body = "success"
+    assert masker.anything(body, params) is body
+    for secret in (KEY, "AnotherSecretValue123"):
+        shown = masker.anything(f"fail: got key {secret}", params)
+        assert secret not in shown and shown.startswith("fail: got key ")
+
 @pytest.mark.parametrize("secret", ['quote"d-secret-value', "back\\slash-secret", "tab\tsecret1"])
 def test_secrets_json_would_escape_are_still_found(secret):
     masked = Masker((secret,)).anything({"text": f"before {secret} after"})

@@ -9,15 +9,12 @@ from __future__ import annotations
 import errno
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from .core.errors import EpayError, OutputError
 from .core.patterns import lazy
 from .core.redact import escape_controls, scrub_text
 from .env import Environment
-
-if TYPE_CHECKING:
-    from json import JSONEncoder
 
 _STYLES = {"ok": "bold green", "bad": "bold red", "warn": "yellow", "dim": "dim", "info": "",
            "": ""}
@@ -36,7 +33,6 @@ class Output:
         self.env = env
         self._consoles: dict[int, Any] = {}
         self._lock = threading.Lock()
-        self._line_encoder: JSONEncoder | None = None
         self._live: Any = None  # rich's Live of a dashboard (board), once one is drawn
         self._secrets: tuple[str, ...] = tuple(s for s in secrets if s)
         self._secret_sources: list[Callable[[], Iterable[str]]] = []
@@ -122,12 +118,9 @@ class Output:
 
     def json_line(self, value: Any) -> None:
         """One JSON object on one line: what servers print per event with ``--json``."""
-        encoder = self._line_encoder
-        if encoder is None:  # kept: json.dumps would build an encoder for every line
-            import json
+        from .core.jsontext import json_text
 
-            encoder = self._line_encoder = json.JSONEncoder(ensure_ascii=False)
-        self._write(self.env.stdout, _json_text(encoder.encode(value)), "")
+        self._write(self.env.stdout, _json_text(json_text(value)), "")
 
     def error(self, message: str, hint: str | None = None, *, label: str = "error") -> None:
         """The one-line error the CLI boundary prints for every failure (never fails itself:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.errors import ConfigError, EpayError, InputError
+from ..core.jsontext import json_text
 from ..files import private_database
 from ..messages import Messages
 
@@ -78,7 +79,6 @@ _ROW = f"({', '.join('?' for _ in COLUMNS)})"
 _ADDED_COLUMNS = {"changed_fields": "TEXT", "words": "TEXT"}
 # Columns an older journal may lack without being damaged (a reader opens it as it is).
 OPTIONAL_COLUMNS = frozenset({"words"})
-JSON_TEXT = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one a call
 _BATCH_LIMIT = 512
 _ROWS_A_STATEMENT = 32
 # How long a request may wait for the journal another process holds locked: a gateway gives up
@@ -375,32 +375,8 @@ def _storable(value):
     return value
 
 
-def _json_encoder() -> Callable[[object], str]:
-    """``JSON_TEXT.encode`` without its per-call set-up (it builds a C encoder on every call:
-    a third of the cost of a small value). No cycle check: the listener's records are plain
-    data it built itself."""
-    try:
-        from json.encoder import c_make_encoder, encode_basestring
-    except ImportError:  # a Python without the C accelerator
-        c_make_encoder = None
-    if c_make_encoder is None:
-        return JSON_TEXT.encode
-    encode = c_make_encoder(None, JSON_TEXT.default, encode_basestring, None,
-                            JSON_TEXT.key_separator, JSON_TEXT.item_separator, False, False,
-                            True)
-    join = "".join
-
-    def encoded(value) -> str:
-        return encode_basestring(value) if value.__class__ is str else join(encode(value, 0))
-
-    return encoded
-
-
-_encoded = _json_encoder()
-
-
 def _json_column(value):
-    return None if value is None else _encoded(value)
+    return None if value is None else json_text(value)
 
 
 def _plain_column(value):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..core.errors import EpayError, InputError
+from ..core.jsontext import json_text
 from ..core.notify import RESEND_VOLATILE_FIELDS
 from ..core.params import parse_json, parse_query
 from ..core.redact import SECRET_NAMES, has_key_shaped, mask, mask_key_shaped, scrub
 from ..core.signing import Keys
 from ..core.words import Text
-from .journal import JSON_TEXT
 
 # Fields of the protocol whose values are data the gateway or the merchant chose (order
 # numbers may well be 32 letters and digits): kept as received. Any other key-shaped value
@@ -159,7 +159,7 @@ class Masker:
         if all(_JSON_PLAIN.fullmatch(s) for s in secrets):
             # Found in the JSON text or not at all: one C-speed encoding and a substring search
             # spare walking the whole verdict (dict keys count too, so this only errs safe).
-            text = JSON_TEXT.encode(value)
+            text = json_text(value)
             if not any(s in text for s in secrets):
                 return value
         return scrub(value, secrets)

@@ -150,9 +150,10 @@ class LocalState:
         """The newest recorded order with this number (for this pid / gateway, when given);
         None also when its row is damaged (its amount cannot be trusted)."""
         where, args = _narrowed("out_trade_no = ?", [out_trade_no], pid=pid, gateway=gateway)
-        with self._connect() as connection:
-            row = connection.execute(f"SELECT {_SELECTED} FROM orders WHERE {where} "
-                                     "ORDER BY created_at DESC LIMIT 1", args).fetchone()
+        # A SELECT opens no transaction (no `with` to commit one): the listener asks this for
+        # every notify
+        row = self._connect().execute(f"SELECT {_SELECTED} FROM orders WHERE {where} "
+                                      "ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return _order(row) if row else None
 
     @_readable

@@ -19,7 +19,7 @@ from .money import (
     money_text_problem,
     parse_received_money,
 )
-from .php import colliding_names, describe_php_name, rewritten_names
+from .php import colliding_names, describe_php_name, renames_any, rewritten_names
 from .signing import (
     MD5_SIGN_PATTERN,
     RSA_SIGN_PATTERN,
@@ -209,9 +209,11 @@ def check_callback(
             diagnosis = diagnose_rsa(params, signer.checking_key())
         problems.append(problem("signature_invalid", sign_type=str(sign_type),
                                 title=diagnosis.title, fix=diagnosis.fix))
-    problems.extend(php_name_problems(params))
+    renamed = renames_any(params)  # (names PHP keeps as they are: nothing more to look at)
+    if renamed:
+        problems.extend(php_name_problems(params))
     problems.extend(business_problems(params, expect, sign_type=sign_type))
-    notes = [*_order_notes(match), *php_name_notes(params)]
+    notes = [*_order_notes(match), *(php_name_notes(params) if renamed else ())]
     if sign_type is SignType.RSA and expect.now is None:
         notes.append(note("no_clock"))
     return CallbackReport(sign_type, valid, tuple(problems), diagnosis, tuple(notes))

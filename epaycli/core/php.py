@@ -138,11 +138,16 @@ def php_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
 _REWRITTEN_CHARS = lazy(r"[ .\[\0]")
 
 
+def renames_any(names: Iterable[str]) -> bool:
+    """Whether PHP may file any of ``names`` elsewhere (one search for all: nearly always no)."""
+    return _REWRITTEN_CHARS.search("".join(names)) is not None
+
+
 def rewritten_names(names: Iterable[str]) -> list[tuple[str, PhpName]]:
     """The names PHP would not file under themselves, with where it files them."""
     names = list(names)
-    if not _REWRITTEN_CHARS.search("".join(names)):
-        return []  # one search for all: the common case
+    if not renames_any(names):
+        return []
     return [(raw, seen) for raw in names if _REWRITTEN_CHARS.search(raw)
             if (seen := php_name(raw)).is_array or seen.name != raw]
 
@@ -151,7 +156,7 @@ def colliding_names(names: Iterable[str]) -> dict[str, list[str]]:
     """PHP names that several distinct received names end up as: PHP keeps only one value
     for each (the last one; an array replaces a plain value)."""
     names = list(names)
-    if not _REWRITTEN_CHARS.search("".join(names)):
+    if not renames_any(names):
         return {}  # distinct names PHP keeps as they are cannot collide
     groups: dict[str, list[str]] = {}
     for raw in names:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote_plus, unquote_to_bytes
 
+from ..core.callback import Expectations, check_callback
 from ..core.errors import EpayError, InputError
 from ..core.jsontext import json_text
 from ..core.notify import RESEND_VOLATILE_FIELDS
@@ -244,8 +245,6 @@ def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
           state=None) -> Judgement:
     """The verdict on one notify: ``check_callback`` with the merchant's pid and, when epay
     recorded the order (``epay order create``), its amount."""
-    from ..core.callback import Expectations, check_callback
-
     amount = None
     if state is not None and params.get("out_trade_no"):
         try:

@@ -18,6 +18,7 @@ from epaycli.core.php import (
     name_rewrite_notes,
     php_fields,
     php_name,
+    renames_any,
     rewritten_names,
 )
 from epaycli.core.signing import Keys, Md5Key, md5_sign
@@ -178,3 +179,13 @@ def test_check_callback_has_no_php_notes_for_ordinary_callbacks():
     params = {**NOTIFY, "sign": md5_sign(NOTIFY, KEY), "sign_type": "MD5"}
     report = check_callback(params, Keys(md5=Md5Key(KEY)))
     assert report.genuine and report.notes == ()
+
+
+@pytest.mark.parametrize("names, renamed", [
+    (["pid", "trade_no", "money", "sign"], False),
+    ([], False),
+    (["pid", "a b"], True), (["pid", "a.b"], True), (["pid", "a[]"], True), (["a\0"], True),
+])
+def test_renames_any_looks_at_every_name_at_once(names, renamed):
+    assert renames_any(names) is renamed
+    assert bool(rewritten_names(names)) is renamed  # (here each would be filed elsewhere)

@@ -219,9 +219,9 @@ _DEL_AND_C1 = lazy("[\x7f-\x9f]")
 
 def _json_text(text: str) -> str:
     """JSON with DEL and C1 controls as \\u escapes (json.dumps escapes only C0): still valid
-    JSON, and safe on a terminal. A regex, not a loop over characters: the listener writes one
-    of these per notify."""
-    if text.isprintable():  # no control at all: the common case, at C speed
+    JSON, and safe on a terminal. The listener writes one of these per notify: most lines are
+    cleared at C speed (ASCII without DEL, or printable) before the regex looks."""
+    if ("\x7f" not in text and text.isascii()) or text.isprintable():
         return text
     return _DEL_AND_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 

@@ -22,14 +22,22 @@ SECRET_NAMES = frozenset({"key", "merchant_key", "private_key", "secret", "apike
 # Characters a terminal acts on instead of showing (ESC starts colour/cursor sequences, BEL
 # rings, CR overwrites the line): C0 except tab and newline, DEL, and the C1 range.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0b, 0x20), 0x7f])
 
 
 def escape_controls(text: str) -> str:
     """``text`` with every control character written out (``\\x1b``), so pasted input can be
     shown without moving the cursor, changing colours or ringing the bell."""
-    # isprintable() is False for every control (and for tab, newline, some spaces): a C loop
-    # that clears most text before the regex looks (the listener prints a line a notify)
-    if text.isprintable() or not _CONTROLS.search(text):
+    # Most text is cleared at C speed before the regex looks (the listener prints a line a
+    # notify): ASCII by deleting its controls from a copy, the rest by isprintable() (False
+    # for every control, and for tab, newline and some spaces: those go on to the regex).
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_CONTROLS)) == len(raw):
+            return text
+    elif text.isprintable():
+        return text
+    if not _CONTROLS.search(text):
         return text
     return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
@@ -71,7 +79,11 @@ def has_key_shaped(text: str) -> bool:
 # A run of this many characters of a key, anywhere, is masked: a message cut to 30 characters
 # must not quote 26 of them. Shorter runs say nothing usable about a 32-character key.
 FRAGMENT = 8
-_BLOCK = FRAGMENT // 2  # any run of 2·_BLOCK − 1 characters holds one whole aligned block
+# The secret's blocks of _BLOCK characters, one every _STRIDE: any run of
+# _BLOCK + _STRIDE − 1 = FRAGMENT of its characters holds one whole block. Six searches for a
+# 32-character key; four-character blocks still rarely turn up by chance in a notify.
+_BLOCK = 4
+_STRIDE = FRAGMENT - _BLOCK + 1
 # Keys and tokens (MD5 keys, ngrok authtokens) are masked in runs too; a PEM, or a file path
 # given where a key may be, only whole.
 _FRAGMENTED = re.compile(r"[A-Za-z0-9_]{16,128}")
@@ -94,7 +106,7 @@ def _mask_fragments(text: str, secret: str) -> str:
     """Find runs of ``secret`` in ``text`` from its aligned blocks (a few ``in`` tests, no
     loop over the text), grow each to its full length, and mask those long enough."""
     spans: list[tuple[int, int]] = []
-    for offset in range(0, len(secret) - _BLOCK + 1, _BLOCK):
+    for offset in range(0, len(secret) - _BLOCK + 1, _STRIDE):
         block = secret[offset:offset + _BLOCK]
         start = text.find(block)
         while start != -1:

@@ -72,6 +72,8 @@ class Headers:
     def joined(self, name: str) -> str:
         """Every value of a header that may come more than once, as one list (RFC 9110 §5.3)."""
         wanted = name.lower()
+        if wanted not in self._index:
+            return ""  # (the index has every name: asked for every request, rarely there)
         return ", ".join(value for key, value in self._pairs if key.lower() == wanted)
 
     def __len__(self) -> int:
@@ -348,13 +350,13 @@ class RequestReader:
         headers = head[line_end + 1:]
         if not self._line_fed:
             self._feed_request_line(head[:line_end + 1])
-        path = self.path_guess()
         if headers.count(b"\n") - 1 > MAX_HEADERS:
-            raise Refusal(431, "too_many_headers", path=path, fields={"count": MAX_HEADERS})
+            raise Refusal(431, "too_many_headers", path=self.path_guess(),
+                          fields={"count": MAX_HEADERS})
         if len(headers) > MAX_HEADER_BYTES:
-            raise Refusal(431, "headers_too_long", path=path)
+            raise Refusal(431, "headers_too_long", path=self.path_guess())
         if _longest_line(headers, 0) > MAX_LINE_BYTES:
-            raise Refusal(431, "header_line_too_long", path=path)
+            raise Refusal(431, "header_line_too_long", path=self.path_guess())
         if b"pgrade" in headers:
             # A server may ignore Upgrade (RFC 9110 §7.8), and this one does (curl --http2
             # asks for h2c): llhttp is not shown it, so it reads on as HTTP/1.1.
@@ -362,7 +364,7 @@ class RequestReader:
         if b"ontent-" in headers:
             lengths = _LENGTH_LINE.findall(headers.lower())
             if len(lengths) > 1 or any(len(value) > 18 for value in lengths):
-                headers = self._one_content_length(headers, path)
+                headers = self._one_content_length(headers, self.path_guess())
         self._feed(headers, "headers")
 
     def _feed_request_line(self, line: bytes) -> None:

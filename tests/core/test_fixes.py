@@ -91,3 +91,16 @@ def test_request_target_refuses_what_is_not_an_http_url(url):
     with pytest.raises(InputError) as raised:
         request_target(url, SignType.MD5)
     assert raised.value.code == "bad_request_url"
+
+
+@pytest.mark.parametrize("text", ["plain ascii", "", "会员 ½ 无类型", "tab\tand\nnewline", "a b"])
+def test_text_without_controls_is_returned_as_it_is(text):
+    assert escape_controls(text) is text
+
+
+@pytest.mark.parametrize("control", [*map(chr, range(0x09)), *map(chr, range(0x0b, 0x20)),
+                                     "\x7f", "\x80", "\x9f"])
+def test_every_control_is_escaped_in_ascii_and_in_other_text(control):
+    shown = f"\\x{ord(control):02x}"
+    assert escape_controls(f"a{control}b") == f"a{shown}b"
+    assert escape_controls(f"会{control}员") == f"会{shown}员"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from epaycli.core.redact import (
+    FRAGMENT,
     SECRET_NAMES,
     has_key_shaped,
     mask,
     mask_key_shaped,
     redact_params,
     scrub,
+    scrub_text,
 )
 
 KEY = "89unJUB8HZ54Hj7x4nUj56HN4nUzUJ8i"
@@ -88,3 +90,18 @@ def test_redact_params_masks_fields_named_like_keys_whatever_their_case():
 def test_has_key_shaped_says_whether_mask_key_shaped_would_look(text, shaped):
     assert has_key_shaped(text) is shaped
     assert (mask_key_shaped(text) != text) is (shaped and "sign" not in text)
+
+
+@pytest.mark.parametrize("secret", [KEY, KEY[:16], KEY[:23], "k_" + KEY + KEY[:30]])
+def test_every_run_of_eight_characters_of_a_key_is_masked_wherever_it_starts(secret):
+    for start in range(len(secret) - FRAGMENT + 1):
+        run = secret[start:start + FRAGMENT]
+        assert scrub_text(f"<{run}>", [secret]) == f"<{mask(secret)}>", start
+        shorter = run[:-1]  # seven say nothing usable about the key
+        assert scrub_text(f"<{shorter}>", [secret]) == f"<{shorter}>", start
+
+
+def test_a_run_is_masked_whole_however_long_and_a_second_one_too():
+    text = f"a {KEY[3:29]} b {KEY[10:18]} c"
+    assert scrub_text(text, [KEY]) == f"a {mask(KEY)} b {mask(KEY)} c"
+    assert scrub_text("0" * 40, ["SandboxKey0nlyForLocalTests00000"]) == "0" * 40

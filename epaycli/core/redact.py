@@ -73,7 +73,8 @@ def key_shaped_in(text: str) -> list[str]:
 
 def has_key_shaped(text: str) -> bool:
     """Whether ``mask_key_shaped`` has anything to look at in ``text`` (a quick test first)."""
-    return _KEY_SHAPED.search(text) is not None
+    # (both shapes are 32 characters at the least: a path or a short header is cleared here)
+    return len(text) >= 32 and _KEY_SHAPED.search(text) is not None
 
 
 # A run of this many characters of a key, anywhere, is masked: a message cut to 30 characters

@@ -81,6 +81,8 @@ def test_redact_params_masks_fields_named_like_keys_whatever_their_case():
 @pytest.mark.parametrize("text, shaped", [
     ("Mozilla/5.0 (X11; Linux x86_64)", False),
     ("x" * 31, False),
+    (KEY, True),  # a key alone: 32 characters, the shortest text that can hold one
+    (KEY[:31], False),
     ("token " + "Z9" * 16, True),
     ("sign " + "A1" * 16, True),  # 32 hex digits: looked at, kept (an MD5 sign)
     ("A1" * 17, False),  # 34 letters and digits: no key's length

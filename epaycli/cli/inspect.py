@@ -5,7 +5,7 @@ masked only)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,25 +13,25 @@ from ..core.redact import mask
 from ..profiles.keys import signer_for
 from ..profiles.resolve import Resolved
 
-
-def _host_option(flag: str):
-    return Annotated[str | None, typer.Option(
-        flag, metavar="ADDR", help="Serve the inspector on this address instead of 127.0.0.1; a "
-                                   "random token printed with the URL is then required.")]
+if TYPE_CHECKING:
+    from ..listener.inspector import InspectorConfig
 
 
-def _port_option(flag: str):
-    return Annotated[int | None, typer.Option(
-        flag, metavar="N", help="The inspector's port (default 4041, or a free one when 4041 is "
-                                "taken; 0: a free one).")]
+_HOST_HELP = ("Serve the inspector on this address instead of 127.0.0.1; a random token printed "
+              "with the URL is then required.")
+_PORT_HELP = "The inspector's port (default 4041, or a free one when 4041 is taken; 0: a free one)."
 
-
-InspectHostOption, InspectPortOption = _host_option("--inspect-host"), _port_option("--inspect-port")
-ServeHostOption, ServePortOption = _host_option("--host"), _port_option("--port")
+InspectHostOption = Annotated[str | None, typer.Option("--inspect-host", metavar="ADDR",
+                                                       help=_HOST_HELP)]
+InspectPortOption = Annotated[int | None, typer.Option("--inspect-port", metavar="N",
+                                                       help=_PORT_HELP)]
+ServeHostOption = Annotated[str | None, typer.Option("--host", metavar="ADDR", help=_HOST_HELP)]
+ServePortOption = Annotated[int | None, typer.Option("--port", metavar="N", help=_PORT_HELP)]
 
 
 def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, port: int | None,
-                     targets: dict[str, str], request_base: str | None, language: str = "en"):
+                     targets: dict[str, str], request_base: str | None, language: str = "en"
+                     ) -> InspectorConfig:
     """The inspector for this profile: replays to ``targets``; re-signs with the profile's
     key (or private key for V2) when it has one. ``language``: the run's (the page's)."""
     from urllib.parse import urlsplit

@@ -4,6 +4,7 @@ masked only)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,7 +31,7 @@ ServePortOption = Annotated[int | None, typer.Option("--port", metavar="N", help
 
 
 def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, port: int | None,
-                     targets: dict[str, str], request_base: str | None, language: str = "en"
+                     targets: Mapping[str, str | None], request_base: str | None, language: str = "en"
                      ) -> InspectorConfig:
     """The inspector for this profile: replays to ``targets``; re-signs with the profile's
     key (or private key for V2) when it has one. ``language``: the run's (the page's)."""
@@ -40,13 +41,13 @@ def inspector_config(resolved: Resolved, journal: Path, *, host: str | None, por
 
     profile = resolved.profile
     can_sign = bool(profile.key or profile.private_key)
-    targets = {name: url for name, url in targets.items() if url}
-    if request_base is None and targets:  # the copied curl goes where replays go
-        parts = urlsplit(next(iter(targets.values())))
+    given = {name: url for name, url in targets.items() if url}
+    if request_base is None and given:  # the copied curl goes where replays go
+        parts = urlsplit(next(iter(given.values())))
         request_base = f"{parts.scheme}://{parts.netloc}"
     return InspectorConfig(
         journal=journal, host=host or "127.0.0.1", port=port,
-        targets=targets,
+        targets=given,
         signer_for=(lambda params: signer_for(resolved, params)) if can_sign else None,
         key_shown=mask(profile.key) if profile.key else "{key}",
         secrets=tuple(s for s in (profile.key, profile.private_key) if s),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from ..core.errors import EpayError, ExitCode
 from .alerts import Dispatcher, IncidentFile, Scope, new_incident_id, next_alert
@@ -44,7 +45,7 @@ class Watch:
             raise self.monitor.last_error
         return ExitCode.CHECK_FAILED if report.breaches else ExitCode.OK
 
-    def forever(self) -> None:
+    def forever(self) -> NoReturn:
         """Until interrupted (Ctrl+C is the boundary's 130)."""
         due = self.clock()
         while True:

@@ -543,14 +543,21 @@ class Gateway:
     def _stored_order(self, trade_no: str) -> Order:
         order = self.store.order_by_trade_no(trade_no)
         if order is None:
-            raise _lost("order", trade_no)
+            raise self._lost(trade_no)
         return order
 
     def stored_merchant(self, pid: int) -> Merchant:
         merchant = self.store.merchant(pid)
         if merchant is None:
-            raise _lost("merchant", str(pid))
+            raise self._lost(pid)
         return merchant
+
+    def _lost(self, number: object) -> ConfigError:
+        return ConfigError("the gateway's data file {path} no longer holds a row it wrote "
+                           "({number})", "move it aside (the gateway starts a new one), or "
+                           "choose another --data folder", code="mock_data_unreadable",
+                           words="mock_data_lost",
+                           fields={"path": str(self.store.path or ":memory:"), "number": number})
 
     def return_link(self, order: Order) -> str:
         """The browser's way back: return_url with the same signed fields as the notify."""
@@ -652,12 +659,6 @@ class Gateway:
         return self.json({"code": 1, "msg": "succ", "pid": updated.pid,
                           "refund_api": int(updated.refund_api), "rsa_only": int(updated.rsa_only),
                           "active": int(updated.active)})
-
-
-def _lost(kind: str, number: str) -> ConfigError:
-    return ConfigError("the gateway's data file no longer holds {kind} {number}",
-                       "move the data folder aside (the gateway starts a new one)",
-                       code="mock_data_unreadable", fields={"kind": kind, "number": number})
 
 
 @lru_cache(maxsize=8)

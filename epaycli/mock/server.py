@@ -351,7 +351,8 @@ class RunningGateway:
 
 
 def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale: float = 1.0,
-                  latency_ms: float = 0, quirks: str = "real", faults: Iterable[str] = (),
+                  latency_ms: float = 0, quirks: str = "real",
+                  faults: Iterable[str] | Faults = (),
                   host: str = "127.0.0.1", *, read_timeout: float = READ_TIMEOUT_SECONDS,
                   body_limit: int = MAX_BODY_BYTES,
                   on_event: Callable[[MockEvent], None] | None = None,

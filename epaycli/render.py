@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from .core.errors import EpayError, OutputError
@@ -140,8 +140,8 @@ class Output:
         except OutputError:
             pass  # stderr is gone too: the exit code is all that is left
 
-    def table(self, rows: list[dict[str, str]], columns: list[str]) -> None:
-        """Rows as aligned columns (a rich table on a terminal)."""
+    def table(self, rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> None:
+        """Rows as aligned columns (a rich table on a terminal); each cell is shown as its text."""
         stdout = self.env.stdout
         if stdout is not None and self.env.colour(stdout):
             from rich.table import Table

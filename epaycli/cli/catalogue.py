@@ -4,7 +4,7 @@ from the offline catalogue (no network, no heavy imports)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from .completion import complete_error_id
 from .options import JsonOption
 from .runtime import Runtime, runtime
 from .wording import show_fields, show_table
+
+if TYPE_CHECKING:
+    from ..catalogue.lookup import Catalogue, Lookup, Match
 
 # What `epay errors` says around the entries (English source; ids for a translation).
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -79,7 +82,7 @@ def errors(
     return ExitCode.OK if found.found else ExitCode.USAGE
 
 
-def _show_list(run: Runtime, book, json_output: bool) -> None:
+def _show_list(run: Runtime, book: Catalogue, json_output: bool) -> None:
     if json_output:
         run.out.json_object({"codes": [c.to_dict() for c in book.codes.values()],
                              "entries": [e.to_dict() for e in book.entries]})
@@ -93,7 +96,7 @@ def _show_list(run: Runtime, book, json_output: bool) -> None:
     run.out.status(_text(run, "entries", count=len(rows)))
 
 
-def _show_lookup(run: Runtime, found, book) -> None:
+def _show_lookup(run: Runtime, found: Lookup, book: Catalogue) -> None:
     chinese = _chinese(run)
     if found.code is not None:
         rows = [("code", str(found.code.code)), ("zh", found.code.zh)]
@@ -127,7 +130,7 @@ def _show_lookup(run: Runtime, found, book) -> None:
         _show_entry(run, match)
 
 
-def _show_entry(run: Runtime, match) -> None:
+def _show_entry(run: Runtime, match: Match) -> None:
     entry, messages = match.entry, run.messages
     rows = [("id", entry.id),
             ("message", " / ".join(entry.messages) or _text(run, "no_message")),

@@ -12,7 +12,7 @@ from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.redact import scrub
 from ..profiles.resolve import current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
 from .trigger import notify_signer
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def notify(
                                   "names": ", ".join(r.case.id for r in report.failed)})
 
 
-def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
+def _show(run: Runtime, event: CheckPlanned | CheckReport, json_output: bool) -> None:
     """An event of the check: its to_dict() with --json; else lines by its type (the output
     masks the run's keys in all of it)."""
     from ..conformance.events import CheckPlanned
@@ -128,7 +128,7 @@ def _show(run, event: CheckPlanned | CheckReport, json_output: bool) -> None:
         _show_report(run, event)
 
 
-def _show_report(run, report: CheckReport) -> None:
+def _show_report(run: Runtime, report: CheckReport) -> None:
     from ..conformance import reports
 
     out, messages = run.out, run.messages
@@ -142,7 +142,7 @@ def _show_report(run, report: CheckReport) -> None:
     out.data(reports.summary_line(report, messages), "bad" if report.failed else "ok")
 
 
-def _show_planned(run, planned: CheckPlanned) -> None:
+def _show_planned(run: Runtime, planned: CheckPlanned) -> None:
     from ..conformance.reports import text
 
     out, messages = run.out, run.messages

@@ -57,7 +57,8 @@ def completion(
             raise InputError("which shell?", advice, code="completion_no_shell", fields={})
         raise InputError("no completion for the shell {shell!r}", advice,
                          code="completion_unknown_shell", fields={"shell": shell})
-    from typer.completion import get_completion_script
+    # typer.completion re-exports it from a private module, without an __all__ to say so
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]
 
     script = get_completion_script(prog_name="epay", complete_var=COMPLETE_VAR, shell=shell)
     runtime(ctx).out.data(script)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 import typer
 
@@ -22,7 +23,7 @@ from .wording import show_notes
 __all__ = ["show_notes"]  # commands take it from here, with the options
 
 if TYPE_CHECKING:
-    from ..gateway.calls import Merchant
+    from ..gateway.calls import Call, Merchant
     from ..gateway.client import GatewayClient, Settings
 
 GatewayOption = Annotated[str | None, typer.Option(
@@ -75,7 +76,20 @@ RequestTimeoutOption = Annotated[float, typer.Option(
     help="Seconds for each poll's whole request to the gateway.")]
 
 
-def connection_options(command=None, *, timeout_flag: str = "--timeout"):
+Result = TypeVar("Result")
+# A command as typer sees it: the parameters are read from its signature at run time.
+Command = Callable[..., Result]
+
+
+@overload
+def connection_options(command: Command[Result], *, timeout_flag: str = ...
+                       ) -> Command[Result]: ...
+@overload
+def connection_options(command: None = None, *, timeout_flag: str = ...
+                       ) -> Callable[[Command[Result]], Command[Result]]: ...
+def connection_options(command: Command[Result] | None = None, *,
+                       timeout_flag: str = "--timeout"
+                       ) -> Command[Result] | Callable[[Command[Result]], Command[Result]]:
     """Give ``command`` the connection options; it receives them as one ``conn: Connection``.
 
     typer reads a command's signature: the wrapper shows the command's own parameters followed
@@ -94,11 +108,12 @@ def connection_options(command=None, *, timeout_flag: str = "--timeout"):
     kept = [p for p in own.parameters.values() if p.name != "conn"]
 
     @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: object, **kwargs: Any) -> Result:  # typer passes each as annotated
         conn = Connection(**{name: kwargs.pop(f"conn_{name}") for name in types})
         return command(*args, conn=conn, **kwargs)
 
-    wrapper.__signature__ = own.replace(parameters=kept + added)
+    # what typer reads the options from (functools.wraps' type does not know the attribute)
+    wrapper.__signature__ = own.replace(parameters=kept + added)  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -155,7 +170,7 @@ def open_client(run: Runtime, options: Connection) -> GatewayClient:
     return GatewayClient(settings_of(options), clock=run.env.clock)
 
 
-def show_dry_run(run: Runtime, planned, json_output: bool) -> None:
+def show_dry_run(run: Runtime, planned: Iterable[Call], json_output: bool) -> None:
     """What --dry-run prints: each request that would be sent (method, URL, form, signature)."""
     documents = [call.to_dict() for call in planned]
     if json_output:

@@ -34,7 +34,7 @@ def demo(
         "--timeout", metavar="SECONDS",
         help="The bound on every wait (each HTTP answer, the notify).")] = 10.0,
     json_output: JsonOption = False,
-) -> None:
+) -> int | None:
     """Run a whole payment on a local gateway: create, pay, notify, query, refund.
 
     Starts the local gateway and epay's notify receiver on free ports (data in a temporary
@@ -65,11 +65,12 @@ def demo(
         out.json_object(result.to_dict())
     else:
         show(result)
-    if result.fault_caught:  # what was asked for: no error, but not a clean payment either
+    caught = result.failed_step if result.fault_caught else None
+    if caught is not None:  # what was asked for: no error, but not a clean payment either
         if not json_output:
             out.status(run.messages.text(
                 "demo.fault_caught", MESSAGES["fault_caught"], fault=fault,
-                number=result.failed_step.number, step=result.failed_step.name), "ok")
+                number=caught.number, step=caught.name), "ok")
         return int(ExitCode.CHECK_FAILED)
     if not result.ok:
         raise DemoFailed.of(result)

@@ -3,7 +3,7 @@ a payment request before it is sent."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,7 +12,11 @@ from ..core.params import merged_params, parse_pairs, parse_pasted
 from ..profiles.resolve import current
 from .inputs import read_file
 from .options import JsonOption, KeyOption, ProfileOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
+
+if TYPE_CHECKING:
+    from ..doctor.findings import Report
+    from ..env import Environment
 
 app = typer.Typer(help="Check the profile, gateway, key, notify_url and clock (exit 7 when a "
                        "check fails); 'doctor request' lints a payment request.",
@@ -96,7 +100,7 @@ def request(
     _show(run, report, json_output, [resolved.profile.key])
 
 
-def _collect(pairs: list[str], from_: str | None, env) -> dict[str, str]:
+def _collect(pairs: list[str], from_: str | None, env: Environment) -> dict[str, str]:
     params = merged_params(parse_pasted(read_file(from_, env)) if from_ else {},
                            parse_pairs(pairs))
     if not params:
@@ -106,7 +110,7 @@ def _collect(pairs: list[str], from_: str | None, env) -> dict[str, str]:
     return params
 
 
-def _show(run, report, json_output: bool, secrets: list[str]) -> None:
+def _show(run: Runtime, report: Report, json_output: bool, secrets: list[str]) -> None:
     from ..core.redact import scrub
     from ..doctor.findings import worded
     from ..doctor.messages import MESSAGES

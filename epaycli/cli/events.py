@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,7 +13,12 @@ from ..profiles.keys import signer_for
 from ..profiles.resolve import current
 from .inspect import ServeHostOption, ServePortOption
 from .options import JsonOption, KeyOption, ProfileOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..listener.journal import Journal
 
 app = typer.Typer(help="What epay listen journaled: list, show and replay requests.",
                   no_args_is_help=True)
@@ -69,13 +74,16 @@ _COLUMNS = ("id", "time", "method", "trade_no", "out_trade_no", "money", "verdic
 
 
 _ENGLISH = Messages()
+# A journaled request as the listener's journal reads it back: a JSON-shaped document whose
+# keys are docs/events.md's (listener/journal.py builds it; not typed there yet).
+JournalRecord = dict[str, Any]
 
 
-def _text(messages: Messages, message_id: str, /, **fields) -> str:
+def _text(messages: Messages, message_id: str, /, **fields: object) -> str:
     return messages.text(f"events.{message_id}", MESSAGES[message_id], **fields)
 
 
-def _open(journal: Path | None, environ):
+def _open(journal: Path | None, environ: Mapping[str, str]) -> Journal:
     from ..listener.journal import Journal, default_journal_path
 
     return Journal(journal or default_journal_path(environ), readonly=True)
@@ -117,7 +125,7 @@ def list_events(
         run.out.status(_text(messages, "damaged_rows", count=damaged, total=len(records)), "warn")
 
 
-def _row(record: dict, messages: Messages = _ENGLISH) -> list[str]:
+def _row(record: JournalRecord, messages: Messages = _ENGLISH) -> list[str]:
     """The cells of one request, in the order of ``_COLUMNS``."""
     verdict = (_text(messages, "genuine") if record["valid"]
                else _text(messages, "not_genuine", reason=record["reason"]))
@@ -161,11 +169,11 @@ def show(
     out.fields(_shown_fields(record, run.messages))
 
 
-def _shown_fields(record: dict, messages: Messages = _ENGLISH) -> list[tuple[str, str]]:
+def _shown_fields(record: JournalRecord, messages: Messages = _ENGLISH) -> list[tuple[str, str]]:
     """The verdict half of `epay events show`: one labelled line per fact about the request."""
     from .listen import changes_text
 
-    def text(message_id: str, /, **fields) -> str:
+    def text(message_id: str, /, **fields: object) -> str:
         return _text(messages, message_id, **fields)
 
     def pair(label: str, value: str) -> tuple[str, str]:
@@ -248,7 +256,8 @@ def replay(
     _show_replay(run, request.to_dict(), result.to_dict(), json_output)
 
 
-def _show_replay(run, sent: dict, answer: dict | None, json_output: bool) -> None:
+def _show_replay(run: Runtime, sent: dict[str, Any], answer: dict[str, Any] | None,
+                 json_output: bool) -> None:
     out, messages = run.out, run.messages
     if json_output:
         out.json_object({"sent": sent, "answer": answer})
@@ -306,7 +315,7 @@ def serve(
         signal.signal(signal.SIGTERM, previous)
 
 
-def _show_serving(run, url: str, journal: str, json_output: bool) -> None:
+def _show_serving(run: Runtime, url: str, journal: str, json_output: bool) -> None:
     if json_output:
         run.out.json_line({"event": "ready", "inspector_url": url, "journal": journal})
         return

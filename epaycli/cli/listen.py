@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,16 @@ from ..render import Output
 from .inspect import InspectHostOption, InspectPortOption
 from .options import KeyOption, ProfileOption
 from .runtime import runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from ..listener.events import BadRequest, ListenEvent, Notify
+    from ..listener.inspector import Inspector
+    from ..listener.server import Listener
+    from ..listener.session import ListenSettings
+
+    Show = Callable[[ListenEvent], None]  # how each event of the listener is shown
 
 _MARKS = {"genuine": "✓", "rejected": "✗", "bad_signature": "✗", "malformed": "✗"}
 
@@ -111,7 +121,8 @@ def listen(
     return 0
 
 
-def _serve_until_stopped(settings, show, clock) -> None:
+def _serve_until_stopped(settings: ListenSettings, show: Show, clock: Callable[[], float]
+                         ) -> None:
     """Serve until Ctrl+C or SIGTERM; the listener's errors get the CLI's hints."""
     from ..listener.session import serve
 
@@ -123,8 +134,10 @@ def _serve_until_stopped(settings, show, clock) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _inspector_starter(resolved: Resolved, journal: Path, host, port, forward_to, language):
-    def start(listener):
+def _inspector_starter(resolved: Resolved, journal: Path, host: str | None, port: int | None,
+                       forward_to: str | None, language: str
+                       ) -> Callable[[Listener], Inspector]:
+    def start(listener: Listener) -> Inspector:
         from ..listener.inspector import start_inspector
         from .inspect import inspector_config
 
@@ -135,7 +148,7 @@ def _inspector_starter(resolved: Resolved, journal: Path, host, port, forward_to
     return start
 
 
-def _profile_writer(resolved: Resolved, environ):
+def _profile_writer(resolved: Resolved, environ: Mapping[str, str]) -> Callable[[str], str]:
     from ..profiles.store import config_path, load_store, save_store
 
     name = resolved.profile.name
@@ -150,8 +163,8 @@ def _profile_writer(resolved: Resolved, environ):
     return store
 
 
-def _json_renderer(out: Output):
-    def show(event) -> None:
+def _json_renderer(out: Output) -> Show:
+    def show(event: ListenEvent) -> None:
         out.json_line(event.to_dict())
 
     return show
@@ -200,7 +213,7 @@ MESSAGES = {
 _ENGLISH = Messages()
 
 
-def _text(messages: Messages, message_id: str, /, **fields) -> str:
+def _text(messages: Messages, message_id: str, /, **fields: object) -> str:
     return messages.text(f"listen.{message_id}", MESSAGES[message_id], **fields)
 
 
@@ -214,10 +227,10 @@ class _HumanLines:
         self.journal_failure: str | None = None  # the code of the failure being said
         self.unjournaled = 0
 
-    def say(self, message_id: str, style: str, **values) -> None:
+    def say(self, message_id: str, style: str, **values: object) -> None:
         self.out.status(_text(self.messages, message_id, **values), style)
 
-    def show(self, event) -> None:
+    def show(self, event: ListenEvent) -> None:
         from ..listener import events as e  # (imported by _human_renderer; off cold start)
 
         say = self.say
@@ -268,7 +281,7 @@ class _HumanLines:
                     answered=event.answered)
 
 
-def _human_renderer(out: Output, messages: Messages = _ENGLISH):
+def _human_renderer(out: Output, messages: Messages = _ENGLISH) -> Show:
     # Imported here, on the main thread, before the listener's thread renders with it: an
     # import first made on that thread could meet a Ctrl+C midway on this one.
     from ..listener import events  # noqa: F401
@@ -276,7 +289,7 @@ def _human_renderer(out: Output, messages: Messages = _ENGLISH):
     return _HumanLines(out, messages).show
 
 
-def changes_text(changes: list[dict] | None, messages: Messages = _ENGLISH) -> str:
+def changes_text(changes: Sequence[Mapping[str, str | None]] | None, messages: Messages = _ENGLISH) -> str:
     """``name: product → 无类型; money: 1.00 → 2.00`` — what a later copy of a notify changed."""
     if changes is None:
         return _text(messages, "changes_unknown")
@@ -291,7 +304,7 @@ def changes_text(changes: list[dict] | None, messages: Messages = _ENGLISH) -> s
               after=shown(c["after"])) for c in changes)
 
 
-def notify_line(event, messages: Messages = _ENGLISH) -> tuple[str, str]:
+def notify_line(event: Notify | BadRequest, messages: Messages = _ENGLISH) -> tuple[str, str]:
     """One line per request (``Notify`` or ``BadRequest``): time, method, numbers, money, type,
     verdict, duplicates, answer."""
     clock = event.time[11:19]

@@ -75,7 +75,8 @@ class ChineseHelpFormatter(_HelpFormatter):
             lines = wrap(paragraph, self.width, indent=indent, subsequent_indent=indent)
             self.write("".join(f"{line}\n" for line in lines))
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,
+    # click's own signature: app's formatter only passes these two on as *args/**kwargs
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30,  # type: ignore[override]
                  col_spacing: int = 2) -> None:
         rows = [(first, _click_words(_HELP_OPTION.get(second, second))) for first, second in rows]
         first_col = min(max((display_width(first) for first, _ in rows), default=0),

@@ -88,7 +88,7 @@ def _said(run: Runtime, message_id: str, /, **fields: object) -> str:
     return run.messages.text(f"merchant.{message_id}", MESSAGES[message_id], **fields)
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     from ..gateway.replies import php_string
 
     return php_string(value) if not isinstance(value, (dict, list)) else str(value)

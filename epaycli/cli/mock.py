@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,7 +14,11 @@ from ..core.models import SANDBOX_GATEWAY, SANDBOX_NAME, SANDBOX_PROFILE, Profil
 from ..core.words import Texts
 from ..messages import Messages
 from ..mock.events import GatewayStarted, MockEvent, NotifyAttempt, RequestFailed
-from .runtime import runtime
+from .runtime import Runtime, runtime
+
+if TYPE_CHECKING:
+    from ..mock.server import RunningGateway
+    from ..render import Output
 
 V2_PROFILE = "sandbox-v2"
 
@@ -122,14 +126,15 @@ _ENGLISH = Messages()
 _NOT_SENT = {MESSAGES["fault_dropped"]: "fault_dropped"}
 
 
-def _text(messages: Messages, message_id: str, /, **fields) -> str:
+def _text(messages: Messages, message_id: str, /, **fields: object) -> str:
     return messages.text(f"mock.{message_id}", MESSAGES[message_id], **fields)
 
 
 _said = Texts("mock", MESSAGES)
 
 
-def _reporter(out, json_output: bool, messages: Messages = _ENGLISH):
+def _reporter(out: Output, json_output: bool, messages: Messages = _ENGLISH
+              ) -> Callable[[MockEvent], None]:
     """What the gateway's events print: one JSON line each, or a line for a person."""
 
     def report(event: MockEvent) -> None:
@@ -141,7 +146,7 @@ def _reporter(out, json_output: bool, messages: Messages = _ENGLISH):
     return report
 
 
-def show_event(out, event: MockEvent, messages: Messages = _ENGLISH) -> None:
+def show_event(out: Output, event: MockEvent, messages: Messages = _ENGLISH) -> None:
     """An event as a person reads it."""
     if isinstance(event, NotifyAttempt):
         if event.delivered:
@@ -169,7 +174,7 @@ def show_event(out, event: MockEvent, messages: Messages = _ENGLISH) -> None:
             out.status(messages.say(note))
 
 
-def _announce(run, gw, notes: list[str], json_output: bool) -> None:
+def _announce(run: Runtime, gw: RunningGateway, notes: list[str], json_output: bool) -> None:
     v2 = gw.v2
     started = GatewayStarted(
         url=gw.url, pid=gw.pid, key=gw.key, v2_pid=v2.pid,
@@ -194,11 +199,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _path(value) -> str | None:
+def _path(value: Path | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _stop_on_sigterm(stop: threading.Event):
+def _stop_on_sigterm(stop: threading.Event) -> Callable[[], object]:
     """SIGTERM sets ``stop`` (a clean exit 0, like Ctrl+C); returns what puts it back."""
     import signal
 
@@ -209,7 +214,7 @@ def _stop_on_sigterm(stop: threading.Event):
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def write_profiles(gw, environ: Mapping[str, str]) -> list[str]:
+def write_profiles(gw: RunningGateway, environ: Mapping[str, str]) -> list[str]:
     """Point the ``sandbox`` profile at this gateway when it is not where the built-in one
     points, and keep a ``sandbox-v2`` profile for its V2 merchant (when its keys are on disk).
     Returns what was written, as sentences."""
@@ -218,7 +223,7 @@ def write_profiles(gw, environ: Mapping[str, str]) -> list[str]:
     path = config_path(environ)
     store = load_store(path)
     profiles = dict(store.profiles)
-    notes = []
+    notes: list[str] = []
     stored = profiles.get(SANDBOX_NAME)
     if stored is not None or gw.url != SANDBOX_GATEWAY:
         base = stored or SANDBOX_PROFILE

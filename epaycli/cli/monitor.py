@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,14 @@ from .connect import (
 )
 from .options import JsonOption
 from .runtime import Runtime, runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..core.errors import EpayError
+    from ..gateway.calls import Merchant
+    from ..monitor.figures import Report, Thresholds
+    from ..monitor.reconcile import Reconciliation
 
 
 class AlertFormat(str, Enum):
@@ -36,15 +44,13 @@ class SmtpSecurity(str, Enum):
     none = "none"
 
 
-def _duration(name: str, text: str):
-    return Annotated[str, typer.Option(name, metavar="DURATION", help=text)]
-
-
 @connection_options(timeout_flag="--request-timeout")
 def monitor(
     ctx: typer.Context,
-    interval: _duration("--interval", "Time between two reports (30s, 15m, 1h).") = "30s",
-    window: _duration("--window", "The sliding window the figures cover.") = "1h",
+    interval: Annotated[str, typer.Option(
+        "--interval", metavar="DURATION", help="Time between two reports (30s, 15m, 1h).")] = "30s",
+    window: Annotated[str, typer.Option(
+        "--window", metavar="DURATION", help="The sliding window the figures cover.")] = "1h",
     journal: Annotated[Path | None, typer.Option(
         "--journal", metavar="FILE", help="The listener's journal: notifies, their latency and "
                                           "the abnormal ones.")] = None,
@@ -54,10 +60,12 @@ def monitor(
         "--json", help="One JSON object per interval (the default when not a terminal).")] = False,
     gateway_tz: Annotated[str, typer.Option("--gateway-tz", metavar="TZ", help="The time zone of "
                                             "the gateway's addtime/endtime.")] = "UTC+8",
-    pay_timeout: _duration("--pay-timeout", "An unpaid order younger than this is not due "
-                           "yet.") = "15m",
-    notify_grace: _duration("--notify-grace", "A paid order with no verified notify after "
-                            "this is abnormal.") = "5m",
+    pay_timeout: Annotated[str, typer.Option(
+        "--pay-timeout", metavar="DURATION",
+        help="An unpaid order younger than this is not due yet.")] = "15m",
+    notify_grace: Annotated[str, typer.Option(
+        "--notify-grace", metavar="DURATION",
+        help="A paid order with no verified notify after this is abnormal.")] = "5m",
     min_success_rate: Annotated[float, typer.Option("--min-success-rate", min=0, max=1, metavar="R",
                                                     help="Threshold: paid ÷ due.")] = 0.995,
     max_response_ms: Annotated[float, typer.Option("--max-response-ms", min=1, metavar="MS",
@@ -137,7 +145,8 @@ def monitor(
         watching.monitor.close()
 
 
-def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str, *, going_on: bool):
+def _shower(run: Runtime, merchant: Merchant, as_json: bool, thresholds: Thresholds, span: str,
+            *, going_on: bool) -> Callable[[Report, EpayError | None], None]:
     """How each interval's report is shown: a JSON line, or the live dashboard."""
     import time
 
@@ -146,7 +155,7 @@ def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str, *, goi
 
     board = None
 
-    def show(report, error) -> None:
+    def show(report: Report, error: EpayError | None) -> None:
         nonlocal board
         if as_json:
             run.out.json_line(report.to_dict())
@@ -159,7 +168,8 @@ def _shower(run: Runtime, merchant, as_json: bool, thresholds, span: str, *, goi
             board = Board(title(merchant.pid, Scope(merchant.gateway, merchant.pid).host, span),
                           thresholds)
         run.out.board(board.lines(report, updated=time.strftime(
-            "%H:%M:%S", time.gmtime(run.env.clock())), error=error and error.message))
+            "%H:%M:%S", time.gmtime(run.env.clock())),
+            error=None if error is None else error.message))
 
     return show
 
@@ -235,7 +245,7 @@ def _read_export(source: str, run: Runtime) -> str:
                              offset=error.start), say("export_not_utf8_hint")) from None
 
 
-def _show_reconciliation(run: Runtime, result) -> None:
+def _show_reconciliation(run: Runtime, result: Reconciliation) -> None:
     from ..monitor.text import say
 
     rows = [{"out_trade_no": m.out_trade_no, "kind": m.kind,

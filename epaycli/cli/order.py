@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.errors import ConfigError, EpayError, ExitCode, InputError
-from ..core.words import Text
+from ..core.words import Template, Text
 from ..gateway import calls
 from ..gateway.calls import Merchant
 from .connect import (
@@ -26,6 +27,18 @@ from .options import JsonOption
 from .runtime import Runtime, runtime
 from .wording import show_fields, show_table
 
+if TYPE_CHECKING:
+    from ..gateway.calls import Call, OrderRequest
+    from ..gateway.operations import (
+        BatchResult,
+        Created,
+        Listing,
+        Queried,
+        Recorded,
+        WaitOutcome,
+    )
+    from ..state import LocalState
+
 app = typer.Typer(help="Create, query, list, refund and wait for orders at the gateway.",
                   no_args_is_help=True)
 
@@ -35,7 +48,7 @@ SANDBOX_NOTIFY_URL = "http://127.0.0.1:8788/notify"
 SANDBOX_RETURN_URL = "http://127.0.0.1:8788/return"
 MAX_BATCH = 100_000
 
-MESSAGES = {
+MESSAGES: dict[str, Template] = {
     "create_unknown": "the gateway's answer could not be read, so the order may exist there: "
                       "epay recorded {out_trade_no} as unknown — query it: "
                       "epay order query {out_trade_no}",
@@ -102,7 +115,7 @@ OutTradeNoArgument = Annotated[str | None, typer.Argument(
     metavar="[OUT_TRADE_NO]", help="Your order number (out_trade_no).")]
 
 
-def _state(run: Runtime):
+def _state(run: Runtime) -> LocalState:
     from ..state import LocalState
 
     return LocalState.default(run.env.environ)
@@ -172,7 +185,8 @@ def create(
     _show_created(run, created.to_dict(), json_output)
 
 
-def _send_create(run: Runtime, conn: Connection, merchant: Merchant, order, call, now: int):
+def _send_create(run: Runtime, conn: Connection, merchant: Merchant, order: OrderRequest,
+                 call: Call, now: int) -> Created:
     """Send the create and remember the order: as created, or as unknown when the answer could
     not be read (the gateway may hold it)."""
     state = _state(run)  # opened first: a broken state folder fails before an order exists
@@ -192,7 +206,7 @@ def _send_create(run: Runtime, conn: Connection, merchant: Merchant, order, call
 def _urls(merchant: Merchant, notify: str, back: str) -> tuple[str, str, list[str]]:
     """The sandbox needs no configuration: a local gateway gets local placeholder URLs (and a
     note saying so)."""
-    notes = []
+    notes: list[str] = []
     if calls.is_loopback_host(_host(merchant.gateway)):
         if not notify:
             notify = SANDBOX_NOTIFY_URL
@@ -214,7 +228,8 @@ def _new_number(run: Runtime) -> str:
     return calls.new_out_trade_no(run.env.now(), secrets.token_hex(3))
 
 
-def _remember(run: Runtime, state, merchant: Merchant, order, trade_no: str, now: int, *,
+def _remember(run: Runtime, state: LocalState, merchant: Merchant, order: OrderRequest,
+              trade_no: str, now: int, *,
               unknown: bool = False) -> None:
     from ..state import RecordedOrder
 
@@ -229,7 +244,8 @@ def _remember(run: Runtime, state, merchant: Merchant, order, trade_no: str, now
         run.out.status(_text(run, "create_unknown", out_trade_no=order.out_trade_no), "warn")
 
 
-def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, json_output):
+def _page(run: Runtime, merchant: Merchant, order: OrderRequest, now: int, *,
+          html: Path | None, dry_run: bool, json_output: bool) -> None:
     endpoint, signed = calls.submit_page(merchant, order, now)
     url = signed.url(endpoint)
     if html is not None and not dry_run:
@@ -255,7 +271,7 @@ def _page(run: Runtime, merchant: Merchant, order, now: int, *, html, dry_run, j
         run.out.status(_text(run, "page_open", out_trade_no=order.out_trade_no))
 
 
-def _show_created(run: Runtime, created: dict, json_output: bool) -> None:
+def _show_created(run: Runtime, created: dict[str, Any], json_output: bool) -> None:
     from ..gateway.replies import pay_field
 
     if json_output:
@@ -319,7 +335,7 @@ def query(
     return _amount_verdict(run, queried)
 
 
-def _state_or_none(run: Runtime):
+def _state_or_none(run: Runtime) -> LocalState | None:
     """epay's record of its orders, or None when it cannot be opened (a query still works)."""
     try:
         return _state(run)
@@ -327,14 +343,14 @@ def _state_or_none(run: Runtime):
         return None
 
 
-def _recorded(state, merchant: Merchant):
+def _recorded(state: LocalState | None, merchant: Merchant) -> Recorded | None:
     """The lookup operations compare amounts with: this merchant's orders at this gateway."""
     if state is None:
         return None
     return lambda number: state.find_order(number, pid=merchant.pid, gateway=merchant.gateway)
 
 
-def _learn_trade_no(state, merchant: Merchant, queried) -> None:
+def _learn_trade_no(state: LocalState | None, merchant: Merchant, queried: Queried) -> None:
     """A page-mode order learns its trade_no from the first query."""
     trade_no = queried.order.get("trade_no")
     if state is not None and queried.local is not None and trade_no and \
@@ -343,11 +359,12 @@ def _learn_trade_no(state, merchant: Merchant, queried) -> None:
                              trade_no)
 
 
-def _amount_verdict(run: Runtime, queried) -> int:
+def _amount_verdict(run: Runtime, queried: Queried) -> int:
     """Exit 3 and one plain line when the gateway holds another amount than epay ordered."""
-    if queried.amount_differs:
+    amount = queried.amount
+    if amount is not None and not amount.matches:  # (queried.amount_differs)
         run.out.status(run.messages.say(
-            queried.amount.line(queried.order.get("out_trade_no", ""))), "bad")
+            amount.line(queried.order.get("out_trade_no", ""))), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK
 
@@ -355,7 +372,7 @@ def _amount_verdict(run: Runtime, queried) -> int:
 def _numbers(source: str, run: Runtime) -> list[str]:
     from .inputs import read_file
 
-    numbers = []
+    numbers: list[str] = []
     for index, line in enumerate(read_file(source, run.env).splitlines(), 1):
         text = line.split(",")[0].strip()
         if not text or text.startswith("#"):
@@ -379,7 +396,8 @@ def _numbers(source: str, run: Runtime) -> list[str]:
     return numbers
 
 
-def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_output) -> int:
+def _query_batch(run: Runtime, merchant: Merchant, numbers: list[str], now: int, conn: Connection,
+                 concurrency: int, dry_run: bool, json_output: bool) -> int:
     batch = [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
     if dry_run:
         show_dry_run(run, batch, json_output)
@@ -389,8 +407,10 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
     results = operations.query_many(batch, numbers, settings=settings_of(conn),
                                     recorded=_recorded(_state_or_none(run), merchant),
                                     concurrency=concurrency)
-    failed = [r for r in results if r.error is not None]
-    differ = [r for r in results if r.queried is not None and r.queried.amount_differs]
+    failed = [r.error for r in results if r.error is not None]
+    differ = [(r.out_trade_no, r.queried.amount) for r in results  # (queried.amount_differs)
+              if r.queried is not None and r.queried.amount is not None
+              and not r.queried.amount.matches]
     if json_output:
         run.out.json_object({"results": [r.to_dict() for r in results],
                              "summary": {"queried": len(results),
@@ -400,28 +420,30 @@ def _query_batch(run, merchant, numbers, now, conn, concurrency, dry_run, json_o
     else:
         show_table(run, [_batch_row(run, r) for r in results],
                    ["out_trade_no", "status", "money", "trade_no", "error"], "orders")
-    for result in differ:
-        run.out.status(run.messages.say(result.queried.amount.line(result.out_trade_no)), "bad")
+    for out_trade_no, amount in differ:
+        run.out.status(run.messages.say(amount.line(out_trade_no)), "bad")
     run.out.status(_text(run, "batch_summary", queried=len(results),
                          answered=len(results) - len(failed), failed=len(failed)))
     # The worst outcome decides: network (5) over gateway (4) over a wrong amount (3).
-    worst = max((int(r.error.exit_code) for r in failed), default=ExitCode.OK)
+    worst = max((int(error.exit_code) for error in failed), default=ExitCode.OK)
     return max(worst, ExitCode.SIGNATURE_INVALID if differ else ExitCode.OK)
 
 
-def _batch_row(run: Runtime, result) -> dict[str, str]:
-    if result.queried is None:
+def _batch_row(run: Runtime, result: BatchResult) -> dict[str, str]:
+    queried = result.queried
+    if queried is None:
+        error = result.error
         return {"out_trade_no": result.out_trade_no, "status": _status(run, "error"),
-                "error": run.messages.say(result.error.said)}
-    order = result.queried.order
+                "error": run.messages.say(error.said) if error is not None else ""}
+    order = queried.order
     status = _status(run, order.get("status_text", ""))
-    if result.queried.amount_differs:
+    if queried.amount_differs:
         status = _text(run, "amount_differs", status=status)
     return {"out_trade_no": result.out_trade_no, "status": status,
             "money": order.get("money", ""), "trade_no": order.get("trade_no", ""), "error": ""}
 
 
-def _show_order(run: Runtime, order: dict) -> None:
+def _show_order(run: Runtime, order: Mapping[str, Any]) -> None:
     rows = [(k, str(order[k])) for k in ("out_trade_no", "trade_no", "api_trade_no", "type",
                                          "name", "money", "addtime", "endtime", "param", "buyer")
             if order.get(k) not in (None, "")]
@@ -475,7 +497,7 @@ def list_orders(
     _show_listing(run, listing, json_output)
 
 
-def _show_listing(run: Runtime, listing, json_output: bool) -> None:
+def _show_listing(run: Runtime, listing: Listing, json_output: bool) -> None:
     """The rows (a wrong amount flagged in its row, and said once more on stderr)."""
     show_notes(run, listing.notes)
     if json_output:
@@ -491,7 +513,7 @@ def _show_listing(run: Runtime, listing, json_output: bool) -> None:
         run.out.status(run.messages.say(line), "bad")
 
 
-def _listed_status(run: Runtime, row: dict) -> str:
+def _listed_status(run: Runtime, row: Mapping[str, Any]) -> str:
     status = _status(run, row["status_text"])
     if row.get("amount_matches") is False:
         return _text(run, "amount_differs", status=status)
@@ -581,7 +603,7 @@ def wait(
     run = runtime(ctx)
     merchant, _ = resolve_merchant(run, conn)
 
-    def build(now: int):  # each poll sends this query (fresh for a V2 timestamp)
+    def build(now: int) -> Call:  # each poll sends this query (fresh for a V2 timestamp)
         return calls.query_order(merchant, now, out_trade_no=out_trade_no)
 
     if dry_run:
@@ -589,7 +611,7 @@ def wait(
         return ExitCode.OK
     from ..gateway import operations
 
-    def on_poll(number: int, queried) -> None:
+    def on_poll(number: int, queried: Queried | None) -> None:
         state = _status(run, queried.order["status_text"]) if queried else \
             _text(run, "not_there_yet")
         run.out.status(_text(run, "poll", number=number, state=state), "dim")
@@ -601,11 +623,12 @@ def wait(
     return _show_wait(run, outcome, out_trade_no, timeout_seconds, json_output)
 
 
-def _show_wait(run: Runtime, outcome, out_trade_no: str, timeout: float, json_output: bool) -> int:
+def _show_wait(run: Runtime, outcome: WaitOutcome, out_trade_no: str, timeout: float,
+               json_output: bool) -> int:
     if json_output:
         run.out.json_object(outcome.to_dict())
     elif outcome.paid:
-        order = outcome.order
+        order = outcome.order or {}  # (paid: the order is there)
         run.out.data(_text(run, "paid", out_trade_no=out_trade_no,
                            trade_no=order.get("trade_no", ""), money=order.get("money", "")),
                      "ok" if outcome.deliverable else "bad")
@@ -615,8 +638,9 @@ def _show_wait(run: Runtime, outcome, out_trade_no: str, timeout: float, json_ou
                _text(run, "order_is", reason=_status(run, outcome.reason)))
         run.out.status(_text(run, "wait_ended", out_trade_no=out_trade_no, why=why,
                              polls=_text(run, "polls", count=outcome.polls)), "bad")
-    if outcome.paid and not outcome.deliverable:
-        run.out.status(run.messages.say(outcome.amount.line(out_trade_no)), "bad")
+    amount = outcome.amount
+    if outcome.paid and not outcome.deliverable and amount is not None:  # (another amount)
+        run.out.status(run.messages.say(amount.line(out_trade_no)), "bad")
         return ExitCode.SIGNATURE_INVALID
     return ExitCode.OK if outcome.paid else ExitCode.CHECK_FAILED
 

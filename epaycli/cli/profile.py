@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..core.errors import EpayError, InputError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..profiles.keys import redacted
-from ..profiles.store import config_path, load_store, save_store
+from ..profiles.store import ProfileStore, config_path, load_store, save_store
 from ..profiles.validate import check_answer, prepare_profile
 from .options import JsonOption
 from .runtime import Runtime, runtime
 from .wording import show_fields, show_table
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 app = typer.Typer(help="Manage merchant profiles (gateway, pid, keys).", no_args_is_help=True)
 
@@ -100,19 +104,19 @@ def add(
                          path=path), "ok")
 
 
-def _warn(run: Runtime, warnings) -> None:
+def _warn(run: Runtime, warnings: Iterable[str]) -> None:
     for warning in warnings:
         run.out.status(_text(run, "warning", warning=run.messages.say(warning)), "warn")
 
 
-def _load(run, path):
+def _load(run: Runtime, path: Path) -> ProfileStore:
     """The profiles file, and what to know about it (others can read it) said on stderr."""
     store = load_store(path)
     _warn(run, store.warnings)
     return store
 
 
-def _ask_missing(values: dict[str, str | None], run, *, rsa: bool) -> None:
+def _ask_missing(values: dict[str, str | None], run: Runtime, *, rsa: bool) -> None:
     """Ask for what the flags left out, on a terminal, each answer checked as it is given
     (asked again when wrong); a value given as a flag is checked before anything is asked."""
     missing = [field for field, _, _ in REQUIRED_PROMPTS
@@ -125,8 +129,9 @@ def _ask_missing(values: dict[str, str | None], run, *, rsa: bool) -> None:
         raise InputError("missing {flags}", "give them as flags, or run this on a terminal to be "
                          "asked", code="profile_flags_missing", fields={"flags": flags})
     for field in ("gateway", "pid"):
-        if values[field]:
-            check_answer(field, values[field])
+        given = values[field]
+        if given:
+            check_answer(field, given)
     for field, question, secret in REQUIRED_PROMPTS:
         while field in missing and not values[field]:
             answer = typer.prompt(_text(run, question), hide_input=secret, default="",

@@ -14,10 +14,16 @@ from ..core.signing import Keys, Md5Key, RsaKeys, Signer, SignType
 from ..profiles.keys import load_key, profile_keys
 from ..profiles.resolve import Resolved, current, key_notes
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
-from .runtime import runtime
+from .runtime import Runtime, runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..conformance.events import TriggerPlanned, TriggerResult
+    from ..conformance.notifies import Method as NotifyMethod
+    from ..conformance.notifies import OutgoingNotify
+    from ..core.notify import MoneyFormat as NotifyMoneyFormat
+    from ..messages import Messages
     from ..state import RecordedOrder
 
 app = typer.Typer(help="Send a signed notify to a shop's handler, as a gateway would.",
@@ -58,6 +64,12 @@ class Method(str, Enum):
 class MoneyFormat(str, Enum):
     gateway = "gateway"
     two_dp = "2dp"
+
+
+# The choices as the notify's plan names them (the enums' values, typed as its literals).
+_METHODS: dict[Method, NotifyMethod] = {Method.GET: "GET", Method.POST: "POST"}
+_MONEY_FORMATS: dict[MoneyFormat, NotifyMoneyFormat] = {MoneyFormat.gateway: "gateway",
+                                                        MoneyFormat.two_dp: "2dp"}
 
 
 Opt = typer.Option
@@ -138,8 +150,8 @@ def notify(
         type=type_ or (recorded.type if recorded else "") or resolved.profile.type or "alipay",
         name=name, param=param,
         pid=resolved.profile.pid or (recorded.pid if recorded else ""),
-        changes=set_ or [], method=method.value,
-        money_format=money_format.value, signer=signer,
+        changes=set_ or [], method=_METHODS[method],
+        money_format=_MONEY_FORMATS[money_format], signer=signer,
         sign_with=forger_signer(signer, sign_with) if sign_with is not None else None,
         signing="unsigned" if unsigned else "bad_sign" if bad_sign else "genuine",
         now=run.env.now() if now is None else now)
@@ -157,7 +169,8 @@ def notify(
           verify_tls=not insecure, json_output=json_output, secrets=secrets)
 
 
-def _send(run, outgoing, *, count, concurrency, timeout, verify_tls, json_output, secrets):
+def _send(run: Runtime, outgoing: OutgoingNotify, *, count: int, concurrency: int,
+          timeout: float, verify_tls: bool, json_output: bool, secrets: list[str]) -> None:
     """Send, print what came back, and end with exit 5 when a notify got no answer."""
     from ..conformance import trigger as engine
 
@@ -170,7 +183,8 @@ def _send(run, outgoing, *, count, concurrency, timeout, verify_tls, json_output
         raise engine.no_answer_error(result)
 
 
-def recorded_order(out_trade_no: str, pid: str, environ) -> RecordedOrder | None:
+def recorded_order(out_trade_no: str, pid: str, environ: Mapping[str, str]
+                   ) -> RecordedOrder | None:
     """The order as ``epay order create`` recorded it, if it did (the state file is only read,
     never created, here)."""
     from ..state import LocalState  # sqlite3: only when an order is named
@@ -194,11 +208,11 @@ def forger_signer(signer: Signer, given: str) -> Signer:
     return RsaKeys(private=load_key(given, "private", what="key given to --sign-with"))
 
 
-def _text(messages, message_id: str, /, **fields) -> str:
+def _text(messages: Messages, message_id: str, /, **fields: object) -> str:
     return messages.text(f"trigger.{message_id}", MESSAGES[message_id], **fields)
 
 
-def _show(run, event: TriggerPlanned | TriggerResult, json_output: bool,
+def _show(run: Runtime, event: TriggerPlanned | TriggerResult, json_output: bool,
           secrets: list[str]) -> None:
     """An event of the trigger: its to_dict() with --json; else lines by its type."""
     from ..conformance.events import TriggerPlanned
@@ -218,9 +232,9 @@ def _show(run, event: TriggerPlanned | TriggerResult, json_output: bool,
         out.fields(result_fields(event, run.messages))
 
 
-def result_fields(result: TriggerResult, messages) -> list[tuple[str, str]]:
+def result_fields(result: TriggerResult, messages: Messages) -> list[tuple[str, str]]:
     """The answer (one notify) or the figures (many), as labelled fields."""
-    def say(message_id: str, /, **fields) -> str:
+    def say(message_id: str, /, **fields: object) -> str:
         return _text(messages, message_id, **fields)
 
     if result.summary.sent == 1:

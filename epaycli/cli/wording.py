@@ -21,7 +21,7 @@ def show_table(run: Runtime, rows: Sequence[Mapping[str, object]], columns: Sequ
     the ids themselves (upper-cased by the table)."""
     messages = run.messages
     if messages.language == "en":
-        run.out.table(list(rows), list(columns))
+        run.out.table(rows, columns)
         return
     headers = [messages.text(f"{area}.column.{column}", column.upper()) for column in columns]
     run.out.table([{header: str(row.get(column, "")) for header, column in zip(headers, columns)}

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import IntEnum
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from ..core.errors import InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS
 from ..core.signing import Signer
-from ..core.words import Text, Texts
+from ..core.words import Template, Text, Texts
 from .delivery import Answer
 from .events import Grade
 from .notifies import NotifyPlan, OutgoingNotify, build_notify
@@ -37,6 +37,14 @@ class Stage(IntEnum):
     AFTER_CREDIT = 3
     REPEAT = 4
     OVERALL = 5
+
+
+class OrderChanges(TypedDict, total=False):
+    """What a case changes in the genuine notify's order."""
+
+    pid: str
+    out_trade_no: str
+    money: Decimal
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class Suite:
         pid = self.genuine.order.pid
         return str(int(pid) + 1) if pid.isdigit() else pid + "1"
 
-    def with_order(self, **changes) -> NotifyPlan:
+    def with_order(self, **changes: Unpack[OrderChanges]) -> NotifyPlan:
         return self.genuine.but(order=replace(self.genuine.order, **changes))
 
 
@@ -224,7 +232,7 @@ class Observed:
 
 
 # Why a case got its grade, and the fixes that are not a case's own, by id (check.said.<id>).
-SAID = {
+SAID: dict[str, Template] = {
     "no_answer": "no answer: {error}",
     "not_credited_after_success": "answered success ({answer}) but the state URL says the "
                                   "order is not credited",
@@ -281,10 +289,14 @@ said = Texts("check.said", SAID)
 
 
 Said = Text | str
+Graded = tuple[Grade, Said, Said]
+# How one kind of expectation grades a case: (case, what it saw, the suite, every answer of
+# the run) → (grade, reason, fix).
+Grader = Callable[[Case, Observed, Suite, tuple[Answer, ...]], Graded]
 
 
 def grade_case(case: Case, observed: Observed, suite: Suite,
-               everything: tuple[Answer, ...] = ()) -> tuple[Grade, Said, Said]:
+               everything: tuple[Answer, ...] = ()) -> Graded:
     """(grade, reason, fix) for one case: phrases, English unless said in another language."""
     unreachable = next((a for a in observed.answers if a.unreachable), None)
     if unreachable is not None:  # "not accepted" proves nothing about a handler never reached
@@ -294,7 +306,8 @@ def grade_case(case: Case, observed: Observed, suite: Suite,
     return grader(case, observed, suite, everything)
 
 
-def _accept(case, observed, suite, _everything):
+def _accept(case: Case, observed: Observed, suite: Suite,
+            _everything: tuple[Answer, ...]) -> Graded:
     answers = observed.answers
     for number, answer in enumerate(answers, 1):
         if not answer.delivered:
@@ -306,14 +319,16 @@ def _accept(case, observed, suite, _everything):
     return "PASS", said("accepted", answers=_span(answers)), ""
 
 
-def _accept_post(case, observed, suite, everything):
+def _accept_post(case: Case, observed: Observed, suite: Suite,
+                 everything: tuple[Answer, ...]) -> Graded:
     grade, reason, fix = _accept(case, observed, suite, everything)
     if grade == "FAIL" and not suite.gateway_posts:
         return "WARN", said("post_only", reason=reason), fix
     return grade, reason, fix
 
 
-def _reject(case, observed, suite, _everything):
+def _reject(case: Case, observed: Observed, suite: Suite,
+            _everything: tuple[Answer, ...]) -> Graded:
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if observed.credited:
@@ -327,7 +342,8 @@ def _reject(case, observed, suite, _everything):
         case.said_fix
 
 
-def _reject_warn(case, observed, suite, _everything):
+def _reject_warn(case: Case, observed: Observed, suite: Suite,
+                 _everything: tuple[Answer, ...]) -> Graded:
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if accepted:
@@ -336,7 +352,8 @@ def _reject_warn(case, observed, suite, _everything):
     return "PASS", said("refused", answer=_first(answers)), ""
 
 
-def _not_credit(case, observed, suite, _everything):
+def _not_credit(case: Case, observed: Observed, suite: Suite,
+                _everything: tuple[Answer, ...]) -> Graded:
     answers = observed.answers
     accepted = [a for a in answers if a.delivered]
     if observed.credited:
@@ -348,7 +365,8 @@ def _not_credit(case, observed, suite, _everything):
     return "PASS", said("not_credited", answer=_first(answers)), ""
 
 
-def _idempotent(case, observed, suite, _everything):
+def _idempotent(case: Case, observed: Observed, suite: Suite,
+                _everything: tuple[Answer, ...]) -> Graded:
     answers = observed.answers
     for number, answer in enumerate(answers, 1):
         if not answer.delivered:
@@ -365,9 +383,10 @@ def _idempotent(case, observed, suite, _everything):
     return "PASS", said("answered_times", count=len(answers)), ""
 
 
-def _prompt(case, observed, suite, everything):
+def _prompt(case: Case, observed: Observed, suite: Suite,
+            everything: tuple[Answer, ...]) -> Graded:
     answered = [a for a in everything if a.answered]
-    problems = []
+    problems: list[Said] = []
     redirects = [a for a in answered if a.redirected]
     if redirects:
         problems.append(said("redirects", count=len(redirects), answer=redirects[0].describe()))
@@ -382,13 +401,14 @@ def _prompt(case, observed, suite, everything):
         for problem in problems[1:]:
             reason = said("and", first=reason, then=problem)
         return "WARN", reason, case.said_fix
-    if not everything:
+    if slowest is None:  # nothing was sent at all
         return "PASS", said("nothing_was_sent"), ""
     return "PASS", said("prompt_ok", count=len(everything), ms=slowest.seconds * 1000), ""
 
 
-_GRADERS = {"accept": _accept, "accept_post": _accept_post, "reject": _reject, "reject_warn": _reject_warn,
-            "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
+_GRADERS: dict[Expect, Grader] = {
+    "accept": _accept, "accept_post": _accept_post, "reject": _reject, "reject_warn": _reject_warn,
+    "not_credit": _not_credit, "idempotent": _idempotent, "prompt": _prompt}
 
 
 def _not_delivered(answer: Answer, number: int, total: int, suite: Suite) -> Text:
@@ -415,11 +435,11 @@ def _fix_for(answer: Answer, case: Case) -> Text:
     return case.said_fix
 
 
-def _first(answers) -> Said:
+def _first(answers: tuple[Answer, ...]) -> Said:
     return answers[0].describe() if answers else said("nothing_sent")
 
 
-def _span(answers) -> Said:
+def _span(answers: tuple[Answer, ...]) -> Said:
     if len(answers) == 1:
         return answers[0].describe()
     return said("span", count=len(answers), ms=max(a.seconds for a in answers) * 1000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from .notifies import OutgoingNotify
 if TYPE_CHECKING:
     import ssl
 
+    import httpcore
     import httpx
 
 BODY_LIMIT = 64 * 1024  # far above any handler's answer; a runaway body is cut here
@@ -97,7 +99,7 @@ class Answer:
                         ms=_ms(self.seconds), location=self.location or "?")
         return said("http", status=self.status, body=self.short_body(40), ms=_ms(self.seconds))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"status": self.status, "body": self.short_body(200),
                 "ms": round(self.seconds * 1000, 1),
                 "location": self.location or None, "error": self.error or None,
@@ -157,14 +159,17 @@ async def deliver(transport: httpx.AsyncHTTPTransport, notify: OutgoingNotify, *
                          connected=not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout))
 
 
-def no_answer(started: float, why: Text, **flags: bool) -> Answer:
-    return Answer(None, "", time.perf_counter() - started, error=str(why), why=why, **flags)
+def no_answer(started: float, why: Text, *, timed_out: bool = False,
+              connected: bool = True) -> Answer:
+    return Answer(None, "", time.perf_counter() - started, error=str(why), why=why,
+                  timed_out=timed_out, connected=connected)
 
 
-async def _read_bounded(stream) -> bytes:
+async def _read_bounded(stream: AsyncIterator[bytes]) -> bytes:
     """At most BODY_LIMIT bytes of an answer's body (httpx's ``aiter_raw`` or httpcore's
     ``aiter_stream``); the rest is not read."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in stream:
         chunks.append(chunk)
         size += len(chunk)
@@ -245,7 +250,7 @@ class KeepAlive:
             extensions={"timeout": request.extensions["timeout"]})
         self._tls = tls
         self._timeout = timeout
-        self._connection = None
+        self._connection: httpcore.AsyncHTTPConnection | None = None
 
     async def deliver(self) -> Answer:
         import httpcore
@@ -274,7 +279,7 @@ class KeepAlive:
             await self.close()
             return no_answer(started, _transport_text(error))
 
-    async def _send(self):
+    async def _send(self) -> httpcore.Response:
         import httpcore
 
         for _ in range(2):  # the handler may have closed the kept-alive connection
@@ -318,7 +323,7 @@ class Summary:
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds > 0 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"sent": self.sent, "delivered": self.delivered, "no_answer": self.no_answer,
                 "statuses": self.statuses, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms,
                 "max_ms": self.max_ms, "seconds": round(self.seconds, 3),

@@ -4,7 +4,7 @@ user or a conformance case changes in it — a field, the money text, the signat
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from ..core.errors import InputError
@@ -28,6 +28,20 @@ Method = Literal["GET", "POST"]
 AFTER_SIGNING = ("sign", "sign_type")
 
 
+class PlanChanges(TypedDict, total=False):
+    """Any of ``NotifyPlan``'s fields, changed (``plan.but(signing="bad_sign")``)."""
+
+    order: PaidOrder
+    signer: Signer
+    money_format: MoneyFormat
+    trade_status: str
+    changes: tuple[tuple[str, str], ...]
+    signing: Signing
+    sign_with: Signer | None
+    method: Method
+    now: int | None
+
+
 @dataclass(frozen=True)
 class NotifyPlan:
     """Everything that decides one notify's fields and signature."""
@@ -42,7 +56,7 @@ class NotifyPlan:
     method: Method = "GET"
     now: int | None = None  # V2 timestamp
 
-    def but(self, **changes) -> NotifyPlan:
+    def but(self, **changes: Unpack[PlanChanges]) -> NotifyPlan:
         return replace(self, **changes)
 
 
@@ -65,7 +79,7 @@ class OutgoingNotify:
         """The form body of a POST notify (``application/x-www-form-urlencoded``)."""
         return http_build_query(self.fields) if self.method == "POST" else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"method": self.method, "url": self.url, "body": self.body,
                 "fields": dict(self.fields)}
 
@@ -75,7 +89,7 @@ def build_notify(notify_url: str, plan: NotifyPlan) -> OutgoingNotify:
     order, changes applied, then signed (or not) as the plan says."""
     fields = notify_fields(plan.order, money_format=plan.money_format,
                            trade_status=plan.trade_status)
-    late = {}
+    late: dict[str, str] = {}
     for name, value in plan.changes:
         if name in AFTER_SIGNING:
             late[name] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -43,8 +44,18 @@ def wrong_signer(signer: Signer) -> Signer:
 
 @dataclass(frozen=True)
 class CreatedOrder:
+    """What a ``--create-order-cmd`` printed (the amount may be left to ``--amount``)."""
+
     out_trade_no: str
     amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ShopOrder:
+    """The shop's order the check is about, its amount known."""
+
+    out_trade_no: str
+    amount: Decimal
 
 
 def parse_created_order(text: str) -> CreatedOrder:
@@ -76,7 +87,7 @@ def parse_created_order(text: str) -> CreatedOrder:
     return CreatedOrder(words[0], parse_amount(words[1]) if len(words) == 2 else None)
 
 
-def order_from_command(command: str, environ) -> CreatedOrder:
+def order_from_command(command: str, environ: Mapping[str, str]) -> CreatedOrder:
     """Run the shop's command that creates an order (no shell: use ``sh -c '…'`` for pipes)."""
     import shlex
     import subprocess
@@ -117,7 +128,7 @@ def order_from_command(command: str, environ) -> CreatedOrder:
 
 
 def shop_order(order: str | None, amount: str | None, command: str | None,
-               environ) -> CreatedOrder:
+               environ: Mapping[str, str]) -> ShopOrder:
     """The shop's real order the valid cases are about: ``--order`` with ``--amount``, or what
     ``--create-order-cmd`` printed (its amount, or ``--amount``)."""
     if order and command:
@@ -126,12 +137,12 @@ def shop_order(order: str | None, amount: str | None, command: str | None,
     given = parse_amount(amount) if amount is not None else None
     if command:
         created = order_from_command(command, environ)
-        if created.amount is None and given is None:
+        money = created.amount if created.amount is not None else given
+        if money is None:
             raise InputError("--create-order-cmd printed order {order!r} without its amount",
                              "print the amount too, or pass --amount",
                              code="order_cmd_no_amount", fields={"order": created.out_trade_no})
-        return CreatedOrder(created.out_trade_no, created.amount if created.amount is not None
-                            else given)
+        return ShopOrder(created.out_trade_no, money)
     if not order or not order.strip():
         raise InputError("the check needs a real, unpaid order in the shop",
                          "pass --order OUT_TRADE_NO --amount X, or --create-order-cmd \"…\"",
@@ -140,4 +151,4 @@ def shop_order(order: str | None, amount: str | None, command: str | None,
         raise InputError("the amount of order {order!r} is needed",
                          "pass --amount X (the order's amount in the shop)",
                          code="check_no_amount", fields={"order": order.strip()})
-    return CreatedOrder(order.strip(), given)
+    return ShopOrder(order.strip(), given)

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 from ..core.errors import InputError, NetworkError
 from ..core.money import parse_amount
-from ..core.notify import DELIVERY_TIMEOUT_SECONDS, PaidOrder
+from ..core.notify import DELIVERY_TIMEOUT_SECONDS, MoneyFormat, PaidOrder
 from ..core.signing import Signer
 from .delivery import deliver_many, summarize
 from .events import TriggerResult
 from .notifies import (
+    Method,
     NotifyPlan,
     OutgoingNotify,
+    Signing,
     build_notify,
     check_notify_url,
     parse_changes,
@@ -34,11 +36,11 @@ class TriggerRequest:
     param: str
     pid: str
     changes: list[str]
-    method: str
-    money_format: str
+    method: Method
+    money_format: MoneyFormat
     signer: Signer  # the merchant MD5 key (V1) or the platform private key (V2)
     sign_with: Signer | None  # a forger's key, used instead of ``signer``
-    signing: str
+    signing: Signing
     now: int
 
 

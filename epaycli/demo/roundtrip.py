@@ -18,9 +18,9 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from ..core.errors import EpayError, ExitCode, InputError, NetworkError
@@ -34,6 +34,20 @@ from ..gateway.calls import Call, Merchant
 from ..profiles.keys import profile_keys
 from ..profiles.resolve import Resolved
 from .events import STEP_TITLES, STEPS, Check, DemoResult, Setting, Step
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..gateway.calls import OrderRequest
+    from ..gateway.client import GatewayClient
+    from ..gateway.replies import Reply
+    from ..listener.server import Listener
+    from ..mock.notifier import Faults
+    from ..mock.server import RunningGateway
+    from ..state import LocalState
+
+# What a step shows (signed, sent, received, answered): JSON-shaped, keys masked (events.Step).
+Shown = dict[str, Any]
 
 DEFAULT_TIMEOUT = 10.0  # seconds any one wait may take (an HTTP answer, the notify)
 SHOWN_BODY = 240  # characters of an answer shown in a step
@@ -94,7 +108,10 @@ class _StepRecord:
 
     def __init__(self, number: int, name: str, title: str) -> None:
         self.number, self.name, self.title = number, name, title
-        self.signed = self.sent = self.received = self.answered = None
+        self.signed: Shown | None = None
+        self.sent: Shown | None = None
+        self.received: Shown | None = None
+        self.answered: Shown | None = None
         self.error: dict[str, Any] | None = None
         self.said_error: Text | str | None = None
         self.checks: list[Check] = []
@@ -118,7 +135,8 @@ class DemoFailed(EpayError):
     code = "demo_failed"
 
     def __init__(self, message: str, hint: str | None = None, *, code: str | None = None,
-                 fields: dict | None = None, exit_code: int = ExitCode.CHECK_FAILED) -> None:
+                 fields: Mapping[str, object] | None = None,
+                 exit_code: int = ExitCode.CHECK_FAILED) -> None:
         super().__init__(message, hint, code=code, fields=fields)
         self.exit_code = ExitCode(exit_code)
 
@@ -172,15 +190,16 @@ def run_demo(*, dialect: str = Dialect.V1, fault: str = "", timeout: float = DEF
         return _run_in(Path(folder), dialect, faults, fault, timeout, on_setting, on_step, clock)
 
 
-def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
-            clock) -> DemoResult:
+def _run_in(folder: Path, dialect: str, faults: Faults | tuple[()], fault: str, timeout: float,
+            on_setting: OnSetting | None, on_step: OnStep | None,
+            clock: Callable[[], float]) -> DemoResult:
     from ..gateway.client import GatewayClient, Settings
     from ..listener.server import start_listener
     from ..mock.server import start_gateway
     from ..state import LocalState
 
     started = time.perf_counter()
-    events: queue.Queue[dict] = queue.Queue()
+    events: queue.Queue[dict[str, Any]] = queue.Queue()
     state = LocalState(folder / "orders.sqlite3")
     with start_gateway(port=0, data_dir=folder / "gateway", faults=faults,
                        notify_timeout=min(timeout, 5.0)) as gateway:
@@ -201,7 +220,7 @@ def _run_in(folder: Path, dialect, faults, fault, timeout, on_setting, on_step,
     return DemoResult(setting, steps, (time.perf_counter() - started) * 1000)
 
 
-def _merchant(gateway, dialect: str) -> tuple[Merchant, Keys, str]:
+def _merchant(gateway: RunningGateway, dialect: str) -> tuple[Merchant, Keys, str]:
     """The merchant the demo pays as, the keys its receiver checks notifies with, and the
     secret never to show whole: the local gateway's merchant, as a profile would name it."""
     if dialect == Dialect.V1:  # the sandbox merchant: its refund API is on
@@ -217,7 +236,7 @@ def _merchant(gateway, dialect: str) -> tuple[Merchant, Keys, str]:
     return merchant, receiver, profile.key
 
 
-def _browser(timeout: float):
+def _browser(timeout: float) -> httpx.Client:
     """What opens the cashier: a plain HTTP client, as a browser would (no epay signing)."""
     import httpx
 
@@ -228,12 +247,14 @@ def _browser(timeout: float):
 class _Trip:
     """The state one run carries from step to step."""
 
-    def __init__(self, gateway, listener, merchant: Merchant, secret: str, client, browser,
-                 state, events: queue.Queue, timeout: float, clock) -> None:
+    def __init__(self, gateway: RunningGateway, listener: Listener, merchant: Merchant,
+                 secret: str, client: GatewayClient, browser: httpx.Client, state: LocalState,
+                 events: queue.Queue[dict[str, Any]], timeout: float,
+                 clock: Callable[[], float]) -> None:
         self.gateway, self.listener, self.merchant = gateway, listener, merchant
         self.secret, self.client, self.browser, self.state = secret, client, browser, state
         self.events, self.timeout, self.clock = events, timeout, clock
-        self.order = None
+        self.order: OrderRequest | None = None  # made by the first step
         self.trade_no = ""
         self.payurl = ""
         self.pay_action = ""
@@ -267,7 +288,14 @@ class _Trip:
     def _now(self) -> int:
         return int(self.clock())
 
-    def _send(self, step: _StepRecord, call: Call):
+    @property
+    def created(self) -> OrderRequest:
+        """The order the first step made (the later steps run only when it did)."""
+        if self.order is None:
+            raise RuntimeError("the demo's order is made by its first step, which did not run")
+        return self.order
+
+    def _send(self, step: _StepRecord, call: Call) -> Reply:
         step.signed = _signed_of(call, mask(self.secret))
         step.sent = _sent_of(call)
         reply = self.client.send(call)
@@ -275,12 +303,13 @@ class _Trip:
                          "verified": reply.verified, "data": _masked(reply.data, self.secret)}
         return reply
 
-    def _browse(self, method: str, url: str, **form):
+    def _browse(self, method: str, url: str, data: Mapping[str, str] | None = None
+                ) -> httpx.Response:
         """A request of the buyer's browser; a transport failure is a ``NetworkError``."""
         import httpx
 
         try:
-            return self.browser.request(method, url, **form)
+            return self.browser.request(method, url, data=data)
         except httpx.HTTPError as error:
             reason = " ".join(str(error).split())[:160] or type(error).__name__
             raise NetworkError("{method} {url} failed: {reason} (timeout {timeout:g} s)",
@@ -292,11 +321,11 @@ class _Trip:
 
     def _create(self, step: _StepRecord) -> None:
         now = self._now()
-        self.order = calls.validate_order(
+        order = self.order = calls.validate_order(
             money=DEMO_AMOUNT, name=DEMO_NAME, type=DEMO_TYPE, clientip="127.0.0.1",
             out_trade_no=calls.new_out_trade_no(now, secrets.token_hex(3)),
             notify_url=self.listener.url, api=True)
-        reply = self._send(step, calls.create_order(self.merchant, self.order, now))
+        reply = self._send(step, calls.create_order(self.merchant, order, now))
         from ..gateway.replies import create_fields, pay_field
 
         created = create_fields(reply.data, v2=self.merchant.v2)
@@ -313,9 +342,8 @@ class _Trip:
 
         # The receiver checks the notify's amount against this, as a shop checks its own order.
         self.state.record_order(RecordedOrder(self.merchant.gateway, self.merchant.pid,
-                                              self.order.out_trade_no, self.trade_no,
-                                              self.order.money, self.order.name,
-                                              self.order.type, now))
+                                              order.out_trade_no, self.trade_no,
+                                              order.money, order.name, order.type, now))
 
     def _cashier(self, step: _StepRecord) -> None:
         step.sent = {"method": "GET", "url": self.payurl}
@@ -327,9 +355,10 @@ class _Trip:
                    response.status_code == 200 and "text/html" in content_type,
                    said("http_content_type", status=response.status_code,
                         content_type=content_type or said("no_content_type")))
-        step.check(said("shows_order", money=f"{self.order.money:f}",
-                        out_trade_no=self.order.out_trade_no),
-                   f"￥{self.order.money:f}" in page and self.order.out_trade_no in page,
+        order = self.created
+        step.check(said("shows_order", money=f"{order.money:f}",
+                        out_trade_no=order.out_trade_no),
+                   f"￥{order.money:f}" in page and order.out_trade_no in page,
                    said("order_not_shown"))
         action = _pay_form_action(page)
         if step.check(said("pay_form"), action is not None, said("no_pay_form")):
@@ -342,11 +371,12 @@ class _Trip:
         form = {"action": "pay"}
         step.sent = {"method": "POST", "url": self.pay_action, "form": form}
         response = self._browse("POST", self.pay_action, data=form)
-        step.received = {"status": response.status_code, "body": _page_text(response.text)}
+        body = _page_text(response.text)
+        step.received = {"status": response.status_code, "body": body}
         step.check(said("http_200"), response.status_code == 200,
                    said("http_status", status=response.status_code))
         step.check(said("cashier_paid"), "支付成功" in response.text,
-                   said("cashier_says", body=step.received["body"][:120]))
+                   said("cashier_says", body=body[:120]))
 
     def _notify(self, step: _StepRecord) -> None:
         """The gateway sent the first notify while answering the pay button; the receiver
@@ -360,8 +390,9 @@ class _Trip:
         if delivery is not None:
             step.sent = {"by": "the gateway", "method": delivery.get("method", ""),
                          "url": scrub(delivery.get("url", ""), [self.secret])}
-        if not step.check(said("notify_arrives", trade_no=self.trade_no, timeout=self.timeout),
-                          event is not None, said("no_notify", timeout=self.timeout)):
+        step.check(said("notify_arrives", trade_no=self.trade_no, timeout=self.timeout),
+                   event is not None, said("no_notify", timeout=self.timeout))
+        if event is None:
             return
         params = event.get("params") or {}
         step.signed = self._notify_signed(params)
@@ -385,7 +416,7 @@ class _Trip:
                    said("not_delivered", status=delivery.get("status"),
                         body=str(delivery.get("body") or delivery.get("error") or "")[:60]))
 
-    def _notify_event(self) -> dict | None:
+    def _notify_event(self) -> dict[str, Any] | None:
         deadline = time.monotonic() + self.timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -398,7 +429,7 @@ class _Trip:
             if event.get("event") == "notify" and event.get("trade_no") == self.trade_no:
                 return event
 
-    def _notify_signed(self, params: dict) -> dict:
+    def _notify_signed(self, params: dict[str, str]) -> Shown:
         sign_type = pick_sign_type(params, preferred=SignType.RSA if self.merchant.v2
                                    else SignType.MD5)
         string = signed_string(params, sign_type)
@@ -413,12 +444,13 @@ class _Trip:
         self._query_status(step, 1, said("paid"))
 
     def _refund(self, step: _StepRecord) -> None:
-        out_refund_no = f"R{self.order.out_trade_no}" if self.merchant.v2 else ""
+        order = self.created
+        out_refund_no = f"R{order.out_trade_no}" if self.merchant.v2 else ""
         reply = self._send(step, calls.refund_order(
-            self.merchant, self._now(), money=self.order.money,
-            out_trade_no=self.order.out_trade_no, out_refund_no=out_refund_no))
+            self.merchant, self._now(), money=order.money,
+            out_trade_no=order.out_trade_no, out_refund_no=out_refund_no))
         # parse_reply raised unless the answer was a success code (0 here; forks answer 1).
-        step.check(said("refund_accepted", money=format_wire(self.order.money),
+        step.check(said("refund_accepted", money=format_wire(order.money),
                         code=reply.data.get("code"), msg=reply.data.get("msg", "")), True)
         if self.merchant.v2:
             self._check_verified(step, reply)
@@ -429,23 +461,27 @@ class _Trip:
     def _query_status(self, step: _StepRecord, status: int, text: Text) -> None:
         from ..gateway.replies import order_fields
 
+        ordered = self.created
         reply = self._send(step, calls.query_order(self.merchant, self._now(),
-                                                   out_trade_no=self.order.out_trade_no))
+                                                   out_trade_no=ordered.out_trade_no))
         order = order_fields(reply.data)
         shown = {k: reply.data[k] for k in QUERY_SHOWN if k in reply.data}
-        step.received["body"] = _short_json(shown, self.secret) + (
-            f" (+{len(reply.data) - len(shown)} more fields)" if len(reply.data) > len(shown) else "")
+        received = step.received
+        if received is not None:  # (what _send recorded: its body, shortened to these fields)
+            received["body"] = _short_json(shown, self.secret) + (
+                f" (+{len(reply.data) - len(shown)} more fields)"
+                if len(reply.data) > len(shown) else "")
         step.check(said("status", status=status, text=text), order.get("status") == status,
                    said("status", status=order.get("status"), text=order.get("status_text")))
         step.check(said("as_ordered", trade_no=self.trade_no,
-                        money=format_wire(self.order.money)),
+                        money=format_wire(ordered.money)),
                    order.get("trade_no") == self.trade_no
-                   and amounts_equal(str(order.get("money", "")), self.order.money),
+                   and amounts_equal(str(order.get("money", "")), ordered.money),
                    said("found", trade_no=order.get("trade_no"), money=order.get("money")))
         if self.merchant.v2:
             self._check_verified(step, reply)
 
-    def _check_verified(self, step: _StepRecord, reply) -> None:
+    def _check_verified(self, step: _StepRecord, reply: Reply) -> None:
         step.check(said("verified"), reply.verified is True,
                    "; ".join(reply.notes) or said("not_verified"))
 
@@ -453,7 +489,8 @@ class _Trip:
 def _said_error(error: EpayError, secret: str) -> Text | str:
     """A step's error as the timeline says it: a worded error by its code, else its words."""
     if error.templates is None:
-        return scrub(error.message, [secret])
+        message: str = scrub(error.message, [secret])  # (scrub keeps the shape it is given)
+        return message
     return Text(f"errors.{error.words or error.code}.message", error.templates[0],
                   **scrub(dict(error.fields), [secret]))
 
@@ -461,7 +498,7 @@ def _said_error(error: EpayError, secret: str) -> Text | str:
 # ---- what a step shows --------------------------------------------------------------------
 
 
-def _signed_of(call: Call, key_shown: str) -> dict | None:
+def _signed_of(call: Call, key_shown: str) -> Shown | None:
     if call.signed is None:
         return None  # api.php takes the merchant key itself (shown masked in the URL)
     signed = call.signed
@@ -472,22 +509,23 @@ def _signed_of(call: Call, key_shown: str) -> dict | None:
             else "the merchant private key (RSA)"}
 
 
-def _sent_of(call: Call) -> dict:
-    sent = {"method": call.method, "url": call.shown_url}
+def _sent_of(call: Call) -> Shown:
+    sent: Shown = {"method": call.method, "url": call.shown_url}
     if call.form is not None:
         sent["form"] = redact_params(call.form)
     return sent
 
 
-def _masked(data: dict, secret: str) -> dict:
+def _masked(data: Mapping[str, Any], secret: str) -> dict[str, Any]:
     """An answer fit to show: a ``key`` field masked, the merchant key masked anywhere."""
     shown = dict(data)
     if "key" in shown:
         shown["key"] = mask(str(shown["key"]))
-    return scrub(shown, [secret])
+    masked: dict[str, Any] = scrub(shown, [secret])  # (scrub keeps the shape it is given)
+    return masked
 
 
-def _short_json(data: dict, secret: str) -> str:
+def _short_json(data: Mapping[str, Any], secret: str) -> str:
     import json
 
     text = json.dumps(_masked(data, secret), ensure_ascii=False, separators=(",", ":"))

@@ -4,6 +4,8 @@ plain in a pipe, styled on a terminal. Pure: data in, lines out."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.models import Dialect
 from ..messages import Messages
@@ -71,7 +73,7 @@ MESSAGES = {
 WHO = {MESSAGES[key]: key for key in MESSAGES if key.startswith("who_")}
 
 
-def _text(messages: Messages, message_id: str, /, **fields) -> str:
+def _text(messages: Messages, message_id: str, /, **fields: object) -> str:
     return messages.text(f"demo.timeline.{message_id}", MESSAGES[message_id], **fields)
 
 
@@ -169,7 +171,7 @@ def _pad(label: str) -> str:
     return label + " " * max(LABEL - display_width(label), 0)
 
 
-def _signed(signed: dict, messages: Messages) -> list[Line]:
+def _signed(signed: Mapping[str, Any], messages: Messages) -> list[Line]:
     by = _who(messages, signed.get("by", ""))
     if signed.get("sign_type") == "MD5":  # the key is appended to the string, then hashed
         shown = _text(messages, "md5", canonical=signed["canonical"], key=signed.get("key", ""))
@@ -184,7 +186,7 @@ def _signed(signed: dict, messages: Messages) -> list[Line]:
     return lines
 
 
-def _sent(sent: dict, messages: Messages) -> list[Line]:
+def _sent(sent: Mapping[str, Any], messages: Messages) -> list[Line]:
     url = _LONG_SIGN.sub(lambda m: f"{m.group(1)[:SHOWN_SIGN]}…", sent.get("url", ""))
     method = sent.get("method", "")
     shown = _text(messages, "sent_by", method=method, url=url, by=_who(messages, sent["by"])) \
@@ -197,7 +199,7 @@ def _sent(sent: dict, messages: Messages) -> list[Line]:
     return lines
 
 
-def _received(received: dict, messages: Messages) -> list[Line]:
+def _received(received: Mapping[str, Any], messages: Messages) -> list[Line]:
     if "verdict" in received:  # the notify, as the receiver saw it
         verdict = received.get("verdict", "")
         reason = received.get("reason") or _text(messages, "all_checks_passed")

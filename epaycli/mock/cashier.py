@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from .store import Order
+
+if TYPE_CHECKING:
+    from .notifier import NotifyOutcome
 
 _STYLE = ("body{font-family:sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#222}"
           "table{border-collapse:collapse;margin:1em 0}td{padding:.3em .8em;border-bottom:1px solid #ddd}"
@@ -59,7 +63,7 @@ def cashier_page(order: Order, *, stored_escaped: bool) -> bytes:
         f'<button class="fail" name="action" value="fail">失败 Fail</button></form>'))
 
 
-def paid_page(order: Order, notify: dict, return_link: str) -> bytes:
+def paid_page(order: Order, notify: NotifyOutcome, return_link: str) -> bytes:
     delivered = "delivered" if notify.get("delivered") else (notify.get("error") or
                                                              f"answered {notify.get('status')}")
     link = (f'<p><a href="{escape(return_link)}">返回商户 Return to the merchant</a></p>'

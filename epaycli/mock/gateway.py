@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..core.endpoints import V2_ROUTES
+from ..core.errors import ConfigError
 from ..core.models import SANDBOX_KEY, SANDBOX_PID, Dialect
 from ..core.money import format_wire
 from ..core.php import is_empty
@@ -29,9 +31,14 @@ from ..core.signing import (
     verify,
 )
 from . import cashier
-from .notifier import Faults, parse_faults
+from .notifier import Faults, NotifyOutcome, parse_faults
 from .quirks import Quirks
 from .store import GatewayStore, Merchant, Order
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+    from .notifier import Notifier
 
 BEIJING = timezone(timedelta(hours=8))  # trade_no and times are Beijing time on every server
 OUT_TRADE_NO = re.compile(r"[A-Za-z0-9._\-|]+")
@@ -54,6 +61,10 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+# A V2 route's handler: (the signed parameters, the merchant they authenticate, its sign type).
+V2Handler = Callable[[Mapping[str, str], Merchant, SignType], Reply]
 
 
 class Refused(Exception):
@@ -89,7 +100,7 @@ class Gateway:
         self.clock = clock
         self.platform_private = _private_key(platform_private_pem)
         self.platform_public_pem = platform_public_pem
-        self.notifier = None  # set by the server once the notifier exists
+        self.notifier: Notifier | None = None  # set by the server once the notifier exists
         now = int(clock())
         self.sandbox = store.ensure_merchant(int(SANDBOX_PID), SANDBOX_KEY, refund_api=True,
                                              now=now)
@@ -98,9 +109,9 @@ class Gateway:
             int(V2_PID), "".join(secrets.choice(alphabet) for _ in range(32)), rsa_only=True,
             refund_api=True, public_key=merchant_public_pem, now=now)
         if self.v2_merchant.public_key != merchant_public_pem:  # key files made anew
-            store.update_merchant(self.v2_merchant.pid, public_key=merchant_public_pem)
-            self.v2_merchant = store.merchant(self.v2_merchant.pid)
-        self._public_keys: dict[str, object] = {}
+            self.v2_merchant = store.update_merchant(self.v2_merchant.pid,
+                                                     public_key=merchant_public_pem)
+        self._public_keys: dict[str, RSAPublicKey] = {}
 
     # ---- dispatch ---------------------------------------------------------------------
 
@@ -120,8 +131,9 @@ class Gateway:
             if path.startswith("/cashier/"):
                 return self.cashier(request, path[len("/cashier/"):])
             if path in SANDBOX_CALLS:
+                call: Callable[[Request], Reply] = getattr(self, SANDBOX_CALLS[path])
                 try:
-                    return getattr(self, SANDBOX_CALLS[path])(request)
+                    return call(request)
                 except Refused as refusal:  # the sandbox calls answer every error as -1
                     raise Refused(-1, refusal.message) from None
             if path in ("/", "/index.php", "/index.html"):
@@ -132,7 +144,7 @@ class Gateway:
 
     # ---- answers ----------------------------------------------------------------------
 
-    def json(self, value: Mapping, status: int = 200) -> Reply:
+    def json(self, value: Mapping[str, object], status: int = 200) -> Reply:
         if self.quirks.php_json:  # as PHP's json_encode writes it
             text = json.dumps(value, separators=(",", ":")).replace("/", "\\/")
         else:
@@ -142,7 +154,7 @@ class Gateway:
     def html(self, page: bytes, status: int = 200, content_type: str = "text/html") -> Reply:
         return Reply(status, page, f"{content_type}; charset=utf-8")
 
-    def signed_json(self, value: dict) -> Reply:
+    def signed_json(self, value: Mapping[str, object]) -> Reply:
         """A V2 success: signed with the platform key over its top-level fields as text."""
         value = {**value, "timestamp": str(int(self.clock())), "sign_type": "RSA"}
         value["sign"] = sign(_signable(value), RsaKeys(private=self.platform_private))
@@ -166,7 +178,7 @@ class Gateway:
             raise Refused(-1, "商户已封禁，无法支付！")
         return merchant
 
-    def _public_key(self, merchant: Merchant):
+    def _public_key(self, merchant: Merchant) -> RSAPublicKey:
         if merchant.public_key not in self._public_keys:
             self._public_keys[merchant.public_key] = load_public_key(merchant.public_key)
         return self._public_keys[merchant.public_key]
@@ -220,8 +232,8 @@ class Gateway:
             if self._empty(params.get(name, "")):
                 raise Refused(-1, message)
         money, problem = self.quirks.parse_money(params["money"])
-        if problem:
-            raise Refused(-1, problem)
+        if money is None:  # (then problem says why)
+            raise Refused(-1, problem or "金额不合法")
         sent_number = params["out_trade_no"]
         number = sent_number
         if not OUT_TRADE_NO.fullmatch(number) or (len(number) > OUT_TRADE_NO_MAX
@@ -353,7 +365,7 @@ class Gateway:
             raise Refused(-1, missing)
         return order
 
-    def _order_fields(self, order: Order) -> dict:
+    def _order_fields(self, order: Order) -> dict[str, object]:
         """An order as api.php writes it (PHP 8.2 types: numbers, strings, false and null)."""
         return {
             "trade_no": order.trade_no, "out_trade_no": order.out_trade_no,
@@ -409,7 +421,7 @@ class Gateway:
             if page:
                 return self.html(cashier.message_page(refusal.message))
             raise
-        handler = getattr(self, "v2_" + route.replace("/", "_"))
+        handler: V2Handler = getattr(self, "v2_" + route.replace("/", "_"))
         return handler(params, merchant, sign_type)
 
     def _v2_auth(self, params: Mapping[str, str]) -> tuple[Merchant, SignType]:
@@ -424,13 +436,15 @@ class Gateway:
             raise Refused(-1, "时间戳字段不正确，请检查服务器时间")
         return merchant, self._check_sign(params, merchant, v2=True)
 
-    def v2_pay_create(self, params, merchant, sign_type) -> Reply:
+    def v2_pay_create(self, params: Mapping[str, str], merchant: Merchant,
+                      sign_type: SignType) -> Reply:
         order, _ = self._new_order(params, merchant, page=False, sign_type=sign_type, v2=True)
         pay_type = "qrcode" if _pay_field(order) == "qrcode" else "jump"
         return self.signed_json({"code": 0, "trade_no": order.trade_no, "pay_type": pay_type,
                                  "pay_info": self.payurl(order)})
 
-    def v2_pay_query(self, params, merchant, sign_type) -> Reply:
+    def v2_pay_query(self, params: Mapping[str, str], merchant: Merchant,
+                     sign_type: SignType) -> Reply:
         order = self._find_order(merchant, params)
         fields = {"code": 0, "msg": "succ", **_as_text(self._order_fields(order)),
                   "bill_trade_no": order.api_trade_no or "", "clientip": order.clientip,
@@ -438,7 +452,8 @@ class Gateway:
         fields["payurl"] = self.payurl(order)
         return self.signed_json({k: v for k, v in fields.items() if v != ""})
 
-    def v2_pay_refund(self, params, merchant, sign_type) -> Reply:
+    def v2_pay_refund(self, params: Mapping[str, str], merchant: Merchant,
+                      sign_type: SignType) -> Reply:
         out_refund_no = params.get("out_refund_no", "")
         if out_refund_no and self.store.find_refund(merchant.pid, out_refund_no=out_refund_no):
             raise Refused(-1, "该订单已退款！")
@@ -448,7 +463,8 @@ class Gateway:
                   "out_trade_no": order.out_trade_no, "money": money}
         return self.signed_json({k: v for k, v in answer.items() if v != ""})
 
-    def v2_pay_refundquery(self, params, merchant, sign_type) -> Reply:
+    def v2_pay_refundquery(self, params: Mapping[str, str], merchant: Merchant,
+                           sign_type: SignType) -> Reply:
         refund_no, out_refund_no = params.get("refund_no", ""), params.get("out_refund_no", "")
         if not refund_no and not out_refund_no:
             raise Refused(-1, "退款单号不能为空")
@@ -456,12 +472,13 @@ class Gateway:
                                        out_refund_no=out_refund_no)
         if found is None:
             raise Refused(-1, "退款记录不存在")
-        order = self.store.order_by_trade_no(found["trade_no"])
+        order = self._stored_order(found["trade_no"])
         answer = {"code": 0, "msg": "succ", **found, "out_trade_no": order.out_trade_no,
                   "status": "1"}
         return self.signed_json({k: v for k, v in answer.items() if v != ""})
 
-    def v2_pay_close(self, params, merchant, sign_type) -> Reply:
+    def v2_pay_close(self, params: Mapping[str, str], merchant: Merchant,
+                     sign_type: SignType) -> Reply:
         order = self._find_order(merchant, params)
         if order.status != 0:
             raise Refused(-1, "只能关闭未支付的订单")
@@ -469,7 +486,8 @@ class Gateway:
         return self.signed_json({"code": 0, "msg": "succ", "trade_no": order.trade_no,
                                  "out_trade_no": order.out_trade_no})
 
-    def v2_merchant_info(self, params, merchant, sign_type) -> Reply:
+    def v2_merchant_info(self, params: Mapping[str, str], merchant: Merchant,
+                         sign_type: SignType) -> Reply:
         counts = self.store.counts(merchant.pid, _today_start(self.clock()))
         return self.signed_json({
             "code": 0, "pid": str(merchant.pid), "status": "1", "pay_status": "1",
@@ -477,7 +495,8 @@ class Gateway:
             "order_num": str(counts["orders"]), "order_num_today": str(counts["orders_today"]),
             "order_num_lastday": str(counts["orders_lastday"])})
 
-    def v2_merchant_orders(self, params, merchant, sign_type) -> Reply:
+    def v2_merchant_orders(self, params: Mapping[str, str], merchant: Merchant,
+                           sign_type: SignType) -> Reply:
         limit, offset = _page_args(params, default=10)
         status = params.get("status", "")
         rows = self.store.orders(merchant.pid, limit=limit, offset=offset,
@@ -488,7 +507,8 @@ class Gateway:
 
     # ---- paying (cashier and sandbox) -------------------------------------------------
 
-    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = NO_FAULTS) -> dict:
+    def pay(self, order: Order, *, payment_type: str = "", faults: Faults = NO_FAULTS
+            ) -> NotifyOutcome:
         """Mark ``order`` paid and make the first notify attempt; the notify's outcome."""
         if order.closed:
             raise Refused(-1, "订单已关闭")
@@ -503,14 +523,41 @@ class Gateway:
             chosen = PAYMENT_TYPES[0]
         now = self.clock()
         v2 = order.dialect == Dialect.V2
-        faults = self.notifier.order_faults(faults)
+        notifier = self._started_notifier()
+        faults = notifier.order_faults(faults)
         if not self.store.mark_paid(order.trade_no, type=chosen, endtime=_beijing(now),
                                     paid_at=now, api_trade_no=("4200" + _trade_no(now)) if v2
                                     else "", buyer="sandbox-buyer" if v2 else "",
                                     faults=faults.text()):
             raise Refused(-1, "该订单已支付")
-        paid = self.store.order_by_trade_no(order.trade_no)
-        return self.notifier.paid(paid, faults)
+        return notifier.paid(self._stored_order(order.trade_no), faults)
+
+    def _started_notifier(self) -> Notifier:
+        if self.notifier is None:
+            raise RuntimeError("the gateway's notifier is not started (start_gateway starts it)")
+        return self.notifier
+
+    # An order or merchant this gateway holds (just written, or named by a refund or an order)
+    # read back: a row damaged since is a damaged data file, as the store's read errors are.
+
+    def _stored_order(self, trade_no: str) -> Order:
+        order = self.store.order_by_trade_no(trade_no)
+        if order is None:
+            raise self._lost(trade_no)
+        return order
+
+    def stored_merchant(self, pid: int) -> Merchant:
+        merchant = self.store.merchant(pid)
+        if merchant is None:
+            raise self._lost(pid)
+        return merchant
+
+    def _lost(self, number: object) -> ConfigError:
+        return ConfigError("the gateway's data file {path} no longer holds a row it wrote "
+                           "({number})", "move it aside (the gateway starts a new one), or "
+                           "choose another --data folder", code="mock_data_unreadable",
+                           words="mock_data_lost",
+                           fields={"path": str(self.store.path or ":memory:"), "number": number})
 
     def return_link(self, order: Order) -> str:
         """The browser's way back: return_url with the same signed fields as the notify."""
@@ -518,8 +565,7 @@ class Gateway:
             return ""
         from .notifier import notify_get_url, notify_params
 
-        merchant = self.store.merchant(order.pid)
-        params = notify_params(order, merchant, quirks=self.quirks,
+        params = notify_params(order, self.stored_merchant(order.pid), quirks=self.quirks,
                                platform_private=self.platform_private, now=int(self.clock()),
                                faults=Faults())
         return notify_get_url(order.return_url, params)
@@ -543,7 +589,7 @@ class Gateway:
             return self.html(cashier.message_page(refusal.message), 409)
         except Exception as error:  # noqa: BLE001 - an unknown fault name from the form
             return self.html(cashier.message_page(str(error)), 400)
-        paid = self.store.order_by_trade_no(order.trade_no)
+        paid = self._stored_order(order.trade_no)
         return self.html(cashier.paid_page(paid, notify, self.return_link(paid)))
 
     def _sandbox_order(self, params: Mapping[str, str]) -> tuple[Merchant, Order]:
@@ -583,7 +629,7 @@ class Gateway:
         _, order = self._sandbox_order(request.form)
         if order.status == 0:
             raise Refused(-1, "订单未支付")
-        notify = self.notifier.renotify(order.trade_no)
+        notify = self._started_notifier().renotify(order.trade_no)
         return self.json({"code": 1, "msg": "已重新通知", "trade_no": order.trade_no,
                           "out_trade_no": order.out_trade_no, "notify": notify})
 
@@ -599,24 +645,24 @@ class Gateway:
         if request.method != "POST":
             raise Refused(-1, "sandbox/merchant/settings takes a POST form")
         merchant = self._api_merchant(request.form)
-        changes = {}
+        changes: dict[str, bool | None] = {}
         for name in ("refund_api", "rsa_only", "active"):
             value = request.form.get(name)
-            if value is not None:
-                if value not in ("0", "1"):
-                    raise Refused(-1, f"{name} must be 0 or 1")
-                changes[name] = value == "1"
-        if changes.get("rsa_only") and not merchant.public_key:
+            if value is not None and value not in ("0", "1"):
+                raise Refused(-1, f"{name} must be 0 or 1")
+            changes[name] = None if value is None else value == "1"
+        if changes["rsa_only"] and not merchant.public_key:
             raise Refused(-1, "this merchant has no RSA public key")
-        self.store.update_merchant(merchant.pid, **changes)
-        updated = self.store.merchant(merchant.pid)
+        updated = self.store.update_merchant(merchant.pid, refund_api=changes["refund_api"],
+                                             rsa_only=changes["rsa_only"],
+                                             active=changes["active"])
         return self.json({"code": 1, "msg": "succ", "pid": updated.pid,
                           "refund_api": int(updated.refund_api), "rsa_only": int(updated.rsa_only),
                           "active": int(updated.active)})
 
 
 @lru_cache(maxsize=8)
-def _private_key(pem: str):
+def _private_key(pem: str) -> RSAPrivateKey:
     """Loading checks the key (~0.1 s): once per key per process, not per gateway started."""
     return load_private_key(pem)
 
@@ -633,11 +679,11 @@ def _page_args(params: Mapping[str, str], *, default: int) -> tuple[int, int]:
     return min(limit, 50), offset
 
 
-def _signable(value: Mapping) -> dict[str, str]:
+def _signable(value: Mapping[str, object]) -> dict[str, str]:
     return {k: str(v) for k, v in value.items() if v is not None and not isinstance(v, (list, dict))}
 
 
-def _as_text(fields: Mapping) -> dict[str, str]:
+def _as_text(fields: Mapping[str, object]) -> dict[str, str]:
     """Fields as a V2 answer carries them: text, absent values empty."""
     return {k: "" if v is None or v is False else str(v) for k, v in fields.items()}
 

@@ -97,13 +97,14 @@ def key_material(data_dir: Path | None) -> KeyMaterial:
     data_dir = Path(data_dir)
     paths = {name: data_dir / name for name in names}
     if all(path.exists() for path in paths.values()):
-        texts = [paths[name].read_text(encoding="ascii") for name in names]
-        load_private_key(texts[0], source=str(paths[MERCHANT_PRIVATE]))
-        load_private_key(texts[2], source=str(paths[PLATFORM_PRIVATE]))
-        return KeyMaterial(*texts, False, paths)
+        merchant_private, merchant_public, platform_private, platform_public = (
+            paths[name].read_text(encoding="ascii") for name in names)
+        load_private_key(merchant_private, source=str(paths[MERCHANT_PRIVATE]))
+        load_private_key(platform_private, source=str(paths[PLATFORM_PRIVATE]))
+        return KeyMaterial(merchant_private, merchant_public, platform_private, platform_public,
+                           False, {**paths})
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     merchant, platform = _new_pair(), _new_pair()
-    texts = [merchant[0], merchant[1], platform[0], platform[1]]
-    for name, text in zip(names, texts):
+    for name, text in zip(names, (*merchant, *platform)):
         _write_private(paths[name], text)
-    return KeyMaterial(*texts, True, paths)
+    return KeyMaterial(*merchant, *platform, True, {**paths})

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from ..core.errors import InputError
 from ..core.models import Dialect
@@ -44,8 +45,22 @@ from .events import NotifyAttempt
 from .quirks import Quirks
 from .store import GatewayStore, Merchant, Order
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
 FAULT_NAMES = ("duplicate", "delayed", "dropped", "tampered_money", "bad_signature", "post")
 DEFAULT_DELAY_SECONDS = 60.0
+
+
+class NotifyOutcome(TypedDict):
+    """What one notify (or its not being sent) came to: the pay API and the cashier say it."""
+
+    url: str
+    delivered: bool
+    status: int | None
+    body: str
+    error: str | None
+
 BODY_LIMIT = 64 * 1024  # of the merchant's answer: enough to find "success"
 SHOWN_BODY = 500  # characters of the answer kept per delivery
 # What a real server's curl sends (captured; §8.14 of the protocol notes).
@@ -107,7 +122,7 @@ def parse_faults(specs: Iterable[str]) -> Faults:
 
 
 def notify_params(order: Order, merchant: Merchant, *, quirks: Quirks,
-                  platform_private, now: int, faults: Faults) -> dict[str, str]:
+                  platform_private: RSAPrivateKey, now: int, faults: Faults) -> dict[str, str]:
     """The signed fields of this order's notify, as this gateway sends them."""
     unsigned: tuple[str, ...] = ()
     payment_type = order.type
@@ -204,7 +219,7 @@ class Notifier:
     def order_faults(self, extra: Faults) -> Faults:
         return self.faults | extra
 
-    def paid(self, order: Order, faults: Faults) -> dict:
+    def paid(self, order: Order, faults: Faults) -> NotifyOutcome:
         """Start the notify of a just-paid order; the first attempt is made now (unless a fault
         says otherwise) and its outcome returned."""
         target = notify_target(order.notify_url)
@@ -224,7 +239,7 @@ class Notifier:
                              "(fault: delayed)"}
         return self._attempt(order.trade_no, 1, copy=1)
 
-    def renotify(self, trade_no: str) -> dict:
+    def renotify(self, trade_no: str) -> NotifyOutcome:
         """Send the notify of a paid order again now (the admin's 补单), with its retries."""
         order = self._store.order_by_trade_no(trade_no)
         assert order is not None
@@ -261,7 +276,8 @@ class Notifier:
 
     # ---- one attempt ------------------------------------------------------------------
 
-    def _attempt(self, trade_no: str, attempt: int, *, copy: int, manual: bool = False) -> dict:
+    def _attempt(self, trade_no: str, attempt: int, *, copy: int, manual: bool = False
+                 ) -> NotifyOutcome:
         order = self._store.order_by_trade_no(trade_no)
         if order is None or order.status == 0:
             return {"url": "", "delivered": False, "status": None, "body": "",
@@ -301,7 +317,8 @@ class Notifier:
         self._store.set_notify_state(order.trade_no, state="pending", attempts=attempt, next_at=due)
         self._schedule(order.trade_no, attempt + 1, due)
 
-    def _send(self, method: str, url: str, params: dict[str, str]):
+    def _send(self, method: str, url: str, params: dict[str, str]
+              ) -> tuple[int | None, str, str | None, int]:
         """(status, body, error, elapsed ms): at most the delivery timeout (5 s, as real
         servers wait) in all, the answer read up to 64 KiB."""
         httpx = self._httpx
@@ -333,16 +350,16 @@ class Notifier:
     def _record(self, order: Order, attempt: int, copy: int, method: str, url: str,
                 status: int | None, body: str, error: str | None, delivered: bool,
                 faults: Faults, elapsed: int | None) -> None:
-        entry = {"trade_no": order.trade_no, "attempt": attempt, "copy": copy,
-                 "at": self._clock(), "method": method, "url": url, "status": status,
-                 "body": body[:SHOWN_BODY], "error": error, "delivered": int(delivered),
-                 "faults": faults.text(), "elapsed_ms": elapsed}
-        self._store.record_delivery(entry)
+        at, shown, fault_text = self._clock(), body[:SHOWN_BODY], faults.text()
+        self._store.record_delivery({
+            "trade_no": order.trade_no, "attempt": attempt, "copy": copy, "at": at,
+            "method": method, "url": url, "status": status, "body": shown, "error": error,
+            "delivered": int(delivered), "faults": fault_text, "elapsed_ms": elapsed})
         if self._on_event is not None:
             try:
                 self._on_event(NotifyAttempt(
-                    order.out_trade_no, order.trade_no, attempt, copy, entry["at"], method, url,
-                    status, entry["body"], error, delivered, entry["faults"], elapsed))
+                    order.out_trade_no, order.trade_no, attempt, copy, at, method, url,
+                    status, shown, error, delivered, fault_text, elapsed))
             except Exception:  # noqa: BLE001 - a broken observer must not stop deliveries
                 pass
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..core.errors import ConfigError, InputError
@@ -25,7 +26,7 @@ from .gateway import V2_PID, Gateway, Reply, Request
 from .keys import MERCHANT_PRIVATE, PLATFORM_PUBLIC, V2Merchant, key_material
 from .notifier import Faults, Notifier, notify_params, parse_faults
 from .quirks import MODES, Quirks
-from .store import DURABILITIES, GatewayStore
+from .store import DURABILITIES, GatewayStore, Order
 
 MAX_BODY_BYTES = 1024 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -43,7 +44,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # on Linux this only reuses TIME_WAIT: a live gateway still wins
 
-    def __init__(self, address, handler, *, family: int) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], *,
+                 family: int) -> None:
         self.address_family = family
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -51,7 +53,10 @@ class _Server(ThreadingHTTPServer):
 
     max_connections = MAX_CONNECTIONS
 
-    def process_request(self, request, client_address):
+    # A TCP server's request is its connection's socket (typeshed's type also allows a UDP
+    # server's (data, socket) pair).
+    def process_request(self, request: socket.socket,  # type: ignore[override]
+                        client_address: Any) -> None:
         with self.connections_lock:
             crowded = len(self.open_connections) >= self.max_connections
             if not crowded:
@@ -66,7 +71,7 @@ class _Server(ThreadingHTTPServer):
             return
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
         with self.connections_lock:
             self.open_connections.discard(request)
         super().shutdown_request(request)
@@ -260,10 +265,14 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
         name = part.get_param("name", header="content-disposition")
         if not name or part.get_filename():
             continue
+        payload = part.get_payload(decode=True)  # bytes, but nothing for a nested message
         try:
-            form[str(name)] = part.get_payload(decode=True).decode("utf-8")
-        except (UnicodeDecodeError, AttributeError):
-            raise _BadRequest(400, f"the form field {name!r} is not UTF-8") from None
+            value = payload.decode("utf-8") if isinstance(payload, bytes) else None
+        except UnicodeDecodeError:
+            value = None
+        if value is None:
+            raise _BadRequest(400, f"the form field {name!r} is not UTF-8")
+        form[str(name)] = value
     return form
 
 
@@ -294,11 +303,11 @@ class RunningGateway:
     def __enter__(self) -> RunningGateway:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def deliveries(self, *, trade_no: str | None = None,
-                   out_trade_no: str | None = None) -> list[dict]:
+                   out_trade_no: str | None = None) -> list[dict[str, Any]]:
         """Every notify sent (or dropped), oldest first: trade_no, attempt, copy, at, method,
         url, status, body (first 500 characters), error, delivered, faults, elapsed_ms."""
         if out_trade_no is not None:
@@ -307,7 +316,7 @@ class RunningGateway:
         return self.store.deliveries(None if trade_no is None else [trade_no])
 
     def wait_for_deliveries(self, count: int, *, trade_no: str | None = None,
-                            timeout: float = 10.0) -> list[dict]:
+                            timeout: float = 10.0) -> list[dict[str, Any]]:
         """Wait until at least ``count`` deliveries were made (of ``trade_no``); all of them."""
         deadline = time.monotonic() + timeout
         while True:
@@ -342,7 +351,8 @@ class RunningGateway:
 
 
 def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale: float = 1.0,
-                  latency_ms: float = 0, quirks: str = "real", faults: Iterable[str] = (),
+                  latency_ms: float = 0, quirks: str = "real",
+                  faults: Iterable[str] | Faults = (),
                   host: str = "127.0.0.1", *, read_timeout: float = READ_TIMEOUT_SECONDS,
                   body_limit: int = MAX_BODY_BYTES,
                   on_event: Callable[[MockEvent], None] | None = None,
@@ -393,7 +403,7 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
     chosen_faults = parse_faults(faults) if not isinstance(faults, Faults) else faults
     behaviour = Quirks.named(quirks)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    handler = type("GatewayHandler", (_Handler,), {"timeout": read_timeout,
+    handler: type[_Handler] = type("GatewayHandler", (_Handler,), {"timeout": read_timeout,
                                                    "body_limit": body_limit,
                                                    "latency": latency_ms / 1000,
                                                    "on_error": staticmethod(on_event)
@@ -434,9 +444,8 @@ def start_gateway(port: int = 0, data_dir: str | Path | None = None, time_scale:
                           platform_public_pem=material.platform_public_pem,
                           merchant_public_pem=material.merchant_public_pem, clock=clock)
 
-        def build(order, order_faults, now):
-            merchant = store.merchant(order.pid)
-            return notify_params(order, merchant, quirks=behaviour,
+        def build(order: Order, order_faults: Faults, now: int) -> dict[str, str]:
+            return notify_params(order, gateway.stored_merchant(order.pid), quirks=behaviour,
                                  platform_private=gateway.platform_private, now=now,
                                  faults=order_faults)
 

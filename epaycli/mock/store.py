@@ -22,10 +22,11 @@ import secrets
 import sqlite3
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypedDict, TypeVar
 
 from ..core.errors import ConfigError
 from ..files import private_database
@@ -169,7 +170,7 @@ _ORDER_KINDS = dict.fromkeys(ORDER_FIELDS, (str,)) | {
     "notify_attempts": (int,), "endtime": _OPTIONAL_TEXT, "paid_at": _OPTIONAL_NUMBER,
     "api_trade_no": _OPTIONAL_TEXT, "buyer": _OPTIONAL_TEXT, "refundmoney": _OPTIONAL_TEXT,
     "notify_next_at": _OPTIONAL_NUMBER}
-def _order(row: sqlite3.Row | tuple) -> Order | None:
+def _order(row: sqlite3.Row | tuple[Any, ...]) -> Order | None:
     # isinstance is exact here: SQLite gives plain int, float, str, bytes or None (never bool)
     if not all(map(isinstance, row, _ROW_KINDS)):
         return None
@@ -184,7 +185,7 @@ def _order(row: sqlite3.Row | tuple) -> Order | None:
     return Order(*values)
 
 
-def _orders(rows) -> list[Order]:
+def _orders(rows: Iterable[tuple[Any, ...]]) -> list[Order]:
     return [order for order in map(_order, rows) if order is not None]
 
 
@@ -215,7 +216,7 @@ def _expected_columns() -> dict[str, list[str]]:
         probe.close()
 
 
-def _whole_merchant(row: tuple) -> bool:
+def _whole_merchant(row: tuple[Any, ...]) -> bool:
     """pid, key, username, three flags, public key: each of its kind (else it is damaged)."""
     kinds = (int, str, str, int, int, int, str)
     return all(value.__class__ is kind for value, kind in zip(row, kinds))
@@ -226,7 +227,7 @@ class _OrderList:
     of the newest-first order list at any offset is a slice: SQLite's OFFSET walks every entry
     it skips (~5 ms a page 100,000 orders deep, and status pages read every row they skip)."""
 
-    def __init__(self, rows: Iterable[tuple]) -> None:
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self._lists: dict[tuple[int, int | None], list[str]] = {}
         for pid, status, trade_no in rows:
             # a damaged row (wrong kinds) is left out, as the listing leaves it out
@@ -260,11 +261,16 @@ class _OrderList:
         return numbers[max(0, end - limit):end]
 
 
-def _readable(method):
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def _readable(method: Callable[Concatenate[GatewayStore, Params], Result]
+              ) -> Callable[Concatenate[GatewayStore, Params], Result]:
     """A data file damaged while the gateway runs (a disk, another program) is a config error
     naming the file — the request that met it is answered 500 — not a bare sqlite3 error."""
     @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
+    def guarded(self: GatewayStore, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
         try:
             return method(self, *args, **kwargs)
         except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
@@ -274,6 +280,15 @@ def _readable(method):
                               fields={"path": str(self.path or ":memory:"),
                                       "reason": str(error)}) from None
     return guarded
+
+
+class Counts(TypedDict):
+    """A merchant's figures, as api.php?act=query and api/merchant/info report them."""
+
+    orders: int
+    orders_today: int
+    orders_lastday: int
+    paid_money: Decimal
 
 
 class GatewayStore:
@@ -301,8 +316,8 @@ class GatewayStore:
         # connection's commit (a damaged or replaced file) has it read again
         self._listing: _OrderList | None = None
         self._listing_version = 0
-        fsync = self.path is not None and durability == "fsync"
-        self._group = _GroupCommit(self.path) if fsync else None
+        self._group = _GroupCommit(self.path) if self.path is not None and \
+            durability == "fsync" else None
 
     def _open_file(self, durability: str) -> None:
         """WAL, the schema, and a check that the tables are the gateway's: a foreign or
@@ -370,9 +385,7 @@ class GatewayStore:
                 "INSERT OR IGNORE INTO merchants (pid, key, username, rsa_only, refund_api, "
                 "public_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pid, key, f"sandbox{pid}", int(rsa_only), int(refund_api), public_key, now))
-        found = self.merchant(pid)
-        assert found is not None
-        return found
+        return self._written_merchant(pid)
 
     def create_merchant(self, *, refund_api: bool, now: int) -> Merchant:
         """A new merchant with the next free pid and a fresh 32-character key."""
@@ -384,13 +397,18 @@ class GatewayStore:
             self._db.execute(
                 "INSERT INTO merchants (pid, key, username, refund_api, created_at) "
                 "VALUES (?, ?, ?, ?, ?)", (pid, key, f"merchant{pid}", int(refund_api), now))
+        return self._written_merchant(pid)
+
+    def _written_merchant(self, pid: int) -> Merchant:
+        """The merchant this store has just written (read back, as every reader sees it)."""
         found = self.merchant(pid)
         assert found is not None
         return found
 
     def update_merchant(self, pid: int, *, refund_api: bool | None = None,
                         rsa_only: bool | None = None, active: bool | None = None,
-                        public_key: str | None = None) -> None:
+                        public_key: str | None = None) -> Merchant:
+        """The merchant ``pid`` with the settings given (not None) changed, as now stored."""
         changes = {"refund_api": refund_api, "rsa_only": rsa_only, "active": active,
                    "public_key": public_key}
         with self._lock:
@@ -400,10 +418,11 @@ class GatewayStore:
                     self._db.execute(f"UPDATE merchants SET {column} = ? WHERE pid = ?",
                                      (stored, pid))
             self._merchants.pop(pid, None)
+        return self._written_merchant(pid)
 
     # ---- orders ------------------------------------------------------------------------
 
-    def insert_order(self, values: dict) -> Order | None:
+    def insert_order(self, values: dict[str, Any]) -> Order | None:
         """Store a new order (committed when this returns); None when its trade_no is already
         taken (the caller draws another)."""
         row = {**_ORDER_DEFAULTS, **values}
@@ -457,7 +476,7 @@ class GatewayStore:
                 (pid, sent_out_trade_no, since)).fetchone()
         return None if row is None else _order(row)
 
-    def _list(self, row: dict, *, own_commit: bool) -> None:
+    def _list(self, row: dict[str, Any], *, own_commit: bool) -> None:
         """A new order into the listing (under the lock). The group writer's commit is one of
         this store's own: the version it leaves is taken as seen."""
         if self._listing is None:
@@ -467,7 +486,8 @@ class GatewayStore:
             self._listing_version = self._data_version()
 
     def _data_version(self) -> int:
-        return self._db.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self._db.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def _order_list(self) -> _OrderList:
         """The listing (under the lock), read whole when it is new or another connection wrote."""
@@ -490,7 +510,7 @@ class GatewayStore:
                 f"({', '.join('?' for _ in numbers)}) ORDER BY trade_no DESC", numbers)
         return _orders(rows)
 
-    def _fetch_decoded(self, query: str, args: list) -> list[tuple]:
+    def _fetch_decoded(self, query: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows whose text SQLite's own decoder reads (under the lock): the ``_text`` callback
         costs ~3 µs a row, a sixth of a listed order. Text that is not UTF-8 stops that decoder;
         then the rows are read again through ``_text``, which keeps such text as bytes (its
@@ -505,7 +525,7 @@ class GatewayStore:
         return self._db.execute(query, args).fetchall()
 
     @_readable
-    def counts(self, pid: int, today_start: float) -> dict:
+    def counts(self, pid: int, today_start: float) -> Counts:
         day = 86400
         with self._lock:
             total, = self._db.execute("SELECT COUNT(*) FROM orders WHERE pid = ?",
@@ -530,7 +550,8 @@ class GatewayStore:
             self._relist(changed, trade_no, 0, 1)
         return len(changed) == 1
 
-    def _relist(self, changed: list[tuple], trade_no: str, old: int, new: int) -> None:
+    def _relist(self, changed: list[tuple[Any, ...]], trade_no: str, old: int, new: int
+                ) -> None:
         """An order's new status into the listing (under the lock); ``changed`` holds the pid
         of the row an UPDATE … RETURNING pid changed, or nothing."""
         if changed and self._listing is not None:
@@ -566,7 +587,8 @@ class GatewayStore:
         return True
 
     @_readable
-    def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = "") -> dict | None:
+    def find_refund(self, pid: int, *, refund_no: str = "", out_refund_no: str = ""
+                    ) -> dict[str, Any] | None:
         column, value = ("refund_no", refund_no) if refund_no else ("out_refund_no", out_refund_no)
         with self._lock:
             row = self._db.execute(
@@ -592,7 +614,7 @@ class GatewayStore:
                                     "WHERE notify_state = 'pending'").fetchall()
         return _orders(rows)
 
-    def record_delivery(self, values: dict) -> None:
+    def record_delivery(self, values: dict[str, object]) -> None:
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self._lock:
@@ -600,11 +622,11 @@ class GatewayStore:
                              tuple(values.values()))
 
     @_readable
-    def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict]:
+    def deliveries(self, trade_nos: Iterable[str] | None = None) -> list[dict[str, Any]]:
         columns = ("id", "trade_no", "attempt", "copy", "at", "method", "url", "status", "body",
                    "error", "delivered", "faults", "elapsed_ms")
         query = f"SELECT {', '.join(columns)} FROM deliveries"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if trade_nos is not None:
             wanted = tuple(trade_nos)
             query += f" WHERE trade_no IN ({', '.join('?' for _ in wanted)})"
@@ -644,14 +666,14 @@ class _GroupCommit:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                    timeout=10)
         self._db.execute("PRAGMA synchronous=FULL")
-        self._waiting: list[tuple[str, tuple, _Slot]] = []
+        self._waiting: list[tuple[str, tuple[object, ...], _Slot]] = []
         self._wake = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="epay-mock-group-commit",
                                         daemon=True)
         self._thread.start()
 
-    def execute(self, statement: str, args: tuple) -> bool:
+    def execute(self, statement: str, args: tuple[object, ...]) -> bool:
         """Run ``statement`` durably; False when it broke a uniqueness rule."""
         slot = _Slot()
         with self._wake:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote_plus, urlsplit
 
 from ..core.errors import ConfigError, InputError
@@ -30,6 +31,8 @@ from .text import say
 FORMATS = ("wecom", "dingtalk", "feishu", "slack", "json")
 SIGNED_FORMATS = ("dingtalk", "feishu")
 STATE_FILE = "monitor-incidents.json"
+# The open incident as the state file keeps it: {"id", "since", "breaches"} (JSON).
+Incident = dict[str, Any]
 
 
 # ---- incidents (pure) ----------------------------------------------------------------------
@@ -39,11 +42,11 @@ class Alert:
     state: str  # firing | recovered
     incident: str
     since: float
-    report: dict
+    report: dict[str, Any]  # the report's --json document
     text: str
     subject: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``json`` format: the report's fields plus the incident and its state."""
         return {**self.report, "incident": self.incident, "state": self.state,
                 "since": int(self.since)}
@@ -65,15 +68,15 @@ class Scope:
         return urlsplit(self.gateway).netloc or self.gateway
 
 
-def next_alert(open_incident: dict | None, report: Report, *, scope: Scope, now: float,
-               new_id: Callable[[], str]) -> tuple[Alert | None, dict | None]:
+def next_alert(open_incident: Incident | None, report: Report, *, scope: Scope, now: float,
+               new_id: Callable[[], str]) -> tuple[Alert | None, Incident | None]:
     """(the alert to send, or None; the incident open after this report, or None)."""
     document = report.to_dict()
     window = format_duration(report.window)
     if report.breaches:
         if open_incident is not None:
             return None, open_incident
-        incident = {"id": new_id(), "since": now,
+        incident: Incident = {"id": new_id(), "since": now,
                     "breaches": [b.figure for b in report.breaches]}
         crossed = "; ".join(b.sentence() for b in report.breaches)
         text = say("alert_firing", pid=scope.pid, host=scope.host, breaches=crossed,
@@ -96,7 +99,7 @@ class IncidentFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def read(self, scope: Scope) -> dict | None:
+    def read(self, scope: Scope) -> Incident | None:
         try:
             document = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -106,7 +109,7 @@ class IncidentFile:
         found = document.get(scope.key) if isinstance(document, dict) else None
         return found if isinstance(found, dict) else None
 
-    def write(self, scope: Scope, incident: dict | None) -> None:
+    def write(self, scope: Scope, incident: Incident | None) -> None:
         try:
             document = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(document, dict):
@@ -137,8 +140,9 @@ def new_incident_id() -> str:
 # ---- payloads (pure) -----------------------------------------------------------------------
 
 def payload(alert: Alert, fmt: str, *, secret: str = "", now: float | None = None
-            ) -> tuple[dict, dict[str, str]]:
+            ) -> tuple[dict[str, object], dict[str, str]]:
     """(the JSON body, extra query parameters) for a robot of format ``fmt``."""
+    body: dict[str, object]
     if fmt == "wecom":
         return {"msgtype": "text", "text": {"content": alert.text, "mentioned_list": [],
                                             "mentioned_mobile_list": []}}, {}
@@ -205,6 +209,16 @@ def shown_url(url: str) -> str:
 
 class DeliveryFailed(Exception):
     pass
+
+
+class Channel(Protocol):
+    """Where an alert goes (a webhook, an e-mail, a command): ``send`` raises
+    ``DeliveryFailed`` when it could not."""
+
+    @property
+    def name(self) -> str: ...
+
+    def send(self, alert: Alert) -> None: ...
 
 
 @dataclass
@@ -275,11 +289,19 @@ class Smtp:
         return cls(split.hostname, port, security, unquote(split.username or ""),
                    unquote(split.password or ""), sender)
 
-    def overridden(self, **flags) -> Smtp:
+    def overridden(self, *, host: str | None = None, port: int | None = None,
+                   security: str | None = None, user: str | None = None,
+                   password: str | None = None, sender: str | None = None) -> Smtp:
         """These settings with the flags that were given (not None) instead."""
         from dataclasses import replace
 
-        return replace(self, **{k: v for k, v in flags.items() if v is not None})
+        return replace(
+            self, host=self.host if host is None else host,
+            port=self.port if port is None else port,
+            security=self.security if security is None else security,
+            user=self.user if user is None else user,
+            password=self.password if password is None else password,
+            sender=self.sender if sender is None else sender)
 
 
 _SMTP_SCHEMES = {"smtp": "starttls", "smtps": "tls", "smtp+plain": "none"}
@@ -313,6 +335,7 @@ class Email:
         message.set_content(alert.text + "\n\n" + json.dumps(alert.to_dict(), indent=2,
                                                               ensure_ascii=False) + "\n")
         smtp, port = self.smtp, self.smtp.chosen_port
+        server: smtplib.SMTP
         try:
             if smtp.security == "tls":
                 server = smtplib.SMTP_SSL(smtp.host, port, timeout=smtp.timeout,
@@ -376,7 +399,7 @@ class Dispatcher:
     """Sends each alert through every channel at once; a channel is tried ``attempts`` times
     with back-off, and its failure is reported through ``report`` (never raised)."""
 
-    channels: list
+    channels: list[Channel]
     report: Callable[[str, str], None]  # (message, style)
     attempts: int = 3
     backoff: float = 0.5
@@ -392,7 +415,7 @@ class Dispatcher:
             thread.join()
         return outcome
 
-    def _deliver(self, channel, alert: Alert, outcome: dict[str, bool]) -> None:
+    def _deliver(self, channel: Channel, alert: Alert, outcome: dict[str, bool]) -> None:
         for attempt in range(1, self.attempts + 1):
             try:
                 channel.send(alert)
@@ -423,14 +446,14 @@ def guess_format(url: str) -> str:
 
 
 def build_channels(*, webhook: str | None, fmt: str | None, secret: str, email: str | None,
-                   smtp: Smtp, command: str | None, verify_tls: bool = True) -> list:
+                   smtp: Smtp, command: str | None, verify_tls: bool = True) -> list[Channel]:
     """The channels the alert options name, checked first (one-line errors, exit 2)."""
     if fmt and not webhook:
         raise InputError(say("alert_format_needs_webhook", format=fmt), say("alert_format_hint"),
                          code="bad_alert_options")
     validate_channels(webhook=webhook, fmt=fmt or (guess_format(webhook) if webhook else None),
                       secret=secret, email=email)
-    channels: list = []
+    channels: list[Channel] = []
     if webhook:
         channels.append(Webhook(webhook, fmt or guess_format(webhook), secret,
                                 verify_tls=verify_tls))

@@ -21,7 +21,7 @@ class Board:
 
     title: str
     thresholds: Thresholds
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    history: deque[Report] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
     def lines(self, report: Report, *, updated: str, error: str | None = None
               ) -> list[tuple[str, str]]:
@@ -76,7 +76,7 @@ class Board:
         return "".join(bars)
 
 
-def _style(value, crossed: bool) -> str:
+def _style(value: object, crossed: bool) -> str:
     if value is None:
         return "dim"
     return "bad" if crossed else "ok"

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..core.errors import InputError
 from ..core.money import amounts_equal, parse_received_money
@@ -121,7 +121,7 @@ class GatewayOrder(NamedTuple):
     paid_at: float | None
 
     @classmethod
-    def from_fields(cls, order: Mapping, offset: int) -> GatewayOrder:
+    def from_fields(cls, order: Mapping[str, Any], offset: int) -> GatewayOrder:
         """From an order as the gateway wrote it (a listed row or a query's answer: numbers
         or text, null or false for nothing)."""
         get = order.get
@@ -161,7 +161,7 @@ class SeenNotify:
     problems: tuple[str, ...] = ()  # the verdict's problem codes (amount_mismatch …)
 
     @classmethod
-    def from_record(cls, record: Mapping) -> SeenNotify:
+    def from_record(cls, record: Mapping[str, Any]) -> SeenNotify:
         """From a journal record (``listener.journal.record_dict``)."""
         return cls(int(record.get("id") or 0), float(record.get("received_at") or 0),
                    str(record.get("trade_no") or ""), str(record.get("out_trade_no") or ""),
@@ -175,11 +175,11 @@ class SeenNotify:
         return self.verdict in ("genuine", "rejected")
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None or value is False else str(value)
 
 
-def _problem_codes(report) -> tuple[str, ...]:
+def _problem_codes(report: object) -> tuple[str, ...]:
     if not isinstance(report, Mapping):
         return ()
     return tuple(str(p.get("code")) for p in report.get("problems") or ()
@@ -193,7 +193,7 @@ class Abnormal:
     kind: str
     detail: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"out_trade_no": self.out_trade_no, "trade_no": self.trade_no, "kind": self.kind,
                 "detail": self.detail}
 
@@ -204,15 +204,16 @@ class Breach:
     value: float | str
     threshold: float | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"figure": self.figure, "value": self.value, "threshold": self.threshold}
 
     def sentence(self) -> str:
-        value, threshold = self.value, self.threshold
-        if self.figure in ("success_rate", "abnormal_rate"):
-            value, threshold = percent(value), percent(threshold)
+        value: object = self.value
+        threshold: object = self.threshold
+        if self.figure in ("success_rate", "abnormal_rate") and not isinstance(self.value, str):
+            value, threshold = percent(self.value), percent(self.threshold)
         elif self.figure == "avg_response_ms":
-            value, threshold = f"{value:g}", f"{threshold:g}"
+            value, threshold = f"{self.value:g}", f"{self.threshold:g}"
         return say(f"breach_{self.figure}", value=value, threshold=threshold)
 
 
@@ -229,7 +230,7 @@ class Report:
     notify_latency_ms: float | None
     breaches: tuple[Breach, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``--json`` line: exactly these names (stable ids)."""
         return {"window": int(self.window) if self.window == int(self.window) else self.window,
                 "orders": self.orders, "paid": self.paid, "success_rate": self.success_rate,

@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import EpayError, GatewayError, InputError
 from ..core.money import amounts_equal, format_wire, parse_received_money
@@ -20,6 +21,12 @@ from ..gateway import calls
 from ..gateway.replies import order_fields, rows_of
 from .listing import PAGE, page_calls
 from .text import say
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..gateway.calls import Call, Merchant
+    from ..gateway.client import AsyncGatewayClient, Settings
 
 MAX_ORDERS = 1_000_000
 CREDITED = ("paid", "credited", "success", "trade_success", "1", "true", "yes", "done",
@@ -32,6 +39,10 @@ COLUMNS = {"out_trade_no": ("out_trade_no", "order_no", "order"),
 TIME_COLUMNS = ("created_at", "time", "addtime")
 KINDS = ("paid_not_credited", "credited_not_paid", "amount_differs", "unknown_to_gateway")
 LIST_FIRST_FROM = 200  # from this many orders on, listing pages finds them faster
+# A row of the shop's export, its column names lower-cased (CSV text, or JSON values).
+Row = dict[str, Any]
+# An order's fields as the gateway answered them (``gateway.replies.order_fields``).
+GatewayFields = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class ShopOrder:
     status: str
     at: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"money": format_wire(self.money), "status": self.status}
 
 
@@ -50,12 +61,12 @@ class ShopOrder:
 class Mismatch:
     out_trade_no: str
     kind: str
-    shop: dict
-    gateway: dict | None
+    shop: dict[str, str]
+    gateway: GatewayFields | None
     command: str = ""
 
-    def to_dict(self) -> dict:
-        document = {"out_trade_no": self.out_trade_no, "kind": self.kind, "shop": self.shop,
+    def to_dict(self) -> dict[str, object]:
+        document: dict[str, object] = {"out_trade_no": self.out_trade_no, "kind": self.kind, "shop": self.shop,
                     "gateway": self.gateway}
         if self.command:
             document["command"] = self.command
@@ -67,7 +78,7 @@ class Reconciliation:
     checked: int
     mismatches: tuple[Mismatch, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"checked": self.checked, "mismatches": [m.to_dict() for m in self.mismatches]}
 
 
@@ -99,7 +110,7 @@ def read_shop(text: str, source: str, *, limit: int = MAX_ORDERS) -> list[ShopOr
     return orders
 
 
-def _json_rows(text: str, source: str) -> list[tuple[int, dict]]:
+def _json_rows(text: str, source: str) -> list[tuple[int, Row]]:
     try:
         document = json.loads(text)
     except ValueError:
@@ -116,7 +127,7 @@ def _json_rows(text: str, source: str) -> list[tuple[int, dict]]:
     return rows
 
 
-def _csv_rows(text: str, source: str) -> list[tuple[int, dict]]:
+def _csv_rows(text: str, source: str) -> list[tuple[int, Row]]:
     try:
         dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
     except csv.Error:
@@ -140,14 +151,14 @@ def _require_columns(names: set[str], source: str) -> None:
                              say("shop_missing_column_hint"), code="bad_shop_export")
 
 
-def _value(row: dict, column: str) -> str:
+def _value(row: Row, column: str) -> str:
     for alias in COLUMNS[column]:
         if alias in row and row[alias] is not None:
             return str(row[alias]).strip()
     return ""
 
 
-def _shop_order(row: dict, source: str) -> ShopOrder:
+def _shop_order(row: Row, source: str) -> ShopOrder:
     number = _value(row, "out_trade_no")
     if not calls.OUT_TRADE_NO.fullmatch(number) or len(number) > calls.OUT_TRADE_NO_MAX:
         raise InputError(say("shop_bad_number", value=number[:40]))
@@ -166,7 +177,7 @@ def _shop_order(row: dict, source: str) -> ShopOrder:
     return ShopOrder(number, money, credited, status, _time(row))
 
 
-def _time(row: dict) -> float | None:
+def _time(row: Row) -> float | None:
     from datetime import datetime
 
     for name in TIME_COLUMNS:
@@ -186,11 +197,11 @@ def _time(row: dict) -> float | None:
 
 # ---- comparing (pure) ----------------------------------------------------------------------
 
-def compare(shop: Iterable[ShopOrder], gateway: dict[str, dict | None], *,
+def compare(shop: Iterable[ShopOrder], gateway: Mapping[str, GatewayFields | None], *,
             notify_url: str = "") -> Reconciliation:
     """Every mismatch between the shop's orders and the gateway's (``gateway`` maps each
     out_trade_no to the gateway's order fields, or None when it does not know the order)."""
-    mismatches = []
+    mismatches: list[Mismatch] = []
     checked = 0
     for order in shop:
         checked += 1
@@ -215,7 +226,7 @@ def compare(shop: Iterable[ShopOrder], gateway: dict[str, dict | None], *,
     return Reconciliation(checked, tuple(mismatches))
 
 
-def resend_command(order: ShopOrder, gateway: dict, notify_url: str) -> str:
+def resend_command(order: ShopOrder, gateway: GatewayFields, notify_url: str) -> str:
     """The command that sends this order's notify to the shop's handler again (signed with the
     merchant's key, as the gateway would)."""
     return shlex.join(["epay", "trigger", "notify", "--to", notify_url or "NOTIFY_URL",
@@ -225,18 +236,18 @@ def resend_command(order: ShopOrder, gateway: dict, notify_url: str) -> str:
 
 # ---- the gateway's side (I/O) ---------------------------------------------------------------
 
-def fetch_gateway(merchant, numbers: list[str], *, settings, concurrency: int,
-                  now: int) -> dict[str, dict | None]:
+def fetch_gateway(merchant: Merchant, numbers: list[str], *, settings: Settings,
+                  concurrency: int, now: int) -> dict[str, GatewayFields | None]:
     """The gateway's order for each number (None: it does not know it)."""
     from ..gateway.client import AsyncGatewayClient
     from .transport import KeptConnections
 
-    async def main() -> dict[str, dict | None]:
+    async def main() -> dict[str, GatewayFields | None]:
         client = AsyncGatewayClient(settings, concurrency=concurrency,
                                     transport=KeptConnections(verify_tls=settings.verify_tls))
         try:
             wanted = set(numbers)
-            found: dict[str, dict | None] = {}
+            found: dict[str, GatewayFields | None] = {}
             exhausted = False
             if len(wanted) >= LIST_FIRST_FROM:
                 exhausted = await _list(client, merchant, now, wanted, found, concurrency)
@@ -252,8 +263,8 @@ def fetch_gateway(merchant, numbers: list[str], *, settings, concurrency: int,
     return asyncio.run(main())
 
 
-async def _list(client, merchant, now: int, wanted: set[str], found: dict,
-                width: int) -> bool:
+async def _list(client: AsyncGatewayClient, merchant: Merchant, now: int, wanted: set[str],
+                found: dict[str, GatewayFields | None], width: int) -> bool:
     """Page the list newest first until every wanted order was seen, the list ends (True), or
     three times as many orders as wanted were listed (then the rest are asked for)."""
     offset = 0
@@ -276,11 +287,12 @@ async def _list(client, merchant, now: int, wanted: set[str], found: dict,
     return False
 
 
-def _query_calls(merchant, now: int, numbers: list[str]) -> list:
+def _query_calls(merchant: Merchant, now: int, numbers: list[str]) -> list[Call]:
     return [calls.query_order(merchant, now, out_trade_no=n) for n in numbers]
 
 
-async def _query(client, merchant, now: int, numbers: list[str], found: dict) -> None:
+async def _query(client: AsyncGatewayClient, merchant: Merchant, now: int, numbers: list[str],
+                 found: dict[str, GatewayFields | None]) -> None:
     for number, outcome in zip(numbers, await client.send_all(_query_calls(merchant, now,
                                                                            numbers))):
         if isinstance(outcome, GatewayError) and _not_found(outcome):
@@ -315,8 +327,9 @@ def parse_since(text: str, now: float) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def shop_orders(source: str | None, *, local: bool, since: str | None, now: float, merchant,
-                read, environ) -> list[ShopOrder]:
+def shop_orders(source: str | None, *, local: bool, since: str | None, now: float,
+                merchant: Merchant, read: Callable[[str], str], environ: Mapping[str, str]
+                ) -> list[ShopOrder]:
     """The shop's side: its export (``read(source)`` gives the text), or epay's own memory of
     the orders it created at this gateway for this pid (no shop status: only amounts and
     existence are compared)."""
@@ -324,7 +337,7 @@ def shop_orders(source: str | None, *, local: bool, since: str | None, now: floa
         raise InputError(say("reconcile_source"), say("reconcile_source_hint"),
                          code="bad_reconcile_source")
     start = parse_since(since, now) if since else None
-    if local:
+    if source is None:  # --local (checked above)
         from ..state import LocalState
 
         remembered = LocalState.default(environ).list_orders(MAX_ORDERS, gateway=merchant.gateway,
@@ -345,7 +358,8 @@ def _numbers(shop: list[ShopOrder]) -> list[str]:
     return list(dict.fromkeys(o.out_trade_no for o in shop))
 
 
-def planned(merchant, shop: list[ShopOrder], *, concurrency: int, now: int) -> list:
+def planned(merchant: Merchant, shop: list[ShopOrder], *, concurrency: int, now: int
+            ) -> list[Call]:
     """What reconcile starts with (``--dry-run``): a question per order, or, for many
     orders, the first batch of list pages (the pages after them depend on the answers)."""
     numbers = _numbers(shop)
@@ -354,7 +368,8 @@ def planned(merchant, shop: list[ShopOrder], *, concurrency: int, now: int) -> l
     return _query_calls(merchant, now, numbers)
 
 
-def reconcile(merchant, shop: list[ShopOrder], *, settings, concurrency: int, now: int,
+def reconcile(merchant: Merchant, shop: list[ShopOrder], *, settings: Settings,
+              concurrency: int, now: int,
               notify_url: str = "") -> Reconciliation:
     numbers = _numbers(shop)
     gateway = fetch_gateway(merchant, numbers, settings=settings, concurrency=concurrency,
@@ -366,7 +381,7 @@ CSV_COLUMNS = ("out_trade_no", "kind", "shop_money", "shop_status", "gateway_mon
                "gateway_status", "trade_no", "command")
 
 
-def write_csv(path, result: Reconciliation) -> None:
+def write_csv(path: Path, result: Reconciliation) -> None:
     try:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)

@@ -13,13 +13,14 @@ import heapq
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import EpayError, GatewayError
 from ..gateway import calls
-from ..gateway.calls import Merchant
+from ..gateway.calls import Call, Merchant
 from ..gateway.client import AsyncGatewayClient, Settings
 from ..gateway.replies import rows_of
-from .figures import GatewayOrder, Probes, SeenNotify, Window, compute
+from .figures import GatewayOrder, Probes, Report, SeenNotify, Thresholds, Window, compute
 from .listing import PAGE, page_calls, probe_call
 from .transport import KeptConnections
 
@@ -42,7 +43,7 @@ class OrderTracker:
         self._newest = 0.0
         self.started = False
 
-    def _order(self, row: dict) -> GatewayOrder:
+    def _order(self, row: dict[str, Any]) -> GatewayOrder:
         return GatewayOrder.from_fields(row, self.window.gateway_tz)
 
     async def probe(self, now: int) -> float:
@@ -154,7 +155,8 @@ class NotifyReader:
 class Monitor:
     """One interval after another: probe, refresh, read the journal, compute the report."""
 
-    def __init__(self, merchant: Merchant, window: Window, thresholds, *, settings: Settings,
+    def __init__(self, merchant: Merchant, window: Window, thresholds: Thresholds, *,
+                 settings: Settings,
                  journal: Path | None = None, interval: float = 30.0, width: int = 8,
                  clock: Callable[[], float] = time.time) -> None:
         self.window = window
@@ -169,14 +171,14 @@ class Monitor:
                                               verify_tls=settings.verify_tls))
         self.tracker = OrderTracker(self._client, merchant, window, width=width)
 
-    def planned(self) -> list:
+    def planned(self) -> list[Call]:
         """What the first interval starts with (``--dry-run``): its first batch of pages and
         the probe; the pages after them depend on what the gateway answers."""
         now = int(self.clock())
         return [*page_calls(self.tracker.merchant, now, offset=0, width=self.tracker.width),
                 probe_call(self.tracker.merchant, now)]
 
-    def step(self):
+    def step(self) -> Report:
         """The report of one interval; a gateway that fails is a breach of its own (an
         ``EpayError`` is kept in ``last_error`` for ``--once`` to exit with)."""
         now = self.clock()

@@ -4,13 +4,22 @@ sends, and the wait for the next interval. Output goes through the ``show`` call
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from ..core.errors import EpayError, ExitCode
 from .alerts import Dispatcher, IncidentFile, Scope, new_incident_id, next_alert
 from .figures import Report
 from .tracker import Monitor
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..gateway.calls import Merchant
+    from ..gateway.client import Settings
+    from .alerts import Channel
+    from .figures import Thresholds
 
 
 @dataclass
@@ -44,7 +53,7 @@ class Watch:
             raise self.monitor.last_error
         return ExitCode.CHECK_FAILED if report.breaches else ExitCode.OK
 
-    def forever(self) -> None:
+    def forever(self) -> NoReturn:
         """Until interrupted (Ctrl+C is the boundary's 130)."""
         due = self.clock()
         while True:
@@ -53,8 +62,9 @@ class Watch:
             self.sleep(max(0.0, due - self.clock()))
 
 
-def open_watch(merchant, *, interval: str, window: str, pay_timeout: str, notify_grace: str,
-               gateway_tz: str, journal, thresholds, channels: list, settings, environ,
+def open_watch(merchant: Merchant, *, interval: str, window: str, pay_timeout: str,
+               notify_grace: str, gateway_tz: str, journal: Path | None, thresholds: Thresholds,
+               channels: list[Channel], settings: Settings, environ: Mapping[str, str],
                show: Callable[[Report, EpayError | None], None],
                status: Callable[[str, str], None], width: int = 8,
                clock: Callable[[], float] = time.time) -> Watch:

@@ -235,8 +235,8 @@ def test_wait_returns_once_paid(cli, gateway):
     no = number("WAIT")
     created(cli, "-a", "1", "-n", "x", "--out-trade-no", no, *v1(gateway))
 
-    def pay_later():
-        time.sleep(0.4)
+    def pay_later():  # while wait polls (how many polls it takes is pinned, without timing,
+        # by test_gateway_client's scripted gateway: here a poll may come first or not)
         with GatewayClient(Settings(timeout=5)) as client:
             operations.sandbox_pay(client, calls.sandbox_pay(v1_merchant(gateway), out_trade_no=no))
 
@@ -249,7 +249,7 @@ def test_wait_returns_once_paid(cli, gateway):
         payer.join(10)
     assert result.code == 0, result.stderr
     outcome = json.loads(result.stdout)
-    assert outcome["paid"] and outcome["polls"] >= 2 and outcome["order"]["status"] == 1
+    assert outcome["paid"] and outcome["polls"] >= 1 and outcome["order"]["status"] == 1
 
 
 def test_wait_times_out_with_exit_7(cli, gateway):

@@ -40,6 +40,15 @@ def test_sign_loads_only_what_signing_md5_needs(args, tmp_path):
     assert "epaycli.cli.sign" in modules
 
 
+def test_a_plain_sign_loads_no_module_only_other_runs_need(tmp_path):
+    """(issue 16.9) Each module costs start-up time: the endpoints only for a gateway naming a
+    page or a JSON url, the CLI's advice only for a failed run, the completions only for the
+    shell."""
+    modules = loaded(["sign", "pid=1001", "money=1.00", "--key", KEY], tmp_path)
+    assert [m for m in ("epaycli.core.endpoints", "epaycli.cli.hints", "epaycli.cli.completion")
+            if m in modules] == []
+
+
 def test_verify_compares_signs_without_loading_openssl(tmp_path):
     """The sign is compared in constant time by hmac's own routine, without importing hmac,
     which loads OpenSSL's hashlib (~7 ms, a third of verify's start beyond typer)."""
@@ -83,6 +92,9 @@ def test_the_root_help_lists_every_command_without_importing_one(tmp_path):
         modules = loaded(args, tmp_path)
         assert [m for m in modules if m.startswith("epaycli.cli.") and m.rsplit(".", 1)[1]
                 in ("sign", "verify", "order", "listen", "monitor", "doctor", "profile")] == []
+        # nor what resolving a profile and signing need (reading the profile's lang does not)
+        assert [m for m in ("epaycli.profiles.resolve", "epaycli.core.signing",
+                            "epaycli.core.params") if m in modules] == []
 
 
 def test_the_listed_summaries_are_each_commands_own_first_sentence():

@@ -141,3 +141,35 @@ def test_the_root_help_reads_the_same_listed_or_built_whole(terminal, monkeypatc
     monkeypatch.setattr(cli_app, "_lists_only", lambda *args: False)
     assert shown() == listed and "reconcile" in listed and "doctor" in listed
     assert ("╭" in listed) is terminal  # (rich draws its panels only on a terminal)
+
+
+GC_PROBE = """
+import gc, json, sys
+if sys.argv[1] == "off":
+    gc.disable()
+from epaycli.cli import console
+sys.argv[1:] = sys.argv[2:]
+try:
+    console.main()
+except SystemExit as done:
+    code = done.code
+import typer
+scanned = gc.get_objects()
+print(json.dumps({"code": code, "collecting": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "typer_scanned": any(found is typer.__dict__ for found in scanned)}),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_what_start_up_loads_is_frozen_out_of_the_collector(collector, tmp_path):
+    """(issue 16.9) The console script loads typer and epay with the cyclic collector off and
+    then freezes what they made (it lives until exit): no pass over it while loading or at
+    exit. The collector is on again for the command itself, unless it was off to begin with."""
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, collector, "sign", "pid=1001",
+                           "money=1.00", "--key", KEY], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0 and done.stdout.strip()
+    assert report["collecting"] is (collector == "on")
+    assert report["frozen"] > 0 and report["typer_scanned"] is False

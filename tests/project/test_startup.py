@@ -63,6 +63,16 @@ def test_verify_compares_signs_without_loading_openssl(tmp_path):
     assert not constant_time_equal("a", "ab") and constant_time_equal("\ud800", "\ud800")
 
 
+def test_verify_loads_decimal_only_to_compare_an_amount(tmp_path):
+    """(issue 16.9) A callback checked by its sign alone needs neither decimal (~2 ms) nor the
+    dataclasses machinery; --amount compares money as a Decimal."""
+    query = ("money=1.00&name=VIP&out_trade_no=20240101123456&pid=1001&type=alipay"
+             "&sign=54c512132255861dd571ceba04eb0803&sign_type=MD5")
+    modules = loaded(["verify", query, "--key", KEY], tmp_path)
+    assert [m for m in ("decimal", "dataclasses", "epaycli.core.money") if m in modules] == []
+    assert "decimal" in loaded(["verify", query, "--key", KEY, "--amount", "1"], tmp_path)
+
+
 def test_md5_is_the_same_digest_as_hashlibs():
     import hashlib
 

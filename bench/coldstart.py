@@ -1,6 +1,7 @@
 """Cold start of `epay sign`: wall time of one whole process, next to a bare Python start.
 
 Run by hand: python bench/coldstart.py [--runs N] [--epay PATH] [--inherit-bytecode-env] [--also]
+                                        [--instructions]
 Prints figures and PASS/MISS against the targets; exits 0 unless `epay sign` itself fails.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -37,6 +39,7 @@ ALSO_ARGS = {
 }
 BARE_PYTHON_ARGS = ["-c", "import hashlib"]
 TYPER_ARGS = ["-c", "import typer"]
+TYPER_LABEL = "python -c 'import typer'"
 
 # Imports `epay sign` has no business paying for: network, terminal styling, tunnels, RSA, QR
 # codes, the stdlib HTTP server, and pydantic (pulled in by typer 0.29).
@@ -59,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epay", help="the epay executable (default: next to this Python)")
     parser.add_argument("--also", action="store_true",
                         help="time `epay verify` and `epay --help` too, in the same rotation")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each command's instructions under valgrind (callgrind): "
+                             "a ratio to typer that a busy machine does not move")
     parser.add_argument(
         "--inherit-bytecode-env", action="store_true",
         help="run children with this environment as is (e.g. PYTHONDONTWRITEBYTECODE=1) "
@@ -184,7 +190,7 @@ def print_timings(epay: dict[str, float], bare: dict[str, float], typer: dict[st
                   runs: int) -> None:
     print(f"{'':28}{'median':>9}{'p90':>9}{'min':>9}   (ms, {runs} runs each, interleaved)")
     for label, figures in (("epay sign", epay), ("python -c 'import hashlib'", bare),
-                           ("python -c 'import typer'", typer)):
+                           (TYPER_LABEL, typer)):
         print(f"{label:28}" + "".join(f"{figures[k]:9.1f}" for k in ("median", "p90", "min")))
     ratio = epay["median"] / bare["median"]
     typer_ratio = epay["median"] / typer["median"]
@@ -199,7 +205,7 @@ def print_timings(epay: dict[str, float], bare: dict[str, float], typer: dict[st
 
 def print_cpu(epay: dict[str, float], typer: dict[str, float]) -> None:
     print(f"\nCPU time (user + system) of the same runs, ms:{'median':>9}{'min':>9}")
-    for label, figures in (("epay sign", epay), ("python -c 'import typer'", typer)):
+    for label, figures in (("epay sign", epay), (TYPER_LABEL, typer)):
         print(f"  {label:44}{figures['median']:9.1f}{figures['min']:9.1f}")
     ratio = epay["median"] / typer["median"]
     print(f"ratio to typer (CPU, medians) {ratio:.2f}x  target <= {TARGET_TYPER_RATIO:.2f}x  "
@@ -212,6 +218,33 @@ def print_also(label: str, wall: dict[str, float], cpu: dict[str, float],
     print(f"{label:16} median {wall['median']:6.1f} ms ({wall_ratio:.2f}x typer), CPU "
           f"{cpu['median']:6.1f} ms ({cpu_ratio:.2f}x typer)  target <= "
           f"{TARGET_TYPER_RATIO:.2f}x  {verdict(cpu_ratio <= TARGET_TYPER_RATIO)}")
+
+
+def count_instructions(command: list[str], env: dict[str, str]) -> int:
+    """Instructions the whole process executes (callgrind's "I refs"), string hashing fixed so
+    that a run repeats; valgrind runs it ~50x slower."""
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        env={**env, "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    require_success(result, "valgrind " + " ".join(command))
+    found = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+    if not found:
+        sys.exit("coldstart: valgrind printed no instruction count")
+    return int(found.group(1).replace(",", ""))
+
+
+def print_instructions(commands: dict[str, list[str]], env: dict[str, str]) -> None:
+    print("\nInstructions (valgrind --tool=callgrind, PYTHONHASHSEED=0), millions:")
+    if shutil.which("valgrind") is None:
+        print("  skipped: valgrind is not installed")
+        return
+    typer = count_instructions(commands["typer"], env)
+    print(f"  {TYPER_LABEL:26}{typer / 1e6:8.1f}")
+    for label, command in commands.items():
+        if label != "typer":
+            count = count_instructions(command, env)
+            print(f"  {label:26}{count / 1e6:8.1f}  {count / typer:.2f}x typer  target <= "
+                  f"{TARGET_TYPER_RATIO:.2f}x  {verdict(count / typer <= TARGET_TYPER_RATIO)}")
 
 
 def print_imports(rows: list[tuple[int, int, str]]) -> None:
@@ -264,6 +297,8 @@ def main() -> int:
         for label in also:
             print_also(label, summary_ms(times[label]), summary_ms(cpu_times[label]),
                        summary_ms(times["typer"]), summary_ms(cpu_times["typer"]))
+        if args.instructions:
+            print_instructions({"typer": typer_cmd, "epay sign": epay_cmd, **also}, env)
         print_imports(slowest_imports(env))
         print_heavy(heavy_modules_imported(env))
     return 0

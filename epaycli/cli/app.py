@@ -10,9 +10,9 @@ from typer.completion import completion_init
 from typer.core import TyperGroup
 
 from .. import __version__
+from ..core.patterns import lazy
 from ..env import Environment
 from ..messages import choose_language
-from .usage import first_sentence, plain_usage
 
 EPILOG = ("Exit codes: 0 ok, 1 error, 2 usage or unreadable input, 3 signature invalid, "
           "4 gateway error, 5 network, 6 config, 7 check failed, 130 interrupted.")
@@ -200,6 +200,26 @@ def _lists_only(named: str | None, env: Environment, chinese: bool) -> bool:
     return named is None and not chinese and "_EPAY_COMPLETE" not in env.environ
 
 
+# Help text as people read it, drawn with click's public hooks only: a required argument is
+# ``NAME`` in a usage line, not typer's ``{NAME}`` (braces read as a placeholder to fill in, or
+# as shell brace expansion), and a command is listed by its whole first sentence.
+_BRACED = lazy(r"\{([^{}\s]+)\}")
+
+
+def plain_usage(pieces: str) -> str:
+    """``[OPTIONS] {URL}`` → ``[OPTIONS] URL``."""
+    return _BRACED.sub(r"\1", pieces)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of the first paragraph, on one line (click would cut it to fit)."""
+    words = text.split("\n\n", 1)[0].split()
+    if words and words[0] == "\b":  # click's "do not rewrap" marker
+        words = words[1:]
+    end = next((index for index, word in enumerate(words) if word.endswith(".")), len(words))
+    return " ".join(words[:end + 1])
+
+
 # Plain help wraps with textwrap, which breaks "--private-key" after its hyphen. The help text
 # goes in with U+2011 (a hyphen textwrap does not break at) and comes out with "-" again.
 _UNBROKEN_HYPHEN = "\u2011"
@@ -260,7 +280,7 @@ def _help_language(argv: list[str], env: Environment) -> str:
     asked for, so a command's run is not slowed), then the locale."""
     environ, profile_lang = env.environ, None
     if not environ.get("EPAY_LANG", "").strip() and (not argv or "--help" in argv or "-h" in argv):
-        from ..profiles.resolve import profile_language
+        from ..profiles.store import profile_language
 
         named = next((argv[i + 1] for i, arg in enumerate(argv[:-1])
                       if arg in ("--profile", "-p")), None)

@@ -10,7 +10,6 @@ from ..core.redact import key_shaped_in, mask_key_shaped, scrub_text
 from ..env import Environment
 from ..messages import Messages
 from ..render import Output, cannot_encode, cannot_write
-from .hints import words_for
 from .runtime import Runtime
 
 # Options whose value is a secret: never echoed, even inside another error's text.
@@ -54,6 +53,8 @@ def run(argv: list[str], env: Environment | None = None) -> int:
     except EpayError as error:
         if isinstance(error, ConfigError):  # settings that cannot be read hold no secret to
             out.forget_secret_sources()     # learn: reading them again would only wait again
+        from .hints import words_for  # the advice table: only a failed run reads it
+
         _trace(debug, out)
         out.error(*words_for(error, out.messages))
         return error.exit_code

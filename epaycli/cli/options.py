@@ -6,11 +6,17 @@ from typing import Annotated
 
 import typer
 
-from .completion import complete_profile
+
+def _complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
+    # The completions module is imported only when the shell asks (start-up of every command).
+    from .completion import complete_profile
+
+    return complete_profile(ctx, incomplete)
+
 
 ProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", "-p", metavar="NAME", autocompletion=complete_profile,
+    typer.Option("--profile", "-p", metavar="NAME", autocompletion=_complete_profile,
                  help="Profile to use (default: EPAY_PROFILE, the file's default, or sandbox)."),
 ]
 KeyOption = Annotated[

@@ -6,7 +6,6 @@ import typer
 
 from ..env import Environment
 from ..messages import Messages, choose_language
-from ..profiles.resolve import profile_language
 from ..render import Output
 
 
@@ -25,6 +24,8 @@ class Runtime:
         """The language human text is worded in, chosen on first use: EPAY_LANG, the profile's
         ``lang``, LC_ALL, LC_MESSAGES, LANG; English where stderr cannot write Chinese."""
         if self._messages is None:
+            from ..profiles.store import profile_language  # read once a run words something
+
             environ = self.env.environ
             profile_lang = None if environ.get("EPAY_LANG", "").strip() else \
                 profile_language(self.profile_name, environ)

@@ -16,6 +16,8 @@ from ..profiles.resolve import current, expected_pid, key_notes
 from ..render import Output
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from ..core.callback import CallbackReport
     from ..messages import Messages
 from .inputs import read_text
@@ -67,14 +69,13 @@ def verify(
     When the sign does not match, the diagnoser names the mistake that explains it
     (&key=, URL-encoded values, sign_type signed, money re-formatted, extra field …).
     """
-    # Imported here: with money and decimal, only verify needs them (cold start of `sign`).
+    # Imported here: only verify needs them (cold start of `sign`).
     from ..core.callback import Expectations, check_callback
-    from ..core.money import parse_amount
 
     run = runtime(ctx)
     text, unescaped = unescape_separators(read_text(source, run.env))
     form, params = parse_pasted_as(text)
-    expected_amount = parse_amount(amount) if amount is not None else None
+    expected_amount = _amount(amount) if amount is not None else None
     resolved = current(profile, {"key": key, "public_key": public_key, "pid": pid},
                        run.env.environ)
     keys = verifier_for(resolved, params)
@@ -89,6 +90,12 @@ def verify(
     say = run.messages
     _show(run.out, report, params, [say.say(note) for note in notes], json_output, say)
     return ExitCode.OK if report.genuine else ExitCode.SIGNATURE_INVALID
+
+
+def _amount(given: str) -> Decimal:
+    from ..core.money import parse_amount  # decimal only for --amount (cold start of verify)
+
+    return parse_amount(given)
 
 
 def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool,

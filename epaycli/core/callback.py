@@ -8,17 +8,9 @@ merchant id, V2 timestamp window).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .models import SUCCESS_STATUS
-from .money import (
-    amounts_equal,
-    format_wire,
-    money_text,
-    money_text_problem,
-    parse_received_money,
-)
 from .php import colliding_names, describe_php_name, renames_any, rewritten_names
 from .signing import (
     MD5_SIGN_PATTERN,
@@ -38,8 +30,7 @@ if TYPE_CHECKING:
 
     from .diagnose import Diagnosis
 
-@dataclass(frozen=True)
-class Expectations:
+class Expectations(NamedTuple):
     """What the merchant knows independently of the callback, to check it against."""
 
     amount: Decimal | None = None
@@ -48,8 +39,7 @@ class Expectations:
     window_seconds: int = 300
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One reason a callback must not be trusted: ``message`` and ``fix`` are ``Text``s."""
 
     code: str
@@ -128,15 +118,14 @@ def problem(code: str, /, words: str | None = None, **fields: object) -> Problem
 note = Texts("verify.notes", NOTES)
 
 
-@dataclass(frozen=True)
-class CallbackReport:
+class CallbackReport(NamedTuple):
     """The verdict on one callback: genuine only with a valid sign and no problem at all."""
 
     sign_type: SignType | str  # a str only when the callback declared an unknown one
     signature_valid: bool
     problems: tuple[Problem, ...] = ()
     diagnosis: Diagnosis | None = None
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def genuine(self) -> bool:
@@ -177,8 +166,11 @@ class CallbackReport:
         }
 
 
+_NOTHING_EXPECTED = Expectations()
+
+
 def check_callback(
-    params: Mapping[str, str], keys: Keys, expect: Expectations = Expectations()
+    params: Mapping[str, str], keys: Keys, expect: Expectations = _NOTHING_EXPECTED
 ) -> CallbackReport:
     """The verdict on one received callback. Raises ``KeyFormatError`` only when the key its
     sign_type needs is missing; everything wrong with the callback itself is in the report."""
@@ -274,6 +266,15 @@ def business_problems(
 
 
 def _amount_problems(params: Mapping[str, str], amount: Decimal) -> list[Problem]:
+    # decimal (~2 ms to import) only for a callback held to an amount (cold start of verify)
+    from .money import (
+        amounts_equal,
+        format_wire,
+        money_text,
+        money_text_problem,
+        parse_received_money,
+    )
+
     money = params.get("money")
     expected = format_wire(amount)
     if money is None:

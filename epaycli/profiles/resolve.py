@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ..core.endpoints import site_root
-from ..core.errors import ConfigError, EpayError
+from ..core.errors import ConfigError
 from ..core.models import SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.params import require_text
 from ..core.signing import looks_like_md5_key
@@ -151,7 +150,11 @@ def site_root_of(resolved: Resolved) -> Resolved:
     its site root, wherever it came from (flag, EPAY_GATEWAY, profile): the root, and a note
     that says so."""
     gateway = resolved.profile.gateway
-    root, page = site_root(gateway) if gateway else ("", "")
+    if ".php" not in gateway.lower():  # names no page: the endpoints are not imported (cold start)
+        return resolved
+    from ..core.endpoints import site_root
+
+    root, page = site_root(gateway)
     if not page:
         return resolved
     origin = resolved.origins.get("gateway", "")
@@ -201,19 +204,3 @@ def key_notes(resolved: Resolved, *, uses_md5_key: bool) -> list[str]:
     if key and not looks_like_md5_key(key):
         return [run_note("key_length", origin=resolved.origins.get("key"), length=len(key))]
     return []
-
-
-def profile_language(profile_name: str | None, env: Mapping[str, str]) -> str | None:
-    """The ``lang`` of the profile this run uses (``--profile``, ``EPAY_PROFILE``, the file's
-    default), or None: without a profiles file nothing is read, and a file that cannot be read
-    chooses no language (the command that needs the file says what is wrong with it)."""
-    try:
-        path = config_path(env)
-        if not path.exists():
-            return None
-        store = load_store(path)
-        name = profile_name or env.get("EPAY_PROFILE") or store.default
-        found = store.profiles.get(name) if name else None
-        return found.lang or None if found is not None else None
-    except (EpayError, OSError, ValueError):
-        return None

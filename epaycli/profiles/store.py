@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, EpayError
 from ..core.models import PROFILE_FIELDS, SANDBOX_NAME, SANDBOX_PROFILE, Profile
 from ..core.redact import mask
 from ..core.words import Text
@@ -89,6 +89,22 @@ def load_store(path: Path) -> ProfileStore:
     store = _store_from_document(document, path)
     warning = _too_open(path)
     return ProfileStore(store.profiles, store.default, (warning,)) if warning else store
+
+
+def profile_language(profile_name: str | None, env: Mapping[str, str]) -> str | None:
+    """The ``lang`` of the profile this run uses (``--profile``, ``EPAY_PROFILE``, the file's
+    default), or None: without a profiles file nothing is read, and a file that cannot be read
+    chooses no language (the command that needs the file says what is wrong with it)."""
+    try:
+        path = config_path(env)
+        if not path.exists():
+            return None
+        store = load_store(path)
+        name = profile_name or env.get("EPAY_PROFILE") or store.default
+        found = store.profiles.get(name) if name else None
+        return found.lang or None if found is not None else None
+    except (EpayError, OSError, ValueError):
+        return None
 
 
 def _too_open(path: Path) -> str | None:

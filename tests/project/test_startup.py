@@ -40,6 +40,15 @@ def test_sign_loads_only_what_signing_md5_needs(args, tmp_path):
     assert "epaycli.cli.sign" in modules
 
 
+def test_a_plain_sign_loads_no_module_only_other_runs_need(tmp_path):
+    """(issue 16.9) Each module costs start-up time: the endpoints only for a gateway naming a
+    page or a JSON url, the CLI's advice only for a failed run, the completions only for the
+    shell."""
+    modules = loaded(["sign", "pid=1001", "money=1.00", "--key", KEY], tmp_path)
+    assert [m for m in ("epaycli.core.endpoints", "epaycli.cli.hints", "epaycli.cli.completion")
+            if m in modules] == []
+
+
 def test_verify_compares_signs_without_loading_openssl(tmp_path):
     """The sign is compared in constant time by hmac's own routine, without importing hmac,
     which loads OpenSSL's hashlib (~7 ms, a third of verify's start beyond typer)."""
@@ -52,6 +61,16 @@ def test_verify_compares_signs_without_loading_openssl(tmp_path):
     assert [m for m in ("hmac", "hashlib", "_hashlib") if m in modules] == []
     assert constant_time_equal("名字", "名字") and not constant_time_equal("ab", "ac")
     assert not constant_time_equal("a", "ab") and constant_time_equal("\ud800", "\ud800")
+
+
+def test_verify_loads_decimal_only_to_compare_an_amount(tmp_path):
+    """(issue 16.9) A callback checked by its sign alone needs neither decimal (~2 ms) nor the
+    dataclasses machinery; --amount compares money as a Decimal."""
+    query = ("money=1.00&name=VIP&out_trade_no=20240101123456&pid=1001&type=alipay"
+             "&sign=54c512132255861dd571ceba04eb0803&sign_type=MD5")
+    modules = loaded(["verify", query, "--key", KEY], tmp_path)
+    assert [m for m in ("decimal", "dataclasses", "epaycli.core.money") if m in modules] == []
+    assert "decimal" in loaded(["verify", query, "--key", KEY, "--amount", "1"], tmp_path)
 
 
 def test_md5_is_the_same_digest_as_hashlibs():
@@ -83,6 +102,9 @@ def test_the_root_help_lists_every_command_without_importing_one(tmp_path):
         modules = loaded(args, tmp_path)
         assert [m for m in modules if m.startswith("epaycli.cli.") and m.rsplit(".", 1)[1]
                 in ("sign", "verify", "order", "listen", "monitor", "doctor", "profile")] == []
+        # nor what resolving a profile and signing need (reading the profile's lang does not)
+        assert [m for m in ("epaycli.profiles.resolve", "epaycli.core.signing",
+                            "epaycli.core.params") if m in modules] == []
 
 
 def test_the_listed_summaries_are_each_commands_own_first_sentence():
@@ -129,3 +151,35 @@ def test_the_root_help_reads_the_same_listed_or_built_whole(terminal, monkeypatc
     monkeypatch.setattr(cli_app, "_lists_only", lambda *args: False)
     assert shown() == listed and "reconcile" in listed and "doctor" in listed
     assert ("╭" in listed) is terminal  # (rich draws its panels only on a terminal)
+
+
+GC_PROBE = """
+import gc, json, sys
+if sys.argv[1] == "off":
+    gc.disable()
+from epaycli.cli import console
+sys.argv[1:] = sys.argv[2:]
+try:
+    console.main()
+except SystemExit as done:
+    code = done.code
+import typer
+scanned = gc.get_objects()
+print(json.dumps({"code": code, "collecting": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "typer_scanned": any(found is typer.__dict__ for found in scanned)}),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_what_start_up_loads_is_frozen_out_of_the_collector(collector, tmp_path):
+    """(issue 16.9) The console script loads typer and epay with the cyclic collector off and
+    then freezes what they made (it lives until exit): no pass over it while loading or at
+    exit. The collector is on again for the command itself, unless it was off to begin with."""
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, collector, "sign", "pid=1001",
+                           "money=1.00", "--key", KEY], capture_output=True, text=True,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0 and done.stdout.strip()
+    assert report["collecting"] is (collector == "on")
+    assert report["frozen"] > 0 and report["typer_scanned"] is False

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
-from typer.completion import completion_init
+from typer.completion import completion_init  # type: ignore[attr-defined]  # (public; no __all__)
 from typer.core import TyperGroup
 
 from .. import __version__
@@ -225,7 +225,9 @@ def first_sentence(text: str) -> str:
 _UNBROKEN_HYPHEN = "\u2011"
 
 
-class _HelpFormatter(typer.Context.formatter_class):  # click's HelpFormatter, reached publicly
+# click's HelpFormatter, which typer does not export: reached through its public Context (a class
+# attribute, which mypy does not take for a base class)
+class _HelpFormatter(typer.Context.formatter_class):  # type: ignore[misc,valid-type]
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, plain_usage(args), prefix)
 

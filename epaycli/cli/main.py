@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError, EpayError, ExitCode
 from ..core.redact import key_shaped_in, mask_key_shaped, scrub_text
@@ -11,6 +13,10 @@ from ..env import Environment
 from ..messages import Messages
 from ..render import Output, cannot_encode, cannot_write
 from .runtime import Runtime
+
+if TYPE_CHECKING:  # (typer is imported by the run, not by this module: see run)
+    import typer
+    from typer import TyperException
 
 # Options whose value is a secret: never echoed, even inside another error's text.
 SECRET_OPTIONS = ("--key", "-k", "--private-key", "--platform-key", "--sign-with",
@@ -120,12 +126,13 @@ class _BoundaryOutput(Output):
     def words(self, message_id: str, english: str, /, **fields: object) -> str:
         return self.messages.text(message_id, english, **fields)
 
-    def error(self, message: str, hint: str | None = None) -> None:
+    def error(self, message: str, hint: str | None = None, *, label: str = "error") -> None:
         message, hint = self.clean(message), hint and self.clean(hint)
         shaped = key_shaped_in(f"{message} {hint or ''}")
         super().error(mask_key_shaped(scrub_text(message, shaped)),
                       hint and mask_key_shaped(scrub_text(hint, shaped)),
-                      label=self.words("boundary.error_label", "error"))
+                      label=self.words("boundary.error_label", label) if label == "error"
+                      else label)
 
     def trace(self, text: str) -> None:
         """A --debug traceback: the frames as they are, any key in them masked."""
@@ -136,7 +143,8 @@ class _BoundaryOutput(Output):
             pass
 
 
-def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[str]) -> int:
+def _parser_failure(error: TyperException, out: _BoundaryOutput, debug: bool,
+                    app: typer.Typer | None, argv: list[str]) -> int:
     """What click raised: help asked for by naming a group alone, a usage error (exit 2, click's
     own code for one), or another of click's failures."""
     ctx = getattr(error, "ctx", None)
@@ -144,7 +152,8 @@ def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[st
         out.error(_click_message(error, out.messages))
         return int(error.exit_code)
     if ctx is not None and _names_only(ctx, argv):  # no_args_is_help: click shows the help
-        return _output_guarded(out, debug, error.show)
+        # (every click exception shows itself; typer's public name is only their base's)
+        return _output_guarded(out, debug, error.show)  # type: ignore[attr-defined]
     _trace(debug, out)
     command = ctx.command_path if ctx else _command_path(app, argv)
     out.error(_click_message(error, out.messages),
@@ -152,7 +161,7 @@ def _parser_failure(error, out: _BoundaryOutput, debug: bool, app, argv: list[st
     return ExitCode.USAGE
 
 
-def _click_message(error, messages: Messages) -> str:
+def _click_message(error: TyperException, messages: Messages) -> str:
     """Click's message, in the run's language (click itself writes only English)."""
     if messages.language == "en":
         return error.format_message()
@@ -161,13 +170,13 @@ def _click_message(error, messages: Messages) -> str:
     return say_click(error.format_message(), messages)
 
 
-def _names_only(ctx, argv: list[str]) -> bool:
+def _names_only(ctx: typer.Context, argv: list[str]) -> bool:
     """The command line is this group's path and nothing more, and the group answers that
     with its help."""
     return bool(ctx.command.no_args_is_help) and len(ctx.command_path.split()) == len(argv) + 1
 
 
-def _output_guarded(out: _BoundaryOutput, debug: bool, show) -> int:
+def _output_guarded(out: _BoundaryOutput, debug: bool, show: Callable[[], object]) -> int:
     try:
         show()
     except UnicodeEncodeError as error:
@@ -182,7 +191,7 @@ def _output_guarded(out: _BoundaryOutput, debug: bool, show) -> int:
     return failure.exit_code
 
 
-def _command_path(app, argv: list[str]) -> str:
+def _command_path(app: typer.Typer | None, argv: list[str]) -> str:
     """``epay order list`` for ``order list --limit``: click's parser names no context when an
     option lacks its value, and the help to see is still the command's own."""
     if app is None:
@@ -208,7 +217,7 @@ def _without_debug(argv: list[str]) -> list[str]:
     return [arg for arg in head if arg != "--debug"] + argv[len(head):]
 
 
-def _secrets_in(argv: list[str], environ) -> list[str]:
+def _secrets_in(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     found = [environ.get(name, "").strip() for name in SECRET_VARIABLES]
     for index, arg in enumerate(argv):
         if arg in SECRET_OPTIONS and index + 1 < len(argv):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import typer
 
 from ..env import Environment
@@ -44,7 +46,7 @@ def runtime(ctx: typer.Context) -> Runtime:
     if not isinstance(found, Runtime):  # a command invoked outside ``run`` (a bare typer test)
         env = Environment.from_process()
         found = ctx.obj = Runtime(env, Output(env))
-    given = {opt: ctx.params.get(param.name) for param in ctx.command.params
+    given = {opt: ctx.params.get(param.name or "") for param in ctx.command.params
              for opt in param.opts}
     if "--profile" in given:
         profile, environ = given["--profile"], found.env.environ
@@ -55,7 +57,7 @@ def runtime(ctx: typer.Context) -> Runtime:
     return found
 
 
-def configured_secrets(profile: str | None, environ) -> list[str]:
+def configured_secrets(profile: str | None, environ: Mapping[str, str]) -> list[str]:
     """The secrets of the settings a command runs with (its profile's key and ngrok token;
     the built-in sandbox's key is public)."""
     from ..profiles.resolve import current

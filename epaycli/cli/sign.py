@@ -19,7 +19,7 @@ from ..core.words import Joined, Texts
 from ..env import Environment
 from ..messages import Messages
 from ..profiles.keys import signer_for, signer_notes
-from ..profiles.resolve import current, key_notes, request_defaults
+from ..profiles.resolve import Resolved, current, key_notes, request_defaults
 from ..render import Output
 from .options import JsonOption, KeyOption, NowOption, ProfileOption
 from .runtime import runtime
@@ -183,7 +183,7 @@ def _read(source: str, env: Environment) -> str:
     return read_file(source, env)
 
 
-def _checked_gateway(resolved) -> str:
+def _checked_gateway(resolved: Resolved) -> str:
     """The gateway the JSON url is built on; one that is not a URL says where it came from."""
     gateway = resolved.profile.gateway
     if gateway:
@@ -200,8 +200,8 @@ def _checked_gateway(resolved) -> str:
     return gateway
 
 
-def _show(out: Output, signed: SignedRequest, *, explain, query, url, json_output,
-          gateway, say: Messages) -> None:
+def _show(out: Output, signed: SignedRequest, *, explain: bool, query: bool, url: str | None,
+          json_output: bool, gateway: str, say: Messages) -> None:
     if json_output:
         out.json_object(signed.to_dict(url or gateway or None))
         return

@@ -16,6 +16,7 @@ from ..profiles.resolve import current, expected_pid, key_notes
 from ..render import Output
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
     from decimal import Decimal
 
     from ..core.callback import CallbackReport
@@ -98,8 +99,8 @@ def _amount(given: str) -> Decimal:
     return parse_amount(given)
 
 
-def _show(out: Output, report: CallbackReport, params, notes: list[str], json_output: bool,
-          say: Messages) -> None:
+def _show(out: Output, report: CallbackReport, params: Mapping[str, str], notes: list[str],
+          json_output: bool, say: Messages) -> None:
     # A pasted api.php URL carries the merchant key, under whatever name the sender chose; the
     # configured key is masked by the output itself, wherever it turns up.
     out.add_secrets(*(value for name, value in params.items() if name.lower() in SECRET_NAMES))
@@ -111,7 +112,8 @@ def _show(out: Output, report: CallbackReport, params, notes: list[str], json_ou
         (out.data if is_data else out.status)(text, style)
 
 
-def _lines(report: CallbackReport, params, notes: list[str], say: Messages):
+def _lines(report: CallbackReport, params: Mapping[str, str], notes: list[str],
+           say: Messages) -> Iterator[tuple[str, str, bool]]:
     """(text, style, is_data): the verdict is data (stdout); reasons and hints are not."""
     def line(message_id: str, **fields: object) -> str:
         return say.say(_line(message_id, **fields))

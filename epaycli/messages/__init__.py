@@ -15,7 +15,7 @@ Plurals: an English entry may be a table ``{one = "…", other = "…"}`` chosen
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 Language = Literal["en", "zh"]
 Template = str | Mapping[str, str]
@@ -100,6 +100,12 @@ class Messages:
         """Template fields with every Text, Joined or Bilingual among them said."""
         return {name: self.say(value) if isinstance(value, str) else value
                 for name, value in fields.items()}
+
+    @overload
+    def say_all(self, value: dict[str, Any]) -> dict[str, Any]: ...
+
+    @overload
+    def say_all(self, value: object) -> object: ...
 
     def say_all(self, value: object) -> object:
         """A JSON-shaped value with every Text in it worded (its keys and other values kept)."""

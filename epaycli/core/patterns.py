@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 
 class LazyPattern:
@@ -34,6 +35,9 @@ class LazyPattern:
 
     def sub(self, replacement: str | Callable[[re.Match[str]], str], string: str) -> str:
         return self.compiled.sub(replacement, string)
+
+    def findall(self, string: str) -> list[Any]:
+        return self.compiled.findall(string)
 
 
 def lazy(source: str) -> LazyPattern:

@@ -9,19 +9,22 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .patterns import lazy
+
+# (compiled on first use: most commands never look for a key in their output)
 # What a secret looks like when it turns up where it should not: an MD5 merchant key
 # (32 letters and digits) or a run of base64 as long as an RSA key's.
-_KEY_SHAPED = re.compile(
+_KEY_SHAPED = lazy(
     r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])|[A-Za-z0-9+/]{100,}={0,2}"
 )
-_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_HEX32 = lazy(r"[0-9a-fA-F]{32}")
 # Parameter names under which a misconfigured sender may put a key.
 SECRET_NAMES = frozenset({"key", "merchant_key", "private_key", "secret", "apikey", "api_key"})
 
 
 # Characters a terminal acts on instead of showing (ESC starts colour/cursor sequences, BEL
 # rings, CR overwrites the line): C0 except tab and newline, DEL, and the C1 range.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS = lazy(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ASCII_CONTROLS = bytes([*range(0x09), *range(0x0b, 0x20), 0x7f])
 
 
@@ -87,7 +90,7 @@ _BLOCK = 4
 _STRIDE = FRAGMENT - _BLOCK + 1
 # Keys and tokens (MD5 keys, ngrok authtokens) are masked in runs too; a PEM, or a file path
 # given where a key may be, only whole.
-_FRAGMENTED = re.compile(r"[A-Za-z0-9_]{16,128}")
+_FRAGMENTED = lazy(r"[A-Za-z0-9_]{16,128}")
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:

@@ -74,11 +74,14 @@ def _readable(method: _Method) -> _Method:
         try:
             return method(self, *args, **kwargs)
         except (sqlite3.Error, UnicodeDecodeError) as error:  # a damaged schema's text too
-            raise ConfigError("cannot read epay's state file {path} ({reason})",
-                              "move it aside (epay starts a new one), or set XDG_STATE_HOME",
-                              code="state_unreadable",
-                              fields={"path": self.path, "reason": error}) from None
+            raise _unreadable(self.path, error) from None
     return cast(_Method, guarded)
+
+
+def _unreadable(path: Path, error: Exception) -> ConfigError:
+    return ConfigError("cannot read epay's state file {path} ({reason})",
+                       "move it aside (epay starts a new one), or set XDG_STATE_HOME",
+                       code="state_unreadable", fields={"path": path, "reason": error})
 
 
 class LocalState:
@@ -179,6 +182,91 @@ class LocalState:
             connection.execute(
                 "UPDATE orders SET trade_no = ?, unknown = 0 WHERE gateway = ? AND pid = ? "
                 "AND out_trade_no = ? AND trade_no = ''", (trade_no, gateway, pid, out_trade_no))
+
+
+class RecordedOrders:
+    """The orders file read whole into memory, for a server that looks an order up for every
+    request (the listener): a lookup is a dict access, where a SQLite read would also hand the
+    GIL over (to the journal's writer) and back each time. ``refresh()`` — called once a turn
+    of the listener's loop — reads the file again only if another connection committed to it
+    since (``PRAGMA data_version``). A file of more than ``limit`` orders is not held: each
+    lookup asks SQLite, as ``LocalState.find_order`` does (same answers either way)."""
+
+    def __init__(self, state: LocalState, *, limit: int = 5_000) -> None:
+        self.state, self.limit = state, limit
+        # Its own connection: PRAGMA data_version sees only other connections' commits, and
+        # the state's own (one per thread) may be the one that records an order.
+        self._connection: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._by_number: dict[str, list[tuple[Any, ...]]] | None = None  # newest first
+        self._failure: ConfigError | None = None
+
+    def refresh(self) -> None:
+        """Read the file again if it changed. An unreadable file is said by the next lookup."""
+        try:
+            self._refresh()
+        except (sqlite3.Error, UnicodeDecodeError) as error:
+            self._version = self._by_number = None
+            self._failure = _unreadable(self.state.path, error)
+
+    def _refresh(self) -> None:
+        connection = self._connection
+        if connection is None:  # (used by one thread at a time, not always the one that made it)
+            connection = sqlite3.connect(self.state.path, timeout=5, check_same_thread=False)
+            connection.text_factory = _text
+            self._connection = connection
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version:
+            return
+        self._failure = None
+        rows = connection.execute(f"SELECT {_SELECTED} FROM orders LIMIT ?",
+                                  (self.limit + 1,)).fetchall()
+        by_number: dict[str, list[tuple[Any, ...]]] | None = None
+        if len(rows) <= self.limit:
+            by_number = {}
+            for row in sorted(rows, key=_newest_first):
+                by_number.setdefault(row[2], []).append(row)
+        self._version, self._by_number = version, by_number
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def find_order(self, out_trade_no: str, *, pid: str | None = None,
+                   gateway: str | None = None) -> RecordedOrder | None:
+        """What ``LocalState.find_order`` answers, as of the last ``refresh()``."""
+        if self._failure is not None:
+            raise self._failure
+        if self._by_number is None:  # too many orders to hold (or never read): ask SQLite
+            return self.state.find_order(out_trade_no, pid=pid, gateway=gateway)
+        for row in self._by_number.get(out_trade_no, ()):
+            if (not pid or row[1] == pid) and (not gateway or row[0] == gateway):
+                return _order(row)
+        return None
+
+
+def _newest_first(row: tuple[Any, ...]) -> tuple[int, Any]:
+    """Sorts as ``ORDER BY created_at DESC`` does, a damaged row's value of another kind
+    included (SQLite orders NULL < numbers < text < blobs, and so, reversed, does this)."""
+    created_at = row[7]
+    if created_at is None:
+        return 4, 0
+    if isinstance(created_at, int | float):
+        return 3, -created_at
+    return (2, _Reversed(created_at)) if isinstance(created_at, str) else (1, _Reversed(created_at))
+
+
+class _Reversed:
+    """A value that sorts in the opposite order (a text or a blob, newest first)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(self.value > other.value)
 
 
 def _narrowed(where: str, args: list[str], *, pid: str | None,

@@ -192,6 +192,21 @@ def test_amount_is_checked_against_the_order_epay_recorded(listen, events, tmp_p
     assert events[1]["check"]["problems"][0]["code"] == "amount_mismatch"
 
 
+def test_an_order_recorded_while_listening_is_checked_from_the_next_notify(listen, events,
+                                                                           tmp_path):
+    state = LocalState(tmp_path / "state.sqlite3")
+    listener = listen(state=state, pid="1001")
+    assert httpx.get(listener.url, params=notify(8, "0.01")).text == "success"  # not recorded
+    # `epay order create` in another process, while the listener holds the orders in memory
+    LocalState(state.path).record_order(RecordedOrder("http://gw/", "1001", "ORD8", "",
+                                                      Decimal("8.00"), "n", "alipay", NOW))
+    assert httpx.get(listener.url, params=notify(8, "0.01")).text == "fail"
+    assert httpx.get(listener.url, params=notify(8, "8.00")).text == "success"
+    events.wait(3)
+    assert [e["order_amount"] for e in events] == [None, "8.00", "8.00"]
+    assert events[1]["check"]["problems"][0]["code"] == "amount_mismatch"
+
+
 def test_pid_and_trade_status_are_checked(listen, events):
     listener = listen(pid="1001")
     assert httpx.get(listener.url, params=notify(pid="2002")).text == "fail"

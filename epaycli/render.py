@@ -83,7 +83,8 @@ class Output:
             self._consoles[id(stream)] = console
         return console
 
-    def _write(self, stream: TextIO | None, text: str, style: str) -> None:
+    def _write(self, stream: TextIO | None, text: str, style: str, *,
+               flush: bool = True) -> None:
         if stream is None:
             return
         if not (self._revealed and stream is self.env.stdout):
@@ -95,7 +96,8 @@ class Output:
                     self._console(stream).print(text, style=_STYLES[style], markup=False)
                 else:
                     stream.write(text + "\n")
-                    stream.flush()
+                    if flush:
+                        stream.flush()
             except UnicodeEncodeError as error:
                 raise cannot_encode(error, stream) from None
             except OSError as error:
@@ -116,11 +118,24 @@ class Output:
         text = json.dumps(value, ensure_ascii=False, indent=2)
         self._write(self.env.stdout, _json_text(text), "")
 
-    def json_line(self, value: Any) -> None:
-        """One JSON object on one line: what servers print per event with ``--json``."""
+    def json_line(self, value: Any, *, flush: bool = True) -> None:
+        """One JSON object on one line: what servers print per event with ``--json``.
+        ``flush=False`` leaves it in the stream's buffer until ``flush()`` (or the next line
+        that is flushed): a server writes a batch of lines with one system call."""
         from .core.jsontext import json_text
 
-        self._write(self.env.stdout, _json_text(json_text(value)), "")
+        self._write(self.env.stdout, _json_text(json_text(value)), "", flush=flush)
+
+    def flush(self) -> None:
+        """Put out the stdout lines written with ``flush=False``."""
+        stream = self.env.stdout
+        if stream is None:
+            return
+        with self._lock:
+            try:
+                stream.flush()
+            except OSError as error:
+                raise cannot_write(error, True) from None
 
     def error(self, message: str, hint: str | None = None, *, label: str = "error") -> None:
         """The one-line error the CLI boundary prints for every failure (never fails itself:

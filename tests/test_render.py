@@ -40,3 +40,36 @@ def test_del_and_c1_controls_are_written_as_json_escapes(control):
 def test_a_secret_in_a_line_is_masked():
     line = printed({"answer": f"echo {KEY}", "cut": KEY[4:20]}, secrets=(KEY,))
     assert KEY not in line and KEY[4:20] not in line and "89un…UJ8i" in line
+
+
+class Counted(io.StringIO):
+    """A stream that counts its flushes."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_lines_held_back_are_put_out_by_one_flush():
+    stdout = Counted()
+    out = Output(Environment(None, stdout, io.StringIO(), {}))
+    out.json_line({"n": 1}, flush=False)
+    out.json_line({"n": 2}, flush=False)
+    assert stdout.flushes == 0 and stdout.getvalue().count("\n") == 2
+    out.flush()
+    assert stdout.flushes == 1
+    out.json_line({"n": 3})
+    assert stdout.flushes == 2
+
+
+def test_a_flush_into_a_closed_pipe_is_an_output_error():
+    from epaycli.core.errors import OutputError
+
+    class Closed(io.StringIO):
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(OutputError):
+        Output(Environment(None, Closed(), io.StringIO(), {})).flush()

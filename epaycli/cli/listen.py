@@ -117,19 +117,20 @@ def listen(
                                      run.messages.language)
         if inspect or inspect_port is not None or inspect_host else None)
     _serve_until_stopped(settings, _json_renderer(run.out) if json_output
-                         else _human_renderer(run.out, run.messages), run.env.clock)
+                         else _human_renderer(run.out, run.messages), run.env.clock,
+                         run.out.flush if json_output else None)
     return 0
 
 
-def _serve_until_stopped(settings: ListenSettings, show: Show, clock: Callable[[], float]
-                         ) -> None:
+def _serve_until_stopped(settings: ListenSettings, show: Show, clock: Callable[[], float],
+                         shown: Callable[[], None] | None) -> None:
     """Serve until Ctrl+C or SIGTERM; the listener's errors get the CLI's hints."""
     from ..listener.session import serve
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        serve(settings, show, stop, clock=clock)
+        serve(settings, show, stop, clock=clock, on_events_out=shown)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -164,8 +165,12 @@ def _profile_writer(resolved: Resolved, environ: Mapping[str, str]) -> Callable[
 
 
 def _json_renderer(out: Output) -> Show:
+    from ..listener.events import BadRequest, Notify
+
     def show(event: ListenEvent) -> None:
-        out.json_line(event.to_dict())
+        # A request's line waits in the buffer for the listener's one flush a batch
+        # (on_events_out), which comes before the answers; any other line is out at once.
+        out.json_line(event.to_dict(), flush=not isinstance(event, Notify | BadRequest))
 
     return show
 

@@ -147,7 +147,8 @@ class Listener:
 def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", port: int = 0,
                    path: str | None = None, pid: str | None = None,
                    forward_to: str | None = None, reply: str | Reply = "auto",
-                   on_event: OnEvent | None = None, state=None,
+                   on_event: OnEvent | None = None,
+                   on_events_out: Callable[[], None] | None = None, state=None,
                    clock: Callable[[], float] = time.time,
                    read_timeout: float = READ_TIMEOUT_SECONDS,
                    max_body: int = MAX_BODY_BYTES, secrets_to_mask: tuple[str, ...] = (),
@@ -170,6 +171,9 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
       ``NotJournaled`` when a request could not be journaled (answered 503), and an
       ``InternalError`` for a bug (the connection is closed). ``to_dict()`` is the JSON form
       (docs/events.md).
+    - ``on_events_out``: called once the events of the requests about to be answered were all
+      given to ``on_event``, before any answer is written: a renderer that holds its lines
+      back (one write for a batch of notifies, not one each) puts them out here.
     - ``state``: an ``epaycli.state.LocalState`` whose recorded orders give the expected
       amount, or ``None``.
     - ``forward_timeout``: how long the handler may take (a gateway waits 5 s).
@@ -182,7 +186,8 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
     """
     path, reply = _normal_path(path), Reply.parse(reply)  # refused before the journal opens
     engine = _Engine(keys=keys, journal=Journal(journal), path=path, pid=pid,
-                     reply=reply, on_event=on_event, state=state, clock=clock,
+                     reply=reply, on_event=on_event, on_events_out=on_events_out,
+                     state=state, clock=clock,
                      read_timeout=read_timeout, max_body=max_body,
                      secrets=tuple(s for s in (*_key_secrets(keys), *secrets_to_mask) if s))
     try:
@@ -324,9 +329,11 @@ class _Engine:
     the loop's thread, except ``_committed_soon`` (the journal's writer)."""
 
     def __init__(self, *, keys: Keys, journal: Journal, path, pid, reply: Reply, on_event,
+                 on_events_out: Callable[[], None] | None = None,
                  state, clock, read_timeout: float, max_body: int, secrets) -> None:
         self.keys, self.journal, self.path, self.pid = keys, journal, path, pid
         self.reply, self.on_event, self.clock = reply, on_event, clock
+        self.on_events_out = on_events_out
         # epay's recorded orders, held in memory and read again when the file changes: a
         # SQLite read a notify costs the loop ~50 µs, as it hands the GIL to the journal's writer
         self.orders = RecordedOrders(state) if state is not None else None
@@ -648,7 +655,7 @@ class _Engine:
 
     def _drain_committed(self) -> None:
         self._wake_pending = False
-        committed = self._committed
+        committed, answering = self._committed, []
         while committed:
             waiting, record_id, error = committed.popleft()
             connection = waiting.connection
@@ -656,31 +663,50 @@ class _Engine:
             if error is not None:
                 self.not_journaled(connection, self.journal.failure(error))
             elif waiting.outcome.answer.delay:
-                self.loop.call_later(waiting.outcome.answer.delay, self._answered, waiting,
-                                     record_id)
+                self.loop.call_later(waiting.outcome.answer.delay, self._answered,
+                                     [(waiting, record_id)])
             else:
-                self._answered(waiting, record_id)
+                answering.append((waiting, record_id))
+        if answering:
+            self._answered(answering)
 
-    def _answered(self, waiting: _Waiting, record_id: int) -> None:
-        connection, outcome = waiting.connection, waiting.outcome
-        try:
-            if self.on_event is not None:  # (an event nobody hears is not built)
-                record = outcome.record
-                # Said before the answer is written: whoever has the answer can count on the
-                # event (and the terminal line) being out already; after it, that was a race.
-                self.emit(outcome.event_type.of(record, id=record_id,
-                                                ms=_ms(connection.request_started),
-                                                timings={**record["timings"],
-                                                         "journal_ms": _ms(waiting.committing)}))
-            connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
-            self.answered += 1
-            connection.next_request()
-        except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
-            self.internal_error(connection, failure)
+    def _answered(self, answering: list[tuple[_Waiting, int]]) -> None:
+        """Say the events of these committed requests, let the renderer put them out (one
+        flush for all: ``on_events_out``), then answer them. Said before the answers are
+        written: whoever has an answer can count on its event (and the terminal line) being
+        out already; after it, that was a race."""
+        said = []
+        for waiting, record_id in answering:
+            try:
+                if self.on_event is not None:  # (an event nobody hears is not built)
+                    record = waiting.outcome.record
+                    self.emit(waiting.outcome.event_type.of(
+                        record, id=record_id, ms=_ms(waiting.connection.request_started),
+                        timings={**record["timings"], "journal_ms": _ms(waiting.committing)}))
+                said.append(waiting)
+            except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
+                self.internal_error(waiting.connection, failure)
+        self.events_out()
+        for waiting in said:
+            connection, outcome = waiting.connection, waiting.outcome
+            try:
+                connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
+                self.answered += 1
+                connection.next_request()
+            except Exception as failure:  # noqa: BLE001 - one request's bug, not the batch's
+                self.internal_error(connection, failure)
+
+    def events_out(self) -> None:
+        if self.on_events_out is not None:
+            try:
+                self.on_events_out()
+            except Exception:  # noqa: BLE001 - a broken observer must not break the listener
+                pass
 
     def not_journaled(self, connection: _Connection, error: JournalError) -> None:
         self.emit(NotJournaled(error.code, error.message, error.hint or "",
                                iso_time(self.clock())))
+        self.events_out()
         # (said before the answer, as in _answered)
         connection.answer(503, "fail", True)  # what a gateway reads as "not delivered"
 

@@ -57,13 +57,16 @@ class ListenSettings:
 
 
 def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
-          clock: Callable[[], float] = time.time) -> str:
+          clock: Callable[[], float] = time.time,
+          on_events_out: Callable[[], None] | None = None) -> str:
     """Run until ``stop`` is set (or Ctrl+C); returns why it stopped. With
-    ``exit_on_tunnel_loss``, a lost public URL raises ``TunnelDown`` instead."""
+    ``exit_on_tunnel_loss``, a lost public URL raises ``TunnelDown`` instead.
+    ``on_events_out``: see ``start_listener``."""
     listener = start_listener(
         keys=settings.keys, journal=settings.journal, host=settings.host, port=settings.port,
         path=settings.path, pid=settings.pid, forward_to=settings.forward_to,
-        reply=settings.reply, on_event=on_event, state=settings.state, clock=clock,
+        reply=settings.reply, on_event=on_event, on_events_out=on_events_out,
+        state=settings.state, clock=clock,
         secrets_to_mask=settings.secrets)
     watch = _Watch(settings, listener, on_event, clock)
     reason, ready, inspector = "stopped", False, None

@@ -3,6 +3,7 @@ duplicates, forwarding to real handlers, masking, and bad input of every kind.""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import socket
 import sqlite3
@@ -205,6 +206,36 @@ def test_an_order_recorded_while_listening_is_checked_from_the_next_notify(liste
     events.wait(3)
     assert [e["order_amount"] for e in events] == [None, "8.00", "8.00"]
     assert events[1]["check"]["problems"][0]["code"] == "amount_mismatch"
+
+
+def test_a_batch_of_events_is_put_out_before_any_of_its_answers(listen, events):
+    inside, leave = threading.Event(), threading.Event()
+    seen_at_flush: list[int] = []
+
+    def out():  # the renderer's one flush a batch: hold it to see what has happened by then
+        seen_at_flush.append(len(events))
+        inside.set()
+        assert leave.wait(30)
+
+    listener = listen(on_events_out=out)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(httpx.get, listener.url, params=notify(9), timeout=30)
+        assert inside.wait(30)
+        assert seen_at_flush == [1]  # the event was said before the flush
+        assert not answer.done()  # and no answer is written until the flush returns
+        leave.set()
+        assert answer.result().text == "success"
+
+
+def test_an_on_events_out_that_raises_breaks_nothing(listen, events, capfd):
+    def broken():
+        raise RuntimeError("renderer bug")
+
+    listener = listen(on_events_out=broken)
+    with httpx.Client(timeout=5) as client:
+        assert [client.get(listener.url, params=notify(n)).text for n in (1, 2)] == \
+            ["success"] * 2
+    assert len(events) == 2 and "renderer bug" not in capfd.readouterr().err
 
 
 def test_pid_and_trade_status_are_checked(listen, events):

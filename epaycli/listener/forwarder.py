@@ -31,7 +31,7 @@ class Forwarded:
     def delivered(self) -> bool:
         return self.status is not None and counts_as_delivered(self.body)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"url": self.url, "status": self.status, "body": self.body, "ms": round(self.ms, 2),
                 "delivered": self.delivered, "error": self.error}
 
@@ -137,19 +137,24 @@ class Forwarder:
         self._thread.join(2)
 
 
+# What to do with a job's result, or the error it raised.
+_Then = Callable[[object, Exception | None], object]
+_Job = tuple[Callable[..., object], tuple[object, ...], _Then]
+
+
 class Workers:
     """Daemon threads that run the forwards, so the event loop never waits for a shop's
     handler. ``close`` waits for them a bounded time."""
 
     def __init__(self, count: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._run, name=f"{name}-{number}", daemon=True)
                          for number in range(count)]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, function: Callable, args: tuple,
-               then: Callable[[object, Exception | None], object]) -> None:
+    def submit(self, function: Callable[..., object], args: tuple[object, ...],
+               then: _Then) -> None:
         """Run ``function(*args)`` on a worker; then ``then(result, error)`` there."""
         self._jobs.put((function, args, then))
 

@@ -63,7 +63,7 @@ class Headers:
         self._pairs.append((name, value))
         self._index.setdefault(name.lower(), value)
 
-    def get(self, name: str, default=None):
+    def get(self, name: str, default: str | None = None) -> str | None:
         return self._index.get(name.lower(), default)
 
     def items(self) -> list[tuple[str, str]]:
@@ -572,7 +572,8 @@ class RequestReader:
         self._size += len(body)
 
     def on_message_complete(self) -> None:
-        request = Request(self._head, b"".join(self._parts))
+        # (llhttp completes a message only after on_headers_complete set _head: no check a request)
+        request = Request(self._head, b"".join(self._parts))  # type: ignore[arg-type]
         request.size = self._head_size + self._size
         self._ready.append(request)
         self.waiting += request.size
@@ -580,7 +581,7 @@ class RequestReader:
         self._start_message()
 
 
-def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int):
+def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int) -> tuple[int, int] | None:
     """(index, length) of the earliest of ``needles`` from ``start``, or None."""
     found = None
     for needle in needles:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from ..core.errors import InputError
@@ -137,24 +138,24 @@ class Forwarder:
         self._thread.join(2)
 
 
-# What to do with a job's result, or the error it raised.
-_Then = Callable[[object, Exception | None], object]
-_Job = tuple[Callable[..., object], tuple[object, ...], _Then]
+_Result = TypeVar("_Result")
 
 
-class Workers:
+class Workers(Generic[_Result]):
     """Daemon threads that run the forwards, so the event loop never waits for a shop's
     handler. ``close`` waits for them a bounded time."""
 
     def __init__(self, count: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # (function, args, then): then(result, error) once it ran
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., _Result], tuple[object, ...], Callable[
+            [_Result | None, Exception | None], object]] | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._run, name=f"{name}-{number}", daemon=True)
                          for number in range(count)]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, function: Callable[..., object], args: tuple[object, ...],
-               then: _Then) -> None:
+    def submit(self, function: Callable[..., _Result], args: tuple[object, ...],
+               then: Callable[[_Result | None, Exception | None], object]) -> None:
         """Run ``function(*args)`` on a worker; then ``then(result, error)`` there."""
         self._jobs.put((function, args, then))
 

@@ -26,6 +26,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import overload
 
 import httptools
 
@@ -62,6 +63,11 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         self._pairs.append((name, value))
         self._index.setdefault(name.lower(), value)
+
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._index.get(name.lower(), default)
@@ -221,7 +227,7 @@ class RequestReader:
         """Bytes kept for requests not yet taken (the server pauses reading above a bound)."""
         return self.waiting + len(self._held) + self._size
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         """Read ``data`` as far as it goes; what is whole (or refused) waits for ``next``."""
         if self._failed:
             return

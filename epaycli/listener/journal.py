@@ -593,7 +593,8 @@ def _is_changes(value: object) -> bool:
         isinstance(change, dict) and isinstance(change.get("name"), str) for change in value)
 
 
-_READERS: dict[str, Callable[[object], tuple[object, bool]]] = dict.fromkeys(COLUMNS, _read_text) | {
+_Reader = Callable[[object], tuple[object, bool]]  # a column's value: (shown, whole)
+_READERS: dict[str, _Reader] = dict.fromkeys(COLUMNS, _read_text) | {
     "received_at": _read_seconds, "query": _read_raw, "body": _read_raw,
     "body_size": _read_int, "duplicate_count": _read_int, "answer_status": _read_int,
     "valid": _read_flag, "content_changed": _read_flag, "delivered": _read_flag,

@@ -60,7 +60,8 @@ class Replay:
                 "masked_fields": list(self.masked_fields)}
 
 
-def build_replay(record: Mapping[str, Any], target: str, *, changes: Mapping[str, str] | None = None,
+def build_replay(record: Mapping[str, Any], target: str, *,
+                 changes: Mapping[str, str] | None = None,
                  signer: Signer | None = None, now: int | None = None) -> Replay:
     """The request to re-send: the journaled bytes unchanged, or — with ``changes`` or a
     ``signer`` — its parameters changed (``k=v``; an empty value removes the field) and, with

@@ -135,8 +135,9 @@ class Record(RawRequest):
     forward: NotRequired[dict[str, object] | None]  # the shop handler's answer
 
 
-# A journaled request read back (``record_dict``): JSON-ready, each column's value as far as
-# a damaged row lets it be read (its type is checked where a value is used, not here).
+# A journaled request read back (``record_dict``): the table's columns (``_SCHEMA``) with
+# ``id``, ``time`` and ``damaged`` — what ``epay events show --json`` prints — JSON-ready, each
+# value as far as a damaged row lets it be read (checked where it is used, not here).
 JournaledRecord = dict[str, Any]
 # A row's values in ``COLUMNS`` order, as sqlite3 stores them.
 RowValues = tuple[object, ...]

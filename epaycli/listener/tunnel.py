@@ -191,7 +191,9 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
                          fields={"kind": type(error).__name__,
                                  "reason": _one_line(str(error))}) from None
     public_url = opened[0].public_url
-    assert public_url is not None  # pyngrok's connect raises PyngrokError for a tunnel without
+    if not public_url:  # (pyngrok refuses such a tunnel itself today: its type allows one)
+        ngrok.kill(pyngrok_config=config)
+        raise _classify("it opened a tunnel without a public URL")
     running = process.get_process(config) if process.is_process_running(path) else None
     agent_pid = running.proc.pid if running else None
     return Tunnel(public_url, agent_pid, config,

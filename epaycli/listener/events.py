@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from .journal import iso_time
 
 if TYPE_CHECKING:
+    from .forwarder import ForwardAnswer
     from .journal import Record
 
 
@@ -52,7 +53,7 @@ class _RequestEvent(ListenEvent):
     answer_status: int
     delivered: bool  # would a gateway count the answer as delivered?
     answered_by: str  # verdict | reply | forward
-    forward: dict[str, object] | None  # the shop handler's answer, when forwarding
+    forward: ForwardAnswer | None  # the shop handler's answer, when forwarding
     sign_type: str
     check: dict[str, Any] | None  # the whole verdict (CallbackReport.to_dict())
     params: dict[str, str] | None  # the parameters as received (masked)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from ..core.errors import InputError
@@ -17,6 +17,17 @@ from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 FORWARDED_HEADERS = ("content-type", "user-agent", "accept", "accept-language",
                      "x-forwarded-for", "x-real-ip")
 MAX_ANSWER_BYTES = 64 * 1024
+
+
+class ForwardAnswer(TypedDict):
+    """``Forwarded.to_dict()``: the ``forward`` of a notify event and of the journal."""
+
+    url: str
+    status: int | None
+    body: str
+    ms: float
+    delivered: bool
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,7 @@ class Forwarded:
     def delivered(self) -> bool:
         return self.status is not None and counts_as_delivered(self.body)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> ForwardAnswer:
         return {"url": self.url, "status": self.status, "body": self.body, "ms": round(self.ms, 2),
                 "delivered": self.delivered, "error": self.error}
 

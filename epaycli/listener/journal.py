@@ -31,6 +31,8 @@ from ..messages import Messages
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .forwarder import ForwardAnswer
+
 SCHEMA_VERSION = 3  # 2: changed_fields, 3: words
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -132,7 +134,7 @@ class Record(RawRequest):
     content_changed: NotRequired[bool]
     changed_fields: NotRequired[list[dict[str, str | None]] | None]  # [{name, before, after}]
     order_amount: NotRequired[str | None]
-    forward: NotRequired[dict[str, object] | None]  # the shop handler's answer
+    forward: NotRequired[ForwardAnswer | None]  # the shop handler's answer
 
 
 # A journaled request read back (``record_dict``): the table's columns (``_SCHEMA``) with

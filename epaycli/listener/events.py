@@ -6,9 +6,13 @@ dispatches on the type."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from .journal import iso_time
+
+if TYPE_CHECKING:
+    from .forwarder import ForwardAnswer
+    from .journal import Record
 
 
 class ListenEvent:
@@ -43,40 +47,41 @@ class _RequestEvent(ListenEvent):
     reason: str
     duplicate_count: int  # copies of this trade_no before this one
     content_changed: bool  # … and this one says something else than the first
-    changed_fields: list[dict] | None  # [{name, before, after}]; None: not known
+    changed_fields: list[dict[str, str | None]] | None  # [{name, before, after}]; None: not known
     order_amount: str | None  # the amount of the order epay recorded, if any
     answer: str
     answer_status: int
     delivered: bool  # would a gateway count the answer as delivered?
     answered_by: str  # verdict | reply | forward
-    forward: dict | None  # the shop handler's answer, when forwarding
+    forward: ForwardAnswer | None  # the shop handler's answer, when forwarding
     sign_type: str
-    check: dict | None  # the whole verdict (CallbackReport.to_dict())
-    params: dict | None  # the parameters as received (masked)
-    timings: dict | None = None  # milliseconds: judge_ms, forward_ms, journal_ms
+    check: dict[str, Any] | None  # the whole verdict (CallbackReport.to_dict())
+    params: dict[str, str] | None  # the parameters as received (masked)
+    timings: dict[str, float] | None = None  # milliseconds: judge_ms, forward_ms, journal_ms
     ms: float | None = None  # from the first byte to the answer
 
     @classmethod
-    def of(cls, record: dict, *, id: int | None = None, ms: float | None = None,
-           timings: dict | None = None) -> _RequestEvent:
+    def of(cls, record: Record, *, id: int | None = None, ms: float | None = None,
+           timings: dict[str, float] | None = None) -> Self:
         """The event of a journal record; its id and times are known once it is committed."""
-        params = record.get("params") or {}
+        # (the keys every record has are read by subscript; a notify's own, by get)
+        params = record["params"] or {}
         report = record.get("report") or {}
-        get = record.get
         return cls(
-            id=id, time=iso_time(record["received_at"]), kind=get("kind", ""),
-            method=get("method", ""), path=get("path", ""), client=get("client", ""),
-            trade_no=get("trade_no", ""), out_trade_no=get("out_trade_no", ""),
-            money=get("money", ""), type=get("type", ""), pid=get("pid", ""),
-            trade_status=params.get("trade_status", ""), valid=get("valid"),
-            verdict=get("verdict"), reason=get("reason"),
-            duplicate_count=get("duplicate_count") or 0,
-            content_changed=bool(get("content_changed")),
-            changed_fields=get("changed_fields"), order_amount=get("order_amount"),
-            answer=get("answer"), answer_status=get("answer_status"),
-            delivered=get("delivered"), answered_by=get("answered_by"),
-            forward=get("forward"), sign_type=report.get("sign_type", ""),
-            check=report or None, params=get("params"), timings=timings, ms=ms)
+            id=id, time=iso_time(record["received_at"]), kind=record["kind"],
+            method=record["method"], path=record["path"], client=record["client"],
+            trade_no=record.get("trade_no", ""), out_trade_no=record.get("out_trade_no", ""),
+            money=record.get("money", ""), type=record.get("type", ""),
+            pid=record.get("pid", ""), trade_status=params.get("trade_status", ""),
+            valid=record["valid"], verdict=record["verdict"], reason=record["reason"],
+            duplicate_count=record.get("duplicate_count") or 0,
+            content_changed=bool(record.get("content_changed")),
+            changed_fields=record.get("changed_fields"),
+            order_amount=record.get("order_amount"),
+            answer=record["answer"], answer_status=record["answer_status"],
+            delivered=record["delivered"], answered_by=record["answered_by"],
+            forward=record.get("forward"), sign_type=report.get("sign_type", ""),
+            check=report or None, params=record["params"], timings=timings, ms=ms)
 
 
 @dataclass(frozen=True)

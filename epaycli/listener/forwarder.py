@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from ..core.errors import InputError
@@ -16,6 +17,17 @@ from ..core.notify import DELIVERY_TIMEOUT_SECONDS, counts_as_delivered
 FORWARDED_HEADERS = ("content-type", "user-agent", "accept", "accept-language",
                      "x-forwarded-for", "x-real-ip")
 MAX_ANSWER_BYTES = 64 * 1024
+
+
+class ForwardAnswer(TypedDict):
+    """``Forwarded.to_dict()``: the ``forward`` of a notify event and of the journal."""
+
+    url: str
+    status: int | None
+    body: str
+    ms: float
+    delivered: bool
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,7 @@ class Forwarded:
     def delivered(self) -> bool:
         return self.status is not None and counts_as_delivered(self.body)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> ForwardAnswer:
         return {"url": self.url, "status": self.status, "body": self.body, "ms": round(self.ms, 2),
                 "delivered": self.delivered, "error": self.error}
 
@@ -137,19 +149,24 @@ class Forwarder:
         self._thread.join(2)
 
 
-class Workers:
+_Result = TypeVar("_Result")
+
+
+class Workers(Generic[_Result]):
     """Daemon threads that run the forwards, so the event loop never waits for a shop's
     handler. ``close`` waits for them a bounded time."""
 
     def __init__(self, count: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        # (function, args, then): then(result, error) once it ran
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., _Result], tuple[object, ...], Callable[
+            [_Result | None, Exception | None], object]] | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._run, name=f"{name}-{number}", daemon=True)
                          for number in range(count)]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, function: Callable, args: tuple,
-               then: Callable[[object, Exception | None], object]) -> None:
+    def submit(self, function: Callable[..., _Result], args: tuple[object, ...],
+               then: Callable[[_Result | None, Exception | None], object]) -> None:
         """Run ``function(*args)`` on a worker; then ``then(result, error)`` there."""
         self._jobs.put((function, args, then))
 

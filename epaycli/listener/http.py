@@ -26,6 +26,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import overload
 
 import httptools
 
@@ -63,7 +64,12 @@ class Headers:
         self._pairs.append((name, value))
         self._index.setdefault(name.lower(), value)
 
-    def get(self, name: str, default=None):
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
         return self._index.get(name.lower(), default)
 
     def items(self) -> list[tuple[str, str]]:
@@ -221,7 +227,7 @@ class RequestReader:
         """Bytes kept for requests not yet taken (the server pauses reading above a bound)."""
         return self.waiting + len(self._held) + self._size
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         """Read ``data`` as far as it goes; what is whole (or refused) waits for ``next``."""
         if self._failed:
             return
@@ -572,7 +578,8 @@ class RequestReader:
         self._size += len(body)
 
     def on_message_complete(self) -> None:
-        request = Request(self._head, b"".join(self._parts))
+        # (llhttp completes a message only after on_headers_complete set _head: no check a request)
+        request = Request(self._head, b"".join(self._parts))  # type: ignore[arg-type]
         request.size = self._head_size + self._size
         self._ready.append(request)
         self.waiting += request.size
@@ -580,7 +587,7 @@ class RequestReader:
         self._start_message()
 
 
-def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int):
+def _first_of(buffer: bytearray, needles: tuple[bytes, ...], start: int) -> tuple[int, int] | None:
     """(index, length) of the earliest of ``needles`` from ``start``, or None."""
     found = None
     for needle in needles:

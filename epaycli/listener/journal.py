@@ -21,11 +21,17 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.jsontext import json_text
 from ..files import private_database
 from ..messages import Messages
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .forwarder import ForwardAnswer
 
 SCHEMA_VERSION = 3  # 2: changed_fields, 3: words
 _SCHEMA = """
@@ -88,6 +94,57 @@ _STOP_JOIN_SECONDS = 5.0  # a commit under way (not a lock: that is not waited f
 _BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
+class RawRequest(TypedDict):
+    """A request as it came (masked): the columns every journaled request has."""
+
+    received_at: float  # Unix seconds
+    method: str
+    path: str
+    query: bytes  # raw, masked
+    headers: list[list[str]]  # [[name, value], …], masked
+    body: bytes  # raw, masked
+    body_size: int  # bytes announced/received
+    client: str
+
+
+class Record(RawRequest):
+    """One request as the listener journals it (``COLUMNS``). A refusal has no notify's
+    fields: ``row_values`` stores what is missing as ''."""
+
+    kind: str  # notify | bad_request | too_large | not_found | timeout
+    params: dict[str, str] | None  # as received (masked); None: unreadable
+    valid: bool
+    verdict: str  # genuine | bad_signature | rejected | malformed
+    reason: str
+    answer_status: int
+    answer: str
+    delivered: bool  # would a gateway count the answer as delivered?
+    answered_by: str  # verdict | reply | forward
+    timings: dict[str, float]  # milliseconds
+    # a notify's
+    trade_no: NotRequired[str]
+    out_trade_no: NotRequired[str]
+    money: NotRequired[str]
+    type: NotRequired[str]
+    pid: NotRequired[str]
+    report: NotRequired[dict[str, Any]]  # CallbackReport.to_dict()
+    words: NotRequired[dict[str, object] | None]  # core.words: how its sentences are said
+    fingerprint: NotRequired[str]
+    duplicate_count: NotRequired[int]
+    content_changed: NotRequired[bool]
+    changed_fields: NotRequired[list[dict[str, str | None]] | None]  # [{name, before, after}]
+    order_amount: NotRequired[str | None]
+    forward: NotRequired[ForwardAnswer | None]  # the shop handler's answer
+
+
+# A journaled request read back (``record_dict``): the table's columns (``_SCHEMA``) with
+# ``id``, ``time`` and ``damaged`` — what ``epay events show --json`` prints — JSON-ready, each
+# value as far as a damaged row lets it be read (checked where it is used, not here).
+JournaledRecord = dict[str, Any]
+# A row's values in ``COLUMNS`` order, as sqlite3 stores them.
+RowValues = tuple[object, ...]
+
+
 class JournalError(EpayError):
     """The journal cannot be written: nothing may be acknowledged."""
 
@@ -95,6 +152,8 @@ class JournalError(EpayError):
 
 
 Done = Callable[[int | None, Exception | None], object]
+# What became of a record: its id, or the error that kept it out.
+_Outcome = tuple[int, None] | tuple[None, Exception]
 
 
 class _Pending:
@@ -102,13 +161,13 @@ class _Pending:
 
     __slots__ = ("values", "done", "queued")
 
-    def __init__(self, values: tuple, done: Done) -> None:
+    def __init__(self, values: RowValues, done: Done) -> None:
         self.values = values
         self.done = done
         self.queued = time.monotonic()
 
 
-def default_journal_path(environ) -> Path:
+def default_journal_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_STATE_HOME/epay/listen.sqlite3`` (``~/.local/state/epay/`` without it)."""
     from ..state import state_dir
 
@@ -136,13 +195,13 @@ class Journal:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def append(self, record: dict, *, done: Done) -> None:
+    def append(self, record: Record, *, done: Done) -> None:
         """Journal one request (a dict of ``COLUMNS``): returns at once, and ``done(id, None)``
         — or ``done(None, error)`` — runs on the writer thread right after the commit (the
         listener answers from there, without a thread waiting per request)."""
         self.append_many([(record, done)])
 
-    def append_many(self, records: list[tuple[dict, Done]]) -> None:
+    def append_many(self, records: list[tuple[Record, Done]]) -> None:
         """``append`` for several requests at once: the writer takes them together, into
         one commit (it never splits what is handed over in one call)."""
         if self._writer is None or self._closed:
@@ -189,13 +248,13 @@ class Journal:
                     # one value SQLite cannot hold (a lone surrogate, a huge int …) must fail
                     # its own request only: the batch again, row by row
                     outcomes = self._commit_one_by_one(batch)
-            for item, (record_id, error) in zip(batch, outcomes):
+            for item, (record_id, failure) in zip(batch, outcomes):
                 try:
-                    item.done(record_id, error)
+                    item.done(record_id, failure)
                 except Exception:  # noqa: BLE001 - whoever waits sees what became of it
                     pass
 
-    def _commit(self, batch: list[_Pending]) -> list[tuple[int, None]]:
+    def _commit(self, batch: list[_Pending]) -> list[_Outcome]:
         """The batch in one transaction, one fsync, in statements of up to 32 rows: each
         statement gives the GIL up once (executemany: once a row, and taking it back from the
         listener's loop costs more than the row), 32 × 29 values stay within every SQLite's
@@ -205,9 +264,10 @@ class Journal:
         try:
             for start in range(0, len(batch), _ROWS_A_STATEMENT):
                 rows = batch[start:start + _ROWS_A_STATEMENT]
-                last = connection.execute(_insert_rows(len(rows)),
-                                          [value for item in rows for value in item.values]
-                                          ).lastrowid  # the statement's last row
+                # (after an INSERT, lastrowid is the statement's last row: never None)
+                last: int = connection.execute(  # type: ignore[assignment]
+                    _insert_rows(len(rows)), [value for item in rows for value in item.values]
+                ).lastrowid
             connection.execute("COMMIT")  # one fsync of the WAL for the whole batch
         except BaseException:
             _rollback(connection)
@@ -231,8 +291,8 @@ class Journal:
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _commit_one_by_one(self, batch: list[_Pending]) -> list[tuple]:
-        outcomes = []
+    def _commit_one_by_one(self, batch: list[_Pending]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
         for item in batch:
             try:
                 outcomes.append(self._commit([item])[0])
@@ -262,12 +322,12 @@ class Journal:
     def __enter__(self) -> Journal:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---- reading -------------------------------------------------------------------------
 
-    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._read_lock:
             try:
                 try:
@@ -286,9 +346,10 @@ class Journal:
                                   fields={"path": str(self.path), "error": str(error)}) from None
 
     def records(self, *, since: float | None = None, invalid_only: bool = False,
-                limit: int | None = None) -> list[dict]:
+                limit: int | None = None) -> list[JournaledRecord]:
         """Journaled requests, oldest first (with ``limit``, the newest ``limit`` of them)."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if since is not None:  # a damaged time (not a number) is kept: it cannot be judged
             where.append("(received_at >= ? OR typeof(received_at) NOT IN ('integer', 'real'))")
             args.append(since)
@@ -312,7 +373,7 @@ class Journal:
             extra.append("rowid AS id")
         return ", ".join(["*", *extra])
 
-    def record(self, record_id: int) -> dict:
+    def record(self, record_id: int) -> JournaledRecord:
         rows = self._rows(f"SELECT * FROM (SELECT {self._selected} FROM requests) WHERE id = ?",
                           (record_id,))
         if not rows:
@@ -322,7 +383,8 @@ class Journal:
         return record_dict(rows[0])
 
     def count(self) -> int:
-        return self._rows("SELECT count(*) FROM requests")[0][0]
+        count: int = self._rows("SELECT count(*) FROM requests")[0][0]
+        return count
 
     def fingerprints(self) -> Iterator[tuple[str, str]]:
         """(trade_no, fingerprint) of every journaled notify, oldest first: what duplicate
@@ -331,7 +393,7 @@ class Journal:
                           "WHERE kind = 'notify' AND trade_no != '' ORDER BY id")
         return ((row[0], row[1]) for row in rows)
 
-    def first_copies(self, limit: int) -> list[tuple[str, dict]]:
+    def first_copies(self, limit: int) -> list[tuple[str, dict[str, str]]]:
         """(trade_no, params) of the first journaled notify of each of the ``limit`` most
         recent trade_nos, oldest first: what names a later copy's changes after a restart.
         A row whose params are not readable JSON is left out."""
@@ -369,17 +431,17 @@ def _rollback(connection: sqlite3.Connection) -> None:
         pass
 
 
-def _storable(value):
+def _storable(value: object) -> object:
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
 
 
-def _json_column(value):
+def _json_column(value: object) -> str | None:
     return None if value is None else json_text(value)
 
 
-def _plain_column(value):
+def _plain_column(value: object) -> object:
     if value is None:
         return ""
     if value.__class__ is int and not -2**63 <= value < 2**63:  # a size a client claimed
@@ -387,15 +449,19 @@ def _plain_column(value):
     return value  # a bool is stored as 0/1 by sqlite3 itself
 
 
-def row_values(record: dict) -> tuple:
+def row_values(record: Record) -> RowValues:
     """A record (a dict of ``COLUMNS``) as the values of its row, in ``COLUMNS`` order: JSON
     columns encoded, raw bytes as bytes, a missing value as ''. Written out, not looped over
     a table of converters: this runs on the listener's loop for every request."""
     get, json_column, plain = record.get, _json_column, _plain_column
+    # (get, bound once, types every value as object: query and body are bytes, see Record)
     return (
         plain(get("received_at")), plain(get("kind")), plain(get("method")),
-        plain(get("path")), bytes(get("query") or b""), json_column(get("headers")),
-        bytes(get("body") or b""), plain(get("body_size")), plain(get("client")),
+        plain(get("path")),
+        bytes(get("query") or b""),  # type: ignore[call-overload]
+        json_column(get("headers")),
+        bytes(get("body") or b""),  # type: ignore[call-overload]
+        plain(get("body_size")), plain(get("client")),
         plain(get("trade_no")), plain(get("out_trade_no")), plain(get("money")),
         plain(get("type")), plain(get("pid")), json_column(get("params")),
         plain(get("valid")), plain(get("verdict")), plain(get("reason")),
@@ -406,14 +472,14 @@ def row_values(record: dict) -> tuple:
         json_column(get("changed_fields")), json_column(get("words")))
 
 
-def record_dict(row: sqlite3.Row) -> dict:
+def record_dict(row: sqlite3.Row) -> JournaledRecord:
     """A journaled request as plain data (JSON-ready: raw bytes as text, ``\\x..`` for bytes
     that are not UTF-8). A value that is not what the listener writes (a file edited or
     damaged by hand, a column missing) is shown as well as it can be, and its column is named
     in ``damaged``: one bad row never hides the others."""
     found = dict(row)
     damaged = [name for name in COLUMNS if name not in found and name not in OPTIONAL_COLUMNS]
-    record = {"id": found.get("id")}
+    record: JournaledRecord = {"id": found.get("id")}
     if record["id"].__class__ is not int:
         damaged.insert(0, "id")
     for name in COLUMNS:
@@ -426,7 +492,7 @@ def record_dict(row: sqlite3.Row) -> dict:
     return record
 
 
-def said_record(record: dict, messages: Messages) -> dict:
+def said_record(record: JournaledRecord, messages: Messages) -> JournaledRecord:
     """A journaled record (``record_dict``) with its reason and report said in ``messages``'
     language, from the words journaled beside them (English, or a journal without words, as
     they are). The words themselves are not shown."""
@@ -443,7 +509,7 @@ def said_record(record: dict, messages: Messages) -> dict:
     return {**record, **said}
 
 
-def _read_text(value) -> tuple[str, bool]:
+def _read_text(value: object) -> tuple[str, bool]:
     if value.__class__ is str:
         return value, True
     if isinstance(value, bytes):
@@ -451,7 +517,7 @@ def _read_text(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
-def _read_raw(value) -> tuple[str, bool]:
+def _read_raw(value: object) -> tuple[str, bool]:
     """``query`` and ``body``: bytes as received (text is how an older journal kept them)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace"), True
@@ -460,51 +526,52 @@ def _read_raw(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
-def _read_int(value) -> tuple[int, bool]:
+def _read_int(value: object) -> tuple[int, bool]:
     if value.__class__ is int:
         return value, True
     return 0, value == ""  # '' is how the listener stores a count it did not take
 
 
-def _read_flag(value) -> tuple[bool, bool]:
+def _read_flag(value: object) -> tuple[bool, bool]:
     whole = (value.__class__ is int and value in (0, 1)) or value == ""
     return whole and bool(value), whole
 
 
-def _read_seconds(value) -> tuple[float | None, bool]:
+def _read_seconds(value: object) -> tuple[float | None, bool]:
     if value.__class__ in (int, float) and _readable_time(value):
         return value, True
     return None, False
 
 
-def _read_amount(value) -> tuple[str | None, bool]:
+def _read_amount(value: object) -> tuple[str | None, bool]:
     return (value, True) if value is None or value.__class__ is str else (str(value), False)
 
 
-def _json_reader(shape: Callable[[object], bool], *, empty=None):
+def _json_reader(shape: Callable[[object], bool], *,
+                 empty: object = None) -> Callable[[object], tuple[object, bool]]:
     """A JSON column of this shape; ``empty`` is what a NOT NULL column shows when damaged."""
-    def read(value) -> tuple[object, bool]:
+    def read(value: object) -> tuple[object, bool]:
         if value is None:
             return empty, empty is None
         try:
-            decoded = json.loads(value)
+            decoded = json.loads(value)  # type: ignore[arg-type]  # (not text: TypeError)
         except (TypeError, ValueError, RecursionError):
             return empty, False
         return (decoded, True) if shape(decoded) else (empty, False)
     return read
 
 
-def _is_headers(value) -> bool:
+def _is_headers(value: object) -> bool:
     return isinstance(value, list) and all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
         for pair in value)
 
 
-def _is_params(value) -> bool:
+def _is_params(value: object) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
 
-def _is_report(value) -> bool:
+def _is_report(value: object) -> bool:
     if not isinstance(value, dict):
         return False
     problems = value.get("problems", [])
@@ -517,19 +584,20 @@ def _is_report(value) -> bool:
                          for k in ("signed_string", "expected_string")))))
 
 
-def _is_forward(value) -> bool:
+def _is_forward(value: object) -> bool:
     return (isinstance(value, dict) and isinstance(value.get("url"), str)
             and ((value.get("status") is None and isinstance(value.get("error"), str))
                  or (value.get("status").__class__ is int and isinstance(value.get("body"), str)
                  and isinstance(value.get("ms"), int | float))))
 
 
-def _is_changes(value) -> bool:
+def _is_changes(value: object) -> bool:
     return isinstance(value, list) and all(
         isinstance(change, dict) and isinstance(change.get("name"), str) for change in value)
 
 
-_READERS = dict.fromkeys(COLUMNS, _read_text) | {
+_Reader = Callable[[object], tuple[object, bool]]  # a column's value: (shown, whole)
+_READERS: dict[str, _Reader] = dict.fromkeys(COLUMNS, _read_text) | {
     "received_at": _read_seconds, "query": _read_raw, "body": _read_raw,
     "body_size": _read_int, "duplicate_count": _read_int, "answer_status": _read_int,
     "valid": _read_flag, "content_changed": _read_flag, "delivered": _read_flag,
@@ -541,7 +609,7 @@ _READERS = dict.fromkeys(COLUMNS, _read_text) | {
     "words": _json_reader(lambda v: isinstance(v, dict))}
 
 
-def _readable_time(stamp) -> str:
+def _readable_time(stamp: float) -> str:
     """``iso_time``, or '' for a time no clock shows (a damaged row)."""
     try:
         return iso_time(stamp)

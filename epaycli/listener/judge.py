@@ -9,6 +9,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..core.callback import Expectations, check_callback
@@ -19,6 +20,11 @@ from ..core.params import parse_json, parse_query
 from ..core.redact import SECRET_NAMES, has_key_shaped, mask, mask_key_shaped, scrub
 from ..core.signing import Keys
 from ..core.words import Text
+
+if TYPE_CHECKING:
+    from ..state import LocalState, RecordedOrders
+
+_Shown = TypeVar("_Shown")
 
 # Fields of the protocol whose values are data the gateway or the merchant chose (order
 # numbers may well be 32 letters and digits): kept as received. Any other key-shaped value
@@ -151,19 +157,22 @@ class Masker:
             shown.append([self.text(name), value])
         return shown
 
-    def anything(self, value, params: Mapping[str, str] | None = None):
+    def anything(self, value: _Shown, params: Mapping[str, str] | None = None) -> _Shown:
         """Any structure (a verdict, a forward answer): known secrets, and the values of
         key-named fields of this request (a diagnosis quotes what was signed), masked."""
         secrets = (*self.secrets, *secret_values(params or {}))
         if value.__class__ is str:  # an answer's body: the one search, no encoding
-            return value if not any(s in value for s in secrets) else scrub(value, secrets)
+            # (a str: the class test does not narrow for mypy; isinstance would, a call a notify)
+            found = any(s in value for s in secrets)  # type: ignore[operator]
+            return scrub(value, secrets) if found else value
         if all(_JSON_PLAIN.fullmatch(s) for s in secrets):
             # Found in the JSON text or not at all: one C-speed encoding and a substring search
             # spare walking the whole verdict (dict keys count too, so this only errs safe).
             text = json_text(value)
             if not any(s in text for s in secrets):
                 return value
-        return scrub(value, secrets)
+        scrubbed: _Shown = scrub(value, secrets)  # (the same shape, its text masked)
+        return scrubbed
 
 
 def secret_values(params: Mapping[str, str]) -> list[str]:
@@ -237,12 +246,12 @@ class Judgement:
     verdict: str  # genuine | bad_signature | rejected
     valid: bool
     reason: str
-    report: dict
+    report: dict[str, Any]  # CallbackReport.to_dict()'s shape
     order_amount: str | None
 
 
 def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
-          state=None) -> Judgement:
+          state: LocalState | RecordedOrders | None = None) -> Judgement:
     """The verdict on one notify: ``check_callback`` with the merchant's pid and, when epay
     recorded the order (``epay order create``), its amount."""
     amount = None
@@ -256,11 +265,11 @@ def judge(params: Mapping[str, str], keys: Keys, *, pid: str | None, now: int,
         report = check_callback(params, keys, Expectations(amount=amount, pid=pid, now=now))
     except EpayError as error:  # the key this sign_type needs is not configured
         reason = Text("judge.cannot_verify", "cannot verify: {message}", message=error.said)
-        report = {"valid": False, "verdict": "bad_signature", "reason": reason,
+        unverified: dict[str, Any] = {"valid": False, "verdict": "bad_signature", "reason": reason,
                   "sign_type": params.get("sign_type", ""), "signature_valid": False,
                   "problems": [{"code": error.code, "message": error.message,
                                 "fix": error.hint or ""}],
                   "diagnosis": None, "notes": []}  # the shape of CallbackReport.to_dict()
-        return Judgement("bad_signature", False, reason, report, None)
+        return Judgement("bad_signature", False, reason, unverified, None)
     return Judgement(report.verdict, report.genuine, report.reason, report.to_dict(),
                      None if amount is None else f"{amount:f}")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.errors import InputError, NetworkError
@@ -52,14 +53,15 @@ class Replay:
     changed: bool
     masked_fields: tuple[str, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"method": self.method, "url": self.url,
                 "body": self.body.decode("utf-8", "backslashreplace"),
                 "headers": self.headers, "changed": self.changed,
                 "masked_fields": list(self.masked_fields)}
 
 
-def build_replay(record: Mapping, target: str, *, changes: Mapping[str, str] | None = None,
+def build_replay(record: Mapping[str, Any], target: str, *,
+                 changes: Mapping[str, str] | None = None,
                  signer: Signer | None = None, now: int | None = None) -> Replay:
     """The request to re-send: the journaled bytes unchanged, or — with ``changes`` or a
     ``signer`` — its parameters changed (``k=v``; an empty value removes the field) and, with
@@ -118,7 +120,7 @@ class ReplayResult:
     def delivered(self) -> bool:
         return counts_as_delivered(self.body)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"status": self.status, "body": self.body, "ms": round(self.ms, 2),
                 "delivered": self.delivered}
 

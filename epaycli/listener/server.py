@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from secrets import token_hex
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError, EpayError, InputError
 from ..core.notify import DELIVERY_TIMEOUT_SECONDS, changed_fields, counts_as_delivered
@@ -31,8 +32,8 @@ from ..core.signing import Keys
 from ..core.words import Text, words_of
 from ..state import RecordedOrders
 from .events import BadRequest, InternalError, ListenEvent, Notify, NotJournaled
-from .http import METHODS, REFUSALS, Refusal, Request, RequestReader
-from .journal import Journal, JournalError, iso_time
+from .http import METHODS, REFUSALS, Head, Refusal, Request, RequestReader
+from .journal import Done, Journal, JournalError, RawRequest, Record, iso_time
 from .judge import (
     KEEP_FIRST_COPIES,
     Duplicates,
@@ -43,6 +44,10 @@ from .judge import (
     judge,
     read_params,
 )
+
+if TYPE_CHECKING:
+    from ..state import LocalState
+    from .forwarder import Forwarded, Forwarder, Workers
 
 MAX_BODY_BYTES = 64 * 1024
 READ_TIMEOUT_SECONDS = 10.0
@@ -140,7 +145,7 @@ class Listener:
     def __enter__(self) -> Listener:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -148,7 +153,8 @@ def start_listener(*, keys: Keys, journal: Path | str, host: str = "127.0.0.1", 
                    path: str | None = None, pid: str | None = None,
                    forward_to: str | None = None, reply: str | Reply = "auto",
                    on_event: OnEvent | None = None,
-                   on_events_out: Callable[[], None] | None = None, state=None,
+                   on_events_out: Callable[[], None] | None = None,
+                   state: LocalState | None = None,
                    clock: Callable[[], float] = time.time,
                    read_timeout: float = READ_TIMEOUT_SECONDS,
                    max_body: int = MAX_BODY_BYTES, secrets_to_mask: tuple[str, ...] = (),
@@ -328,9 +334,13 @@ class _Engine:
     """Everything the connections share: keys, journal, duplicates, the forwarder. Runs on
     the loop's thread, except ``_committed_soon`` (the journal's writer)."""
 
-    def __init__(self, *, keys: Keys, journal: Journal, path, pid, reply: Reply, on_event,
-                 on_events_out: Callable[[], None] | None = None,
-                 state, clock, read_timeout: float, max_body: int, secrets) -> None:
+    loop: asyncio.AbstractEventLoop  # set by attach(), before the first connection
+
+    def __init__(self, *, keys: Keys, journal: Journal, path: str | None, pid: str | None,
+                 reply: Reply, on_event: OnEvent | None, state: LocalState | None,
+                 clock: Callable[[], float], read_timeout: float, max_body: int,
+                 secrets: tuple[str, ...],
+                 on_events_out: Callable[[], None] | None = None) -> None:
         self.keys, self.journal, self.path, self.pid = keys, journal, path, pid
         self.reply, self.on_event, self.clock = reply, on_event, clock
         self.on_events_out = on_events_out
@@ -338,26 +348,28 @@ class _Engine:
         # SQLite read a notify costs the loop ~50 µs, as it hands the GIL to the journal's writer
         self.orders = RecordedOrders(state) if state is not None else None
         self._orders_fresh = False  # asked this turn of the loop whether the file changed
+        self._attached = False  # to a loop, whose turns bound how fresh the orders are
         self.read_timeout, self.max_body = read_timeout, max_body
         self.masker = Masker(secrets)
         self.duplicates = Duplicates()
         self.duplicates.load(journal.fingerprints(), journal.first_copies(KEEP_FIRST_COPIES))
-        self.forwarder = None
-        self._forward_workers = None
+        self.forwarder: Forwarder | None = None
+        self._forward_workers: Workers[Forwarded] | None = None
         self.health_token = token_hex(8)  # tells this listener apart from any other
         self.answered = 0
         self.connections: set[_Connection] = set()
-        self.loop: asyncio.AbstractEventLoop | None = None
         self._to_journal: list[_Waiting] = []  # read in this turn of the loop
-        self._committed: deque[tuple] = deque()  # filled by the writer, emptied by the loop
+        # filled by the writer, emptied by the loop: (waiting, record id, error)
+        self._committed: deque[tuple[_Waiting, int | None, Exception | None]] = deque()
         self._wake_pending = False
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop, self._attached = loop, True
         loop.set_exception_handler(self._loop_failure)
         loop.call_later(_WATCH_INTERVAL, self._watch)
 
-    def _loop_failure(self, loop, context: dict) -> None:
+    def _loop_failure(self, loop: asyncio.AbstractEventLoop,
+                      context: dict[str, object]) -> None:
         # Whatever escaped a callback: one event, never a traceback on the user's terminal.
         error = context.get("exception")
         message = f"{type(error).__name__}: {error}" if error else context.get("message", "")
@@ -423,15 +435,16 @@ class _Engine:
             return Outcome(None, _Answer(200, f"epay-listen {self.health_token}", "reply"),
                            None, close)
         if self.path is not None and path != self.path:
-            return self.refusal(request, 404, Text("refusals.not_found", REFUSALS["not_found"],
-                                                   path=self.path),
+            return self.refusal(head, request, 404,
+                                Text("refusals.not_found", REFUSALS["not_found"],
+                                     path=self.path),
                                 kind="not_found", path=path, query=query,
                                 close=close)  # read whole: the connection stays usable
         try:
             params, source = read_params(head.method, query, body,
                                          head.headers.get("Content-Type", ""))
         except InputError as error:  # read whole: the connection stays usable
-            return self.refusal(request, 400, error.said, path=path, query=query,
+            return self.refusal(head, request, 400, error.said, path=path, query=query,
                                 close=close)
         judged_at = time.perf_counter()
         verdict = judge(params, self.keys, pid=self.pid, now=int(self.clock()),
@@ -449,7 +462,7 @@ class _Engine:
         orders = self.orders
         if orders is not None and not self._orders_fresh:
             orders.refresh()
-            if self.loop is not None:
+            if self._attached:
                 self._orders_fresh = True
                 self.loop.call_soon(self._orders_go_stale)
         return orders
@@ -457,20 +470,22 @@ class _Engine:
     def _orders_go_stale(self) -> None:
         self._orders_fresh = False
 
-    def conclude(self, judged: _Judged, forwarded) -> Outcome:
+    def conclude(self, judged: _Judged, forwarded: Forwarded | None) -> Outcome:
         """A judged notify (and the shop's handler's answer, when forwarding) as its
         ``Outcome``."""
         verdict, params, request = judged.verdict, judged.params, judged.request
         answer = self._answer(verdict.valid, forwarded)
         plain, masked, seen = judged.plain, judged.masked, judged.seen
-        changes: list | None = []  # None: changed, but the first copy is no longer kept
+        # None: changed, but the first copy is no longer kept
+        changes: list[dict[str, str | None]] | None = []
         if seen.changed:
             changes = None if seen.first is None else [
                 change.to_dict() for change in changed_fields(seen.first, masked)]
         timings = {"judge_ms": judged.judge_ms,
                    "forward_ms": round(forwarded.ms, 2) if forwarded is not None else 0.0}
-        record = {
-            **self._raw(request, judged.path, judged.query, params, judged.source, plain),
+        record: Record = {
+            **self._raw(request.head, request, judged.path, judged.query, params,
+                        judged.source, plain),
             "kind": "notify",
             "trade_no": masked.get("trade_no", ""),
             "out_trade_no": masked.get("out_trade_no", ""), "money": masked.get("money", ""),
@@ -501,12 +516,13 @@ class _Engine:
     def refused(self, refusal: Refusal, *, client: str = "",
                 received_at: float = 0.0) -> Outcome:
         """A request the reader could not read (malformed, too large, cut off)."""
-        head = refusal.head
-        request = Request(head, b"", client, received_at)
-        return self.refusal(request, refusal.status, refusal.told(self.masker.text),
+        # (no Request: the reader may have refused before it had a head)
+        return self.refusal(refusal.head, _Unread(client, received_at), refusal.status,
+                            refusal.told(self.masker.text),
                             kind=refusal.kind, path=refusal.path, body_size=refusal.size)
 
-    def refusal(self, request: Request, status: int, message: str, *,
+    def refusal(self, head: Head | None, request: Request | _Unread, status: int,
+                message: str, *,
                 kind: str = "bad_request", path: str = "", query: bytes = b"",
                 body_size: int | None = None, close: bool = True) -> Outcome:
         """A request that is not a readable notify: journaled, answered ``status``. After a
@@ -514,8 +530,10 @@ class _Engine:
         so it is closed unless the request was read whole (``close=False``)."""
         message = self.masker.text(message)  # it may quote the request line or a header
         answer = _Answer(status, f"fail: {message}", "verdict")
-        record = {
-            **self._raw(request, path, query), "kind": kind, "params": None,
+        # (a refusal has none of a notify's own keys: mypy wants them named beside a **)
+        record: Record = {
+            **self._raw(head, request, path, query),  # type: ignore[typeddict-item]
+            "kind": kind, "params": None,
             "valid": False, "verdict": "malformed", "reason": message,
             "answer_status": status, "answer": answer.body, "delivered": False,
             "answered_by": "verdict", "timings": {},
@@ -524,11 +542,13 @@ class _Engine:
             record["body_size"] = body_size
         return Outcome(record, answer, BadRequest, close)
 
-    def _raw(self, request: Request, path: str, query: bytes, params=None, source: str = "",
-             plain: bool | None = None) -> dict:
-        """The request as it came, masked; ``params`` (read from ``source``) spare the
-        masking of that part when they hold nothing to mask (``plain``)."""
-        masker, head, body = self.masker, request.head, request.body
+    def _raw(self, head: Head | None, request: Request | _Unread, path: str, query: bytes,
+             params: dict[str, str] | None = None, source: str = "",
+             plain: bool | None = None) -> RawRequest:
+        """The request as it came (``head``: None when the reader refused it before it had
+        one), masked; ``params`` (read from ``source``) spare the masking of that part when
+        they hold nothing to mask (``plain``)."""
+        masker, body = self.masker, request.body
         return {"received_at": request.received_at,
                 "method": "" if head is None else head.method if head.method in METHODS
                 else masker.text(head.method),
@@ -538,7 +558,7 @@ class _Engine:
                 "body": masker.raw(body, params if source == "body" else None, plain=plain),
                 "body_size": len(body), "client": request.client}
 
-    def _answer(self, valid: bool, forwarded) -> _Answer:
+    def _answer(self, valid: bool, forwarded: Forwarded | None) -> _Answer:
         reply = self.reply
         if reply.mode == "success":
             return _Answer(200, "success", "reply")
@@ -564,35 +584,35 @@ class _Engine:
         prepared = self.prepare(request)
         if isinstance(prepared, Outcome):
             self._finish(connection, prepared)
-        elif self.forwarder is None:
+        elif (forwarder := self.forwarder) is None:
             self._finish(connection, self.conclude(prepared, None))
         else:
-            self._forward(connection, prepared)
+            self._forward(connection, prepared, forwarder)
 
     def serve_refusal(self, connection: _Connection, refusal: Refusal) -> None:
         self._finish(connection, self.refused(refusal, client=connection.client,
                                               received_at=connection.request_received_at))
 
-    def _forward(self, connection: _Connection, judged: _Judged) -> None:
+    def _forward(self, connection: _Connection, judged: _Judged, forwarder: Forwarder) -> None:
         if self._forward_workers is None:
             from .forwarder import Workers
 
             self._forward_workers = Workers(32, "epay-forward")
         loop, head = self.loop, judged.request.head
 
-        def forwarded(result, error) -> None:  # on a forwarding thread
+        def forwarded(result: Forwarded | None, error: Exception | None) -> None:  # a worker
             try:
                 loop.call_soon_threadsafe(self._after_forward, connection, judged, result,
                                           error)
             except RuntimeError:  # the listener is stopping
                 pass
 
-        self._forward_workers.submit(self.forwarder.send, (
+        self._forward_workers.submit(forwarder.send, (
             head.method, judged.query, judged.request.body, head.headers.items(),
             connection.client), forwarded)
 
-    def _after_forward(self, connection: _Connection, judged: _Judged, result,
-                       error: Exception | None) -> None:
+    def _after_forward(self, connection: _Connection, judged: _Judged,
+                       result: Forwarded | None, error: Exception | None) -> None:
         try:
             if error is not None:
                 raise error
@@ -601,16 +621,18 @@ class _Engine:
             self.internal_error(connection, failure)
 
     def _finish(self, connection: _Connection, outcome: Outcome) -> None:
-        if outcome.record is None:  # a health check: answered at once, not journaled
+        record = outcome.record
+        if record is None:  # a health check: answered at once, not journaled
             connection.answer(outcome.answer.status, outcome.answer.body, outcome.close)
             connection.next_request()
             return
-        self._journal_and_answer(connection, outcome)
+        self._journal_and_answer(connection, outcome, record)
 
     # ---- journal, then answer ----------------------------------------------------------
 
-    def _journal_and_answer(self, connection: _Connection, outcome: Outcome) -> None:
-        waiting = _Waiting(connection, outcome, time.perf_counter())
+    def _journal_and_answer(self, connection: _Connection, outcome: Outcome,
+                            record: Record) -> None:
+        waiting = _Waiting(connection, outcome, record, time.perf_counter())
         connection.awaiting_commit = True  # a disk that stalls gets a 503 (see expired)
         connection.deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
         if not self._to_journal:
@@ -639,10 +661,11 @@ class _Engine:
                 except Exception as failure:  # noqa: BLE001 - a bug: said once
                     self.internal_error(waiting.connection, failure)
 
-    def _journal_entry(self, waiting: _Waiting) -> tuple[dict, Callable]:
-        return waiting.outcome.record, functools.partial(self._committed_soon, waiting)
+    def _journal_entry(self, waiting: _Waiting) -> tuple[Record, Done]:
+        return waiting.record, functools.partial(self._committed_soon, waiting)
 
-    def _committed_soon(self, waiting: _Waiting, record_id, error) -> None:
+    def _committed_soon(self, waiting: _Waiting, record_id: int | None,
+                        error: Exception | None) -> None:
         # The writer thread hands commits over in batches: one wake-up of the loop for all of
         # them. The flag is cleared before the queue is emptied, so nothing is left behind.
         self._committed.append((waiting, record_id, error))
@@ -670,7 +693,7 @@ class _Engine:
         if answering:
             self._answered(answering)
 
-    def _answered(self, answering: list[tuple[_Waiting, int]]) -> None:
+    def _answered(self, answering: list[tuple[_Waiting, int | None]]) -> None:
         """Say the events of these committed requests, let the renderer put them out (one
         flush for all: ``on_events_out``), then answer them. Said before the answers are
         written: whoever has an answer can count on its event (and the terminal line) being
@@ -679,8 +702,9 @@ class _Engine:
         for waiting, record_id in answering:
             try:
                 if self.on_event is not None:  # (an event nobody hears is not built)
-                    record = waiting.outcome.record
-                    self.emit(waiting.outcome.event_type.of(
+                    record = waiting.record
+                    # (a journaled outcome has its event type: only a health check has none)
+                    self.emit(waiting.outcome.event_type.of(  # type: ignore[union-attr]
                         record, id=record_id, ms=_ms(waiting.connection.request_started),
                         timings={**record["timings"], "journal_ms": _ms(waiting.committing)}))
                 said.append(waiting)
@@ -717,7 +741,7 @@ class Outcome:
     check), the answer, the type of its event (said once the record is committed, with its id
     and times), and whether the connection closes after the answer."""
 
-    record: dict | None
+    record: Record | None
     answer: _Answer
     event_type: type[Notify] | type[BadRequest] | None
     close: bool
@@ -725,7 +749,9 @@ class Outcome:
     @property
     def event(self) -> Notify | BadRequest | None:
         """The event, as far as it is known before the commit (no id, no times yet)."""
-        return None if self.event_type is None else self.event_type.of(self.record)
+        if self.event_type is None or self.record is None:
+            return None
+        return self.event_type.of(self.record)
 
 
 @dataclass(slots=True)
@@ -736,15 +762,24 @@ class _Judged:
     request: Request
     path: str
     query: bytes
-    params: dict
+    params: dict[str, str]
     source: str  # query | body: where the parameters were read
     close: bool
     verdict: Judgement
     fingerprint: str
     plain: bool  # nothing in params to mask
-    masked: dict  # params as stored and shown
+    masked: dict[str, str]  # params as stored and shown
     seen: Seen  # this trade_no before
     judge_ms: float
+
+
+@dataclass(slots=True)
+class _Unread:
+    """A request the reader refused before it was whole (perhaps before it had a head)."""
+
+    client: str
+    received_at: float
+    body: bytes = b""
 
 
 @dataclass(slots=True)
@@ -753,6 +788,7 @@ class _Waiting:
 
     connection: _Connection
     outcome: Outcome
+    record: Record  # the outcome's (never None: a health check is not journaled)
     committing: float  # perf_counter when it was handed over
 
 
@@ -766,10 +802,11 @@ class _Connection(asyncio.BufferedProtocol):
     received into one buffer per connection (a plain Protocol gets a new 256 KiB bytes object
     for every read, which costs three system calls a request)."""
 
+    transport: asyncio.Transport  # set by connection_made, before anything else runs
+
     def __init__(self, engine: _Engine) -> None:
         self.engine = engine
         self.reader = RequestReader(engine.max_body)
-        self.transport: asyncio.Transport | None = None
         self.client = ""
         self.busy = False  # a request is being judged, journaled or answered
         self.closing = False  # answered for the last time: draining, then closed
@@ -783,7 +820,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.started = self.request_started = time.perf_counter()  # the first byte arrived
         self.received_at = self.request_received_at = 0.0  # (of the request being served)
 
-    def connection_made(self, transport) -> None:
+    # (create_server hands a protocol a socket Transport: a BaseTransport as typeshed has it)
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.transport = transport
         connections = self.engine.connections
         if len(connections) >= MAX_CONNECTIONS:  # each may hold ~200 KiB unread
@@ -803,7 +841,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.deadline = time.monotonic() + self.engine.read_timeout
         transport.set_write_buffer_limits(high=_WRITE_BUFFER_HIGH)
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.engine.connections.discard(self)
         self.closing, self.deadline = True, float("inf")
 
@@ -813,13 +851,15 @@ class _Connection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self._received(self._receiving[:nbytes])
 
-    def _received(self, data) -> None:
+    def _received(self, data: memoryview) -> None:
         if self.closing:
             return  # drained: what follows a refusal is not read
         reader = self.reader
         if not reader.started:  # a request begins: it has the whole read deadline
             self.started, self.received_at = time.perf_counter(), self.engine.clock()
-            if not self.busy and data[:1] not in (b"\r", b"\n"):  # blank lines do not count
+            # blank lines do not count (a memoryview equals the bytes it holds)
+            if not self.busy and \
+                    data[:1] not in (b"\r", b"\n"):  # type: ignore[comparison-overlap]
                 self.deadline = time.monotonic() + self.engine.read_timeout
         reader.feed(data)
         if not self.busy and not self.blocked:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..core.errors import EpayError
@@ -27,6 +28,12 @@ from .journal import iso_time
 from .server import HEALTH_PATH, Listener, OnEvent, start_listener
 from .tunnel import Tunnel, TunnelDown, open_tunnel
 
+if TYPE_CHECKING:
+    import httpx
+
+    from ..state import LocalState
+    from .inspector import Inspector
+
 HEALTH_TIMEOUT_SECONDS = 5.0
 
 
@@ -34,14 +41,14 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 class ListenSettings:
     keys: Keys
     journal: Path
-    environ: dict
+    environ: dict[str, str]
     host: str = "127.0.0.1"
     port: int = 8788
     path: str | None = None
     pid: str | None = None
     forward_to: str | None = None
     reply: str = "auto"
-    state: object = None
+    state: LocalState | None = None
     secrets: tuple[str, ...] = ()
     tunnel: bool = False
     public_url: str | None = None
@@ -52,8 +59,8 @@ class ListenSettings:
     health_interval: float = 30.0
     exit_on_tunnel_loss: bool = False
     store_url: Callable[[str], str] | None = None  # saves the notify URL; returns the profile
-    # starts the inspector beside the running listener (``--inspect``): has ``url``, ``close()``
-    inspector: Callable[[Listener], object] | None = None
+    # starts the inspector beside the running listener (``--inspect``)
+    inspector: Callable[[Listener], Inspector] | None = None
 
 
 def serve(settings: ListenSettings, on_event: OnEvent, stop: threading.Event,
@@ -108,12 +115,12 @@ class _Watch:
     """The public side: the tunnel (or a URL given), checked by a request through it."""
 
     def __init__(self, settings: ListenSettings, listener: Listener, on_event: OnEvent,
-                 clock) -> None:
+                 clock: Callable[[], float]) -> None:
         self.settings, self.listener, self.on_event, self.clock = settings, listener, on_event, clock
         self.tunnel: Tunnel | None = None
         self.public_base: str | None = None
         self.healthy: bool | None = None
-        self._client = None
+        self._client: httpx.Client | None = None
 
     def open(self) -> None:
         settings = self.settings
@@ -152,7 +159,10 @@ class _Watch:
 
     def check(self) -> None:
         """One request through the public URL to the health path; loud when it fails."""
-        ok, detail, ms = self._probe()
+        base = self.public_base
+        if base is None:  # nothing public to check
+            return
+        ok, detail, ms = self._probe(base)
         now = iso_time(self.clock())
         if ok:
             if self.healthy is not True:
@@ -185,18 +195,19 @@ class _Watch:
         changed = self.tunnel.public_url != old
         self.on_event(TunnelReopened(iso_time(self.clock()), self.public_notify_url(),
                                      self.tunnel.agent_pid, changed))
-        if changed:
-            self.store(self.public_notify_url())
+        url = self.public_notify_url()  # (the tunnel's: never None here)
+        if changed and url is not None:
+            self.store(url)
         self.check()
 
-    def _probe(self) -> tuple[bool, str, float]:
+    def _probe(self, base: str) -> tuple[bool, str, float]:
         import httpx
 
         if self._client is None:
             self._client = httpx.Client(timeout=HEALTH_TIMEOUT_SECONDS, follow_redirects=False)
         started = time.perf_counter()
         try:
-            response = self._client.get(self.public_base + HEALTH_PATH)
+            response = self._client.get(base + HEALTH_PATH)
         except httpx.HTTPError as error:
             return False, f"{type(error).__name__}: {error}"[:200], _ms(started)
         if response.status_code == 200 and self.listener.health_token in response.text:

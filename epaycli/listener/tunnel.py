@@ -16,8 +16,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError, NetworkError
+
+if TYPE_CHECKING:
+    from pyngrok.conf import PyngrokConfig
+    from pyngrok.log import NgrokLog
+    from pyngrok.ngrok import NgrokTunnel
 
 STARTUP_TIMEOUT_SECONDS = 15.0
 # Ends the agent if epay dies without closing the tunnel (kill -9, a crash): an orphaned agent
@@ -64,9 +70,9 @@ class Tunnel:
 
     public_url: str
     agent_pid: int | None
-    _config: object = field(repr=False)
+    _config: PyngrokConfig = field(repr=False)
     _closed: bool = False
-    _reaper: subprocess.Popen | None = field(default=None, repr=False)
+    _reaper: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def agent_alive(self) -> bool:
         from pyngrok import process
@@ -133,21 +139,22 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
                           "(free at dashboard.ngrok.com)", code="ngrok_no_authtoken", fields={})
     errors: list[str] = []
 
-    def remember(log) -> None:
+    def remember(log: NgrokLog) -> None:
         if getattr(log, "lvl", "") in ("ERROR", "CRITICAL") and getattr(log, "err", None):
             errors.append(str(log.err))
 
     config = conf.PyngrokConfig(ngrok_path=path, config_path=config_file, auth_token=token,
                                 region=region, startup_timeout=max(1, int(startup_timeout)),
                                 log_event_callback=remember, request_timeout=5)
-    outcome: dict = {}
+    opened: list[NgrokTunnel] = []
+    failed: list[BaseException] = []
 
     def connect() -> None:
         try:
-            outcome["tunnel"] = ngrok.connect(f"http://127.0.0.1:{port}", "http",
-                                              pyngrok_config=config)
+            opened.append(ngrok.connect(f"http://127.0.0.1:{port}", "http",
+                                        pyngrok_config=config))
         except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = error
+            failed.append(error)
 
     worker = threading.Thread(target=connect, name="epay-ngrok-start", daemon=True)
     worker.start()
@@ -169,7 +176,7 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
                          "check the network (ngrok must reach its servers), or use another "
                          "tunnel and give its public URL", code="ngrok_timeout",
                          fields={"seconds": startup_timeout})
-    error = outcome.get("error")
+    error = failed[0] if failed else None
     if error is not None:
         ngrok.kill(pyngrok_config=config)
         if isinstance(error, PyngrokNgrokError):
@@ -183,14 +190,17 @@ def open_tunnel(port: int, *, environ: Mapping[str, str], ngrok_path: str | None
                          code="ngrok_failed", words="ngrok_failed_error",
                          fields={"kind": type(error).__name__,
                                  "reason": _one_line(str(error))}) from None
-    tunnel = outcome["tunnel"]
+    public_url = opened[0].public_url
+    if not public_url:  # (pyngrok refuses such a tunnel itself today: its type allows one)
+        ngrok.kill(pyngrok_config=config)
+        raise _classify("it opened a tunnel without a public URL")
     running = process.get_process(config) if process.is_process_running(path) else None
     agent_pid = running.proc.pid if running else None
-    return Tunnel(tunnel.public_url, agent_pid, config,
+    return Tunnel(public_url, agent_pid, config,
                   _reaper=_reap_when_gone(agent_pid) if agent_pid else None)
 
 
-def _reap_when_gone(agent_pid: int) -> subprocess.Popen | None:
+def _reap_when_gone(agent_pid: int) -> subprocess.Popen[bytes] | None:
     """A small watcher that ends the agent once this process is gone (see ``_REAPER``)."""
     try:
         return subprocess.Popen(
@@ -228,14 +238,15 @@ def _config_authtoken(path: str | None) -> str | None:
     if not path or not os.path.isfile(path):
         return None
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # (no types: what it read is checked below)
 
         with open(path, encoding="utf-8") as stream:
-            document = yaml.safe_load(stream.read(1024 * 1024)) or {}
+            document: object = yaml.safe_load(stream.read(1024 * 1024)) or {}
     except Exception:  # noqa: BLE001 - a broken file is ngrok's to report
         return None
     if not isinstance(document, dict):
         return None
-    agent = document.get("agent") if isinstance(document.get("agent"), dict) else {}
-    token = agent.get("authtoken") or document.get("authtoken")
+    agent = document.get("agent")
+    token = (agent.get("authtoken") if isinstance(agent, dict) else None) \
+        or document.get("authtoken")
     return str(token) if token else None

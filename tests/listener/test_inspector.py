@@ -228,6 +228,9 @@ def test_replay_refusals_target_changes_signer_and_unreachable(inspect):
     with client(inspector) as http:
         assert replay(http, inspector, 1, {"target": "elsewhere"}).json()["error"]["code"] \
             == "bad_target"
+        for not_a_name in (["to"], {"to": 1}, 7):  # a list or an object cannot even be looked up
+            refused = replay(http, inspector, 1, {"target": not_a_name})
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_target"
         assert replay(http, inspector, 1, {"changes": ["money"]}).status_code == 400
         assert replay(http, inspector, 1, {"changes": {"money": 9}}).status_code == 400
         assert replay(http, inspector, 1, {"changes": {"m": "x" * 5000}}).status_code == 400

@@ -258,3 +258,18 @@ def test_an_agent_that_cannot_open_a_tunnel_is_one_line_and_bounded(mode, words,
     assert done.returncode == 5, done.stderr
     assert words in one_error_line(done.stderr)
     assert wait_gone(agent_pids(tunnel_env)) == []
+
+
+def test_a_tunnel_without_a_public_url_is_one_error(tunnel_env, monkeypatch):
+    # pyngrok refuses such an answer from the agent itself today; its type allows one, and a
+    # later pyngrok may pass it on: then it is the agent's failure, not an AttributeError
+    from types import SimpleNamespace
+
+    from pyngrok import ngrok
+
+    from epaycli.listener.tunnel import TunnelDown, open_tunnel
+
+    monkeypatch.setattr(ngrok, "connect", lambda *args, **kwargs: SimpleNamespace(public_url=None))
+    with pytest.raises(TunnelDown, match="without a public URL") as raised:
+        open_tunnel(9, environ=tunnel_env, startup_timeout=5)
+    assert raised.value.code == "ngrok_failed"

@@ -5,13 +5,15 @@ listener (``epay listen --inspect``) or on its own over a journal (``epay events
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from .server import DEFAULT_PORT, Inspector, InspectorConfig, start_inspector
 
 __all__ = ["DEFAULT_PORT", "Inspector", "InspectorConfig", "serve_journal", "start_inspector"]
 
 
-def serve_journal(config: InspectorConfig, on_ready, stop: threading.Event) -> None:
+def serve_journal(config: InspectorConfig, on_ready: Callable[[Inspector], object],
+                  stop: threading.Event) -> None:
     """``epay events serve``: the inspector alone until ``stop`` is set (or Ctrl+C)."""
     with start_inspector(config) as inspector:
         on_ready(inspector)

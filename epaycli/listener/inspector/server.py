@@ -27,15 +27,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ...core.errors import ConfigError, EpayError, InputError
 from ...core.redact import mask
 from ...core.signing import Signer, constant_time_equal
-from ...messages import Messages
-from ..journal import said_record
+from ...messages import Messages, language_of
+from ..journal import JournaledRecord, said_record
 from ..replay import build_replay, send_replay
 from .view import JournalView, curl_command, parse_filters, parse_id, signed_text, verify_command
+
+if TYPE_CHECKING:
+    from ...messages import Language
 
 DEFAULT_PORT = 4041  # ngrok's inspector has 4040
 LOOPBACK = "127.0.0.1"
@@ -100,8 +104,9 @@ class Inspector:
 
     def __init__(self, config: InspectorConfig) -> None:
         self.config = config
-        self.messages = Messages(config.language)  # (a language epay does not speak: English)
-        self.page_texts = page_texts(config.language)
+        language = language_of(config.language) or "en"  # (one epay does not speak: English)
+        self.messages = Messages(language)
+        self.page_texts = page_texts(language)
         self.view = JournalView(config.journal, self.messages)
         self.token = secrets.token_urlsafe(18) if config.host != LOOPBACK else None
         self.csrf = secrets.token_urlsafe(24)
@@ -149,7 +154,7 @@ class Inspector:
     def __enter__(self) -> Inspector:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -159,6 +164,7 @@ def start_inspector(config: InspectorConfig) -> Inspector:
 
 
 class _Server(ThreadingHTTPServer):
+    inspector: Inspector  # set by _bind, before it serves
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
@@ -196,7 +202,7 @@ def _bind_error(error: OSError, host: str, port: int) -> EpayError:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, message_id: str, **params) -> None:
+    def __init__(self, status: int, message_id: str, **params: object) -> None:
         super().__init__(message_id)
         self.status, self.message_id, self.params = status, message_id, params
 
@@ -206,12 +212,13 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"
     timeout = 30  # a client that stops sending mid-request is dropped
+    server: _Server  # (the one it was made for: _bind's)
 
     @property
     def inspector(self) -> Inspector:
         return self.server.inspector
 
-    def log_message(self, format, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the listener's terminal is for notifies
 
     # ---- dispatch ----------------------------------------------------------------------------
@@ -261,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
                 inspector.allowed_hosts():
             raise _Refused(403, "bad_host")
 
-    def _token_redirect(self, method: str, path: str, query: dict) -> bool:
+    def _token_redirect(self, method: str, path: str, query: dict[str, str]) -> bool:
         """Off the default address: the token once in the URL (then a cookie, and a redirect
         that drops it from the address bar), or the cookie; nothing without either."""
         token = self.inspector.token
@@ -291,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return jar[name].value if name in jar else None
 
-    def _get(self, path: str, query: dict) -> None:
+    def _get(self, path: str, query: dict[str, str]) -> None:
         inspector = self.inspector
         if path == "/":
             self._page()
@@ -343,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _static(self, name: str) -> None:
         self._send(200, _asset(name), _STATIC[name])
 
-    def _detail(self, record_id: int | None) -> dict:
+    def _detail(self, record_id: int | None) -> JournaledRecord:
         inspector = self.inspector
         if record_id is None:
             raise InputError("{name}={text!r} is not a request id", "ids are whole numbers",
@@ -355,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
         record["verify_command"] = verify_command(record)
         return record
 
-    def _replay(self, record_id: int | None, body: dict) -> dict:
+    def _replay(self, record_id: int | None, body: dict[str, object]) -> dict[str, object]:
         """Through the same code as ``epay events replay``: build_replay, then send_replay."""
         config = self.inspector.config
         if record_id is None:
@@ -365,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not config.targets:
             raise _Refused(400, "no_target")
         target = body.get("target") or next(iter(config.targets))
-        if target not in config.targets:
+        if not isinstance(target, str) or target not in config.targets:
             raise _Refused(400, "bad_target", target=str(target)[:40])
         changes = body.get("changes") or {}
         if not isinstance(changes, dict) or len(changes) > MAX_CHANGES or not all(
@@ -431,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- the wire ------------------------------------------------------------------------------
 
-    def _json_body(self) -> dict:
+    def _json_body(self) -> dict[str, object]:
         length_text = self.headers.get("Content-Length")
         if length_text is None or not length_text.isdigit():
             self.close_connection = True
@@ -446,7 +453,7 @@ class _Handler(BaseHTTPRequestHandler):
         if content_type != "application/json":
             raise _Refused(415, "json_needed")
         try:
-            body = json.loads(raw.decode("utf-8")) if raw else {}
+            body: object = json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError):
             raise _Refused(400, "bad_json") from None
         if not isinstance(body, dict):
@@ -470,11 +477,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, value, status: int = 200) -> None:
+    def _json(self, value: object, status: int = 200) -> None:
         text = self.inspector.masked(json.dumps(value, ensure_ascii=False))
         self._send(status, text.encode("utf-8"), "application/json; charset=utf-8")
 
-    def _refuse(self, status: int, message_id: str, **params) -> None:
+    def _refuse(self, status: int, message_id: str, **params: object) -> None:
         if not getattr(self, "_body_read", True):
             self.close_connection = True  # its unread body must not be taken for a request
         message = self.inspector.messages.text(f"inspector.{message_id}", MESSAGES[message_id],
@@ -482,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json({"error": {"code": message_id, "message": message}}, status)
 
 
-def page_texts(language: str) -> dict[str, str]:
+def page_texts(language: Language) -> dict[str, str]:
     """The page's sentences in ``language`` by id (app.js and index.html keep the English)."""
     if language == "en":
         return {}

@@ -13,12 +13,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...core.errors import ConfigError, InputError
 from ...core.notify import changed_fields
 from ...core.signing import SignType, signed_string
 from ...messages import Messages
-from ..journal import _open_readonly, iso_time, record_dict
+from ..journal import JournaledRecord, _open_readonly, iso_time, record_dict
+
+# A row of the list (``summary``): JSON-ready, the ``rows`` of docs/inspector.md's
+# /api/requests (a few of the journal's columns, as it holds them).
+Summary = dict[str, Any]
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -44,8 +49,9 @@ class Filters:
     since: float | None = None
     until: float | None = None
 
-    def where(self) -> tuple[list[str], list]:
-        clauses, args = [], []
+    def where(self) -> tuple[list[str], list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
         if self.verdict:
             clauses.append("verdict = ?")
             args.append(self.verdict)
@@ -131,7 +137,8 @@ class JournalView:
                                   self._rows("PRAGMA table_info(requests)"))
         return _SUMMARY + ", words" if self._has_words else _SUMMARY
 
-    def _rows(self, sql: str, args=()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, args: tuple[object, ...] | list[object] = ()
+              ) -> list[sqlite3.Row]:
         try:
             connection = self._idle.get_nowait()
         except queue.Empty:
@@ -155,7 +162,7 @@ class JournalView:
     # ---- the list --------------------------------------------------------------------------
 
     def page(self, filters: Filters, *, before: int | None = None, after: int | None = None,
-             limit: int = PAGE_SIZE) -> dict:
+             limit: int = PAGE_SIZE) -> dict[str, object]:
         """One page, newest first: below ``before`` (older), or the page just above ``after``
         (newer), or the newest. Keyset paging on the id: as fast on row 100,000 as on row 1."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -172,16 +179,16 @@ class JournalView:
                           "LIMIT ?",
                           (*args, limit + 1))
         more = len(rows) > limit
-        rows = [summary(row, self.messages) for row in rows[:limit]]
+        items = [summary(row, self.messages) for row in rows[:limit]]
         if after is not None:
-            rows.reverse()
+            items.reverse()
         newest = self.latest_id()
-        return {"rows": rows, "latest_id": newest, "total": self.count(filters),
-                "has_older": more if after is None else self._has_older(filters, rows),
-                "has_newer": bool(rows) and rows[0]["id"] < newest and self._has_newer(
-                    filters, rows[0]["id"])}
+        return {"rows": items, "latest_id": newest, "total": self.count(filters),
+                "has_older": more if after is None else self._has_older(filters, items),
+                "has_newer": bool(items) and items[0]["id"] < newest and self._has_newer(
+                    filters, items[0]["id"])}
 
-    def _has_older(self, filters: Filters, rows: list[dict]) -> bool:
+    def _has_older(self, filters: Filters, rows: list[Summary]) -> bool:
         return bool(rows) and self._exists(filters, "id < ?", rows[-1]["id"])
 
     def _has_newer(self, filters: Filters, newest_shown: int) -> bool:
@@ -196,12 +203,14 @@ class JournalView:
     def count(self, filters: Filters = Filters()) -> int:
         clauses, args = filters.where()
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self._rows(f"SELECT count(*) FROM requests{where}", args)[0][0]
+        count: int = self._rows(f"SELECT count(*) FROM requests{where}", args)[0][0]
+        return count
 
     def latest_id(self) -> int:
-        return self._rows("SELECT coalesce(max(id), 0) FROM requests")[0][0]
+        latest: int = self._rows("SELECT coalesce(max(id), 0) FROM requests")[0][0]
+        return latest
 
-    def newer_than(self, last: int, limit: int = LIVE_BATCH) -> tuple[list[dict], int]:
+    def newer_than(self, last: int, limit: int = LIVE_BATCH) -> tuple[list[Summary], int]:
         """The newest ``limit`` rows above ``last`` (newest first) and the newest id: what the
         live feed sends. A burst larger than ``limit`` is summed up, not sent whole."""
         rows = self._rows(f"SELECT {self._summary()} FROM requests WHERE id > ? ORDER BY id DESC "
@@ -211,7 +220,7 @@ class JournalView:
 
     # ---- one request -----------------------------------------------------------------------
 
-    def detail(self, record_id: int) -> dict:
+    def detail(self, record_id: int) -> JournaledRecord:
         rows = self._rows("SELECT * FROM requests WHERE id = ?", (record_id,))
         if not rows:
             raise InputError("there is no request {id} in the journal {path}",
@@ -221,7 +230,7 @@ class JournalView:
         record["earlier"] = self.earlier(record)
         return record
 
-    def earlier(self, record: dict) -> list[dict]:
+    def earlier(self, record: JournaledRecord) -> list[dict[str, object]]:
         """Earlier deliveries of the same trade_no, newest first, each with the fields this
         request says differently from it."""
         if not record["trade_no"]:
@@ -239,7 +248,7 @@ class JournalView:
         return found
 
 
-def summary(row: sqlite3.Row, messages: Messages | None = None) -> dict:
+def summary(row: sqlite3.Row, messages: Messages | None = None) -> Summary:
     """One row of the list, JSON-ready (its reason said in ``messages``' language when the
     journal keeps its words)."""
     item = dict(row)
@@ -284,7 +293,7 @@ def signed_text(params: Mapping[str, str] | None, key_shown: str) -> str | None:
     return text + key_shown if sign_type is SignType.MD5 else text
 
 
-def curl_command(record: Mapping, base_url: str | None) -> str:
+def curl_command(record: Mapping[str, Any], base_url: str | None) -> str:
     """The request again, as a curl command line (to ``base_url``'s host, the path received)."""
     target = (base_url.rstrip("/") if base_url else "http://127.0.0.1:8788") + record["path"]
     if record["query"]:
@@ -301,7 +310,7 @@ def curl_command(record: Mapping, base_url: str | None) -> str:
     return shlex.join(parts)
 
 
-def verify_command(record: Mapping) -> str | None:
+def verify_command(record: Mapping[str, Any]) -> str | None:
     """``epay verify '…'`` with what was received (the query, or the form body)."""
     received = record["body"] if record["body"] and record["method"] == "POST" else record["query"]
     if not received:

@@ -9,6 +9,11 @@ are loaded in turn with the same client, interleaved ``--rounds`` times each (th
 noise hits both alike); it prints every round, the medians and the ratios listen / bare (goal:
 notifies/s ≥ 0.5×, p99 ≤ 2×). The client and the listener's start are bench/listen_load.py's.
 
+``--php`` adds bench/php/notify_url.php — a merchant SDK's notify page reduced to what it
+does per notify (ksort, join, append the key, md5, compare) — on `php -S` with two workers
+(PHP_CLI_SERVER_WORKERS=2), as issue 16 measured the listener against it; it needs php (the
+tests never do). Its "server CPU" is the parent's only: the two workers are its children.
+
 ``--before TREE`` adds `epay listen` from another source tree (e.g. the commit before a change:
 ``git archive main epaycli | tar -x -C /tmp/before``) to the same rounds, so a change is
 measured against what it replaces on the same machine at the same time.
@@ -23,8 +28,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 from listen_load import (
     ROOT,
     client_options,
@@ -44,6 +51,33 @@ def start_bare(workdir: Path) -> tuple[subprocess.Popen, str]:
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = int(process.stdout.readline())
     return process, f"http://127.0.0.1:{port}/notify"
+
+
+def start_php() -> tuple[subprocess.Popen, str]:
+    """bench/php/notify_url.php on `php -S` with two workers: (process, its notify URL)."""
+    import shutil
+    import socket
+
+    if shutil.which("php") is None:
+        raise SystemExit("php is not on PATH (Debian: apt install php-cli); leave out --php")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    page = ROOT / "bench" / "php"
+    process = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(page)],
+                               env={**os.environ, "PHP_CLI_SERVER_WORKERS": "2"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/notify_url.php"
+    probe = notifies(1)[0]
+    started = time.monotonic()
+    while time.monotonic() - started < 10:  # bounded: php -S answers within milliseconds
+        try:
+            if httpx.get(f"{url}?{probe}").text == "success":
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.01)
+    process.kill()
+    raise SystemExit("php -S did not answer within 10 s")
 
 
 def measure(url: str, queries: list[str], options, workdir: Path, pid: int) -> dict:
@@ -67,7 +101,8 @@ def compare(options, queries: list[str]) -> None:
     """Bare stdlib server and `epay listen`, interleaved ``options.rounds`` times each."""
     import statistics
 
-    names = ("bare", "listen", *(("before",) if options.before else ()))
+    names = ("bare", "listen", *(("before",) if options.before else ()),
+             *(("php",) if options.php else ()))
     figures: dict[str, list[dict]] = {name: [] for name in names}
     for number in range(options.rounds):
         for name in names[number % len(names):] + names[:number % len(names)]:
@@ -75,6 +110,8 @@ def compare(options, queries: list[str]) -> None:
                 workdir = Path(folder)
                 if name == "bare":
                     process, url = start_bare(workdir)
+                elif name == "php":
+                    process, url = start_php()
                 else:
                     tree = Path(options.before) if name == "before" else ROOT
                     process, url, _, _ = start_listener(workdir, tree=tree)
@@ -99,6 +136,9 @@ def compare(options, queries: list[str]) -> None:
         report["before_throughput_ratio"] = round(
             median["before"]["per_s"] / median["bare"]["per_s"], 2)
         report["before_p99_ratio"] = round(median["before"]["p99"] / median["bare"]["p99"], 2)
+    if options.php:  # the gap to the PHP page: listen (and before) as a share of its rate
+        for name in ("listen", *(("before",) if options.before else ())):
+            report[f"{name}_to_php"] = round(median[name]["per_s"] / median["php"]["per_s"], 2)
     print(json.dumps(report, indent=2))
     for name, passed in (("notifies/s ≥ 0.5 × the bare server's", report["throughput_ratio"] >= .5),
                          ("p99 ≤ 2 × the bare server's", report["p99_ratio"] <= 2)):
@@ -111,6 +151,8 @@ def main() -> None:
                         help="rounds of each server, interleaved")
     parser.add_argument("--before", metavar="TREE",
                         help="also run `epay listen` from this source tree (its epaycli/)")
+    parser.add_argument("--php", action="store_true",
+                        help="also run bench/php/notify_url.php on php -S (2 workers)")
     options = parser.parse_args()
     if options.client == "auto":
         import shutil

@@ -66,3 +66,20 @@ def test_a_key_json_cannot_hold_is_a_type_error_not_left_out(encoder):
     with pytest.raises(TypeError):
         encoder({(1, 2): "pair", "kept": 1})
     assert encoder({1: "one", None: "none"}) == '{"1": "one", "null": "none"}'
+
+
+def test_json_s_c_encoder_is_set_up_when_there_is_one(monkeypatch):
+    # (the reason the module exists: json.dumps builds a C encoder a call, this one once)
+    made = []
+
+    def make_encoder(*args):
+        made.append(args)
+        return c_make_encoder(*args)
+
+    c_make_encoder = json.encoder.c_make_encoder
+    if c_make_encoder is None:
+        pytest.skip("this Python's json has no C encoder")
+    monkeypatch.setattr(json.encoder, "c_make_encoder", make_encoder)
+    monkeypatch.setattr(jsontext, "_encode", None)
+    assert json_text({"b": 1, "a": [True]}) + json_text([None]) == '{"b": 1, "a": [true]}[null]'
+    assert len(made) == 1

@@ -48,8 +48,38 @@ def test_a_value_json_cannot_hold_is_a_type_error(encoder):
         encoder({"amounts": {1, 2}})
 
 
-def test_it_is_set_up_once():
-    json_text({"a": 1})
+def test_it_is_set_up_once(encoder):
+    encoder({"a": 1})
     first = jsontext._encode
-    json_text([2])
+    encoder([2])
     assert first is not None and jsontext._encode is first
+
+
+def test_numbers_json_has_no_literal_for_are_written_as_json_dumps_writes_them(encoder):
+    # (a measured time can be inf; json.dumps writes it rather than refusing the line)
+    value = {"ms": float("inf"), "low": -float("inf"), "nan": float("nan")}
+    assert encoder(value) == '{"ms": Infinity, "low": -Infinity, "nan": NaN}'
+    assert encoder(value) == json.dumps(value, ensure_ascii=False)
+
+
+def test_a_key_json_cannot_hold_is_a_type_error_not_left_out(encoder):
+    with pytest.raises(TypeError):
+        encoder({(1, 2): "pair", "kept": 1})
+    assert encoder({1: "one", None: "none"}) == '{"1": "one", "null": "none"}'
+
+
+def test_json_s_c_encoder_is_set_up_when_there_is_one(monkeypatch):
+    # (the reason the module exists: json.dumps builds a C encoder a call, this one once)
+    made = []
+
+    def make_encoder(*args):
+        made.append(args)
+        return c_make_encoder(*args)
+
+    c_make_encoder = json.encoder.c_make_encoder
+    if c_make_encoder is None:
+        pytest.skip("this Python's json has no C encoder")
+    monkeypatch.setattr(json.encoder, "c_make_encoder", make_encoder)
+    monkeypatch.setattr(jsontext, "_encode", None)
+    assert json_text({"b": 1, "a": [True]}) + json_text([None]) == '{"b": 1, "a": [true]}[null]'
+    assert len(made) == 1

@@ -107,3 +107,20 @@ def test_a_run_is_masked_whole_however_long_and_a_second_one_too():
     text = f"a {KEY[3:29]} b {KEY[10:18]} c"
     assert scrub_text(text, [KEY]) == f"a {mask(KEY)} b {mask(KEY)} c"
     assert scrub_text("0" * 40, ["SandboxKey0nlyForLocalTests00000"]) == "0" * 40
+
+
+@pytest.mark.parametrize("run", [KEY[:12], KEY[20:], KEY[9:21]])
+def test_a_run_that_starts_or_ends_the_text_is_masked_to_its_edge(run):
+    # (a message cut to its first characters, or a hint that ends with the key)
+    assert scrub_text(run, [KEY]) == mask(KEY)
+    assert scrub_text(f"{run} failed", [KEY]) == f"{mask(KEY)} failed"
+    assert scrub_text(f"bad: {run}", [KEY]) == f"bad: {mask(KEY)}"
+
+
+def test_a_secret_that_is_no_token_is_masked_whole_and_only_whole():
+    # A PEM body or a file path given where a key may be: its runs are ordinary text.
+    path = "/home/merchant/.config/epay/private.pem"
+    assert scrub_text(f"open {path}: denied", [path]) == f"open {mask(path)}: denied"
+    assert scrub_text("see /home/merchant/.config", [path]) == "see /home/merchant/.config"
+    assert scrub(f"pem {RSA_BLOB} end", [RSA_BLOB]) == f"pem {mask(RSA_BLOB)} end"
+    assert scrub(RSA_BLOB[:60], [RSA_BLOB]) == RSA_BLOB[:60]

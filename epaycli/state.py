@@ -219,12 +219,14 @@ class RecordedOrders:
         if version == self._version:
             return
         self._failure = None
-        rows = connection.execute(f"SELECT {_SELECTED} FROM orders LIMIT ?",
-                                  (self.limit + 1,)).fetchall()
         by_number: dict[str, list[tuple[Any, ...]]] | None = None
-        if len(rows) <= self.limit:
+        too_many = connection.execute("SELECT 1 FROM orders LIMIT 1 OFFSET ?",
+                                      (self.limit,)).fetchone()  # (stops there: no count)
+        if too_many is None:
             by_number = {}
-            for row in sorted(rows, key=_newest_first):
+            # newest first, in SQLite's own order (a damaged row's other kind of value too)
+            for row in connection.execute(f"SELECT {_SELECTED} FROM orders "
+                                          "ORDER BY created_at DESC"):
                 by_number.setdefault(row[2], []).append(row)
         self._version, self._by_number = version, by_number
 
@@ -244,29 +246,6 @@ class RecordedOrders:
             if (not pid or row[1] == pid) and (not gateway or row[0] == gateway):
                 return _order(row)
         return None
-
-
-def _newest_first(row: tuple[Any, ...]) -> tuple[int, Any]:
-    """Sorts as ``ORDER BY created_at DESC`` does, a damaged row's value of another kind
-    included (SQLite orders NULL < numbers < text < blobs, and so, reversed, does this)."""
-    created_at = row[7]
-    if created_at is None:
-        return 4, 0
-    if isinstance(created_at, int | float):
-        return 3, -created_at
-    return (2, _Reversed(created_at)) if isinstance(created_at, str) else (1, _Reversed(created_at))
-
-
-class _Reversed:
-    """A value that sorts in the opposite order (a text or a blob, newest first)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return bool(self.value > other.value)
 
 
 def _narrowed(where: str, args: list[str], *, pid: str | None,

@@ -66,7 +66,8 @@ def start_php() -> tuple[subprocess.Popen, str]:
     page = ROOT / "bench" / "php"
     process = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(page)],
                                env={**os.environ, "PHP_CLI_SERVER_WORKERS": "2"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # a group of its own, stopped whole
     url = f"http://127.0.0.1:{port}/notify_url.php"
     probe = notifies(1)[0]
     started = time.monotonic()
@@ -76,7 +77,7 @@ def start_php() -> tuple[subprocess.Popen, str]:
                 return process, url
         except httpx.TransportError:
             time.sleep(0.01)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise SystemExit("php -S did not answer within 10 s")
 
 
@@ -118,7 +119,10 @@ def compare(options, queries: list[str]) -> None:
                 try:
                     got = measure(url, queries, options, workdir, process.pid)
                 finally:
-                    process.send_signal(signal.SIGTERM)
+                    if name == "php":  # its workers too: they are its children
+                        os.killpg(process.pid, signal.SIGTERM)
+                    else:
+                        process.send_signal(signal.SIGTERM)
                     process.wait(30)
             figures[name].append(got)
             print(f"round {number + 1} {name:6} {got['per_s']:8.0f}/s  p50 {got['p50']:6.2f} ms"
